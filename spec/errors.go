@@ -1,0 +1,61 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrNotFound means no spec matches an ID.
+	ErrNotFound = errors.New("no spec matches")
+	// ErrAmbiguous means a partial ID matches more than one spec.
+	ErrAmbiguous = errors.New("ambiguous")
+	// ErrNoWorkspace means no .chant directory was found.
+	ErrNoWorkspace = errors.New("not a chant workspace")
+)
+
+// Error is a problem at a place in a file. Line and Col are 1-based; zero
+// means unknown.
+type Error struct {
+	Path string
+	Line int
+	Col  int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.Path == "":
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	case e.Line == 0:
+		return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+	case e.Col == 0:
+		return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", e.Path, e.Line, e.Col, e.Msg)
+}
+
+// Errors is a list of problems, each naming its file.
+type Errors []error
+
+func (es Errors) Error() string {
+	s := ""
+	for i, e := range es {
+		if i > 0 {
+			s += "\n"
+		}
+		s += e.Error()
+	}
+	return s
+}
+
+func (es Errors) Unwrap() []error { return es }
+
+// withPath sets the path on an *Error that has none.
+func withPath(err error, path string) error {
+	var e *Error
+	if errors.As(err, &e) && e.Path == "" {
+		e.Path = path
+	}
+	return err
+}

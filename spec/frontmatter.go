@@ -1,0 +1,167 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+
+	"github.com/adrg/frontmatter"
+	"gopkg.in/yaml.v3"
+)
+
+// utf8BOM is skipped before the frontmatter; adrg/frontmatter does not.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// layout locates the parts of a spec file, as byte offsets into it.
+type layout struct {
+	bom        int // length of a leading UTF-8 BOM (0 or 3)
+	hasFM      bool
+	yamlStart  int // first byte of the YAML block
+	yamlEnd    int // first byte of the closing "---" line
+	bodyStart  int // first byte after the closing line
+	closeLine  int // 1-based line of the closing "---"
+	yamlOffset int // lines before the YAML block (add to yaml.Node.Line)
+}
+
+// splitFrontmatter finds the YAML frontmatter of src and decodes it into a
+// yaml.Node with adrg/frontmatter and yaml.v3. The block must open on the
+// first line and close on a later line that is exactly "---" (trailing blanks
+// allowed). Around the library's known gaps: a UTF-8 BOM is skipped, an
+// unterminated block is an error rather than body text, and indented "---"
+// lines (inside a YAML block scalar) are hidden from the library, which
+// would otherwise end the frontmatter there.
+func splitFrontmatter(src []byte) (layout, *yaml.Node, error) {
+	var l layout
+	if bytes.HasPrefix(src, utf8BOM) {
+		l.bom = len(utf8BOM)
+	}
+	rest := src[l.bom:]
+	first, firstLen := line(rest, 0)
+	if !isDelimiter(first) {
+		l.bodyStart = l.bom
+		return l, nil, nil
+	}
+	l.hasFM = true
+	l.yamlStart = l.bom + firstLen
+
+	// Find the anchored closing line ourselves: it is also the check that
+	// the library's split is the right one.
+	closeAt, lineNo := -1, 2
+	for off := firstLen; off < len(rest); lineNo++ {
+		text, n := line(rest, off)
+		if isDelimiter(text) {
+			closeAt = off
+			l.bodyStart = l.bom + off + n
+			break
+		}
+		off += n
+	}
+	if closeAt < 0 {
+		return l, nil, &Error{Line: 1, Col: 1, Msg: "frontmatter opened on line 1 is never closed: no line \"---\" follows"}
+	}
+	l.yamlEnd = l.bom + closeAt
+	l.closeLine = lineNo
+	l.yamlOffset = 1
+
+	masked := maskIndentedDelimiters(rest[:l.bodyStart-l.bom])
+	var block []byte
+	format := frontmatter.NewFormat("---", "---", func(data []byte, v any) error {
+		block = data
+		return nil
+	})
+	if _, err := frontmatter.Parse(bytes.NewReader(masked), nil, format); err != nil {
+		return l, nil, &Error{Line: 1, Col: 1, Msg: "frontmatter: " + err.Error()}
+	}
+	if len(block) != closeAt-firstLen {
+		// Cannot happen once indented delimiters are masked; if it does, the
+		// offsets below would be wrong, so stop.
+		return l, nil, &Error{Line: 1, Col: 1, Msg: "frontmatter: delimiter lines are ambiguous"}
+	}
+
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src[l.yamlStart:l.yamlEnd], &doc); err != nil {
+		return l, nil, yamlError(err, l.yamlOffset)
+	}
+	if doc.Kind == 0 { // empty block
+		return l, &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}, nil
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return l, nil, &Error{Line: root.Line + l.yamlOffset, Col: root.Column, Msg: "frontmatter must be a YAML mapping of keys to values"}
+	}
+	return l, root, nil
+}
+
+// line returns the line of b starting at off without its line ending, and
+// the length of the line including the ending.
+func line(b []byte, off int) (text []byte, n int) {
+	end := bytes.IndexByte(b[off:], '\n')
+	if end < 0 {
+		return b[off:], len(b) - off
+	}
+	return bytes.TrimSuffix(b[off:off+end], []byte("\r")), end + 1
+}
+
+// isDelimiter reports whether a line is "---", allowing trailing blanks but
+// not indentation.
+func isDelimiter(text []byte) bool {
+	return bytes.Equal(bytes.TrimRight(text, " \t\r"), []byte("---"))
+}
+
+// maskIndentedDelimiters returns a copy of b in which every indented line
+// that trims to "---" has its dashes replaced, so a parser that trims lines
+// does not take it for the closing delimiter. Lengths are unchanged.
+func maskIndentedDelimiters(b []byte) []byte {
+	out := append([]byte(nil), b...)
+	for off := 0; off < len(out); {
+		text, n := line(out, off)
+		if !isDelimiter(text) && string(bytes.TrimSpace(text)) == "---" {
+			i := off + bytes.Index(text, []byte("---"))
+			copy(out[i:i+3], "xxx")
+		}
+		off += n
+	}
+	return out
+}
+
+// yamlError turns a yaml.v3 error into an Error with a line in the file.
+func yamlError(err error, offset int) error {
+	var te *yaml.TypeError
+	msg := err.Error()
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	ln, text := splitYAMLLine(msg)
+	if ln > 0 {
+		ln += offset
+	}
+	return &Error{Line: ln, Col: 1, Msg: "invalid YAML: " + text}
+}
+
+// splitYAMLLine takes "yaml: line 3: did not find …" apart.
+func splitYAMLLine(msg string) (int, string) {
+	s := msg
+	for _, p := range []string{"yaml: ", "line "} {
+		if len(s) >= len(p) && s[:len(p)] == p {
+			s = s[len(p):]
+		}
+	}
+	n, i := 0, 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		n = n*10 + int(s[i]-'0')
+		i++
+	}
+	if i == 0 || i >= len(s) || s[i] != ':' {
+		return 0, trimYAMLPrefix(msg)
+	}
+	return n, trimYAMLPrefix(s[i+1:])
+}
+
+func trimYAMLPrefix(s string) string {
+	for len(s) > 0 && s[0] == ' ' {
+		s = s[1:]
+	}
+	if len(s) > 6 && s[:6] == "yaml: " {
+		s = s[6:]
+	}
+	return s
+}

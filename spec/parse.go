@@ -1,0 +1,237 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/yuin/goldmark"
+	gast "github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
+	extast "github.com/yuin/goldmark/extension/ast"
+	"github.com/yuin/goldmark/text"
+	"gopkg.in/yaml.v3"
+)
+
+// markdown parses spec bodies; the GFM extension gives task-list checkboxes.
+var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
+
+// ReadFile reads and parses the spec file at path.
+func ReadFile(path string) (*Spec, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, src)
+}
+
+// Parse parses a spec file's bytes. The returned error, if any, is an
+// *Error or Errors naming path and the line of each problem; the returned
+// Spec is filled as far as parsing got, so callers can still list it.
+func Parse(path string, src []byte) (*Spec, error) {
+	s := &Spec{ID: IDFromPath(path), Path: path, src: src, Type: "code", Status: StatusPending}
+	if !utf8.Valid(src) {
+		return s, &Error{Path: path, Line: invalidUTF8Line(src), Col: 1, Msg: "file is not valid UTF-8"}
+	}
+	l, fm, err := splitFrontmatter(src)
+	s.layout = l
+	if err != nil {
+		return s, withPath(err, path)
+	}
+	s.fm = fm
+	var errs Errors
+	if fm != nil {
+		for _, e := range s.decodeFrontmatter() {
+			errs = append(errs, withPath(e, path))
+		}
+	}
+	s.parseBody()
+	if len(errs) > 0 {
+		return s, errs
+	}
+	return s, nil
+}
+
+// decodeFrontmatter fills the known fields key by key, so that each problem
+// is reported at its own line; unknown keys are left alone (and kept when
+// the file is written).
+func (s *Spec) decodeFrontmatter() []error {
+	var errs []error
+	off := s.layout.yamlOffset
+	seen := map[string]int{}
+	for i := 0; i+1 < len(s.fm.Content); i += 2 {
+		k, v := s.fm.Content[i], s.fm.Content[i+1]
+		if first, dup := seen[k.Value]; dup {
+			errs = append(errs, &Error{Line: k.Line + off, Col: k.Column,
+				Msg: fmt.Sprintf("duplicate key %q (first on line %d)", k.Value, first+off)})
+			continue
+		}
+		seen[k.Value] = k.Line
+		target := s.field(k.Value)
+		if target == nil {
+			continue
+		}
+		if err := v.Decode(target); err != nil {
+			errs = append(errs, &Error{Line: v.Line + off, Col: v.Column, Msg: k.Value + ": " + decodeMessage(err)})
+			continue
+		}
+		if msg := s.checkValue(k.Value); msg != "" {
+			errs = append(errs, &Error{Line: v.Line + off, Col: v.Column, Msg: msg})
+		}
+	}
+	return errs
+}
+
+func (s *Spec) field(key string) any {
+	switch key {
+	case "type":
+		return &s.Type
+	case "status":
+		return &s.Status
+	case "depends_on":
+		return (*stringList)(&s.DependsOn)
+	case "labels":
+		return (*stringList)(&s.Labels)
+	case "target_files":
+		return (*stringList)(&s.TargetFiles)
+	case "context":
+		return (*stringList)(&s.Context)
+	case "informed_by":
+		return (*stringList)(&s.InformedBy)
+	case "commits":
+		return (*stringList)(&s.Commits)
+	case "prompt":
+		return &s.Prompt
+	case "model":
+		return &s.Model
+	case "completed_at":
+		return &s.CompletedAt
+	case "approval":
+		return &s.Approval
+	case "checks":
+		return &s.Checks
+	}
+	return nil
+}
+
+// checkValue validates the value of a known key once decoded.
+func (s *Spec) checkValue(key string) string {
+	switch key {
+	case "type":
+		if !contains(validTypes, s.Type) {
+			return fmt.Sprintf("type: %q is not one of %s", s.Type, strings.Join(validTypes, ", "))
+		}
+	case "status":
+		if !contains(validStatuses, s.Status) {
+			return fmt.Sprintf("status: %q is not one of %s", s.Status, strings.Join(validStatuses, ", "))
+		}
+	case "approval":
+		if s.Approval == nil {
+			return ""
+		}
+		if s.Approval.Status == "" {
+			s.Approval.Status = ApprovalPending
+		}
+		if !contains(validApprovals, s.Approval.Status) {
+			return fmt.Sprintf("approval.status: %q is not one of %s", s.Approval.Status, strings.Join(validApprovals, ", "))
+		}
+	case "checks":
+		for _, c := range s.Checks {
+			if strings.TrimSpace(c.Run) == "" {
+				return "checks: a check has no run command"
+			}
+			if c.Expect != ExpectPass && c.Expect != ExpectFail {
+				return fmt.Sprintf("checks: expect %q is not pass or fail", c.Expect)
+			}
+		}
+	}
+	return ""
+}
+
+func decodeMessage(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		_, msg := splitYAMLLine(te.Errors[0])
+		return msg
+	}
+	return err.Error()
+}
+
+// parseBody finds the title and the acceptance criteria with goldmark.
+func (s *Spec) parseBody() {
+	body := s.src[s.layout.bodyStart:]
+	doc := markdown.Parser().Parse(text.NewReader(body))
+	critLevel := 0 // level of the Acceptance Criteria heading while inside it
+	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
+		if h, ok := n.(*gast.Heading); ok {
+			title := headingText(h, body)
+			if h.Level == 1 && s.Title == "" {
+				s.Title = title
+			}
+			if critLevel > 0 && h.Level <= critLevel {
+				critLevel = 0
+			}
+			if strings.EqualFold(title, "Acceptance Criteria") {
+				critLevel = h.Level
+			}
+			continue
+		}
+		if critLevel == 0 {
+			continue
+		}
+		gast.Walk(n, func(c gast.Node, entering bool) (gast.WalkStatus, error) {
+			box, ok := c.(*extast.TaskCheckBox)
+			if !ok || !entering {
+				return gast.WalkContinue, nil
+			}
+			off := s.layout.bodyStart + box.Pos()
+			s.Criteria = append(s.Criteria, Criterion{
+				Text:    criterionText(s.src, off),
+				Checked: box.IsChecked,
+				Line:    1 + bytes.Count(s.src[:off], []byte("\n")),
+				Offset:  off,
+			})
+			return gast.WalkSkipChildren, nil
+		})
+	}
+}
+
+func headingText(h *gast.Heading, src []byte) string {
+	var b strings.Builder
+	lines := h.Lines()
+	for i := 0; i < lines.Len(); i++ {
+		seg := lines.At(i)
+		b.Write(seg.Value(src))
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// criterionText is the rest of the line after the "[ ]" box at off.
+func criterionText(src []byte, off int) string {
+	rest := src[off:]
+	if end := bytes.IndexByte(rest, '\n'); end >= 0 {
+		rest = rest[:end]
+	}
+	if i := bytes.IndexByte(rest, ']'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	return strings.TrimSpace(string(rest))
+}
+
+func invalidUTF8Line(src []byte) int {
+	line := 1
+	for i := 0; i < len(src); {
+		r, n := utf8.DecodeRune(src[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return line
+		}
+		if r == '\n' {
+			line++
+		}
+		i += n
+	}
+	return line
+}

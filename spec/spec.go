@@ -1,0 +1,184 @@
+// Package spec reads, validates and writes chant spec files: Markdown with
+// YAML frontmatter in .chant/specs/. It also resolves IDs, builds the
+// dependency graph and decides which specs are ready to run.
+package spec
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Spec types and statuses, as Chant writes them.
+const (
+	StatusPending        = "pending"
+	StatusInProgress     = "in_progress"
+	StatusPaused         = "paused"
+	StatusCompleted      = "completed"
+	StatusFailed         = "failed"
+	StatusNeedsAttention = "needs_attention"
+	StatusBlocked        = "blocked"
+	StatusCancelled      = "cancelled"
+
+	ApprovalPending  = "pending"
+	ApprovalApproved = "approved"
+	ApprovalRejected = "rejected"
+
+	ExpectPass = "pass"
+	ExpectFail = "fail"
+)
+
+var (
+	validTypes    = []string{"code", "task", "driver", "group", "documentation", "research"}
+	validStatuses = []string{StatusPending, StatusInProgress, StatusPaused, StatusCompleted, StatusFailed,
+		StatusNeedsAttention, StatusBlocked, StatusCancelled}
+	validApprovals = []string{ApprovalPending, ApprovalApproved, ApprovalRejected}
+)
+
+// Spec is one parsed spec file.
+type Spec struct {
+	ID   string
+	Path string // path of the file, as it was read
+
+	Type        string
+	Status      string
+	DependsOn   []string
+	Labels      []string
+	TargetFiles []string
+	Context     []string
+	InformedBy  []string
+	Commits     []string
+	Prompt      string
+	Model       string
+	CompletedAt string
+	Approval    *Approval
+	Checks      []Check
+
+	Title    string
+	Criteria []Criterion
+
+	src    []byte
+	layout layout
+	fm     *yaml.Node
+}
+
+// Approval is a spec's human gate.
+type Approval struct {
+	Required bool   `yaml:"required"`
+	Status   string `yaml:"status"`
+	By       string `yaml:"by"`
+	At       string `yaml:"at"`
+}
+
+// Check is a command run in the repository root after the agent; Expect
+// says whether it must pass or fail.
+type Check struct {
+	Run     string `yaml:"run"`
+	Expect  string `yaml:"expect"`
+	Timeout string `yaml:"timeout"`
+	Line    int    `yaml:"-"`
+}
+
+// UnmarshalYAML accepts a check as a mapping or as a bare command string.
+func (c *Check) UnmarshalYAML(n *yaml.Node) error {
+	c.Line = n.Line
+	if n.Kind == yaml.ScalarNode {
+		c.Run, c.Expect = n.Value, ExpectPass
+		return nil
+	}
+	type plain Check
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*c = Check(p)
+	c.Line = n.Line
+	if c.Expect == "" {
+		c.Expect = ExpectPass
+	}
+	return nil
+}
+
+// Criterion is one task item of the Acceptance Criteria section.
+type Criterion struct {
+	Text    string
+	Checked bool
+	Line    int // 1-based line in the file
+	Offset  int // byte offset of "[" in the file
+}
+
+// Gate reports whether the spec needs a human approval before it runs.
+func (s *Spec) Gate() bool { return s.Approval != nil && s.Approval.Required }
+
+// Approved reports whether a required approval has been granted.
+func (s *Spec) Approved() bool {
+	return s.Approval != nil && s.Approval.Status == ApprovalApproved
+}
+
+// Unchecked returns the acceptance criteria that are not checked.
+func (s *Spec) Unchecked() []Criterion {
+	var out []Criterion
+	for _, c := range s.Criteria {
+		if !c.Checked {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Source returns the file's bytes as read.
+func (s *Spec) Source() []byte { return s.src }
+
+// IDFromPath returns the spec ID for a file name: the base name without ".md".
+func IDFromPath(path string) string {
+	return strings.TrimSuffix(filepath.Base(path), ".md")
+}
+
+// stringList decodes a YAML scalar or sequence of scalars.
+type stringList []string
+
+func (l *stringList) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			*l = nil
+			return nil
+		}
+		*l = []string{n.Value}
+		return nil
+	case yaml.SequenceNode:
+		out := make([]string, 0, len(n.Content))
+		for _, item := range n.Content {
+			if item.Kind != yaml.ScalarNode {
+				return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a string, found a %s", item.Line, kindName(item))}}
+			}
+			out = append(out, item.Value)
+		}
+		*l = out
+		return nil
+	}
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a string or a list of strings, found a %s", n.Line, kindName(n))}}
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.AliasNode:
+		return "alias"
+	}
+	return "value"
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

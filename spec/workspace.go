@@ -1,0 +1,212 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/gofrs/flock"
+	"gopkg.in/yaml.v3"
+)
+
+// Workspace is a directory with a .chant folder: its config and its specs.
+type Workspace struct {
+	Root     string // absolute directory that holds .chant
+	ChantDir string
+	SpecsDir string
+	Config   *Config
+}
+
+// Config is .chant/config.md.
+type Config struct {
+	Path    string
+	Project struct {
+		Name string `yaml:"name"`
+	} `yaml:"project"`
+	Defaults struct {
+		Prompt   string `yaml:"prompt"`
+		Provider string `yaml:"provider"`
+		Model    string `yaml:"model"`
+	} `yaml:"defaults"`
+	// Fixture names a bundled fixture repository: the workspace then runs
+	// against a fresh copy of it, made under .chant/work/<fixture>/.
+	Fixture string `yaml:"fixture"`
+	Replay  struct {
+		// Bundle names recordings built into chant; Dir is a directory of
+		// recordings (default .chant/recordings).
+		Bundle string `yaml:"bundle"`
+		Dir    string `yaml:"dir"`
+	} `yaml:"replay"`
+}
+
+// ConfigFile is the config's path inside .chant.
+const ConfigFile = "config.md"
+
+// FindWorkspace returns the workspace at dir or its nearest parent that has
+// a .chant/config.md.
+func FindWorkspace(dir string) (*Workspace, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(filepath.Join(d, ".chant", ConfigFile)); err == nil && !fi.IsDir() {
+			return OpenWorkspace(d)
+		}
+		if filepath.Dir(d) == d {
+			return nil, fmt.Errorf("%w: no .chant/config.md in %s or any parent directory", ErrNoWorkspace, abs)
+		}
+	}
+}
+
+// OpenWorkspace opens the workspace whose .chant folder is in root.
+func OpenWorkspace(root string) (*Workspace, error) {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	w := &Workspace{Root: root, ChantDir: filepath.Join(root, ".chant")}
+	w.SpecsDir = filepath.Join(w.ChantDir, "specs")
+	cfgPath := filepath.Join(w.ChantDir, ConfigFile)
+	src, err := os.ReadFile(cfgPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s does not exist", ErrNoWorkspace, cfgPath)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if w.Config, err = ParseConfig(w.Rel(cfgPath), src); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// ParseConfig parses config.md.
+func ParseConfig(path string, src []byte) (*Config, error) {
+	c := &Config{Path: path}
+	l, root, err := splitFrontmatter(src)
+	if err != nil {
+		return nil, withPath(err, path)
+	}
+	if root != nil {
+		if err := root.Decode(c); err != nil {
+			msg := decodeMessage(err)
+			ln, text := splitYAMLLine(msg)
+			if ln == 0 {
+				var te *yaml.TypeError
+				if errors.As(err, &te) && len(te.Errors) > 0 {
+					ln, text = splitYAMLLine(te.Errors[0])
+				}
+			}
+			if ln > 0 {
+				ln += l.yamlOffset
+			}
+			return nil, &Error{Path: path, Line: ln, Msg: "invalid config: " + text}
+		}
+	}
+	return c, nil
+}
+
+// Rel returns path relative to the workspace root when it is inside it.
+func (w *Workspace) Rel(path string) string {
+	if r, err := filepath.Rel(w.Root, path); err == nil && filepath.IsLocal(r) {
+		return r
+	}
+	return path
+}
+
+// Load parses every spec of the workspace. Paths in the specs (and in their
+// errors) are relative to the workspace root.
+func (w *Workspace) Load() (*Set, error) {
+	set, err := LoadDir(w.SpecsDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range set.Specs {
+		s.Path = w.Rel(s.Path)
+	}
+	for _, e := range set.Invalid {
+		relPaths(e, w)
+	}
+	return set, nil
+}
+
+func relPaths(err error, w *Workspace) {
+	var list Errors
+	if errors.As(err, &list) {
+		for _, e := range list {
+			relPaths(e, w)
+		}
+		return
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		e.Path = w.Rel(e.Path)
+	}
+}
+
+// SpecPath returns the file of the spec with this ID.
+func (w *Workspace) SpecPath(id string) string {
+	return filepath.Join(w.SpecsDir, id+".md")
+}
+
+// lockFile serializes every change to the workspace's files and to its git
+// repository, across processes. It is never the data file and never deleted.
+const lockFile = ".lock"
+
+// Lock takes the workspace's exclusive lock and returns its release. Each
+// call uses its own flock instance, so it also excludes other goroutines;
+// it is not reentrant.
+func (w *Workspace) Lock() (func(), error) {
+	l := flock.New(filepath.Join(w.ChantDir, lockFile))
+	if err := l.Lock(); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", l.Path(), err)
+	}
+	return func() { l.Unlock() }, nil
+}
+
+// Update changes one spec file under the workspace lock: it re-reads and
+// re-parses the file (so a change made meanwhile by another process is not
+// lost), lets edit change it, and writes it back atomically. The caller must
+// not hold the lock.
+func (w *Workspace) Update(id string, edit func(s *Spec, e *Editor) error) (*Spec, error) {
+	unlock, err := w.Lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return w.UpdateLocked(id, edit)
+}
+
+// UpdateLocked is Update for a caller that holds the workspace lock.
+func (w *Workspace) UpdateLocked(id string, edit func(s *Spec, e *Editor) error) (*Spec, error) {
+	path := w.SpecPath(id)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("spec %s: %w", id, err)
+	}
+	s, err := Parse(w.Rel(path), src)
+	if err != nil {
+		return nil, err
+	}
+	e := NewEditor(src)
+	if err := edit(s, e); err != nil {
+		return nil, err
+	}
+	out, err := e.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("spec %s: %w", id, withPath(err, s.Path))
+	}
+	updated, err := Parse(s.Path, out)
+	if err != nil {
+		return nil, fmt.Errorf("spec %s: the edit would make the file invalid: %w", id, err)
+	}
+	if string(out) == string(src) {
+		return updated, nil
+	}
+	if err := WriteFileAtomic(path, out); err != nil {
+		return nil, err
+	}
+	return updated, nil
+}
