@@ -182,3 +182,6 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Body returns the Markdown after the frontmatter.
+func (s *Spec) Body() []byte { return s.src[s.layout.bodyStart:] }

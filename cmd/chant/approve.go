@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chant-run/chant/gate"
+	"github.com/chant-run/chant/runner"
+)
+
+type decideOptions struct {
+	*globals
+	id     string
+	by     string
+	reason string
+}
+
+func newApproveCmd(g *globals) *cobra.Command {
+	opts := &decideOptions{globals: g}
+	c := &cobra.Command{
+		Use:   "approve ID --by NAME",
+		Short: "Approve a human gate so that its spec can run",
+		Args:  exactArgs(1, "one spec ID"),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.id = args[0]
+			return runDecide(opts, true)
+		},
+	}
+	c.Flags().StringVar(&opts.by, "by", "", "who approves (`NAME`, required)")
+	return c
+}
+
+func newRejectCmd(g *globals) *cobra.Command {
+	opts := &decideOptions{globals: g}
+	c := &cobra.Command{
+		Use:   "reject ID --by NAME --reason TEXT",
+		Short: "Reject a human gate: it stays closed, with the reason recorded",
+		Args:  exactArgs(1, "one spec ID"),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.id = args[0]
+			return runDecide(opts, false)
+		},
+	}
+	c.Flags().StringVar(&opts.by, "by", "", "who rejects (`NAME`, required)")
+	c.Flags().StringVar(&opts.reason, "reason", "", "why (`TEXT`, required)")
+	return c
+}
+
+func runDecide(opts *decideOptions, approve bool) error {
+	if opts.by == "" {
+		return &usageError{gate.ErrNoName}
+	}
+	w, err := opts.workspace()
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	target, _, err := runner.Prepare(w, now)
+	if err != nil {
+		return err
+	}
+	var d *gate.Decision
+	if approve {
+		d, err = gate.Approve(target, opts.id, opts.by, now)
+	} else {
+		d, err = gate.Reject(target, opts.id, opts.by, opts.reason, now)
+	}
+	if err != nil {
+		return err
+	}
+	if approve {
+		fmt.Fprintf(opts.stdout, "Approved %s by %s at %s (commit %s).\nRun it with: %s run\n",
+			d.Spec.ID, d.By, d.At.Format(time.RFC3339), d.Commit, opts.invocation())
+	} else {
+		fmt.Fprintf(opts.stdout, "Rejected %s by %s at %s (commit %s). The gate stays closed until someone approves it.\n",
+			d.Spec.ID, d.By, d.At.Format(time.RFC3339), d.Commit)
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chant-run/chant/spec"
+)
+
+// globals are the options every command shares.
+type globals struct {
+	dir    string // -C
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "chant",
+		Short:         "Run spec pipelines against a git repository",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().StringVarP(&g.dir, "dir", "C", "", "run as if chant was started in `DIR`")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &usageError{fmt.Errorf("%w (see 'chant %s --help')", err, c.Name())}
+	})
+	root.AddCommand(newRunCmd(g), newStatusCmd(g), newShowCmd(g), newApproveCmd(g), newRejectCmd(g))
+	return root
+}
+
+// workspace finds the workspace from -C or the current directory.
+func (g *globals) workspace() (*spec.Workspace, error) {
+	dir := g.dir
+	if dir == "" {
+		dir = "."
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, &usageError{fmt.Errorf("-C %s: not a directory", dir)}
+	}
+	return spec.FindWorkspace(dir)
+}
+
+// invocation is how the user can run chant again: "chant", or "go run
+// ./cmd/chant" when this binary was built by go run; with -C if given.
+func (g *globals) invocation() string {
+	cmd := "chant"
+	if exe, err := os.Executable(); err == nil && strings.Contains(filepath.ToSlash(exe), "/go-build") {
+		cmd = "go run ./cmd/chant"
+	}
+	if g.dir != "" {
+		cmd += " -C " + shellQuote(g.dir)
+	}
+	return cmd
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// exactArgs is cobra.ExactArgs with a usage error.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return &usageError{fmt.Errorf("%s: expected %s (see 'chant %s --help')", c.Name(), what, c.Name())}
+		}
+		return nil
+	}
+}

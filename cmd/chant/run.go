@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chant-run/chant/runner"
+)
+
+type runOptions struct {
+	*globals
+	ids []string
+}
+
+func newRunCmd(g *globals) *cobra.Command {
+	opts := &runOptions{globals: g}
+	return &cobra.Command{
+		Use:   "run [ID...]",
+		Short: "Run every ready spec in dependency order, stopping at human gates",
+		Long: `Run every ready spec, one after another in dependency order, until none is
+ready. Each spec's agent does its work; chant verifies it (acceptance
+criteria checked, target files changed, checks holding) and commits it as
+"chant(<id>): <title>". A spec that needs an approval stops the run.
+
+With IDs (partial IDs work when unique), run only those specs.`,
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.ids = args
+			return runRun(c.Context(), opts)
+		},
+	}
+}
+
+func runRun(ctx context.Context, opts *runOptions) error {
+	w, err := opts.workspace()
+	if err != nil {
+		return err
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	out := opts.stdout
+	rep, err := runner.Run(ctx, runner.Options{Workspace: w, IDs: opts.ids, Out: out})
+	if errors.Is(err, runner.ErrPhaseFailed) && rep != nil && rep.Failed != nil {
+		f := rep.Failed
+		fmt.Fprintf(opts.stderr, "\n%s failed:\n", f.Spec.ID)
+		if f.Verification != nil && !f.Verification.OK() {
+			for _, p := range f.Verification.Problems() {
+				fmt.Fprintf(opts.stderr, "  - %s\n", p)
+			}
+			for _, c := range f.Verification.Checks {
+				if !c.Held && c.Output != "" {
+					fmt.Fprintf(opts.stderr, "\nOutput of `%s`:\n%s\n", c.Check.Run, c.Output)
+				}
+			}
+		} else {
+			fmt.Fprintf(opts.stderr, "  - %v\n", f.Err)
+		}
+		fmt.Fprintf(opts.stderr, "\nIts dependents did not run. The log is in %s.\nFix the cause, then retry with: %s run %s\n",
+			rep.Workspace.Rel(rep.Workspace.ChantDir+"/logs/"+f.Spec.ID+".log"), opts.invocation(), f.Spec.ID)
+		return &reported{err}
+	}
+	if err != nil {
+		return err
+	}
+
+	switch {
+	case len(rep.Ran) == 0 && rep.Completed == rep.Total:
+		fmt.Fprintf(out, "Nothing to run: all %d specs are completed.\n", rep.Total)
+	case rep.Completed == rep.Total:
+		fmt.Fprintf(out, "All %d specs are completed.\n", rep.Total)
+	case len(rep.Ran) == 0 && len(rep.Gates) == 0 && len(rep.Rejected) == 0:
+		fmt.Fprintf(out, "Nothing is ready to run (%d of %d specs completed); see '%s status'.\n", rep.Completed, rep.Total, opts.invocation())
+	}
+	for _, s := range rep.Rejected {
+		fmt.Fprintf(out, "%s was rejected by %s at %s; it stays closed until someone approves it:\n  %s approve %s --by \"<your name>\"\n",
+			s.ID, s.Approval.By, s.Approval.At, opts.invocation(), s.ID)
+	}
+	for _, s := range rep.Gates {
+		fmt.Fprintf(out, "%s awaits approval (%s). To approve it:\n  %s approve %s --by \"<your name>\"\n",
+			s.ID, s.Title, opts.invocation(), s.ID)
+	}
+	return nil
+}

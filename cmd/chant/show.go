@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chant-run/chant/runner"
+)
+
+type showOptions struct {
+	*globals
+	id string
+}
+
+func newShowCmd(g *globals) *cobra.Command {
+	opts := &showOptions{globals: g}
+	return &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one spec with its state (read-only)",
+		Args:  exactArgs(1, "one spec ID"),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.id = args[0]
+			return runShow(opts)
+		},
+	}
+}
+
+func runShow(opts *showOptions) error {
+	w, err := opts.workspace()
+	if err != nil {
+		return err
+	}
+	target, _, _, err := runner.Target(w)
+	if err != nil {
+		return err
+	}
+	set, err := target.Load()
+	if err != nil {
+		return err
+	}
+	s, err := set.Resolve(opts.id)
+	if err != nil {
+		return err
+	}
+	r := set.Readiness()[s.ID]
+	out := opts.stdout
+	fmt.Fprintf(out, "%s\n%s\n\n", s.Title, strings.Repeat("=", max(len([]rune(s.Title)), 3)))
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(out, "%-13s %s\n", k+":", v)
+		}
+	}
+	row("ID", s.ID)
+	row("File", target.Rel(target.SpecPath(s.ID)))
+	row("Type", s.Type)
+	state := s.Status
+	switch {
+	case r.Ready:
+		state += " (ready to run)"
+	case r.Reason != "":
+		state += " (" + r.Reason + ")"
+	}
+	row("Status", state)
+	row("Depends on", strings.Join(s.DependsOn, ", "))
+	row("Target files", strings.Join(s.TargetFiles, ", "))
+	row("Informed by", strings.Join(s.InformedBy, ", "))
+	row("Commits", strings.Join(s.Commits, ", "))
+	row("Completed at", s.CompletedAt)
+	if s.Gate() {
+		a := s.Approval.Status
+		if s.Approval.By != "" {
+			a += " by " + s.Approval.By + " at " + s.Approval.At
+		}
+		row("Approval", "required, "+a)
+	}
+	for _, c := range s.Checks {
+		row("Check", fmt.Sprintf("%s (expect %s)", c.Run, c.Expect))
+	}
+	if len(s.Criteria) > 0 {
+		fmt.Fprintf(out, "\nAcceptance criteria (%d of %d checked):\n", len(s.Criteria)-len(s.Unchecked()), len(s.Criteria))
+		for _, c := range s.Criteria {
+			box := "[ ]"
+			if c.Checked {
+				box = "[x]"
+			}
+			fmt.Fprintf(out, "  %s %s\n", box, c.Text)
+		}
+	}
+	fmt.Fprintf(out, "\n%s\n", strings.TrimSpace(string(s.Body())))
+	return nil
+}

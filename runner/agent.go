@@ -1,0 +1,152 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/chant-run/chant/fixture"
+	"github.com/chant-run/chant/spec"
+)
+
+// Agent does the work of one spec in the repository.
+type Agent interface {
+	Run(ctx context.Context, job *Job) (*Result, error)
+}
+
+// Job is one spec for an agent to work on.
+type Job struct {
+	Spec      *spec.Spec
+	Workspace *spec.Workspace // the spec file is Workspace.SpecPath(Spec.ID)
+	RepoRoot  string
+	Log       io.Writer // the agent's own output, as it happens
+}
+
+// Result is what an agent reports. The runner verifies it; nothing here is
+// taken on trust.
+type Result struct {
+	Output string   // the agent's text, for the spec's Agent Output
+	Files  []string // files it wrote, relative to the repository root
+	Model  string
+}
+
+// ErrNoRecording means the replay agent has no recording for a spec.
+var ErrNoRecording = errors.New("no recording")
+
+// Replay is the agent that replays recorded work: for each spec, a directory
+// named by the spec ID holding
+//
+//	transcript.md   what the agent said (goes into ## Agent Output)
+//	recording.yaml  checked: the acceptance criteria it ticked, by text
+//	files/...       every file it wrote, as it left it
+//
+// It is deterministic and offline.
+type Replay struct {
+	Recordings fs.FS
+	Source     string // where the recordings come from, for messages
+}
+
+// ReplayFor returns the replay agent a workspace's config asks for: the
+// recordings bundled with a fixture, or a directory of recordings (default
+// .chant/recordings).
+func ReplayFor(w *spec.Workspace) (*Replay, error) {
+	if b := w.Config.Replay.Bundle; b != "" {
+		fx, err := fixture.Lookup(b)
+		if err != nil {
+			return nil, &spec.Error{Path: w.Config.Path, Msg: "replay.bundle: " + err.Error()}
+		}
+		return &Replay{Recordings: fx.Recordings, Source: "bundled recordings " + b}, nil
+	}
+	dir := w.Config.Replay.Dir
+	if dir == "" {
+		dir = filepath.Join(".chant", "recordings")
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(w.Root, dir)
+	}
+	return &Replay{Recordings: os.DirFS(dir), Source: w.Rel(dir)}, nil
+}
+
+type recording struct {
+	Checked []string `yaml:"checked"`
+}
+
+// Run writes the recorded files, ticks the recorded criteria in the spec
+// file, and returns the recorded transcript.
+func (r *Replay) Run(ctx context.Context, job *Job) (*Result, error) {
+	id := job.Spec.ID
+	if _, err := fs.Stat(r.Recordings, id); err != nil {
+		return nil, fmt.Errorf("%w for %s in %s", ErrNoRecording, id, r.Source)
+	}
+	var rec recording
+	if data, err := fs.ReadFile(r.Recordings, path.Join(id, "recording.yaml")); err == nil {
+		if err := yaml.Unmarshal(data, &rec); err != nil {
+			return nil, fmt.Errorf("recording %s/recording.yaml (%s): %w", id, r.Source, err)
+		}
+	}
+	transcript, err := fs.ReadFile(r.Recordings, path.Join(id, "transcript.md"))
+	if err != nil {
+		return nil, fmt.Errorf("recording %s (%s): %w", id, r.Source, err)
+	}
+
+	res := &Result{Output: strings.TrimSpace(string(transcript))}
+	filesRoot := path.Join(id, "files")
+	err = fs.WalkDir(r.Recordings, filesRoot, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == filesRoot {
+			return fs.SkipDir
+		}
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel := strings.TrimPrefix(p, filesRoot+"/")
+		if !filepath.IsLocal(filepath.FromSlash(rel)) {
+			return fmt.Errorf("recording %s writes %s, outside the repository", id, rel)
+		}
+		data, err := fs.ReadFile(r.Recordings, p)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(job.RepoRoot, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(job.Log, "wrote %s\n", rel)
+		res.Files = append(res.Files, rel)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("replay %s: %w", id, err)
+	}
+
+	// Tick what the recorded agent ticked, as it would have, by editing the
+	// spec file. A criterion whose text has changed since the recording stays
+	// unchecked, and verification says so.
+	_, err = job.Workspace.Update(id, func(s *spec.Spec, e *spec.Editor) error {
+		for _, text := range rec.Checked {
+			for _, c := range s.Criteria {
+				if c.Text == text && !c.Checked {
+					e.CheckBox(c.Offset)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("replay %s: %w", id, err)
+	}
+	return res, nil
+}

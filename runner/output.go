@@ -1,0 +1,40 @@
+package runner
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxAgentOutput is how much of the agent's text goes into a spec, in
+// characters, as in Chant.
+const MaxAgentOutput = 5000
+
+// agentOutput renders the "## Agent Output" block appended to a spec.
+func agentOutput(at time.Time, text string) string {
+	text = truncate(strings.TrimSpace(text), MaxAgentOutput)
+	fence := "```"
+	for strings.Contains(text, fence) {
+		fence += "`"
+	}
+	return fmt.Sprintf("## Agent Output\n\n%s\n\n%s\n%s\n%s\n", at.UTC().Format(time.RFC3339), fence, text, fence)
+}
+
+// truncate cuts s to at most max characters, never inside a UTF-8
+// sequence, and says how long it was.
+func truncate(s string, max int) string {
+	n := utf8.RuneCountInString(s)
+	if n <= max {
+		return s
+	}
+	cut, count := 0, 0
+	for i := range s {
+		if count == max {
+			cut = i
+			break
+		}
+		count++
+	}
+	return fmt.Sprintf("%s\n... (output truncated, %d chars total)", s[:cut], n)
+}

@@ -1,0 +1,341 @@
+// Package runner plans and executes a run: it takes the specs of a workspace
+// in dependency order, has an agent do each ready one, verifies the work and
+// records it as git commits.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/spec"
+)
+
+var (
+	// ErrPhaseFailed means a phase's agent failed or its work did not verify.
+	ErrPhaseFailed = errors.New("phase failed")
+	// ErrRunInProgress means another chant run holds the workspace.
+	ErrRunInProgress = errors.New("another chant run is in progress")
+	// ErrProvider means the configured agent provider is not available.
+	ErrProvider = errors.New("unknown agent provider")
+)
+
+// runLockFile is held for a whole run, so only one run works on a
+// workspace at a time.
+const runLockFile = "run.lock"
+
+// Options configure a run.
+type Options struct {
+	Workspace *spec.Workspace // the workspace found from the command line
+	IDs       []string        // run only these specs (partial IDs); all ready ones when empty
+	Agent     Agent           // nil: the agent the config asks for
+	Out       io.Writer       // progress lines
+	Now       func() time.Time
+}
+
+func (o *Options) validate() error {
+	if o.Workspace == nil {
+		return errors.New("runner: no workspace")
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return nil
+}
+
+// Report is what a run did and where it stopped.
+type Report struct {
+	Workspace *spec.Workspace // the workspace that ran
+	Created   bool            // its fixture repository was made by this run
+	Ran       []Phase
+	Failed    *Phase
+	Gates     []*spec.Spec // ready but for a missing approval
+	Rejected  []*spec.Spec
+	Completed int // specs completed, out of Total
+	Total     int
+}
+
+// Phase is one spec's execution.
+type Phase struct {
+	Spec         *spec.Spec
+	Duration     time.Duration
+	Commit       string // short SHA of the work commit
+	Verification *Verification
+	Err          error // why it failed
+}
+
+// Run runs every ready spec, one after another in dependency order, until
+// none is ready. It stops at the first failure (ErrPhaseFailed).
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	w, created, err := Prepare(opts.Workspace, opts.Now())
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Workspace: w, Created: created}
+	if created {
+		fmt.Fprintf(opts.Out, "Made the %s fixture repository: %s\n", opts.Workspace.Config.Fixture, w.Root)
+	} else {
+		fmt.Fprintf(opts.Out, "Repository: %s\n", w.Root)
+	}
+
+	runLock := flock.New(filepath.Join(w.ChantDir, runLockFile))
+	locked, err := runLock.TryLock()
+	if err != nil {
+		return rep, fmt.Errorf("lock %s: %w", runLock.Path(), err)
+	}
+	if !locked {
+		return rep, fmt.Errorf("%w in %s", ErrRunInProgress, w.Root)
+	}
+	defer runLock.Unlock()
+
+	repo, err := gitrepo.Open(w.Root)
+	if err != nil {
+		return rep, err
+	}
+	agent := opts.Agent
+	if agent == nil {
+		if agent, err = agentFor(w); err != nil {
+			return rep, err
+		}
+	}
+	set, err := w.Load()
+	if err != nil {
+		return rep, err
+	}
+	if err := set.Validate(); err != nil {
+		return rep, err
+	}
+	var only map[string]bool
+	if len(opts.IDs) > 0 {
+		only = map[string]bool{}
+		for _, id := range opts.IDs {
+			s, err := set.Resolve(id)
+			if err != nil {
+				return rep, err
+			}
+			only[s.ID] = true
+		}
+	}
+	// We hold the run lock, so a spec left in_progress was left by a run
+	// that died: take it over.
+	for _, s := range set.Specs {
+		if s.Status == spec.StatusInProgress {
+			fmt.Fprintf(opts.Out, "Taking over %s, left in progress by an interrupted run\n", s.ID)
+			if _, err := w.Update(s.ID, setStatus(spec.StatusPending)); err != nil {
+				return rep, err
+			}
+		}
+	}
+
+	r := &run{opts: opts, w: w, repo: repo, agent: agent}
+	for {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		if set, err = w.Load(); err != nil {
+			return rep, err
+		}
+		readiness := set.Readiness()
+		var next *spec.Spec
+		for _, s := range set.Order() {
+			if readiness[s.ID].Ready && (only == nil || only[s.ID]) {
+				next = s
+				break
+			}
+		}
+		if next == nil {
+			break
+		}
+		ph := r.phase(ctx, next)
+		rep.Ran = append(rep.Ran, *ph)
+		if ph.Err != nil {
+			rep.Failed = &rep.Ran[len(rep.Ran)-1]
+			return rep, fmt.Errorf("%w: %s: %w", ErrPhaseFailed, next.ID, ph.Err)
+		}
+	}
+
+	readiness := set.Readiness()
+	rep.Total = len(set.Specs)
+	for _, s := range set.Order() {
+		r := readiness[s.ID]
+		switch {
+		case r.Done:
+			rep.Completed++
+		case r.Gate && s.Approval.Status == spec.ApprovalRejected:
+			rep.Rejected = append(rep.Rejected, s)
+		case r.Gate:
+			rep.Gates = append(rep.Gates, s)
+		}
+	}
+	return rep, nil
+}
+
+func agentFor(w *spec.Workspace) (Agent, error) {
+	switch p := w.Config.Defaults.Provider; p {
+	case "", "replay":
+		return ReplayFor(w)
+	default:
+		return nil, &spec.Error{Path: w.Config.Path, Msg: fmt.Sprintf("%s: defaults.provider %q (this chant runs: replay)", ErrProvider, p)}
+	}
+}
+
+type run struct {
+	opts  Options
+	w     *spec.Workspace
+	repo  *gitrepo.Repo
+	agent Agent
+}
+
+// phase runs one spec: agent, verification, then the work commit and the
+// record of it. Any failure is in the returned Phase's Err.
+func (r *run) phase(ctx context.Context, s *spec.Spec) *Phase {
+	out := r.opts.Out
+	start := r.opts.Now()
+	ph := &Phase{Spec: s}
+	fmt.Fprintf(out, "run   %-20s %s\n", s.ID, s.Title)
+
+	ph.Err = r.execute(ctx, s, ph)
+	ph.Duration = r.opts.Now().Sub(start).Round(10 * time.Millisecond)
+	if ph.Err != nil {
+		fmt.Fprintf(out, "FAIL  %-20s %s  (failed after %s)\n", s.ID, s.Title, ph.Duration)
+		return ph
+	}
+	fmt.Fprintf(out, "ok    %-20s %s  (completed in %s, commit %s)\n", s.ID, s.Title, ph.Duration, ph.Commit)
+	return ph
+}
+
+func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase) error {
+	if _, err := r.w.Update(s.ID, setStatus(spec.StatusInProgress)); err != nil {
+		return err
+	}
+	logFile, err := openLog(r.w, s.ID)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	fmt.Fprintf(logFile, "=== %s %s: %s\n", r.opts.Now().UTC().Format(time.RFC3339), s.ID, s.Title)
+
+	job := &Job{Spec: s, Workspace: r.w, RepoRoot: r.repo.Root, Log: logFile}
+	res, err := r.agent.Run(ctx, job)
+	if err != nil {
+		return r.fail(s, "", fmt.Errorf("agent: %w", err))
+	}
+	after, err := spec.ReadFile(r.w.SpecPath(s.ID))
+	if err != nil {
+		return r.fail(s, res.Output, err)
+	}
+	v, err := verify(ctx, after, r.repo, logFile)
+	if err != nil {
+		return r.fail(s, res.Output, err)
+	}
+	ph.Verification = v
+	if !v.OK() {
+		return r.fail(s, res.Output+"\n\n"+v.Summary(), errors.New(strings.Join(v.Problems(), "; ")))
+	}
+	commit, err := r.record(s, res, v)
+	ph.Commit = commit
+	return err
+}
+
+// record commits the agent's work as "chant(<id>): <title>", then marks the
+// spec completed with that commit and the agent's output, and commits the
+// spec file. Both happen under the workspace lock.
+func (r *run) record(s *spec.Spec, res *Result, v *Verification) (string, error) {
+	unlock, err := r.w.Lock()
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	specPath := r.repoPath(r.w.SpecPath(s.ID))
+	var paths []string
+	seen := map[string]bool{specPath: true}
+	for _, p := range append(append([]string{}, s.TargetFiles...), res.Files...) {
+		p = r.repoPath(filepath.Join(r.w.Root, filepath.FromSlash(p)))
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		if changed, _, err := r.repo.Changed(p); err != nil {
+			return "", err
+		} else if changed {
+			paths = append(paths, p)
+		}
+	}
+	now := r.opts.Now()
+	hash, err := r.repo.Commit(paths, fmt.Sprintf("chant(%s): %s\n", s.ID, s.Title), now)
+	if err != nil {
+		return "", err
+	}
+	short := gitrepo.Short(hash)
+	_, err = r.w.UpdateLocked(s.ID, func(cur *spec.Spec, e *spec.Editor) error {
+		e.Set("status", spec.StatusCompleted)
+		e.Set("commits", append(append([]string{}, cur.Commits...), short))
+		e.Set("completed_at", now)
+		if res.Model != "" {
+			e.Set("model", res.Model)
+		}
+		e.AppendBody(agentOutput(now, res.Output+"\n\n"+v.Summary()))
+		return nil
+	})
+	if err != nil {
+		return short, err
+	}
+	if _, err := r.repo.Commit([]string{specPath}, fmt.Sprintf("chant: record %s completed\n", s.ID), now); err != nil {
+		return short, err
+	}
+	return short, nil
+}
+
+// fail marks the spec failed, with what the agent said and why, and
+// returns cause. The work is left in the tree, uncommitted, to inspect.
+func (r *run) fail(s *spec.Spec, output string, cause error) error {
+	now := r.opts.Now()
+	text := strings.TrimSpace(output + "\n\nFailed: " + cause.Error())
+	if _, err := r.w.Update(s.ID, func(_ *spec.Spec, e *spec.Editor) error {
+		e.Set("status", spec.StatusFailed)
+		e.AppendBody(agentOutput(now, text))
+		return nil
+	}); err != nil {
+		return fmt.Errorf("%w (and recording the failure: %v)", cause, err)
+	}
+	return cause
+}
+
+func setStatus(status string) func(*spec.Spec, *spec.Editor) error {
+	return func(_ *spec.Spec, e *spec.Editor) error {
+		e.Set("status", status)
+		return nil
+	}
+}
+
+// repoPath returns an absolute path relative to the repository root, with
+// forward slashes.
+func (r *run) repoPath(abs string) string {
+	rel, err := filepath.Rel(r.repo.Root, abs)
+	if err != nil {
+		return filepath.ToSlash(abs)
+	}
+	return filepath.ToSlash(rel)
+}
+
+func openLog(w *spec.Workspace, id string) (*os.File, error) {
+	dir := filepath.Join(w.ChantDir, "logs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(filepath.Join(dir, id+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+}
