@@ -68,6 +68,9 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*D
 	if err != nil {
 		return nil, err
 	}
+	if err := repo.Exclude(w.RepoPatterns(repo.Root)...); err != nil {
+		return nil, err
+	}
 	now = now.UTC().Truncate(time.Second)
 	verb := map[string]string{spec.ApprovalApproved: "approve", spec.ApprovalRejected: "reject"}[status]
 

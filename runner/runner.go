@@ -28,10 +28,6 @@ var (
 	ErrProvider = errors.New("unknown agent provider")
 )
 
-// runLockFile is held for a whole run, so only one run works on a
-// workspace at a time.
-const runLockFile = "run.lock"
-
 // Options configure a run.
 type Options struct {
 	Workspace *spec.Workspace // the workspace found from the command line
@@ -92,7 +88,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		fmt.Fprintf(opts.Out, "Repository: %s\n", w.Root)
 	}
 
-	runLock := flock.New(filepath.Join(w.ChantDir, runLockFile))
+	runLock := flock.New(filepath.Join(w.ChantDir, spec.RunLockFile))
 	locked, err := runLock.TryLock()
 	if err != nil {
 		return rep, fmt.Errorf("lock %s: %w", runLock.Path(), err)
@@ -104,6 +100,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 
 	repo, err := gitrepo.Open(w.Root)
 	if err != nil {
+		return rep, err
+	}
+	if err := repo.Exclude(w.RepoPatterns(repo.Root)...); err != nil {
 		return rep, err
 	}
 	agent := opts.Agent
@@ -333,7 +332,7 @@ func (r *run) repoPath(abs string) string {
 }
 
 func openLog(w *spec.Workspace, id string) (*os.File, error) {
-	dir := filepath.Join(w.ChantDir, "logs")
+	dir := filepath.Join(w.ChantDir, spec.LogsDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package spec
 import (
 	"bytes"
 	"errors"
+	"strings"
 
 	"github.com/adrg/frontmatter"
 	"gopkg.in/yaml.v3"
@@ -79,7 +80,7 @@ func splitFrontmatter(src []byte) (layout, *yaml.Node, error) {
 
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src[l.yamlStart:l.yamlEnd], &doc); err != nil {
-		return l, nil, yamlError(err, l.yamlOffset)
+		return l, nil, yamlError(err, l.yamlOffset, l.closeLine-1)
 	}
 	if doc.Kind == 0 { // empty block
 		return l, &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}, nil
@@ -123,16 +124,22 @@ func maskIndentedDelimiters(b []byte) []byte {
 	return out
 }
 
-// yamlError turns a yaml.v3 error into an Error with a line in the file.
-func yamlError(err error, offset int) error {
+// yamlError turns a yaml.v3 error into an Error with a line in the file
+// (offset is the number of lines before the YAML block; lastLine the last
+// line of the block in the file).
+func yamlError(err error, offset, lastLine int) error {
 	var te *yaml.TypeError
 	msg := err.Error()
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg = te.Errors[0]
 	}
 	ln, text := splitYAMLLine(msg)
+	if strings.HasPrefix(text, "did not find expected") {
+		// yaml.v3 counts lines from 0 for parser (not scanner) errors.
+		ln++
+	}
 	if ln > 0 {
-		ln += offset
+		ln = min(ln+offset, lastLine)
 	}
 	return &Error{Line: ln, Col: 1, Msg: "invalid YAML: " + text}
 }

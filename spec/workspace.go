@@ -151,9 +151,27 @@ func (w *Workspace) SpecPath(id string) string {
 	return filepath.Join(w.SpecsDir, id+".md")
 }
 
-// lockFile serializes every change to the workspace's files and to its git
-// repository, across processes. It is never the data file and never deleted.
-const lockFile = ".lock"
+// Files chant keeps in .chant that are local to one clone, never committed.
+const (
+	// lockFile serializes every change to the workspace's files and to its
+	// git repository, across processes. It is never a data file and never
+	// deleted.
+	lockFile = ".lock"
+	// RunLockFile is held for a whole run: one run per workspace at a time.
+	RunLockFile = "run.lock"
+	// LogsDir holds each spec's agent and check output.
+	LogsDir = "logs"
+)
+
+// RepoPatterns returns gitignore patterns, anchored at the git work tree
+// root repoRoot, for the files chant keeps that must never be committed.
+func (w *Workspace) RepoPatterns(repoRoot string) []string {
+	dir := "/.chant/"
+	if rel, err := filepath.Rel(repoRoot, w.ChantDir); err == nil && filepath.IsLocal(rel) {
+		dir = "/" + filepath.ToSlash(rel) + "/"
+	}
+	return []string{dir + lockFile, dir + RunLockFile, dir + LogsDir + "/"}
+}
 
 // Lock takes the workspace's exclusive lock and returns its release. Each
 // call uses its own flock instance, so it also excludes other goroutines;

@@ -27,6 +27,15 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// Without Args, cobra reports an unknown command as a plain error; with
+	// them it is a usage error like any other.
+	root.Args = func(c *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return &usageError{fmt.Errorf("unknown command %q (see 'chant --help')", args[0])}
+		}
+		return nil
+	}
+	root.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVarP(&g.dir, "dir", "C", "", "run as if chant was started in `DIR`")

@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // ErrNotRepository means the directory is not inside a git work tree.
@@ -134,6 +136,41 @@ func (r *Repo) Commit(paths []string, message string, when time.Time) (string, e
 		return "", fmt.Errorf("commit %q: %w", firstLine(message), err)
 	}
 	return hash.String(), nil
+}
+
+// Exclude makes git ignore patterns (gitignore syntax, relative to the work
+// tree root) in this clone only, through .git/info/exclude, which is never
+// committed. Patterns already there are not added again.
+func (r *Repo) Exclude(patterns ...string) error {
+	fsStore, ok := r.repo.Storer.(*filesystem.Storage)
+	if !ok {
+		return nil // in-memory storage: nothing to ignore
+	}
+	path := filepath.Join(fsStore.Filesystem().Root(), "info", "exclude")
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	have := map[string]bool{}
+	for _, line := range strings.Split(string(old), "\n") {
+		have[strings.TrimSpace(line)] = true
+	}
+	out := string(old)
+	for _, p := range patterns {
+		if !have[p] {
+			if out != "" && !strings.HasSuffix(out, "\n") {
+				out += "\n"
+			}
+			out += p + "\n"
+		}
+	}
+	if out == string(old) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(out), 0o644)
 }
 
 // Short returns the abbreviated form of a commit hash.

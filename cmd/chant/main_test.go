@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// chantBin is the chant binary built once for the end-to-end tests.
+var chantBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "chant-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	chantBin = filepath.Join(dir, "chant")
+	build := exec.Command("go", "build", "-o", chantBin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building chant: %v\n%s", err, out)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// chant runs the built binary and returns its output and exit status.
+func chant(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(chantBin, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("chant %v: %v", args, err)
+	}
+	return o.String(), e.String(), code
+}
+
+// projectRoot is the root of this repository.
+func projectRoot(t *testing.T) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// copyBundledPipeline copies the bundled .chant pipeline (config, specs,
+// prompts, .gitignore; not work/ or logs/) into a new workspace directory.
+func copyBundledPipeline(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join(projectRoot(t), ".chant")
+	ws := t.TempDir()
+	for _, rel := range []string{"config.md", ".gitignore", "specs", "prompts"} {
+		err := filepath.Walk(filepath.Join(src, rel), func(p string, fi os.FileInfo, err error) error {
+			if err != nil || fi.IsDir() {
+				return err
+			}
+			r, _ := filepath.Rel(src, p)
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			dst := filepath.Join(ws, ".chant", r)
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
+			return os.WriteFile(dst, data, 0o644)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ws
+}
+
+// TestScripts runs the testscript scenarios in testdata/script with the
+// built chant binary on PATH.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("PATH", filepath.Dir(chantBin)+string(os.PathListSeparator)+env.Getenv("PATH"))
+			env.Setenv("PROJECT", projectRoot(t))
+			for _, k := range []string{"HOME", "GOCACHE", "GOMODCACHE", "GOPATH", "GOFLAGS", "GOPROXY", "GOTOOLCHAIN"} {
+				if v, ok := os.LookupEnv(k); ok {
+					env.Setenv(k, v)
+				}
+			}
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// exits N PROG ARGS... runs a program and checks its exit status.
+			"exits": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 2 {
+					ts.Fatalf("usage: exits N prog args...")
+				}
+				err := ts.Exec(args[1], args[2:]...)
+				got := 0
+				if ee, ok := err.(*exec.ExitError); ok {
+					got = ee.ExitCode()
+				} else if err != nil {
+					ts.Fatalf("%v", err)
+				}
+				if want := args[0]; fmt.Sprint(got) != want {
+					ts.Fatalf("%s exited %d, want %s", args[1], got, want)
+				}
+			},
+		},
+	})
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var phases = []string{"001-comprehension", "002-reproduction", "003-root-cause", "004-impact-map", "005-fork-fix", "006-upstream-pr"}
+
+// TestBundledPipelineEndToEnd does what a new user does, with the built
+// binary in a temporary copy of the bundled pipeline, and then checks the
+// fixture repository's history with the git CLI.
+func TestBundledPipelineEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole pipeline")
+	}
+	ws := copyBundledPipeline(t)
+	repo := filepath.Join(ws, ".chant", "work", "issue-42")
+
+	// 1. run: 001-005 in order, stop at the 006 gate, exit 0.
+	out, errOut, code := chant(t, "-C", ws, "run")
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "Made the issue-42 fixture repository: "+repo) {
+		t.Errorf("run does not print the fixture repository path:\n%s", out)
+	}
+	assertPhaseLines(t, out, phases[:5])
+	if strings.Contains(out, "run   006") {
+		t.Errorf("006 ran before it was approved:\n%s", out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	tail := strings.Join(lines[len(lines)-2:], "\n")
+	if !strings.Contains(tail, "006-upstream-pr awaits approval") ||
+		!strings.Contains(tail, "chant -C "+ws+" approve 006-upstream-pr --by \"<your name>\"") {
+		t.Errorf("the last lines do not give the approval command:\n%s", tail)
+	}
+
+	// 2. status, text and JSON.
+	out, _, code = chant(t, "-C", ws, "status")
+	if code != 0 || !regexp.MustCompile(`006-upstream-pr\s+documentation\s+pending\s+.*awaits approval`).MatchString(out) {
+		t.Errorf("status: exit %d\n%s", code, out)
+	}
+	st := readStatus(t, ws)
+	if st.Repo != repo {
+		t.Errorf("status --json repo = %q, want %q", st.Repo, repo)
+	}
+	for i, s := range st.Specs {
+		if s.ID != phases[i] {
+			t.Fatalf("status --json order: %d is %s, want %s", i, s.ID, phases[i])
+		}
+	}
+	if a := st.Specs[5].Approval; !a.Required || a.Status != "pending" || st.Specs[5].Reason != "awaits approval" {
+		t.Errorf("006 before approval: %+v, reason %q", a, st.Specs[5].Reason)
+	}
+
+	// 3. approve: errors first, then the real one.
+	for _, bad := range [][]string{
+		{"approve", "999", "--by", "x"},      // no such spec
+		{"approve", "001", "--by", "x"},      // not a gate
+		{"approve", "006"},                   // no name
+		{"approve", "0", "--by", "x"},        // ambiguous
+		{"reject", "006", "--by", "x"},       // no reason
+		{"approve", "006", "--by", "x", "y"}, // extra argument
+	} {
+		_, errOut, code := chant(t, append([]string{"-C", ws}, bad...)...)
+		if code != 2 || !strings.HasPrefix(errOut, "chant: ") {
+			t.Errorf("chant %v: exit %d, stderr %q; want exit 2 and a message", bad, code, errOut)
+		}
+	}
+	out, errOut, code = chant(t, "-C", ws, "approve", "006", "--by", "Test Reviewer")
+	if code != 0 || !strings.Contains(out, "Approved 006-upstream-pr by Test Reviewer") {
+		t.Fatalf("approve: exit %d\n%s%s", code, out, errOut)
+	}
+
+	// 4. run again: only 006; then nothing.
+	out, errOut, code = chant(t, "-C", ws, "run")
+	if code != 0 {
+		t.Fatalf("second run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	assertPhaseLines(t, out, phases[5:])
+	out, _, code = chant(t, "-C", ws, "run")
+	if code != 0 || !strings.Contains(out, "Nothing to run: all 6 specs are completed.") {
+		t.Errorf("third run: exit %d\n%s", code, out)
+	}
+
+	// The record, checked with the git CLI.
+	st = readStatus(t, ws)
+	subjects := strings.Split(git(t, repo, "log", "--reverse", "--format=%s"), "\n")
+	var work []string
+	for _, s := range subjects {
+		if strings.HasPrefix(s, "chant(") && !strings.HasSuffix(s, "): approve") {
+			work = append(work, s)
+		}
+	}
+	if len(work) != len(phases) {
+		t.Fatalf("work commits: %q", work)
+	}
+	for i, s := range st.Specs {
+		if want := "chant(" + s.ID + "): " + s.Title; work[i] != want {
+			t.Errorf("work commit %d is %q, want %q", i, work[i], want)
+		}
+		if s.Status != "completed" || len(s.Commits) != 1 {
+			t.Fatalf("%s: status %s, commits %v", s.ID, s.Status, s.Commits)
+		}
+		changed := git(t, repo, "show", "--name-only", "--format=", s.Commits[0])
+		if subject := git(t, repo, "show", "-s", "--format=%s", s.Commits[0]); subject != work[i] {
+			t.Errorf("%s records commit %s, which is %q", s.ID, s.Commits[0], subject)
+		}
+		for _, f := range s.TargetFiles {
+			if !contains(strings.Split(changed, "\n"), f) {
+				t.Errorf("%s: commit %s does not touch target %s (touches %q)", s.ID, s.Commits[0], f, changed)
+			}
+		}
+	}
+	if a := st.Specs[5].Approval; a.Status != "approved" || a.By != "Test Reviewer" || a.At == "" {
+		t.Errorf("006 approval after approve: %+v", a)
+	}
+	git(t, repo, "fsck", "--strict")
+	if s := git(t, repo, "status", "--porcelain"); s != "" {
+		t.Errorf("the fixture repository has uncommitted changes:\n%s", s)
+	}
+	spec006, _ := os.ReadFile(filepath.Join(repo, ".chant", "specs", "006-upstream-pr.md"))
+	if !regexp.MustCompile(`(?m)^\*\*Test Reviewer\*\* - \d{4}-\d\d-\d\d \d\d:\d\d - APPROVED$`).Match(spec006) {
+		t.Errorf("006 has no approval discussion entry:\n%s", spec006)
+	}
+
+	// The fix passes its tests; the regression test fails at the 002 commit.
+	goTest(t, repo, true, "./...")
+	at002 := t.TempDir()
+	git(t, repo, "worktree", "add", "--detach", at002, st.Specs[1].Commits[0])
+	goTest(t, at002, false, "-run", "TestIssue42", "./storage")
+}
+
+func assertPhaseLines(t *testing.T, out string, ids []string) {
+	t.Helper()
+	var got []string
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && (f[0] == "run" || f[0] == "ok") {
+			got = append(got, f[0]+" "+f[1])
+		}
+	}
+	var want []string
+	for _, id := range ids {
+		want = append(want, "run "+id, "ok "+id)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("phase lines:\n%s\nwant:\n%s\nfull output:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), out)
+	}
+	okLine := regexp.MustCompile(`(?m)^ok    \S+\s+.+  \(completed in [0-9.]+m?s, commit [0-9a-f]{7}\)$`)
+	if n := len(okLine.FindAllString(out, -1)); n != len(ids) {
+		t.Errorf("%d end lines give title, duration and commit, want %d:\n%s", n, len(ids), out)
+	}
+}
+
+type statusOut struct {
+	Repo  string `json:"repo"`
+	Specs []struct {
+		ID          string   `json:"id"`
+		Title       string   `json:"title"`
+		Type        string   `json:"type"`
+		Status      string   `json:"status"`
+		DependsOn   []string `json:"depends_on"`
+		TargetFiles []string `json:"target_files"`
+		Commits     []string `json:"commits"`
+		Reason      string   `json:"reason"`
+		Approval    struct {
+			Required bool   `json:"required"`
+			Status   string `json:"status"`
+			By       string `json:"by"`
+			At       string `json:"at"`
+		} `json:"approval"`
+	} `json:"specs"`
+}
+
+func readStatus(t *testing.T, ws string) statusOut {
+	t.Helper()
+	out, errOut, code := chant(t, "-C", ws, "status", "--json")
+	if code != 0 {
+		t.Fatalf("status --json: exit %d: %s", code, errOut)
+	}
+	var st statusOut
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("status --json is not one JSON object: %v\n%s", err, out)
+	}
+	if len(st.Specs) != len(phases) {
+		t.Fatalf("status --json lists %d specs", len(st.Specs))
+	}
+	return st
+}
+
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func goTest(t *testing.T, dir string, wantPass bool, args ...string) {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"test", "-count=1"}, args...)...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if (err == nil) != wantPass {
+		t.Errorf("go test %v in %s: err %v, want pass=%v\n%s", args, dir, err, wantPass, out)
+	}
+	if !wantPass && !strings.Contains(string(out), "concurrent updates lost") {
+		t.Errorf("go test %v failed, but not by losing updates:\n%s", args, out)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
