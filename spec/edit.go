@@ -42,6 +42,7 @@ func (e *Editor) Bytes() ([]byte, error) { return e.src, e.err }
 // []string or []KV; a time.Time is written in RFC 3339 UTC.
 func (e *Editor) Set(key string, value any) {
 	e.apply(func(d *doc) error { return d.set(d.root, d.l.yamlEnd, 0, key, value) })
+	e.verify(value, key)
 }
 
 // SetIn sets key inside the mapping under the top-level key parent,
@@ -62,6 +63,74 @@ func (e *Editor) SetIn(parent, key string, value any) {
 		}
 		return d.set(pv, d.entryEnd(d.root, i, d.l.yamlEnd), indent, key, value)
 	})
+	e.verify(value, parent, key)
+}
+
+// verify re-reads the edited document and checks that the value at path is
+// the one written, so that an edit the document's layout defeats is an
+// error rather than a silently wrong file.
+func (e *Editor) verify(value any, path ...string) {
+	if e.err != nil {
+		return
+	}
+	d, err := parseDoc(e.src)
+	if err != nil {
+		e.err = fmt.Errorf("the edit of %s would break the frontmatter: %w", strings.Join(path, "."), err)
+		return
+	}
+	node := d.root
+	for _, key := range path {
+		i := findKey(node, key)
+		if i < 0 || node.Kind != yaml.MappingNode {
+			node = nil
+			break
+		}
+		node = node.Content[i+1]
+	}
+	var got any
+	if node != nil {
+		if err := node.Decode(&got); err != nil {
+			got = nil
+		}
+	}
+	wantText, _ := yaml.Marshal(normalize(value))
+	gotText, _ := yaml.Marshal(normalize(got))
+	if node == nil || string(wantText) != string(gotText) {
+		e.err = fmt.Errorf("cannot set %s in this frontmatter in place (is it written as a flow mapping?)", strings.Join(path, "."))
+	}
+}
+
+// normalize turns a value into the plain form YAML decoding gives it.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case time.Time:
+		return x.UTC().Format(time.RFC3339)
+	case []string:
+		out := make([]any, len(x))
+		for i, s := range x {
+			out[i] = s
+		}
+		return out
+	case []KV:
+		out := map[string]any{}
+		for _, kv := range x {
+			out[kv.Key] = normalize(kv.Value)
+		}
+		return out
+	case map[string]any:
+		out := map[string]any{}
+		for k, val := range x {
+			out[k] = normalize(val)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, val := range x {
+			out[i] = normalize(val)
+		}
+		return out
+	}
+	return v
 }
 
 // Delete removes a top-level frontmatter key, with its value.
@@ -151,6 +220,10 @@ func parseDoc(src []byte) (*doc, error) {
 	l, root, err := splitFrontmatter(src)
 	if err != nil {
 		return nil, err
+	}
+	if root != nil && root.Style&yaml.FlowStyle != 0 {
+		return nil, &Error{Line: root.Line + l.yamlOffset, Col: root.Column,
+			Msg: "frontmatter written as a flow mapping ({…}) cannot be edited in place; write it as one key per line"}
 	}
 	d := &doc{src: src, l: l, root: root, eol: "\n"}
 	if i := bytes.IndexByte(src, '\n'); i > 0 && src[i-1] == '\r' {

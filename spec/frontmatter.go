@@ -63,6 +63,12 @@ func splitFrontmatter(src []byte) (layout, *yaml.Node, error) {
 	l.closeLine = lineNo
 	l.yamlOffset = 1
 
+	// YAML takes a lone CR for a line break; lines here are LF-terminated,
+	// so line numbers and edits would disagree. Refuse it plainly.
+	if i := bareCR(src[l.yamlStart:l.yamlEnd]); i >= 0 {
+		ln := 1 + bytes.Count(src[:l.yamlStart+i], []byte("\n"))
+		return l, nil, &Error{Line: ln, Msg: "carriage return without line feed in the frontmatter"}
+	}
 	masked := maskIndentedDelimiters(rest[:l.bodyStart-l.bom])
 	var block []byte
 	format := frontmatter.NewFormat("---", "---", func(data []byte, v any) error {
@@ -90,6 +96,16 @@ func splitFrontmatter(src []byte) (layout, *yaml.Node, error) {
 		return l, nil, &Error{Line: root.Line + l.yamlOffset, Col: root.Column, Msg: "frontmatter must be a YAML mapping of keys to values"}
 	}
 	return l, root, nil
+}
+
+// bareCR returns the offset of the first CR not followed by LF, or -1.
+func bareCR(b []byte) int {
+	for i, c := range b {
+		if c == '\r' && (i+1 == len(b) || b[i+1] != '\n') {
+			return i
+		}
+	}
+	return -1
 }
 
 // line returns the line of b starting at off without its line ending, and

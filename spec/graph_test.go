@@ -1,0 +1,135 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+)
+
+func mustParse(t *testing.T, id, src string) *Spec {
+	t.Helper()
+	s, err := Parse(".chant/specs/"+id+".md", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func specWith(t *testing.T, id, status string, deps ...string) *Spec {
+	fm := "---\nstatus: " + status + "\n"
+	if len(deps) > 0 {
+		fm += "depends_on: [" + strings.Join(deps, ", ") + "]\n"
+	}
+	return mustParse(t, id, fm+"---\n# "+id+"\n")
+}
+
+func TestOrderAndReadiness(t *testing.T) {
+	gate := mustParse(t, "e", "---\ndepends_on: [d]\napproval: {required: true, status: pending}\n---\n# e\n")
+	rejected := mustParse(t, "f", "---\napproval: {required: true, status: rejected, by: Bob}\n---\n# f\n")
+	approved := mustParse(t, "g", "---\napproval: {required: true, status: approved, by: Al, at: x}\n---\n# g\n")
+	set := NewSet(
+		specWith(t, "d", StatusCompleted, "b"),
+		specWith(t, "c", StatusPending, "a", "b"),
+		specWith(t, "b", StatusCompleted),
+		specWith(t, "a", StatusFailed),
+		specWith(t, "h", StatusCancelled),
+		specWith(t, "i", StatusInProgress),
+		gate, rejected, approved,
+	)
+	var order []string
+	for _, s := range set.Order() {
+		order = append(order, s.ID)
+	}
+	if got := strings.Join(order, " "); got != "a b c d e f g h i" {
+		t.Errorf("order = %s", got)
+	}
+	want := map[string]string{
+		"a": "ready", "b": "done", "c": "waits on a (failed)", "d": "done", "e": "awaits approval",
+		"f": "rejected by Bob", "g": "ready", "h": "cancelled", "i": "in progress",
+	}
+	for id, r := range set.Readiness() {
+		got := r.Reason
+		switch {
+		case r.Ready:
+			got = "ready"
+		case r.Done:
+			got = "done"
+		}
+		if got != want[id] {
+			t.Errorf("%s: %q, want %q", id, got, want[id])
+		}
+	}
+}
+
+func TestOrderIsDependencyOrderNotIDOrder(t *testing.T) {
+	set := NewSet(specWith(t, "1-first", StatusPending, "3-third"), specWith(t, "2-second", StatusPending), specWith(t, "3-third", StatusPending, "2-second"))
+	var order []string
+	for _, s := range set.Order() {
+		order = append(order, s.ID)
+	}
+	if got := strings.Join(order, " "); got != "2-second 3-third 1-first" {
+		t.Errorf("order = %s", got)
+	}
+}
+
+func TestValidateNamesFiles(t *testing.T) {
+	set := NewSet(specWith(t, "a", StatusPending, "b"), specWith(t, "b", StatusPending, "c"), specWith(t, "c", StatusPending, "a"),
+		specWith(t, "d", StatusPending, "missing"))
+	err := set.Validate()
+	var list Errors
+	if !errors.As(err, &list) || len(list) != 2 {
+		t.Fatalf("Validate = %v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		".chant/specs/d.md:3: depends_on: missing does not exist",
+		".chant/specs/a.md:3: dependency cycle: a → b → c → a (.chant/specs/a.md, .chant/specs/b.md, .chant/specs/c.md)",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("Validate error lacks %q:\n%s", want, msg)
+		}
+	}
+	r := set.Readiness()
+	if r["b"].Reason != "in a cycle: a → b → c → a" || r["d"].Reason != "dependency missing does not exist" {
+		t.Errorf("readiness: b %q, d %q", r["b"].Reason, r["d"].Reason)
+	}
+	self := NewSet(specWith(t, "s", StatusPending, "s"))
+	if err := self.Validate(); err == nil || !strings.Contains(err.Error(), "dependency cycle: s → s") {
+		t.Errorf("self-dependency: %v", err)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	set := NewSet(specWith(t, "001-comprehension", StatusPending), specWith(t, "006-upstream-pr", StatusPending),
+		specWith(t, "2026-01-22-001-x7m", StatusPending), specWith(t, "2026-01-22-002-abc", StatusPending), specWith(t, "pr", StatusPending))
+	for in, want := range map[string]string{
+		"006": "006-upstream-pr", "006-upstream-pr": "006-upstream-pr", "x7m": "2026-01-22-001-x7m",
+		"upstream": "006-upstream-pr", "pr": "pr", "compre": "001-comprehension",
+		"2026": "ambiguous: \"2026\" matches 2026-01-22-001-x7m, 2026-01-22-002-abc",
+		"nope": "no spec matches \"nope\"", "": "no spec matches \"\"",
+	} {
+		s, err := set.Resolve(in)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		} else {
+			got = s.ID
+		}
+		if got != want {
+			t.Errorf("Resolve(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if _, err := set.Resolve("2026-01"); !errors.Is(err, ErrAmbiguous) {
+		t.Errorf("ambiguous error is not ErrAmbiguous: %v", err)
+	}
+}
+
+func TestNaturalLess(t *testing.T) {
+	ids := []string{"x-10", "x-2", "x-1", "a", "x-02", "b.1", "b.10", "b.2", "b"}
+	sort.Slice(ids, func(i, j int) bool { return NaturalLess(ids[i], ids[j]) })
+	if got := fmt.Sprint(ids); got != "[a b b.1 b.2 b.10 x-1 x-2 x-02 x-10]" {
+		t.Errorf("sorted = %s", got)
+	}
+}
