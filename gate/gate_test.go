@@ -1,0 +1,158 @@
+package gate
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chant-run/chant/spec"
+)
+
+const gateSpec = "---\ntype: task\n# reviewed weekly\napproval:\n  required: true\n  status: pending\nx-owner: ops\n---\n# Ship it\n\n## Acceptance Criteria\n\n- [ ] shipped\n"
+
+func newRepo(t *testing.T) *spec.Workspace {
+	t.Helper()
+	root := t.TempDir()
+	for p, c := range map[string]string{
+		".chant/config.md":         "---\nproject: {name: t}\n---\n",
+		".chant/specs/ship.md":     gateSpec,
+		".chant/specs/build.md":    "---\ntype: code\n---\n# Build\n",
+		".chant/specs/ship-two.md": gateSpec,
+	} {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
+		os.WriteFile(filepath.Join(root, p), []byte(c), 0o644)
+	}
+	run(t, root, "git", "init", "-q", "-b", "main")
+	run(t, root, "git", "add", ".")
+	run(t, root, "git", "-c", "user.name=T", "-c", "user.email=t@x", "commit", "-qm", "init")
+	w, err := spec.OpenWorkspace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func run(t *testing.T, dir string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+var at = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+
+func TestApproveRecordsAndCommits(t *testing.T) {
+	w := newRepo(t)
+	d, err := Approve(w, "ship", "Ada Lovelace", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(w.SpecPath("ship"))
+	want := "---\ntype: task\n# reviewed weekly\napproval:\n  required: true\n  status: approved\n  by: Ada Lovelace\n  at: 2026-03-04T05:06:07Z\nx-owner: ops\n---\n" +
+		"# Ship it\n\n## Acceptance Criteria\n\n- [ ] shipped\n\n## Approval Discussion\n\n**Ada Lovelace** - 2026-03-04 05:06 - APPROVED\n"
+	if string(got) != want {
+		t.Fatalf("spec after approve:\n%s\nwant:\n%s", got, want)
+	}
+	if msg := run(t, w.Root, "git", "log", "-1", "--format=%s%n%b"); msg != "chant(ship): approve\nApproved by Ada Lovelace." {
+		t.Errorf("commit message %q", msg)
+	}
+	if files := run(t, w.Root, "git", "show", "--name-only", "--format=", d.Commit); files != ".chant/specs/ship.md" {
+		t.Errorf("approval commit touches %q", files)
+	}
+	if _, err := Approve(w, "ship", "Ada Lovelace", at); !errors.Is(err, ErrDecided) {
+		t.Errorf("second approval: %v", err)
+	}
+}
+
+func TestRejectThenApprove(t *testing.T) {
+	w := newRepo(t)
+	if _, err := Reject(w, "ship", "Bob", "  ", at); !errors.Is(err, ErrNoReason) {
+		t.Errorf("reject without reason: %v", err)
+	}
+	if _, err := Reject(w, "ship", "Bob", "tests are flaky", at); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Reject(w, "ship", "Carol", "docs missing", at.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := spec.ReadFile(w.SpecPath("ship"))
+	if s.Approval.Status != spec.ApprovalRejected || s.Approval.By != "Carol" {
+		t.Errorf("approval after rejects: %+v", s.Approval)
+	}
+	if _, err := Approve(w, "ship", "Dan", at.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = spec.ReadFile(w.SpecPath("ship"))
+	body := string(s.Body())
+	want := "## Approval Discussion\n\n**Bob** - 2026-03-04 05:06 - REJECTED\n\ntests are flaky\n\n" +
+		"**Carol** - 2026-03-04 05:07 - REJECTED\n\ndocs missing\n\n**Dan** - 2026-03-04 05:08 - APPROVED\n"
+	if !strings.HasSuffix(body, want) {
+		t.Errorf("discussion:\n%s", body)
+	}
+	log := run(t, w.Root, "git", "log", "--format=%s")
+	if log != "chant(ship): approve\nchant(ship): reject\nchant(ship): reject\ninit" {
+		t.Errorf("log:\n%s", log)
+	}
+}
+
+func TestDecisionErrors(t *testing.T) {
+	w := newRepo(t)
+	for _, tc := range []struct {
+		id, by string
+		want   error
+	}{
+		{"build", "x", ErrNotGate},
+		{"nope", "x", spec.ErrNotFound},
+		{"ship", "", ErrNoName},
+		{"ship", "a\nb", ErrNoName},
+		{"shi", "x", spec.ErrAmbiguous}, // ship, ship-two
+	} {
+		before, _ := os.ReadFile(w.SpecPath("ship"))
+		if _, err := Approve(w, tc.id, tc.by, at); !errors.Is(err, tc.want) {
+			t.Errorf("Approve(%q, %q) = %v, want %v", tc.id, tc.by, err, tc.want)
+		}
+		after, _ := os.ReadFile(w.SpecPath("ship"))
+		if string(before) != string(after) {
+			t.Errorf("a refused approval changed the file")
+		}
+	}
+	if _, err := Approve(w, "build", "x", at); err == nil || !strings.Contains(err.Error(), ".chant/specs/build.md") {
+		t.Errorf("not-a-gate error does not name the file: %v", err)
+	}
+}
+
+// Decisions from many goroutines at once: each one is recorded and
+// committed; none is lost.
+func TestConcurrentDecisionsLoseNothing(t *testing.T) {
+	w := newRepo(t)
+	var wg sync.WaitGroup
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := Reject(w, "ship", fmt.Sprintf("R%d", i), fmt.Sprintf("reason %d", i), at); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	data, _ := os.ReadFile(w.SpecPath("ship"))
+	if n := len(regexp.MustCompile(`(?m)^\*\*R\d\*\* - .* - REJECTED$`).FindAll(data, -1)); n != 6 {
+		t.Errorf("%d of 6 rejections recorded:\n%s", n, data)
+	}
+	if n := run(t, w.Root, "git", "rev-list", "--count", "HEAD"); n != "7" {
+		t.Errorf("%s commits, want 7", n)
+	}
+	run(t, w.Root, "git", "fsck", "--strict")
+}

@@ -1,0 +1,243 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gofrs/flock"
+
+	"github.com/chant-run/chant/spec"
+)
+
+func TestTruncateKeepsCharactersWhole(t *testing.T) {
+	s := strings.Repeat("é", 6000) // two bytes each
+	got := truncate(s, MaxAgentOutput)
+	if !utf8.ValidString(got) {
+		t.Fatal("truncated output is not valid UTF-8")
+	}
+	if !strings.HasSuffix(got, "\n... (output truncated, 6000 chars total)") {
+		t.Fatalf("no truncation note: %q", got[len(got)-60:])
+	}
+	if n := utf8.RuneCountInString(strings.SplitN(got, "\n", 2)[0]); n != MaxAgentOutput {
+		t.Fatalf("kept %d characters, want %d", n, MaxAgentOutput)
+	}
+	if truncate("short", 10) != "short" {
+		t.Fatal("short text changed")
+	}
+}
+
+func TestAgentOutputFenceOutgrowsTheText(t *testing.T) {
+	out := agentOutput(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), "see:\n```go\ncode\n```")
+	want := "## Agent Output\n\n2026-01-02T03:04:05Z\n\n````\nsee:\n```go\ncode\n```\n````\n"
+	if out != want {
+		t.Fatalf("got %q\nwant %q", out, want)
+	}
+}
+
+// fakeAgent writes files and ticks criteria as told.
+type fakeAgent struct {
+	files map[string]string
+	tick  bool
+	err   error
+	runs  []string
+}
+
+func (a *fakeAgent) Run(ctx context.Context, job *Job) (*Result, error) {
+	a.runs = append(a.runs, job.Spec.ID)
+	if a.err != nil {
+		return nil, a.err
+	}
+	res := &Result{Output: "did " + job.Spec.ID}
+	for p, content := range a.files {
+		if err := os.WriteFile(filepath.Join(job.RepoRoot, p), []byte(content), 0o644); err != nil {
+			return nil, err
+		}
+		res.Files = append(res.Files, p)
+	}
+	if a.tick {
+		_, err := job.Workspace.Update(job.Spec.ID, func(s *spec.Spec, e *spec.Editor) error {
+			for _, c := range s.Criteria {
+				e.CheckBox(c.Offset)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// newRepo makes a git workspace with the given specs and one commit.
+func newRepo(t *testing.T, specs map[string]string) *spec.Workspace {
+	t.Helper()
+	root := t.TempDir()
+	files := map[string]string{".chant/config.md": "---\nproject: {name: t}\n---\n", "README": "hi\n"}
+	for id, src := range specs {
+		files[".chant/specs/"+id+".md"] = src
+	}
+	for p, c := range files {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
+		if err := os.WriteFile(filepath.Join(root, p), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gitCmd(t, root, "init", "-q", "-b", "main")
+	gitCmd(t, root, "add", ".")
+	gitCmd(t, root, "-c", "user.name=T", "-c", "user.email=t@x", "commit", "-qm", "init")
+	w, err := spec.OpenWorkspace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func gitCmd(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+const goodSpec = "---\ntarget_files: [out.txt]\nchecks:\n- grep -q done out.txt\n---\n# Make out\n\n## Acceptance Criteria\n\n- [ ] out.txt says done\n"
+
+func TestRunRecordsWorkAndResult(t *testing.T) {
+	w := newRepo(t, map[string]string{"a": goodSpec, "b": "---\ndepends_on: [a]\ntarget_files: [out.txt]\n---\n# B\n"})
+	agent := &fakeAgent{files: map[string]string{"out.txt": "done\n"}, tick: true}
+	rep, err := Run(context.Background(), Options{Workspace: w, IDs: []string{"a"}, Agent: agent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Ran) != 1 || rep.Ran[0].Commit == "" || strings.Join(agent.runs, ",") != "a" {
+		t.Fatalf("ran %v (%+v)", agent.runs, rep.Ran)
+	}
+	s, err := spec.ReadFile(w.SpecPath("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Status != spec.StatusCompleted || len(s.Commits) != 1 || s.Commits[0] != rep.Ran[0].Commit || s.CompletedAt == "" {
+		t.Fatalf("spec after run: status %s commits %v completed_at %q", s.Status, s.Commits, s.CompletedAt)
+	}
+	body := string(s.Body())
+	if !strings.Contains(body, "## Agent Output") || !strings.Contains(body, "did a") || !strings.Contains(body, "criteria: 1 of 1 checked") {
+		t.Fatalf("no agent output:\n%s", body)
+	}
+	log := gitCmd(t, w.Root, "log", "--format=%s", "-3")
+	if log != "chant: record a completed\nchant(a): Make out\ninit" {
+		t.Fatalf("log:\n%s", log)
+	}
+	if files := gitCmd(t, w.Root, "show", "--name-only", "--format=", s.Commits[0]); files != "out.txt" {
+		t.Fatalf("work commit has %q", files)
+	}
+	if st := gitCmd(t, w.Root, "status", "--porcelain"); st != "" {
+		t.Fatalf("tree not clean:\n%s", st)
+	}
+}
+
+func TestRunFailsWhenWorkDoesNotVerify(t *testing.T) {
+	w := newRepo(t, map[string]string{"a": goodSpec, "b": "---\ndepends_on: [a]\n---\n# B\n"})
+	agent := &fakeAgent{files: map[string]string{"out.txt": "nope\n"}} // no ticks, check fails
+	rep, err := Run(context.Background(), Options{Workspace: w, Agent: agent})
+	if !errors.Is(err, ErrPhaseFailed) || rep.Failed == nil {
+		t.Fatalf("Run = %v", err)
+	}
+	probs := strings.Join(rep.Failed.Verification.Problems(), "\n")
+	for _, want := range []string{"acceptance criterion not checked (line 11): out.txt says done", "check `grep -q done out.txt`: failed, expected to pass"} {
+		if !strings.Contains(probs, want) {
+			t.Errorf("problems lack %q:\n%s", want, probs)
+		}
+	}
+	if strings.Join(agent.runs, ",") != "a" {
+		t.Errorf("dependents ran: %v", agent.runs)
+	}
+	s, _ := spec.ReadFile(w.SpecPath("a"))
+	if s.Status != spec.StatusFailed || len(s.Commits) != 0 {
+		t.Errorf("status %s commits %v", s.Status, s.Commits)
+	}
+	if n := gitCmd(t, w.Root, "rev-list", "--count", "HEAD"); n != "1" {
+		t.Errorf("%s commits, want only the initial one", n)
+	}
+}
+
+func TestRunAgentError(t *testing.T) {
+	w := newRepo(t, map[string]string{"a": goodSpec})
+	_, err := Run(context.Background(), Options{Workspace: w, Agent: &fakeAgent{err: errors.New("boom")}})
+	if !errors.Is(err, ErrPhaseFailed) || !strings.Contains(err.Error(), "agent: boom") {
+		t.Fatalf("Run = %v", err)
+	}
+}
+
+func TestOneRunAtATime(t *testing.T) {
+	w := newRepo(t, map[string]string{"a": goodSpec})
+	holder := flock.New(filepath.Join(w.ChantDir, spec.RunLockFile))
+	if err := holder.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Unlock()
+	_, err := Run(context.Background(), Options{Workspace: w, Agent: &fakeAgent{}})
+	if !errors.Is(err, ErrRunInProgress) {
+		t.Fatalf("Run while another holds the lock = %v", err)
+	}
+}
+
+func TestStaleInProgressIsTakenOver(t *testing.T) {
+	w := newRepo(t, map[string]string{"a": strings.Replace(goodSpec, "---\n", "---\nstatus: in_progress\n", 1)})
+	agent := &fakeAgent{files: map[string]string{"out.txt": "done\n"}, tick: true}
+	var out strings.Builder
+	if _, err := Run(context.Background(), Options{Workspace: w, Agent: agent, Out: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Taking over a") || len(agent.runs) != 1 {
+		t.Fatalf("output %q, runs %v", out.String(), agent.runs)
+	}
+}
+
+func TestInvalidWorkspaceRunsNothing(t *testing.T) {
+	w := newRepo(t, map[string]string{"a": "---\ndepends_on: [zzz]\n---\n# A\n"})
+	agent := &fakeAgent{}
+	_, err := Run(context.Background(), Options{Workspace: w, Agent: agent, Out: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), ".chant/specs/a.md:2: depends_on: zzz does not exist") || len(agent.runs) != 0 {
+		t.Fatalf("Run = %v, runs %v", err, agent.runs)
+	}
+}
+
+func TestPrepareMakesTheFixtureWorkspaceOnce(t *testing.T) {
+	root := t.TempDir()
+	src, _ := os.ReadFile(filepath.Join("..", ".chant", "config.md"))
+	os.MkdirAll(filepath.Join(root, ".chant", "specs"), 0o755)
+	os.WriteFile(filepath.Join(root, ".chant", "config.md"), src, 0o644)
+	os.WriteFile(filepath.Join(root, ".chant", "specs", "a.md"), []byte("# A\n"), 0o644)
+	w, err := spec.OpenWorkspace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tw, dir, exists, _ := Target(w); exists || tw != w || dir != filepath.Join(root, ".chant", "work", "issue-42") {
+		t.Fatalf("Target before Prepare: %v %s %v", tw.Root, dir, exists)
+	}
+	tw, created, err := Prepare(w, time.Now())
+	if err != nil || !created {
+		t.Fatalf("Prepare = %v, %v", created, err)
+	}
+	if tw.Config.Fixture != "" || tw.Config.Replay.Bundle != "issue-42" {
+		t.Errorf("the copy's config: %+v", tw.Config)
+	}
+	if log := gitCmd(t, tw.Root, "log", "--format=%s"); log != "chant: add the issue-42 pipeline\nInitial import of kvstore" {
+		t.Errorf("log:\n%s", log)
+	}
+	again, created, err := Prepare(w, time.Now())
+	if err != nil || created || again.Root != tw.Root {
+		t.Fatalf("second Prepare = %v, %v, %v", again.Root, created, err)
+	}
+}
