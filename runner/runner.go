@@ -60,6 +60,9 @@ type Report struct {
 	Rejected  []*spec.Spec
 	Completed int // specs completed, out of Total
 	Total     int
+	// Selected are the specs named on the command line that did not run
+	// in the end, with why.
+	Selected map[string]spec.Readiness
 }
 
 // Phase is one spec's execution.
@@ -169,6 +172,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 
 	readiness := set.Readiness()
 	rep.Total = len(set.Specs)
+	if only != nil {
+		rep.Selected = map[string]spec.Readiness{}
+		for id := range only {
+			rep.Selected[id] = readiness[id]
+		}
+	}
 	for _, s := range set.Order() {
 		r := readiness[s.ID]
 		switch {

@@ -57,9 +57,12 @@ func runDecide(opts *decideOptions, approve bool) error {
 		return err
 	}
 	now := time.Now()
-	target, _, err := runner.Prepare(w, now)
+	target, created, err := runner.Prepare(w, now)
 	if err != nil {
 		return err
+	}
+	if created {
+		fmt.Fprintf(opts.stdout, "Made the %s fixture repository: %s\n", w.Config.Fixture, target.Root)
 	}
 	var d *gate.Decision
 	if approve {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sort"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -72,7 +73,22 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		return err
 	}
 
+	if len(opts.ids) > 0 {
+		ids := make([]string, 0, len(rep.Selected))
+		for id := range rep.Selected {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			if r := rep.Selected[id]; r.Done {
+				fmt.Fprintf(out, "%s is completed.\n", id)
+			} else if !r.Gate {
+				fmt.Fprintf(out, "%s did not run: %s.\n", id, r.Reason)
+			}
+		}
+	}
 	switch {
+	case len(opts.ids) > 0:
 	case len(rep.Ran) == 0 && rep.Completed == rep.Total:
 		fmt.Fprintf(out, "Nothing to run: all %d specs are completed.\n", rep.Total)
 	case rep.Completed == rep.Total:

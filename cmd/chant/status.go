@@ -63,7 +63,7 @@ func runStatus(opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	target, repo, _, err := runner.Target(w)
+	target, repo, exists, err := runner.Target(w)
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,12 @@ func runStatus(opts *statusOptions) error {
 		return enc.Encode(out)
 	}
 
-	fmt.Fprintf(opts.stdout, "Repository: %s\n\n", repo)
+	if exists {
+		fmt.Fprintf(opts.stdout, "Repository: %s\n\n", repo)
+	} else {
+		fmt.Fprintf(opts.stdout, "Repository: %s (not made yet: '%s run' makes it from the %s fixture)\n\n",
+			repo, opts.invocation(), w.Config.Fixture)
+	}
 	tw := tabwriter.NewWriter(opts.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTYPE\tSTATUS\tTITLE\tWHY NOT DONE")
 	counts := map[string]int{}
