@@ -4,14 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -19,35 +18,16 @@ const gateSpec = "---\ntype: task\n# reviewed weekly\napproval:\n  required: tru
 
 func newRepo(t *testing.T) *spec.Workspace {
 	t.Helper()
-	root := t.TempDir()
-	for p, c := range map[string]string{
+	w, err := spec.OpenWorkspace(testgit.Repo(t, map[string]string{
 		".chant/config.md":         "---\nproject: {name: t}\n---\n",
 		".chant/specs/ship.md":     gateSpec,
 		".chant/specs/build.md":    "---\ntype: code\n---\n# Build\n",
 		".chant/specs/ship-two.md": gateSpec,
-	} {
-		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
-		os.WriteFile(filepath.Join(root, p), []byte(c), 0o644)
-	}
-	run(t, root, "git", "init", "-q", "-b", "main")
-	run(t, root, "git", "add", ".")
-	run(t, root, "git", "-c", "user.name=T", "-c", "user.email=t@x", "commit", "-qm", "init")
-	w, err := spec.OpenWorkspace(root)
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return w
-}
-
-func run(t *testing.T, dir string, name string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-	}
-	return strings.TrimSpace(string(out))
 }
 
 var at = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
@@ -64,10 +44,10 @@ func TestApproveRecordsAndCommits(t *testing.T) {
 	if string(got) != want {
 		t.Fatalf("spec after approve:\n%s\nwant:\n%s", got, want)
 	}
-	if msg := run(t, w.Root, "git", "log", "-1", "--format=%s%n%b"); msg != "chant(ship): approve\nApproved by Ada Lovelace." {
+	if msg := testgit.Git(t, w.Root, "log", "-1", "--format=%s%n%b"); msg != "chant(ship): approve\nApproved by Ada Lovelace." {
 		t.Errorf("commit message %q", msg)
 	}
-	if files := run(t, w.Root, "git", "show", "--name-only", "--format=", d.Commit); files != ".chant/specs/ship.md" {
+	if files := testgit.Git(t, w.Root, "show", "--name-only", "--format=", d.Commit); files != ".chant/specs/ship.md" {
 		t.Errorf("approval commit touches %q", files)
 	}
 	if _, err := Approve(w, "ship", "Ada Lovelace", at); !errors.Is(err, ErrDecided) {
@@ -100,7 +80,7 @@ func TestRejectThenApprove(t *testing.T) {
 	if !strings.HasSuffix(body, want) {
 		t.Errorf("discussion:\n%s", body)
 	}
-	log := run(t, w.Root, "git", "log", "--format=%s")
+	log := testgit.Git(t, w.Root, "log", "--format=%s")
 	if log != "chant(ship): approve\nchant(ship): reject\nchant(ship): reject\ninit" {
 		t.Errorf("log:\n%s", log)
 	}
@@ -151,8 +131,8 @@ func TestConcurrentDecisionsLoseNothing(t *testing.T) {
 	if n := len(regexp.MustCompile(`(?m)^\*\*R\d\*\* - .* - REJECTED$`).FindAll(data, -1)); n != 6 {
 		t.Errorf("%d of 6 rejections recorded:\n%s", n, data)
 	}
-	if n := run(t, w.Root, "git", "rev-list", "--count", "HEAD"); n != "7" {
+	if n := testgit.Git(t, w.Root, "rev-list", "--count", "HEAD"); n != "7" {
 		t.Errorf("%s commits, want 7", n)
 	}
-	run(t, w.Root, "git", "fsck", "--strict")
+	testgit.Git(t, w.Root, "fsck", "--strict")
 }

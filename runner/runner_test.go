@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/gofrs/flock"
 
+	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -79,37 +79,18 @@ func (a *fakeAgent) Run(ctx context.Context, job *Job) (*Result, error) {
 // newRepo makes a git workspace with the given specs and one commit.
 func newRepo(t *testing.T, specs map[string]string) *spec.Workspace {
 	t.Helper()
-	root := t.TempDir()
 	files := map[string]string{".chant/config.md": "---\nproject: {name: t}\n---\n", "README": "hi\n"}
 	for id, src := range specs {
 		files[".chant/specs/"+id+".md"] = src
 	}
-	for p, c := range files {
-		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
-		if err := os.WriteFile(filepath.Join(root, p), []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	gitCmd(t, root, "init", "-q", "-b", "main")
-	gitCmd(t, root, "add", ".")
-	gitCmd(t, root, "-c", "user.name=T", "-c", "user.email=t@x", "commit", "-qm", "init")
-	w, err := spec.OpenWorkspace(root)
+	w, err := spec.OpenWorkspace(testgit.Repo(t, files))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return w
 }
 
-func gitCmd(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
+var gitCmd = testgit.Git
 
 const goodSpec = "---\ntarget_files: [out.txt]\nchecks:\n- grep -q done out.txt\n---\n# Make out\n\n## Acceptance Criteria\n\n- [ ] out.txt says done\n"
 

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/chant-run/chant/internal/testgit"
 )
 
 var phases = []string{"001-comprehension", "002-reproduction", "003-root-cause", "004-impact-map", "005-fork-fix", "006-upstream-pr"}
@@ -159,33 +161,13 @@ func assertPhaseLines(t *testing.T, out string, ids []string) {
 	}
 }
 
-type statusOut struct {
-	Repo  string `json:"repo"`
-	Specs []struct {
-		ID          string   `json:"id"`
-		Title       string   `json:"title"`
-		Type        string   `json:"type"`
-		Status      string   `json:"status"`
-		DependsOn   []string `json:"depends_on"`
-		TargetFiles []string `json:"target_files"`
-		Commits     []string `json:"commits"`
-		Reason      string   `json:"reason"`
-		Approval    struct {
-			Required bool   `json:"required"`
-			Status   string `json:"status"`
-			By       string `json:"by"`
-			At       string `json:"at"`
-		} `json:"approval"`
-	} `json:"specs"`
-}
-
-func readStatus(t *testing.T, ws string) statusOut {
+func readStatus(t *testing.T, ws string) statusJSON {
 	t.Helper()
 	out, errOut, code := chant(t, "-C", ws, "status", "--json")
 	if code != 0 {
 		t.Fatalf("status --json: exit %d: %s", code, errOut)
 	}
-	var st statusOut
+	var st statusJSON
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatalf("status --json is not one JSON object: %v\n%s", err, out)
 	}
@@ -195,16 +177,7 @@ func readStatus(t *testing.T, ws string) statusOut {
 	return st
 }
 
-func git(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
+var git = testgit.Git
 
 func goTest(t *testing.T, dir string, wantPass bool, args ...string) {
 	t.Helper()

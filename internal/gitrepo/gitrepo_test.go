@@ -3,39 +3,24 @@ package gitrepo
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chant-run/chant/internal/testgit"
 )
 
 func newRepo(t *testing.T) *Repo {
 	t.Helper()
-	dir := t.TempDir()
-	for p, c := range map[string]string{"same.txt": "same\n", "edit.txt": "old\n", "gone.txt": "bye\n"} {
-		os.WriteFile(filepath.Join(dir, p), []byte(c), 0o644)
-	}
-	gitCLI(t, dir, "init", "-q", "-b", "main")
-	gitCLI(t, dir, "add", ".")
-	gitCLI(t, dir, "-c", "user.name=T", "-c", "user.email=t@x", "commit", "-qm", "init")
-	r, err := Open(filepath.Join(dir))
+	r, err := Open(testgit.Repo(t, map[string]string{"same.txt": "same\n", "edit.txt": "old\n", "gone.txt": "bye\n"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
-func gitCLI(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
+var gitCLI = testgit.Git
 
 func TestChangedAndCommit(t *testing.T) {
 	r := newRepo(t)
