@@ -78,12 +78,10 @@ type Check struct {
 	Run     string `yaml:"run"`
 	Expect  string `yaml:"expect"`
 	Timeout string `yaml:"timeout"`
-	Line    int    `yaml:"-"`
 }
 
 // UnmarshalYAML accepts a check as a mapping or as a bare command string.
 func (c *Check) UnmarshalYAML(n *yaml.Node) error {
-	c.Line = n.Line
 	if n.Kind == yaml.ScalarNode {
 		c.Run, c.Expect = n.Value, ExpectPass
 		return nil
@@ -94,7 +92,6 @@ func (c *Check) UnmarshalYAML(n *yaml.Node) error {
 		return err
 	}
 	*c = Check(p)
-	c.Line = n.Line
 	if c.Expect == "" {
 		c.Expect = ExpectPass
 	}

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/spec"
 )
 
 type runOptions struct {
@@ -66,7 +68,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			fmt.Fprintf(opts.stderr, "  - %v\n", f.Err)
 		}
 		fmt.Fprintf(opts.stderr, "\nIts dependents did not run. The log is in %s.\nFix the cause, then retry with: %s run %s\n",
-			rep.Workspace.Rel(rep.Workspace.ChantDir+"/logs/"+f.Spec.ID+".log"), opts.invocation(), f.Spec.ID)
+			rep.Workspace.Rel(filepath.Join(rep.Workspace.ChantDir, spec.LogsDir, f.Spec.ID+".log")), opts.invocation(), f.Spec.ID)
 		return &reported{err}
 	}
 	if err != nil {
