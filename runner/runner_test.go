@@ -189,7 +189,7 @@ func TestInvalidWorkspaceRunsNothing(t *testing.T) {
 	w := newRepo(t, map[string]string{"a": "---\ndepends_on: [zzz]\n---\n# A\n"})
 	agent := &fakeAgent{}
 	_, err := Run(context.Background(), Options{Workspace: w, Agent: agent, Out: io.Discard})
-	if err == nil || !strings.Contains(err.Error(), ".chant/specs/a.md:2: depends_on: zzz does not exist") || len(agent.runs) != 0 {
+	if err == nil || !strings.Contains(err.Error(), ".chant/specs/a.md:2:14: depends_on: zzz does not exist") || len(agent.runs) != 0 {
 		t.Fatalf("Run = %v, runs %v", err, agent.runs)
 	}
 }

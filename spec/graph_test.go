@@ -84,8 +84,8 @@ func TestValidateNamesFiles(t *testing.T) {
 	}
 	msg := err.Error()
 	for _, want := range []string{
-		".chant/specs/d.md:3: depends_on: missing does not exist",
-		".chant/specs/a.md:3: dependency cycle: a → b → c → a (.chant/specs/a.md, .chant/specs/b.md, .chant/specs/c.md)",
+		".chant/specs/d.md:3:14: depends_on: missing does not exist",
+		".chant/specs/a.md:3:1: dependency cycle: a → b → c → a (.chant/specs/a.md, .chant/specs/b.md, .chant/specs/c.md)",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("Validate error lacks %q:\n%s", want, msg)

@@ -103,16 +103,34 @@ func (s *Spec) field(key string) any {
 		return (*stringList)(&s.InformedBy)
 	case "commits":
 		return (*stringList)(&s.Commits)
+	case "members":
+		return (*stringList)(&s.Members)
 	case "prompt":
 		return &s.Prompt
 	case "model":
 		return &s.Model
 	case "completed_at":
 		return &s.CompletedAt
+	case "verification_status":
+		return &s.VerificationStatus
+	case "last_verified":
+		return &s.LastVerified
 	case "approval":
 		return &s.Approval
 	case "checks":
 		return &s.Checks
+	}
+	// Fields Chant writes that chant does not act on: checked for their
+	// type, then left in the file as they are.
+	switch key {
+	case "tracks", "origin", "verification_failures", "derived_fields":
+		return new(stringList)
+	case "branch", "schedule", "replayed_at", "original_completed_at", "output_schema":
+		return new(string)
+	case "replay_count":
+		return new(int)
+	case "public":
+		return new(bool)
 	}
 	return nil
 }
@@ -127,6 +145,10 @@ func (s *Spec) checkValue(key string) string {
 	case "status":
 		if !contains(validStatuses, s.Status) {
 			return fmt.Sprintf("status: %q is not one of %s", s.Status, strings.Join(validStatuses, ", "))
+		}
+	case "verification_status":
+		if !contains(validVerifications, s.VerificationStatus) {
+			return fmt.Sprintf("verification_status: %q is not one of %s", s.VerificationStatus, strings.Join(validVerifications, ", "))
 		}
 	case "approval":
 		if s.Approval == nil {

@@ -18,7 +18,8 @@ type Readiness struct {
 // the others cannot. Every command shows these same reasons.
 //
 // A spec is ready when it is pending (or failed, to retry), every dependency
-// is completed, and any required approval is granted.
+// is completed or archived, a member's prior siblings are done, a driver's
+// members are done, and any required approval is granted.
 func (set *Set) Readiness() map[string]Readiness {
 	cyclic := map[string]string{}
 	for _, cyc := range set.cycles() {
@@ -38,9 +39,10 @@ func (set *Set) Readiness() map[string]Readiness {
 }
 
 func (set *Set) readiness(s *Spec, cycle string) Readiness {
-	switch s.Status {
-	case StatusCompleted:
+	if s.Done() {
 		return Readiness{Done: true}
+	}
+	switch s.Status {
 	case StatusPending, StatusFailed:
 	case StatusInProgress:
 		return Readiness{Reason: "in progress"}
@@ -52,12 +54,14 @@ func (set *Set) readiness(s *Spec, cycle string) Readiness {
 	}
 	var r Readiness
 	var waits []string
-	for _, dep := range uniq(s.DependsOn) {
+	for _, dep := range set.edges(s) {
 		d := set.byID[dep]
 		switch {
 		case d == nil:
 			return Readiness{Reason: fmt.Sprintf("dependency %s does not exist", dep), BlockedBy: []string{dep}}
-		case d.Status != StatusCompleted:
+		case d.Status == StatusCancelled:
+			return Readiness{Reason: fmt.Sprintf("dependency %s is cancelled", dep), BlockedBy: []string{dep}}
+		case !d.Done():
 			r.BlockedBy = append(r.BlockedBy, dep)
 			waits = append(waits, fmt.Sprintf("%s (%s)", dep, d.Status))
 		}

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Set is every spec of a workspace.
@@ -23,17 +25,56 @@ func LoadDir(dir string) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	return loadFiles(paths, nil)
+}
+
+// loadFiles parses files in parallel; those in archived are marked so.
+// Two files with the same ID are an error naming both; the first one read
+// (active specs before archived ones) is the one used.
+func loadFiles(paths []string, archived map[string]bool) (*Set, error) {
+	type result struct {
+		s   *Spec
+		err error
+		io  error
+	}
+	results := make([]result, len(paths))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(paths)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				src, err := os.ReadFile(paths[i])
+				if err != nil {
+					results[i].io = err
+					continue
+				}
+				results[i].s, results[i].err = Parse(paths[i], src)
+				results[i].s.Archived = archived[paths[i]]
+			}
+		}()
+	}
+	for i := range paths {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
 	set := &Set{byID: map[string]*Spec{}}
-	for _, p := range paths {
-		src, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
+	for _, r := range results {
+		if r.io != nil {
+			return nil, r.io
 		}
-		s, err := Parse(p, src)
-		if err != nil {
-			set.Invalid = append(set.Invalid, err)
+		if first := set.byID[r.s.ID]; first != nil {
+			set.Invalid = append(set.Invalid, &Error{Path: r.s.Path, Line: 1,
+				Msg: fmt.Sprintf("duplicate spec ID %s: also %s", r.s.ID, first.Path)})
+			continue
 		}
-		set.add(s)
+		if r.err != nil {
+			set.Invalid = append(set.Invalid, r.err)
+		}
+		set.add(r.s)
 	}
 	set.sort()
 	return set, nil
@@ -61,26 +102,14 @@ func (set *Set) sort() {
 // Get returns the spec with exactly this ID, or nil.
 func (set *Set) Get(id string) *Spec { return set.byID[id] }
 
-// Validate checks what no single file can: that every dependency exists and
-// that there is no cycle. Each problem names the spec file and line.
+// Validate returns every error-severity problem (see Problems) as Errors,
+// each naming its file and line, or nil: what must be fixed before a run.
 func (set *Set) Validate() error {
 	var errs Errors
-	errs = append(errs, set.Invalid...)
-	for _, s := range set.Specs {
-		for _, dep := range s.DependsOn {
-			if set.byID[dep] == nil {
-				errs = append(errs, &Error{Path: s.Path, Line: s.keyLine("depends_on"),
-					Msg: fmt.Sprintf("depends_on: %s does not exist", dep)})
-			}
+	for _, p := range set.Problems() {
+		if p.Severity == SeverityError {
+			errs = append(errs, &Error{Path: p.Path, Line: p.Line, Col: p.Col, Msg: p.Message})
 		}
-	}
-	for _, cycle := range set.cycles() {
-		names := make([]string, len(cycle))
-		for i, s := range cycle {
-			names[i] = s.ID
-		}
-		errs = append(errs, &Error{Path: cycle[0].Path, Line: cycle[0].keyLine("depends_on"),
-			Msg: "dependency cycle: " + strings.Join(names, " → ") + " (" + cyclePaths(cycle) + ")"})
 	}
 	if len(errs) > 0 {
 		return errs
@@ -115,7 +144,7 @@ func (set *Set) cycles() [][]*Spec {
 	visit = func(s *Spec) {
 		state[s.ID] = onStack
 		stack = append(stack, s)
-		for _, dep := range s.DependsOn {
+		for _, dep := range set.edges(s) {
 			d := set.byID[dep]
 			if d == nil {
 				continue
@@ -154,7 +183,7 @@ func (set *Set) Order() []*Spec {
 	indeg := map[string]int{}
 	dependents := map[string][]*Spec{}
 	for _, s := range set.Specs {
-		for _, dep := range uniq(s.DependsOn) {
+		for _, dep := range set.edges(s) {
 			if set.byID[dep] != nil && dep != s.ID {
 				indeg[s.ID]++
 				dependents[dep] = append(dependents[dep], s)
@@ -183,6 +212,60 @@ func (set *Set) Order() []*Spec {
 	for _, s := range set.Specs {
 		if !placed[s.ID] {
 			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// edges returns what s waits for: its dependencies (less its own driver:
+// members run within their driver), the members of a driver before it,
+// and, for a driver, its members.
+func (set *Set) edges(s *Spec) []string {
+	driver := DriverOf(s.ID)
+	var out []string
+	for _, dep := range s.DependsOn {
+		if dep != driver || set.byID[driver] == nil {
+			out = append(out, dep)
+		}
+	}
+	out = append(out, set.priorSiblings(s)...)
+	out = append(out, set.MembersOf(s)...)
+	return uniq(out)
+}
+
+// DriverOf returns the driver ID of a member ID ("x" for "x.2", "x.2" for
+// "x.2.1"), or "" when id is not a member ID.
+func DriverOf(id string) string {
+	i := strings.LastIndexByte(id, '.')
+	if i <= 0 || i == len(id)-1 || strings.Trim(id[i+1:], "0123456789") != "" {
+		return ""
+	}
+	return id[:i]
+}
+
+// MembersOf returns the IDs of the members of s in order: the spec files
+// named <id>.N.md, and any listed in its members: key.
+func (set *Set) MembersOf(s *Spec) []string {
+	var out []string
+	for _, o := range set.Specs {
+		if DriverOf(o.ID) == s.ID {
+			out = append(out, o.ID)
+		}
+	}
+	out = append(out, s.Members...)
+	return uniq(out)
+}
+
+// priorSiblings returns the members of the same driver numbered before s.
+func (set *Set) priorSiblings(s *Spec) []string {
+	driver := DriverOf(s.ID)
+	if driver == "" || set.byID[driver] == nil {
+		return nil
+	}
+	var out []string
+	for _, o := range set.Specs {
+		if DriverOf(o.ID) == driver && NaturalLess(o.ID, s.ID) {
+			out = append(out, o.ID)
 		}
 	}
 	return out

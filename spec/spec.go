@@ -34,7 +34,8 @@ var (
 	validTypes    = []string{"code", "task", "driver", "group", "documentation", "research"}
 	validStatuses = []string{StatusPending, StatusInProgress, StatusPaused, StatusCompleted, StatusFailed,
 		StatusNeedsAttention, StatusBlocked, StatusCancelled}
-	validApprovals = []string{ApprovalPending, ApprovalApproved, ApprovalRejected}
+	validApprovals     = []string{ApprovalPending, ApprovalApproved, ApprovalRejected}
+	validVerifications = []string{"passed", "partial", "failed"}
 )
 
 // Spec is one parsed spec file.
@@ -53,8 +54,15 @@ type Spec struct {
 	Prompt      string
 	Model       string
 	CompletedAt string
+	Members     []string
 	Approval    *Approval
 	Checks      []Check
+
+	VerificationStatus string
+	LastVerified       string
+
+	// Archived specs live under .chant/archive/; they count as completed.
+	Archived bool
 
 	Title    string
 	Criteria []Criterion
@@ -105,6 +113,10 @@ type Criterion struct {
 	Line    int // 1-based line in the file
 	Offset  int // byte offset of "[" in the file
 }
+
+// Done reports whether the spec counts as completed for what depends on it:
+// completed, or archived.
+func (s *Spec) Done() bool { return s.Archived || s.Status == StatusCompleted }
 
 // Gate reports whether the spec needs a human approval before it runs.
 func (s *Spec) Gate() bool { return s.Approval != nil && s.Approval.Required }

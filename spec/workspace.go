@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -38,6 +39,9 @@ type Config struct {
 		Bundle string `yaml:"bundle"`
 		Dir    string `yaml:"dir"`
 	} `yaml:"replay"`
+
+	root       *yaml.Node
+	yamlOffset int
 }
 
 // ConfigFile is the config's path inside .chant.
@@ -89,6 +93,7 @@ func ParseConfig(path string, src []byte) (*Config, error) {
 	if err != nil {
 		return nil, withPath(err, path)
 	}
+	c.root, c.yamlOffset = root, l.yamlOffset
 	if root != nil {
 		if err := root.Decode(c); err != nil {
 			msg := decodeMessage(err)
@@ -116,10 +121,33 @@ func (w *Workspace) Rel(path string) string {
 	return path
 }
 
-// Load parses every spec of the workspace. Paths in the specs (and in their
+// ArchiveDir holds archived specs, in folders of any name.
+const ArchiveDir = "archive"
+
+// Load parses every spec of the workspace: .chant/specs/*.md, and
+// .chant/archive/**/*.md as archived. Paths in the specs (and in their
 // errors) are relative to the workspace root.
 func (w *Workspace) Load() (*Set, error) {
-	set, err := LoadDir(w.SpecsDir)
+	paths, err := filepath.Glob(filepath.Join(w.SpecsDir, "*.md"))
+	if err != nil {
+		return nil, err
+	}
+	archived := map[string]bool{}
+	err = filepath.WalkDir(filepath.Join(w.ChantDir, ArchiveDir), func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil || d.IsDir() || filepath.Ext(p) != ".md" {
+			return err
+		}
+		archived[p] = true
+		paths = append(paths, p)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	set, err := loadFiles(paths, archived)
 	if err != nil {
 		return nil, err
 	}

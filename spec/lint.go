@@ -1,0 +1,170 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Severities of lint problems.
+const (
+	SeverityError   = "error"
+	SeverityWarning = "warning"
+)
+
+// Problem is one thing lint found, at a place in a file.
+type Problem struct {
+	Path     string `json:"path"`
+	Line     int    `json:"line"`
+	Col      int    `json:"col"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("%s:%d:%d: %s: %s", p.Path, max(p.Line, 1), max(p.Col, 1), p.Severity, p.Message)
+}
+
+// Problems checks every spec of the set: what could not be parsed, unknown,
+// cancelled and cyclic dependencies, duplicate IDs, approvals without who
+// and when, paths that leave the repository, missing titles (errors), and
+// empty acceptance criteria or members that depend on their own driver
+// (warnings). They come sorted by file and line.
+func (set *Set) Problems() []Problem {
+	var out []Problem
+	add := func(err error, severity string) {
+		var list Errors
+		if errors.As(err, &list) {
+			for _, e := range list {
+				out = append(out, problemOf(e, severity))
+			}
+			return
+		}
+		out = append(out, problemOf(err, severity))
+	}
+	for _, e := range set.Invalid {
+		add(e, SeverityError)
+	}
+	invalid := map[string]bool{}
+	for _, p := range out {
+		invalid[p.Path] = true
+	}
+	for _, s := range set.Specs {
+		if invalid[s.Path] {
+			continue // its fields may be half-read; the parse error says enough
+		}
+		for _, dep := range s.DependsOn {
+			switch d := set.byID[dep]; {
+			case d == nil:
+				add(s.errAt("depends_on", dep, "depends_on: %s does not exist", dep), SeverityError)
+			case d.Status == StatusCancelled && !d.Archived:
+				add(s.errAt("depends_on", dep, "depends_on: %s is cancelled, so %s can never run", dep, s.ID), SeverityError)
+			case dep == DriverOf(s.ID):
+				add(s.errAt("depends_on", dep, "depends_on: %s is this member's own driver; members run within their driver", dep), SeverityWarning)
+			}
+		}
+		for _, m := range s.Members {
+			if set.byID[m] == nil {
+				add(s.errAt("members", m, "members: %s does not exist", m), SeverityError)
+			}
+		}
+		if a := s.Approval; a != nil && a.Status == ApprovalApproved && (a.By == "" || a.At == "") {
+			add(s.errAt("approval", "", "approval: approved without by and at"), SeverityError)
+		}
+		for _, key := range []string{"target_files", "informed_by", "context"} {
+			for _, p := range s.pathList(key) {
+				if filepath.IsAbs(p) || strings.HasPrefix(p, "/") || !filepath.IsLocal(filepath.Clean(p)) {
+					add(s.errAt(key, p, "%s: %s leaves the repository", key, p), SeverityError)
+				}
+			}
+		}
+		if s.Title == "" {
+			add(&Error{Path: s.Path, Line: s.layout.closeLine + 1, Col: 1, Msg: "no title: the body has no level-1 heading (# Title)"}, SeverityError)
+		}
+		if len(s.Criteria) == 0 && !s.Archived {
+			add(&Error{Path: s.Path, Line: s.layout.closeLine + 1, Col: 1, Msg: "no acceptance criteria: add a task list under ## Acceptance Criteria"}, SeverityWarning)
+		}
+	}
+	for _, cycle := range set.cycles() {
+		names := make([]string, len(cycle))
+		for i, s := range cycle {
+			names[i] = s.ID
+		}
+		add(cycle[0].errAt("depends_on", "", "dependency cycle: %s (%s)", strings.Join(names, " → "), cyclePaths(cycle)), SeverityError)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Line < out[j].Line
+	})
+	return out
+}
+
+func problemOf(err error, severity string) Problem {
+	var e *Error
+	if errors.As(err, &e) {
+		return Problem{Path: e.Path, Line: e.Line, Col: e.Col, Severity: severity, Message: e.Msg}
+	}
+	return Problem{Severity: severity, Message: err.Error()}
+}
+
+// errAt is an Error at the list item value under key (or at key when value
+// is "" or not found).
+func (s *Spec) errAt(key, value, format string, args ...any) *Error {
+	e := &Error{Path: s.Path, Line: s.keyLine(key), Col: 1, Msg: fmt.Sprintf(format, args...)}
+	i := findKey(s.fm, key)
+	if i < 0 {
+		return e
+	}
+	k, v := s.fm.Content[i], s.fm.Content[i+1]
+	e.Col = k.Column
+	nodes := []*yaml.Node{v}
+	if v.Kind == yaml.SequenceNode {
+		nodes = v.Content
+	}
+	for _, n := range nodes {
+		if value != "" && n.Kind == yaml.ScalarNode && n.Value == value {
+			e.Line, e.Col = n.Line+s.layout.yamlOffset, n.Column
+		}
+	}
+	return e
+}
+
+func (s *Spec) pathList(key string) []string {
+	switch key {
+	case "target_files":
+		return s.TargetFiles
+	case "informed_by":
+		return s.InformedBy
+	case "context":
+		return s.Context
+	}
+	return nil
+}
+
+// knownConfigKeys are the top-level config.md keys chant or Chant use.
+var knownConfigKeys = []string{
+	"project", "defaults", "fixture", "replay", "approval", "agent", "providers", "parallel",
+	"repos", "lint", "schema", "enterprise", "site", "models", "watch", "git",
+}
+
+// ConfigProblems checks config.md: unknown top-level keys are warnings.
+func ConfigProblems(c *Config) []Problem {
+	var out []Problem
+	if c.root == nil {
+		return nil
+	}
+	for i := 0; i+1 < len(c.root.Content); i += 2 {
+		k := c.root.Content[i]
+		if !contains(knownConfigKeys, k.Value) {
+			out = append(out, Problem{Path: c.Path, Line: k.Line + c.yamlOffset, Col: k.Column, Severity: SeverityWarning,
+				Message: fmt.Sprintf("unknown config key %q (kept, but chant does not use it)", k.Value)})
+		}
+	}
+	return out
+}
