@@ -44,7 +44,7 @@ func exitCode(err error, stderr io.Writer) int {
 		list    spec.Errors
 	)
 	switch {
-	case errors.Is(err, runner.ErrPhaseFailed):
+	case errors.Is(err, runner.ErrPhaseFailed), errors.Is(err, errProblems):
 		return exitFailed
 	case errors.As(err, &usage), errors.As(err, &located), errors.As(err, &list),
 		errors.Is(err, spec.ErrNoWorkspace), errors.Is(err, spec.ErrNotFound), errors.Is(err, spec.ErrAmbiguous),

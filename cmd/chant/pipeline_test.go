@@ -115,7 +115,7 @@ func TestBundledPipelineEndToEnd(t *testing.T) {
 			t.Errorf("%s records commit %s, which is %q", s.ID, s.Commits[0], subject)
 		}
 		for _, f := range s.TargetFiles {
-			if !contains(strings.Split(changed, "\n"), f) {
+			if !containsStr(strings.Split(changed, "\n"), f) {
 				t.Errorf("%s: commit %s does not touch target %s (touches %q)", s.ID, s.Commits[0], f, changed)
 			}
 		}
@@ -192,7 +192,7 @@ func goTest(t *testing.T, dir string, wantPass bool, args ...string) {
 	}
 }
 
-func contains(list []string, s string) bool {
+func containsStr(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
 			return true
