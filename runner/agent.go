@@ -137,7 +137,7 @@ func (r *Replay) Run(ctx context.Context, job *Job) (*Result, error) {
 	// unchecked, and verification says so.
 	_, err = job.Workspace.Update(id, func(s *spec.Spec, e *spec.Editor) error {
 		for _, text := range rec.Checked {
-			for _, c := range s.Criteria {
+			for _, c := range s.Criteria() {
 				if c.Text == text && !c.Checked {
 					e.CheckBox(c.Offset)
 				}

@@ -64,7 +64,7 @@ func (a *fakeAgent) Run(ctx context.Context, job *Job) (*Result, error) {
 	}
 	if a.tick {
 		_, err := job.Workspace.Update(job.Spec.ID, func(s *spec.Spec, e *spec.Editor) error {
-			for _, c := range s.Criteria {
+			for _, c := range s.Criteria() {
 				e.CheckBox(c.Offset)
 			}
 			return nil

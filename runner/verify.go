@@ -103,7 +103,7 @@ func (c CheckResult) describe() string {
 
 // verify checks the spec as it is on disk now against its contract.
 func verify(ctx context.Context, s *spec.Spec, repo *gitrepo.Repo, log io.Writer) (*Verification, error) {
-	v := &Verification{Unchecked: s.Unchecked(), Total: len(s.Criteria)}
+	v := &Verification{Unchecked: s.Unchecked(), Total: len(s.Criteria())}
 	for _, f := range s.TargetFiles {
 		changed, exists, err := repo.Changed(f)
 		if err != nil {

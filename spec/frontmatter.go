@@ -128,6 +128,9 @@ func isDelimiter(text []byte) bool {
 // that trims to "---" has its dashes replaced, so a parser that trims lines
 // does not take it for the closing delimiter. Lengths are unchanged.
 func maskIndentedDelimiters(b []byte) []byte {
+	if !bytes.Contains(b, []byte(" ---")) && !bytes.Contains(b, []byte("\t---")) {
+		return b // nothing to mask: no copy
+	}
 	out := append([]byte(nil), b...)
 	for off := 0; off < len(out); {
 		text, n := line(out, off)

@@ -73,7 +73,7 @@ func FuzzEdit(f *testing.F) {
 		}
 		if after.Type != before.Type || !reflect.DeepEqual(after.DependsOn, before.DependsOn) ||
 			!reflect.DeepEqual(after.TargetFiles, before.TargetFiles) || after.Title != before.Title ||
-			len(after.Criteria) != len(before.Criteria) {
+			len(after.Criteria()) != len(before.Criteria()) {
 			t.Fatalf("other fields changed:\nbefore %+v\nafter  %+v\n%q", before, after, out)
 		}
 		if before.Approval != nil && after.Approval.Required != before.Approval.Required {

@@ -85,7 +85,7 @@ func (set *Set) Problems() []Problem {
 		if s.Title == "" {
 			add(&Error{Path: s.Path, Line: s.layout.closeLine + 1, Col: 1, Msg: "no title: the body has no level-1 heading (# Title)"}, SeverityError)
 		}
-		if len(s.Criteria) == 0 && !s.Archived {
+		if len(s.Criteria()) == 0 && !s.Archived {
 			add(&Error{Path: s.Path, Line: s.layout.closeLine + 1, Col: 1, Msg: "no acceptance criteria: add a task list under ## Acceptance Criteria"}, SeverityWarning)
 		}
 	}

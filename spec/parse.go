@@ -48,7 +48,7 @@ func Parse(path string, src []byte) (*Spec, error) {
 			errs = append(errs, withPath(e, path))
 		}
 	}
-	s.parseBody()
+	s.parseTitle()
 	if len(errs) > 0 {
 		return s, errs
 	}
@@ -182,21 +182,48 @@ func decodeMessage(err error) string {
 	return err.Error()
 }
 
-// parseBody finds the title and the acceptance criteria with goldmark.
-func (s *Spec) parseBody() {
+// parseTitle finds the title: the first level-1 heading, outside code. It
+// parses the body with goldmark only as far as needed: up to each line that
+// could be a level-1 heading (or its setext underline) in turn, since what a
+// line is depends only on the lines before it.
+func (s *Spec) parseTitle() {
+	body := s.src[s.layout.bodyStart:]
+	for off := 0; off < len(body); {
+		end := nextLine(body, off)
+		line := bytes.TrimLeft(body[off:end], " ")
+		if len(body[off:end])-len(line) < 4 && (bytes.HasPrefix(line, []byte("#")) || bytes.HasPrefix(line, []byte("="))) {
+			if title, ok := firstH1(body[:end]); ok {
+				s.Title = title
+				return
+			}
+		}
+		off = end
+	}
+}
+
+func firstH1(src []byte) (string, bool) {
+	doc := markdown.Parser().Parse(text.NewReader(src))
+	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
+		if h, ok := n.(*gast.Heading); ok && h.Level == 1 {
+			return headingText(h, src), true
+		}
+	}
+	return "", false
+}
+
+// parseCriteria finds the acceptance criteria with goldmark: the task items
+// under a heading "Acceptance Criteria", to the next heading of the same or
+// a higher level, at any nesting, never inside code.
+func (s *Spec) parseCriteria() {
 	body := s.src[s.layout.bodyStart:]
 	doc := markdown.Parser().Parse(text.NewReader(body))
 	critLevel := 0 // level of the Acceptance Criteria heading while inside it
 	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
 		if h, ok := n.(*gast.Heading); ok {
-			title := headingText(h, body)
-			if h.Level == 1 && s.Title == "" {
-				s.Title = title
-			}
 			if critLevel > 0 && h.Level <= critLevel {
 				critLevel = 0
 			}
-			if strings.EqualFold(title, "Acceptance Criteria") {
+			if strings.EqualFold(headingText(h, body), "Acceptance Criteria") {
 				critLevel = h.Level
 			}
 			continue
@@ -210,7 +237,7 @@ func (s *Spec) parseBody() {
 				return gast.WalkContinue, nil
 			}
 			off := s.layout.bodyStart + box.Pos()
-			s.Criteria = append(s.Criteria, Criterion{
+			s.criteria = append(s.criteria, Criterion{
 				Text:    criterionText(s.src, off),
 				Checked: box.IsChecked,
 				Line:    1 + bytes.Count(s.src[:off], []byte("\n")),

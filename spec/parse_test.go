@@ -24,7 +24,7 @@ func TestParseFields(t *testing.T) {
 		Approval: &Approval{Required: true, Status: ApprovalApproved, By: "Ada", At: "2026-01-02T03:04:05Z"},
 		Title:    "The title",
 	}
-	got := *s
+	got := s
 	if got.ID != want.ID || got.Type != want.Type || got.Status != want.Status || got.Title != want.Title ||
 		!reflect.DeepEqual(got.DependsOn, want.DependsOn) || !reflect.DeepEqual(got.TargetFiles, want.TargetFiles) ||
 		!reflect.DeepEqual(got.InformedBy, want.InformedBy) || !reflect.DeepEqual(got.Commits, want.Commits) ||
@@ -36,7 +36,7 @@ func TestParseFields(t *testing.T) {
 		t.Errorf("checks = %+v", s.Checks)
 	}
 	var crit []string
-	for _, c := range s.Criteria {
+	for _, c := range s.Criteria() {
 		crit = append(crit, c.Text+map[bool]string{true: "+", false: "-"}[c.Checked])
 		if src[c.Offset] != '[' {
 			t.Errorf("criterion %q: offset %d is not '['", c.Text, c.Offset)
@@ -45,8 +45,8 @@ func TestParseFields(t *testing.T) {
 	if strings.Join(crit, ",") != "one+,two-,nested+,star style-" {
 		t.Errorf("criteria = %v", crit)
 	}
-	if s.Criteria[1].Line != 28 {
-		t.Errorf("criterion two on line %d, want 28", s.Criteria[1].Line)
+	if s.Criteria()[1].Line != 28 {
+		t.Errorf("criterion two on line %d, want 28", s.Criteria()[1].Line)
 	}
 }
 
@@ -93,8 +93,8 @@ func TestParseTraps(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if s.Title != tt.title || s.Status != tt.status || len(s.Criteria) != tt.criteria {
-				t.Fatalf("title %q status %q criteria %d; want %q %q %d", s.Title, s.Status, len(s.Criteria), tt.title, tt.status, tt.criteria)
+			if s.Title != tt.title || s.Status != tt.status || len(s.Criteria()) != tt.criteria {
+				t.Fatalf("title %q status %q criteria %d; want %q %q %d", s.Title, s.Status, len(s.Criteria()), tt.title, tt.status, tt.criteria)
 			}
 		})
 	}
@@ -124,10 +124,10 @@ func TestBundledSpecsParse(t *testing.T) {
 	var ids []string
 	for _, s := range set.Order() {
 		ids = append(ids, s.ID)
-		if s.Status != StatusPending || s.Title == "" || len(s.Criteria) == 0 || len(s.Unchecked()) != len(s.Criteria) ||
+		if s.Status != StatusPending || s.Title == "" || len(s.Criteria()) == 0 || len(s.Unchecked()) != len(s.Criteria()) ||
 			len(s.TargetFiles) == 0 || len(s.Checks) == 0 {
 			t.Errorf("%s: status %s, title %q, %d criteria (%d unchecked), targets %v, checks %v",
-				s.ID, s.Status, s.Title, len(s.Criteria), len(s.Unchecked()), s.TargetFiles, s.Checks)
+				s.ID, s.Status, s.Title, len(s.Criteria()), len(s.Unchecked()), s.TargetFiles, s.Checks)
 		}
 	}
 	want := "001-comprehension 002-reproduction 003-root-cause 004-impact-map 005-fork-fix 006-upstream-pr"

@@ -30,11 +30,11 @@ func TestSeedDocumentsParse(t *testing.T) {
 			t.Fatalf("%s: %v", path, err)
 		}
 		w := want[s.ID[:len(s.ID)-len(filepath.Ext(s.ID))]]
-		t.Logf("%s: %q %d criteria deps=%v status=%s", s.ID, s.Title, len(s.Criteria), s.DependsOn, s.Status)
-		if s.Title != w.title || len(s.Criteria) != w.criteria || len(s.Unchecked()) != 0 || s.Status != StatusCompleted {
-			t.Errorf("%s: title %q, %d criteria (%d unchecked), status %s", path, s.Title, len(s.Criteria), len(s.Unchecked()), s.Status)
+		t.Logf("%s: %q %d criteria deps=%v status=%s", s.ID, s.Title, len(s.Criteria()), s.DependsOn, s.Status)
+		if s.Title != w.title || len(s.Criteria()) != w.criteria || len(s.Unchecked()) != 0 || s.Status != StatusCompleted {
+			t.Errorf("%s: title %q, %d criteria (%d unchecked), status %s", path, s.Title, len(s.Criteria()), len(s.Unchecked()), s.Status)
 		}
-		for _, c := range s.Criteria {
+		for _, c := range s.Criteria() {
 			if src[c.Offset] != '[' {
 				t.Errorf("%s: criterion %q offset %d is %q, not '['", path, c.Text, c.Offset, src[c.Offset])
 			}

@@ -1,13 +1,14 @@
 package spec
 
 import (
+	"container/heap"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Set is every spec of a workspace.
@@ -15,13 +16,14 @@ type Set struct {
 	Specs   []*Spec // in natural ID order
 	Invalid []error // files that could not be parsed, each naming its file
 	byID    map[string]*Spec
+	members map[string][]string // driver ID → member IDs from file names, in order
 }
 
 // LoadDir parses every *.md file in dir. A file that does not parse is
 // reported in Invalid and still listed (with what could be read), so one
 // broken file never hides the others.
 func LoadDir(dir string) (*Set, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.md"))
+	paths, err := mdFiles(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -39,12 +41,16 @@ func loadFiles(paths []string, archived map[string]bool) (*Set, error) {
 	}
 	results := make([]result, len(paths))
 	var wg sync.WaitGroup
-	next := make(chan int)
+	var next atomic.Int64
 	for w := 0; w < min(runtime.GOMAXPROCS(0), len(paths)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(paths) {
+					return
+				}
 				src, err := os.ReadFile(paths[i])
 				if err != nil {
 					results[i].io = err
@@ -55,10 +61,6 @@ func loadFiles(paths []string, archived map[string]bool) (*Set, error) {
 			}
 		}()
 	}
-	for i := range paths {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
 
 	set := &Set{byID: map[string]*Spec{}}
@@ -95,8 +97,16 @@ func (set *Set) add(s *Spec) {
 	set.byID[s.ID] = s
 }
 
+// sort orders the specs and indexes drivers' members; it ends every
+// construction of a Set.
 func (set *Set) sort() {
 	sort.Slice(set.Specs, func(i, j int) bool { return NaturalLess(set.Specs[i].ID, set.Specs[j].ID) })
+	set.members = map[string][]string{}
+	for _, s := range set.Specs {
+		if d := DriverOf(s.ID); d != "" {
+			set.members[d] = append(set.members[d], s.ID)
+		}
+	}
 }
 
 // Get returns the spec with exactly this ID, or nil.
@@ -190,22 +200,27 @@ func (set *Set) Order() []*Spec {
 			}
 		}
 	}
-	var ready, out []*Spec
+	// Specs are already in ID order, so their positions order the heap.
+	pos := make(map[string]int, len(set.Specs))
+	for i, s := range set.Specs {
+		pos[s.ID] = i
+	}
+	ready := &specHeap{pos: pos}
 	for _, s := range set.Specs {
 		if indeg[s.ID] == 0 {
-			ready = append(ready, s)
+			ready.items = append(ready.items, s)
 		}
 	}
-	placed := map[string]bool{}
-	for len(ready) > 0 {
-		sort.Slice(ready, func(i, j int) bool { return NaturalLess(ready[i].ID, ready[j].ID) })
-		s := ready[0]
-		ready = ready[1:]
+	heap.Init(ready)
+	out := make([]*Spec, 0, len(set.Specs))
+	placed := make(map[string]bool, len(set.Specs))
+	for ready.Len() > 0 {
+		s := heap.Pop(ready).(*Spec)
 		out = append(out, s)
 		placed[s.ID] = true
 		for _, d := range dependents[s.ID] {
 			if indeg[d.ID]--; indeg[d.ID] == 0 {
-				ready = append(ready, d)
+				heap.Push(ready, d)
 			}
 		}
 	}
@@ -246,14 +261,10 @@ func DriverOf(id string) string {
 // MembersOf returns the IDs of the members of s in order: the spec files
 // named <id>.N.md, and any listed in its members: key.
 func (set *Set) MembersOf(s *Spec) []string {
-	var out []string
-	for _, o := range set.Specs {
-		if DriverOf(o.ID) == s.ID {
-			out = append(out, o.ID)
-		}
+	if len(s.Members) == 0 {
+		return set.members[s.ID]
 	}
-	out = append(out, s.Members...)
-	return uniq(out)
+	return uniq(append(append([]string{}, set.members[s.ID]...), s.Members...))
 }
 
 // priorSiblings returns the members of the same driver numbered before s.
@@ -263,12 +274,28 @@ func (set *Set) priorSiblings(s *Spec) []string {
 		return nil
 	}
 	var out []string
-	for _, o := range set.Specs {
-		if DriverOf(o.ID) == driver && NaturalLess(o.ID, s.ID) {
-			out = append(out, o.ID)
+	for _, id := range set.members[driver] {
+		if NaturalLess(id, s.ID) {
+			out = append(out, id)
 		}
 	}
 	return out
+}
+
+// specHeap yields specs in natural ID order (by their position in Specs).
+type specHeap struct {
+	items []*Spec
+	pos   map[string]int
+}
+
+func (h *specHeap) Len() int           { return len(h.items) }
+func (h *specHeap) Less(i, j int) bool { return h.pos[h.items[i].ID] < h.pos[h.items[j].ID] }
+func (h *specHeap) Swap(i, j int)      { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *specHeap) Push(x any)         { h.items = append(h.items, x.(*Spec)) }
+func (h *specHeap) Pop() any {
+	last := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
+	return last
 }
 
 func uniq(list []string) []string {

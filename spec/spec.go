@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -64,8 +65,10 @@ type Spec struct {
 	// Archived specs live under .chant/archive/; they count as completed.
 	Archived bool
 
-	Title    string
-	Criteria []Criterion
+	Title string
+
+	criteriaOnce sync.Once
+	criteria     []Criterion
 
 	src    []byte
 	layout layout
@@ -126,10 +129,17 @@ func (s *Spec) Approved() bool {
 	return s.Approval != nil && s.Approval.Status == ApprovalApproved
 }
 
+// Criteria returns the task items of the Acceptance Criteria section. The
+// body is parsed for them on first use: listing specs needs only titles.
+func (s *Spec) Criteria() []Criterion {
+	s.criteriaOnce.Do(s.parseCriteria)
+	return s.criteria
+}
+
 // Unchecked returns the acceptance criteria that are not checked.
 func (s *Spec) Unchecked() []Criterion {
 	var out []Criterion
-	for _, c := range s.Criteria {
+	for _, c := range s.Criteria() {
 		if !c.Checked {
 			out = append(out, c)
 		}

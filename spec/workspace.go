@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/gofrs/flock"
 	"gopkg.in/yaml.v3"
@@ -128,7 +129,7 @@ const ArchiveDir = "archive"
 // .chant/archive/**/*.md as archived. Paths in the specs (and in their
 // errors) are relative to the workspace root.
 func (w *Workspace) Load() (*Set, error) {
-	paths, err := filepath.Glob(filepath.Join(w.SpecsDir, "*.md"))
+	paths, err := mdFiles(w.SpecsDir)
 	if err != nil {
 		return nil, err
 	}
@@ -158,6 +159,24 @@ func (w *Workspace) Load() (*Set, error) {
 		relPaths(e, w)
 	}
 	return set, nil
+}
+
+// mdFiles lists the *.md files in dir (none if dir does not exist).
+func mdFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	paths := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".md") {
+			paths = append(paths, filepath.Join(dir, e.Name()))
+		}
+	}
+	return paths, nil
 }
 
 func relPaths(err error, w *Workspace) {

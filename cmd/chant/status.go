@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -144,13 +145,15 @@ func runStatus(opts *statusOptions) error {
 	}
 
 	st := newStyle(opts.stdout)
+	out := bufio.NewWriter(opts.stdout) // tabwriter writes cell by cell
+	defer out.Flush()
 	if exists {
-		fmt.Fprintf(opts.stdout, "Repository: %s\n\n", repo)
+		fmt.Fprintf(out, "Repository: %s\n\n", repo)
 	} else {
-		fmt.Fprintf(opts.stdout, "Repository: %s (not made yet: '%s run' makes it from the %s fixture)\n\n",
+		fmt.Fprintf(out, "Repository: %s (not made yet: '%s run' makes it from the %s fixture)\n\n",
 			repo, opts.invocation(), w.Config.Fixture)
 	}
-	tw := tabwriter.NewWriter(opts.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, st.header("ID\tTYPE\tSTATUS\tTITLE\tWHY NOT DONE"))
 	for _, r := range rows {
 		why := r.r.Reason
@@ -163,8 +166,8 @@ func runStatus(opts *statusOptions) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.s.ID, r.s.Type, st.status(r), r.s.Title, why)
 	}
 	tw.Flush()
-	fmt.Fprintf(opts.stdout, "\n%s\n", summaryLine(len(rows), summary))
-	return nil
+	fmt.Fprintf(out, "\n%s\n", summaryLine(len(rows), summary))
+	return out.Flush()
 }
 
 // keep applies the filters.
@@ -193,7 +196,7 @@ func (r row) json() specJSON {
 		ID: s.ID, Title: s.Title, Type: s.Type, Status: s.Status, Archived: s.Archived,
 		DependsOn: nonNil(s.DependsOn), TargetFiles: nonNil(s.TargetFiles), Labels: nonNil(s.Labels),
 		Commits: nonNil(s.Commits), BlockedBy: nonNil(r.r.BlockedBy),
-		Criteria: criteriaJSON{Checked: len(s.Criteria) - len(s.Unchecked()), Total: len(s.Criteria)},
+		Criteria: criteriaJSON{Checked: len(s.Criteria()) - len(s.Unchecked()), Total: len(s.Criteria())},
 		Ready:    r.r.Ready && r.invalid == "", Reason: r.r.Reason, Valid: r.invalid == "", Error: r.invalid,
 	}
 	if s.Approval != nil {
