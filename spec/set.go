@@ -27,13 +27,14 @@ func LoadDir(dir string) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	return loadFiles(paths, nil)
+	return loadFiles(paths, nil, nil)
 }
 
-// loadFiles parses files in parallel; those in archived are marked so.
-// Two files with the same ID are an error naming both; the first one read
-// (active specs before archived ones) is the one used.
-func loadFiles(paths []string, archived map[string]bool) (*Set, error) {
+// loadFiles parses files in parallel; those in archived are marked so, and
+// display (if not nil) gives the path a spec and its errors show. Two files
+// with the same ID are an error naming both; the first one read (active
+// specs before archived ones) is the one used.
+func loadFiles(paths []string, archived map[string]bool, display func(string) string) (*Set, error) {
 	type result struct {
 		s   *Spec
 		err error
@@ -56,7 +57,11 @@ func loadFiles(paths []string, archived map[string]bool) (*Set, error) {
 					results[i].io = err
 					continue
 				}
-				results[i].s, results[i].err = Parse(paths[i], src)
+				name := paths[i]
+				if display != nil {
+					name = display(name)
+				}
+				results[i].s, results[i].err = Parse(name, src)
 				results[i].s.Archived = archived[paths[i]]
 			}
 		}()

@@ -148,17 +148,7 @@ func (w *Workspace) Load() (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	set, err := loadFiles(paths, archived)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range set.Specs {
-		s.Path = w.Rel(s.Path)
-	}
-	for _, e := range set.Invalid {
-		relPaths(e, w)
-	}
-	return set, nil
+	return loadFiles(paths, archived, w.Rel)
 }
 
 // mdFiles lists the *.md files in dir (none if dir does not exist).
@@ -177,20 +167,6 @@ func mdFiles(dir string) ([]string, error) {
 		}
 	}
 	return paths, nil
-}
-
-func relPaths(err error, w *Workspace) {
-	var list Errors
-	if errors.As(err, &list) {
-		for _, e := range list {
-			relPaths(e, w)
-		}
-		return
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		e.Path = w.Rel(e.Path)
-	}
 }
 
 // SpecPath returns the file of the spec with this ID.

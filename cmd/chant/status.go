@@ -246,7 +246,7 @@ type style struct{ color bool }
 
 func newStyle(w io.Writer) style {
 	f, ok := w.(*os.File)
-	_, noColor := os.LookupEnv("NO_COLOR")
+	noColor := os.Getenv("NO_COLOR") != "" // no-color.org: set and not empty
 	return style{color: ok && !noColor && term.IsTerminal(int(f.Fd()))}
 }
 
