@@ -303,6 +303,9 @@ func (d *doc) set(m *yaml.Node, limit, indent int, key string, value any) error 
 				to = from + len(bytes.TrimRight(d.src[from:from+c], " \t"))
 			}
 		}
+		if str, isStr := value.(string); isStr && v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+			sv = quoted(str, v.Style) // keep the file's quoting
+		}
 		d.splice(from, to, sv)
 		return nil
 	}
@@ -332,9 +335,28 @@ func (d *doc) setFlow(i int, key string, value any) error {
 	}
 	start := d.lineStart(k.Line + d.l.yamlOffset)
 	indent := strings.Repeat(" ", k.Column-1)
+	comment := ""
+	if pv.LineComment != "" {
+		// Keep a trailing comment and the spaces before it.
+		line := d.src[start:nextLine(d.src, start)]
+		if c := bytes.LastIndex(line, []byte(pv.LineComment)); c >= 0 {
+			ws := len(line[:c]) - len(bytes.TrimRight(line[:c], " \t"))
+			comment = string(line[c-ws:c]) + pv.LineComment
+		}
+	}
 	d.splice(start, d.entryEnd(d.root, i, d.l.yamlEnd),
-		indent+k.Value+": "+strings.TrimSpace(string(out))+d.eol)
+		indent+k.Value+": "+strings.TrimSpace(string(out))+comment+d.eol)
 	return nil
+}
+
+// quoted renders s in the given quote style.
+func quoted(s string, style yaml.Style) string {
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s, Style: style & (yaml.DoubleQuotedStyle | yaml.SingleQuotedStyle)}
+	out, err := yaml.Marshal(n)
+	if err != nil {
+		return strconv.Quote(s)
+	}
+	return strings.TrimSuffix(string(out), "\n")
 }
 
 // render writes "key: value" lines at the given indent.
