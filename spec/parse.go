@@ -75,7 +75,12 @@ func (s *Spec) decodeFrontmatter() []error {
 			continue
 		}
 		if err := v.Decode(target); err != nil {
-			errs = append(errs, &Error{Line: v.Line + off, Col: v.Column, Msg: k.Value + ": " + decodeMessage(err)})
+			at := v
+			var ne *nodeError
+			if errors.As(err, &ne) {
+				at = ne.node
+			}
+			errs = append(errs, &Error{Line: at.Line + off, Col: at.Column, Msg: k.Value + ": " + decodeMessage(err)})
 			continue
 		}
 		if msg := s.checkValue(k.Value); msg != "" {

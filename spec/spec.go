@@ -4,7 +4,6 @@
 package spec
 
 import (
-	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -171,15 +170,24 @@ func (l *stringList) UnmarshalYAML(n *yaml.Node) error {
 		out := make([]string, 0, len(n.Content))
 		for _, item := range n.Content {
 			if item.Kind != yaml.ScalarNode {
-				return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a string, found a %s", item.Line, kindName(item))}}
+				return &nodeError{item, "expected a string, found a " + kindName(item)}
 			}
 			out = append(out, item.Value)
 		}
 		*l = out
 		return nil
 	}
-	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a string or a list of strings, found a %s", n.Line, kindName(n))}}
+	return &nodeError{n, "expected a string or a list of strings, found a " + kindName(n)}
 }
+
+// nodeError is a decoding problem at a YAML node, so that it can be
+// reported at the node's own line and column.
+type nodeError struct {
+	node *yaml.Node
+	msg  string
+}
+
+func (e *nodeError) Error() string { return e.msg }
 
 func kindName(n *yaml.Node) string {
 	switch n.Kind {
