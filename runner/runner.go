@@ -58,11 +58,18 @@ type Report struct {
 	Failed    *Phase
 	Gates     []*spec.Spec // ready but for a missing approval
 	Rejected  []*spec.Spec
+	Waiting   []Waiting // the other specs not done, with why
 	Completed int // specs completed, out of Total
 	Total     int
 	// Selected are the specs named on the command line that did not run
 	// in the end, with why.
 	Selected map[string]spec.Readiness
+}
+
+// Waiting is a spec that is not done and did not run, and why.
+type Waiting struct {
+	Spec   *spec.Spec
+	Reason string
 }
 
 // Phase is one spec's execution.
@@ -187,6 +194,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			rep.Rejected = append(rep.Rejected, s)
 		case r.Gate:
 			rep.Gates = append(rep.Gates, s)
+		default:
+			rep.Waiting = append(rep.Waiting, Waiting{s, r.Reason})
 		}
 	}
 	return rep, nil

@@ -96,7 +96,10 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	case rep.Completed == rep.Total:
 		fmt.Fprintf(out, "All %d specs are completed.\n", rep.Total)
 	case len(rep.Ran) == 0 && len(rep.Gates) == 0 && len(rep.Rejected) == 0:
-		fmt.Fprintf(out, "Nothing is ready to run (%d of %d specs completed); see '%s status'.\n", rep.Completed, rep.Total, opts.invocation())
+		fmt.Fprintf(out, "Nothing is ready to run (%d of %d specs completed):\n", rep.Completed, rep.Total)
+		for _, w := range rep.Waiting {
+			fmt.Fprintf(out, "  %s: %s\n", w.Spec.ID, w.Reason)
+		}
 	}
 	for _, s := range rep.Rejected {
 		fmt.Fprintf(out, "%s was rejected by %s at %s; it stays closed until someone approves it:\n  %s approve %s --by \"<your name>\"\n",
