@@ -59,7 +59,7 @@ type Report struct {
 	Gates     []*spec.Spec // ready but for a missing approval
 	Rejected  []*spec.Spec
 	Waiting   []Waiting // the other specs not done, with why
-	Completed int // specs completed, out of Total
+	Completed int       // specs completed, out of Total
 	Total     int
 	// Selected are the specs named on the command line that did not run
 	// in the end, with why.
