@@ -65,18 +65,13 @@ func ReplayFor(w *spec.Workspace) (*Replay, error) {
 		}
 		return &Replay{Recordings: fx.Recordings, Source: "bundled recordings " + b}, nil
 	}
-	dir := w.Config.Replay.Dir
-	if dir == "" {
-		dir = filepath.Join(".chant", "recordings")
-	}
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(w.Root, dir)
-	}
+	dir := RecordingsDir(w)
 	return &Replay{Recordings: os.DirFS(dir), Source: w.Rel(dir)}, nil
 }
 
 type recording struct {
 	Checked []string `yaml:"checked"`
+	Deleted []string `yaml:"deleted"`
 }
 
 // Run writes the recorded files, ticks the recorded criteria in the spec
@@ -130,6 +125,15 @@ func (r *Replay) Run(ctx context.Context, job *Job) (*Result, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("replay %s: %w", id, err)
+	}
+	for _, rel := range rec.Deleted {
+		if !filepath.IsLocal(filepath.FromSlash(rel)) {
+			return nil, fmt.Errorf("replay %s: recording deletes %s, outside the repository", id, rel)
+		}
+		if err := os.Remove(filepath.Join(job.RepoRoot, filepath.FromSlash(rel))); err != nil && !os.IsNotExist(err) {
+			return nil, fmt.Errorf("replay %s: %w", id, err)
+		}
+		fmt.Fprintf(job.Log, "deleted %s\n", rel)
 	}
 
 	// Tick what the recorded agent ticked, as it would have, by editing the

@@ -34,7 +34,15 @@ type Options struct {
 	IDs       []string        // run only these specs (partial IDs); all ready ones when empty
 	Agent     Agent           // nil: the agent the config asks for
 	Out       io.Writer       // progress lines
-	Now       func() time.Time
+	Stream    io.Writer       // the agent's output as it happens; nil for quiet
+	Prompt    string          // prompt template for every spec (--prompt)
+	// SkipCriteria completes a spec whose acceptance criteria are not all
+	// checked; it is recorded as verification_status: partial.
+	SkipCriteria bool
+	// Record saves what the agent did as a replay recording in
+	// .chant/recordings/<id>/, committed with the spec.
+	Record bool
+	Now    func() time.Time
 }
 
 func (o *Options) validate() error {
@@ -117,7 +125,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	agent := opts.Agent
 	if agent == nil {
-		if agent, err = agentFor(w); err != nil {
+		if agent, err = agentFor(w, opts); err != nil {
 			return rep, err
 		}
 	}
@@ -201,12 +209,17 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	return rep, nil
 }
 
-func agentFor(w *spec.Workspace) (Agent, error) {
+func agentFor(w *spec.Workspace, opts Options) (Agent, error) {
 	switch p := w.Config.Defaults.Provider; p {
 	case "", "replay":
+		if opts.Record {
+			return nil, &spec.Error{Path: w.Config.Path, Msg: "--record needs a real agent (defaults.provider: command); the provider is replay"}
+		}
 		return ReplayFor(w)
+	case "command":
+		return CommandFor(w, opts.Stream, opts.Prompt)
 	default:
-		return nil, &spec.Error{Path: w.Config.Path, Msg: fmt.Sprintf("%s: defaults.provider %q (this chant runs: replay)", ErrProvider, p)}
+		return nil, &spec.Error{Path: w.Config.Path, Msg: fmt.Sprintf("%s: defaults.provider %q (known: replay, command)", ErrProvider, p)}
 	}
 }
 
@@ -246,84 +259,159 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase) error {
 	defer logFile.Close()
 	fmt.Fprintf(logFile, "=== %s %s: %s\n", r.opts.Now().UTC().Format(time.RFC3339), s.ID, s.Title)
 
+	// What the tree is before the agent, to know what it changed.
+	base, err := r.repo.Head()
+	if err != nil {
+		return err
+	}
+	before, err := r.repo.Dirty()
+	if err != nil {
+		return err
+	}
 	job := &Job{Spec: s, Workspace: r.w, RepoRoot: r.repo.Root, Log: logFile}
 	res, err := r.agent.Run(ctx, job)
+	if res == nil {
+		res = &Result{}
+	}
 	if err != nil {
-		return r.fail(s, "", fmt.Errorf("agent: %w", err))
+		return r.fail(s, res.Output, nil, fmt.Errorf("agent: %w", err))
+	}
+	changed, err := r.repo.ChangedSince(base, before)
+	if err != nil {
+		return r.fail(s, res.Output, nil, err)
 	}
 	after, err := spec.ReadFile(r.w.SpecPath(s.ID))
 	if err != nil {
-		return r.fail(s, res.Output, err)
+		return r.fail(s, res.Output, nil, err)
 	}
-	v, err := verify(ctx, after, r.repo, logFile)
+	v, err := r.verify(ctx, after, changed, logFile)
 	if err != nil {
-		return r.fail(s, res.Output, err)
+		return r.fail(s, res.Output, nil, err)
 	}
 	ph.Verification = v
 	if !v.OK() {
-		return r.fail(s, res.Output+"\n\n"+v.Summary(), errors.New(strings.Join(v.Problems(), "; ")))
+		return r.fail(s, res.Output, v, errors.New(strings.Join(v.Problems(), "; ")))
 	}
-	commit, err := r.record(s, res, v)
-	ph.Commit = commit
+	commits, err := r.record(s, res, v, base, changed)
+	if len(commits) > 0 {
+		ph.Commit = commits[len(commits)-1]
+	}
 	return err
 }
 
-// record commits the agent's work as "chant(<id>): <title>", then marks the
-// spec completed with that commit and the agent's output, and commits the
-// spec file. Both happen under the workspace lock.
-func (r *run) record(s *spec.Spec, res *Result, v *Verification) (string, error) {
+// record commits what is left uncommitted of the agent's work as
+// "chant(<id>): <title>", then marks the spec completed with every work
+// commit (the agent's own and ours, never bookkeeping), the verification
+// and the agent's output, and commits the spec file. Both happen under the
+// workspace lock.
+func (r *run) record(s *spec.Spec, res *Result, v *Verification, base string, changed []string) ([]string, error) {
 	unlock, err := r.w.Lock()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer unlock()
 	specPath := r.repoPath(r.w.SpecPath(s.ID))
-	var paths []string
-	seen := map[string]bool{specPath: true}
-	for _, p := range append(append([]string{}, s.TargetFiles...), res.Files...) {
-		p = r.repoPath(filepath.Join(r.w.Root, filepath.FromSlash(p)))
-		if seen[p] {
+	agentCommits, err := r.repo.CommitsSince(base)
+	if err != nil {
+		return nil, err
+	}
+	var work []string
+	for _, p := range changed {
+		if p == specPath || r.isLocal(p) {
 			continue
 		}
-		seen[p] = true
-		if changed, _, err := r.repo.Changed(p); err != nil {
-			return "", err
-		} else if changed {
-			paths = append(paths, p)
+		if dirty, _, err := r.repo.Changed(p); err != nil {
+			return nil, err
+		} else if dirty {
+			work = append(work, p)
 		}
 	}
 	now := r.opts.Now()
-	hash, err := r.repo.Commit(paths, fmt.Sprintf("chant(%s): %s\n", s.ID, s.Title), now)
-	if err != nil {
-		return "", err
+	var shorts []string
+	for _, c := range agentCommits {
+		shorts = append(shorts, gitrepo.Short(c))
 	}
-	short := gitrepo.Short(hash)
+	if len(work) > 0 || len(agentCommits) == 0 {
+		hash, err := r.repo.Commit(work, fmt.Sprintf("chant(%s): %s\n", s.ID, s.Title), now)
+		if err != nil {
+			return nil, err
+		}
+		shorts = append(shorts, gitrepo.Short(hash))
+	}
+	bookkeeping := []string{specPath}
+	if r.opts.Record {
+		paths, err := r.saveRecording(s, res, changed)
+		if err != nil {
+			return shorts, err
+		}
+		bookkeeping = append(bookkeeping, paths...)
+	}
 	_, err = r.w.UpdateLocked(s.ID, func(cur *spec.Spec, e *spec.Editor) error {
 		e.Set("status", spec.StatusCompleted)
-		e.Set("commits", append(append([]string{}, cur.Commits...), short))
+		e.Set("commits", append(append([]string{}, cur.Commits...), shorts...))
 		e.Set("completed_at", now)
 		if res.Model != "" {
 			e.Set("model", res.Model)
 		}
+		e.Set("verification_status", v.Status())
+		e.Set("last_verified", now)
 		e.AppendBody(agentOutput(now, res.Output+"\n\n"+v.Summary()))
 		return nil
 	})
 	if err != nil {
-		return short, err
+		return shorts, err
 	}
-	if _, err := r.repo.Commit([]string{specPath}, fmt.Sprintf("chant: record %s completed\n", s.ID), now); err != nil {
-		return short, err
+	if _, err := r.repo.Commit(bookkeeping, fmt.Sprintf("chant: record %s completed\n", s.ID), now); err != nil {
+		return shorts, err
 	}
-	return short, nil
+	return shorts, nil
+}
+
+// verify checks the spec's contract against what the agent changed.
+func (r *run) verify(ctx context.Context, s *spec.Spec, changed []string, log io.Writer) (*Verification, error) {
+	v, err := verify(ctx, s, r.repo, log)
+	if err != nil {
+		return nil, err
+	}
+	v.SkippedCriteria = r.opts.SkipCriteria && len(v.Unchecked) > 0
+	specPath := r.repoPath(r.w.SpecPath(s.ID))
+	targets := map[string]bool{}
+	for _, t := range s.TargetFiles {
+		targets[r.repoPath(filepath.Join(r.w.Root, filepath.FromSlash(t)))] = true
+	}
+	specsDir := r.repoPath(r.w.SpecsDir) + "/"
+	for _, p := range changed {
+		switch {
+		case p == specPath || targets[p] || r.isLocal(p):
+		case strings.HasPrefix(p, specsDir):
+			v.OtherSpecs = append(v.OtherSpecs, p)
+		default:
+			v.Undeclared = append(v.Undeclared, p)
+		}
+	}
+	return v, nil
+}
+
+// isLocal reports whether a repository path is one of chant's own local
+// files (logs, locks, recordings being written), never the agent's work.
+func (r *run) isLocal(p string) bool {
+	chant := r.repoPath(r.w.ChantDir) + "/"
+	return strings.HasPrefix(p, chant+spec.LogsDir+"/") || p == chant+".lock" || p == chant+spec.RunLockFile
 }
 
 // fail marks the spec failed, with what the agent said and why, and
 // returns cause. The work is left in the tree, uncommitted, to inspect.
-func (r *run) fail(s *spec.Spec, output string, cause error) error {
+func (r *run) fail(s *spec.Spec, output string, v *Verification, cause error) error {
 	now := r.opts.Now()
-	text := strings.TrimSpace(output + "\n\nFailed: " + cause.Error())
+	text := output
+	if v != nil {
+		text += "\n\n" + v.Summary()
+	}
+	text = strings.TrimSpace(text + "\n\nFailed: " + cause.Error())
 	if _, err := r.w.Update(s.ID, func(_ *spec.Spec, e *spec.Editor) error {
 		e.Set("status", spec.StatusFailed)
+		e.Set("verification_status", "failed")
+		e.Set("last_verified", now)
 		e.AppendBody(agentOutput(now, text))
 		return nil
 	}); err != nil {

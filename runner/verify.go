@@ -27,6 +27,10 @@ type Verification struct {
 	Missing   []string // target files that do not exist
 	Unchanged []string // target files the agent did not change
 	Checks    []CheckResult
+
+	SkippedCriteria bool     // unchecked criteria allowed by --skip-criteria
+	Undeclared      []string // files changed outside target_files
+	OtherSpecs      []string // other spec files changed (never allowed)
 }
 
 // CheckResult is one check's outcome.
@@ -41,7 +45,8 @@ type CheckResult struct {
 
 // OK reports whether the phase may be recorded as completed.
 func (v *Verification) OK() bool {
-	if len(v.Unchecked) > 0 || len(v.Missing) > 0 || len(v.Unchanged) > 0 {
+	if len(v.Unchecked) > 0 && !v.SkippedCriteria || len(v.Missing) > 0 || len(v.Unchanged) > 0 ||
+		len(v.Undeclared) > 0 || len(v.OtherSpecs) > 0 {
 		return false
 	}
 	for _, c := range v.Checks {
@@ -55,8 +60,16 @@ func (v *Verification) OK() bool {
 // Problems lists why the phase is not complete, one line each.
 func (v *Verification) Problems() []string {
 	var out []string
-	for _, c := range v.Unchecked {
-		out = append(out, fmt.Sprintf("acceptance criterion not checked (line %d): %s", c.Line, c.Text))
+	if !v.SkippedCriteria {
+		for _, c := range v.Unchecked {
+			out = append(out, fmt.Sprintf("acceptance criterion not checked (line %d): %s", c.Line, c.Text))
+		}
+	}
+	for _, f := range v.OtherSpecs {
+		out = append(out, "changed another spec, which an agent may never do: "+f)
+	}
+	if len(v.Undeclared) > 0 {
+		out = append(out, "changed files outside target_files: "+strings.Join(v.Undeclared, ", "))
 	}
 	for _, f := range v.Missing {
 		out = append(out, "target file does not exist: "+f)
@@ -72,10 +85,25 @@ func (v *Verification) Problems() []string {
 	return out
 }
 
+// Status is the verification_status to record: passed, partial (criteria
+// skipped with --skip-criteria) or failed.
+func (v *Verification) Status() string {
+	switch {
+	case !v.OK():
+		return "failed"
+	case v.SkippedCriteria:
+		return "partial"
+	}
+	return "passed"
+}
+
 // Summary is the verification in a few lines, for the Agent Output.
 func (v *Verification) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Verification by chant:\n- criteria: %d of %d checked\n", v.Total-len(v.Unchecked), v.Total)
+	if v.SkippedCriteria {
+		fmt.Fprintf(&b, "- criteria check skipped (--skip-criteria): %d unchecked\n", len(v.Unchecked))
+	}
 	for _, c := range v.Checks {
 		fmt.Fprintf(&b, "- check `%s`: %s\n", c.Check.Run, c.describe())
 	}

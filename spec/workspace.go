@@ -34,7 +34,13 @@ type Config struct {
 	// Fixture names a bundled fixture repository: the workspace then runs
 	// against a fresh copy of it, made under .chant/work/<fixture>/.
 	Fixture string `yaml:"fixture"`
-	Replay  struct {
+	Agent   struct {
+		// Command is the shell command of the command provider; Timeout
+		// bounds one run (a Go duration, default 30m).
+		Command string `yaml:"command"`
+		Timeout string `yaml:"timeout"`
+	} `yaml:"agent"`
+	Replay struct {
 		// Bundle names recordings built into chant; Dir is a directory of
 		// recordings (default .chant/recordings).
 		Bundle string `yaml:"bundle"`

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -188,4 +189,152 @@ func firstLine(s string) string {
 		}
 	}
 	return s
+}
+
+// Snapshot is the content of each path that differs from HEAD in the work
+// tree (modified, added, deleted or untracked, not ignored), as a blob hash;
+// "" for a deleted path.
+type Snapshot map[string]string
+
+// Dirty takes a snapshot of the work tree's differences from HEAD.
+func (r *Repo) Dirty() (Snapshot, error) {
+	wt, err := r.repo.Worktree()
+	if err != nil {
+		return nil, err
+	}
+	st, err := wt.Status()
+	if err != nil {
+		return nil, fmt.Errorf("git status: %w", err)
+	}
+	snap := Snapshot{}
+	for path, fs := range st {
+		if fs.Worktree == git.Unmodified && fs.Staging == git.Unmodified {
+			continue
+		}
+		snap[path] = r.blobHash(path)
+	}
+	return snap, nil
+}
+
+func (r *Repo) blobHash(path string) string {
+	data, err := os.ReadFile(filepath.Join(r.Root, filepath.FromSlash(path)))
+	if err != nil {
+		return ""
+	}
+	return plumbing.ComputeHash(plumbing.BlobObject, data).String()
+}
+
+// ChangedSince returns the paths changed since a run started at commit base
+// with the work tree as in before: those changed by commits made since
+// base, and those now differing from HEAD that were not already dirty with
+// the same content. Sorted.
+func (r *Repo) ChangedSince(base string, before Snapshot) ([]string, error) {
+	changed := map[string]bool{}
+	head, err := r.Head()
+	if err != nil {
+		return nil, err
+	}
+	if head != base && base != "" {
+		from, err := r.tree(base)
+		if err != nil {
+			return nil, err
+		}
+		to, err := r.tree(head)
+		if err != nil {
+			return nil, err
+		}
+		changes, err := from.Diff(to)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range changes {
+			for _, name := range []string{c.From.Name, c.To.Name} {
+				if name != "" {
+					changed[name] = true
+				}
+			}
+		}
+	}
+	now, err := r.Dirty()
+	if err != nil {
+		return nil, err
+	}
+	for path, hash := range now {
+		if old, was := before[path]; !was || old != hash {
+			changed[path] = true
+		}
+	}
+	// A path dirty before and since restored to HEAD's content changed too.
+	for path, hash := range before {
+		if _, still := now[path]; !still && head == base && hash != r.headHash(path) {
+			changed[path] = true
+		}
+	}
+	out := make([]string, 0, len(changed))
+	for p := range changed {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (r *Repo) headHash(path string) string {
+	ref, err := r.repo.Head()
+	if err != nil {
+		return ""
+	}
+	c, err := r.repo.CommitObject(ref.Hash())
+	if err != nil {
+		return ""
+	}
+	f, err := c.File(path)
+	if err != nil {
+		return ""
+	}
+	return f.Hash.String()
+}
+
+func (r *Repo) tree(hash string) (*object.Tree, error) {
+	c, err := r.repo.CommitObject(plumbing.NewHash(hash))
+	if err != nil {
+		return nil, err
+	}
+	return c.Tree()
+}
+
+// CommitsSince returns the commits reachable from HEAD back to (not
+// including) base, oldest first, following first parents.
+func (r *Repo) CommitsSince(base string) ([]string, error) {
+	head, err := r.Head()
+	if err != nil || head == base || head == "" {
+		return nil, err
+	}
+	var out []string
+	for h := head; h != base; {
+		c, err := r.repo.CommitObject(plumbing.NewHash(h))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+		if c.NumParents() == 0 {
+			if base != "" {
+				return nil, fmt.Errorf("commit %s is not an ancestor of HEAD", Short(base))
+			}
+			break
+		}
+		h = c.ParentHashes[0].String()
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
+
+// Subject returns the first line of a commit's message.
+func (r *Repo) Subject(hash string) (string, error) {
+	c, err := r.repo.CommitObject(plumbing.NewHash(hash))
+	if err != nil {
+		return "", err
+	}
+	return firstLine(c.Message), nil
 }
