@@ -70,8 +70,7 @@ func ReplayFor(w *spec.Workspace) (*Replay, error) {
 }
 
 type recording struct {
-	Checked []string `yaml:"checked"`
-	Deleted []string `yaml:"deleted"`
+	Checked []string `yaml:"checked,omitempty"`
 }
 
 // Run writes the recorded files, ticks the recorded criteria in the spec
@@ -126,16 +125,6 @@ func (r *Replay) Run(ctx context.Context, job *Job) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replay %s: %w", id, err)
 	}
-	for _, rel := range rec.Deleted {
-		if !filepath.IsLocal(filepath.FromSlash(rel)) {
-			return nil, fmt.Errorf("replay %s: recording deletes %s, outside the repository", id, rel)
-		}
-		if err := os.Remove(filepath.Join(job.RepoRoot, filepath.FromSlash(rel))); err != nil && !os.IsNotExist(err) {
-			return nil, fmt.Errorf("replay %s: %w", id, err)
-		}
-		fmt.Fprintf(job.Log, "deleted %s\n", rel)
-	}
-
 	// Tick what the recorded agent ticked, as it would have, by editing the
 	// spec file. A criterion whose text has changed since the recording stays
 	// unchecked, and verification says so.

@@ -131,3 +131,24 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// PromptProblems checks every template in .chant/prompts for unknown
+// placeholders.
+func PromptProblems(w *spec.Workspace) ([]spec.Problem, error) {
+	paths, err := filepath.Glob(filepath.Join(w.ChantDir, "prompts", "*.md"))
+	if err != nil {
+		return nil, err
+	}
+	var out []spec.Problem
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, prob := range UnknownPlaceholders(data) {
+			prob.Path = w.Rel(p)
+			out = append(out, prob)
+		}
+	}
+	return out, nil
+}

@@ -26,28 +26,22 @@ func RecordingsDir(w *spec.Workspace) string {
 
 // saveRecording writes what the agent did for s as a replay recording
 // (the format the replay agent reads): transcript.md, recording.yaml with
-// the criteria it checked and the files it deleted, and files/ with every
-// file it wrote. It returns the paths written, relative to the repository.
+// the criteria it checked, and files/ with every file it wrote. It returns the paths written, relative to the repository.
 func (r *run) saveRecording(s *spec.Spec, res *Result, changed []string) ([]string, error) {
 	dir := filepath.Join(RecordingsDir(r.w), s.ID)
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
 	specPath := r.repoPath(r.w.SpecPath(s.ID))
-	var rec struct {
-		Checked []string `yaml:"checked,omitempty"`
-		Deleted []string `yaml:"deleted,omitempty"`
-	}
+	var rec recording
 	var written []string
 	for _, p := range changed {
 		if p == specPath || r.isLocal(p) {
 			continue
 		}
+		// Targets must exist to verify, and other changes fail the phase, so
+		// a recorded phase only writes files.
 		data, err := os.ReadFile(filepath.Join(r.repo.Root, filepath.FromSlash(p)))
-		if os.IsNotExist(err) {
-			rec.Deleted = append(rec.Deleted, p)
-			continue
-		}
 		if err != nil {
 			return nil, err
 		}

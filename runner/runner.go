@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -280,6 +281,14 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase) error {
 	if err != nil {
 		return r.fail(s, res.Output, nil, err)
 	}
+	// A target left in the tree by an earlier, failed attempt at this spec
+	// is this spec's work too, even if this attempt wrote the same bytes.
+	for _, t := range s.TargetFiles {
+		p := r.repoPath(filepath.Join(r.w.Root, filepath.FromSlash(t)))
+		if dirty, _, err := r.repo.Changed(p); err == nil && dirty && !slices.Contains(changed, p) {
+			changed = append(changed, p)
+		}
+	}
 	after, err := spec.ReadFile(r.w.SpecPath(s.ID))
 	if err != nil {
 		return r.fail(s, res.Output, nil, err)
@@ -287,6 +296,9 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase) error {
 	v, err := r.verify(ctx, after, changed, logFile)
 	if err != nil {
 		return r.fail(s, res.Output, nil, err)
+	}
+	if ctx.Err() != nil {
+		return r.fail(s, res.Output, v, fmt.Errorf("%w while checking", ErrInterrupted))
 	}
 	ph.Verification = v
 	if !v.OK() {
@@ -369,10 +381,16 @@ func (r *run) record(s *spec.Spec, res *Result, v *Verification, base string, ch
 
 // verify checks the spec's contract against what the agent changed.
 func (r *run) verify(ctx context.Context, s *spec.Spec, changed []string, log io.Writer) (*Verification, error) {
-	v, err := verify(ctx, s, r.repo, log)
-	if err != nil {
-		return nil, err
+	// Targets are relative to the workspace root; changes to the repository.
+	changedSet := map[string]bool{}
+	wsPrefix := r.repoPath(r.w.Root)
+	for _, p := range changed {
+		if wsPrefix != "." {
+			p = strings.TrimPrefix(p, wsPrefix+"/")
+		}
+		changedSet[p] = true
 	}
+	v := verify(ctx, s, changedSet, r.w.Root, log)
 	v.SkippedCriteria = r.opts.SkipCriteria && len(v.Unchecked) > 0
 	specPath := r.repoPath(r.w.SpecPath(s.ID))
 	targets := map[string]bool{}

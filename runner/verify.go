@@ -8,11 +8,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -129,28 +129,29 @@ func (c CheckResult) describe() string {
 	return fmt.Sprintf("%s, expected to %s", outcome, c.Check.Expect)
 }
 
-// verify checks the spec as it is on disk now against its contract.
-func verify(ctx context.Context, s *spec.Spec, repo *gitrepo.Repo, log io.Writer) (*Verification, error) {
+// verify checks the spec as it is on disk now against its contract, given
+// the repository paths the agent changed.
+func verify(ctx context.Context, s *spec.Spec, changed map[string]bool, root string, log io.Writer) *Verification {
 	v := &Verification{Unchecked: s.Unchecked(), Total: len(s.Criteria())}
 	for _, f := range s.TargetFiles {
-		changed, exists, err := repo.Changed(f)
-		if err != nil {
-			return nil, fmt.Errorf("spec %s: target %s: %w", s.ID, f, err)
-		}
+		_, err := os.Lstat(filepath.Join(root, filepath.FromSlash(f)))
 		switch {
-		case !exists:
+		case err != nil:
 			v.Missing = append(v.Missing, f)
-		case !changed:
+		case !changed[filepath.ToSlash(filepath.Clean(f))]:
 			v.Unchanged = append(v.Unchanged, f)
 		}
 	}
 	for _, c := range s.Checks {
+		if ctx.Err() != nil {
+			break
+		}
 		fmt.Fprintf(log, "check: %s (expect %s)\n", c.Run, c.Expect)
-		r := runCheck(ctx, c, repo.Root, s.ID)
+		r := runCheck(ctx, c, root, s.ID)
 		fmt.Fprintf(log, "%s", r.Output)
 		v.Checks = append(v.Checks, r)
 	}
-	return v, nil
+	return v
 }
 
 // runCheck runs one check with sh -c in dir, in its own process group so a

@@ -44,12 +44,13 @@ func exitCode(err error, stderr io.Writer) int {
 		list    spec.Errors
 	)
 	switch {
-	case errors.Is(err, runner.ErrPhaseFailed), errors.Is(err, errProblems):
+	case errors.Is(err, runner.ErrPhaseFailed), errors.Is(err, errProblems), errors.Is(err, errDrift):
 		return exitFailed
 	case errors.As(err, &usage), errors.As(err, &located), errors.As(err, &list),
 		errors.Is(err, spec.ErrNoWorkspace), errors.Is(err, spec.ErrNotFound), errors.Is(err, spec.ErrAmbiguous),
 		errors.Is(err, gate.ErrNotGate), errors.Is(err, gate.ErrNoName), errors.Is(err, gate.ErrNoReason),
-		errors.Is(err, gate.ErrDecided), errors.Is(err, runner.ErrRunInProgress), errors.Is(err, runner.ErrProvider):
+		errors.Is(err, gate.ErrDecided), errors.Is(err, runner.ErrRunInProgress), errors.Is(err, runner.ErrProvider),
+		errors.Is(err, runner.ErrNotCompleted), errors.Is(err, runner.ErrPrompt):
 		return exitBadInput
 	}
 	return exitFailed

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -49,6 +50,11 @@ func runLint(opts *lintOptions) error {
 		return err
 	}
 	problems := append(spec.ConfigProblems(w.Config), set.Problems()...)
+	promptProblems, err := runner.PromptProblems(w)
+	if err != nil {
+		return err
+	}
+	problems = append(problems, promptProblems...)
 	errs, warns := 0, 0
 	for _, p := range problems {
 		if p.Severity == spec.SeverityError {

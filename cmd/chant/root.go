@@ -42,7 +42,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{fmt.Errorf("%w (see 'chant %s --help')", err, c.Name())}
 	})
-	root.AddCommand(newRunCmd(g), newStatusCmd(g), newShowCmd(g), newApproveCmd(g), newRejectCmd(g), newLintCmd(g), newDagCmd(g))
+	root.AddCommand(newRunCmd(g), newStatusCmd(g), newShowCmd(g), newApproveCmd(g), newRejectCmd(g), newLintCmd(g), newDagCmd(g), newResetCmd(g), newVerifyCmd(g))
 	return root
 }
 

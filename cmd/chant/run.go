@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,12 +19,16 @@ import (
 
 type runOptions struct {
 	*globals
-	ids []string
+	ids          []string
+	quiet        bool
+	skipCriteria bool
+	record       bool
+	prompt       string
 }
 
 func newRunCmd(g *globals) *cobra.Command {
 	opts := &runOptions{globals: g}
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:   "run [ID...]",
 		Short: "Run every ready spec in dependency order, stopping at human gates",
 		Long: `Run every ready spec, one after another in dependency order, until none is
@@ -37,6 +42,11 @@ With IDs (partial IDs work when unique), run only those specs.`,
 			return runRun(c.Context(), opts)
 		},
 	}
+	c.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "do not stream the agent's output (it is still logged)")
+	c.Flags().BoolVar(&opts.skipCriteria, "skip-criteria", false, "complete specs whose criteria are not all checked (recorded as verification_status: partial)")
+	c.Flags().BoolVar(&opts.record, "record", false, "save what the agent did as a replay recording in .chant/recordings/<id>/")
+	c.Flags().StringVar(&opts.prompt, "prompt", "", "use the prompt template .chant/prompts/`NAME`.md for every spec")
+	return c
 }
 
 func runRun(ctx context.Context, opts *runOptions) error {
@@ -51,7 +61,12 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	defer stop()
 
 	out := opts.stdout
-	rep, err := runner.Run(ctx, runner.Options{Workspace: w, IDs: opts.ids, Out: out})
+	var stream io.Writer
+	if !opts.quiet {
+		stream = out
+	}
+	rep, err := runner.Run(ctx, runner.Options{Workspace: w, IDs: opts.ids, Out: out, Stream: stream,
+		Prompt: opts.prompt, SkipCriteria: opts.skipCriteria, Record: opts.record})
 	if errors.Is(err, runner.ErrPhaseFailed) && rep != nil && rep.Failed != nil {
 		f := rep.Failed
 		fmt.Fprintf(opts.stderr, "\n%s failed:\n", f.Spec.ID)

@@ -1,0 +1,97 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/spec"
+)
+
+// ErrNotCompleted means verify was asked about a spec that has not run.
+var ErrNotCompleted = errors.New("not completed")
+
+// Reset returns a spec to pending so that it runs again. Its history stays:
+// commits, Agent Output blocks and approvals are kept. The change is
+// committed as "chant(<id>): reset". A spec cannot be reset while a run
+// holds the workspace.
+func Reset(w *spec.Workspace, id string, now time.Time) (*spec.Spec, error) {
+	set, err := w.Load()
+	if err != nil {
+		return nil, err
+	}
+	s, err := set.Resolve(id)
+	if err != nil {
+		return nil, err
+	}
+	runLock := flock.New(filepath.Join(w.ChantDir, spec.RunLockFile))
+	locked, err := runLock.TryLock()
+	if err != nil {
+		return nil, err
+	}
+	if !locked {
+		return nil, fmt.Errorf("%w in %s: reset %s when it ends", ErrRunInProgress, w.Root, s.ID)
+	}
+	defer runLock.Unlock()
+	repo, err := gitrepo.Open(w.Root)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := w.Lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	written, err := w.UpdateLocked(s.ID, setStatus(spec.StatusPending))
+	if err != nil {
+		return nil, err
+	}
+	rel, err := filepath.Rel(repo.Root, w.SpecPath(s.ID))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := repo.Commit([]string{filepath.ToSlash(rel)}, fmt.Sprintf("chant(%s): reset\n\nWas %s.\n", s.ID, s.Status), now); err != nil {
+		return nil, err
+	}
+	return written, nil
+}
+
+// Verify re-runs a completed spec's checks against the tree as it is now,
+// and checks that its target files still exist. Drift is any check whose
+// outcome is no longer the expected one, or a missing target.
+func Verify(ctx context.Context, w *spec.Workspace, id string, log io.Writer) (*spec.Spec, *Verification, error) {
+	set, err := w.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := set.Resolve(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !s.Done() {
+		return s, nil, fmt.Errorf("%w: %s is %s; only completed specs can be verified", ErrNotCompleted, s.ID, s.Status)
+	}
+	repo, err := gitrepo.Open(w.Root)
+	if err != nil {
+		return s, nil, err
+	}
+	v := &Verification{Total: len(s.Criteria())}
+	for _, t := range s.TargetFiles {
+		if _, exists, err := repo.Changed(t); err != nil {
+			return s, nil, err
+		} else if !exists {
+			v.Missing = append(v.Missing, t)
+		}
+	}
+	for _, c := range s.Checks {
+		fmt.Fprintf(log, "check: %s (expect %s)\n", c.Run, c.Expect)
+		v.Checks = append(v.Checks, runCheck(ctx, c, repo.Root, s.ID))
+	}
+	return s, v, nil
+}
