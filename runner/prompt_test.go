@@ -1,0 +1,67 @@
+package runner
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chant-run/chant/spec"
+)
+
+func TestRenderPrompt(t *testing.T) {
+	root := t.TempDir()
+	for p, c := range map[string]string{
+		".chant/config.md":               "---\nproject: {name: demo}\ndefaults: {prompt: main}\n---\n",
+		".chant/prompts/main.md":         "---\nname: main\n---\n# {{spec.title}} ({{spec.id}}) for {{ project.name }}\nFile: {{spec.path}}\nTargets: {{spec.target_files}}\n## Context\n{{spec.context}}\n## Research\n{{spec.informed_by}}\n## Task\n{{spec.description}}\n",
+		".chant/prompts/other.md":        "Other: {{spec.id}}\n",
+		".chant/prompts/bad.md":          "x\n{{spec.id}} {{spec.bogus}}\n",
+		".chant/research/a.md":           "finding A\n",
+		".chant/research/b.md":           "finding B with ``` fence\n",
+		"src/ctx.go":                     "package src\n",
+		".chant/specs/001-do-it.md":      "---\ntarget_files: [src/x.go, src/y.go]\ncontext: [src/ctx.go]\ninformed_by: [\".chant/research/*.md\", missing.md]\n---\n# Do it\n\nThe details.\n",
+		".chant/specs/002-escapes.md":    "---\ncontext: [../secret]\n---\n# Escapes\n",
+		".chant/specs/003-own-prompt.md": "---\nprompt: other\n---\n# Own\n",
+	} {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
+		os.WriteFile(filepath.Join(root, p), []byte(c), 0o644)
+	}
+	w, err := spec.OpenWorkspace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _ := w.Load()
+	got, err := RenderPrompt(w, set.Get("001-do-it"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"# Do it (001-do-it) for demo\n", "File: .chant/specs/001-do-it.md\n", "Targets: src/x.go, src/y.go\n",
+		"### src/ctx.go\n\n```\npackage src\n```", "### .chant/research/a.md\n\n```\nfinding A\n```",
+		"### .chant/research/b.md\n\n````\nfinding B with ``` fence\n````", "### missing.md\n\n(not found)",
+		"## Task\n# Do it\n\nThe details.",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("prompt lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "name: main") {
+		t.Error("the template's frontmatter leaked into the prompt")
+	}
+	if got, _ := RenderPrompt(w, set.Get("003-own-prompt"), ""); got != "Other: 003-own-prompt\n" {
+		t.Errorf("spec prompt: %q", got)
+	}
+	if got, _ := RenderPrompt(w, set.Get("003-own-prompt"), "main"); !strings.HasPrefix(got, "# Own") {
+		t.Errorf("--prompt override: %q", got)
+	}
+	if _, err := RenderPrompt(w, set.Get("001-do-it"), "bad"); !errors.Is(err, ErrPrompt) || !strings.Contains(err.Error(), ".chant/prompts/bad.md:2:13: unknown placeholder {{spec.bogus}}") {
+		t.Errorf("bad template: %v", err)
+	}
+	if _, err := RenderPrompt(w, set.Get("001-do-it"), "nope"); !errors.Is(err, ErrPrompt) {
+		t.Errorf("missing template: %v", err)
+	}
+	if _, err := RenderPrompt(w, set.Get("002-escapes"), ""); err == nil || !strings.Contains(err.Error(), "leaves the repository") {
+		t.Errorf("context outside the repository: %v", err)
+	}
+}
