@@ -79,7 +79,7 @@ func (v *Verification) Problems() []string {
 	}
 	for _, c := range v.Checks {
 		if !c.Held {
-			out = append(out, fmt.Sprintf("check `%s`: %s", c.Check.Run, c.describe()))
+			out = append(out, fmt.Sprintf("check `%s`: %s", c.Check.Run, c.Describe()))
 		}
 	}
 	return out
@@ -105,7 +105,7 @@ func (v *Verification) Summary() string {
 		fmt.Fprintf(&b, "- criteria check skipped (--skip-criteria): %d unchecked\n", len(v.Unchecked))
 	}
 	for _, c := range v.Checks {
-		fmt.Fprintf(&b, "- check `%s`: %s\n", c.Check.Run, c.describe())
+		fmt.Fprintf(&b, "- check `%s`: %s\n", c.Check.Run, c.Describe())
 	}
 	for _, p := range v.Problems() {
 		if !strings.HasPrefix(p, "check ") {
@@ -115,7 +115,9 @@ func (v *Verification) Summary() string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-func (c CheckResult) describe() string {
+// Describe says how the check ended against its expectation, e.g.
+// "failed, expected to pass" or "passed as expected (1.2s)".
+func (c CheckResult) Describe() string {
 	outcome := "failed"
 	if c.Passed {
 		outcome = "passed"

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -38,11 +37,7 @@ func runDag(opts *dagOptions) error {
 	if opts.format != "mermaid" && opts.format != "dot" {
 		return &usageError{fmt.Errorf("dag: --format %q: want mermaid or dot", opts.format)}
 	}
-	w, err := opts.workspace()
-	if err != nil {
-		return err
-	}
-	target, _, _, err := runner.Target(w)
+	target, err := opts.target()
 	if err != nil {
 		return err
 	}

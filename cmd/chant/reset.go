@@ -28,11 +28,7 @@ func newResetCmd(g *globals) *cobra.Command {
 }
 
 func runReset(opts *resetOptions) error {
-	w, err := opts.workspace()
-	if err != nil {
-		return err
-	}
-	target, _, _, err := runner.Target(w)
+	target, err := opts.target()
 	if err != nil {
 		return err
 	}

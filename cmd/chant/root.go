@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -56,6 +57,17 @@ func (g *globals) workspace() (*spec.Workspace, error) {
 		return nil, &usageError{fmt.Errorf("-C %s: not a directory", dir)}
 	}
 	return spec.FindWorkspace(dir)
+}
+
+// target is the workspace whose specs run: the workspace itself, or the
+// copy of its fixture once made (see runner.Target).
+func (g *globals) target() (*spec.Workspace, error) {
+	w, err := g.workspace()
+	if err != nil {
+		return nil, err
+	}
+	t, _, _, err := runner.Target(w)
+	return t, err
 }
 
 // invocation is how the user can run chant again: "chant", or "go run

@@ -5,8 +5,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-
-	"github.com/chant-run/chant/runner"
 )
 
 type showOptions struct {
@@ -28,11 +26,7 @@ func newShowCmd(g *globals) *cobra.Command {
 }
 
 func runShow(opts *showOptions) error {
-	w, err := opts.workspace()
-	if err != nil {
-		return err
-	}
-	target, _, _, err := runner.Target(w)
+	target, err := opts.target()
 	if err != nil {
 		return err
 	}

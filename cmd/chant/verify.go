@@ -41,11 +41,7 @@ drift. Changes nothing.`,
 }
 
 func runVerify(ctx context.Context, opts *verifyOptions) error {
-	w, err := opts.workspace()
-	if err != nil {
-		return err
-	}
-	target, _, _, err := runner.Target(w)
+	target, err := opts.target()
 	if err != nil {
 		return err
 	}
@@ -67,7 +63,7 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 		if !c.Held {
 			mark = "DRIFT"
 		}
-		fmt.Fprintf(opts.stdout, "%s `%s`: %s\n", mark, c.Check.Run, describeCheck(c))
+		fmt.Fprintf(opts.stdout, "%s `%s`: %s\n", mark, c.Check.Run, c.Describe())
 		if !c.Held && c.Output != "" {
 			fmt.Fprintf(opts.stdout, "%s\n", c.Output)
 		}
@@ -81,15 +77,4 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	}
 	fmt.Fprintf(opts.stdout, "%s still holds: %d checks as expected.\n", s.ID, len(v.Checks))
 	return nil
-}
-
-func describeCheck(c runner.CheckResult) string {
-	outcome := "failed"
-	if c.Passed {
-		outcome = "passed"
-	}
-	if c.Err != "" {
-		outcome = c.Err
-	}
-	return fmt.Sprintf("%s, expected to %s", outcome, c.Check.Expect)
 }
