@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/gofrs/flock"
-
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/spec"
 )
@@ -30,15 +28,11 @@ func Reset(w *spec.Workspace, id string, now time.Time) (*spec.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	runLock := flock.New(filepath.Join(w.ChantDir, spec.RunLockFile))
-	locked, err := runLock.TryLock()
+	release, err := holdRun(w, now)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reset %s when the run ends: %w", s.ID, err)
 	}
-	if !locked {
-		return nil, fmt.Errorf("%w in %s: reset %s when it ends", ErrRunInProgress, w.Root, s.ID)
-	}
-	defer runLock.Unlock()
+	defer release()
 	repo, err := gitrepo.Open(w.Root)
 	if err != nil {
 		return nil, err

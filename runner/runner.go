@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofrs/flock"
-
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/spec"
 )
@@ -107,15 +105,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		fmt.Fprintf(opts.Out, "Repository: %s\n", w.Root)
 	}
 
-	runLock := flock.New(filepath.Join(w.ChantDir, spec.RunLockFile))
-	locked, err := runLock.TryLock()
+	release, err := holdRun(w, opts.Now())
 	if err != nil {
-		return rep, fmt.Errorf("lock %s: %w", runLock.Path(), err)
+		return rep, err
 	}
-	if !locked {
-		return rep, fmt.Errorf("%w in %s", ErrRunInProgress, w.Root)
-	}
-	defer runLock.Unlock()
+	defer release()
 
 	repo, err := gitrepo.Open(w.Root)
 	if err != nil {

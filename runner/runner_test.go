@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,8 +11,6 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	"github.com/gofrs/flock"
 
 	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/spec"
@@ -162,14 +161,22 @@ func TestRunAgentError(t *testing.T) {
 
 func TestOneRunAtATime(t *testing.T) {
 	w := newRepo(t, map[string]string{"a": goodSpec})
-	holder := flock.New(filepath.Join(w.ChantDir, spec.RunLockFile))
-	if err := holder.Lock(); err != nil {
+	since := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	release, err := holdRun(w, since)
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer holder.Unlock()
-	_, err := Run(context.Background(), Options{Workspace: w, Agent: &fakeAgent{}})
-	if !errors.Is(err, ErrRunInProgress) {
-		t.Fatalf("Run while another holds the lock = %v", err)
+	_, err = Run(context.Background(), Options{Workspace: w, Agent: &fakeAgent{}})
+	want := fmt.Sprintf("(pid %d since 2026-05-06T07:08:09Z)", os.Getpid())
+	if !errors.Is(err, ErrRunInProgress) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Run while another holds the lock = %v, want it to name %s", err, want)
+	}
+	if _, err := Reset(w, "a", since); !errors.Is(err, ErrRunInProgress) {
+		t.Fatalf("Reset during a run = %v", err)
+	}
+	release()
+	if _, err := Run(context.Background(), Options{Workspace: w, Agent: &fakeAgent{files: map[string]string{"out.txt": "done\n"}, tick: true}}); err != nil {
+		t.Fatalf("Run after the holder left = %v", err)
 	}
 }
 
