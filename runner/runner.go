@@ -23,6 +23,8 @@ var (
 	ErrPhaseFailed = errors.New("phase failed")
 	// ErrRunInProgress means another chant run holds the workspace.
 	ErrRunInProgress = errors.New("another chant run is in progress")
+	// ErrTamper means an agent changed a spec's status or approval.
+	ErrTamper = errors.New("tampering")
 	// ErrProvider means the configured agent provider is not available.
 	ErrProvider = errors.New("unknown agent provider")
 )
@@ -287,6 +289,9 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase) error {
 	if err != nil {
 		return r.fail(s, res.Output, nil, err)
 	}
+	if what := tampered(s, after); what != "" {
+		return r.fail(s, res.Output, nil, fmt.Errorf("%w: the agent changed the spec's %s, which only chant and reviewers may change", ErrTamper, what))
+	}
 	v, err := r.verify(ctx, after, changed, logFile)
 	if err != nil {
 		return r.fail(s, res.Output, nil, err)
@@ -430,6 +435,19 @@ func (r *run) fail(s *spec.Spec, output string, v *Verification, cause error) er
 		return fmt.Errorf("%w (and recording the failure: %v)", cause, err)
 	}
 	return cause
+}
+
+// tampered names what an agent changed in its own spec that it may not:
+// the status (chant set it to in_progress) or the approval.
+func tampered(before, after *spec.Spec) string {
+	switch {
+	case after.Status != spec.StatusInProgress:
+		return "status"
+	case (before.Approval == nil) != (after.Approval == nil),
+		before.Approval != nil && *before.Approval != *after.Approval:
+		return "approval"
+	}
+	return ""
 }
 
 func setStatus(status string) func(*spec.Spec, *spec.Editor) error {
