@@ -6,6 +6,7 @@ package gate
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -24,6 +25,12 @@ var (
 	// ErrDecided means the gate's spec has already run, or the decision is
 	// already the one asked for.
 	ErrDecided = errors.New("already decided")
+	// ErrNotApprover means the name is not in approval.approvers.
+	ErrNotApprover = errors.New("not an approver")
+	// ErrSelfApproval means the approver wrote the work under review.
+	ErrSelfApproval = errors.New("self-approval")
+	// ErrFromAgent means a decision was attempted from inside an agent run.
+	ErrFromAgent = errors.New("decision from inside an agent run")
 )
 
 // Decision is a recorded approval or rejection.
@@ -33,6 +40,8 @@ type Decision struct {
 	At     time.Time
 	Status string // spec.ApprovalApproved or spec.ApprovalRejected
 	Commit string // short SHA of the commit that records it
+	// Warnings are worth telling the reviewer but do not stop the decision.
+	Warnings []string
 }
 
 // Approve records that by approved the gate spec id (a partial ID works
@@ -69,6 +78,10 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*D
 		return nil, err
 	}
 	if err := repo.Exclude(w.RepoPatterns(repo.Root)...); err != nil {
+		return nil, err
+	}
+	warnings, err := checkReviewer(w, set, s, repo, by, status == spec.ApprovalApproved)
+	if err != nil {
 		return nil, err
 	}
 	now = now.UTC().Truncate(time.Second)
@@ -111,5 +124,73 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*D
 	if err != nil {
 		return nil, err
 	}
-	return &Decision{Spec: written, By: by, At: now, Status: status, Commit: gitrepo.Short(hash)}, nil
+	return &Decision{Spec: written, By: by, At: now, Status: status, Commit: gitrepo.Short(hash), Warnings: warnings}, nil
+}
+
+// checkReviewer decides whether by may decide on gate s: not from inside
+// an agent run, only a listed approver when approval.approvers is set, and,
+// for an approval, not an author of the work under review (the commits of
+// the specs the gate depends on) unless approval.allow_self_approval. A
+// name git has never seen is allowed, with a warning.
+func checkReviewer(w *spec.Workspace, set *spec.Set, s *spec.Spec, repo *gitrepo.Repo, by string, approving bool) ([]string, error) {
+	if id := os.Getenv("CHANT_SPEC_ID"); id != "" {
+		return nil, fmt.Errorf("%w (CHANT_SPEC_ID=%s): a person decides on gates, not an agent", ErrFromAgent, id)
+	}
+	cfg := w.Config.Approval
+	if len(cfg.Approvers) > 0 && !matchesAny(by, cfg.Approvers) {
+		return nil, fmt.Errorf("%w: %q is not in approval.approvers (%s) in %s", ErrNotApprover, by, strings.Join(cfg.Approvers, ", "), w.Config.Path)
+	}
+	if approving && !cfg.AllowSelfApproval {
+		for _, dep := range dependencies(set, s) {
+			for _, c := range dep.Commits {
+				author, err := repo.Author(c)
+				if err != nil {
+					continue // a commit no longer there is lint's business
+				}
+				if matchesAny(by, []string{author.Name, author.Email}) {
+					return nil, fmt.Errorf("%w: %s wrote %s of %s, which %s reviews; someone else must approve (or set approval.allow_self_approval)",
+						ErrSelfApproval, by, c, dep.ID, s.ID)
+				}
+			}
+		}
+	}
+	people, err := repo.People(10000)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range people {
+		if matchesAny(by, []string{p.Name, p.Email}) {
+			return nil, nil
+		}
+	}
+	return []string{fmt.Sprintf("%q is not the name or email of anyone in this repository's history", by)}, nil
+}
+
+// dependencies returns every spec s depends on, directly or not.
+func dependencies(set *spec.Set, s *spec.Spec) []*spec.Spec {
+	var out []*spec.Spec
+	seen := map[string]bool{s.ID: true}
+	queue := append([]string{}, s.DependsOn...)
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if d := set.Get(id); d != nil {
+			out = append(out, d)
+			queue = append(queue, d.DependsOn...)
+		}
+	}
+	return out
+}
+
+func matchesAny(name string, list []string) bool {
+	for _, x := range list {
+		if x != "" && strings.EqualFold(strings.TrimSpace(x), name) {
+			return true
+		}
+	}
+	return false
 }

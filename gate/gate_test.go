@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -135,4 +136,50 @@ func TestConcurrentDecisionsLoseNothing(t *testing.T) {
 		t.Errorf("%s commits, want 7", n)
 	}
 	testgit.Git(t, w.Root, "fsck", "--strict")
+}
+
+func TestWhoMayDecide(t *testing.T) {
+	root := testgit.Repo(t, map[string]string{
+		".chant/config.md":      "---\nproject: {name: t}\napproval:\n  approvers: [Ada Lovelace, grace@example.com]\n---\n",
+		".chant/specs/work.md":  "---\nstatus: completed\ncommits: [PLACEHOLDER]\n---\n# Work\n",
+		".chant/specs/gate.md":  "---\ndepends_on: [work]\napproval: {required: true, status: pending}\n---\n# Gate\n",
+		".chant/specs/other.md": "---\napproval: {required: true, status: pending}\n---\n# Other\n",
+	})
+	// The work under review was written by Ada.
+	os.WriteFile(filepath.Join(root, "work.txt"), []byte("work"), 0o644)
+	testgit.Git(t, root, "add", "work.txt")
+	testgit.Git(t, root, "-c", "user.name=Ada Lovelace", "-c", "user.email=ada@example.com", "commit", "-qm", "chant(work): Work")
+	sha := testgit.Git(t, root, "rev-parse", "--short", "HEAD")
+	specPath := filepath.Join(root, ".chant/specs/work.md")
+	data, _ := os.ReadFile(specPath)
+	os.WriteFile(specPath, []byte(strings.Replace(string(data), "PLACEHOLDER", sha, 1)), 0o644)
+	testgit.Git(t, root, "-c", "user.name=T", "-c", "user.email=t@x", "commit", "-qam", "record")
+	w, err := spec.OpenWorkspace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := Approve(w, "gate", "Mallory", at); !errors.Is(err, ErrNotApprover) || !strings.Contains(err.Error(), "not in approval.approvers (Ada Lovelace, grace@example.com)") {
+		t.Errorf("unlisted approver: %v", err)
+	}
+	if _, err := Approve(w, "gate", "ada lovelace", at); !errors.Is(err, ErrSelfApproval) || !strings.Contains(err.Error(), "wrote "+sha+" of work") {
+		t.Errorf("self-approval: %v", err)
+	}
+	t.Setenv("CHANT_SPEC_ID", "work")
+	if _, err := Approve(w, "gate", "grace@example.com", at); !errors.Is(err, ErrFromAgent) {
+		t.Errorf("approval from an agent run: %v", err)
+	}
+	t.Setenv("CHANT_SPEC_ID", "")
+	d, err := Approve(w, "gate", "grace@example.com", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Warnings) != 1 || !strings.Contains(d.Warnings[0], "not the name or email of anyone in this repository's history") {
+		t.Errorf("warnings for a name git has not seen: %v", d.Warnings)
+	}
+	// Ada may approve a gate over work she did not write; git knows her.
+	d, err = Approve(w, "other", "Ada Lovelace", at)
+	if err != nil || len(d.Warnings) != 0 {
+		t.Errorf("Ada approving other: %v, warnings %v", err, d.Warnings)
+	}
 }

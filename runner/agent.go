@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/chant-run/chant/fixture"
+	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -36,7 +37,14 @@ type Result struct {
 	Output string   // the agent's text, for the spec's Agent Output
 	Files  []string // files it wrote, relative to the repository root
 	Model  string
+	// Author, when set, is the author of the work commit chant makes (the
+	// committer is the repository's identity).
+	Author *gitrepo.Person
 }
+
+// ReplayAuthor authors the work the replay agent replays: the recorded
+// agent's work, not the person running chant, who may then review it.
+var ReplayAuthor = gitrepo.Person{Name: "chant replay agent", Email: "replay@chant.invalid"}
 
 // ErrNoRecording means the replay agent has no recording for a spec.
 var ErrNoRecording = errors.New("no recording")
@@ -91,7 +99,7 @@ func (r *Replay) Run(ctx context.Context, job *Job) (*Result, error) {
 		return nil, fmt.Errorf("recording %s (%s): %w", id, r.Source, err)
 	}
 
-	res := &Result{Output: strings.TrimSpace(string(transcript))}
+	res := &Result{Output: strings.TrimSpace(string(transcript)), Author: &ReplayAuthor}
 	filesRoot := path.Join(id, "files")
 	err = fs.WalkDir(r.Recordings, filesRoot, func(p string, d fs.DirEntry, err error) error {
 		if errors.Is(err, fs.ErrNotExist) && p == filesRoot {

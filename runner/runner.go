@@ -343,7 +343,7 @@ func (r *run) record(s *spec.Spec, res *Result, v *Verification, base string, ch
 		shorts = append(shorts, gitrepo.Short(c))
 	}
 	if len(work) > 0 || len(agentCommits) == 0 {
-		hash, err := r.repo.Commit(work, fmt.Sprintf("chant(%s): %s\n", s.ID, s.Title), now)
+		hash, err := r.repo.CommitAs(work, fmt.Sprintf("chant(%s): %s\n", s.ID, s.Title), now, res.Author)
 		if err != nil {
 			return nil, err
 		}

@@ -33,8 +33,16 @@ type Config struct {
 	} `yaml:"defaults"`
 	// Fixture names a bundled fixture repository: the workspace then runs
 	// against a fresh copy of it, made under .chant/work/<fixture>/.
-	Fixture string `yaml:"fixture"`
-	Agent   struct {
+	Fixture  string `yaml:"fixture"`
+	Approval struct {
+		// Approvers may approve or reject gates (names or emails); anyone
+		// may when empty.
+		Approvers []string `yaml:"approvers"`
+		// AllowSelfApproval lets the author of the work under review
+		// approve it.
+		AllowSelfApproval bool `yaml:"allow_self_approval"`
+	} `yaml:"approval"`
+	Agent struct {
 		// Command is the shell command of the command provider; Timeout
 		// bounds one run (a Go duration, default 30m).
 		Command string `yaml:"command"`

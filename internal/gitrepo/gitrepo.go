@@ -113,6 +113,12 @@ func (r *Repo) Changed(path string) (changed, exists bool, err error) {
 // staged as a removal) and commits them with message, as the repository's
 // identity at time when. It returns the new commit's full hash.
 func (r *Repo) Commit(paths []string, message string, when time.Time) (string, error) {
+	return r.CommitAs(paths, message, when, nil)
+}
+
+// CommitAs is Commit with another author (the committer stays the
+// repository's identity); nil means the repository's identity.
+func (r *Repo) CommitAs(paths []string, message string, when time.Time, author *Person) (string, error) {
 	wt, err := r.repo.Worktree()
 	if err != nil {
 		return "", err
@@ -132,7 +138,11 @@ func (r *Repo) Commit(paths []string, message string, when time.Time) (string, e
 	}
 	name, email := r.Identity()
 	sig := &object.Signature{Name: name, Email: email, When: when}
-	hash, err := wt.Commit(message, &git.CommitOptions{Author: sig, Committer: sig})
+	authorSig := sig
+	if author != nil {
+		authorSig = &object.Signature{Name: author.Name, Email: author.Email, When: when}
+	}
+	hash, err := wt.Commit(message, &git.CommitOptions{Author: authorSig, Committer: sig})
 	if err != nil {
 		return "", fmt.Errorf("commit %q: %w", firstLine(message), err)
 	}
@@ -337,4 +347,52 @@ func (r *Repo) Subject(hash string) (string, error) {
 		return "", err
 	}
 	return firstLine(c.Message), nil
+}
+
+// Person is a commit author.
+type Person struct{ Name, Email string }
+
+// Author returns who wrote a commit, by full or abbreviated hash.
+func (r *Repo) Author(hash string) (Person, error) {
+	h, err := r.repo.ResolveRevision(plumbing.Revision(hash))
+	if err != nil {
+		return Person{}, fmt.Errorf("commit %s: %w", hash, err)
+	}
+	c, err := r.repo.CommitObject(*h)
+	if err != nil {
+		return Person{}, err
+	}
+	return Person{c.Author.Name, c.Author.Email}, nil
+}
+
+// People returns the authors and committers of the last limit commits on
+// HEAD's history.
+func (r *Repo) People(limit int) ([]Person, error) {
+	ref, err := r.repo.Head()
+	if errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	iter, err := r.repo.Log(&git.LogOptions{From: ref.Hash()})
+	if err != nil {
+		return nil, err
+	}
+	defer iter.Close()
+	seen := map[Person]bool{}
+	var out []Person
+	for i := 0; i < limit; i++ {
+		c, err := iter.Next()
+		if err != nil {
+			break
+		}
+		for _, p := range []Person{{c.Author.Name, c.Author.Email}, {c.Committer.Name, c.Committer.Email}} {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
 }
