@@ -5,9 +5,12 @@
 package main
 
 import (
+	"context"
 	"io"
 	"os"
+	"os/signal"
 	"runtime/debug"
+	"syscall"
 )
 
 func main() {
@@ -23,9 +26,13 @@ func main() {
 }
 
 // run executes one chant command line and returns its exit status.
+// Ctrl-C and SIGTERM cancel the command's context: a run stops its agent
+// and records why.
 func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	root := newRootCmd(stdout, stderr)
 	root.SetArgs(args)
-	err := root.Execute()
+	err := root.ExecuteContext(ctx)
 	return exitCode(err, stderr)
 }
