@@ -27,7 +27,7 @@ func RecordingsDir(w *spec.Workspace) string {
 // saveRecording writes what the agent did for s as a replay recording
 // (the format the replay agent reads): transcript.md, recording.yaml with
 // the criteria it checked, and files/ with every file it wrote. It returns the paths written, relative to the repository.
-func (r *run) saveRecording(s *spec.Spec, res *Result, changed []string) ([]string, error) {
+func (r *run) saveRecording(s *spec.Spec, prog *progress) ([]string, error) {
 	dir := filepath.Join(RecordingsDir(r.w), s.ID)
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
@@ -35,7 +35,7 @@ func (r *run) saveRecording(s *spec.Spec, res *Result, changed []string) ([]stri
 	specPath := r.repoPath(r.w.SpecPath(s.ID))
 	var rec recording
 	var written []string
-	for _, p := range changed {
+	for _, p := range prog.Changed {
 		if p == specPath || r.isLocal(p) {
 			continue
 		}
@@ -70,7 +70,7 @@ func (r *run) saveRecording(s *spec.Spec, res *Result, changed []string) ([]stri
 	header := fmt.Sprintf("# What the agent did for %s, recorded by chant run --record.\n", s.ID)
 	for name, data := range map[string]string{
 		"recording.yaml": header + string(meta),
-		"transcript.md":  strings.TrimSpace(res.Output) + "\n",
+		"transcript.md":  strings.TrimSpace(prog.Output) + "\n",
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
 			return nil, err

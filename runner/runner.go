@@ -144,18 +144,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			only[s.ID] = true
 		}
 	}
-	// We hold the run lock, so a spec left in_progress was left by a run
-	// that died: take it over.
-	for _, s := range set.Specs {
-		if s.Status == spec.StatusInProgress {
-			fmt.Fprintf(opts.Out, "Taking over %s, left in progress by an interrupted run\n", s.ID)
-			if _, err := w.Update(s.ID, setStatus(spec.StatusPending)); err != nil {
-				return rep, err
-			}
-		}
-	}
-
 	r := &run{opts: opts, w: w, repo: repo, agent: agent}
+	if err := r.resume(set, rep); err != nil {
+		return rep, err
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return rep, err
@@ -303,79 +295,112 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase) error {
 	if !v.OK() {
 		return r.fail(s, res.Output, v, errors.New(strings.Join(v.Problems(), "; ")))
 	}
-	commits, err := r.record(s, res, v, base, changed)
+	prog := &progress{Step: stepVerified, Base: base, Output: res.Output, Model: res.Model, Author: res.Author,
+		Summary: v.Summary(), Verification: v.Status(), Changed: changed}
+	if err := saveProgress(r.w, s.ID, prog); err != nil {
+		return err
+	}
+	commits, err := r.finish(s, prog)
 	if len(commits) > 0 {
 		ph.Commit = commits[len(commits)-1]
 	}
 	return err
 }
 
-// record commits what is left uncommitted of the agent's work as
-// "chant(<id>): <title>", then marks the spec completed with every work
-// commit (the agent's own and ours, never bookkeeping), the verification
-// and the agent's output, and commits the spec file. Both happen under the
-// workspace lock.
-func (r *run) record(s *spec.Spec, res *Result, v *Verification, base string, changed []string) ([]string, error) {
+// finish records a verified phase, from whatever step it reached: it
+// commits what is left uncommitted of the agent's work as
+// "chant(<id>): <title>", marks the spec completed with every work commit
+// (the agent's own and ours, never bookkeeping), the verification and the
+// agent's output, and commits the spec file. Each step is saved in the
+// phase's progress file, so a run killed at any point resumes here. Both
+// happen under the workspace lock.
+func (r *run) finish(s *spec.Spec, prog *progress) ([]string, error) {
 	unlock, err := r.w.Lock()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 	specPath := r.repoPath(r.w.SpecPath(s.ID))
-	agentCommits, err := r.repo.CommitsSince(base)
-	if err != nil {
-		return nil, err
-	}
-	var work []string
-	for _, p := range changed {
-		if p == specPath || r.isLocal(p) {
-			continue
-		}
-		if dirty, _, err := r.repo.Changed(p); err != nil {
-			return nil, err
-		} else if dirty {
-			work = append(work, p)
-		}
-	}
 	now := r.opts.Now()
-	var shorts []string
-	for _, c := range agentCommits {
-		shorts = append(shorts, gitrepo.Short(c))
-	}
-	if len(work) > 0 || len(agentCommits) == 0 {
-		hash, err := r.repo.CommitAs(work, fmt.Sprintf("chant(%s): %s\n", s.ID, s.Title), now, res.Author)
+	if prog.Step == stepVerified {
+		var work []string
+		for _, p := range prog.Changed {
+			if p == specPath || r.isLocal(p) {
+				continue
+			}
+			if dirty, _, err := r.repo.Changed(p); err != nil {
+				return nil, err
+			} else if dirty {
+				work = append(work, p)
+			}
+		}
+		since, err := r.repo.CommitsSince(prog.Base)
 		if err != nil {
 			return nil, err
 		}
-		shorts = append(shorts, gitrepo.Short(hash))
+		if len(work) > 0 || len(since) == 0 {
+			if _, err := r.repo.CommitAs(work, fmt.Sprintf("chant(%s): %s\n", s.ID, s.Title), now, prog.Author); err != nil {
+				return nil, err
+			}
+		}
+		// Runs are serialized, so every commit since the phase began is its
+		// work: the agent's own and ours.
+		if since, err = r.repo.CommitsSince(prog.Base); err != nil {
+			return nil, err
+		}
+		prog.Commits = nil
+		for _, c := range since {
+			prog.Commits = append(prog.Commits, gitrepo.Short(c))
+		}
+		prog.Step = stepCommitted
+		if err := saveProgress(r.w, s.ID, prog); err != nil {
+			return prog.Commits, err
+		}
 	}
 	bookkeeping := []string{specPath}
 	if r.opts.Record {
-		paths, err := r.saveRecording(s, res, changed)
+		paths, err := r.saveRecording(s, prog)
 		if err != nil {
-			return shorts, err
+			return prog.Commits, err
 		}
 		bookkeeping = append(bookkeeping, paths...)
 	}
-	_, err = r.w.UpdateLocked(s.ID, func(cur *spec.Spec, e *spec.Editor) error {
-		e.Set("status", spec.StatusCompleted)
-		e.Set("commits", append(append([]string{}, cur.Commits...), shorts...))
-		e.Set("completed_at", now)
-		if res.Model != "" {
-			e.Set("model", res.Model)
-		}
-		e.Set("verification_status", v.Status())
-		e.Set("last_verified", now)
-		e.AppendBody(agentOutput(now, res.Output+"\n\n"+v.Summary()))
-		return nil
-	})
+	cur, err := spec.ReadFile(r.w.SpecPath(s.ID))
 	if err != nil {
-		return shorts, err
+		return prog.Commits, err
 	}
-	if _, err := r.repo.Commit(bookkeeping, fmt.Sprintf("chant: record %s completed\n", s.ID), now); err != nil {
-		return shorts, err
+	if cur.Status != spec.StatusCompleted {
+		// Status and Agent Output are one atomic write: both or neither.
+		_, err = r.w.UpdateLocked(s.ID, func(cur *spec.Spec, e *spec.Editor) error {
+			e.Set("status", spec.StatusCompleted)
+			e.Set("commits", append(append([]string{}, cur.Commits...), prog.Commits...))
+			e.Set("completed_at", now)
+			if prog.Model != "" {
+				e.Set("model", prog.Model)
+			}
+			e.Set("verification_status", prog.Verification)
+			e.Set("last_verified", now)
+			e.AppendBody(agentOutput(now, prog.Output+"\n\n"+prog.Summary))
+			return nil
+		})
+		if err != nil {
+			return prog.Commits, err
+		}
 	}
-	return shorts, nil
+	var dirty []string
+	for _, p := range bookkeeping {
+		if changed, _, err := r.repo.Changed(p); err != nil {
+			return prog.Commits, err
+		} else if changed {
+			dirty = append(dirty, p)
+		}
+	}
+	if len(dirty) > 0 { // none when only the progress file was left
+		if _, err := r.repo.Commit(dirty, fmt.Sprintf("chant: record %s completed\n", s.ID), now); err != nil {
+			return prog.Commits, err
+		}
+	}
+	return prog.Commits, removeProgress(r.w, s.ID)
 }
 
 // verify checks the spec's contract against what the agent changed.
@@ -435,6 +460,54 @@ func (r *run) fail(s *spec.Spec, output string, v *Verification, cause error) er
 		return fmt.Errorf("%w (and recording the failure: %v)", cause, err)
 	}
 	return cause
+}
+
+// resume puts right what a run killed at any instant left, before anything
+// else runs (this run holds the run lock, so no other run is active): it
+// repairs git, finishes phases that got past verification from their saved
+// step, and returns phases caught earlier to pending, to run again.
+func (r *run) resume(set *spec.Set, rep *Report) error {
+	unlock, err := r.w.Lock()
+	if err != nil {
+		return err
+	}
+	fixed, err := r.repo.Recover()
+	unlock()
+	if err != nil {
+		return err
+	}
+	for _, f := range fixed {
+		fmt.Fprintf(r.opts.Out, "Repaired: %s\n", f)
+	}
+	for _, s := range set.Specs {
+		prog, err := loadProgress(r.w, s.ID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case prog != nil && (s.Status == spec.StatusInProgress || s.Status == spec.StatusCompleted):
+			fmt.Fprintf(r.opts.Out, "Resuming %s: an interrupted run left it %s\n", s.ID, prog.Step)
+			commits, err := r.finish(s, prog)
+			ph := Phase{Spec: s, Err: err}
+			if len(commits) > 0 {
+				ph.Commit = commits[len(commits)-1]
+			}
+			rep.Ran = append(rep.Ran, ph)
+			if err != nil {
+				return err
+			}
+		case prog != nil:
+			if err := removeProgress(r.w, s.ID); err != nil {
+				return err
+			}
+		case s.Status == spec.StatusInProgress:
+			fmt.Fprintf(r.opts.Out, "Taking over %s, left in progress by an interrupted run\n", s.ID)
+			if _, err := r.w.Update(s.ID, setStatus(spec.StatusPending)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // tampered names what an agent changed in its own spec that it may not:

@@ -123,6 +123,10 @@ func (r *Repo) CommitAs(paths []string, message string, when time.Time, author *
 	if err != nil {
 		return "", err
 	}
+	if err := r.beginCommit(); err != nil {
+		return "", fmt.Errorf("journal the commit: %w", err)
+	}
+	defer r.endCommit()
 	for _, p := range paths {
 		p = filepath.ToSlash(p)
 		if _, err := os.Lstat(filepath.Join(r.Root, filepath.FromSlash(p))); errors.Is(err, os.ErrNotExist) {
