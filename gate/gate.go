@@ -92,6 +92,13 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*D
 		return nil, err
 	}
 	defer unlock()
+	// Put right what a killed command may have left before writing.
+	if _, err := repo.Recover(); err != nil {
+		return nil, err
+	}
+	if err := spec.RemoveStaleTemps(w.SpecsDir); err != nil {
+		return nil, err
+	}
 	written, err := w.UpdateLocked(s.ID, func(cur *spec.Spec, e *spec.Editor) error {
 		// Decide on the file as it is now, under the lock.
 		switch {

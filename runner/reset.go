@@ -42,6 +42,12 @@ func Reset(w *spec.Workspace, id string, now time.Time) (*spec.Spec, error) {
 		return nil, err
 	}
 	defer unlock()
+	if _, err := repo.Recover(); err != nil {
+		return nil, err
+	}
+	if err := spec.RemoveStaleTemps(w.SpecsDir); err != nil {
+		return nil, err
+	}
 	written, err := w.UpdateLocked(s.ID, setStatus(spec.StatusPending))
 	if err != nil {
 		return nil, err

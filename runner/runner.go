@@ -472,6 +472,11 @@ func (r *run) resume(set *spec.Set, rep *Report) error {
 		return err
 	}
 	fixed, err := r.repo.Recover()
+	for _, dir := range []string{r.w.SpecsDir, r.w.ChantDir, filepath.Join(r.w.ChantDir, spec.LogsDir)} {
+		if err == nil {
+			err = spec.RemoveStaleTemps(dir)
+		}
+	}
 	unlock()
 	if err != nil {
 		return err

@@ -16,7 +16,7 @@ func WriteFileAtomic(path string, data []byte) error {
 		perm = fi.Mode().Perm()
 	}
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+tempMarker+"*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -40,6 +40,25 @@ func WriteFileAtomic(path string, data []byte) error {
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
+	}
+	return nil
+}
+
+// tempMarker names WriteFileAtomic's temporary files: .<name>.tmp-<random>.
+const tempMarker = ".tmp-"
+
+// RemoveStaleTemps deletes the temporary files WriteFileAtomic left in dir
+// when its process was killed before the rename. The caller must hold the
+// lock that serializes writes to dir, so that no live write is removed.
+func RemoveStaleTemps(dir string) error {
+	matches, err := filepath.Glob(filepath.Join(dir, ".*"+tempMarker+"*"))
+	if err != nil {
+		return err
+	}
+	for _, m := range matches {
+		if err := os.Remove(m); err != nil && !os.IsNotExist(err) {
+			return err
+		}
 	}
 	return nil
 }

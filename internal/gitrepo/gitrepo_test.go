@@ -79,3 +79,39 @@ func TestOpenOutsideRepository(t *testing.T) {
 		t.Fatalf("Open = %v", err)
 	}
 }
+
+// A commit killed half-way can leave an empty branch ref and a torn index
+// (go-git writes both in place); Recover restores the ref from the journal
+// and rebuilds the index.
+func TestRecoverAfterAKilledCommit(t *testing.T) {
+	r := newRepo(t)
+	head, _ := r.Head()
+	os.WriteFile(filepath.Join(r.Root, "edit.txt"), []byte("new\n"), 0o644)
+	if err := r.beginCommit(); err != nil { // as Commit does first
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(r.Root, ".git", "refs", "heads", "main"), nil, 0o644)
+	os.WriteFile(filepath.Join(r.Root, ".git", "index"), []byte("DIRC\x00\x00"), 0o644)
+	os.WriteFile(filepath.Join(r.Root, ".git", "objects", "pack", "tmp_obj_123"), []byte("x"), 0o644)
+
+	fixed, err := r.Recover()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fixed) != 2 {
+		t.Errorf("repairs: %q", fixed)
+	}
+	if got, _ := r.Head(); got != head {
+		t.Fatalf("HEAD = %s after recovery, want %s", got, head)
+	}
+	if st := gitCLI(t, r.Root, "status", "--porcelain"); st != "M edit.txt" {
+		t.Errorf("status after recovery: %q (the work tree must be untouched)", st)
+	}
+	gitCLI(t, r.Root, "fsck", "--strict")
+	if _, err := os.Stat(filepath.Join(r.Root, ".git", "objects", "pack", "tmp_obj_123")); !os.IsNotExist(err) {
+		t.Error("temporary object file left")
+	}
+	if fixed, err := r.Recover(); err != nil || len(fixed) != 0 {
+		t.Errorf("second Recover: %q, %v", fixed, err)
+	}
+}

@@ -95,10 +95,14 @@ func (r *Repo) Recover() ([]string, error) {
 		if herr != nil || werr != nil {
 			return fixed, errors.Join(err, herr, werr)
 		}
-		if head == "" {
-			os.Remove(filepath.Join(dir, "index"))
-		} else if err := wt.Reset(&git.ResetOptions{Mode: git.MixedReset, Commit: plumbing.NewHash(head)}); err != nil {
-			return fixed, fmt.Errorf("rebuild the index: %w", err)
+		// The torn index is unreadable even to Reset: drop it, then rebuild.
+		if err := os.Remove(filepath.Join(dir, "index")); err != nil && !os.IsNotExist(err) {
+			return fixed, err
+		}
+		if head != "" {
+			if err := wt.Reset(&git.ResetOptions{Mode: git.MixedReset, Commit: plumbing.NewHash(head)}); err != nil {
+				return fixed, fmt.Errorf("rebuild the index: %w", err)
+			}
 		}
 		fixed = append(fixed, "index rebuilt from HEAD after an interrupted write")
 	}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chant-run/chant/internal/testgit"
+)
+
+// killPipeline is a small replayed pipeline, a → b → c → d, each phase
+// writing one file and checking it.
+func killPipeline(t *testing.T) string {
+	files := map[string]string{
+		".chant/config.md": "---\nproject: {name: kill}\ndefaults: {provider: replay}\n---\n",
+		"README":           "kill test\n",
+	}
+	prev := ""
+	for _, id := range []string{"a", "b", "c", "d"} {
+		dep := ""
+		if prev != "" {
+			dep = "depends_on: [" + prev + "]\n"
+		}
+		files[".chant/specs/"+id+".md"] = fmt.Sprintf("---\n%starget_files: [out/%s.txt]\nchecks:\n- grep -q %s-done out/%s.txt\n---\n# Phase %s\n\n## Acceptance Criteria\n\n- [ ] %s written\n", dep, id, id, id, id, id)
+		files[".chant/recordings/"+id+"/transcript.md"] = "Wrote out/" + id + ".txt.\n"
+		files[".chant/recordings/"+id+"/recording.yaml"] = "checked: [" + id + " written]\n"
+		files[".chant/recordings/"+id+"/files/out/"+id+".txt"] = id + "-done\n"
+		prev = id
+	}
+	return testgit.Repo(t, files)
+}
+
+// TestKilledRunsEndLikeUninterruptedOnes kills `chant run` with SIGKILL at
+// random moments, again and again, then lets it finish, and checks that
+// the end state is the state of a run never interrupted.
+func TestKilledRunsEndLikeUninterruptedOnes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills many runs")
+	}
+	ref := killPipeline(t)
+	start := time.Now()
+	if out, _, code := chant(t, "-C", ref, "run"); code != 0 {
+		t.Fatalf("uninterrupted run: exit %d\n%s", code, out)
+	}
+	full := time.Since(start)
+	want := endState(t, ref)
+
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	const trials, killsPerTrial = 20, 15 // about 20 s
+	kills := 0
+	for trial := 1; trial <= trials; trial++ {
+		dir := killPipeline(t)
+		for attempt := 0; attempt < killsPerTrial; attempt++ {
+			cmd := exec.Command(chantBin, "-C", dir, "run")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Duration(rng.Int63n(int64(full))))
+			if cmd.Process.Signal(syscall.SIGKILL) == nil {
+				kills++
+			}
+			cmd.Wait()
+		}
+		out, errOut, code := chant(t, "-C", dir, "run")
+		if code != 0 {
+			t.Fatalf("trial %d: the run after the kills failed (exit %d):\n%s\n%s", trial, code, out, errOut)
+		}
+		if got := endState(t, dir); got != want {
+			t.Fatalf("trial %d: end state differs from an uninterrupted run:\n--- got\n%s\n--- want\n%s", trial, got, want)
+		}
+	}
+	t.Logf("%d trials, %d runs killed at random, each ending as an uninterrupted run (uninterrupted: %s)", trials, kills, full.Round(time.Millisecond))
+}
+
+// endState describes a finished pipeline without what legitimately differs
+// between two runs (hashes, times): the commit subjects in order, the work
+// files, and each spec's status, commit count and Agent Output count.
+func endState(t *testing.T, dir string) string {
+	t.Helper()
+	testgit.Git(t, dir, "fsck", "--strict")
+	var b strings.Builder
+	fmt.Fprintf(&b, "log:\n%s\n", testgit.Git(t, dir, "log", "--reverse", "--format=%s"))
+	fmt.Fprintf(&b, "status: %q\n", testgit.Git(t, dir, "status", "--porcelain"))
+	fmt.Fprintf(&b, "tree:\n%s\n", testgit.Git(t, dir, "ls-tree", "-r", "HEAD", "--", "out", "README"))
+	commits := regexp.MustCompile(`(?m)^commits:\n((?:- .*\n)+)`)
+	for _, id := range []string{"a", "b", "c", "d"} {
+		data, err := os.ReadFile(filepath.Join(dir, ".chant", "specs", id+".md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(data)
+		status := regexp.MustCompile(`(?m)^status: (.*)$`).FindStringSubmatch(s)
+		n := 0
+		if m := commits.FindStringSubmatch(s); m != nil {
+			n = strings.Count(m[1], "\n")
+		}
+		fmt.Fprintf(&b, "%s: status %v, %d commits, %d Agent Output, %d ticked\n", id, status[1:], n,
+			strings.Count(s, "## Agent Output"), strings.Count(s, "- [x]"))
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".chant", "logs", "*.progress.json")); len(left) > 0 {
+		fmt.Fprintf(&b, "progress files left: %v\n", left)
+	}
+	return b.String()
+}
