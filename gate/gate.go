@@ -31,6 +31,8 @@ var (
 	ErrSelfApproval = errors.New("self-approval")
 	// ErrFromAgent means a decision was attempted from inside an agent run.
 	ErrFromAgent = errors.New("decision from inside an agent run")
+	// ErrExpired means the gate was left unanswered past its deadline.
+	ErrExpired = errors.New("expired")
 )
 
 // Decision is a recorded approval or rejection.
@@ -84,6 +86,11 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*D
 	if err != nil {
 		return nil, err
 	}
+	if deadline, err := Deadline(w, set, s); err != nil {
+		return nil, err
+	} else if !deadline.IsZero() && now.After(deadline) {
+		return nil, fmt.Errorf("%w: %s was left unanswered past %s (approval.expires_after)", ErrExpired, s.ID, deadline.UTC().Format(time.RFC3339))
+	}
 	now = now.UTC().Truncate(time.Second)
 	verb := map[string]string{spec.ApprovalApproved: "approve", spec.ApprovalRejected: "reject"}[status]
 
@@ -107,11 +114,26 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*D
 		case cur.Status == spec.StatusCompleted:
 			return fmt.Errorf("%w: %s has already run (completed)", ErrDecided, cur.ID)
 		case cur.Approval.Status == status && status == spec.ApprovalApproved:
-			return fmt.Errorf("%w: %s was approved by %s at %s", ErrDecided, cur.ID, cur.Approval.By, cur.Approval.At)
+			// A void approval may be given again; a valid one stands.
+			if void, err := Void(cur, repo); err != nil {
+				return err
+			} else if void == "" {
+				return fmt.Errorf("%w: %s was approved by %s at %s", ErrDecided, cur.ID, cur.Approval.By, cur.Approval.At)
+			}
 		}
 		e.SetIn("approval", "status", status)
 		e.SetIn("approval", "by", by)
 		e.SetIn("approval", "at", now)
+		if status == spec.ApprovalApproved {
+			// Bind the approval to what was reviewed: this spec as it is and
+			// the repository at this commit. A change to either voids it.
+			head, err := repo.Head()
+			if err != nil {
+				return err
+			}
+			e.SetIn("approval", "hash", ReviewHash(cur))
+			e.SetIn("approval", "commit", head)
+		}
 		entry := fmt.Sprintf("**%s** - %s - %s", by, now.Format("2006-01-02 15:04"), strings.ToUpper(status))
 		if reason != "" {
 			entry += "\n\n" + strings.TrimSpace(reason)

@@ -40,7 +40,10 @@ func TestApproveRecordsAndCommits(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(w.SpecPath("ship"))
-	want := "---\ntype: task\n# reviewed weekly\napproval:\n  required: true\n  status: approved\n  by: Ada Lovelace\n  at: 2026-03-04T05:06:07Z\nx-owner: ops\n---\n" +
+	base := testgit.Git(t, w.Root, "rev-parse", "HEAD~1")
+	before, _ := spec.Parse("ship.md", []byte(gateSpec))
+	want := "---\ntype: task\n# reviewed weekly\napproval:\n  required: true\n  status: approved\n  by: Ada Lovelace\n  at: 2026-03-04T05:06:07Z\n" +
+		"  hash: " + ReviewHash(before) + "\n  commit: " + base + "\nx-owner: ops\n---\n" +
 		"# Ship it\n\n## Acceptance Criteria\n\n- [ ] shipped\n\n## Approval Discussion\n\n**Ada Lovelace** - 2026-03-04 05:06 - APPROVED\n"
 	if string(got) != want {
 		t.Fatalf("spec after approve:\n%s\nwant:\n%s", got, want)

@@ -65,7 +65,7 @@ type Report struct {
 	Created   bool            // its fixture repository was made by this run
 	Ran       []Phase
 	Failed    *Phase
-	Gates     []*spec.Spec // ready but for a missing approval
+	Gates     []GateWait // ready but for a missing approval
 	Rejected  []*spec.Spec
 	Waiting   []Waiting // the other specs not done, with why
 	Completed int       // specs completed, out of Total
@@ -73,6 +73,13 @@ type Report struct {
 	// Selected are the specs named on the command line that did not run
 	// in the end, with why.
 	Selected map[string]spec.Readiness
+}
+
+// GateWait is a gate awaiting approval, and the reason shown (with its
+// deadline, if it has one).
+type GateWait struct {
+	Spec   *spec.Spec
+	Reason string
 }
 
 // Waiting is a spec that is not done and did not run, and why.
@@ -155,7 +162,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		if set, err = w.Load(); err != nil {
 			return rep, err
 		}
-		readiness := set.Readiness()
+		readiness, err := Readiness(w, set, opts.Now())
+		if err != nil {
+			return rep, err
+		}
 		var next *spec.Spec
 		for _, s := range set.Order() {
 			if readiness[s.ID].Ready && (only == nil || only[s.ID]) {
@@ -174,7 +184,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 	}
 
-	readiness := set.Readiness()
+	readiness, err := Readiness(w, set, opts.Now())
+	if err != nil {
+		return rep, err
+	}
 	rep.Total = len(set.Specs)
 	if only != nil {
 		rep.Selected = map[string]spec.Readiness{}
@@ -189,8 +202,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			rep.Completed++
 		case r.Gate && s.Approval.Status == spec.ApprovalRejected:
 			rep.Rejected = append(rep.Rejected, s)
+		case r.Gate && r.Reason != "awaits approval" && !strings.HasPrefix(r.Reason, "awaits approval ("):
+			rep.Waiting = append(rep.Waiting, Waiting{s, r.Reason}) // void or expired
 		case r.Gate:
-			rep.Gates = append(rep.Gates, s)
+			rep.Gates = append(rep.Gates, GateWait{s, r.Reason})
 		default:
 			rep.Waiting = append(rep.Waiting, Waiting{s, r.Reason})
 		}

@@ -80,6 +80,10 @@ type Approval struct {
 	Status   string `yaml:"status"`
 	By       string `yaml:"by"`
 	At       string `yaml:"at"`
+	// Hash and Commit bind an approval to what was reviewed: the gate
+	// spec's review hash and the commit the repository was at.
+	Hash   string `yaml:"hash,omitempty"`
+	Commit string `yaml:"commit,omitempty"`
 }
 
 // Check is a command run in the repository root after the agent; Expect

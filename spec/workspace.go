@@ -41,6 +41,9 @@ type Config struct {
 		// AllowSelfApproval lets the author of the work under review
 		// approve it.
 		AllowSelfApproval bool `yaml:"allow_self_approval"`
+		// ExpiresAfter closes a gate left unanswered this long (a Go
+		// duration such as 72h) after its dependencies completed.
+		ExpiresAfter string `yaml:"expires_after"`
 	} `yaml:"approval"`
 	Agent struct {
 		// Command is the shell command of the command provider; Timeout

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -45,7 +47,10 @@ func runDag(opts *dagOptions) error {
 	if err != nil {
 		return err
 	}
-	readiness := set.Readiness()
+	readiness, err := runner.Readiness(target, set, time.Now())
+	if err != nil {
+		return err
+	}
 	var nodes []*spec.Spec
 	shown := map[string]bool{}
 	for _, s := range set.Order() {

@@ -112,9 +112,16 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		fmt.Fprintf(out, "%s was rejected by %s at %s; it stays closed until someone approves it:\n  %s approve %s --by \"<your name>\"\n",
 			s.ID, s.Approval.By, s.Approval.At, opts.invocation(), s.ID)
 	}
-	for _, s := range rep.Gates {
-		fmt.Fprintf(out, "%s awaits approval (%s). To approve it:\n  %s approve %s --by \"<your name>\"\n",
-			s.ID, s.Title, opts.invocation(), s.ID)
+	for _, g := range rep.Gates {
+		fmt.Fprintf(out, "%s %s (%s). To approve it:\n  %s approve %s --by \"<your name>\"\n",
+			g.Spec.ID, g.Reason, g.Spec.Title, opts.invocation(), g.Spec.ID)
+	}
+	if len(rep.Ran) > 0 || len(rep.Gates) > 0 {
+		for _, w := range rep.Waiting {
+			if w.Spec.Gate() {
+				fmt.Fprintf(out, "%s: %s\n", w.Spec.ID, w.Reason)
+			}
+		}
 	}
 	return nil
 }

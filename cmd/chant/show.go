@@ -3,8 +3,11 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/chant-run/chant/runner"
 )
 
 type showOptions struct {
@@ -38,7 +41,11 @@ func runShow(opts *showOptions) error {
 	if err != nil {
 		return err
 	}
-	r := set.Readiness()[s.ID]
+	all, err := runner.Readiness(target, set, time.Now())
+	if err != nil {
+		return err
+	}
+	r := all[s.ID]
 	out := opts.stdout
 	fmt.Fprintf(out, "%s\n%s\n\n", s.Title, strings.Repeat("=", max(len([]rune(s.Title)), 3)))
 	row := func(k, v string) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -119,7 +120,10 @@ func runStatus(opts *statusOptions) error {
 		return err
 	}
 	invalid := invalidByPath(set)
-	readiness := set.Readiness()
+	readiness, err := runner.Readiness(target, set, time.Now())
+	if err != nil {
+		return err
+	}
 	var rows []row
 	summary := map[string]int{}
 	for _, s := range set.Order() {
