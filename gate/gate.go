@@ -149,7 +149,7 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*D
 		return nil, err
 	}
 	done := map[string]string{spec.ApprovalApproved: "Approved", spec.ApprovalRejected: "Rejected"}[status]
-	hash, err := repo.Commit([]string{filepath.ToSlash(rel)}, fmt.Sprintf("chant(%s): %s\n\n%s by %s.\n", s.ID, verb, done, by), now)
+	hash, err := repo.Commit([]string{filepath.ToSlash(rel)}, gitrepo.Bookkeeping(fmt.Sprintf("chant(%s): %s\n\n%s by %s.", s.ID, verb, done, by)), now)
 	if err != nil {
 		return nil, err
 	}

@@ -48,7 +48,7 @@ func TestApproveRecordsAndCommits(t *testing.T) {
 	if string(got) != want {
 		t.Fatalf("spec after approve:\n%s\nwant:\n%s", got, want)
 	}
-	if msg := testgit.Git(t, w.Root, "log", "-1", "--format=%s%n%b"); msg != "chant(ship): approve\nApproved by Ada Lovelace." {
+	if msg := testgit.Git(t, w.Root, "log", "-1", "--format=%s%n%b"); msg != "chant(ship): approve\nApproved by Ada Lovelace.\n\nChant-Bookkeeping: yes" {
 		t.Errorf("commit message %q", msg)
 	}
 	if files := testgit.Git(t, w.Root, "show", "--name-only", "--format=", d.Commit); files != ".chant/specs/ship.md" {

@@ -56,7 +56,7 @@ func Reset(w *spec.Workspace, id string, now time.Time) (*spec.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := repo.Commit([]string{filepath.ToSlash(rel)}, fmt.Sprintf("chant(%s): reset\n\nWas %s.\n", s.ID, s.Status), now); err != nil {
+	if _, err := repo.Commit([]string{filepath.ToSlash(rel)}, gitrepo.Bookkeeping(fmt.Sprintf("chant(%s): reset\n\nWas %s.", s.ID, s.Status)), now); err != nil {
 		return nil, err
 	}
 	return written, nil

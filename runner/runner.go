@@ -264,11 +264,16 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase) error {
 	fmt.Fprintf(logFile, "=== %s %s: %s\n", r.opts.Now().UTC().Format(time.RFC3339), s.ID, s.Title)
 
 	// What the tree is before the agent, to know what it changed.
-	base, err := r.repo.Head()
-	if err != nil {
+	// Taken under the workspace lock, so that another command's write in
+	// progress (a decision on a gate) is never mistaken for the agent's.
+	var base string
+	var before gitrepo.Snapshot
+	err = r.locked(func() (err error) {
+		if base, err = r.repo.Head(); err == nil {
+			before, err = r.repo.Dirty()
+		}
 		return err
-	}
-	before, err := r.repo.Dirty()
+	})
 	if err != nil {
 		return err
 	}
@@ -280,8 +285,8 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase) error {
 	if err != nil {
 		return r.fail(s, res.Output, nil, fmt.Errorf("agent: %w", err))
 	}
-	changed, err := r.repo.ChangedSince(base, before)
-	if err != nil {
+	var changed []string
+	if err := r.locked(func() (err error) { changed, err = r.repo.ChangedSince(base, before); return err }); err != nil {
 		return r.fail(s, res.Output, nil, err)
 	}
 	// A target left in the tree by an earlier, failed attempt at this spec
@@ -349,7 +354,7 @@ func (r *run) finish(s *spec.Spec, prog *progress) ([]string, error) {
 				work = append(work, p)
 			}
 		}
-		since, err := r.repo.CommitsSince(prog.Base)
+		since, err := r.repo.WorkCommitsSince(prog.Base)
 		if err != nil {
 			return nil, err
 		}
@@ -358,9 +363,10 @@ func (r *run) finish(s *spec.Spec, prog *progress) ([]string, error) {
 				return nil, err
 			}
 		}
-		// Runs are serialized, so every commit since the phase began is its
-		// work: the agent's own and ours.
-		if since, err = r.repo.CommitsSince(prog.Base); err != nil {
+		// Runs are serialized, so every commit since the phase began that is
+		// not another chant command's bookkeeping is its work: the agent's
+		// own and ours.
+		if since, err = r.repo.WorkCommitsSince(prog.Base); err != nil {
 			return nil, err
 		}
 		prog.Commits = nil
@@ -411,7 +417,7 @@ func (r *run) finish(s *spec.Spec, prog *progress) ([]string, error) {
 		}
 	}
 	if len(dirty) > 0 { // none when only the progress file was left
-		if _, err := r.repo.Commit(dirty, fmt.Sprintf("chant: record %s completed\n", s.ID), now); err != nil {
+		if _, err := r.repo.Commit(dirty, gitrepo.Bookkeeping(fmt.Sprintf("chant: record %s completed", s.ID)), now); err != nil {
 			return prog.Commits, err
 		}
 	}
@@ -528,6 +534,16 @@ func (r *run) resume(set *spec.Set, rep *Report) error {
 		}
 	}
 	return nil
+}
+
+// locked runs fn under the workspace lock.
+func (r *run) locked(fn func() error) error {
+	unlock, err := r.w.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return fn()
 }
 
 // tampered names what an agent changed in its own spec that it may not:

@@ -72,7 +72,7 @@ func Prepare(w *spec.Workspace, now time.Time) (target *spec.Workspace, created 
 	if err != nil {
 		return nil, false, err
 	}
-	msg := fmt.Sprintf("chant: add the %s pipeline\n", w.Config.Fixture)
+	msg := gitrepo.Bookkeeping(fmt.Sprintf("chant: add the %s pipeline", w.Config.Fixture))
 	if _, err := repo.Commit(paths, msg, now); err != nil {
 		return nil, false, err
 	}

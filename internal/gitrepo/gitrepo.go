@@ -248,21 +248,35 @@ func (r *Repo) ChangedSince(base string, before Snapshot) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if head != base && base != "" {
-		from, err := r.tree(base)
+	work, err := r.WorkCommitsSince(base)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range work {
+		c, err := r.repo.CommitObject(plumbing.NewHash(h))
 		if err != nil {
 			return nil, err
 		}
-		to, err := r.tree(head)
+		to, err := c.Tree()
 		if err != nil {
 			return nil, err
+		}
+		from := &object.Tree{}
+		if c.NumParents() > 0 {
+			parent, err := c.Parent(0)
+			if err != nil {
+				return nil, err
+			}
+			if from, err = parent.Tree(); err != nil {
+				return nil, err
+			}
 		}
 		changes, err := from.Diff(to)
 		if err != nil {
 			return nil, err
 		}
-		for _, c := range changes {
-			for _, name := range []string{c.From.Name, c.To.Name} {
+		for _, ch := range changes {
+			for _, name := range []string{ch.From.Name, ch.To.Name} {
 				if name != "" {
 					changed[name] = true
 				}
@@ -314,6 +328,35 @@ func (r *Repo) tree(hash string) (*object.Tree, error) {
 		return nil, err
 	}
 	return c.Tree()
+}
+
+// BookkeepingTrailer marks the commits chant makes for its own records
+// (decisions, results, resets), as opposed to work.
+const BookkeepingTrailer = "Chant-Bookkeeping: yes"
+
+// Bookkeeping returns message with the bookkeeping trailer.
+func Bookkeeping(message string) string {
+	return strings.TrimRight(message, "\n") + "\n\n" + BookkeepingTrailer + "\n"
+}
+
+// WorkCommitsSince is CommitsSince without chant's bookkeeping commits
+// (which other chant processes may make meanwhile).
+func (r *Repo) WorkCommitsSince(base string) ([]string, error) {
+	all, err := r.CommitsSince(base)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, h := range all {
+		c, err := r.repo.CommitObject(plumbing.NewHash(h))
+		if err != nil {
+			return nil, err
+		}
+		if !strings.Contains(c.Message, "\n"+BookkeepingTrailer) {
+			out = append(out, h)
+		}
+	}
+	return out, nil
 }
 
 // CommitsSince returns the commits reachable from HEAD back to (not
