@@ -79,9 +79,6 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*D
 	if err != nil {
 		return nil, err
 	}
-	if err := repo.Exclude(w.RepoPatterns(repo.Root)...); err != nil {
-		return nil, err
-	}
 	warnings, err := checkReviewer(w, set, s, repo, by, status == spec.ApprovalApproved)
 	if err != nil {
 		return nil, err
@@ -146,6 +143,9 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*D
 	}
 	rel, err := filepath.Rel(repo.Root, w.SpecPath(s.ID))
 	if err != nil {
+		return nil, err
+	}
+	if err := repo.Exclude(w.RepoPatterns(repo.Root)...); err != nil {
 		return nil, err
 	}
 	done := map[string]string{spec.ApprovalApproved: "Approved", spec.ApprovalRejected: "Rejected"}[status]

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -81,6 +82,52 @@ type recording struct {
 	Checked []string `yaml:"checked,omitempty"`
 }
 
+// Check reads every recording for the specs of set before anything runs:
+// each recording.yaml must parse, and no file may be written outside the
+// repository (by its path or through a symbolic link). Errors name the
+// recording file.
+func (r *Replay) Check(w *spec.Workspace, set *spec.Set) error {
+	var errs spec.Errors
+	root, err := filepath.EvalSymlinks(w.Root)
+	if err != nil {
+		return err
+	}
+	for _, s := range set.Specs {
+		if _, err := fs.Stat(r.Recordings, s.ID); err != nil {
+			continue // a missing recording fails its phase, when it is reached
+		}
+		name := path.Join(s.ID, "recording.yaml")
+		if data, err := fs.ReadFile(r.Recordings, name); err == nil {
+			var rec recording
+			if err := yaml.Unmarshal(data, &rec); err != nil {
+				ln, msg := 0, err.Error()
+				if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+					fmt.Sscan(m[1], &ln)
+					msg = m[2]
+				}
+				errs = append(errs, &spec.Error{Path: r.Source + "/" + name, Line: ln, Msg: "invalid recording: " + msg})
+			}
+		}
+		files := path.Join(s.ID, "files")
+		fs.WalkDir(r.Recordings, files, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			rel := strings.TrimPrefix(p, files+"/")
+			if !filepath.IsLocal(filepath.FromSlash(rel)) || spec.Escapes(root, filepath.Join(root, filepath.FromSlash(rel))) {
+				errs = append(errs, &spec.Error{Path: r.Source + "/" + p, Msg: "the recording writes " + rel + ", outside the repository"})
+			}
+			return nil
+		})
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+
 // Run writes the recorded files, ticks the recorded criteria in the spec
 // file, and returns the recorded transcript.
 func (r *Replay) Run(ctx context.Context, job *Job) (*Result, error) {
@@ -119,7 +166,14 @@ func (r *Replay) Run(ctx context.Context, job *Job) (*Result, error) {
 		if err != nil {
 			return err
 		}
-		dst := filepath.Join(job.RepoRoot, filepath.FromSlash(rel))
+		root, err := filepath.EvalSymlinks(job.RepoRoot)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(root, filepath.FromSlash(rel))
+		if spec.Escapes(root, dst) {
+			return fmt.Errorf("recording %s writes %s, which leads outside the repository through a symbolic link", id, rel)
+		}
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}

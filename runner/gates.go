@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/chant-run/chant/gate"
@@ -13,6 +14,11 @@ import (
 // repository has outdated holds the gate again, and an unanswered gate
 // shows its deadline or has expired. status, show and run all use it.
 func Readiness(w *spec.Workspace, set *spec.Set, now time.Time) (map[string]spec.Readiness, error) {
+	if after := w.Config.Approval.ExpiresAfter; after != "" {
+		if d, err := time.ParseDuration(after); err != nil || d <= 0 {
+			return nil, &spec.Error{Path: w.Config.Path, Msg: fmt.Sprintf("approval.expires_after %q is not a duration such as 72h", after)}
+		}
+	}
 	readiness := set.Readiness()
 	repo, err := gitrepo.Open(w.Root)
 	if err != nil {

@@ -124,9 +124,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	if err := repo.Exclude(w.RepoPatterns(repo.Root)...); err != nil {
-		return rep, err
-	}
+	// Everything is checked before anything is written.
 	agent := opts.Agent
 	if agent == nil {
 		if agent, err = agentFor(w, opts); err != nil {
@@ -137,7 +135,15 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	if err := set.Validate(); err != nil {
+	if err := validate(w, set); err != nil {
+		return rep, err
+	}
+	if replay, ok := agent.(*Replay); ok {
+		if err := replay.Check(w, set); err != nil {
+			return rep, err
+		}
+	}
+	if err := repo.Exclude(w.RepoPatterns(repo.Root)...); err != nil {
 		return rep, err
 	}
 	var only map[string]bool
@@ -532,6 +538,19 @@ func (r *run) resume(set *spec.Set, rep *Report) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// validate refuses a workspace with any error lint would report: what the
+// specs say (spec.Set.Validate) and where their paths really lead.
+func validate(w *spec.Workspace, set *spec.Set) error {
+	errs, _ := set.Validate().(spec.Errors)
+	for _, p := range w.PathProblems(set) {
+		errs = append(errs, &spec.Error{Path: p.Path, Line: p.Line, Col: p.Col, Msg: p.Message})
+	}
+	if len(errs) > 0 {
+		return errs
 	}
 	return nil
 }

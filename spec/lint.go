@@ -168,3 +168,41 @@ func ConfigProblems(c *Config) []Problem {
 	}
 	return out
 }
+
+// PathProblems checks, on disk, that no target_files, informed_by or
+// context path reaches outside the workspace through a symbolic link.
+func (w *Workspace) PathProblems(set *Set) []Problem {
+	var out []Problem
+	root, err := filepath.EvalSymlinks(w.Root)
+	if err != nil {
+		root = w.Root
+	}
+	for _, s := range set.Specs {
+		for _, key := range []string{"target_files", "informed_by", "context"} {
+			for _, p := range s.pathList(key) {
+				if !filepath.IsLocal(filepath.Clean(p)) {
+					continue // reported by Problems
+				}
+				if Escapes(root, filepath.Join(root, filepath.FromSlash(p))) {
+					e := s.errAt(key, p, "%s: %s leads outside the repository through a symbolic link", key, p)
+					out = append(out, problemOf(e, SeverityError))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Escapes reports whether path, or the deepest part of it that exists,
+// resolves outside root (root itself with symbolic links resolved).
+func Escapes(root, path string) bool {
+	for p := path; len(p) > len(root); p = filepath.Dir(p) {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			continue // does not exist (yet): look at its parent
+		}
+		rel, err := filepath.Rel(root, real)
+		return err != nil || !filepath.IsLocal(rel) && rel != "."
+	}
+	return false
+}

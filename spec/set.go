@@ -74,7 +74,7 @@ func loadFiles(paths []string, archived map[string]bool, display func(string) st
 			return nil, r.io
 		}
 		if first := set.byID[r.s.ID]; first != nil {
-			set.Invalid = append(set.Invalid, &Error{Path: r.s.Path, Line: 1,
+			set.Invalid = append(set.Invalid, &Error{Path: r.s.Path, Line: 1, Col: 1,
 				Msg: fmt.Sprintf("duplicate spec ID %s: also %s", r.s.ID, first.Path)})
 			continue
 		}

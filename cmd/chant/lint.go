@@ -50,6 +50,7 @@ func runLint(opts *lintOptions) error {
 		return err
 	}
 	problems := append(spec.ConfigProblems(w.Config), set.Problems()...)
+	problems = append(problems, w.PathProblems(set)...)
 	promptProblems, err := runner.PromptProblems(w)
 	if err != nil {
 		return err
