@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -47,7 +48,7 @@ func UnknownPlaceholders(template []byte) []spec.Problem {
 	for i, line := range strings.Split(string(template), "\n") {
 		for _, m := range placeholderRE.FindAllStringSubmatchIndex(line, -1) {
 			name := line[m[2]:m[3]]
-			if !contains(Placeholders, name) {
+			if !slices.Contains(Placeholders, name) {
 				out = append(out, spec.Problem{Line: i + 1, Col: m[0] + 1, Severity: spec.SeverityError,
 					Message: fmt.Sprintf("unknown placeholder {{%s}} (known: %s)", name, strings.Join(Placeholders, ", "))})
 			}
@@ -121,15 +122,6 @@ func inline(w *spec.Workspace, patterns []string) (string, error) {
 		}
 	}
 	return strings.TrimSpace(b.String()), nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // PromptProblems checks every template in .chant/prompts for unknown

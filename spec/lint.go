@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -161,7 +162,7 @@ func ConfigProblems(c *Config) []Problem {
 	}
 	for i := 0; i+1 < len(c.root.Content); i += 2 {
 		k := c.root.Content[i]
-		if !contains(knownConfigKeys, k.Value) {
+		if !slices.Contains(knownConfigKeys, k.Value) {
 			out = append(out, Problem{Path: c.Path, Line: k.Line + c.yamlOffset, Col: k.Column, Severity: SeverityWarning,
 				Message: fmt.Sprintf("unknown config key %q (kept, but chant does not use it)", k.Value)})
 		}

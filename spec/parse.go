@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -144,15 +145,15 @@ func (s *Spec) field(key string) any {
 func (s *Spec) checkValue(key string) string {
 	switch key {
 	case "type":
-		if !contains(validTypes, s.Type) {
+		if !slices.Contains(validTypes, s.Type) {
 			return fmt.Sprintf("type: %q is not one of %s", s.Type, strings.Join(validTypes, ", "))
 		}
 	case "status":
-		if !contains(validStatuses, s.Status) {
+		if !slices.Contains(validStatuses, s.Status) {
 			return fmt.Sprintf("status: %q is not one of %s", s.Status, strings.Join(validStatuses, ", "))
 		}
 	case "verification_status":
-		if !contains(validVerifications, s.VerificationStatus) {
+		if !slices.Contains(validVerifications, s.VerificationStatus) {
 			return fmt.Sprintf("verification_status: %q is not one of %s", s.VerificationStatus, strings.Join(validVerifications, ", "))
 		}
 	case "approval":
@@ -162,7 +163,7 @@ func (s *Spec) checkValue(key string) string {
 		if s.Approval.Status == "" {
 			s.Approval.Status = ApprovalPending
 		}
-		if !contains(validApprovals, s.Approval.Status) {
+		if !slices.Contains(validApprovals, s.Approval.Status) {
 			return fmt.Sprintf("approval.status: %q is not one of %s", s.Approval.Status, strings.Join(validApprovals, ", "))
 		}
 	case "checks":

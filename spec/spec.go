@@ -150,9 +150,6 @@ func (s *Spec) Unchecked() []Criterion {
 	return out
 }
 
-// Source returns the file's bytes as read.
-func (s *Spec) Source() []byte { return s.src }
-
 // IDFromPath returns the spec ID for a file name: the base name without ".md".
 func IDFromPath(path string) string {
 	return strings.TrimSuffix(filepath.Base(path), ".md")
@@ -203,15 +200,6 @@ func kindName(n *yaml.Node) string {
 		return "alias"
 	}
 	return "value"
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Body returns the Markdown after the frontmatter.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -176,10 +177,10 @@ func runStatus(opts *statusOptions) error {
 
 // keep applies the filters.
 func (o *statusOptions) keep(r row) bool {
-	if len(o.statuses) > 0 && !contains(o.statuses, r.state()) && !contains(o.statuses, r.s.Status) {
+	if len(o.statuses) > 0 && !slices.Contains(o.statuses, r.state()) && !slices.Contains(o.statuses, r.s.Status) {
 		return false
 	}
-	if len(o.types) > 0 && !contains(o.types, r.s.Type) {
+	if len(o.types) > 0 && !slices.Contains(o.types, r.s.Type) {
 		return false
 	}
 	if len(o.labels) > 0 && !overlaps(o.labels, r.s.Labels) {
@@ -188,7 +189,7 @@ func (o *statusOptions) keep(r row) bool {
 	if o.ready && !(r.r.Ready && r.invalid == "") {
 		return false
 	}
-	if len(o.approvals) > 0 && (!r.s.Gate() || !contains(o.approvals, r.s.Approval.Status)) {
+	if len(o.approvals) > 0 && (!r.s.Gate() || !slices.Contains(o.approvals, r.s.Approval.Status)) {
 		return false
 	}
 	return true
@@ -289,18 +290,9 @@ func nonNil(list []string) []string {
 	return list
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func overlaps(a, b []string) bool {
 	for _, x := range a {
-		if contains(b, x) {
+		if slices.Contains(b, x) {
 			return true
 		}
 	}

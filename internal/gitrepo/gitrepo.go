@@ -322,14 +322,6 @@ func (r *Repo) headHash(path string) string {
 	return f.Hash.String()
 }
 
-func (r *Repo) tree(hash string) (*object.Tree, error) {
-	c, err := r.repo.CommitObject(plumbing.NewHash(hash))
-	if err != nil {
-		return nil, err
-	}
-	return c.Tree()
-}
-
 // BookkeepingTrailer marks the commits chant makes for its own records
 // (decisions, results, resets), as opposed to work.
 const BookkeepingTrailer = "Chant-Bookkeeping: yes"
