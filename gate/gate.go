@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/chant-run/chant/internal/bookkeeping"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/spec"
 )
@@ -91,19 +91,9 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*D
 	now = now.UTC().Truncate(time.Second)
 	verb := map[string]string{spec.ApprovalApproved: "approve", spec.ApprovalRejected: "reject"}[status]
 
-	unlock, err := w.Lock()
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	// Put right what a killed command may have left before writing.
-	if _, err := repo.Recover(); err != nil {
-		return nil, err
-	}
-	if err := spec.RemoveStaleTemps(w.SpecsDir); err != nil {
-		return nil, err
-	}
-	written, err := w.UpdateLocked(s.ID, func(cur *spec.Spec, e *spec.Editor) error {
+	done := map[string]string{spec.ApprovalApproved: "Approved", spec.ApprovalRejected: "Rejected"}[status]
+	message := fmt.Sprintf("chant(%s): %s\n\n%s by %s.", s.ID, verb, done, by)
+	written, commit, err := bookkeeping.Commit(w, repo, s.ID, message, now, func(cur *spec.Spec, e *spec.Editor) error {
 		// Decide on the file as it is now, under the lock.
 		switch {
 		case !cur.Gate():
@@ -141,19 +131,7 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*D
 	if err != nil {
 		return nil, err
 	}
-	rel, err := filepath.Rel(repo.Root, w.SpecPath(s.ID))
-	if err != nil {
-		return nil, err
-	}
-	if err := repo.Exclude(w.RepoPatterns(repo.Root)...); err != nil {
-		return nil, err
-	}
-	done := map[string]string{spec.ApprovalApproved: "Approved", spec.ApprovalRejected: "Rejected"}[status]
-	hash, err := repo.Commit([]string{filepath.ToSlash(rel)}, gitrepo.Bookkeeping(fmt.Sprintf("chant(%s): %s\n\n%s by %s.", s.ID, verb, done, by)), now)
-	if err != nil {
-		return nil, err
-	}
-	return &Decision{Spec: written, By: by, At: now, Status: status, Commit: gitrepo.Short(hash), Warnings: warnings}, nil
+	return &Decision{Spec: written, By: by, At: now, Status: status, Commit: commit, Warnings: warnings}, nil
 }
 
 // checkReviewer decides whether by may decide on gate s: not from inside

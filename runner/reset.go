@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 
+	"github.com/chant-run/chant/internal/bookkeeping"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/spec"
 )
@@ -37,26 +37,9 @@ func Reset(w *spec.Workspace, id string, now time.Time) (*spec.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := w.Lock()
+	message := fmt.Sprintf("chant(%s): reset\n\nWas %s.", s.ID, s.Status)
+	written, _, err := bookkeeping.Commit(w, repo, s.ID, message, now, setStatus(spec.StatusPending))
 	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	if _, err := repo.Recover(); err != nil {
-		return nil, err
-	}
-	if err := spec.RemoveStaleTemps(w.SpecsDir); err != nil {
-		return nil, err
-	}
-	written, err := w.UpdateLocked(s.ID, setStatus(spec.StatusPending))
-	if err != nil {
-		return nil, err
-	}
-	rel, err := filepath.Rel(repo.Root, w.SpecPath(s.ID))
-	if err != nil {
-		return nil, err
-	}
-	if _, err := repo.Commit([]string{filepath.ToSlash(rel)}, gitrepo.Bookkeeping(fmt.Sprintf("chant(%s): reset\n\nWas %s.", s.ID, s.Status)), now); err != nil {
 		return nil, err
 	}
 	return written, nil

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chant-run/chant/internal/bookkeeping"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/spec"
 )
@@ -498,12 +499,7 @@ func (r *run) resume(set *spec.Set, rep *Report) error {
 	if err != nil {
 		return err
 	}
-	fixed, err := r.repo.Recover()
-	for _, dir := range []string{r.w.SpecsDir, r.w.ChantDir, filepath.Join(r.w.ChantDir, spec.LogsDir)} {
-		if err == nil {
-			err = spec.RemoveStaleTemps(dir)
-		}
-	}
+	fixed, err := bookkeeping.Repair(r.w, r.repo)
 	unlock()
 	if err != nil {
 		return err
