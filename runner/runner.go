@@ -144,7 +144,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return rep, err
 		}
 	}
-	if err := repo.Exclude(w.RepoPatterns(repo.Root)...); err != nil {
+	unlock, err := w.Lock() // every git write, .git/info/exclude included
+	if err != nil {
+		return rep, err
+	}
+	err = repo.Exclude(w.RepoPatterns(repo.Root)...)
+	unlock()
+	if err != nil {
 		return rep, err
 	}
 	var only map[string]bool
@@ -501,6 +507,11 @@ func (r *run) resume(set *spec.Set, rep *Report) error {
 	}
 	fixed, err := bookkeeping.Repair(r.w, r.repo)
 	unlock()
+	if err == nil {
+		// Progress files are written only by runs, and this run holds the
+		// run lock: no live write can be there.
+		err = spec.RemoveStaleTemps(filepath.Join(r.w.ChantDir, spec.LogsDir))
+	}
 	if err != nil {
 		return err
 	}

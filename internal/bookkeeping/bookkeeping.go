@@ -15,19 +15,16 @@ import (
 
 // Repair puts right what a chant command killed at any instant may have
 // left: a torn git ref or index (see gitrepo.Recover) and the temporary
-// files of interrupted atomic writes. It reports what it repaired. The
-// caller must hold the workspace lock.
+// files of interrupted atomic writes of specs. It reports what it
+// repaired. The caller must hold the workspace lock, which every write of
+// a spec and every git write takes. (A run's own files in .chant/logs are
+// written under the run lock instead; the run cleans those.)
 func Repair(w *spec.Workspace, repo *gitrepo.Repo) ([]string, error) {
 	fixed, err := repo.Recover()
 	if err != nil {
 		return fixed, err
 	}
-	for _, dir := range []string{w.SpecsDir, w.ChantDir, filepath.Join(w.ChantDir, spec.LogsDir)} {
-		if err := spec.RemoveStaleTemps(dir); err != nil {
-			return fixed, err
-		}
-	}
-	return fixed, nil
+	return fixed, spec.RemoveStaleTemps(w.SpecsDir)
 }
 
 // Commit edits the spec with this exact ID (see spec.Workspace.UpdateLocked:
