@@ -1,0 +1,19 @@
+package gitindex
+
+import (
+	"os"
+	"syscall"
+)
+
+func sysStat(fi os.FileInfo) (Stat, bool) {
+	s, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return Stat{}, false
+	}
+	return Stat{
+		CTime: Time{uint32(s.Ctimespec.Sec), uint32(s.Ctimespec.Nsec)},
+		MTime: Time{uint32(s.Mtimespec.Sec), uint32(s.Mtimespec.Nsec)},
+		Dev:   uint32(s.Dev), Ino: uint32(s.Ino), UID: s.Uid, GID: s.Gid,
+		Size: uint32(s.Size),
+	}, true
+}

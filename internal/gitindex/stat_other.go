@@ -1,0 +1,7 @@
+//go:build !linux && !darwin
+
+package gitindex
+
+import "os"
+
+func sysStat(fi os.FileInfo) (Stat, bool) { return Stat{}, false }
