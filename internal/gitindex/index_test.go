@@ -30,11 +30,11 @@ func git(t testing.TB, dir string, args ...string) string {
 func repo(t testing.TB) string {
 	dir := t.TempDir()
 	files := map[string]string{
-		"README":                "hi\n",
-		"a.txt":                 "a\n",
-		"a/b.txt":               "b\n",
-		"a/c/d.txt":             "d\n",
-		"a-b/x":                 "x\n",
+		"README":    "hi\n",
+		"a.txt":     "a\n",
+		"a/b.txt":   "b\n",
+		"a/c/d.txt": "d\n",
+		"a-b/x":     "x\n",
 		"z/" + strings.Repeat("long", 50) + "/" + strings.Repeat("path", 50) + ".txt": "long\n",
 	}
 	for p, c := range files {
@@ -61,7 +61,7 @@ func TestRoundTripIsByteIdentical(t *testing.T) {
 				git(t, dir, "update-index", "--skip-worktree", "a.txt")
 			}
 			git(t, dir, "status", "--porcelain") // refresh: real stat data
-			git(t, dir, "write-tree")             // a full cache tree
+			git(t, dir, "write-tree")            // a full cache tree
 			path := filepath.Join(dir, ".git", "index")
 			data, err := os.ReadFile(path)
 			if err != nil {
