@@ -1,0 +1,123 @@
+package safefs
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func setup(t *testing.T) (Root, string) {
+	t.Helper()
+	base := t.TempDir()
+	root := filepath.Join(base, "root")
+	outside := filepath.Join(base, "outside")
+	for _, d := range []string{root, outside, filepath.Join(root, "real")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(outside, "secret"), []byte("secret\n"), 0o600)
+	os.Symlink(outside, filepath.Join(root, "out"))                      // a directory link leaving the root
+	os.Symlink("real", filepath.Join(root, "in"))                        // a directory link staying inside
+	os.Symlink(filepath.Join(outside, "secret"), filepath.Join(root, "f")) // a file link leaving the root
+	return Root{Dir: root}, outside
+}
+
+func TestNothingGoesThroughASymlink(t *testing.T) {
+	r, outside := setup(t)
+	for _, rel := range []string{"out/x", "in/x", "out/deep/x"} {
+		if err := r.WriteFile(rel, []byte("x"), Regular, false); !errors.Is(err, ErrSymlink) {
+			t.Errorf("WriteFile(%s) = %v, want ErrSymlink", rel, err)
+		}
+		if _, err := r.OpenAppend(rel); !errors.Is(err, ErrSymlink) {
+			t.Errorf("OpenAppend(%s) = %v, want ErrSymlink", rel, err)
+		}
+		if _, _, err := r.ReadFile(rel, 0); !errors.Is(err, ErrSymlink) {
+			t.Errorf("ReadFile(%s) = %v, want ErrSymlink", rel, err)
+		}
+	}
+	if _, err := r.OpenAppend("f"); !errors.Is(err, ErrSymlink) {
+		t.Errorf("OpenAppend of a link = %v, want ErrSymlink", err)
+	}
+	// Reading a link gives the link, never what it points at.
+	data, mode, err := r.ReadFile("f", 0)
+	if err != nil || mode != Symlink || string(data) != filepath.Join(outside, "secret") {
+		t.Errorf("ReadFile(f) = %q, %o, %v", data, mode, err)
+	}
+	// Writing over a link replaces the link, not its target.
+	if err := r.WriteFile("f", []byte("mine\n"), Regular, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(outside, "secret")); string(got) != "secret\n" {
+		t.Errorf("the link's target was written: %q", got)
+	}
+	if err := r.RemoveAll("out"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(outside, "secret")); err != nil {
+		t.Errorf("RemoveAll followed a link: %v", err)
+	}
+	for _, bad := range []string{"", "/etc/passwd", "../x", "a/../../x", "a//b"} {
+		if err := r.WriteFile(bad, nil, Regular, false); !errors.Is(err, ErrBadPath) {
+			t.Errorf("WriteFile(%q) = %v, want ErrBadPath", bad, err)
+		}
+	}
+}
+
+func TestWriteNeverWritesThroughAHardLink(t *testing.T) {
+	r, outside := setup(t)
+	if err := os.Link(filepath.Join(outside, "secret"), filepath.Join(r.Dir, "linked")); err != nil {
+		t.Skip("no hard links here:", err)
+	}
+	if err := r.WriteFile("linked", []byte("new\n"), Executable, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(outside, "secret")); string(got) != "secret\n" {
+		t.Errorf("written through a hard link: %q", got)
+	}
+	data, mode, err := r.ReadFile("linked", 0)
+	if err != nil || string(data) != "new\n" || mode != Executable {
+		t.Errorf("ReadFile = %q %o %v", data, mode, err)
+	}
+}
+
+func TestSpecialFilesNeverBlock(t *testing.T) {
+	r, _ := setup(t)
+	fifo := filepath.Join(r.Dir, "real", "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip(err)
+	}
+	done := make(chan error, 3)
+	go func() { _, err := ReadRegular(fifo, 0); done <- err }()
+	go func() { _, _, err := r.ReadFile("real/fifo", 0); done <- err }()
+	go func() { _, err := r.OpenAppend("real/fifo"); done <- err }()
+	for i := 0; i < 3; i++ {
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrNotRegular) {
+				t.Errorf("reading a FIFO: %v, want ErrNotRegular", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("reading a FIFO blocked")
+		}
+	}
+}
+
+func TestRemoveTakesEmptyParentsAlong(t *testing.T) {
+	r, _ := setup(t)
+	if err := r.WriteFile("a/b/c.txt", []byte("c"), Regular, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Remove("a/b/c.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(r.Dir, "a")); !os.IsNotExist(err) {
+		t.Errorf("empty parents left: %v", err)
+	}
+	if err := r.Remove("never/was"); err != nil {
+		t.Errorf("removing a missing file: %v", err)
+	}
+}
