@@ -20,8 +20,8 @@ func setup(t *testing.T) (Root, string) {
 		}
 	}
 	os.WriteFile(filepath.Join(outside, "secret"), []byte("secret\n"), 0o600)
-	os.Symlink(outside, filepath.Join(root, "out"))                      // a directory link leaving the root
-	os.Symlink("real", filepath.Join(root, "in"))                        // a directory link staying inside
+	os.Symlink(outside, filepath.Join(root, "out"))                        // a directory link leaving the root
+	os.Symlink("real", filepath.Join(root, "in"))                          // a directory link staying inside
 	os.Symlink(filepath.Join(outside, "secret"), filepath.Join(root, "f")) // a file link leaving the root
 	return Root{Dir: root}, outside
 }
