@@ -1,0 +1,81 @@
+// Package procs runs agents and checks so that nothing they start outlives
+// them: each command gets its own process group and a marker in its
+// environment, which every descendant inherits, including one that leaves
+// the group (setsid, a daemonizing double fork). After the command, or
+// after a crash of chant, KillAll finds and kills them all.
+package procs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// MarkerVar is the environment variable that marks a command's processes.
+const MarkerVar = "CHANT_PROCESS_MARK"
+
+// NewMarker returns a marker no other command has.
+func NewMarker() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Command returns a command that runs in its own process group, marked,
+// and has its whole group killed when ctx ends. Its environment is env
+// (nil: chant's own) with the marker added; git's variables that would
+// send the command's git to another repository are dropped.
+func Command(ctx context.Context, env []string, marker, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	if env == nil {
+		env = os.Environ()
+	}
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		switch name, _, _ := cutEnv(kv); name {
+		case MarkerVar, "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY":
+			continue
+		}
+		out = append(out, kv)
+	}
+	cmd.Env = append(out, MarkerVar+"="+marker)
+	cmd.SysProcAttr = sysProcAttr()
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+func cutEnv(kv string) (name, value string, ok bool) {
+	for i := 0; i < len(kv); i++ {
+		if kv[i] == '=' {
+			return kv[:i], kv[i+1:], true
+		}
+	}
+	return kv, "", false
+}
+
+// KillAll kills a command's process group and every process carrying its
+// marker, again until none is left (new ones may be forked meanwhile) or
+// two seconds have passed. It returns how many marked processes it found.
+func KillAll(pgid int, marker string) int {
+	found := map[int]bool{}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		live := Marked(marker)
+		for _, pid := range live {
+			found[pid] = true
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		if pgid > 0 {
+			syscall.Kill(-pgid, syscall.SIGKILL)
+		}
+		if len(live) == 0 || time.Now().After(deadline) {
+			return len(found)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

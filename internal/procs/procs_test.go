@@ -1,0 +1,73 @@
+package procs
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func alive(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(stat)
+	return !strings.Contains(s[strings.LastIndexByte(s, ')'):], ") Z")
+}
+
+// A command that leaves processes behind, one of them in a new session
+// (out of its process group): KillAll ends them all.
+func TestKillAllEndsWhatACommandLeftBehind(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("finds processes through /proc")
+	}
+	dir := t.TempDir()
+	pids := filepath.Join(dir, "pids")
+	marker := NewMarker()
+	cmd := Command(context.Background(), nil, marker, "sh", "-c", `
+		sleep 60 & echo $! >> "$1"
+		setsid sh -c 'echo $$ >> "$1"; exec sleep 60' sh "$1" &
+		sleep 0.3`, "sh", pids)
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(pids)
+	var left []int
+	for _, f := range strings.Fields(string(data)) {
+		pid, _ := strconv.Atoi(f)
+		left = append(left, pid)
+	}
+	if len(left) != 2 || !alive(left[0]) || !alive(left[1]) {
+		t.Fatalf("the command did not leave two live processes: %v", left)
+	}
+	if got := Marked(marker); len(got) != 2 {
+		t.Fatalf("Marked = %v, want the 2 left behind", got)
+	}
+	if n := KillAll(cmd.Process.Pid, marker); n < 2 {
+		t.Errorf("KillAll killed %d", n)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for _, pid := range left {
+		for alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if alive(pid) {
+			t.Errorf("process %d survived", pid)
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+func TestPrepareDropsGitsRedirections(t *testing.T) {
+	cmd := Command(context.Background(), []string{"GIT_DIR=/elsewhere", "HOME=/h", MarkerVar + "=old"}, "new", "true")
+	got := strings.Join(cmd.Env, " ")
+	if got != "HOME=/h "+MarkerVar+"=new" {
+		t.Fatalf("env: %s", got)
+	}
+}
