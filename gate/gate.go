@@ -100,11 +100,18 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*D
 			return fmt.Errorf("%w: %s (%s) has no approval.required: true", ErrNotGate, cur.ID, cur.Path)
 		case cur.Status == spec.StatusCompleted:
 			return fmt.Errorf("%w: %s has already run (completed)", ErrDecided, cur.ID)
-		case cur.Approval.Status == status && status == spec.ApprovalApproved:
-			// A void approval may be given again; a valid one stands.
-			if void, err := Void(cur, repo); err != nil {
+		}
+		var binding string
+		if status == spec.ApprovalApproved {
+			// Bind the approval to what was reviewed: what the gate's agent
+			// will be given and the work under review, as they are now.
+			c, err := Cover(w, set, cur, "", repo, true)
+			if err != nil {
 				return err
-			} else if void == "" {
+			}
+			binding = c.Binding()
+			if cur.Approval.Status == status && Bound(cur.Approval.Hash) && VoidReason(cur.Approval.Hash, binding) == "" {
+				// A valid approval stands; a void one may be given again.
 				return fmt.Errorf("%w: %s was approved by %s at %s", ErrDecided, cur.ID, cur.Approval.By, cur.Approval.At)
 			}
 		}
@@ -112,14 +119,7 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*D
 		e.SetIn("approval", "by", by)
 		e.SetIn("approval", "at", now)
 		if status == spec.ApprovalApproved {
-			// Bind the approval to what was reviewed: this spec as it is and
-			// the repository at this commit. A change to either voids it.
-			head, err := repo.Head()
-			if err != nil {
-				return err
-			}
-			e.SetIn("approval", "hash", ReviewHash(cur))
-			e.SetIn("approval", "commit", head)
+			e.SetIn("approval", "hash", binding)
 		}
 		entry := fmt.Sprintf("**%s** - %s - %s", by, now.Format("2006-01-02 15:04"), strings.ToUpper(status))
 		if reason != "" {

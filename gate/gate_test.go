@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/spec"
 )
@@ -40,15 +41,18 @@ func TestApproveRecordsAndCommits(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(w.SpecPath("ship"))
-	base := testgit.Git(t, w.Root, "rev-parse", "HEAD~1")
 	before, _ := spec.Parse("ship.md", []byte(gateSpec))
+	c, err := Cover(w, nil, before, "", nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := "---\ntype: task\n# reviewed weekly\napproval:\n  required: true\n  status: approved\n  by: Ada Lovelace\n  at: 2026-03-04T05:06:07Z\n" +
-		"  hash: " + ReviewHash(before) + "\n  commit: " + base + "\nx-owner: ops\n---\n" +
+		"  hash: " + c.Binding() + "\nx-owner: ops\n---\n" +
 		"# Ship it\n\n## Acceptance Criteria\n\n- [ ] shipped\n\n## Approval Discussion\n\n**Ada Lovelace** - 2026-03-04 05:06 - APPROVED\n"
 	if string(got) != want {
 		t.Fatalf("spec after approve:\n%s\nwant:\n%s", got, want)
 	}
-	if msg := testgit.Git(t, w.Root, "log", "-1", "--format=%s%n%b"); msg != "chant(ship): approve\nApproved by Ada Lovelace.\n\nChant-Bookkeeping: yes" {
+	if msg := testgit.Git(t, w.Root, "log", "-1", "--format=%s%n%b"); msg != "chant(ship): approve\nApproved by Ada Lovelace." {
 		t.Errorf("commit message %q", msg)
 	}
 	if files := testgit.Git(t, w.Root, "show", "--name-only", "--format=", d.Commit); files != ".chant/specs/ship.md" {
@@ -184,5 +188,113 @@ func TestWhoMayDecide(t *testing.T) {
 	d, err = Approve(w, "other", "Ada Lovelace", at)
 	if err != nil || len(d.Warnings) != 0 {
 		t.Errorf("Ada approving other: %v, warnings %v", err, d.Warnings)
+	}
+}
+
+// An approval covers what the gate's agent is given and the work under
+// review, and nothing else.
+func TestApprovalCoversWhatWasReviewed(t *testing.T) {
+	root := testgit.Repo(t, map[string]string{
+		".chant/config.md":           "---\nproject: {name: t}\ndefaults: {provider: command}\nagent: {command: my-agent}\n---\n",
+		".chant/prompts/standard.md": "Do {{spec.title}}.\n",
+		".chant/specs/work.md":       "---\ntarget_files: [out.txt]\nstatus: completed\n---\n# Work\n",
+		".chant/specs/g1.md":         "---\ndepends_on: [work]\ncontext: [docs/*.md]\napproval: {required: true, status: pending}\n---\n# G1\n\nShip it.\n",
+		".chant/specs/g2.md":         "---\napproval: {required: true, status: pending}\n---\n# G2\n",
+		"docs/a.md":                  "a\n",
+		"out.txt":                    "the work\n",
+		"README":                     "r\n",
+	})
+	open := func() (*spec.Workspace, *spec.Set) {
+		w, err := spec.OpenWorkspace(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, err := w.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w, set
+	}
+	void := func() string {
+		t.Helper()
+		w, set := open()
+		repo, _ := gitrepo.Open(root)
+		reason, err := Void(w, set, set.Get("g1"), repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reason
+	}
+	git := func(args ...string) {
+		testgit.Git(t, root, append([]string{"-c", "user.name=T", "-c", "user.email=t@x"}, args...)...)
+	}
+	approve := func() {
+		t.Helper()
+		w, _ := open()
+		if _, err := Approve(w, "g1", "Reviewer", at); err != nil {
+			t.Fatal(err)
+		}
+		if v := void(); v != "" {
+			t.Fatalf("fresh approval is void: %s", v)
+		}
+	}
+	write := func(p, content string) {
+		if err := os.WriteFile(filepath.Join(root, p), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	approve()
+
+	// What does not void it: another gate's decision, unrelated commits.
+	w, _ := open()
+	if _, err := Approve(w, "g2", "Reviewer", at); err != nil {
+		t.Fatal(err)
+	}
+	write("README", "changed\n")
+	git("commit", "-qam", "unrelated")
+	if v := void(); v != "" {
+		t.Fatalf("voided by unrelated changes: %s", v)
+	}
+
+	for _, tc := range []struct {
+		name, want string
+		change     func()
+	}{
+		{"text appended after the discussion", "the gate spec", func() {
+			data, _ := os.ReadFile(filepath.Join(root, ".chant/specs/g1.md"))
+			write(".chant/specs/g1.md", string(data)+"\n## More\n\nAlso drop the database.\n")
+		}},
+		{"the prompt template, uncommitted", "its prompt template", func() { write(".chant/prompts/standard.md", "Do {{spec.title}}, and more.\n") }},
+		{"agent.command", "the agent configuration", func() {
+			write(".chant/config.md", "---\nproject: {name: t}\ndefaults: {provider: command}\nagent: {command: other-agent}\n---\n")
+		}},
+		{"a context file", "its context or informed_by files", func() { write("docs/a.md", "changed\n") }},
+		{"a new context file", "its context or informed_by files", func() { write("docs/b.md", "new\n") }},
+		{"the work under review", "the work under review (its dependencies' target files)", func() {
+			write("out.txt", "other work\n")
+			git("commit", "-qam", "change the work")
+		}},
+	} {
+		tc.change()
+		if v := void(); !strings.Contains(v, "approval void: "+tc.want+" changed") {
+			t.Errorf("%s: void = %q", tc.name, v)
+		}
+		approve() // approving again binds to what is there now
+	}
+
+	// A hand-written approval, or one an older chant or Chant wrote, does
+	// not open the gate.
+	for _, hash := range []string{"", "0123456789abcdef"} {
+		data, _ := os.ReadFile(filepath.Join(root, ".chant/specs/g1.md"))
+		e := spec.NewEditor(data)
+		e.SetIn("approval", "hash", hash)
+		out, err := e.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(".chant/specs/g1.md", string(out))
+		if v := void(); !strings.Contains(v, "approve again with chant approve") {
+			t.Errorf("approval with hash %q: %q", hash, v)
+		}
 	}
 }

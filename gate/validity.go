@@ -4,7 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,58 +15,188 @@ import (
 	"github.com/chant-run/chant/spec"
 )
 
-// ReviewHash identifies what a reviewer approves: the gate spec's task
-// (type, dependencies, targets, checks, prompt, context, research, title
-// and body), without what chant itself writes into it (status, approval,
-// commits, times, the Approval Discussion and Agent Output sections).
-func ReviewHash(s *spec.Spec) string {
-	body := string(s.Body())
-	for _, section := range []string{"\n## Approval Discussion", "\n## Agent Output"} {
-		if i := strings.Index(body, section); i >= 0 {
-			body = body[:i]
-		}
-	}
-	reviewed := struct {
-		Type, Prompt, Title, Body   string
-		DependsOn, Targets          []string
-		Context, InformedBy, Labels []string
-		Checks                      []spec.Check
-	}{s.Type, s.Prompt, s.Title, strings.TrimSpace(strings.ReplaceAll(body, "\r\n", "\n")),
-		s.DependsOn, s.TargetFiles, s.Context, s.InformedBy, s.Labels, s.Checks}
-	data, _ := json.Marshal(reviewed)
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:8])
+// An approval is bound to what the reviewer approved: everything the
+// gate's agent will be given and the work under review. Any change to
+// those voids it; a decision on another gate, or a commit of unrelated
+// files, does not.
+
+// Covered is what an approval of a gate covers, read once.
+type Covered struct {
+	Spec       *spec.Spec        // the gate spec as read
+	PromptName string            // its prompt template's name
+	Template   []byte            // the template
+	Inputs     []spec.InputFile  // its context and informed_by files
+	Agent      []byte            // the agent's configuration, canonical
+	Work       map[string]string // its dependencies' target files as committed: path → "mode hash" ("" if absent)
 }
 
-// Void says why a granted approval no longer counts, or "" if it does: the
-// gate spec changed since it was approved (its review hash), or the
-// repository moved on from the commit it was approved at (other than by the
-// approval's own commit).
-func Void(s *spec.Spec, repo *gitrepo.Repo) (string, error) {
+// Cover reads what an approval of s covers: the spec, the prompt template
+// it runs with (override is run --prompt), the agent configuration, the
+// context and informed_by files, and, withWork, the target files of every
+// spec it depends on (directly or not) as HEAD holds them. A phase reads
+// its inputs through Cover too, so what its agent is given is exactly what
+// was approved.
+func Cover(w *spec.Workspace, set *spec.Set, s *spec.Spec, override string, repo *gitrepo.Repo, withWork bool) (*Covered, error) {
+	c := &Covered{Spec: s, PromptName: spec.PromptName(w.Config, s, override)}
+	var err error
+	if c.Template, err = w.ReadPrompt(c.PromptName); errors.Is(err, fs.ErrNotExist) {
+		c.Template = nil // no template: nothing to render (the replay agent needs none)
+	} else if err != nil {
+		return nil, fmt.Errorf("spec %s: %w", s.ID, err)
+	}
+	if c.Inputs, err = w.ReadInputs(append(append([]string{}, s.Context...), s.InformedBy...)); err != nil {
+		return nil, fmt.Errorf("spec %s: context/informed_by: %w", s.ID, err)
+	}
+	cfg := w.Config
+	c.Agent, _ = json.Marshal(map[string]any{
+		"provider": cfg.Defaults.Provider, "model": cfg.Defaults.Model,
+		"command": cfg.Agent.Command, "timeout": cfg.Agent.Timeout,
+		"replay_bundle": cfg.Replay.Bundle, "replay_dir": cfg.Replay.Dir,
+		"isolation_copy": cfg.Isolation.Copy, "isolation_setup": cfg.Isolation.Setup,
+	})
+	if !withWork {
+		return c, nil
+	}
+	c.Work = map[string]string{}
+	if repo == nil {
+		return c, nil
+	}
+	head, err := repo.ReadHead()
+	if err != nil {
+		return nil, err
+	}
+	for _, dep := range dependencies(set, s) {
+		for _, t := range dep.TargetFiles {
+			rel, err := filepath.Rel(repo.Root, filepath.Join(w.Root, filepath.FromSlash(t)))
+			if err != nil {
+				continue
+			}
+			rel = filepath.ToSlash(rel)
+			f, err := repo.FileAt(head.Commit, rel)
+			if err != nil {
+				return nil, err
+			}
+			c.Work[rel] = ""
+			if f.Exists() {
+				c.Work[rel] = fmt.Sprintf("%o %s", f.Mode, f.Hash)
+			}
+		}
+	}
+	return c, nil
+}
+
+// decisionKeys are what chant writes into a spec when it decides on or
+// runs it: not part of what was reviewed.
+var decisionKeys = map[string][]string{
+	"status": nil, "commits": nil, "completed_at": nil, "model": nil,
+	"verification_status": nil, "last_verified": nil,
+	"approval": {"status", "by", "at", "hash", "commit"},
+}
+
+// DecisionSections are the sections chant appends to a spec: a record of
+// decisions and runs, not instructions. The agent is not given them.
+var DecisionSections = []string{"Approval Discussion", "Agent Output"}
+
+// bindingVersion starts every binding this chant writes; an approval
+// without it was not given through this chant.
+const bindingVersion = "v2"
+
+var parts = []string{"spec", "prompt", "agent", "inputs", "work"}
+
+// Binding is the approval's binding: one hash per part of what it covers,
+// so that a void approval can say what changed.
+func (c *Covered) Binding() string {
+	sum := func(chunks ...[]byte) string {
+		h := sha256.New()
+		for _, b := range chunks {
+			fmt.Fprintf(h, "%d:", len(b))
+			h.Write(b)
+		}
+		return hex.EncodeToString(h.Sum(nil)[:8])
+	}
+	var inputs [][]byte
+	for _, f := range c.Inputs {
+		inputs = append(inputs, []byte(f.Pattern), []byte(f.Path), []byte(fmt.Sprint(f.Missing)), f.Data)
+	}
+	work, _ := json.Marshal(c.Work) // maps marshal sorted
+	values := map[string]string{
+		"spec":   sum(c.Spec.Stripped(decisionKeys, DecisionSections)),
+		"prompt": sum([]byte(c.PromptName), c.Template),
+		"agent":  sum(c.Agent),
+		"inputs": sum(inputs...),
+		"work":   sum(work),
+	}
+	out := bindingVersion
+	for _, p := range parts {
+		out += " " + p + ":" + values[p]
+	}
+	return out
+}
+
+// changed names the parts of what an approval covers that differ between
+// the binding recorded and the one now; nil when none.
+func changed(recorded, now string) []string {
+	was, cur := fields(recorded), fields(now)
+	var out []string
+	for _, p := range parts {
+		if was[p] != cur[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func fields(binding string) map[string]string {
+	m := map[string]string{}
+	for _, f := range strings.Fields(binding) {
+		if k, v, ok := strings.Cut(f, ":"); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// Bound reports whether a recorded binding is one this chant wrote.
+func Bound(binding string) bool { return strings.HasPrefix(binding, bindingVersion+" ") }
+
+var partNames = map[string]string{
+	"spec":   "the gate spec",
+	"prompt": "its prompt template",
+	"agent":  "the agent configuration",
+	"inputs": "its context or informed_by files",
+	"work":   "the work under review (its dependencies' target files)",
+}
+
+// Void says why a granted approval does not open the gate, or "" if it
+// does: it was not given through chant approve (no binding: hand-written,
+// or written by another tool), or something it covers has changed since.
+func Void(w *spec.Workspace, set *spec.Set, s *spec.Spec, repo *gitrepo.Repo) (string, error) {
 	a := s.Approval
 	if a == nil || a.Status != spec.ApprovalApproved {
 		return "", nil
 	}
-	if a.Hash != "" && a.Hash != ReviewHash(s) {
-		return "approval void: the spec changed after it was approved; approve it again", nil
+	if !Bound(a.Hash) {
+		return "approved without chant's binding to what was reviewed (hand-written, or by another tool): approve again with chant approve", nil
 	}
-	if a.Commit == "" {
-		return "", nil
-	}
-	since, err := repo.CommitsSince(a.Commit)
+	c, err := Cover(w, set, s, "", repo, true)
 	if err != nil {
-		return fmt.Sprintf("approval void: the repository no longer has commit %s it was approved at; approve it again", a.Commit), nil
+		return "", err
 	}
-	for _, c := range since {
-		subject, err := repo.Subject(c)
-		if err != nil {
-			return "", err
-		}
-		if !strings.HasPrefix(subject, "chant("+s.ID+"): ") {
-			return fmt.Sprintf("approval void: the repository changed after the approval (%s: %q); approve it again", gitrepo.Short(c), subject), nil
-		}
+	return VoidReason(a.Hash, c.Binding()), nil
+}
+
+// VoidReason says why an approval recorded with binding no longer holds
+// against the binding now, or "" if it holds.
+func VoidReason(recorded, now string) string {
+	diff := changed(recorded, now)
+	if len(diff) == 0 {
+		return ""
 	}
-	return "", nil
+	names := make([]string, len(diff))
+	for i, d := range diff {
+		names[i] = partNames[d]
+	}
+	return "approval void: " + strings.Join(names, ", ") + " changed after it was approved; approve it again"
 }
 
 // Deadline is when an unanswered gate expires: approval.expires_after

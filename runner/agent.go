@@ -16,27 +16,49 @@ import (
 
 	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/spec"
 )
 
-// Agent does the work of one spec in the repository.
+// Agent does the work of one spec in the phase's worktree.
 type Agent interface {
 	Run(ctx context.Context, job *Job) (*Result, error)
 }
 
-// Job is one spec for an agent to work on.
+// Job is one spec for an agent to work on. The agent works in Dir, a
+// private worktree of the repository at the phase's base commit; nothing
+// it does there reaches the user's branch or working tree unless chant
+// verifies it and lands it.
 type Job struct {
-	Spec      *spec.Spec
-	Workspace *spec.Workspace // the spec file is Workspace.SpecPath(Spec.ID)
-	RepoRoot  string
-	Log       io.Writer // the agent's own output, as it happens
+	Spec       *spec.Spec      // the spec as the phase read it: its contract
+	Workspace  *spec.Workspace // the user's workspace (its config); agents never write through it
+	Dir        string          // the phase worktree's root: the agent works here
+	SpecFile   string          // the spec's copy in Dir: the agent may tick its boxes, nothing else
+	PromptName string          // the prompt template the spec runs with
+	Log        io.Writer       // the agent's own output, as it happens
+	// Marker marks the agent's processes (procs.MarkerVar), so that chant
+	// can kill whatever they leave behind.
+	Marker string
+	// Started is called with the process group of an agent that runs as a
+	// process, as soon as it exists.
+	Started func(pgid int)
+
+	render func() (string, error)
+}
+
+// Prompt renders the spec's prompt from what the phase read before the
+// agent (see Render).
+func (j *Job) Prompt() (string, error) {
+	if j.render == nil {
+		return "", fmt.Errorf("%w: no prompt for %s", ErrPrompt, j.Spec.ID)
+	}
+	return j.render()
 }
 
 // Result is what an agent reports. The runner verifies it; nothing here is
 // taken on trust.
 type Result struct {
-	Output string   // the agent's text, for the spec's Agent Output
-	Files  []string // files it wrote, relative to the repository root
+	Output string // the agent's text, for the spec's Agent Output
 	Model  string
 	// Author, when set, is the author of the work commit chant makes (the
 	// committer is the repository's identity).
@@ -64,8 +86,8 @@ type Replay struct {
 }
 
 // ReplayFor returns the replay agent a workspace's config asks for: the
-// recordings bundled with a fixture, or a directory of recordings (default
-// .chant/recordings).
+// recordings bundled with a fixture, or a directory of recordings inside
+// .chant (default .chant/recordings).
 func ReplayFor(w *spec.Workspace) (*Replay, error) {
 	if b := w.Config.Replay.Bundle; b != "" {
 		fx, err := fixture.Lookup(b)
@@ -73,6 +95,9 @@ func ReplayFor(w *spec.Workspace) (*Replay, error) {
 			return nil, &spec.Error{Path: w.Config.Path, Msg: "replay.bundle: " + err.Error()}
 		}
 		return &Replay{Recordings: fx.Recordings, Source: "bundled recordings " + b}, nil
+	}
+	if msg := spec.ReplayDirProblem(w.Config.Replay.Dir); msg != "" {
+		return nil, &spec.Error{Path: w.Config.Path, Msg: msg}
 	}
 	dir := RecordingsDir(w)
 	return &Replay{Recordings: os.DirFS(dir), Source: w.Rel(dir)}, nil
@@ -83,9 +108,9 @@ type recording struct {
 }
 
 // Check reads every recording for the specs of set before anything runs:
-// each recording.yaml must parse, and no file may be written outside the
-// repository (by its path or through a symbolic link). Errors name the
-// recording file.
+// each recording.yaml must parse, every file must be a regular file, and
+// no file may be written outside the repository (by its path or through a
+// symbolic link). Errors name the recording file.
 func (r *Replay) Check(w *spec.Workspace, set *spec.Set) error {
 	var errs spec.Errors
 	root, err := filepath.EvalSymlinks(w.Root)
@@ -96,6 +121,15 @@ func (r *Replay) Check(w *spec.Workspace, set *spec.Set) error {
 		if _, err := fs.Stat(r.Recordings, s.ID); err != nil {
 			continue // a missing recording fails its phase, when it is reached
 		}
+		fs.WalkDir(r.Recordings, s.ID, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			if !d.Type().IsRegular() {
+				errs = append(errs, &spec.Error{Path: r.Source + "/" + p, Msg: "not a regular file; a recording holds only regular files"})
+			}
+			return nil
+		})
 		name := path.Join(s.ID, "recording.yaml")
 		if data, err := fs.ReadFile(r.Recordings, name); err == nil {
 			var rec recording
@@ -128,8 +162,9 @@ func (r *Replay) Check(w *spec.Workspace, set *spec.Set) error {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
 
-// Run writes the recorded files, ticks the recorded criteria in the spec
-// file, and returns the recorded transcript.
+// Run writes the recorded files into the phase worktree, ticks the
+// recorded criteria in the spec's copy there, and returns the recorded
+// transcript.
 func (r *Replay) Run(ctx context.Context, job *Job) (*Result, error) {
 	id := job.Spec.ID
 	if _, err := fs.Stat(r.Recordings, id); err != nil {
@@ -146,6 +181,7 @@ func (r *Replay) Run(ctx context.Context, job *Job) (*Result, error) {
 		return nil, fmt.Errorf("recording %s (%s): %w", id, r.Source, err)
 	}
 
+	tree := safefs.Root{Dir: job.Dir}
 	res := &Result{Output: strings.TrimSpace(string(transcript)), Author: &ReplayAuthor}
 	filesRoot := path.Join(id, "files")
 	err = fs.WalkDir(r.Recordings, filesRoot, func(p string, d fs.DirEntry, err error) error {
@@ -166,40 +202,43 @@ func (r *Replay) Run(ctx context.Context, job *Job) (*Result, error) {
 		if err != nil {
 			return err
 		}
-		root, err := filepath.EvalSymlinks(job.RepoRoot)
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(root, filepath.FromSlash(rel))
-		if spec.Escapes(root, dst) {
-			return fmt.Errorf("recording %s writes %s, which leads outside the repository through a symbolic link", id, rel)
-		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(dst, data, 0o644); err != nil {
+		if err := tree.WriteFile(rel, data, safefs.Regular, false); err != nil {
 			return err
 		}
 		fmt.Fprintf(job.Log, "wrote %s\n", rel)
-		res.Files = append(res.Files, rel)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("replay %s: %w", id, err)
 	}
-	// Tick what the recorded agent ticked, as it would have, by editing the
-	// spec file. A criterion whose text has changed since the recording stays
+	// Tick what the recorded agent ticked, as it would have, in the spec's
+	// copy. A criterion whose text has changed since the recording stays
 	// unchecked, and verification says so.
-	_, err = job.Workspace.Update(id, func(s *spec.Spec, e *spec.Editor) error {
-		for _, text := range rec.Checked {
-			for _, c := range s.Criteria() {
-				if c.Text == text && !c.Checked {
-					e.CheckBox(c.Offset)
-				}
+	specRel, err := filepath.Rel(job.Dir, job.SpecFile)
+	if err != nil {
+		return nil, err
+	}
+	specRel = filepath.ToSlash(specRel)
+	src, _, err := tree.ReadFile(specRel, 0)
+	if err != nil {
+		return nil, fmt.Errorf("replay %s: %w", id, err)
+	}
+	s, err := spec.Parse(specRel, src)
+	if err != nil {
+		return nil, fmt.Errorf("replay %s: %w", id, err)
+	}
+	e := spec.NewEditor(src)
+	for _, text := range rec.Checked {
+		for _, c := range s.Criteria() {
+			if c.Text == text && !c.Checked {
+				e.CheckBox(c.Offset)
 			}
 		}
-		return nil
-	})
+	}
+	out, err := e.Bytes()
+	if err == nil {
+		err = tree.WriteFile(specRel, out, safefs.Regular, false)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("replay %s: %w", id, err)
 	}

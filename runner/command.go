@@ -7,11 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -30,19 +29,18 @@ var (
 )
 
 // Command is the agent that runs any coding CLI: agent.command with sh -c in
-// the repository root, the rendered prompt on its standard input and in the
+// the phase worktree, the rendered prompt on its standard input and in the
 // file named by CHANT_PROMPT_FILE, CHANT_SPEC_ID and CHANT_SPEC_FILE set.
 type Command struct {
 	Shell   string
 	Timeout time.Duration
-	Prompt  string    // template override (--prompt); "" for the spec's own
 	Stream  io.Writer // the terminal, or nil with --quiet
 	Model   string    // recorded in the spec when not ""
 }
 
 // CommandFor returns the command agent a workspace's config asks for.
-func CommandFor(w *spec.Workspace, stream io.Writer, prompt string) (*Command, error) {
-	c := &Command{Shell: w.Config.Agent.Command, Timeout: DefaultAgentTimeout, Prompt: prompt, Stream: stream}
+func CommandFor(w *spec.Workspace, stream io.Writer) (*Command, error) {
+	c := &Command{Shell: w.Config.Agent.Command, Timeout: DefaultAgentTimeout, Stream: stream}
 	if strings.TrimSpace(c.Shell) == "" {
 		return nil, &spec.Error{Path: w.Config.Path, Msg: "defaults.provider is command but agent.command is empty"}
 	}
@@ -68,10 +66,11 @@ func ModelName(w *spec.Workspace) string {
 	return ""
 }
 
-// Run runs the command in its own process group; a timeout or an interrupt
-// ends the whole group.
+// Run runs the command in its own process group, marked; a timeout or an
+// interrupt ends the whole group (and the runner ends whatever is left of
+// it afterwards, whatever happened).
 func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
-	prompt, err := RenderPrompt(job.Workspace, job.Spec, c.Prompt)
+	prompt, err := job.Prompt()
 	if err != nil {
 		return nil, err
 	}
@@ -85,21 +84,18 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 		return nil, err
 	}
 	pf.Close()
-	fmt.Fprintf(job.Log, "--- prompt (%s)\n%s\n--- agent: %s\n", PromptName(job.Workspace, job.Spec, c.Prompt), prompt, c.Shell)
+	fmt.Fprintf(job.Log, "--- prompt (%s)\n%s\n--- agent: %s\n", job.PromptName, prompt, c.Shell)
 
 	runCtx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(runCtx, "sh", "-c", c.Shell)
-	cmd.Dir = job.RepoRoot
-	cmd.Stdin = strings.NewReader(prompt)
-	cmd.Env = append(os.Environ(),
+	env := append(os.Environ(),
 		"CHANT_SPEC_ID="+job.Spec.ID,
-		"CHANT_SPEC_FILE="+job.Workspace.SpecPath(job.Spec.ID),
+		"CHANT_SPEC_FILE="+job.SpecFile,
 		"CHANT_PROMPT_FILE="+pf.Name(),
 	)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
+	cmd := procs.Command(runCtx, env, job.Marker, "sh", "-c", c.Shell)
+	cmd.Dir = job.Dir
+	cmd.Stdin = strings.NewReader(prompt)
 	capture := &capped{max: maxCapture}
 	sinks := []io.Writer{job.Log, capture}
 	if c.Stream != nil {
@@ -107,7 +103,12 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	}
 	out := io.MultiWriter(sinks...)
 	cmd.Stdout, cmd.Stderr = out, out
-	err = cmd.Run()
+	if err = cmd.Start(); err == nil {
+		if job.Started != nil {
+			job.Started(cmd.Process.Pid)
+		}
+		err = cmd.Wait()
+	}
 	res := &Result{Output: capture.String(), Model: c.Model}
 	switch {
 	case ctx.Err() != nil:

@@ -10,9 +10,9 @@ import (
 )
 
 // Readiness is spec.Set.Readiness with the approval rules that need the
-// repository and the clock: an approval that the gate spec or the
-// repository has outdated holds the gate again, and an unanswered gate
-// shows its deadline or has expired. status, show and run all use it.
+// repository and the clock: an approval that does not cover what the
+// gate's agent would be given now holds the gate again, and an unanswered
+// gate shows its deadline or has expired. status, show and run all use it.
 func Readiness(w *spec.Workspace, set *spec.Set, now time.Time) (map[string]spec.Readiness, error) {
 	if after := w.Config.Approval.ExpiresAfter; after != "" {
 		if d, err := time.ParseDuration(after); err != nil || d <= 0 {
@@ -31,7 +31,7 @@ func Readiness(w *spec.Workspace, set *spec.Set, now time.Time) (map[string]spec
 		r := readiness[s.ID]
 		switch {
 		case r.Ready && s.Approved():
-			void, err := gate.Void(s, repo)
+			void, err := gate.Void(w, set, s, repo)
 			if err != nil {
 				return nil, err
 			}

@@ -2,8 +2,10 @@ package runner
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -37,4 +39,20 @@ func truncate(s string, max int) string {
 		count++
 	}
 	return fmt.Sprintf("%s\n... (output truncated, %d chars total)", s[:cut], n)
+}
+
+var ansiEscape = regexp.MustCompile(`\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])`)
+
+// cleanOutput makes an agent's output fit to be kept in a spec file:
+// invalid UTF-8 replaced (U+FFFD), terminal escape sequences and control
+// characters other than newline and tab removed.
+func cleanOutput(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = ansiEscape.ReplaceAllString(s, "")
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
+			return r
+		}
+		return -1
+	}, s)
 }

@@ -5,64 +5,84 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/chant-run/chant/internal/gitrepo"
-	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/internal/safefs"
 )
 
-// A phase's steps after its agent, saved so that a run killed at any
-// instant resumes from the exact step.
+// A phase's progress is saved in the git directory (where no agent
+// working in its worktree writes, and never in git status), so that a run
+// killed at any instant is taken over by the next: the agent's processes
+// killed, and the phase either run again or, if it had got past its
+// verification, verified again and landed. Nothing in it is trusted to say
+// the work is good: a resumed phase is always verified again.
 const (
-	stepVerified  = "verified"  // the work verified; not yet committed
-	stepCommitted = "committed" // the work committed; the spec not yet recorded
+	stepRunning  = "running"  // the agent may be running
+	stepVerified = "verified" // the work verified; not yet landed
 )
 
-// progress is what a phase needs to finish without its agent.
 type progress struct {
-	Step         string          `json:"step"`
-	Base         string          `json:"base"` // HEAD before the agent
-	Output       string          `json:"output"`
-	Model        string          `json:"model,omitempty"`
-	Author       *gitrepo.Person `json:"author,omitempty"`
-	Summary      string          `json:"summary"`
-	Verification string          `json:"verification_status"`
-	Changed      []string        `json:"changed"`
-	Commits      []string        `json:"commits,omitempty"`
+	Spec   string                 `json:"spec"`
+	Step   string                 `json:"step"`
+	Base   plumbing.Hash          `json:"base"`   // the commit the phase started from
+	Branch plumbing.ReferenceName `json:"branch"` // "" when HEAD was detached
+	PGID   int                    `json:"pgid,omitempty"`
+	Marker string                 `json:"marker,omitempty"`
+	Output string                 `json:"output,omitempty"`
+	Model  string                 `json:"model,omitempty"`
+	Author *gitrepo.Person        `json:"author,omitempty"`
 }
 
-func progressPath(w *spec.Workspace, id string) string {
-	return filepath.Join(w.ChantDir, spec.LogsDir, id+".progress.json")
-}
+func (p *progress) head() gitrepo.Head { return gitrepo.Head{Branch: p.Branch, Commit: p.Base} }
 
-func saveProgress(w *spec.Workspace, id string, p *progress) error {
+func progressDir(stateDir string) string { return filepath.Join(stateDir, "progress") }
+
+func saveProgress(stateDir string, p *progress) error {
 	data, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(progressPath(w, id)), 0o755); err != nil {
+	dir := progressDir(stateDir)
+	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return err
 	}
-	return spec.WriteFileAtomic(progressPath(w, id), data)
+	return safefs.Root{Dir: dir}.WriteFile(p.Spec+".json", data, safefs.Regular, true)
 }
 
-// loadProgress returns the saved progress of a phase, or nil.
-func loadProgress(w *spec.Workspace, id string) (*progress, error) {
-	data, err := os.ReadFile(progressPath(w, id))
+// loadProgress returns every saved progress.
+func loadProgress(stateDir string) ([]*progress, error) {
+	entries, err := os.ReadDir(progressDir(stateDir))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	var p progress
-	if err := json.Unmarshal(data, &p); err != nil {
-		return nil, nil // a torn write cannot happen (atomic), but never trust it
+	var out []*progress
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasSuffix(name, ".json") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(progressDir(stateDir), name))
+		if err != nil {
+			return nil, err
+		}
+		var p progress
+		if json.Unmarshal(data, &p) != nil || p.Spec+".json" != name {
+			os.Remove(filepath.Join(progressDir(stateDir), name))
+			continue
+		}
+		out = append(out, &p)
 	}
-	return &p, nil
+	return out, nil
 }
 
-func removeProgress(w *spec.Workspace, id string) error {
-	err := os.Remove(progressPath(w, id))
+func removeProgress(stateDir, id string) error {
+	err := os.Remove(filepath.Join(progressDir(stateDir), id+".json"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}

@@ -1,21 +1,19 @@
 package runner
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 
+	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/spec"
 )
 
 // ErrPrompt means a prompt template is missing or uses an unknown
 // placeholder.
-var ErrPrompt = errors.New("prompt")
+var ErrPrompt = spec.ErrPrompt
 
 // Placeholders are the names a prompt template may use, as in Chant.
 var Placeholders = []string{
@@ -24,22 +22,6 @@ var Placeholders = []string{
 }
 
 var placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.]+)\s*\}\}`)
-
-// PromptName is the template a spec runs with: override (--prompt), else
-// the spec's prompt:, else the config's defaults.prompt, else "standard".
-func PromptName(w *spec.Workspace, s *spec.Spec, override string) string {
-	for _, name := range []string{override, s.Prompt, w.Config.Defaults.Prompt} {
-		if name != "" {
-			return name
-		}
-	}
-	return "standard"
-}
-
-// PromptPath is the file of a prompt template.
-func PromptPath(w *spec.Workspace, name string) string {
-	return filepath.Join(w.ChantDir, "prompts", name+".md")
-}
 
 // UnknownPlaceholders returns the placeholders of a template that chant
 // does not know, with their lines.
@@ -57,71 +39,57 @@ func UnknownPlaceholders(template []byte) []spec.Problem {
 	return out
 }
 
-// RenderPrompt fills the spec's prompt template. The template's own
-// frontmatter is dropped; {{spec.context}} inlines the files listed in
-// context:, {{spec.informed_by}} the research listed in informed_by: (globs
-// allowed), each under its path.
-func RenderPrompt(w *spec.Workspace, s *spec.Spec, override string) (string, error) {
-	name := PromptName(w, s, override)
-	path := PromptPath(w, name)
-	tmpl, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("%w %q: %w", ErrPrompt, name, err)
+// Render fills the prompt template of what a phase read (c) for its spec.
+// The template's own frontmatter is dropped; {{spec.description}} is the
+// spec's body without chant's records (Approval Discussion, Agent Output);
+// {{spec.context}} and {{spec.informed_by}} inline the files read, each
+// under its path. Everything it uses is what an approval covers.
+func Render(w *spec.Workspace, c *gate.Covered) (string, error) {
+	s := c.Spec
+	if c.Template == nil {
+		return "", fmt.Errorf("%w %q: %s does not exist", ErrPrompt, c.PromptName, w.Rel(w.PromptPath(c.PromptName)))
 	}
+	tmpl := c.Template
 	if bad := UnknownPlaceholders(tmpl); len(bad) > 0 {
-		return "", fmt.Errorf("%w: %s:%d:%d: %s", ErrPrompt, w.Rel(path), bad[0].Line, bad[0].Col, bad[0].Message)
+		return "", fmt.Errorf("%w: %s:%d:%d: %s", ErrPrompt, w.Rel(w.PromptPath(c.PromptName)), bad[0].Line, bad[0].Col, bad[0].Message)
 	}
-	if doc, err := spec.Parse(path, tmpl); err == nil {
+	if doc, err := spec.Parse(c.PromptName+".md", tmpl); err == nil {
 		tmpl = doc.Body()
 	}
 	values := map[string]string{
 		"project.name":      w.Config.Project.Name,
 		"spec.id":           s.ID,
 		"spec.title":        s.Title,
-		"spec.description":  strings.TrimSpace(string(s.Body())),
+		"spec.description":  strings.TrimSpace(s.BodyWithout(gate.DecisionSections...)),
 		"spec.path":         w.Rel(w.SpecPath(s.ID)),
 		"spec.target_files": strings.Join(s.TargetFiles, ", "),
-	}
-	if values["spec.context"], err = inline(w, s.Context); err != nil {
-		return "", fmt.Errorf("spec %s: context: %w", s.ID, err)
-	}
-	if values["spec.informed_by"], err = inline(w, s.InformedBy); err != nil {
-		return "", fmt.Errorf("spec %s: informed_by: %w", s.ID, err)
+		"spec.context":      inline(c.Inputs, s.Context),
+		"spec.informed_by":  inline(c.Inputs, s.InformedBy),
 	}
 	return placeholderRE.ReplaceAllStringFunc(string(tmpl), func(m string) string {
 		return values[placeholderRE.FindStringSubmatch(m)[1]]
 	}), nil
 }
 
-// inline returns the files matched by patterns (relative to the workspace
-// root), each under a heading with its path.
-func inline(w *spec.Workspace, patterns []string) (string, error) {
+// inline returns the input files read for patterns, each under a heading
+// with its path.
+func inline(files []spec.InputFile, patterns []string) string {
 	var b strings.Builder
-	for _, pat := range patterns {
-		if !filepath.IsLocal(filepath.FromSlash(pat)) {
-			return "", fmt.Errorf("%s leaves the repository", pat)
+	for _, f := range files {
+		if !slices.Contains(patterns, f.Pattern) {
+			continue
 		}
-		matches, err := filepath.Glob(filepath.Join(w.Root, filepath.FromSlash(pat)))
-		if err != nil {
-			return "", err
+		if f.Missing {
+			fmt.Fprintf(&b, "### %s\n\n(not found)\n\n", f.Path)
+			continue
 		}
-		sort.Strings(matches)
-		if len(matches) == 0 {
-			fmt.Fprintf(&b, "### %s\n\n(not found)\n\n", pat)
+		fence := "```"
+		for strings.Contains(string(f.Data), fence) {
+			fence += "`"
 		}
-		for _, m := range matches {
-			data, err := os.ReadFile(m)
-			if err != nil {
-				return "", err
-			}
-			fence := "```"
-			for strings.Contains(string(data), fence) {
-				fence += "`"
-			}
-			fmt.Fprintf(&b, "### %s\n\n%s\n%s\n%s\n\n", w.Rel(m), fence, strings.TrimRight(string(data), "\n"), fence)
-		}
+		fmt.Fprintf(&b, "### %s\n\n%s\n%s\n%s\n\n", f.Path, fence, strings.TrimRight(string(f.Data), "\n"), fence)
 	}
-	return strings.TrimSpace(b.String()), nil
+	return strings.TrimSpace(b.String())
 }
 
 // PromptProblems checks every template in .chant/prompts for unknown
@@ -133,9 +101,14 @@ func PromptProblems(w *spec.Workspace) ([]spec.Problem, error) {
 	}
 	var out []spec.Problem
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
+		name := strings.TrimSuffix(filepath.Base(p), ".md")
+		if !spec.ValidPromptName(name) {
+			continue // no spec can name it
+		}
+		data, err := w.ReadPrompt(name)
 		if err != nil {
-			return nil, err
+			out = append(out, spec.Problem{Path: w.Rel(p), Line: 1, Col: 1, Severity: spec.SeverityError, Message: err.Error()})
+			continue
 		}
 		for _, prob := range UnknownPlaceholders(data) {
 			prob.Path = w.Rel(p)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -32,7 +33,14 @@ func TestRenderPrompt(t *testing.T) {
 		t.Fatal(err)
 	}
 	set, _ := w.Load()
-	got, err := RenderPrompt(w, set.Get("001-do-it"), "")
+	render := func(id, override string) (string, error) {
+		c, err := gate.Cover(w, set, set.Get(id), override, nil, false)
+		if err != nil {
+			return "", err
+		}
+		return Render(w, c)
+	}
+	got, err := render("001-do-it", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,19 +57,19 @@ func TestRenderPrompt(t *testing.T) {
 	if strings.Contains(got, "name: main") {
 		t.Error("the template's frontmatter leaked into the prompt")
 	}
-	if got, _ := RenderPrompt(w, set.Get("003-own-prompt"), ""); got != "Other: 003-own-prompt\n" {
+	if got, _ := render("003-own-prompt", ""); got != "Other: 003-own-prompt\n" {
 		t.Errorf("spec prompt: %q", got)
 	}
-	if got, _ := RenderPrompt(w, set.Get("003-own-prompt"), "main"); !strings.HasPrefix(got, "# Own") {
+	if got, _ := render("003-own-prompt", "main"); !strings.HasPrefix(got, "# Own") {
 		t.Errorf("--prompt override: %q", got)
 	}
-	if _, err := RenderPrompt(w, set.Get("001-do-it"), "bad"); !errors.Is(err, ErrPrompt) || !strings.Contains(err.Error(), ".chant/prompts/bad.md:2:13: unknown placeholder {{spec.bogus}}") {
+	if _, err := render("001-do-it", "bad"); !errors.Is(err, ErrPrompt) || !strings.Contains(err.Error(), ".chant/prompts/bad.md:2:13: unknown placeholder {{spec.bogus}}") {
 		t.Errorf("bad template: %v", err)
 	}
-	if _, err := RenderPrompt(w, set.Get("001-do-it"), "nope"); !errors.Is(err, ErrPrompt) {
+	if _, err := render("001-do-it", "nope"); !errors.Is(err, ErrPrompt) {
 		t.Errorf("missing template: %v", err)
 	}
-	if _, err := RenderPrompt(w, set.Get("002-escapes"), ""); err == nil || !strings.Contains(err.Error(), "leaves the repository") {
+	if _, err := render("002-escapes", ""); err == nil || !strings.Contains(err.Error(), "leaves the repository") {
 		t.Errorf("context outside the repository: %v", err)
 	}
 }

@@ -1,65 +1,59 @@
 package runner
 
 import (
+	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/spec"
 )
 
 // RecordingsDir is where a workspace's replay recordings are, and where
-// --record writes them.
+// --record writes them: replay.dir, which must be inside .chant (see
+// spec.ReplayDirProblem), default .chant/recordings.
 func RecordingsDir(w *spec.Workspace) string {
 	dir := w.Config.Replay.Dir
 	if dir == "" {
 		dir = filepath.Join(".chant", "recordings")
 	}
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(w.Root, dir)
-	}
-	return dir
+	return filepath.Join(w.Root, filepath.FromSlash(dir))
 }
 
-// saveRecording writes what the agent did for s as a replay recording
-// (the format the replay agent reads): transcript.md, recording.yaml with
-// the criteria it checked, and files/ with every file it wrote. It returns the paths written, relative to the repository.
-func (r *run) saveRecording(s *spec.Spec, prog *progress) ([]string, error) {
-	dir := filepath.Join(RecordingsDir(r.w), s.ID)
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, err
+// recording returns the changes that save what the agent did for the
+// phase's spec as a replay recording (the format the replay agent reads):
+// transcript.md, recording.yaml with the criteria it checked, and files/
+// with every target it wrote. Files of an earlier recording of the spec
+// that this one does not have are removed; nothing else in the directory
+// is touched. They land with the spec's record.
+func (p *phase) recording() ([]gitrepo.Change, error) {
+	r := p.r
+	if msg := spec.ReplayDirProblem(r.w.Config.Replay.Dir); msg != "" {
+		return nil, &spec.Error{Path: r.w.Config.Path, Msg: msg}
 	}
-	specPath := r.repoPath(r.w.SpecPath(s.ID))
+	dir := r.repoPath(filepath.Join(RecordingsDir(r.w), p.spec.ID))
+	want := map[string]gitrepo.Change{}
+	for rel, f := range p.work {
+		want[dir+"/files/"+rel] = gitrepo.Change{Mode: f.mode, Data: f.data}
+	}
 	var rec recording
-	var written []string
-	for _, p := range prog.Changed {
-		if p == specPath || r.isLocal(p) {
-			continue
-		}
-		// Targets must exist to verify, and other changes fail the phase, so
-		// a recorded phase only writes files.
-		data, err := os.ReadFile(filepath.Join(r.repo.Root, filepath.FromSlash(p)))
-		if err != nil {
-			return nil, err
-		}
-		dst := filepath.Join(dir, "files", filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(dst, data, 0o644); err != nil {
-			return nil, err
-		}
-		written = append(written, r.repoPath(dst))
-	}
-	cur, err := spec.ReadFile(r.w.SpecPath(s.ID))
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range cur.Criteria() {
+	for _, c := range p.spec.Criteria() {
 		if c.Checked {
+			rec.Checked = append(rec.Checked, c.Text)
+		}
+	}
+	unchecked := map[int]bool{}
+	for _, c := range p.ticked() {
+		unchecked[c] = true
+	}
+	for _, c := range p.spec.Criteria() {
+		if !c.Checked && unchecked[c.Offset] {
 			rec.Checked = append(rec.Checked, c.Text)
 		}
 	}
@@ -67,15 +61,65 @@ func (r *run) saveRecording(s *spec.Spec, prog *progress) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	header := fmt.Sprintf("# What the agent did for %s, recorded by chant run --record.\n", s.ID)
-	for name, data := range map[string]string{
-		"recording.yaml": header + string(meta),
-		"transcript.md":  strings.TrimSpace(prog.Output) + "\n",
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+	header := fmt.Sprintf("# What the agent did for %s, recorded by chant run --record.\n", p.spec.ID)
+	want[dir+"/recording.yaml"] = gitrepo.Change{Mode: safefs.Regular, Data: []byte(header + string(meta))}
+	want[dir+"/transcript.md"] = gitrepo.Change{Mode: safefs.Regular, Data: []byte(strings.TrimSpace(p.prog.Output) + "\n")}
+
+	// An earlier recording's files that this one does not write go.
+	root := filepath.Join(r.repo.Root, filepath.FromSlash(dir+"/files"))
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink != 0 && path != root {
+			return fmt.Errorf("%w: %s is a symbolic link", ErrUnsafePath, r.repoPath(path))
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel := r.repoPath(path)
+		if _, ok := want[rel]; !ok {
+			want[rel] = gitrepo.Change{}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	paths := make([]string, 0, len(want))
+	for p := range want {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	var out []gitrepo.Change
+	for _, path := range paths {
+		c := want[path]
+		c.Path = path
+		if c.Before, err = r.repo.WorkFile(path); err != nil {
 			return nil, err
 		}
-		written = append(written, r.repoPath(filepath.Join(dir, name)))
+		out = append(out, c)
 	}
-	return written, nil
+	return out, nil
+}
+
+// ticked returns the offsets of the boxes the agent ticked in its copy of
+// the spec.
+func (p *phase) ticked() []int {
+	data, _, err := p.r.tree.Read(p.specRel)
+	if err != nil {
+		return nil
+	}
+	boxes, ok := ticksOnly(p.snapshot, data, p.spec.Criteria())
+	if !ok {
+		return nil
+	}
+	var out []int
+	for off := range boxes {
+		out = append(out, off)
+	}
+	return out
 }

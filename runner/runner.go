@@ -1,6 +1,7 @@
 // Package runner plans and executes a run: it takes the specs of a workspace
-// in dependency order, has an agent do each ready one, verifies the work and
-// records it as git commits.
+// in dependency order, has an agent do each ready one in a worktree of its
+// own, verifies the work against the spec's contract and lands it on the
+// branch as commits that chant builds itself.
 package runner
 
 import (
@@ -8,14 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/internal/bookkeeping"
 	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/isolation"
+	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -24,8 +26,6 @@ var (
 	ErrPhaseFailed = errors.New("phase failed")
 	// ErrRunInProgress means another chant run holds the workspace.
 	ErrRunInProgress = errors.New("another chant run is in progress")
-	// ErrTamper means an agent changed a spec's status or approval.
-	ErrTamper = errors.New("tampering")
 	// ErrProvider means the configured agent provider is not available.
 	ErrProvider = errors.New("unknown agent provider")
 )
@@ -41,8 +41,8 @@ type Options struct {
 	// SkipCriteria completes a spec whose acceptance criteria are not all
 	// checked; it is recorded as verification_status: partial.
 	SkipCriteria bool
-	// Record saves what the agent did as a replay recording in
-	// .chant/recordings/<id>/, committed with the spec.
+	// Record saves what the agent did as a replay recording in the
+	// recordings directory, committed with the spec.
 	Record bool
 	Now    func() time.Time
 }
@@ -56,6 +56,9 @@ func (o *Options) validate() error {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Prompt != "" && !spec.ValidPromptName(o.Prompt) {
+		return fmt.Errorf("%w %q: not a template name (letters, digits, '.', '-', '_'; the template is .chant/prompts/<name>.md)", ErrPrompt, o.Prompt)
 	}
 	return nil
 }
@@ -125,6 +128,20 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	// A command killed in the middle of a landing is finished (or undone)
+	// before anything is read.
+	unlock, err := w.Lock()
+	if err != nil {
+		return rep, err
+	}
+	fixed, err := bookkeeping.Repair(w, repo)
+	unlock()
+	if err != nil {
+		return rep, err
+	}
+	for _, f := range fixed {
+		fmt.Fprintf(opts.Out, "Repaired: %s\n", f)
+	}
 	// Everything is checked before anything is written.
 	agent := opts.Agent
 	if agent == nil {
@@ -144,15 +161,6 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return rep, err
 		}
 	}
-	unlock, err := w.Lock() // every git write, .git/info/exclude included
-	if err != nil {
-		return rep, err
-	}
-	err = repo.Exclude(w.RepoPatterns(repo.Root)...)
-	unlock()
-	if err != nil {
-		return rep, err
-	}
 	var only map[string]bool
 	if len(opts.IDs) > 0 {
 		only = map[string]bool{}
@@ -164,23 +172,38 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			only[s.ID] = true
 		}
 	}
-	r := &run{opts: opts, w: w, repo: repo, agent: agent}
-	if err := r.resume(set, rep); err != nil {
+	tree, err := isolation.Open(repo, "phase")
+	if err != nil {
+		return rep, err
+	}
+	r := &run{opts: opts, w: w, repo: repo, agent: agent, tree: tree, set: set, stateDir: repo.StateDir()}
+	r.wsRel = r.repoPath(w.Root)
+	tree.Watched = []string{r.repoPath(w.ChantDir)}
+	unlock, err = w.Lock() // every git write, info/exclude included
+	if err != nil {
+		return rep, err
+	}
+	err = repo.Exclude(w.RepoPatterns(repo.Root)...)
+	unlock()
+	if err != nil {
+		return rep, err
+	}
+	if err := r.resume(ctx, rep); err != nil {
 		return rep, err
 	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		if set, err = w.Load(); err != nil {
+		if r.set, err = w.Load(); err != nil {
 			return rep, err
 		}
-		readiness, err := Readiness(w, set, opts.Now())
+		readiness, err := Readiness(w, r.set, opts.Now())
 		if err != nil {
 			return rep, err
 		}
 		var next *spec.Spec
-		for _, s := range set.Order() {
+		for _, s := range r.set.Order() {
 			if readiness[s.ID].Ready && (only == nil || only[s.ID]) {
 				next = s
 				break
@@ -190,6 +213,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			break
 		}
 		ph := r.phase(ctx, next)
+		if errors.Is(ph.Err, ErrDirtyTargets) || errors.Is(ph.Err, ErrUnsafePath) || errors.Is(ph.Err, errNotApproved) {
+			return rep, ph.Err // not run: the spec is as it was
+		}
 		rep.Ran = append(rep.Ran, *ph)
 		if ph.Err != nil {
 			rep.Failed = &rep.Ran[len(rep.Ran)-1]
@@ -197,6 +223,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 	}
 
+	set = r.set
 	readiness, err := Readiness(w, set, opts.Now())
 	if err != nil {
 		return rep, err
@@ -234,314 +261,91 @@ func agentFor(w *spec.Workspace, opts Options) (Agent, error) {
 		}
 		return ReplayFor(w)
 	case "command":
-		return CommandFor(w, opts.Stream, opts.Prompt)
+		if msg := spec.ReplayDirProblem(w.Config.Replay.Dir); msg != "" && opts.Record {
+			return nil, &spec.Error{Path: w.Config.Path, Msg: msg}
+		}
+		return CommandFor(w, opts.Stream)
 	default:
 		return nil, &spec.Error{Path: w.Config.Path, Msg: fmt.Sprintf("%s: defaults.provider %q (known: replay, command)", ErrProvider, p)}
 	}
 }
 
 type run struct {
-	opts  Options
-	w     *spec.Workspace
-	repo  *gitrepo.Repo
-	agent Agent
+	opts     Options
+	w        *spec.Workspace
+	set      *spec.Set // the specs as last loaded
+	repo     *gitrepo.Repo
+	agent    Agent
+	tree     *isolation.Tree
+	stateDir string
+	wsRel    string // the workspace root, relative to the repository root
 }
 
-// phase runs one spec: agent, verification, then the work commit and the
-// record of it. Any failure is in the returned Phase's Err.
+// phase runs one spec and reports how it went.
 func (r *run) phase(ctx context.Context, s *spec.Spec) *Phase {
 	out := r.opts.Out
 	start := r.opts.Now()
 	ph := &Phase{Spec: s}
 	fmt.Fprintf(out, "run   %-20s %s\n", s.ID, s.Title)
-
 	ph.Err = r.execute(ctx, s, ph)
 	ph.Duration = r.opts.Now().Sub(start).Round(10 * time.Millisecond)
-	if ph.Err != nil {
+	switch {
+	case errors.Is(ph.Err, ErrDirtyTargets), errors.Is(ph.Err, ErrUnsafePath), errors.Is(ph.Err, errNotApproved):
+		fmt.Fprintf(out, "skip  %-20s %s  (not run)\n", s.ID, s.Title)
+	case ph.Err != nil:
 		fmt.Fprintf(out, "FAIL  %-20s %s  (failed after %s)\n", s.ID, s.Title, ph.Duration)
-		return ph
+	default:
+		fmt.Fprintf(out, "ok    %-20s %s  (completed in %s, commit %s)\n", s.ID, s.Title, ph.Duration, ph.Commit)
 	}
-	fmt.Fprintf(out, "ok    %-20s %s  (completed in %s, commit %s)\n", s.ID, s.Title, ph.Duration, ph.Commit)
 	return ph
 }
 
-func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase) error {
-	if _, err := r.w.Update(s.ID, setStatus(spec.StatusInProgress)); err != nil {
-		return err
-	}
-	logFile, err := openLog(r.w, s.ID)
+// resume takes over what a run killed at any instant left, before anything
+// else runs (this run holds the run lock, so no other run is active, and
+// git has been repaired): it kills the processes its agent left, lands
+// phases that got past their verification once verified again, and
+// returns phases caught earlier to pending, to run again.
+func (r *run) resume(ctx context.Context, rep *Report) error {
+	progs, err := loadProgress(r.stateDir)
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
-	fmt.Fprintf(logFile, "=== %s %s: %s\n", r.opts.Now().UTC().Format(time.RFC3339), s.ID, s.Title)
-
-	// What the tree is before the agent, to know what it changed.
-	// Taken under the workspace lock, so that another command's write in
-	// progress (a decision on a gate) is never mistaken for the agent's.
-	var base string
-	var before gitrepo.Snapshot
-	err = r.locked(func() (err error) {
-		if base, err = r.repo.Head(); err == nil {
-			before, err = r.repo.Dirty()
+	resumed := map[string]bool{}
+	for _, prog := range progs {
+		if n := procs.KillAll(prog.PGID, prog.Marker); n > 0 {
+			fmt.Fprintf(r.opts.Out, "Stopped %d process(es) that the agent of %s left running in an interrupted run\n", n, prog.Spec)
 		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	job := &Job{Spec: s, Workspace: r.w, RepoRoot: r.repo.Root, Log: logFile}
-	res, err := r.agent.Run(ctx, job)
-	if res == nil {
-		res = &Result{}
-	}
-	if err != nil {
-		return r.fail(s, res.Output, nil, fmt.Errorf("agent: %w", err))
-	}
-	var changed []string
-	if err := r.locked(func() (err error) { changed, err = r.repo.ChangedSince(base, before); return err }); err != nil {
-		return r.fail(s, res.Output, nil, err)
-	}
-	// A target left in the tree by an earlier, failed attempt at this spec
-	// is this spec's work too, even if this attempt wrote the same bytes.
-	for _, t := range s.TargetFiles {
-		p := r.repoPath(filepath.Join(r.w.Root, filepath.FromSlash(t)))
-		if dirty, _, err := r.repo.Changed(p); err == nil && dirty && !slices.Contains(changed, p) {
-			changed = append(changed, p)
-		}
-	}
-	after, err := spec.ReadFile(r.w.SpecPath(s.ID))
-	if err != nil {
-		return r.fail(s, res.Output, nil, err)
-	}
-	if what := tampered(s, after); what != "" {
-		return r.fail(s, res.Output, nil, fmt.Errorf("%w: the agent changed the spec's %s, which only chant and reviewers may change", ErrTamper, what))
-	}
-	v, err := r.verify(ctx, after, changed, logFile)
-	if err != nil {
-		return r.fail(s, res.Output, nil, err)
-	}
-	if ctx.Err() != nil {
-		return r.fail(s, res.Output, v, fmt.Errorf("%w while checking", ErrInterrupted))
-	}
-	ph.Verification = v
-	if !v.OK() {
-		return r.fail(s, res.Output, v, errors.New(strings.Join(v.Problems(), "; ")))
-	}
-	prog := &progress{Step: stepVerified, Base: base, Output: res.Output, Model: res.Model, Author: res.Author,
-		Summary: v.Summary(), Verification: v.Status(), Changed: changed}
-	if err := saveProgress(r.w, s.ID, prog); err != nil {
-		return err
-	}
-	commits, err := r.finish(s, prog)
-	if len(commits) > 0 {
-		ph.Commit = commits[len(commits)-1]
-	}
-	return err
-}
-
-// finish records a verified phase, from whatever step it reached: it
-// commits what is left uncommitted of the agent's work as
-// "chant(<id>): <title>", marks the spec completed with every work commit
-// (the agent's own and ours, never bookkeeping), the verification and the
-// agent's output, and commits the spec file. Each step is saved in the
-// phase's progress file, so a run killed at any point resumes here. Both
-// happen under the workspace lock.
-func (r *run) finish(s *spec.Spec, prog *progress) ([]string, error) {
-	unlock, err := r.w.Lock()
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	specPath := r.repoPath(r.w.SpecPath(s.ID))
-	now := r.opts.Now()
-	if prog.Step == stepVerified {
-		var work []string
-		for _, p := range prog.Changed {
-			if p == specPath || r.isLocal(p) {
-				continue
-			}
-			if dirty, _, err := r.repo.Changed(p); err != nil {
-				return nil, err
-			} else if dirty {
-				work = append(work, p)
-			}
-		}
-		since, err := r.repo.WorkCommitsSince(prog.Base)
-		if err != nil {
-			return nil, err
-		}
-		if len(work) > 0 || len(since) == 0 {
-			if _, err := r.repo.CommitAs(work, fmt.Sprintf("chant(%s): %s\n", s.ID, s.Title), now, prog.Author); err != nil {
-				return nil, err
-			}
-		}
-		// Runs are serialized, so every commit since the phase began that is
-		// not another chant command's bookkeeping is its work: the agent's
-		// own and ours.
-		if since, err = r.repo.WorkCommitsSince(prog.Base); err != nil {
-			return nil, err
-		}
-		prog.Commits = nil
-		for _, c := range since {
-			prog.Commits = append(prog.Commits, gitrepo.Short(c))
-		}
-		prog.Step = stepCommitted
-		if err := saveProgress(r.w, s.ID, prog); err != nil {
-			return prog.Commits, err
-		}
-	}
-	bookkeeping := []string{specPath}
-	if r.opts.Record {
-		paths, err := r.saveRecording(s, prog)
-		if err != nil {
-			return prog.Commits, err
-		}
-		bookkeeping = append(bookkeeping, paths...)
-	}
-	cur, err := spec.ReadFile(r.w.SpecPath(s.ID))
-	if err != nil {
-		return prog.Commits, err
-	}
-	if cur.Status != spec.StatusCompleted {
-		// Status and Agent Output are one atomic write: both or neither.
-		_, err = r.w.UpdateLocked(s.ID, func(cur *spec.Spec, e *spec.Editor) error {
-			e.Set("status", spec.StatusCompleted)
-			e.Set("commits", append(append([]string{}, cur.Commits...), prog.Commits...))
-			e.Set("completed_at", now)
-			if prog.Model != "" {
-				e.Set("model", prog.Model)
-			}
-			e.Set("verification_status", prog.Verification)
-			e.Set("last_verified", now)
-			e.AppendBody(agentOutput(now, prog.Output+"\n\n"+prog.Summary))
-			return nil
-		})
-		if err != nil {
-			return prog.Commits, err
-		}
-	}
-	var dirty []string
-	for _, p := range bookkeeping {
-		if changed, _, err := r.repo.Changed(p); err != nil {
-			return prog.Commits, err
-		} else if changed {
-			dirty = append(dirty, p)
-		}
-	}
-	if len(dirty) > 0 { // none when only the progress file was left
-		if _, err := r.repo.Commit(dirty, gitrepo.Bookkeeping(fmt.Sprintf("chant: record %s completed", s.ID)), now); err != nil {
-			return prog.Commits, err
-		}
-	}
-	return prog.Commits, removeProgress(r.w, s.ID)
-}
-
-// verify checks the spec's contract against what the agent changed.
-func (r *run) verify(ctx context.Context, s *spec.Spec, changed []string, log io.Writer) (*Verification, error) {
-	// Targets are relative to the workspace root; changes to the repository.
-	changedSet := map[string]bool{}
-	wsPrefix := r.repoPath(r.w.Root)
-	for _, p := range changed {
-		if wsPrefix != "." {
-			p = strings.TrimPrefix(p, wsPrefix+"/")
-		}
-		changedSet[p] = true
-	}
-	v := verify(ctx, s, changedSet, r.w.Root, log)
-	v.SkippedCriteria = r.opts.SkipCriteria && len(v.Unchecked) > 0
-	specPath := r.repoPath(r.w.SpecPath(s.ID))
-	targets := map[string]bool{}
-	for _, t := range s.TargetFiles {
-		targets[r.repoPath(filepath.Join(r.w.Root, filepath.FromSlash(t)))] = true
-	}
-	specsDir := r.repoPath(r.w.SpecsDir) + "/"
-	for _, p := range changed {
+		s := r.set.Get(prog.Spec)
 		switch {
-		case p == specPath || targets[p] || r.isLocal(p):
-		case strings.HasPrefix(p, specsDir):
-			v.OtherSpecs = append(v.OtherSpecs, p)
-		default:
-			v.Undeclared = append(v.Undeclared, p)
-		}
-	}
-	return v, nil
-}
-
-// isLocal reports whether a repository path is one of chant's own local
-// files (logs, locks, recordings being written), never the agent's work.
-func (r *run) isLocal(p string) bool {
-	chant := r.repoPath(r.w.ChantDir) + "/"
-	return strings.HasPrefix(p, chant+spec.LogsDir+"/") || p == chant+".lock" || p == chant+spec.RunLockFile
-}
-
-// fail marks the spec failed, with what the agent said and why, and
-// returns cause. The work is left in the tree, uncommitted, to inspect.
-func (r *run) fail(s *spec.Spec, output string, v *Verification, cause error) error {
-	now := r.opts.Now()
-	text := output
-	if v != nil {
-		text += "\n\n" + v.Summary()
-	}
-	text = strings.TrimSpace(text + "\n\nFailed: " + cause.Error())
-	if _, err := r.w.Update(s.ID, func(_ *spec.Spec, e *spec.Editor) error {
-		e.Set("status", spec.StatusFailed)
-		e.Set("verification_status", "failed")
-		e.Set("last_verified", now)
-		e.AppendBody(agentOutput(now, text))
-		return nil
-	}); err != nil {
-		return fmt.Errorf("%w (and recording the failure: %v)", cause, err)
-	}
-	return cause
-}
-
-// resume puts right what a run killed at any instant left, before anything
-// else runs (this run holds the run lock, so no other run is active): it
-// repairs git, finishes phases that got past verification from their saved
-// step, and returns phases caught earlier to pending, to run again.
-func (r *run) resume(set *spec.Set, rep *Report) error {
-	unlock, err := r.w.Lock()
-	if err != nil {
-		return err
-	}
-	fixed, err := bookkeeping.Repair(r.w, r.repo)
-	unlock()
-	if err == nil {
-		// Progress files are written only by runs, and this run holds the
-		// run lock: no live write can be there.
-		err = spec.RemoveStaleTemps(filepath.Join(r.w.ChantDir, spec.LogsDir))
-	}
-	if err != nil {
-		return err
-	}
-	for _, f := range fixed {
-		fmt.Fprintf(r.opts.Out, "Repaired: %s\n", f)
-	}
-	for _, s := range set.Specs {
-		prog, err := loadProgress(r.w, s.ID)
-		if err != nil {
-			return err
-		}
-		switch {
-		case prog != nil && (s.Status == spec.StatusInProgress || s.Status == spec.StatusCompleted):
-			fmt.Fprintf(r.opts.Out, "Resuming %s: an interrupted run left it %s\n", s.ID, prog.Step)
-			commits, err := r.finish(s, prog)
-			ph := Phase{Spec: s, Err: err}
-			if len(commits) > 0 {
-				ph.Commit = commits[len(commits)-1]
+		case s == nil || s.Status != spec.StatusInProgress:
+			if err := removeProgress(r.stateDir, prog.Spec); err != nil {
+				return err
 			}
+		case prog.Step == stepVerified:
+			resumed[s.ID] = true
+			fmt.Fprintf(r.opts.Out, "Resuming %s: an interrupted run had verified its work; verifying it again\n", s.ID)
+			ph := Phase{Spec: s}
+			ph.Commit, ph.Err = r.resumeVerified(ctx, s, prog, &ph)
 			rep.Ran = append(rep.Ran, ph)
+			if ph.Err != nil {
+				rep.Failed = &rep.Ran[len(rep.Ran)-1]
+				return fmt.Errorf("%w: %s: %w", ErrPhaseFailed, s.ID, ph.Err)
+			}
+		}
+	}
+	for _, s := range r.set.Specs {
+		if s.Status == spec.StatusInProgress && !resumed[s.ID] {
+			fmt.Fprintf(r.opts.Out, "Taking over %s, left in progress by an interrupted run\n", s.ID)
+			_, err := r.w.Update(s.ID, func(cur *spec.Spec, e *spec.Editor) error {
+				if cur.Status == spec.StatusInProgress {
+					e.Set("status", spec.StatusPending)
+				}
+				return nil
+			})
 			if err != nil {
 				return err
 			}
-		case prog != nil:
-			if err := removeProgress(r.w, s.ID); err != nil {
-				return err
-			}
-		case s.Status == spec.StatusInProgress:
-			fmt.Fprintf(r.opts.Out, "Taking over %s, left in progress by an interrupted run\n", s.ID)
-			if _, err := r.w.Update(s.ID, setStatus(spec.StatusPending)); err != nil {
+			if err := removeProgress(r.stateDir, s.ID); err != nil {
 				return err
 			}
 		}
@@ -549,40 +353,49 @@ func (r *run) resume(set *spec.Set, rep *Report) error {
 	return nil
 }
 
+// resumeVerified verifies again, in the worktree the interrupted run left,
+// the work of a phase that had verified, and lands it.
+func (r *run) resumeVerified(ctx context.Context, s *spec.Spec, prog *progress, ph *Phase) (string, error) {
+	logFile, err := r.openLog(s.ID)
+	if err != nil {
+		return "", err
+	}
+	defer logFile.Close()
+	p := &phase{r: r, spec: s, snapshot: s.Bytes(), specRel: r.repoPath(r.w.SpecPath(s.ID)), prog: prog, log: logFile}
+	if p.cover, err = gate.Cover(r.w, r.set, s, r.opts.Prompt, r.repo, s.Gate()); err != nil {
+		return "", p.fail(prog.Output, nil, err)
+	}
+	if a := s.Approval; s.Gate() && (a.Status != spec.ApprovalApproved || !gate.Bound(a.Hash) || gate.VoidReason(a.Hash, p.cover.Binding()) != "") {
+		return "", p.fail(prog.Output, nil, fmt.Errorf("%w: its approval no longer holds", errNotApproved))
+	}
+	v, err := p.verify(ctx)
+	ph.Verification = v
+	if err == nil && !v.OK() {
+		err = errors.New(strings.Join(v.Problems(), "; "))
+	}
+	if err != nil {
+		return "", p.fail(prog.Output, v, err)
+	}
+	return p.land(v)
+}
+
 // validate refuses a workspace with any error lint would report: what the
-// specs say (spec.Set.Validate) and where their paths really lead.
+// specs say (spec.Set.Validate), where their paths really lead, and the
+// config's errors.
 func validate(w *spec.Workspace, set *spec.Set) error {
 	errs, _ := set.Validate().(spec.Errors)
 	for _, p := range w.PathProblems(set) {
 		errs = append(errs, &spec.Error{Path: p.Path, Line: p.Line, Col: p.Col, Msg: p.Message})
 	}
+	for _, p := range spec.ConfigProblems(w.Config) {
+		if p.Severity == spec.SeverityError {
+			errs = append(errs, &spec.Error{Path: p.Path, Line: p.Line, Col: p.Col, Msg: p.Message})
+		}
+	}
 	if len(errs) > 0 {
 		return errs
 	}
 	return nil
-}
-
-// locked runs fn under the workspace lock.
-func (r *run) locked(fn func() error) error {
-	unlock, err := r.w.Lock()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	return fn()
-}
-
-// tampered names what an agent changed in its own spec that it may not:
-// the status (chant set it to in_progress) or the approval.
-func tampered(before, after *spec.Spec) string {
-	switch {
-	case after.Status != spec.StatusInProgress:
-		return "status"
-	case (before.Approval == nil) != (after.Approval == nil),
-		before.Approval != nil && *before.Approval != *after.Approval:
-		return "approval"
-	}
-	return ""
 }
 
 func setStatus(status string) func(*spec.Spec, *spec.Editor) error {
@@ -600,12 +413,4 @@ func (r *run) repoPath(abs string) string {
 		return filepath.ToSlash(abs)
 	}
 	return filepath.ToSlash(rel)
-}
-
-func openLog(w *spec.Workspace, id string) (*os.File, error) {
-	dir := filepath.Join(w.ChantDir, spec.LogsDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	return os.OpenFile(filepath.Join(dir, id+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 }

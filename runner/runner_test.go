@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/spec"
 )
@@ -56,23 +57,45 @@ func (a *fakeAgent) Run(ctx context.Context, job *Job) (*Result, error) {
 	}
 	res := &Result{Output: "did " + job.Spec.ID}
 	for p, content := range a.files {
-		if err := os.WriteFile(filepath.Join(job.RepoRoot, p), []byte(content), 0o644); err != nil {
+		full := filepath.Join(job.Dir, p)
+		os.MkdirAll(filepath.Dir(full), 0o755)
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
 			return nil, err
 		}
-		res.Files = append(res.Files, p)
 	}
 	if a.tick {
-		_, err := job.Workspace.Update(job.Spec.ID, func(s *spec.Spec, e *spec.Editor) error {
-			for _, c := range s.Criteria() {
-				e.CheckBox(c.Offset)
-			}
-			return nil
-		})
+		src, err := os.ReadFile(job.SpecFile)
 		if err != nil {
+			return nil, err
+		}
+		s, err := spec.Parse(job.SpecFile, src)
+		if err != nil {
+			return nil, err
+		}
+		e := spec.NewEditor(src)
+		for _, c := range s.Criteria() {
+			e.CheckBox(c.Offset)
+		}
+		out, err := e.Bytes()
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(job.SpecFile, out, 0o644); err != nil {
 			return nil, err
 		}
 	}
 	return res, nil
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "chant-worktrees-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv(isolation.DirEnv, dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // newRepo makes a git workspace with the given specs and one commit.
@@ -146,8 +169,19 @@ func TestRunFailsWhenWorkDoesNotVerify(t *testing.T) {
 	if s.Status != spec.StatusFailed || len(s.Commits) != 0 {
 		t.Errorf("status %s commits %v", s.Status, s.Commits)
 	}
-	if n := gitCmd(t, w.Root, "rev-list", "--count", "HEAD"); n != "1" {
-		t.Errorf("%s commits, want only the initial one", n)
+	// The failure is recorded in a commit of the spec alone; the agent's
+	// work reaches neither the branch nor the working tree.
+	if log := gitCmd(t, w.Root, "log", "--format=%s"); log != "chant: record a failed\ninit" {
+		t.Errorf("log:\n%s", log)
+	}
+	if files := gitCmd(t, w.Root, "show", "--name-only", "--format=", "HEAD"); files != ".chant/specs/a.md" {
+		t.Errorf("the failure commit touches %q", files)
+	}
+	if _, err := os.Stat(filepath.Join(w.Root, "out.txt")); !os.IsNotExist(err) {
+		t.Errorf("the failed work reached the working tree")
+	}
+	if st := gitCmd(t, w.Root, "status", "--porcelain"); st != "" {
+		t.Errorf("git status:\n%s", st)
 	}
 }
 

@@ -5,14 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -20,7 +18,7 @@ import (
 const DefaultCheckTimeout = 10 * time.Minute
 
 // Verification is what the runner found after the agent, whatever the agent
-// said.
+// said, measured against the spec as the phase read it before the agent.
 type Verification struct {
 	Unchecked []spec.Criterion
 	Total     int      // acceptance criteria
@@ -31,6 +29,16 @@ type Verification struct {
 	SkippedCriteria bool     // unchecked criteria allowed by --skip-criteria
 	Undeclared      []string // files changed outside target_files
 	OtherSpecs      []string // other spec files changed (never allowed)
+	// Tampered says how the agent changed its own spec beyond ticking the
+	// boxes of its acceptance criteria (never allowed).
+	Tampered string
+	// GitConfig lists the git configuration the agent changed (undone).
+	GitConfig []string
+	// BadTargets are targets that are not a file chant can commit: a
+	// directory, a special file, a symbolic link leaving the repository.
+	BadTargets []string
+	// ChangedByChecks are targets a check changed after verification.
+	ChangedByChecks []string
 }
 
 // CheckResult is one check's outcome.
@@ -46,7 +54,8 @@ type CheckResult struct {
 // OK reports whether the phase may be recorded as completed.
 func (v *Verification) OK() bool {
 	if len(v.Unchecked) > 0 && !v.SkippedCriteria || len(v.Missing) > 0 || len(v.Unchanged) > 0 ||
-		len(v.Undeclared) > 0 || len(v.OtherSpecs) > 0 {
+		len(v.Undeclared) > 0 || len(v.OtherSpecs) > 0 || v.Tampered != "" || len(v.GitConfig) > 0 ||
+		len(v.BadTargets) > 0 || len(v.ChangedByChecks) > 0 {
 		return false
 	}
 	for _, c := range v.Checks {
@@ -60,6 +69,9 @@ func (v *Verification) OK() bool {
 // Problems lists why the phase is not complete, one line each.
 func (v *Verification) Problems() []string {
 	var out []string
+	if v.Tampered != "" {
+		out = append(out, "tampering: "+v.Tampered)
+	}
 	if !v.SkippedCriteria {
 		for _, c := range v.Unchecked {
 			out = append(out, fmt.Sprintf("acceptance criterion not checked (line %d): %s", c.Line, c.Text))
@@ -67,6 +79,9 @@ func (v *Verification) Problems() []string {
 	}
 	for _, f := range v.OtherSpecs {
 		out = append(out, "changed another spec, which an agent may never do: "+f)
+	}
+	if len(v.GitConfig) > 0 {
+		out = append(out, "changed git's configuration, which an agent may never do (undone): "+strings.Join(v.GitConfig, ", "))
 	}
 	if len(v.Undeclared) > 0 {
 		out = append(out, "changed files outside target_files: "+strings.Join(v.Undeclared, ", "))
@@ -76,6 +91,10 @@ func (v *Verification) Problems() []string {
 	}
 	for _, f := range v.Unchanged {
 		out = append(out, "target file was not changed: "+f)
+	}
+	out = append(out, v.BadTargets...)
+	for _, f := range v.ChangedByChecks {
+		out = append(out, "a check changed target file "+f+" after the agent: what was verified is not what would be committed")
 	}
 	for _, c := range v.Checks {
 		if !c.Held {
@@ -108,7 +127,7 @@ func (v *Verification) Summary() string {
 		fmt.Fprintf(&b, "- check `%s`: %s\n", c.Check.Run, c.Describe())
 	}
 	for _, p := range v.Problems() {
-		if !strings.HasPrefix(p, "check ") {
+		if !strings.HasPrefix(p, "check ") && !strings.HasPrefix(p, "acceptance criterion") {
 			fmt.Fprintf(&b, "- %s\n", p)
 		}
 	}
@@ -131,33 +150,8 @@ func (c CheckResult) Describe() string {
 	return fmt.Sprintf("%s, expected to %s", outcome, c.Check.Expect)
 }
 
-// verify checks the spec as it is on disk now against its contract, given
-// the repository paths the agent changed.
-func verify(ctx context.Context, s *spec.Spec, changed map[string]bool, root string, log io.Writer) *Verification {
-	v := &Verification{Unchecked: s.Unchecked(), Total: len(s.Criteria())}
-	for _, f := range s.TargetFiles {
-		_, err := os.Lstat(filepath.Join(root, filepath.FromSlash(f)))
-		switch {
-		case err != nil:
-			v.Missing = append(v.Missing, f)
-		case !changed[filepath.ToSlash(filepath.Clean(f))]:
-			v.Unchanged = append(v.Unchanged, f)
-		}
-	}
-	for _, c := range s.Checks {
-		if ctx.Err() != nil {
-			break
-		}
-		fmt.Fprintf(log, "check: %s (expect %s)\n", c.Run, c.Expect)
-		r := runCheck(ctx, c, root, s.ID)
-		fmt.Fprintf(log, "%s", r.Output)
-		v.Checks = append(v.Checks, r)
-	}
-	return v
-}
-
-// runCheck runs one check with sh -c in dir, in its own process group so a
-// timeout ends everything it started.
+// runCheck runs one check with sh -c in dir, in its own process group and
+// marked, so that a timeout, or its end, leaves nothing of it running.
 func runCheck(ctx context.Context, c spec.Check, dir, id string) CheckResult {
 	timeout := DefaultCheckTimeout
 	if c.Timeout != "" {
@@ -167,16 +161,17 @@ func runCheck(ctx context.Context, c spec.Check, dir, id string) CheckResult {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "sh", "-c", c.Run)
+	marker := procs.NewMarker()
+	cmd := procs.Command(ctx, append(os.Environ(), "CHANT_SPEC_ID="+id), marker, "sh", "-c", c.Run)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CHANT_SPEC_ID="+id)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		err = cmd.Wait()
+		procs.KillAll(cmd.Process.Pid, marker)
+	}
 	r := CheckResult{Check: c, Duration: time.Since(start), Output: tail(out.String(), 16<<10)}
 	var exit *exec.ExitError
 	switch {
@@ -202,4 +197,66 @@ func tail(s string, n int) string {
 		s = s[i+1:]
 	}
 	return "[… earlier output cut]\n" + s
+}
+
+// ticksOnly reports whether after is before with some of the given
+// unchecked task boxes ticked ("[ ]" to "[x]" or "[X]") and nothing else
+// changed, and which boxes (by offset of "[").
+func ticksOnly(before, after []byte, criteria []spec.Criterion) (ticked map[int]bool, ok bool) {
+	if len(before) != len(after) {
+		return nil, false
+	}
+	boxes := map[int]bool{}
+	for _, c := range criteria {
+		if !c.Checked {
+			boxes[c.Offset+1] = true
+		}
+	}
+	ticked = map[int]bool{}
+	for i := range before {
+		if before[i] == after[i] {
+			continue
+		}
+		if !boxes[i] || before[i] != ' ' || (after[i] != 'x' && after[i] != 'X') {
+			return nil, false
+		}
+		ticked[i-1] = true
+	}
+	return ticked, true
+}
+
+// specChanges describes how an agent changed its spec beyond ticks: the
+// frontmatter keys whose values differ, and whether the body did.
+func specChanges(before *spec.Spec, after []byte) string {
+	a, err := spec.Parse(before.Path, after)
+	if err != nil {
+		return "it rewrote its spec into a file that does not parse"
+	}
+	var what []string
+	pairs := []struct {
+		key  string
+		x, y any
+	}{
+		{"status", before.Status, a.Status},
+		{"target_files", before.TargetFiles, a.TargetFiles},
+		{"checks", before.Checks, a.Checks},
+		{"depends_on", before.DependsOn, a.DependsOn},
+		{"approval", before.Approval, a.Approval},
+		{"commits", before.Commits, a.Commits},
+		{"context", before.Context, a.Context},
+		{"informed_by", before.InformedBy, a.InformedBy},
+		{"prompt", before.Prompt, a.Prompt},
+	}
+	for _, p := range pairs {
+		if fmt.Sprint(p.x) != fmt.Sprint(p.y) {
+			what = append(what, p.key)
+		}
+	}
+	if len(a.Criteria()) != len(before.Criteria()) {
+		what = append(what, fmt.Sprintf("acceptance criteria (%d, was %d)", len(a.Criteria()), len(before.Criteria())))
+	}
+	if len(what) == 0 {
+		what = append(what, "its text")
+	}
+	return "the agent changed its spec's " + strings.Join(what, ", ") + "; an agent may only tick the boxes of its acceptance criteria"
 }

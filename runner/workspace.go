@@ -10,6 +10,7 @@ import (
 
 	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -72,8 +73,7 @@ func Prepare(w *spec.Workspace, now time.Time) (target *spec.Workspace, created 
 	if err != nil {
 		return nil, false, err
 	}
-	msg := gitrepo.Bookkeeping(fmt.Sprintf("chant: add the %s pipeline", w.Config.Fixture))
-	if _, err := repo.Commit(paths, msg, now); err != nil {
+	if err := commitFiles(repo, paths, fmt.Sprintf("chant: add the %s pipeline\n", w.Config.Fixture), now); err != nil {
 		return nil, false, err
 	}
 	t, err = spec.OpenWorkspace(dir)
@@ -132,4 +132,32 @@ func copyFile(src, dst string, transform func([]byte) ([]byte, error)) error {
 		return err
 	}
 	return spec.WriteFileAtomic(dst, data)
+}
+
+// commitFiles commits files already in the working tree, as they are.
+func commitFiles(repo *gitrepo.Repo, paths []string, message string, now time.Time) error {
+	head, err := repo.ReadHead()
+	if err != nil {
+		return err
+	}
+	var changes []gitrepo.Change
+	for _, p := range paths {
+		data, mode, err := safefs.Root{Dir: repo.Root}.ReadFile(p, 0)
+		if err != nil {
+			return err
+		}
+		changes = append(changes, gitrepo.Change{Path: p, Mode: mode, Data: data, Before: gitrepo.File{Mode: mode, Hash: gitrepo.BlobHash(data)}})
+	}
+	_, err = repo.Land(gitrepo.Landing{Onto: head, When: now, Commits: []gitrepo.CommitSpec{{Message: message, Changes: changes}}})
+	return err
+}
+
+// repoRel is a path of the workspace (relative to its root) relative to
+// the repository root.
+func repoRel(repo *gitrepo.Repo, w *spec.Workspace, p string) string {
+	rel, err := filepath.Rel(repo.Root, filepath.Join(w.Root, filepath.FromSlash(p)))
+	if err != nil {
+		return p
+	}
+	return filepath.ToSlash(rel)
 }

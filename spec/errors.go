@@ -3,6 +3,9 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
 )
 
 var (
@@ -24,15 +27,26 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	path := DisplayPath(e.Path)
 	switch {
 	case e.Path == "":
 		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
 	case e.Line == 0:
-		return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+		return fmt.Sprintf("%s: %s", path, e.Msg)
 	case e.Col == 0:
-		return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Msg)
+		return fmt.Sprintf("%s:%d: %s", path, e.Line, e.Msg)
 	}
-	return fmt.Sprintf("%s:%d:%d: %s", e.Path, e.Line, e.Col, e.Msg)
+	return fmt.Sprintf("%s:%d:%d: %s", path, e.Line, e.Col, e.Msg)
+}
+
+// DisplayPath is a path as messages show it: quoted when it holds control
+// characters, so that a file name with a newline cannot forge a line of
+// output.
+func DisplayPath(p string) string {
+	if strings.IndexFunc(p, unicode.IsControl) >= 0 {
+		return strconv.Quote(p)
+	}
+	return p
 }
 
 // Errors is a list of problems, each naming its file.

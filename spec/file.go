@@ -47,14 +47,17 @@ func WriteFileAtomic(path string, data []byte) error {
 // tempMarker names WriteFileAtomic's temporary files: .<name>.tmp-<random>.
 const tempMarker = ".tmp-"
 
-// RemoveStaleTemps deletes the temporary files WriteFileAtomic left in dir
-// when its process was killed before the rename. The caller must hold the
-// lock that serializes writes to dir, so that no live write is removed.
+// RemoveStaleTemps deletes the temporary files a write killed before its
+// rename left in dir (WriteFileAtomic's, and those of chant's writes into
+// the working tree, .<name>.chant-<random>). The caller must hold the lock
+// that serializes writes to dir, so that no live write is removed.
 func RemoveStaleTemps(dir string) error {
 	matches, err := filepath.Glob(filepath.Join(dir, ".*"+tempMarker+"*"))
 	if err != nil {
 		return err
 	}
+	more, _ := filepath.Glob(filepath.Join(dir, ".*.chant-*"))
+	matches = append(matches, more...)
 	for _, m := range matches {
 		if err := os.Remove(m); err != nil && !os.IsNotExist(err) {
 			return err

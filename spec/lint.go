@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -27,7 +28,7 @@ type Problem struct {
 }
 
 func (p Problem) String() string {
-	return fmt.Sprintf("%s:%d:%d: %s: %s", p.Path, max(p.Line, 1), max(p.Col, 1), p.Severity, p.Message)
+	return fmt.Sprintf("%s:%d:%d: %s: %s", DisplayPath(p.Path), max(p.Line, 1), max(p.Col, 1), p.Severity, p.Message)
 }
 
 // Problems checks every spec of the set: what could not be parsed, unknown,
@@ -55,8 +56,14 @@ func (set *Set) Problems() []Problem {
 		invalid[p.Path] = true
 	}
 	for _, s := range set.Specs {
+		if strings.IndexFunc(s.ID, unicode.IsControl) >= 0 {
+			add(&Error{Path: s.Path, Line: 1, Col: 1, Msg: fmt.Sprintf("the file name has control characters (spec ID %q): rename the file", s.ID)}, SeverityError)
+		}
 		if invalid[s.Path] {
 			continue // its fields may be half-read; the parse error says enough
+		}
+		if s.Prompt != "" && !ValidPromptName(s.Prompt) {
+			add(s.errAt("prompt", s.Prompt, "prompt: %q is not a prompt name (letters, digits, '.', '-', '_'; the template is .chant/prompts/<name>.md)", s.Prompt), SeverityError)
 		}
 		for _, dep := range s.DependsOn {
 			switch d := set.byID[dep]; {
@@ -150,15 +157,84 @@ func (s *Spec) pathList(key string) []string {
 
 // knownConfigKeys are the top-level config.md keys chant or Chant use.
 var knownConfigKeys = []string{
-	"project", "defaults", "fixture", "replay", "approval", "agent", "providers", "parallel",
+	"project", "defaults", "fixture", "replay", "approval", "agent", "isolation", "providers", "parallel",
 	"repos", "lint", "schema", "enterprise", "site", "models", "watch", "git",
 }
 
-// ConfigProblems checks config.md: unknown top-level keys are warnings.
+// ValidPromptName reports whether name names a prompt template: a file
+// name in .chant/prompts, never a path.
+func ValidPromptName(name string) bool {
+	if name == "" || name[0] == '.' || len(name) > 200 {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return !strings.Contains(name, "..")
+}
+
+// chantOwnDirs are the parts of .chant that chant itself reads or writes:
+// no configured directory may be one of them.
+var chantOwnDirs = []string{"specs", "archive", "prompts", "logs", "work", "context", "research", "templates", "store", ConfigFile}
+
+// ReplayDirProblem says why replay.dir is not acceptable, or "": it must
+// be a directory of its own inside .chant (run --record replaces the
+// recordings in it).
+func ReplayDirProblem(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	clean := filepath.ToSlash(filepath.Clean(dir))
+	rest, ok := strings.CutPrefix(clean, ".chant/")
+	if filepath.IsAbs(dir) || !ok || rest == "" {
+		return fmt.Sprintf("replay.dir: %q must be a directory inside .chant, such as .chant/recordings", dir)
+	}
+	if first, _, _ := strings.Cut(rest, "/"); slices.Contains(chantOwnDirs, first) {
+		return fmt.Sprintf("replay.dir: %q is chant's own .chant/%s; use a directory of its own, such as .chant/recordings", dir, first)
+	}
+	return ""
+}
+
+// ConfigProblems checks config.md: a prompt name that is a path, a
+// replay.dir outside .chant and isolation.copy globs leaving the
+// repository are errors; unknown top-level keys are warnings.
 func ConfigProblems(c *Config) []Problem {
 	var out []Problem
 	if c.root == nil {
 		return nil
+	}
+	at := func(path ...string) (int, int) {
+		n := c.root
+		for _, key := range path {
+			i := findKey(n, key)
+			if i < 0 {
+				return 0, 0
+			}
+			if n.Content[i+1].Kind != yaml.MappingNode {
+				return n.Content[i+1].Line + c.yamlOffset, n.Content[i+1].Column
+			}
+			n = n.Content[i+1]
+		}
+		return n.Line + c.yamlOffset, n.Column
+	}
+	errorAt := func(msg string, path ...string) {
+		line, col := at(path...)
+		out = append(out, Problem{Path: c.Path, Line: line, Col: col, Severity: SeverityError, Message: msg})
+	}
+	if p := c.Defaults.Prompt; p != "" && !ValidPromptName(p) {
+		errorAt(fmt.Sprintf("defaults.prompt: %q is not a prompt name (letters, digits, '.', '-', '_'; the template is .chant/prompts/<name>.md)", p), "defaults", "prompt")
+	}
+	if msg := ReplayDirProblem(c.Replay.Dir); msg != "" {
+		errorAt(msg, "replay", "dir")
+	}
+	for _, g := range c.Isolation.Copy {
+		if filepath.IsAbs(g) || !filepath.IsLocal(filepath.Clean(g)) {
+			errorAt(fmt.Sprintf("isolation.copy: %q leaves the repository", g), "isolation", "copy")
+		} else if _, err := filepath.Match(g, ""); err != nil {
+			errorAt(fmt.Sprintf("isolation.copy: %q is not a glob: %v", g, err), "isolation", "copy")
+		}
 	}
 	for i := 0; i+1 < len(c.root.Content); i += 2 {
 		k := c.root.Content[i]

@@ -15,6 +15,8 @@ import (
 	extast "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
 	"gopkg.in/yaml.v3"
+
+	"github.com/chant-run/chant/internal/safefs"
 )
 
 // markdown parses spec bodies; the GFM extension gives task-list checkboxes.
@@ -22,11 +24,44 @@ var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
 
 // ReadFile reads and parses the spec file at path.
 func ReadFile(path string) (*Spec, error) {
-	src, err := os.ReadFile(path)
+	src, err := readSpecFile(path)
 	if err != nil {
 		return nil, err
 	}
 	return Parse(path, src)
+}
+
+// maxFile bounds the size of a spec or config file.
+const maxFile = 16 << 20
+
+// readSpecFile reads a spec file, which must be a regular file: a symbolic
+// link, a FIFO or a device is an error, never a read that follows it
+// elsewhere or waits forever.
+func readSpecFile(path string) ([]byte, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &Error{Path: path, Line: 1, Col: 1, Msg: "not a regular file (" + fileKind(fi.Mode()) + "); a spec must be one"}
+	}
+	return safefs.ReadRegular(path, maxFile)
+}
+
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
 }
 
 // Parse parses a spec file's bytes. The returned error, if any, is an

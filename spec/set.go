@@ -2,8 +2,8 @@ package spec
 
 import (
 	"container/heap"
+	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"sort"
 	"strings"
@@ -52,14 +52,22 @@ func loadFiles(paths []string, archived map[string]bool, display func(string) st
 				if i >= len(paths) {
 					return
 				}
-				src, err := os.ReadFile(paths[i])
-				if err != nil {
-					results[i].io = err
-					continue
-				}
 				name := paths[i]
 				if display != nil {
 					name = display(name)
+				}
+				src, err := readSpecFile(paths[i])
+				var located *Error
+				if errors.As(err, &located) {
+					// Listed (so that lint and status name it) but unreadable.
+					located.Path = name
+					results[i].s = &Spec{ID: IDFromPath(name), Path: name, Type: "code", Status: StatusPending}
+					results[i].err = located
+					continue
+				}
+				if err != nil {
+					results[i].io = err
+					continue
 				}
 				results[i].s, results[i].err = Parse(name, src)
 				results[i].s.Archived = archived[paths[i]]

@@ -204,3 +204,6 @@ func kindName(n *yaml.Node) string {
 
 // Body returns the Markdown after the frontmatter.
 func (s *Spec) Body() []byte { return s.src[s.layout.bodyStart:] }
+
+// Bytes returns the file's content as parsed.
+func (s *Spec) Bytes() []byte { return s.src }

@@ -7,9 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/gofrs/flock"
 	"gopkg.in/yaml.v3"
+
+	"github.com/chant-run/chant/internal/gitdir"
+	"github.com/chant-run/chant/internal/safefs"
 )
 
 // Workspace is a directory with a .chant folder: its config and its specs.
@@ -53,10 +57,17 @@ type Config struct {
 	} `yaml:"agent"`
 	Replay struct {
 		// Bundle names recordings built into chant; Dir is a directory of
-		// recordings (default .chant/recordings).
+		// recordings inside .chant (default .chant/recordings).
 		Bundle string `yaml:"bundle"`
 		Dir    string `yaml:"dir"`
 	} `yaml:"replay"`
+	Isolation struct {
+		// Copy are globs of files (ignored ones, such as .env) copied from
+		// the working tree into each phase's worktree; Setup are commands
+		// run there before each phase's agent (such as npm ci).
+		Copy  []string `yaml:"copy"`
+		Setup []string `yaml:"setup"`
+	} `yaml:"isolation"`
 
 	root       *yaml.Node
 	yamlOffset int
@@ -73,7 +84,7 @@ func FindWorkspace(dir string) (*Workspace, error) {
 		return nil, err
 	}
 	for d := abs; ; d = filepath.Dir(d) {
-		if fi, err := os.Stat(filepath.Join(d, ".chant", ConfigFile)); err == nil && !fi.IsDir() {
+		if _, err := os.Lstat(filepath.Join(d, ".chant", ConfigFile)); err == nil {
 			return OpenWorkspace(d)
 		}
 		if filepath.Dir(d) == d {
@@ -91,7 +102,7 @@ func OpenWorkspace(root string) (*Workspace, error) {
 	w := &Workspace{Root: root, ChantDir: filepath.Join(root, ".chant")}
 	w.SpecsDir = filepath.Join(w.ChantDir, "specs")
 	cfgPath := filepath.Join(w.ChantDir, ConfigFile)
-	src, err := os.ReadFile(cfgPath)
+	src, err := safefs.ReadRegular(cfgPath, maxFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s does not exist", ErrNoWorkspace, cfgPath)
 	}
@@ -191,37 +202,56 @@ func (w *Workspace) SpecPath(id string) string {
 	return filepath.Join(w.SpecsDir, id+".md")
 }
 
-// Files chant keeps in .chant that are local to one clone, never committed.
-const (
-	// lockFile serializes every change to the workspace's files and to its
-	// git repository, across processes. It is never a data file and never
-	// deleted.
-	lockFile = ".lock"
-	// RunLockFile is held for a whole run: one run per workspace at a time.
-	RunLockFile = "run.lock"
-	// LogsDir holds each spec's agent and check output.
-	LogsDir = "logs"
-)
+// LogsDir, in .chant, holds each spec's agent and check output: local to
+// one clone, never committed.
+const LogsDir = "logs"
 
 // RepoPatterns returns gitignore patterns, anchored at the git work tree
-// root repoRoot, for the files chant keeps that must never be committed.
+// root repoRoot, for the files chant keeps in the work tree that must
+// never be committed.
 func (w *Workspace) RepoPatterns(repoRoot string) []string {
 	dir := "/.chant/"
 	if rel, err := filepath.Rel(repoRoot, w.ChantDir); err == nil && filepath.IsLocal(rel) {
 		dir = "/" + filepath.ToSlash(rel) + "/"
 	}
-	return []string{dir + lockFile, dir + RunLockFile, dir + LogsDir + "/"}
+	return []string{dir + LogsDir + "/"}
 }
 
-// Lock takes the workspace's exclusive lock and returns its release. Each
-// call uses its own flock instance, so it also excludes other goroutines;
-// it is not reentrant.
+// StateDir is where chant keeps the workspace's local state (locks,
+// progress, journals): in the git directory of its work tree, where no
+// checkout, commit or agent working in a worktree writes, and never in git
+// status. Outside a git repository, .chant itself.
+func (w *Workspace) StateDir() string {
+	if dirs, err := gitdir.Find(w.Root); err == nil {
+		return dirs.StateDir()
+	}
+	return w.ChantDir
+}
+
+// Lock takes the workspace's exclusive lock and returns its release. It
+// serializes every change to the workspace's spec files and every git
+// write, across processes. Each call uses its own flock instance, so it
+// also excludes other goroutines; it is not reentrant. The lock file is
+// never a data file and never deleted, and a symbolic link in its place is
+// refused.
 func (w *Workspace) Lock() (func(), error) {
-	l := flock.New(filepath.Join(w.ChantDir, lockFile))
+	l, err := OpenLock(w.StateDir(), "lock")
+	if err != nil {
+		return nil, err
+	}
 	if err := l.Lock(); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", l.Path(), err)
 	}
 	return func() { l.Unlock() }, nil
+}
+
+// OpenLock returns a lock on the file name in dir (made if missing), which
+// is opened without following a symbolic link.
+func OpenLock(dir, name string) (*flock.Flock, error) {
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return nil, err
+	}
+	return flock.New(filepath.Join(dir, name), flock.SetFlag(os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW)), nil
 }
 
 // Update changes one spec file under the workspace lock: it re-reads and
@@ -239,8 +269,31 @@ func (w *Workspace) Update(id string, edit func(s *Spec, e *Editor) error) (*Spe
 
 // UpdateLocked is Update for a caller that holds the workspace lock.
 func (w *Workspace) UpdateLocked(id string, edit func(s *Spec, e *Editor) error) (*Spec, error) {
+	ed, err := w.EditLocked(id, edit)
+	if err != nil {
+		return nil, err
+	}
+	if string(ed.New) != string(ed.Old) {
+		if err := WriteFileAtomic(ed.Path, ed.New); err != nil {
+			return nil, err
+		}
+	}
+	return ed.Spec, nil
+}
+
+// Edited is an edit of a spec file, made in memory and not yet written.
+type Edited struct {
+	Path     string // the file
+	Old, New []byte
+	Spec     *Spec // parsed from New
+}
+
+// EditLocked reads and parses the spec with this exact ID, lets edit
+// change it, and returns the result without writing it; the edited file
+// must parse. The caller holds the workspace lock.
+func (w *Workspace) EditLocked(id string, edit func(s *Spec, e *Editor) error) (*Edited, error) {
 	path := w.SpecPath(id)
-	src, err := os.ReadFile(path)
+	src, err := readSpecFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("spec %s: %w", id, err)
 	}
@@ -260,11 +313,5 @@ func (w *Workspace) UpdateLocked(id string, edit func(s *Spec, e *Editor) error)
 	if err != nil {
 		return nil, fmt.Errorf("spec %s: the edit would make the file invalid: %w", id, err)
 	}
-	if string(out) == string(src) {
-		return updated, nil
-	}
-	if err := WriteFileAtomic(path, out); err != nil {
-		return nil, err
-	}
-	return updated, nil
+	return &Edited{Path: path, Old: src, New: out, Spec: updated}, nil
 }

@@ -104,7 +104,7 @@ func endState(t *testing.T, dir string) string {
 		fmt.Fprintf(&b, "%s: status %v, %d commits, %d Agent Output, %d ticked\n", id, status[1:], n,
 			strings.Count(s, "## Agent Output"), strings.Count(s, "- [x]"))
 	}
-	if left, _ := filepath.Glob(filepath.Join(dir, ".chant", "logs", "*.progress.json")); len(left) > 0 {
+	if left, _ := filepath.Glob(filepath.Join(dir, ".git", "chant", "progress", "*.json")); len(left) > 0 {
 		fmt.Fprintf(&b, "progress files left: %v\n", left)
 	}
 	return b.String()

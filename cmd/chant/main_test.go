@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/chant-run/chant/internal/isolation"
 )
 
 // chantBin is the chant binary built once for the end-to-end tests.
@@ -22,6 +24,8 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	chantBin = filepath.Join(dir, "chant")
+	// Phase worktrees go to a directory of the tests', not the user's cache.
+	os.Setenv(isolation.DirEnv, filepath.Join(dir, "worktrees"))
 	build := exec.Command("go", "build", "-o", chantBin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building chant: %v\n%s", err, out)
@@ -90,7 +94,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PATH", filepath.Dir(chantBin)+string(os.PathListSeparator)+env.Getenv("PATH"))
 			env.Setenv("PROJECT", projectRoot(t))
-			for _, k := range []string{"HOME", "GOCACHE", "GOMODCACHE", "GOPATH", "GOFLAGS", "GOPROXY", "GOTOOLCHAIN"} {
+			for _, k := range []string{"HOME", "GOCACHE", "GOMODCACHE", "GOPATH", "GOFLAGS", "GOPROXY", "GOTOOLCHAIN", isolation.DirEnv} {
 				if v, ok := os.LookupEnv(k); ok {
 					env.Setenv(k, v)
 				}

@@ -96,6 +96,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			}
 		}
 	}
+	listed := false // every waiting spec listed with why
 	switch {
 	case len(opts.ids) > 0:
 	case len(rep.Ran) == 0 && rep.Completed == rep.Total:
@@ -107,6 +108,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		for _, w := range rep.Waiting {
 			fmt.Fprintf(out, "  %s: %s\n", w.Spec.ID, w.Reason)
 		}
+		listed = true
 	}
 	for _, s := range rep.Rejected {
 		fmt.Fprintf(out, "%s was rejected by %s at %s; it stays closed until someone approves it:\n  %s approve %s --by \"<your name>\"\n",
@@ -116,7 +118,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		fmt.Fprintf(out, "%s %s (%s). To approve it:\n  %s approve %s --by \"<your name>\"\n",
 			g.Spec.ID, g.Reason, g.Spec.Title, opts.invocation(), g.Spec.ID)
 	}
-	if len(rep.Ran) > 0 || len(rep.Gates) > 0 {
+	if !listed && len(opts.ids) == 0 {
 		for _, w := range rep.Waiting {
 			if w.Spec.Gate() {
 				fmt.Fprintf(out, "%s: %s\n", w.Spec.ID, w.Reason)

@@ -1,11 +1,12 @@
 // Package bookkeeping makes chant's own changes to spec files, such as a
 // decision on a gate or a reset, as commits of their own: under the
 // workspace lock, after repairing what a killed command left, as one
-// atomic edit of the spec, staged alone and committed with the bookkeeping
-// trailer so that it is never taken for an agent's work.
+// landing (see gitrepo.Land) of the spec file alone, so that the change is
+// either committed and in the working tree, or absent.
 package bookkeeping
 
 import (
+	"bytes"
 	"path/filepath"
 	"time"
 
@@ -14,11 +15,10 @@ import (
 )
 
 // Repair puts right what a chant command killed at any instant may have
-// left: a torn git ref or index (see gitrepo.Recover) and the temporary
-// files of interrupted atomic writes of specs. It reports what it
-// repaired. The caller must hold the workspace lock, which every write of
-// a spec and every git write takes. (A run's own files in .chant/logs are
-// written under the run lock instead; the run cleans those.)
+// left: a landing half-way (see gitrepo.Recover) and the temporary files
+// of interrupted writes of specs. It reports what it repaired. The caller
+// must hold the workspace lock, which every write of a spec and every git
+// write takes.
 func Repair(w *spec.Workspace, repo *gitrepo.Repo) ([]string, error) {
 	fixed, err := repo.Recover()
 	if err != nil {
@@ -27,10 +27,10 @@ func Repair(w *spec.Workspace, repo *gitrepo.Repo) ([]string, error) {
 	return fixed, spec.RemoveStaleTemps(w.SpecsDir)
 }
 
-// Commit edits the spec with this exact ID (see spec.Workspace.UpdateLocked:
+// Commit edits the spec with this exact ID (see spec.Workspace.EditLocked:
 // edit sees the file as it is now and may refuse) and commits that file
-// alone with message. It returns the spec as written and the commit's
-// short hash.
+// alone with message, then writes it. It returns the spec as written and
+// the commit's short hash ("" when the edit changed nothing).
 func Commit(w *spec.Workspace, repo *gitrepo.Repo, id, message string, now time.Time,
 	edit func(*spec.Spec, *spec.Editor) error) (*spec.Spec, string, error) {
 	unlock, err := w.Lock()
@@ -41,20 +41,42 @@ func Commit(w *spec.Workspace, repo *gitrepo.Repo, id, message string, now time.
 	if _, err := Repair(w, repo); err != nil {
 		return nil, "", err
 	}
-	written, err := w.UpdateLocked(id, edit)
+	head, err := repo.ReadHead()
 	if err != nil {
 		return nil, "", err
 	}
-	rel, err := filepath.Rel(repo.Root, w.SpecPath(id))
+	ed, err := w.EditLocked(id, edit)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := repo.Exclude(w.RepoPatterns(repo.Root)...); err != nil {
-		return nil, "", err
+	if bytes.Equal(ed.Old, ed.New) {
+		return ed.Spec, "", nil
 	}
-	hash, err := repo.Commit([]string{filepath.ToSlash(rel)}, gitrepo.Bookkeeping(message), now)
+	change, err := SpecChange(repo, ed)
 	if err != nil {
 		return nil, "", err
 	}
-	return written, gitrepo.Short(hash), nil
+	hashes, err := repo.Land(gitrepo.Landing{Onto: head, When: now, Commits: []gitrepo.CommitSpec{
+		{Message: message, Changes: []gitrepo.Change{change}},
+	}})
+	if err != nil {
+		return nil, "", err
+	}
+	return ed.Spec, gitrepo.Short(hashes[0].String()), nil
+}
+
+// SpecChange is the landing change that writes an edited spec file: its
+// repository path, its new content, and its content now as the expected
+// before.
+func SpecChange(repo *gitrepo.Repo, ed *spec.Edited) (gitrepo.Change, error) {
+	rel, err := filepath.Rel(repo.Root, ed.Path)
+	if err != nil {
+		return gitrepo.Change{}, err
+	}
+	return gitrepo.Change{
+		Path:   filepath.ToSlash(rel),
+		Mode:   0o100644,
+		Data:   ed.New,
+		Before: gitrepo.File{Mode: 0o100644, Hash: gitrepo.BlobHash(ed.Old)},
+	}, nil
 }

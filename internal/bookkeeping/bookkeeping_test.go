@@ -4,9 +4,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/testgit"
@@ -49,13 +50,31 @@ func TestCommitAndRepair(t *testing.T) {
 		t.Fatalf("Commit = %v, %v", written, err)
 	}
 	msg := testgit.Git(t, root, "log", "-1", "--format=%h%n%B")
-	if !strings.HasPrefix(msg, short+"\nchant(a): reset\n\n"+gitrepo.BookkeepingTrailer) {
+	if msg != short+"\nchant(a): reset" {
 		t.Errorf("commit:\n%s", msg)
+	}
+	if own, err := repo.IsOwn(plumbing.NewHash(testgit.Git(t, root, "rev-parse", "HEAD"))); err != nil || !own {
+		t.Errorf("chant does not know its own commit: %v %v", own, err)
 	}
 	if files := testgit.Git(t, root, "show", "--name-only", "--format=", "HEAD"); files != ".chant/specs/a.md" {
 		t.Errorf("the commit touches %q", files)
 	}
 	if st := testgit.Git(t, root, "status", "--porcelain"); st != "" {
-		t.Errorf("status after the commit (locks must be excluded):\n%s", st)
+		t.Errorf("status after the commit (chant's state is in .git):\n%s", st)
+	}
+	// A file the user staged stays staged and out of chant's commit.
+	os.WriteFile(filepath.Join(root, "mine.txt"), []byte("mine\n"), 0o644)
+	testgit.Git(t, root, "add", "mine.txt")
+	if _, _, err := Commit(w, repo, "a", "chant(a): again", time.Now(), func(_ *spec.Spec, e *spec.Editor) error {
+		e.Set("status", spec.StatusFailed)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if files := testgit.Git(t, root, "show", "--name-only", "--format=", "HEAD"); files != ".chant/specs/a.md" {
+		t.Errorf("the commit touches %q", files)
+	}
+	if st := testgit.Git(t, root, "status", "--porcelain"); st != "A  mine.txt" {
+		t.Errorf("status: %q", st)
 	}
 }

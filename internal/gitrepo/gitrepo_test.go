@@ -8,110 +8,351 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/chant-run/chant/internal/failpoint"
 	"github.com/chant-run/chant/internal/testgit"
 )
 
-func newRepo(t *testing.T) *Repo {
+var when = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+
+func open(t *testing.T, dir string) *Repo {
 	t.Helper()
-	r, err := Open(testgit.Repo(t, map[string]string{"same.txt": "same\n", "edit.txt": "old\n", "gone.txt": "bye\n"}))
+	r, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
-var gitCLI = testgit.Git
+func head(t *testing.T, r *Repo) Head {
+	t.Helper()
+	h, err := r.ReadHead()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
 
-func TestChangedAndCommit(t *testing.T) {
-	r := newRepo(t)
-	os.WriteFile(filepath.Join(r.Root, "edit.txt"), []byte("new\n"), 0o644)
-	os.WriteFile(filepath.Join(r.Root, "new.txt"), []byte("hi\n"), 0o644)
-	os.Remove(filepath.Join(r.Root, "gone.txt"))
-	for path, want := range map[string][2]bool{
-		"same.txt": {false, true}, "edit.txt": {true, true}, "new.txt": {true, true},
-		"gone.txt": {true, false}, "never.txt": {false, false},
+func work(t *testing.T, r *Repo, path string) File {
+	t.Helper()
+	f, err := r.WorkFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// change sets path to content, expecting what the working tree holds now.
+func change(t *testing.T, r *Repo, path, content string, mode uint32) Change {
+	return Change{Path: path, Mode: mode, Data: []byte(content), Before: work(t, r, path)}
+}
+
+func TestLandCommitsExactlyItsPaths(t *testing.T) {
+	dir := testgit.Repo(t, map[string]string{"a.txt": "a\n", "b.txt": "b\n", "d/e.txt": "e\n"})
+	// The user's own work in progress: a staged file and an edited one.
+	os.WriteFile(filepath.Join(dir, "staged.txt"), []byte("mine\n"), 0o644)
+	testgit.Git(t, dir, "add", "staged.txt")
+	os.WriteFile(filepath.Join(dir, "b.txt"), []byte("b, edited\n"), 0o644)
+
+	r := open(t, dir)
+	onto := head(t, r)
+	hashes, err := r.Land(Landing{Onto: onto, When: when, Commits: []CommitSpec{
+		{Message: "work\n", Author: &Person{"Agent", "agent@x"}, Changes: []Change{
+			change(t, r, "a.txt", "a, changed\n", 0o100644),
+			change(t, r, "new/dir/f.txt", "new\n", 0o100644),
+			{Path: "d/e.txt", Before: work(t, r, "d/e.txt")}, // deleted
+		}},
+		{Message: "record\n", Changes: []Change{change(t, r, "a.txt", "a, recorded\n", 0o100755)}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hashes) != 2 || testgit.Git(t, dir, "rev-parse", "HEAD") != hashes[1].String() {
+		t.Fatalf("hashes %v, HEAD %s", hashes, testgit.Git(t, dir, "rev-parse", "HEAD"))
+	}
+	if got := testgit.Git(t, dir, "show", "--name-status", "--format=%an|%s", hashes[0].String()); got != "Agent|work\n\nM\ta.txt\nD\td/e.txt\nA\tnew/dir/f.txt" {
+		t.Errorf("work commit:\n%s", got)
+	}
+	if got := testgit.Git(t, dir, "log", "-1", "--format=%ad", "--date=iso-strict"); !strings.HasPrefix(got, "2026-03-04T05:06:07") {
+		t.Errorf("commit date %s", got)
+	}
+	if got := testgit.Git(t, dir, "ls-tree", "HEAD", "a.txt"); !strings.HasPrefix(got, "100755 blob") {
+		t.Errorf("a.txt in HEAD: %s", got)
+	}
+	// The user's staged file is still staged, their edit still theirs,
+	// and chant's paths are clean.
+	if got := testgit.Git(t, dir, "status", "--porcelain"); got != "M b.txt\nA  staged.txt" {
+		t.Errorf("git status:\n%s", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "a.txt")); string(got) != "a, recorded\n" {
+		t.Errorf("a.txt is %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "d")); !os.IsNotExist(err) {
+		t.Errorf("the emptied directory d is still there")
+	}
+	testgit.Git(t, dir, "fsck", "--strict")
+	// Reflog, as git would have written it.
+	if got := testgit.Git(t, dir, "reflog", "-1", "--format=%gs"); got != "chant: record" {
+		t.Errorf("reflog: %q", got)
+	}
+}
+
+func TestLandRefusesWhatMovedUnderIt(t *testing.T) {
+	dir := testgit.Repo(t, map[string]string{"a.txt": "a\n"})
+	r := open(t, dir)
+	onto := head(t, r)
+	c := change(t, r, "a.txt", "x\n", 0o100644)
+
+	// The user edits the file meanwhile: refused, nothing changes.
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("user\n"), 0o644)
+	_, err := r.Land(Landing{Onto: onto, When: when, Commits: []CommitSpec{{Message: "m", Changes: []Change{c}}}})
+	var wt *WorkTreeError
+	if !errors.As(err, &wt) || strings.Join(wt.Paths, ",") != "a.txt" {
+		t.Fatalf("Land = %v, want a WorkTreeError for a.txt", err)
+	}
+	if head(t, r) != onto {
+		t.Fatal("the branch moved")
+	}
+	testgit.Git(t, dir, "checkout", "a.txt")
+
+	// Someone commits: refused, naming the commit.
+	os.WriteFile(filepath.Join(dir, "other"), []byte("o\n"), 0o644)
+	testgit.Git(t, dir, "add", "other")
+	testgit.Git(t, dir, "-c", "user.name=U", "-c", "user.email=u@x", "commit", "-qm", "someone else")
+	_, err = r.Land(Landing{Onto: onto, When: when, Commits: []CommitSpec{{Message: "m", Changes: []Change{c}}}})
+	var moved *BranchMovedError
+	if !errors.As(err, &moved) || moved.Subject != "someone else" {
+		t.Fatalf("Land = %v, want a BranchMovedError naming the commit", err)
+	}
+
+	// chant's own commit meanwhile (another chant command) is fine.
+	onto = head(t, r)
+	if _, err := r.Land(Landing{Onto: onto, When: when, Commits: []CommitSpec{{Message: "decision", Changes: []Change{change(t, r, "g.md", "approved\n", 0o100644)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Land(Landing{Onto: onto, When: when, Commits: []CommitSpec{{Message: "work", Changes: []Change{change(t, r, "a.txt", "x\n", 0o100644)}}}}); err != nil {
+		t.Fatalf("landing after chant's own commit: %v", err)
+	}
+	if got := testgit.Git(t, dir, "log", "--format=%s", "-3"); got != "work\ndecision\nsomeone else" {
+		t.Errorf("log:\n%s", got)
+	}
+
+	// A switch to another branch is refused.
+	onto = head(t, r)
+	testgit.Git(t, dir, "checkout", "-qb", "other")
+	_, err = r.Land(Landing{Onto: onto, When: when, Commits: []CommitSpec{{Message: "m", Changes: []Change{change(t, r, "z", "z\n", 0o100644)}}}})
+	if !errors.As(err, &moved) || moved.Head.Branch == moved.Want.Branch {
+		t.Fatalf("Land on a switched branch = %v", err)
+	}
+}
+
+func TestLandInALinkedWorktreeAndOnUnusualHeads(t *testing.T) {
+	main := testgit.Repo(t, map[string]string{"a.txt": "a\n"})
+	wt := filepath.Join(t.TempDir(), "wt")
+	testgit.Git(t, main, "worktree", "add", "-q", "-b", "feature", wt)
+	r := open(t, wt)
+	if r.GitDir == r.CommonDir || r.Root != wt {
+		t.Fatalf("dirs: %+v", r)
+	}
+	if _, err := r.Land(Landing{Onto: head(t, r), When: when, Commits: []CommitSpec{{Message: "in the worktree", Changes: []Change{
+		change(t, r, "a.txt", "b\n", 0o100644)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	// The main repository sees it; nothing went to a private store.
+	if got := testgit.Git(t, main, "log", "-1", "--format=%s", "feature"); got != "in the worktree" {
+		t.Errorf("feature from the main work tree: %q", got)
+	}
+	if st := testgit.Git(t, wt, "status", "--porcelain"); st != "" {
+		t.Errorf("worktree status: %s", st)
+	}
+	testgit.Git(t, main, "fsck", "--strict")
+
+	// Detached HEAD.
+	testgit.Git(t, main, "checkout", "-q", "--detach")
+	rm := open(t, main)
+	h := head(t, rm)
+	if h.Branch != "" {
+		t.Fatalf("not detached: %+v", h)
+	}
+	if _, err := rm.Land(Landing{Onto: h, When: when, Commits: []CommitSpec{{Message: "detached", Changes: []Change{
+		{Path: "link", Mode: 0o120000, Data: []byte("a.txt")}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := testgit.Git(t, main, "log", "-1", "--format=%s"); got != "detached" {
+		t.Errorf("HEAD: %s", got)
+	}
+	if target, _ := os.Readlink(filepath.Join(main, "link")); target != "a.txt" {
+		t.Errorf("link -> %q", target)
+	}
+	if st := testgit.Git(t, main, "status", "--porcelain"); st != "" {
+		t.Errorf("status: %s", st)
+	}
+
+	// A branch with no commit yet.
+	empty := t.TempDir()
+	testgit.Git(t, empty, "init", "-q", "-b", "main")
+	re := open(t, empty)
+	if _, err := re.Land(Landing{Onto: head(t, re), When: when, Commits: []CommitSpec{{Message: "first", Changes: []Change{
+		{Path: "f", Mode: 0o100644, Data: []byte("f\n")}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := testgit.Git(t, empty, "log", "--format=%s"); got != "first" {
+		t.Errorf("log: %q", got)
+	}
+	if st := testgit.Git(t, empty, "status", "--porcelain"); st != "" {
+		t.Errorf("status: %s", st)
+	}
+}
+
+type crash struct{}
+
+// landUntil runs a landing that "crashes" (stops dead, leaving what a
+// SIGKILL would) at the failpoint.
+func landUntil(t *testing.T, r *Repo, point string, l Landing) {
+	t.Helper()
+	failpoint.Crash = func(name string) {
+		if name == point {
+			panic(crash{})
+		}
+	}
+	defer func() {
+		failpoint.Crash = nil
+		if v := recover(); v != nil {
+			if _, ok := v.(crash); !ok {
+				panic(v)
+			}
+			return
+		}
+		t.Fatalf("the landing never reached %s", point)
+	}()
+	r.Land(l)
+}
+
+// A landing killed at any point has either not happened or, after
+// Recover, happened entirely: the branch, the file and the index agree.
+func TestLandingKilledAtEachPoint(t *testing.T) {
+	for _, tc := range []struct {
+		point    string
+		happened bool
+	}{
+		{"land-before-ref", false},
+		{"land-after-ref", true},
+		{"land-after-files", true},
 	} {
-		changed, exists, err := r.Changed(path)
-		if err != nil || changed != want[0] || exists != want[1] {
-			t.Errorf("Changed(%s) = %v, %v, %v; want %v", path, changed, exists, err, want)
-		}
+		t.Run(tc.point, func(t *testing.T) {
+			dir := testgit.Repo(t, map[string]string{"a.txt": "a\n"})
+			r := open(t, dir)
+			before := head(t, r)
+			landUntil(t, r, tc.point, Landing{Onto: before, When: when, Commits: []CommitSpec{{Message: "m", Changes: []Change{
+				change(t, r, "a.txt", "landed\n", 0o100644)}}}})
+			fixed, err := open(t, dir).Recover()
+			if err != nil {
+				t.Fatal(err)
+			}
+			content, _ := os.ReadFile(filepath.Join(dir, "a.txt"))
+			moved := head(t, r) != before
+			if moved != tc.happened || (string(content) == "landed\n") != tc.happened {
+				t.Fatalf("after recovery: branch moved %v, a.txt %q (fixed %q)", moved, content, fixed)
+			}
+			if st := testgit.Git(t, dir, "status", "--porcelain"); st != "" {
+				t.Errorf("git status after recovery: %s (fixed %q)", st, fixed)
+			}
+			for _, lock := range []string{"index.lock", "refs/heads/main.lock"} {
+				if _, err := os.Stat(filepath.Join(dir, ".git", lock)); err == nil {
+					t.Errorf("%s left behind", lock)
+				}
+			}
+			testgit.Git(t, dir, "fsck", "--strict")
+			// And chant can land again.
+			if _, err := r.Land(Landing{Onto: head(t, r), When: when, Commits: []CommitSpec{{Message: "again", Changes: []Change{
+				change(t, r, "b.txt", "b\n", 0o100644)}}}}); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
-	when := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
-	t.Setenv("GIT_AUTHOR_NAME", "Env Author")
-	t.Setenv("GIT_AUTHOR_EMAIL", "env@example.com")
-	hash, err := r.Commit([]string{"edit.txt", "new.txt", "gone.txt"}, "work\n", when)
+}
+
+func TestLandWaitsForGitsLocks(t *testing.T) {
+	dir := testgit.Repo(t, map[string]string{"a.txt": "a\n"})
+	r := open(t, dir)
+	defer func(p time.Duration) { lockPatience = p }(lockPatience)
+	lockPatience = 100 * time.Millisecond
+	lock := filepath.Join(dir, ".git", "refs", "heads", "main.lock")
+	os.WriteFile(lock, nil, 0o644) // a git command in progress
+	_, err := r.Land(Landing{Onto: head(t, r), When: when, Commits: []CommitSpec{{Message: "m", Changes: []Change{change(t, r, "a.txt", "x\n", 0o100644)}}}})
+	if !errors.Is(err, ErrRefLocked) {
+		t.Fatalf("Land = %v, want ErrRefLocked", err)
+	}
+	if _, err := os.Stat(lock); err != nil {
+		t.Fatal("git's lock was removed")
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "a.txt")); string(got) != "a\n" {
+		t.Fatalf("a.txt written: %q", got)
+	}
+}
+
+// EditTree makes the trees git makes, in git's order (a file "a.b" sorts
+// before a directory "a", which sorts as "a/").
+func TestEditTreeAgreesWithGit(t *testing.T) {
+	dir := testgit.Repo(t, map[string]string{"a/x": "1\n", "a.b": "2\n", "a-b/y": "3\n", "keep/k": "k\n", "gone/g": "g\n"})
+	r := open(t, dir)
+	h := head(t, r)
+	base, _ := r.TreeOf(h.Commit)
+	blob, _ := r.WriteBlob([]byte("new\n"))
+	got, err := r.EditTree(base, []TreeEdit{
+		{Path: "a/z/deep", File: File{0o100644, blob}},
+		{Path: "a0", File: File{0o100755, blob}},
+		{Path: "gone/g"},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := gitCLI(t, r.Root, "show", "--name-status", "--format=%an <%ae> %aI", hash); got != "Env Author <env@example.com> 2026-05-06T07:08:09+00:00\n\nM\tedit.txt\nD\tgone.txt\nA\tnew.txt" {
-		t.Errorf("commit:\n%s", got)
+	testgit.Git(t, dir, "update-index", "--add", "--cacheinfo", "100644,"+blob.String()+",a/z/deep")
+	testgit.Git(t, dir, "update-index", "--add", "--cacheinfo", "100755,"+blob.String()+",a0")
+	testgit.Git(t, dir, "update-index", "--force-remove", "gone/g")
+	if want := testgit.Git(t, dir, "write-tree"); got.String() != want {
+		t.Fatalf("EditTree = %s, git write-tree = %s", got, want)
 	}
-	if st := gitCLI(t, r.Root, "status", "--porcelain"); st != "" {
-		t.Errorf("status after commit:\n%s", st)
+	testgit.Git(t, dir, "fsck", "--strict", "--no-dangling")
+	entries, err := r.Entries(h.Commit)
+	if err != nil || len(entries) != 5 || entries[0].Path != "a-b/y" {
+		t.Fatalf("Entries: %v %v", entries, err)
 	}
-	gitCLI(t, r.Root, "fsck", "--strict")
-	if head, _ := r.Head(); head != hash || Short(hash) != hash[:7] {
-		t.Errorf("Head = %s, want %s", head, hash)
-	}
-}
-
-func TestExclude(t *testing.T) {
-	r := newRepo(t)
-	os.MkdirAll(filepath.Join(r.Root, ".chant", "logs"), 0o755)
-	os.WriteFile(filepath.Join(r.Root, ".chant", ".lock"), nil, 0o644)
-	os.WriteFile(filepath.Join(r.Root, ".chant", "logs", "a.log"), []byte("x"), 0o644)
-	for i := 0; i < 2; i++ {
-		if err := r.Exclude("/.chant/.lock", "/.chant/logs/"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if st := gitCLI(t, r.Root, "status", "--porcelain"); st != "" {
-		t.Errorf("excluded files show in status:\n%s", st)
-	}
-	data, _ := os.ReadFile(filepath.Join(r.Root, ".git", "info", "exclude"))
-	if strings.Count(string(data), "/.chant/.lock\n") != 1 {
-		t.Errorf("exclude file:\n%s", data)
+	diff, err := r.Diff(h.Commit, plumbing.ZeroHash)
+	if err != nil || len(diff) != 5 || diff[0].To.Exists() {
+		t.Fatalf("Diff: %v %v", diff, err)
 	}
 }
 
-func TestOpenOutsideRepository(t *testing.T) {
-	if _, err := Open(t.TempDir()); !errors.Is(err, ErrNotRepository) {
-		t.Fatalf("Open = %v", err)
-	}
-}
-
-// A commit killed half-way can leave an empty branch ref and a torn index
-// (go-git writes both in place); Recover restores the ref from the journal
-// and rebuilds the index.
-func TestRecoverAfterAKilledCommit(t *testing.T) {
-	r := newRepo(t)
-	head, _ := r.Head()
-	os.WriteFile(filepath.Join(r.Root, "edit.txt"), []byte("new\n"), 0o644)
-	if err := r.beginCommit(); err != nil { // as Commit does first
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(r.Root, ".git", "refs", "heads", "main"), nil, 0o644)
-	os.WriteFile(filepath.Join(r.Root, ".git", "index"), []byte("DIRC\x00\x00"), 0o644)
-	os.WriteFile(filepath.Join(r.Root, ".git", "objects", "pack", "tmp_obj_123"), []byte("x"), 0o644)
-
-	fixed, err := r.Recover()
+func TestGuardPutsGitConfigBack(t *testing.T) {
+	dir := testgit.Repo(t, map[string]string{"a.txt": "a\n"})
+	r := open(t, dir)
+	config, _ := os.ReadFile(filepath.Join(dir, ".git", "config"))
+	g, err := r.Guard()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(fixed) != 2 {
-		t.Errorf("repairs: %q", fixed)
+	testgit.Git(t, dir, "config", "core.fsmonitor", "touch /tmp/pwned")
+	testgit.Git(t, dir, "config", "core.hooksPath", "/tmp/hooks")
+	os.WriteFile(filepath.Join(dir, ".git", "hooks", "post-commit"), []byte("#!/bin/sh\necho pwned\n"), 0o755)
+	os.WriteFile(filepath.Join(dir, ".git", "info", "attributes"), []byte("* filter=evil\n"), 0o644)
+	changed, err := g.Restore()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got, _ := r.Head(); got != head {
-		t.Fatalf("HEAD = %s after recovery, want %s", got, head)
+	if got := strings.Join(changed, ","); got != "config,hooks/post-commit,info/attributes" {
+		t.Errorf("changed: %s", got)
 	}
-	if st := gitCLI(t, r.Root, "status", "--porcelain"); st != "M edit.txt" {
-		t.Errorf("status after recovery: %q (the work tree must be untouched)", st)
+	if now, _ := os.ReadFile(filepath.Join(dir, ".git", "config")); string(now) != string(config) {
+		t.Errorf("config not restored:\n%s", now)
 	}
-	gitCLI(t, r.Root, "fsck", "--strict")
-	if _, err := os.Stat(filepath.Join(r.Root, ".git", "objects", "pack", "tmp_obj_123")); !os.IsNotExist(err) {
-		t.Error("temporary object file left")
+	for _, p := range []string{"hooks/post-commit", "info/attributes"} {
+		if _, err := os.Stat(filepath.Join(dir, ".git", p)); err == nil {
+			t.Errorf("%s still there", p)
+		}
 	}
-	if fixed, err := r.Recover(); err != nil || len(fixed) != 0 {
-		t.Errorf("second Recover: %q, %v", fixed, err)
+	if changed, _ := g.Restore(); len(changed) != 0 {
+		t.Errorf("nothing changed, yet: %v", changed)
 	}
 }

@@ -381,6 +381,33 @@ func (r Root) MkdirAll(rel string) error {
 	return err
 }
 
+// RemoveTemps removes the temporary files a WriteFile of rel killed
+// before its rename left beside it.
+func (r Root) RemoveTemps(rel string) error {
+	if err := check(rel); err != nil {
+		return err
+	}
+	dir, name := split(rel)
+	fd, err := r.OpenDir(dir, false)
+	if err != nil {
+		return nil // no directory: no temporary files
+	}
+	f := os.NewFile(uintptr(fd), dir)
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return err
+	}
+	prefix := tempName(name)
+	prefix = prefix[:len(prefix)-12]
+	for _, n := range names {
+		if strings.HasPrefix(n, prefix) && len(n) == len(prefix)+12 {
+			unix.Unlinkat(fd, n, 0)
+		}
+	}
+	return nil
+}
+
 func split(rel string) (dir, name string) {
 	i := strings.LastIndexByte(rel, '/')
 	if i < 0 {

@@ -1,0 +1,343 @@
+package isolation
+
+import (
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/chant-run/chant/internal/gitindex"
+	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/safefs"
+)
+
+// workers scan and write directories in parallel: the work is system
+// calls, so more than the CPUs.
+var workers = max(4, 2*runtime.GOMAXPROCS(0))
+
+// Change is a path whose content on disk is not what the tree should hold.
+type Change struct {
+	Path string
+	Was  gitrepo.File // what it should be (absent: the path is new)
+	Now  gitrepo.File // what it is (absent: deleted; ModeDir: a directory; ModeOther: neither file nor link)
+}
+
+// Modes of what a path can be on disk besides a file or a link.
+const (
+	ModeDir   = 0o040000
+	ModeOther = 0o170000
+)
+
+// Scan compares the tree on disk with what it should hold (the base
+// commit's files and chant's extra files) and returns every difference,
+// sorted by path: changed, deleted and new files, new files ignored by
+// the base's ignore rules excepted (unless Watched). A new directory
+// holding a git repository is one change, its path with Now.Mode ModeDir.
+func (t *Tree) Scan() ([]Change, error) {
+	if t.ignore == nil {
+		ig, err := newIgnorer(t.repo, t.index.Entries)
+		if err != nil {
+			return nil, err
+		}
+		t.ignore = ig
+	}
+	s := &scanner{t: t, root: safefs.Root{Dir: t.Dir}, sem: make(chan struct{}, workers)}
+	s.extras = map[string]map[string]*extra{}
+	for p, x := range t.extras {
+		dir, name := splitPath(p)
+		if s.extras[dir] == nil {
+			s.extras[dir] = map[string]*extra{}
+		}
+		s.extras[dir][name] = x
+	}
+	s.wg.Add(1)
+	go s.dir("", 0, len(t.index.Entries), s.extras[""])
+	s.wg.Wait()
+	if s.err != nil {
+		return nil, s.err
+	}
+	sort.Slice(s.changes, func(i, j int) bool { return s.changes[i].Path < s.changes[j].Path })
+	t.dirty = map[string]bool{}
+	for _, c := range s.changes {
+		t.dirty[c.Path] = true
+	}
+	t.known = true
+	return s.changes, nil
+}
+
+type scanner struct {
+	t      *Tree
+	root   safefs.Root
+	extras map[string]map[string]*extra // by directory, then name
+	sem    chan struct{}
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	changes []Change
+	err     error
+}
+
+func (s *scanner) emit(c Change) {
+	s.mu.Lock()
+	s.changes = append(s.changes, c)
+	s.mu.Unlock()
+}
+
+func (s *scanner) fail(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.mu.Unlock()
+}
+
+// dir compares directory rel with the index entries [lo, hi), which are
+// those under it.
+func (s *scanner) dir(rel string, lo, hi int, extras map[string]*extra) {
+	defer s.wg.Done()
+	s.sem <- struct{}{}
+	var subdirs []func()
+	defer func() {
+		<-s.sem
+		for _, f := range subdirs {
+			f()
+		}
+	}()
+	entries := s.t.index.Entries
+	prefix := ""
+	if rel != "" {
+		prefix = rel + "/"
+	}
+	files := map[string]int{}
+	dirs := map[string][2]int{}
+	for i := lo; i < hi; {
+		rest := entries[i].Path[len(prefix):]
+		j := strings.IndexByte(rest, '/')
+		if j < 0 {
+			files[rest] = i
+			i++
+			continue
+		}
+		name := rest[:j]
+		sub := prefix + name + "/"
+		end := i + sort.Search(hi-i, func(k int) bool { return !strings.HasPrefix(entries[i+k].Path, sub) })
+		dirs[name] = [2]int{i, end}
+		i = end
+	}
+
+	fd, err := s.root.OpenDir(rel, false)
+	if err != nil {
+		// Gone, or replaced by a file or link: everything under it is gone
+		// (the parent reports what stands in its place).
+		s.deleted(lo, hi)
+		for name, x := range extras {
+			s.emit(Change{Path: prefix + name, Was: x.file})
+		}
+		return
+	}
+	f := os.NewFile(uintptr(fd), rel)
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		f.Close()
+		s.fail(err)
+		return
+	}
+	defer f.Close()
+	seen := map[string]bool{}
+	for _, name := range names {
+		p := prefix + name
+		if rel == "" && name == ".git" {
+			continue // the worktree's link to its git directory
+		}
+		var st unix.Stat_t
+		if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			continue // gone since the listing
+		}
+		isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+		if x, ok := extras[name]; ok { // chant's own file, over the base's
+			seen[name] = true
+			s.compare(fd, name, p, &st, x.file, &x.stat)
+			continue
+		}
+		if i, ok := files[name]; ok {
+			seen[name] = true
+			e := &entries[i]
+			if e.Mode == gitindex.ModeGitlink {
+				continue // a submodule: not compared
+			}
+			s.compare(fd, name, p, &st, gitrepo.File{Mode: e.Mode, Hash: e.Hash}, &e.Stat)
+			continue
+		}
+		if r, ok := dirs[name]; ok {
+			seen[name] = true
+			if isDir {
+				s.wg.Add(1)
+				lo, hi, x := r[0], r[1], s.extras[p]
+				subdirs = append(subdirs, func() { go s.dir(p, lo, hi, x) })
+			} else {
+				s.deleted(r[0], r[1])
+				s.emit(Change{Path: p, Now: s.nowOf(fd, name, p, &st)})
+			}
+			continue
+		}
+		if !s.t.watched(p) && s.t.ignore.match(p, isDir) {
+			continue
+		}
+		if isDir {
+			s.wg.Add(1)
+			x := s.extras[p]
+			subdirs = append(subdirs, func() { go s.untracked(p, x) })
+			continue
+		}
+		s.emit(Change{Path: p, Now: s.nowOf(fd, name, p, &st)})
+	}
+	for name, i := range files {
+		if _, over := extras[name]; !seen[name] && !over && entries[i].Mode != gitindex.ModeGitlink {
+			s.emit(Change{Path: entries[i].Path, Was: gitrepo.File{Mode: entries[i].Mode, Hash: entries[i].Hash}})
+		}
+	}
+	for name, r := range dirs {
+		if !seen[name] {
+			s.deleted(r[0], r[1])
+		}
+	}
+	for name, x := range extras {
+		if !seen[name] {
+			s.emit(Change{Path: prefix + name, Was: x.file})
+		}
+	}
+}
+
+// untracked reports every file of a new directory (one not in the base),
+// its ignored ones excepted; a directory holding a git repository is
+// reported whole.
+func (s *scanner) untracked(rel string, extras map[string]*extra) {
+	defer s.wg.Done()
+	s.sem <- struct{}{}
+	var subdirs []func()
+	defer func() {
+		<-s.sem
+		for _, f := range subdirs {
+			f()
+		}
+	}()
+	fd, err := s.root.OpenDir(rel, false)
+	if err != nil {
+		return // gone since
+	}
+	f := os.NewFile(uintptr(fd), rel)
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	for _, name := range names {
+		if name == ".git" {
+			s.emit(Change{Path: rel, Now: gitrepo.File{Mode: ModeDir}})
+			return
+		}
+	}
+	for _, name := range names {
+		p := rel + "/" + name
+		var st unix.Stat_t
+		if unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+			continue
+		}
+		isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+		if x, ok := extras[name]; ok && !isDir {
+			s.compare(fd, name, p, &st, x.file, &x.stat)
+			continue
+		}
+		if !s.t.watched(p) && s.t.ignore.match(p, isDir) {
+			continue
+		}
+		if isDir {
+			s.wg.Add(1)
+			x := s.extras[p]
+			subdirs = append(subdirs, func() { go s.untracked(p, x) })
+			continue
+		}
+		s.emit(Change{Path: p, Now: s.nowOf(fd, name, p, &st)})
+	}
+}
+
+// compare checks one file against what it should be; stat data equal to
+// the recorded one (and recorded before the racy time) means unchanged
+// without reading it; otherwise it is hashed, and if unchanged after all
+// its stat data is recorded.
+func (s *scanner) compare(fd int, name, p string, st *unix.Stat_t, want gitrepo.File, rec *gitindex.Stat) {
+	mode := modeOf(st)
+	now := gitindex.FromUnix(st)
+	if mode == want.Mode && now == *rec && before(rec.MTime, s.t.racy) && before(rec.CTime, s.t.racy) {
+		return
+	}
+	cur := s.nowOf(fd, name, p, st)
+	if cur == want {
+		*rec = now // distinct entries per goroutine: no two scanners write one
+		return
+	}
+	s.emit(Change{Path: p, Was: want, Now: cur})
+}
+
+// nowOf reads what a path is: a file or link with its blob hash, a
+// directory, or something else.
+func (s *scanner) nowOf(fd int, name, p string, st *unix.Stat_t) gitrepo.File {
+	switch mode := modeOf(st); mode {
+	case ModeDir, ModeOther:
+		return gitrepo.File{Mode: mode}
+	default:
+		data, m, err := safefs.ReadAt(fd, name, p, 0)
+		if err != nil {
+			return gitrepo.File{Mode: ModeOther}
+		}
+		return gitrepo.File{Mode: m, Hash: gitrepo.BlobHash(data)}
+	}
+}
+
+func (s *scanner) deleted(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		e := &s.t.index.Entries[i]
+		if e.Mode != gitindex.ModeGitlink {
+			s.emit(Change{Path: e.Path, Was: gitrepo.File{Mode: e.Mode, Hash: e.Hash}})
+		}
+	}
+}
+
+func modeOf(st *unix.Stat_t) uint32 {
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		if st.Mode&0o111 != 0 {
+			return gitindex.ModeExecutable
+		}
+		return gitindex.ModeFile
+	case unix.S_IFLNK:
+		return gitindex.ModeSymlink
+	case unix.S_IFDIR:
+		return ModeDir
+	}
+	return ModeOther
+}
+
+func before(a, b gitindex.Time) bool {
+	return a.Sec < b.Sec || a.Sec == b.Sec && a.Nsec < b.Nsec
+}
+
+func (t *Tree) watched(p string) bool {
+	for _, w := range t.Watched {
+		if p == w || strings.HasPrefix(p, w+"/") || strings.HasPrefix(w, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func splitPath(p string) (dir, name string) {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[:i], p[i+1:]
+	}
+	return "", p
+}

@@ -1,0 +1,491 @@
+// Package isolation gives each phase its own checkout: a linked git
+// worktree of the user's repository (git worktree list and git fsck know
+// it), kept between phases in chant's cache directory so that a large
+// repository pays the checkout once. The agent works there; the user's
+// working tree and index are never touched by its work.
+//
+// The tree keeps a trusted picture of what its files should be (the base
+// commit's files, with the stat data last seen, and the files chant wrote
+// itself), so that finding what an agent changed is one scan of the file
+// system comparing stat data, as git status does, hashing only files whose
+// stat data changed.
+package isolation
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"golang.org/x/sys/unix"
+
+	"github.com/chant-run/chant/internal/gitindex"
+	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/safefs"
+)
+
+// DirEnv names the directory chant keeps phase worktrees in; by default
+// chant/worktrees in the user's cache directory (~/.cache on Linux).
+const DirEnv = "CHANT_WORKTREE_DIR"
+
+// Tree is a phase worktree.
+type Tree struct {
+	Dir string // the work tree's root
+
+	repo      *gitrepo.Repo
+	admin     string // its git directory, <common>/worktrees/<name>
+	statePath string
+
+	base   plumbing.Hash
+	index  *gitindex.Index // base's files with the stat data chant last saw
+	racy   gitindex.Time   // stat data recorded at or after this is not trusted
+	extras map[string]*extra
+	dirty  map[string]bool // paths known to differ from base and extras
+	known  bool            // dirty is complete: nothing else touched the tree
+	ignore *ignorer        // base's ignore rules
+	// Watched are path prefixes (directories) reported whether ignored or
+	// not: the workspace's .chant directory.
+	Watched []string
+}
+
+// extra is a file chant wrote into the tree beyond the base commit.
+type extra struct {
+	file gitrepo.File
+	stat gitindex.Stat
+}
+
+type savedState struct {
+	Dir      string        `json:"dir"`
+	Base     plumbing.Hash `json:"base"`
+	IndexSum string        `json:"index_sum"`
+	Racy     gitindex.Time `json:"racy"`
+}
+
+// Location returns where the worktree of slot for repo lives, and the name
+// of its git directory under <common>/worktrees.
+func Location(repo *gitrepo.Repo, slot string) (dir, name string, err error) {
+	base := os.Getenv(DirEnv)
+	if base == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			cache = filepath.Join(os.TempDir(), fmt.Sprintf("chant-%d", os.Getuid()))
+		}
+		base = filepath.Join(cache, "chant", "worktrees")
+	}
+	abs, err := filepath.Abs(repo.CommonDir)
+	if err != nil {
+		return "", "", err
+	}
+	sum := sha1.Sum([]byte(abs))
+	id := hex.EncodeToString(sum[:4])
+	project := filepath.Base(repo.Root)
+	return filepath.Join(base, project+"-"+id, slot), "chant-" + id + "-" + slot, nil
+}
+
+// Open returns the phase worktree slot of repo, as chant last left it. It
+// is created, or brought back, by Sync.
+func Open(repo *gitrepo.Repo, slot string) (*Tree, error) {
+	dir, name, err := Location(repo, slot)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tree{
+		Dir: dir, repo: repo,
+		admin:     filepath.Join(repo.CommonDir, "worktrees", name),
+		statePath: filepath.Join(repo.StateDir(), "worktrees", slot+".json"),
+		index:     gitindex.New(),
+		extras:    map[string]*extra{},
+		dirty:     map[string]bool{},
+	}
+	var st savedState
+	data, err := os.ReadFile(t.statePath)
+	if err != nil || json.Unmarshal(data, &st) != nil || st.Dir != dir {
+		return t, nil // never made here, or unreadable: Sync starts afresh
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".git")); err != nil {
+		return t, nil
+	}
+	t.base = st.Base
+	raw, err := os.ReadFile(filepath.Join(t.admin, "index"))
+	if sum := sha1.Sum(raw); err == nil && hex.EncodeToString(sum[:]) == st.IndexSum {
+		if ix, err := gitindex.Decode(raw); err == nil {
+			t.index, t.racy = ix, st.Racy
+			return t, nil
+		}
+	}
+	// The index is not the one chant wrote (an agent ran git add there):
+	// its stat data cannot be trusted, so every file will be hashed once.
+	entries, err := repo.Entries(st.Base)
+	if err != nil {
+		return t, nil
+	}
+	t.index = &gitindex.Index{Version: 2, Entries: entries}
+	return t, nil
+}
+
+// Base is the commit the tree was last synced to.
+func (t *Tree) Base() plumbing.Hash { return t.base }
+
+// Sync makes the tree's files exactly those of commit: what an agent
+// changed or left is undone, chant's own extra files are removed (ignored
+// files, such as build output, stay). A tree that does not exist yet is
+// checked out in full.
+func (t *Tree) Sync(commit plumbing.Hash) error {
+	fresh := false
+	if fi, err := os.Lstat(filepath.Join(t.Dir, ".git")); err != nil || t.base.IsZero() || !fi.Mode().IsRegular() {
+		fresh = true
+	}
+	if err := t.writeAdmin(commit); err != nil {
+		return err
+	}
+	if fresh {
+		return t.checkout(commit)
+	}
+	if !t.known {
+		if _, err := t.Scan(); err != nil {
+			return err
+		}
+	}
+	diff, err := t.repo.Diff(t.base, commit)
+	if err != nil {
+		return err
+	}
+	target := map[string]gitrepo.File{}
+	for _, c := range diff {
+		target[c.Path] = c.To
+	}
+	for p := range t.dirty {
+		if _, ok := target[p]; !ok {
+			target[p] = t.baseFile(p)
+		}
+	}
+	for p := range t.extras {
+		if _, ok := target[p]; !ok {
+			target[p] = t.baseFile(p)
+		}
+	}
+	paths := make([]string, 0, len(target))
+	for p := range target {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	root := safefs.Root{Dir: t.Dir}
+	for _, p := range paths {
+		if err := t.put(root, p, target[p]); err != nil {
+			return err
+		}
+	}
+	t.base = commit
+	t.extras = map[string]*extra{}
+	t.dirty = map[string]bool{}
+	t.ignore = nil
+	t.known = true
+	return t.save()
+}
+
+// put writes one path of the base into the tree and records it.
+func (t *Tree) put(root safefs.Root, p string, f gitrepo.File) error {
+	if !f.Exists() || f.Mode == gitindex.ModeGitlink {
+		if err := root.RemoveAll(p); err != nil {
+			return err
+		}
+		t.index.Remove(p)
+		return nil
+	}
+	data, err := t.repo.ReadBlob(f.Hash)
+	if err != nil {
+		return err
+	}
+	if st, err := root.Lstat(p); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if err := root.RemoveAll(p); err != nil {
+			return err
+		}
+	}
+	// A path under something that is now a file (the agent replaced a
+	// directory by a file) cannot be written until that file goes.
+	for dir := filepath.ToSlash(filepath.Dir(p)); dir != "."; dir = filepath.ToSlash(filepath.Dir(dir)) {
+		if st, err := root.Lstat(dir); err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			root.RemoveAll(dir)
+		}
+	}
+	if err := root.WriteFile(p, data, f.Mode, false); err != nil {
+		return err
+	}
+	e := gitindex.Entry{Path: p, Mode: f.Mode, Hash: f.Hash}
+	if st, err := root.Lstat(p); err == nil {
+		e.Stat = gitindex.FromUnix(&st)
+	}
+	t.index.Set(e)
+	return nil
+}
+
+// baseFile is what the base holds at p.
+func (t *Tree) baseFile(p string) gitrepo.File {
+	if e, ok := t.index.Get(p); ok {
+		return gitrepo.File{Mode: e.Mode, Hash: e.Hash}
+	}
+	return gitrepo.File{}
+}
+
+// Put writes a file of chant's into the tree (the phase's spec, files
+// copied from the user's tree): it becomes part of what the tree should
+// hold, so a later change to it is the agent's.
+func (t *Tree) Put(rel string, data []byte, mode uint32) error {
+	root := safefs.Root{Dir: t.Dir}
+	if err := root.WriteFile(rel, data, mode, false); err != nil {
+		return err
+	}
+	st, err := root.Lstat(rel)
+	if err != nil {
+		return err
+	}
+	t.extras[rel] = &extra{file: gitrepo.File{Mode: mode, Hash: gitrepo.BlobHash(data)}, stat: gitindex.FromUnix(&st)}
+	delete(t.dirty, rel)
+	return nil
+}
+
+// Provide writes a file copied from the user's working tree (an
+// isolation.copy file such as .env). Unless the base's rules ignore it, it
+// becomes part of what the tree should hold, like Put.
+func (t *Tree) Provide(rel string, data []byte, mode uint32) error {
+	if err := t.Put(rel, data, mode); err != nil {
+		return err
+	}
+	if t.ignore == nil {
+		ig, err := newIgnorer(t.repo, t.index.Entries)
+		if err != nil {
+			return err
+		}
+		t.ignore = ig
+	}
+	if t.ignore.match(rel, false) {
+		delete(t.extras, rel) // ignored: the agent may change it, it never lands
+	}
+	return nil
+}
+
+// Admin is the tree's git directory.
+func (t *Tree) Admin() string { return t.admin }
+
+// Touched says that something other than chant may have changed the tree
+// since the last scan (a check, a setup command): the next Sync scans it
+// first.
+func (t *Tree) Touched() { t.known = false }
+
+// Read returns a file of the tree without following symbolic links: its
+// content (a link's target) and mode.
+func (t *Tree) Read(rel string) ([]byte, uint32, error) {
+	return safefs.Root{Dir: t.Dir}.ReadFile(rel, 0)
+}
+
+// writeAdmin writes the worktree's git directory and its .git file, as
+// git worktree add does, with HEAD detached at commit. They are rewritten
+// at every sync: whatever an agent did to them (a commit, a branch
+// switch) does not last.
+func (t *Tree) writeAdmin(commit plumbing.Hash) error {
+	if err := os.MkdirAll(t.admin, 0o777); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(t.Dir, 0o777); err != nil {
+		return err
+	}
+	root := safefs.Root{Dir: t.Dir}
+	if st, err := root.Lstat(".git"); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if err := root.RemoveAll(".git"); err != nil {
+			return err
+		}
+	}
+	files := []struct {
+		dir, name, content string
+	}{
+		{t.admin, "commondir", "../..\n"},
+		{t.admin, "gitdir", filepath.Join(t.Dir, ".git") + "\n"},
+		{t.admin, "HEAD", commit.String() + "\n"},
+		{t.Dir, ".git", "gitdir: " + t.admin + "\n"},
+	}
+	for _, f := range files {
+		if err := (safefs.Root{Dir: f.dir}).WriteFile(f.name, []byte(f.content), safefs.Regular, false); err != nil {
+			return err
+		}
+	}
+	os.Remove(filepath.Join(t.admin, "config.worktree"))
+	return nil
+}
+
+// checkout writes every file of commit into an empty tree.
+func (t *Tree) checkout(commit plumbing.Hash) error {
+	// Whatever was there (a tree cut off mid-checkout) goes.
+	entries, err := os.ReadDir(t.Dir)
+	if err != nil {
+		return err
+	}
+	root := safefs.Root{Dir: t.Dir}
+	for _, e := range entries {
+		if e.Name() != ".git" {
+			if err := root.RemoveAll(e.Name()); err != nil {
+				return err
+			}
+		}
+	}
+	files, err := t.repo.Entries(commit)
+	if err != nil {
+		return err
+	}
+	if err := t.writeAll(files); err != nil {
+		return err
+	}
+	t.index = &gitindex.Index{Version: 2, Entries: files}
+	t.base = commit
+	t.extras = map[string]*extra{}
+	t.dirty = map[string]bool{}
+	t.ignore = nil
+	t.known = true
+	// Wait for the file system's clock to pass the last write, so that the
+	// stat data just recorded can be trusted from the first scan on.
+	waitForClock(t.admin)
+	return t.save()
+}
+
+// writeAll writes files (sorted by path) in parallel, a directory at a
+// time, recording their stat data in place.
+func (t *Tree) writeAll(files []gitindex.Entry) error {
+	type dirFiles struct {
+		dir     string
+		indexes []int
+	}
+	var dirs []dirFiles
+	for i := range files {
+		d := ""
+		if j := strings.LastIndexByte(files[i].Path, '/'); j >= 0 {
+			d = files[i].Path[:j]
+		}
+		if len(dirs) == 0 || dirs[len(dirs)-1].dir != d {
+			dirs = append(dirs, dirFiles{dir: d})
+		}
+		dirs[len(dirs)-1].indexes = append(dirs[len(dirs)-1].indexes, i)
+	}
+	work := make(chan dirFiles)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			repo, err := gitrepo.Open(t.repo.Root) // go-git's storage is one reader per instance
+			if err != nil {
+				errs <- err
+				return
+			}
+			root := safefs.Root{Dir: t.Dir}
+			for d := range work {
+				if err := writeDir(repo, root, d.dir, files, d.indexes); err != nil {
+					errs <- err
+					for range work {
+					}
+					return
+				}
+			}
+		}()
+	}
+	for _, d := range dirs {
+		work <- d
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+func writeDir(repo *gitrepo.Repo, root safefs.Root, dir string, files []gitindex.Entry, indexes []int) error {
+	fd, err := root.OpenDir(dir, true)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	for _, i := range indexes {
+		e := &files[i]
+		name := e.Path[strings.LastIndexByte(e.Path, '/')+1:]
+		if e.Mode == gitindex.ModeGitlink {
+			unix.Mkdirat(fd, name, 0o777) // a submodule: an empty directory, as git leaves it
+			continue
+		}
+		data, err := repo.ReadBlob(e.Hash)
+		if err != nil {
+			return err
+		}
+		if err := safefs.WriteAt(fd, name, e.Path, data, e.Mode, false); err != nil {
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil {
+			e.Stat = gitindex.FromUnix(&st)
+		}
+	}
+	return nil
+}
+
+// save writes the worktree's index (git status there works, git fsck sees
+// what it references) and chant's record of it.
+func (t *Tree) save() error {
+	data := t.index.Encode()
+	path := filepath.Join(t.admin, "index")
+	if err := (safefs.Root{Dir: t.admin}).WriteFile("index", data, safefs.Regular, false); err != nil {
+		return err
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		return err
+	}
+	// Stat data recorded from now on is compared against this time:
+	// a file changed in the same clock tick as its recording is hashed.
+	t.racy = gitindex.FromUnix(&st).MTime
+	sum := sha1.Sum(data)
+	state, err := json.Marshal(savedState{Dir: t.Dir, Base: t.base, IndexSum: hex.EncodeToString(sum[:]), Racy: t.racy})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(t.statePath), 0o777); err != nil {
+		return err
+	}
+	tmp := t.statePath + ".tmp"
+	if err := os.WriteFile(tmp, state, 0o666); err != nil {
+		return err
+	}
+	return os.Rename(tmp, t.statePath)
+}
+
+// waitForClock returns once a file written in dir gets a modification time
+// later than a file written now: up to a few milliseconds on file systems
+// with coarse timestamps.
+func waitForClock(dir string) {
+	probe := filepath.Join(dir, "chant-clock")
+	defer os.Remove(probe)
+	stamp := func() (int64, bool) {
+		if err := os.WriteFile(probe, nil, 0o666); err != nil {
+			return 0, false
+		}
+		var st unix.Stat_t
+		if unix.Lstat(probe, &st) != nil {
+			return 0, false
+		}
+		return st.Mtim.Nano(), true
+	}
+	first, ok := stamp()
+	for deadline := time.Now().Add(100 * time.Millisecond); ok && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+		if now, ok := stamp(); !ok || now > first {
+			return
+		}
+	}
+}
+
+// ErrNotATree means the worktree directory is not chant's.
+var ErrNotATree = errors.New("not a chant worktree")

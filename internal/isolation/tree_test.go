@@ -1,0 +1,240 @@
+package isolation
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/testgit"
+)
+
+func setup(t *testing.T, files map[string]string) (*gitrepo.Repo, *Tree, plumbing.Hash) {
+	t.Helper()
+	t.Setenv(DirEnv, t.TempDir())
+	dir := testgit.Repo(t, files)
+	repo, err := gitrepo.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := Open(repo, "phase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _ := repo.ReadHead()
+	if err := tree.Sync(head.Commit); err != nil {
+		t.Fatal(err)
+	}
+	return repo, tree, head.Commit
+}
+
+func describe(changes []Change) string {
+	var out []string
+	for _, c := range changes {
+		switch {
+		case !c.Was.Exists():
+			out = append(out, fmt.Sprintf("A %s %o", c.Path, c.Now.Mode))
+		case !c.Now.Exists():
+			out = append(out, "D "+c.Path)
+		default:
+			out = append(out, fmt.Sprintf("M %s %o", c.Path, c.Now.Mode))
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func write(t *testing.T, dir, rel, content string) {
+	t.Helper()
+	p := filepath.Join(dir, rel)
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var files = map[string]string{
+	"README":            "readme\n",
+	"src/a.go":          "package a\n",
+	"src/b.go":          "package b\n",
+	"src/deep/c.go":     "package c\n",
+	"docs/x.md":         "x\n",
+	"run.sh":            "#!/bin/sh\n",
+	".gitignore":        "build/\n*.log\n.chant/logs/\n",
+	"src/.gitignore":    "gen_*\n",
+	".chant/specs/s.md": "spec\n",
+}
+
+func TestCheckoutIsAWorktreeGitKnows(t *testing.T) {
+	repo, tree, head := setup(t, files)
+	if got, _ := os.ReadFile(filepath.Join(tree.Dir, "src", "deep", "c.go")); string(got) != "package c\n" {
+		t.Fatalf("c.go: %q", got)
+	}
+	list := testgit.Git(t, repo.Root, "worktree", "list", "--porcelain")
+	if !strings.Contains(list, "worktree "+tree.Dir+"\nHEAD "+head.String()+"\ndetached") {
+		t.Errorf("git worktree list:\n%s", list)
+	}
+	if st := testgit.Git(t, tree.Dir, "status", "--porcelain"); st != "" {
+		t.Errorf("status in the tree:\n%s", st)
+	}
+	testgit.Git(t, repo.Root, "fsck", "--strict")
+	if changes, err := tree.Scan(); err != nil || len(changes) != 0 {
+		t.Fatalf("a fresh tree differs: %s %v", describe(changes), err)
+	}
+}
+
+func TestScanFindsEveryKindOfChange(t *testing.T) {
+	_, tree, _ := setup(t, files)
+	d := tree.Dir
+	write(t, d, "src/a.go", "package a // changed\n")
+	os.Chmod(filepath.Join(d, "src", "b.go"), 0o755) // mode only
+	os.Remove(filepath.Join(d, "docs", "x.md"))
+	write(t, d, "new/file.txt", "new\n")
+	write(t, d, "build/out.bin", "ignored\n")
+	write(t, d, "debug.log", "ignored\n")
+	write(t, d, "src/gen_x.go", "ignored by src/.gitignore\n")
+	// A .gitignore the agent writes hides nothing: the base's rules count.
+	write(t, d, "hide/.gitignore", "*\n")
+	write(t, d, "hide/secret.txt", "s\n")
+	write(t, d, "nested/repo/.git/HEAD", "ref: refs/heads/main\n")
+	write(t, d, "nested/repo/f", "f\n")
+	os.Remove(filepath.Join(d, "README"))
+	os.Symlink("/etc/passwd", filepath.Join(d, "README"))
+	os.RemoveAll(filepath.Join(d, "src", "deep"))
+	write(t, d, "src/deep", "now a file\n")
+	write(t, d, "touched", "")
+	changes, err := tree.Scan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{
+		"M README 120000",
+		"D docs/x.md",
+		"A hide/.gitignore 100644",
+		"A hide/secret.txt 100644",
+		"A nested/repo 40000",
+		"A new/file.txt 100644",
+		"M src/a.go 100644",
+		"M src/b.go 100755",
+		"A src/deep 100644",
+		"D src/deep/c.go",
+		"A touched 100644",
+	}, "\n")
+	if got := describe(changes); got != want {
+		t.Fatalf("changes:\n%s\nwant:\n%s", got, want)
+	}
+	// Sync undoes all of it; ignored files stay.
+	head := tree.Base()
+	if err := tree.Sync(head); err != nil {
+		t.Fatal(err)
+	}
+	if changes, _ := tree.Scan(); len(changes) != 0 {
+		t.Fatalf("after Sync:\n%s", describe(changes))
+	}
+	if st := testgit.Git(t, d, "status", "--porcelain"); st != "" {
+		t.Fatalf("git status after Sync:\n%s", st)
+	}
+	if _, err := os.Stat(filepath.Join(d, "build", "out.bin")); err != nil {
+		t.Errorf("an ignored file was removed: %v", err)
+	}
+}
+
+func TestWatchedPathsAreReportedEvenIfIgnored(t *testing.T) {
+	_, tree, _ := setup(t, map[string]string{"README": "r\n", ".gitignore": ".chant/\n"})
+	tree.Watched = []string{".chant"}
+	write(t, tree.Dir, ".chant/specs/other.md", "forged\n")
+	write(t, tree.Dir, "x.log", "x\n")
+	changes, _ := tree.Scan()
+	if got := describe(changes); got != "A .chant/specs/other.md 100644\nA x.log 100644" {
+		t.Fatalf("changes:\n%s", got)
+	}
+}
+
+func TestStatDataIsTrustedOnlyWhenSafe(t *testing.T) {
+	_, tree, _ := setup(t, files)
+	// Same size, rewritten at once: caught whatever the clock's tick.
+	write(t, tree.Dir, "src/a.go", "package z\n")
+	// Touched, same content: not a change.
+	p := filepath.Join(tree.Dir, "src", "b.go")
+	data, _ := os.ReadFile(p)
+	os.WriteFile(p, data, 0o644)
+	changes, _ := tree.Scan()
+	if got := describe(changes); got != "M src/a.go 100644" {
+		t.Fatalf("changes:\n%s", got)
+	}
+}
+
+func TestExtrasAreExpected(t *testing.T) {
+	_, tree, head := setup(t, files)
+	if err := tree.Put(".chant/specs/s.md", []byte("spec, in progress\n"), 0o100644); err != nil {
+		t.Fatal(err)
+	}
+	if err := tree.Put("copied/.env", []byte("KEY=1\n"), 0o100644); err != nil {
+		t.Fatal(err)
+	}
+	if changes, _ := tree.Scan(); len(changes) != 0 {
+		t.Fatalf("extras reported: %s", describe(changes))
+	}
+	write(t, tree.Dir, ".chant/specs/s.md", "spec, ticked\n")
+	changes, _ := tree.Scan()
+	if len(changes) != 1 || changes[0].Path != ".chant/specs/s.md" || changes[0].Was.Hash != gitrepo.BlobHash([]byte("spec, in progress\n")) {
+		t.Fatalf("changes: %+v", changes)
+	}
+	if err := tree.Sync(head); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(tree.Dir, ".chant", "specs", "s.md")); string(got) != "spec\n" {
+		t.Errorf("s.md after Sync: %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(tree.Dir, "copied")); !os.IsNotExist(err) {
+		t.Errorf("a copied file outlived its phase")
+	}
+}
+
+func TestSyncMovesOnAndSurvivesTheAgentsGit(t *testing.T) {
+	repo, tree, _ := setup(t, files)
+	// The agent commits in its tree and changes its index.
+	write(t, tree.Dir, "src/a.go", "package a // agent\n")
+	testgit.Git(t, tree.Dir, "add", "-A")
+	testgit.Git(t, tree.Dir, "-c", "user.name=A", "-c", "user.email=a@x", "commit", "-qm", "agent's own commit")
+	// Meanwhile the user's branch moves on.
+	write(t, repo.Root, "docs/x.md", "x, new\n")
+	testgit.Git(t, repo.Root, "commit", "-qam", "next")
+	head, _ := repo.ReadHead()
+	// A new process: the tree as chant left it on disk.
+	again, err := Open(repo, "phase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Sync(head.Commit); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(tree.Dir, "docs", "x.md")); string(got) != "x, new\n" {
+		t.Errorf("x.md: %q", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(tree.Dir, "src", "a.go")); string(got) != "package a\n" {
+		t.Errorf("a.go: %q", got)
+	}
+	if h := testgit.Git(t, tree.Dir, "rev-parse", "HEAD"); h != head.Commit.String() {
+		t.Errorf("the tree's HEAD is %s, want %s", h, head.Commit)
+	}
+	if st := testgit.Git(t, tree.Dir, "status", "--porcelain"); st != "" {
+		t.Errorf("status:\n%s", st)
+	}
+	testgit.Git(t, repo.Root, "fsck", "--strict")
+}
+
+func TestATreeDeletedFromUnderChantComesBack(t *testing.T) {
+	repo, tree, head := setup(t, files)
+	os.RemoveAll(tree.Dir)
+	again, _ := Open(repo, "phase")
+	if err := again.Sync(head); err != nil {
+		t.Fatal(err)
+	}
+	if changes, err := again.Scan(); err != nil || len(changes) != 0 {
+		t.Fatalf("%s %v", describe(changes), err)
+	}
+}

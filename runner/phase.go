@@ -1,0 +1,581 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/chant-run/chant/gate"
+	"github.com/chant-run/chant/internal/bookkeeping"
+	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/isolation"
+	"github.com/chant-run/chant/internal/procs"
+	"github.com/chant-run/chant/internal/safefs"
+	"github.com/chant-run/chant/spec"
+)
+
+// A phase:
+//
+//  1. begin, under the workspace lock: refuse the spec if the user has
+//     uncommitted changes in its target files; mark it in_progress; read
+//     its contract once (spec, prompt template, config, context), which
+//     the rest of the phase uses and never reads again;
+//  2. the agent works in the phase worktree at the branch's commit;
+//  3. chant kills whatever the agent left running, puts back any git
+//     configuration it changed, and compares the worktree with the
+//     commit: only the declared targets and ticks of the spec's own boxes
+//     may have changed; the checks run there;
+//  4. the work lands: a commit chant builds of exactly the targets, then
+//     the record of the spec, on the branch; the same paths are written
+//     into the user's working tree and index.
+//
+// Failures are recorded in the spec and committed alone: nothing of the
+// agent's work reaches the branch.
+
+// phase is one spec's run across its steps.
+type phase struct {
+	r        *run
+	spec     *spec.Spec // the spec as read at its start (in_progress): its contract
+	snapshot []byte     // its bytes: what the user's spec file holds during the phase
+	cover    *gate.Covered
+	specRel  string // the spec file, relative to the repository root
+	prog     *progress
+	log      io.Writer
+	// What verification found to land: each target's content.
+	work map[string]landedFile
+}
+
+type landedFile struct {
+	mode uint32
+	data []byte
+}
+
+var (
+	// ErrDirtyTargets means the user has uncommitted changes in a spec's
+	// target files: it does not run, so that nothing of theirs is
+	// committed or overwritten.
+	ErrDirtyTargets = errors.New("uncommitted changes in target files")
+	// ErrUnsafePath means a file chant writes (a log, a recording) is, or
+	// lies behind, a symbolic link or a special file.
+	ErrUnsafePath = errors.New("unsafe path")
+)
+
+// DirtyTargetsError names the spec and the files.
+type DirtyTargetsError struct {
+	Spec  string
+	Paths []string
+}
+
+func (e *DirtyTargetsError) Error() string {
+	return fmt.Sprintf("%s: %s: %s; commit or stash them first (chant never commits or overwrites your changes)",
+		e.Spec, ErrDirtyTargets, strings.Join(e.Paths, ", "))
+}
+
+func (e *DirtyTargetsError) Unwrap() error { return ErrDirtyTargets }
+
+// errNotApproved means a gate's approval no longer holds at the moment the
+// phase read its contract.
+var errNotApproved = errors.New("not approved")
+
+// execute runs one spec; any failure of the phase is recorded in the spec
+// and returned.
+func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase) error {
+	logFile, err := r.openLog(s.ID)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	p, err := r.begin(s)
+	if err != nil {
+		return err
+	}
+	p.log = logFile
+	fmt.Fprintf(logFile, "=== %s %s: %s\n", r.opts.Now().UTC().Format(time.RFC3339), s.ID, s.Title)
+	res, v, err := p.attempt(ctx)
+	if res == nil {
+		res = &Result{}
+	}
+	ph.Verification = v
+	if err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w while checking", ErrInterrupted)
+	}
+	if err == nil && !v.OK() {
+		err = errors.New(strings.Join(v.Problems(), "; "))
+	}
+	if err != nil {
+		return p.fail(res.Output, v, err)
+	}
+	p.prog.Step, p.prog.Output, p.prog.Model, p.prog.Author = stepVerified, res.Output, res.Model, res.Author
+	if err := saveProgress(r.stateDir, p.prog); err != nil {
+		return err
+	}
+	commit, err := p.land(v)
+	ph.Commit = commit
+	return err
+}
+
+// begin starts a phase under the workspace lock.
+func (r *run) begin(s *spec.Spec) (*phase, error) {
+	unlock, err := r.w.Lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if _, err := bookkeeping.Repair(r.w, r.repo); err != nil {
+		return nil, err
+	}
+	head, err := r.repo.ReadHead()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.checkTargets(s, head); err != nil {
+		return nil, err
+	}
+	ed, err := r.w.EditLocked(s.ID, setStatus(spec.StatusInProgress))
+	if err != nil {
+		return nil, err
+	}
+	p := &phase{r: r, spec: ed.Spec, snapshot: ed.New, specRel: r.repoPath(r.w.SpecPath(s.ID))}
+	p.cover, err = gate.Cover(r.w, r.set, p.spec, r.opts.Prompt, r.repo, p.spec.Gate())
+	if err != nil {
+		return nil, err
+	}
+	if p.spec.Gate() {
+		// What the agent will be given is what was approved, read now.
+		reason := "not approved"
+		if a := p.spec.Approval; a.Status == spec.ApprovalApproved && gate.Bound(a.Hash) {
+			reason = gate.VoidReason(a.Hash, p.cover.Binding())
+		}
+		if reason != "" {
+			return nil, fmt.Errorf("%s: %w: %s", s.ID, errNotApproved, reason)
+		}
+	}
+	if err := spec.WriteFileAtomic(ed.Path, ed.New); err != nil {
+		return nil, err
+	}
+	p.prog = &progress{Spec: s.ID, Step: stepRunning, Base: head.Commit, Branch: head.Branch}
+	if err := saveProgress(r.stateDir, p.prog); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// checkTargets refuses a spec whose target files the user has changed and
+// not committed (in the working tree or staged).
+func (r *run) checkTargets(s *spec.Spec, head gitrepo.Head) error {
+	rels := make([]string, len(s.TargetFiles))
+	for i, t := range s.TargetFiles {
+		rels[i] = r.repoPath(filepath.Join(r.w.Root, filepath.FromSlash(t)))
+	}
+	staged, err := r.repo.IndexFiles(rels)
+	if err != nil {
+		return err
+	}
+	var dirty []string
+	for i, rel := range rels {
+		committed, err := r.repo.FileAt(head.Commit, rel)
+		if err != nil {
+			return err
+		}
+		cur, err := r.repo.WorkFile(rel)
+		if err != nil {
+			return err
+		}
+		if cur != committed || staged[rel] != committed {
+			dirty = append(dirty, s.TargetFiles[i])
+		}
+	}
+	if len(dirty) > 0 {
+		return &DirtyTargetsError{Spec: s.ID, Paths: dirty}
+	}
+	return nil
+}
+
+// attempt prepares the worktree, runs the agent there and verifies what it
+// did.
+func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
+	r := p.r
+	tree := r.tree
+	if err := tree.Sync(p.prog.Base); err != nil {
+		return nil, nil, fmt.Errorf("prepare the phase's worktree: %w", err)
+	}
+	if err := tree.Put(p.specRel, p.snapshot, safefs.Regular); err != nil {
+		return nil, nil, err
+	}
+	if err := p.isolate(ctx); err != nil {
+		return nil, nil, err
+	}
+	guard, err := r.repo.Guard(filepath.Join(r.repo.CommonDir, "worktrees", filepath.Base(tree.Admin()), "config.worktree"))
+	if err != nil {
+		return nil, nil, err
+	}
+	p.prog.Marker = procs.NewMarker()
+	if err := saveProgress(r.stateDir, p.prog); err != nil {
+		return nil, nil, err
+	}
+	job := &Job{
+		Spec: p.spec, Workspace: r.w, Dir: tree.Dir, SpecFile: filepath.Join(tree.Dir, filepath.FromSlash(p.specRel)),
+		PromptName: p.cover.PromptName, Log: p.log, Marker: p.prog.Marker,
+		render: func() (string, error) { return Render(r.w, p.cover) },
+		Started: func(pgid int) {
+			p.prog.PGID = pgid
+			saveProgress(r.stateDir, p.prog)
+		},
+	}
+	res, agentErr := r.agent.Run(ctx, job)
+	// Whatever the agent left running goes, before anything is read.
+	procs.KillAll(p.prog.PGID, p.prog.Marker)
+	changed, err := guard.Restore()
+	if err != nil {
+		return res, nil, err
+	}
+	if res == nil {
+		res = &Result{}
+	}
+	res.Output = cleanOutput(res.Output)
+	if agentErr != nil {
+		if len(changed) > 0 {
+			agentErr = fmt.Errorf("%w (it also changed git's configuration, undone: %s)", agentErr, strings.Join(changed, ", "))
+		}
+		return res, nil, fmt.Errorf("agent: %w", agentErr)
+	}
+	v, err := p.verify(ctx)
+	if v != nil {
+		v.GitConfig = changed
+	}
+	return res, v, err
+}
+
+// isolate copies isolation.copy's files into the worktree and runs
+// isolation.setup there. Setup may create only ignored files (build
+// caches, dependencies): anything else it changes fails the phase, before
+// the agent, so that it is never taken for the agent's work.
+func (p *phase) isolate(ctx context.Context) error {
+	r := p.r
+	cfg := r.w.Config.Isolation
+	for _, pattern := range cfg.Copy {
+		matches, err := filepath.Glob(filepath.Join(r.repo.Root, filepath.FromSlash(pattern)))
+		if err != nil {
+			return fmt.Errorf("isolation.copy %q: %w", pattern, err)
+		}
+		for _, m := range matches {
+			rel := r.repoPath(m)
+			if f, err := r.repo.FileAt(p.prog.Base, rel); err != nil || f.Exists() {
+				continue // tracked files come from the commit
+			}
+			data, mode, err := safefs.Root{Dir: r.repo.Root}.ReadFile(rel, 0)
+			if err != nil || mode == safefs.Symlink {
+				continue // only regular files, never through a link
+			}
+			if err := r.tree.Provide(rel, data, mode); err != nil {
+				return err
+			}
+		}
+	}
+	if len(cfg.Setup) == 0 {
+		return nil
+	}
+	for _, command := range cfg.Setup {
+		fmt.Fprintf(p.log, "setup: %s\n", command)
+		c := runCheck(ctx, spec.Check{Run: command, Expect: spec.ExpectPass, Timeout: "30m"}, r.tree.Dir, p.spec.ID)
+		fmt.Fprint(p.log, c.Output)
+		if !c.Held {
+			return fmt.Errorf("isolation.setup `%s` %s:\n%s", command, c.Describe(), c.Output)
+		}
+	}
+	changes, err := r.tree.Scan()
+	if err != nil {
+		return err
+	}
+	if len(changes) > 0 {
+		var paths []string
+		for _, c := range changes {
+			paths = append(paths, c.Path)
+		}
+		return fmt.Errorf("isolation.setup changed files that are not ignored: %s (setup may only create ignored files)", strings.Join(paths, ", "))
+	}
+	return nil
+}
+
+// verify compares the worktree with the phase's base and its contract,
+// then runs the checks there.
+func (p *phase) verify(ctx context.Context) (*Verification, error) {
+	r := p.r
+	tree := r.tree
+	changes, err := tree.Scan()
+	if err != nil {
+		return nil, err
+	}
+	criteria := p.spec.Criteria()
+	v := &Verification{Total: len(criteria)}
+	targets := map[string]string{} // repository path → as declared
+	for _, t := range p.spec.TargetFiles {
+		targets[r.repoPath(filepath.Join(r.w.Root, filepath.FromSlash(t)))] = t
+	}
+	specsDir := r.repoPath(r.w.SpecsDir) + "/"
+	chantDir := r.repoPath(r.w.ChantDir) + "/"
+	byPath := map[string]isolation.Change{}
+	ticked := map[int]bool{}
+	for _, c := range changes {
+		byPath[c.Path] = c
+		switch {
+		case c.Path == p.specRel:
+			data, _, err := tree.Read(p.specRel)
+			boxes, ok := ticksOnly(p.snapshot, data, criteria)
+			switch {
+			case err != nil:
+				v.Tampered = "the agent removed or replaced its spec file"
+			case !ok:
+				v.Tampered = specChanges(p.spec, data)
+			default:
+				ticked = boxes
+			}
+		case targets[c.Path] != "":
+		case strings.HasPrefix(c.Path, specsDir):
+			v.OtherSpecs = append(v.OtherSpecs, r.wsPath(c.Path))
+		case strings.HasPrefix(c.Path, chantDir) || c.Path+"/" == chantDir:
+			v.Undeclared = append(v.Undeclared, r.wsPath(c.Path))
+		default:
+			v.Undeclared = append(v.Undeclared, r.wsPath(c.Path))
+		}
+	}
+	for _, c := range criteria {
+		if !c.Checked && !ticked[c.Offset] {
+			v.Unchecked = append(v.Unchecked, c)
+		}
+	}
+	v.SkippedCriteria = r.opts.SkipCriteria && len(v.Unchecked) > 0
+	p.work = map[string]landedFile{}
+	for _, t := range p.spec.TargetFiles {
+		rel := r.repoPath(filepath.Join(r.w.Root, filepath.FromSlash(t)))
+		c, changed := byPath[rel]
+		switch {
+		case !changed:
+			if f, _ := r.repo.FileAt(p.prog.Base, rel); f.Exists() {
+				v.Unchanged = append(v.Unchanged, t)
+			} else {
+				v.Missing = append(v.Missing, t)
+			}
+		case !c.Now.Exists():
+			v.Missing = append(v.Missing, t)
+		case c.Now.Mode == isolation.ModeDir || c.Now.Mode == isolation.ModeOther:
+			v.BadTargets = append(v.BadTargets, "target "+t+" is not a file")
+		default:
+			data, mode, err := tree.Read(rel)
+			if err != nil {
+				return nil, err
+			}
+			if mode == safefs.Symlink && escapes(tree.Dir, rel, string(data)) {
+				v.BadTargets = append(v.BadTargets, fmt.Sprintf("target %s is a symbolic link leading outside the repository (to %s)", t, data))
+				continue
+			}
+			if mode == safefs.Symlink && r.opts.Record {
+				v.BadTargets = append(v.BadTargets, "target "+t+" is a symbolic link; --record records regular files only")
+				continue
+			}
+			p.work[rel] = landedFile{mode: mode, data: data}
+		}
+	}
+	for _, c := range p.spec.Checks {
+		if ctx.Err() != nil {
+			break
+		}
+		fmt.Fprintf(p.log, "check: %s (expect %s)\n", c.Run, c.Expect)
+		res := runCheck(ctx, c, filepath.Join(tree.Dir, filepath.FromSlash(r.wsRel)), p.spec.ID)
+		fmt.Fprintf(p.log, "%s", res.Output)
+		v.Checks = append(v.Checks, res)
+		tree.Touched()
+	}
+	// What lands is what was verified: a check that rewrote a target
+	// (or something it started) makes that untrue.
+	for rel, f := range p.work {
+		data, mode, err := tree.Read(rel)
+		if err != nil || mode != f.mode || string(data) != string(f.data) {
+			v.ChangedByChecks = append(v.ChangedByChecks, r.wsPath(rel))
+		}
+	}
+	return v, nil
+}
+
+// escapes reports whether a symbolic link at rel in root, pointing at
+// target, leads outside root.
+func escapes(root, rel, target string) bool {
+	if filepath.IsAbs(target) {
+		return true
+	}
+	joined := filepath.Join(filepath.Dir(filepath.Join(root, filepath.FromSlash(rel))), target)
+	inside, err := filepath.Rel(root, joined)
+	return err != nil || !filepath.IsLocal(inside)
+}
+
+// land commits the verified work and the spec's record, and brings the
+// user's working tree and index along.
+func (p *phase) land(v *Verification) (string, error) {
+	r := p.r
+	now := r.opts.Now()
+	unlock, err := r.w.Lock()
+	if err != nil {
+		return "", err
+	}
+	var hashes []string
+	err = func() error {
+		defer unlock()
+		var work []gitrepo.Change
+		for rel, f := range p.work {
+			before, err := r.repo.FileAt(p.prog.Base, rel)
+			if err != nil {
+				return err
+			}
+			work = append(work, gitrepo.Change{Path: rel, Mode: f.mode, Data: f.data, Before: before})
+		}
+		record := func(made []plumbing.Hash) ([]gitrepo.Change, error) {
+			short := gitrepo.Short(made[0].String())
+			data, err := p.record(v, short, now)
+			if err != nil {
+				return nil, err
+			}
+			changes := []gitrepo.Change{{Path: p.specRel, Mode: safefs.Regular, Data: data,
+				Before: gitrepo.File{Mode: safefs.Regular, Hash: gitrepo.BlobHash(p.snapshot)}}}
+			if r.opts.Record {
+				more, err := p.recording()
+				if err != nil {
+					return nil, err
+				}
+				changes = append(changes, more...)
+			}
+			return changes, nil
+		}
+		made, err := r.repo.Land(gitrepo.Landing{Onto: p.prog.head(), When: now, Commits: []gitrepo.CommitSpec{
+			{Message: fmt.Sprintf("chant(%s): %s\n", p.spec.ID, p.spec.Title), Author: p.prog.Author, Changes: work},
+			{Message: fmt.Sprintf("chant: record %s completed\n", p.spec.ID), Make: record},
+		}})
+		for _, h := range made {
+			hashes = append(hashes, h.String())
+		}
+		return err
+	}()
+	if err != nil && len(hashes) == 0 {
+		// Nothing landed: the branch moved under the phase, or the user
+		// changed a file it writes. The agent's work stays in the worktree.
+		return "", p.fail(p.prog.Output, v, fmt.Errorf("the work was verified but not committed: %w", err))
+	}
+	if err != nil {
+		return gitrepo.Short(hashes[0]), err
+	}
+	return gitrepo.Short(hashes[0]), removeProgress(r.stateDir, p.spec.ID)
+}
+
+// record is the spec as completed: the ticks the agent made, the status,
+// the work commit, the verification and the agent's output.
+func (p *phase) record(v *Verification, commit string, now time.Time) ([]byte, error) {
+	e := spec.NewEditor(p.snapshot)
+	if v != nil {
+		unchecked := map[int]bool{}
+		for _, c := range v.Unchecked {
+			unchecked[c.Offset] = true
+		}
+		for _, c := range p.spec.Criteria() {
+			if !c.Checked && !unchecked[c.Offset] {
+				e.CheckBox(c.Offset)
+			}
+		}
+	}
+	e.Set("status", spec.StatusCompleted)
+	e.Set("commits", append(append([]string{}, p.spec.Commits...), commit))
+	e.Set("completed_at", now)
+	if p.prog.Model != "" {
+		e.Set("model", p.prog.Model)
+	}
+	e.Set("verification_status", v.Status())
+	e.Set("last_verified", now)
+	e.AppendBody(agentOutput(now, p.prog.Output+"\n\n"+v.Summary()))
+	out, err := e.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := spec.Parse(p.spec.Path, out); err != nil {
+		return nil, fmt.Errorf("the record of %s would not parse: %w", p.spec.ID, err)
+	}
+	return out, nil
+}
+
+// fail records the failure in the spec (failed, with what the agent said
+// and why) and commits that record alone; the agent's work stays in the
+// worktree to inspect, and nothing of it reaches the branch. It returns
+// cause.
+func (p *phase) fail(output string, v *Verification, cause error) error {
+	r := p.r
+	now := r.opts.Now()
+	text := output
+	if v != nil {
+		text += "\n\n" + v.Summary()
+	}
+	text = strings.TrimSpace(text + "\n\nFailed: " + cause.Error())
+	edit := func(e *spec.Editor) {
+		e.Set("status", spec.StatusFailed)
+		e.Set("verification_status", "failed")
+		e.Set("last_verified", now)
+		e.AppendBody(agentOutput(now, text))
+	}
+	e := spec.NewEditor(p.snapshot)
+	edit(e)
+	data, err := e.Bytes()
+	if err == nil {
+		err = r.landRecord(p, data, fmt.Sprintf("chant: record %s failed\n", p.spec.ID), now)
+	}
+	if err != nil {
+		// Not committed (the branch or the spec file moved meanwhile):
+		// the spec must still not stay in_progress.
+		if _, uerr := r.w.Update(p.spec.ID, func(_ *spec.Spec, e *spec.Editor) error { edit(e); return nil }); uerr != nil {
+			return fmt.Errorf("%w (and recording the failure: %v)", cause, uerr)
+		}
+	}
+	removeProgress(r.stateDir, p.spec.ID)
+	return cause
+}
+
+// landRecord commits a new version of the phase's spec file alone.
+func (r *run) landRecord(p *phase, data []byte, message string, now time.Time) error {
+	unlock, err := r.w.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	head, err := r.repo.ReadHead()
+	if err != nil {
+		return err
+	}
+	_, err = r.repo.Land(gitrepo.Landing{Onto: head, When: now, Commits: []gitrepo.CommitSpec{{Message: message, Changes: []gitrepo.Change{
+		{Path: p.specRel, Mode: safefs.Regular, Data: data, Before: gitrepo.File{Mode: safefs.Regular, Hash: gitrepo.BlobHash(p.snapshot)}},
+	}}}})
+	return err
+}
+
+// openLog opens the spec's log for appending: .chant/logs/<id>.log, never
+// through a symbolic link (a committed one could point anywhere).
+func (r *run) openLog(id string) (*os.File, error) {
+	rel := filepath.ToSlash(filepath.Join(".chant", spec.LogsDir, id+".log"))
+	f, err := safefs.Root{Dir: r.w.Root}.OpenAppend(rel)
+	if errors.Is(err, safefs.ErrSymlink) || errors.Is(err, safefs.ErrNotRegular) {
+		return nil, &spec.Error{Path: rel, Msg: fmt.Sprintf("%s: %v; chant writes its log there: remove it", ErrUnsafePath, err)}
+	}
+	return f, err
+}
+
+// wsPath is a repository path as the workspace names it.
+func (r *run) wsPath(rel string) string {
+	if r.wsRel == "" || r.wsRel == "." {
+		return rel
+	}
+	if p, ok := strings.CutPrefix(rel, r.wsRel+"/"); ok {
+		return p
+	}
+	return rel
+}

@@ -1,0 +1,176 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/chant-run/chant/internal/safefs"
+)
+
+// What a phase's agent is given comes from the workspace: the spec, its
+// prompt template and the files its context and informed_by name. These
+// read them, confined to the repository.
+
+// ErrPrompt means a prompt template is missing or not a template name.
+var ErrPrompt = errors.New("prompt")
+
+// PromptName is the template a spec runs with: override (--prompt), else
+// the spec's prompt:, else the config's defaults.prompt, else "standard".
+func PromptName(c *Config, s *Spec, override string) string {
+	for _, name := range []string{override, s.Prompt, c.Defaults.Prompt} {
+		if name != "" {
+			return name
+		}
+	}
+	return "standard"
+}
+
+// PromptPath is the file of a prompt template.
+func (w *Workspace) PromptPath(name string) string {
+	return filepath.Join(w.ChantDir, "prompts", name+".md")
+}
+
+// ReadPrompt reads the prompt template name from .chant/prompts, refusing
+// a name that is a path and a symbolic link on the way.
+func (w *Workspace) ReadPrompt(name string) ([]byte, error) {
+	if !ValidPromptName(name) {
+		return nil, fmt.Errorf("%w %q: not a template name (letters, digits, '.', '-', '_')", ErrPrompt, name)
+	}
+	data, _, err := safefs.Root{Dir: w.ChantDir}.ReadFile("prompts/"+name+".md", maxFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %w", ErrPrompt, name, err)
+	}
+	return data, nil
+}
+
+// InputFile is a file given to an agent, by its path relative to the
+// workspace root; Missing marks a pattern that matched nothing.
+type InputFile struct {
+	Pattern string
+	Path    string
+	Data    []byte
+	Missing bool
+}
+
+// ReadInputs reads the files that patterns (paths or globs relative to the
+// workspace root) match, each pattern's matches sorted. A pattern or a
+// match leaving the repository, and a file that is not a regular file, are
+// errors.
+func (w *Workspace) ReadInputs(patterns []string) ([]InputFile, error) {
+	root, err := filepath.EvalSymlinks(w.Root)
+	if err != nil {
+		return nil, err
+	}
+	var out []InputFile
+	for _, pat := range patterns {
+		if !filepath.IsLocal(filepath.FromSlash(pat)) {
+			return nil, fmt.Errorf("%s leaves the repository", pat)
+		}
+		matches, err := filepath.Glob(filepath.Join(w.Root, filepath.FromSlash(pat)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", pat, err)
+		}
+		sort.Strings(matches)
+		if len(matches) == 0 {
+			out = append(out, InputFile{Pattern: pat, Path: pat, Missing: true})
+		}
+		for _, m := range matches {
+			rel := filepath.ToSlash(w.Rel(m))
+			if Escapes(root, filepath.Join(root, filepath.FromSlash(rel))) {
+				return nil, fmt.Errorf("%s leads outside the repository through a symbolic link", rel)
+			}
+			data, err := safefs.ReadRegular(m, maxFile)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", rel, err)
+			}
+			out = append(out, InputFile{Pattern: pat, Path: rel, Data: data})
+		}
+	}
+	return out, nil
+}
+
+// BodyWithout returns the body without every level-2 section titled one of
+// headings (up to the next level-1 or level-2 heading outside code), with
+// CRLF line endings as LF.
+func (s *Spec) BodyWithout(headings ...string) string {
+	body := bytes.ReplaceAll(s.Body(), []byte("\r\n"), []byte("\n"))
+	var b strings.Builder
+	fence, skipping := "", false
+	for off := 0; off < len(body); {
+		end := nextLine(body, off)
+		line := string(body[off:end])
+		off = end
+		text := strings.TrimRight(line, "\n")
+		trimmed := strings.TrimLeft(text, " ")
+		if f := fenceOf(trimmed); f != "" && len(text)-len(trimmed) < 4 {
+			switch {
+			case fence == "":
+				fence = f
+			case strings.HasPrefix(f, fence) && strings.TrimSpace(strings.TrimLeft(trimmed, fence[:1])) == "":
+				fence = ""
+			}
+		} else if fence == "" && (strings.HasPrefix(text, "# ") || strings.HasPrefix(text, "## ") || text == "#" || text == "##") {
+			skipping = false
+			if strings.HasPrefix(text, "## ") {
+				title := strings.TrimSpace(strings.TrimPrefix(text, "##"))
+				for _, h := range headings {
+					if strings.EqualFold(title, h) {
+						skipping = true
+					}
+				}
+			}
+		}
+		if !skipping {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
+}
+
+// Stripped returns the spec's text in a canonical form without the
+// frontmatter keys in drop (a key mapped to nil goes whole; to a list,
+// those keys of its mapping go) and without the body sections titled one
+// of sections: what is left of a spec when what a tool writes into it is
+// taken out.
+func (s *Spec) Stripped(drop map[string][]string, sections []string) []byte {
+	var b bytes.Buffer
+	if s.fm != nil {
+		fm := copyNode(s.fm)
+		for key, sub := range drop {
+			i := findKey(fm, key)
+			switch {
+			case i < 0:
+			case sub == nil:
+				fm.Content = append(fm.Content[:i], fm.Content[i+2:]...)
+			case fm.Content[i+1].Kind == yaml.MappingNode:
+				m := fm.Content[i+1]
+				for _, k := range sub {
+					if j := findKey(m, k); j >= 0 {
+						m.Content = append(m.Content[:j], m.Content[j+2:]...)
+					}
+				}
+			}
+		}
+		if out, err := yaml.Marshal(fm); err == nil {
+			b.Write(out)
+		}
+	}
+	b.WriteString("---\n")
+	b.WriteString(strings.TrimSpace(s.BodyWithout(sections...)))
+	return b.Bytes()
+}
+
+func copyNode(n *yaml.Node) *yaml.Node {
+	c := *n
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, k := range n.Content {
+		c.Content[i] = copyNode(k)
+	}
+	return &c
+}
