@@ -36,6 +36,9 @@ type Job struct {
 	SpecFile   string          // the spec's copy in Dir: the agent may tick its boxes, nothing else
 	PromptName string          // the prompt template the spec runs with
 	Log        io.Writer       // the agent's own output, as it happens
+	// Scratch is a directory of chant's, outside the repository's work
+	// trees, for the agent's files (its prompt file); "" for the system's.
+	Scratch string
 	// Marker marks the agent's processes (procs.MarkerVar), so that chant
 	// can kill whatever they leave behind.
 	Marker string

@@ -74,7 +74,12 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	pf, err := os.CreateTemp("", "chant-prompt-*.md")
+	if job.Scratch != "" {
+		if err := os.MkdirAll(job.Scratch, 0o777); err != nil {
+			return nil, err
+		}
+	}
+	pf, err := os.CreateTemp(job.Scratch, "prompt-*.md")
 	if err != nil {
 		return nil, err
 	}
@@ -101,14 +106,7 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	if c.Stream != nil {
 		sinks = append(sinks, c.Stream)
 	}
-	out := io.MultiWriter(sinks...)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err = cmd.Start(); err == nil {
-		if job.Started != nil {
-			job.Started(cmd.Process.Pid)
-		}
-		err = cmd.Wait()
-	}
+	err = procs.Run(cmd, job.Marker, io.MultiWriter(sinks...), job.Started)
 	res := &Result{Output: capture.String(), Model: c.Model}
 	switch {
 	case ctx.Err() != nil:

@@ -80,9 +80,9 @@ func (e *DirtyTargetsError) Error() string {
 
 func (e *DirtyTargetsError) Unwrap() error { return ErrDirtyTargets }
 
-// errNotApproved means a gate's approval no longer holds at the moment the
-// phase read its contract.
-var errNotApproved = errors.New("not approved")
+// ErrNotApproved means a gate's approval does not hold at the moment its
+// phase reads its contract.
+var ErrNotApproved = errors.New("not approved")
 
 // execute runs one spec; any failure of the phase is recorded in the spec
 // and returned.
@@ -154,13 +154,13 @@ func (r *run) begin(s *spec.Spec) (*phase, error) {
 			reason = gate.VoidReason(a.Hash, p.cover.Binding())
 		}
 		if reason != "" {
-			return nil, fmt.Errorf("%s: %w: %s", s.ID, errNotApproved, reason)
+			return nil, fmt.Errorf("%s: %w: %s", s.ID, ErrNotApproved, reason)
 		}
 	}
 	if err := spec.WriteFileAtomic(ed.Path, ed.New); err != nil {
 		return nil, err
 	}
-	p.prog = &progress{Spec: s.ID, Step: stepRunning, Base: head.Commit, Branch: head.Branch}
+	p.prog = &progress{Spec: s.ID, Step: stepRunning, Base: head.Commit.String(), Branch: head.Branch}
 	if err := saveProgress(r.stateDir, p.prog); err != nil {
 		return nil, err
 	}
@@ -203,7 +203,7 @@ func (r *run) checkTargets(s *spec.Spec, head gitrepo.Head) error {
 func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 	r := p.r
 	tree := r.tree
-	if err := tree.Sync(p.prog.Base); err != nil {
+	if err := tree.Sync(p.prog.head().Commit); err != nil {
 		return nil, nil, fmt.Errorf("prepare the phase's worktree: %w", err)
 	}
 	if err := tree.Put(p.specRel, p.snapshot, safefs.Regular); err != nil {
@@ -222,7 +222,7 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 	}
 	job := &Job{
 		Spec: p.spec, Workspace: r.w, Dir: tree.Dir, SpecFile: filepath.Join(tree.Dir, filepath.FromSlash(p.specRel)),
-		PromptName: p.cover.PromptName, Log: p.log, Marker: p.prog.Marker,
+		PromptName: p.cover.PromptName, Log: p.log, Marker: p.prog.Marker, Scratch: filepath.Join(r.stateDir, "scratch"),
 		render: func() (string, error) { return Render(r.w, p.cover) },
 		Started: func(pgid int) {
 			p.prog.PGID = pgid
@@ -267,7 +267,7 @@ func (p *phase) isolate(ctx context.Context) error {
 		}
 		for _, m := range matches {
 			rel := r.repoPath(m)
-			if f, err := r.repo.FileAt(p.prog.Base, rel); err != nil || f.Exists() {
+			if f, err := r.repo.FileAt(p.prog.head().Commit, rel); err != nil || f.Exists() {
 				continue // tracked files come from the commit
 			}
 			data, mode, err := safefs.Root{Dir: r.repo.Root}.ReadFile(rel, 0)
@@ -309,6 +309,13 @@ func (p *phase) isolate(ctx context.Context) error {
 func (p *phase) verify(ctx context.Context) (*Verification, error) {
 	r := p.r
 	tree := r.tree
+	// chant's own directory and the declared targets are compared whatever
+	// the ignore rules say: a target may be an ignored path, and an agent
+	// must not hide a spec behind an ignore rule.
+	tree.Watched = []string{r.repoPath(r.w.ChantDir)}
+	for _, t := range p.spec.TargetFiles {
+		tree.Watched = append(tree.Watched, r.repoPath(filepath.Join(r.w.Root, filepath.FromSlash(t))))
+	}
 	changes, err := tree.Scan()
 	if err != nil {
 		return nil, err
@@ -358,7 +365,7 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 		c, changed := byPath[rel]
 		switch {
 		case !changed:
-			if f, _ := r.repo.FileAt(p.prog.Base, rel); f.Exists() {
+			if f, _ := r.repo.FileAt(p.prog.head().Commit, rel); f.Exists() {
 				v.Unchanged = append(v.Unchanged, t)
 			} else {
 				v.Missing = append(v.Missing, t)
@@ -429,7 +436,7 @@ func (p *phase) land(v *Verification) (string, error) {
 		defer unlock()
 		var work []gitrepo.Change
 		for rel, f := range p.work {
-			before, err := r.repo.FileAt(p.prog.Base, rel)
+			before, err := r.repo.FileAt(p.prog.head().Commit, rel)
 			if err != nil {
 				return err
 			}
@@ -564,7 +571,7 @@ func (r *run) openLog(id string) (*os.File, error) {
 	rel := filepath.ToSlash(filepath.Join(".chant", spec.LogsDir, id+".log"))
 	f, err := safefs.Root{Dir: r.w.Root}.OpenAppend(rel)
 	if errors.Is(err, safefs.ErrSymlink) || errors.Is(err, safefs.ErrNotRegular) {
-		return nil, &spec.Error{Path: rel, Msg: fmt.Sprintf("%s: %v; chant writes its log there: remove it", ErrUnsafePath, err)}
+		return nil, fmt.Errorf("%s: %w: %v; chant writes its log there: remove it", rel, ErrUnsafePath, err)
 	}
 	return f, err
 }

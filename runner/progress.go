@@ -27,7 +27,7 @@ const (
 type progress struct {
 	Spec   string                 `json:"spec"`
 	Step   string                 `json:"step"`
-	Base   plumbing.Hash          `json:"base"`   // the commit the phase started from
+	Base   string                 `json:"base"`   // the commit the phase started from
 	Branch plumbing.ReferenceName `json:"branch"` // "" when HEAD was detached
 	PGID   int                    `json:"pgid,omitempty"`
 	Marker string                 `json:"marker,omitempty"`
@@ -36,7 +36,9 @@ type progress struct {
 	Author *gitrepo.Person        `json:"author,omitempty"`
 }
 
-func (p *progress) head() gitrepo.Head { return gitrepo.Head{Branch: p.Branch, Commit: p.Base} }
+func (p *progress) head() gitrepo.Head {
+	return gitrepo.Head{Branch: p.Branch, Commit: plumbing.NewHash(p.Base)}
+}
 
 func progressDir(stateDir string) string { return filepath.Join(stateDir, "progress") }
 

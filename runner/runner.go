@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -178,7 +179,6 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	r := &run{opts: opts, w: w, repo: repo, agent: agent, tree: tree, set: set, stateDir: repo.StateDir()}
 	r.wsRel = r.repoPath(w.Root)
-	tree.Watched = []string{r.repoPath(w.ChantDir)}
 	unlock, err = w.Lock() // every git write, info/exclude included
 	if err != nil {
 		return rep, err
@@ -213,7 +213,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			break
 		}
 		ph := r.phase(ctx, next)
-		if errors.Is(ph.Err, ErrDirtyTargets) || errors.Is(ph.Err, ErrUnsafePath) || errors.Is(ph.Err, errNotApproved) {
+		if errors.Is(ph.Err, ErrDirtyTargets) || errors.Is(ph.Err, ErrUnsafePath) || errors.Is(ph.Err, ErrNotApproved) {
 			return rep, ph.Err // not run: the spec is as it was
 		}
 		rep.Ran = append(rep.Ran, *ph)
@@ -290,7 +290,7 @@ func (r *run) phase(ctx context.Context, s *spec.Spec) *Phase {
 	ph.Err = r.execute(ctx, s, ph)
 	ph.Duration = r.opts.Now().Sub(start).Round(10 * time.Millisecond)
 	switch {
-	case errors.Is(ph.Err, ErrDirtyTargets), errors.Is(ph.Err, ErrUnsafePath), errors.Is(ph.Err, errNotApproved):
+	case errors.Is(ph.Err, ErrDirtyTargets), errors.Is(ph.Err, ErrUnsafePath), errors.Is(ph.Err, ErrNotApproved):
 		fmt.Fprintf(out, "skip  %-20s %s  (not run)\n", s.ID, s.Title)
 	case ph.Err != nil:
 		fmt.Fprintf(out, "FAIL  %-20s %s  (failed after %s)\n", s.ID, s.Title, ph.Duration)
@@ -306,6 +306,7 @@ func (r *run) phase(ctx context.Context, s *spec.Spec) *Phase {
 // phases that got past their verification once verified again, and
 // returns phases caught earlier to pending, to run again.
 func (r *run) resume(ctx context.Context, rep *Report) error {
+	os.RemoveAll(filepath.Join(r.stateDir, "scratch")) // prompt files of killed agents
 	progs, err := loadProgress(r.stateDir)
 	if err != nil {
 		return err
@@ -366,7 +367,7 @@ func (r *run) resumeVerified(ctx context.Context, s *spec.Spec, prog *progress, 
 		return "", p.fail(prog.Output, nil, err)
 	}
 	if a := s.Approval; s.Gate() && (a.Status != spec.ApprovalApproved || !gate.Bound(a.Hash) || gate.VoidReason(a.Hash, p.cover.Binding()) != "") {
-		return "", p.fail(prog.Output, nil, fmt.Errorf("%w: its approval no longer holds", errNotApproved))
+		return "", p.fail(prog.Output, nil, fmt.Errorf("%w: its approval no longer holds", ErrNotApproved))
 	}
 	v, err := p.verify(ctx)
 	ph.Verification = v

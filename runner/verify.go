@@ -165,13 +165,8 @@ func runCheck(ctx context.Context, c spec.Check, dir, id string) CheckResult {
 	cmd := procs.Command(ctx, append(os.Environ(), "CHANT_SPEC_ID="+id), marker, "sh", "-c", c.Run)
 	cmd.Dir = dir
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	err := cmd.Start()
-	if err == nil {
-		err = cmd.Wait()
-		procs.KillAll(cmd.Process.Pid, marker)
-	}
+	err := procs.Run(cmd, marker, &out, nil)
 	r := CheckResult{Check: c, Duration: time.Since(start), Output: tail(out.String(), 16<<10)}
 	var exit *exec.ExitError
 	switch {

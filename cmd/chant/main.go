@@ -6,11 +6,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -26,13 +28,46 @@ func main() {
 }
 
 // run executes one chant command line and returns its exit status.
-// Ctrl-C and SIGTERM cancel the command's context: a run stops its agent
-// and records why.
+// Ctrl-C, SIGTERM and SIGHUP (a closed terminal) cancel the command's
+// context: a run stops its agent and records why. A command still not
+// done graceAfterSignal later, or at a second signal, exits at once
+// (chant's writes are atomic, so nothing is left torn): a signal always
+// ends a command.
 func run(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		var sig os.Signal
+		select {
+		case sig = <-sigs:
+		case <-done:
+			return
+		}
+		cancel()
+		select {
+		case <-sigs:
+		case <-time.After(graceAfterSignal):
+		case <-done:
+			return
+		}
+		fmt.Fprintf(stderr, "chant: stopped by %v\n", sig)
+		code := 130
+		if s, ok := sig.(syscall.Signal); ok {
+			code = 128 + int(s)
+		}
+		os.Exit(code)
+	}()
 	root := newRootCmd(stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	return exitCode(err, stderr)
 }
+
+// graceAfterSignal is how long a command may take to stop cleanly after
+// a signal.
+const graceAfterSignal = 10 * time.Second

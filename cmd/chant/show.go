@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/spec"
 )
 
 type showOptions struct {
@@ -64,6 +65,11 @@ func runShow(opts *showOptions) error {
 		state += " (" + r.Reason + ")"
 	}
 	row("Status", state)
+	for _, p := range set.Problems() {
+		if p.Path == s.Path && p.Severity == spec.SeverityError {
+			row("Invalid", fmt.Sprintf("line %d: %s", max(p.Line, 1), p.Message))
+		}
+	}
 	row("Depends on", strings.Join(s.DependsOn, ", "))
 	row("Target files", strings.Join(s.TargetFiles, ", "))
 	row("Informed by", strings.Join(s.InformedBy, ", "))

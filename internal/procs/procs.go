@@ -7,6 +7,7 @@ package procs
 
 import (
 	"context"
+	"io"
 	"crypto/rand"
 	"encoding/hex"
 	"os"
@@ -78,4 +79,46 @@ func KillAll(pgid int, marker string) int {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// Run starts cmd (made by Command with marker), calls started with its
+// process group, waits for it and, as soon as it exits, kills everything
+// it left behind, before its output is finished: a process it leaves
+// holding the output open is not waited for, and nothing it left runs on
+// after Run returns. Its standard output and error go to out.
+func Run(cmd *exec.Cmd, marker string, out io.Writer, started func(pgid int)) error {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	// An *os.File is handed to the child as is: exec copies nothing, and
+	// Wait returns when the process exits, not when the pipe closes.
+	cmd.Stdout, cmd.Stderr = pw, pw
+	copied := make(chan struct{})
+	go func() {
+		io.Copy(out, pr)
+		close(copied)
+	}()
+	err = cmd.Start()
+	pw.Close() // the child has its own copy
+	if err != nil {
+		pr.Close()
+		<-copied
+		return err
+	}
+	if started != nil {
+		started(cmd.Process.Pid)
+	}
+	err = cmd.Wait()
+	KillAll(cmd.Process.Pid, marker)
+	select {
+	case <-copied:
+	case <-time.After(2 * time.Second):
+		// Something that escaped both the group and the marker still
+		// holds the pipe: stop reading.
+		pr.Close()
+		<-copied
+	}
+	pr.Close()
+	return err
 }
