@@ -7,9 +7,9 @@ package procs
 
 import (
 	"context"
-	"io"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"os"
 	"os/exec"
 	"syscall"
