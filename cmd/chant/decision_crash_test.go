@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/chant-run/chant/internal/testgit"
 )
@@ -95,4 +96,48 @@ func TestDecisionKilledHalfWayIsCommittedOrAbsent(t *testing.T) {
 			testgit.Git(t, dir, "fsck", "--strict")
 		})
 	}
+}
+
+// A signal always ends a command, even one stuck where it cannot notice
+// (here, stalled right after moving the branch): it exits a few seconds
+// later, and the next run finishes what it left.
+func TestSignalAlwaysEndsACommand(t *testing.T) {
+	bin := failpointBinary(t)
+	dir := killPipeline(t)
+	head := testgit.Git(t, dir, "rev-parse", "HEAD")
+	cmd := exec.Command(bin, "-C", dir, "run")
+	cmd.Env = append(os.Environ(), "CHANT_FAILPOINT=stall:land-after-ref")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for testgit.Git(t, dir, "rev-parse", "HEAD") == head {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the run never reached its first landing")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 128+int(syscall.SIGTERM) {
+			t.Errorf("exit: %v", err)
+		}
+		t.Logf("ended %s after SIGTERM", time.Since(start).Round(time.Millisecond))
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("SIGTERM did not end the command")
+	}
+	if out, errOut, code := chant(t, "-C", dir, "run"); code != 0 || !strings.Contains(out, "Repaired: finished an interrupted commit") {
+		t.Fatalf("the next run: exit %d\n%s%s", code, out, errOut)
+	}
+	if st := testgit.Git(t, dir, "status", "--porcelain"); st != "" {
+		t.Errorf("git status: %s", st)
+	}
+	testgit.Git(t, dir, "fsck", "--strict")
 }

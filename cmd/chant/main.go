@@ -70,4 +70,4 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // graceAfterSignal is how long a command may take to stop cleanly after
 // a signal.
-const graceAfterSignal = 10 * time.Second
+const graceAfterSignal = 5 * time.Second

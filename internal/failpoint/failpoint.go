@@ -1,7 +1,8 @@
 // Package failpoint lets crash tests stop chant at a named point of a
 // write: tests in the same process set Crash; a chant built with -tags
-// failpoint kills itself with SIGKILL at the point CHANT_FAILPOINT names.
-// Built normally, Hit costs a nil check.
+// failpoint kills itself with SIGKILL at the point CHANT_FAILPOINT names,
+// or, for "stall:<point>", stops there for good (to test that a signal
+// still ends it). Built normally, Hit costs a nil check.
 package failpoint
 
 import (
@@ -18,8 +19,14 @@ func Hit(name string) {
 	if Crash != nil {
 		Crash(name)
 	}
-	if enabled && os.Getenv("CHANT_FAILPOINT") == name {
+	if !enabled {
+		return
+	}
+	switch os.Getenv("CHANT_FAILPOINT") {
+	case name:
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {}
+	case "stall:" + name:
 		select {}
 	}
 }
