@@ -180,7 +180,8 @@ func Void(w *spec.Workspace, set *spec.Set, s *spec.Spec, repo *gitrepo.Repo) (s
 	}
 	c, err := Cover(w, set, s, "", repo, true)
 	if err != nil {
-		return "", err
+		// What it covers cannot be read: it cannot be shown to hold.
+		return "approval cannot be checked: " + err.Error(), nil
 	}
 	return VoidReason(a.Hash, c.Binding()), nil
 }

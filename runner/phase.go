@@ -206,14 +206,25 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 	if err := tree.Sync(p.prog.head().Commit); err != nil {
 		return nil, nil, fmt.Errorf("prepare the phase's worktree: %w", err)
 	}
+	if err := p.watch(); err != nil {
+		return nil, nil, err
+	}
 	if err := tree.Put(p.specRel, p.snapshot, safefs.Regular); err != nil {
+		return nil, nil, err
+	}
+	// git's configuration is copied before anything runs in the worktree:
+	// setup commands are held to it as the agent is.
+	guard, err := r.repo.Guard(filepath.Join(tree.Admin(), "config.worktree"))
+	if err != nil {
 		return nil, nil, err
 	}
 	if err := p.isolate(ctx); err != nil {
 		return nil, nil, err
 	}
-	guard, err := r.repo.Guard(filepath.Join(r.repo.CommonDir, "worktrees", filepath.Base(tree.Admin()), "config.worktree"))
-	if err != nil {
+	if changed, err := guard.Restore(); err != nil || len(changed) > 0 {
+		if err == nil {
+			err = fmt.Errorf("isolation.setup changed git's configuration (undone): %s; setup may only create ignored files (for husky, set HUSKY=0)", strings.Join(changed, ", "))
+		}
 		return nil, nil, err
 	}
 	p.prog.Marker = procs.NewMarker()
@@ -309,12 +320,8 @@ func (p *phase) isolate(ctx context.Context) error {
 func (p *phase) verify(ctx context.Context) (*Verification, error) {
 	r := p.r
 	tree := r.tree
-	// chant's own directory and the declared targets are compared whatever
-	// the ignore rules say: a target may be an ignored path, and an agent
-	// must not hide a spec behind an ignore rule.
-	tree.Watched = []string{r.repoPath(r.w.ChantDir)}
-	for _, t := range p.spec.TargetFiles {
-		tree.Watched = append(tree.Watched, r.repoPath(filepath.Join(r.w.Root, filepath.FromSlash(t))))
+	if err := p.watch(); err != nil {
+		return nil, err
 	}
 	changes, err := tree.Scan()
 	if err != nil {
@@ -409,6 +416,18 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 		}
 	}
 	return v, nil
+}
+
+// watch makes the worktree compare chant's own directory and the phase's
+// targets whatever the ignore rules say: a target may be an ignored path,
+// and an agent must not hide a spec behind an ignore rule. It is saved, so
+// that what a phase killed half-way wrote there is undone by the next.
+func (p *phase) watch() error {
+	watched := []string{p.r.repoPath(p.r.w.ChantDir)}
+	for _, t := range p.spec.TargetFiles {
+		watched = append(watched, p.r.repoPath(filepath.Join(p.r.w.Root, filepath.FromSlash(t))))
+	}
+	return p.r.tree.Watch(watched)
 }
 
 // escapes reports whether a symbolic link at rel in root, pointing at

@@ -46,6 +46,7 @@ func TestAgentOutputFenceOutgrowsTheText(t *testing.T) {
 type fakeAgent struct {
 	files map[string]string
 	tick  bool
+	write bool // write the spec's own target files
 	err   error
 	runs  []string
 }
@@ -56,7 +57,14 @@ func (a *fakeAgent) Run(ctx context.Context, job *Job) (*Result, error) {
 		return nil, a.err
 	}
 	res := &Result{Output: "did " + job.Spec.ID}
-	for p, content := range a.files {
+	files := a.files
+	if a.write {
+		files = map[string]string{}
+		for _, t := range job.Spec.TargetFiles {
+			files[t] = "done " + job.Spec.ID + "\n"
+		}
+	}
+	for p, content := range files {
 		full := filepath.Join(job.Dir, p)
 		os.MkdirAll(filepath.Dir(full), 0o755)
 		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
@@ -261,5 +269,26 @@ func TestPrepareMakesTheFixtureWorkspaceOnce(t *testing.T) {
 	again, created, err := Prepare(w, time.Now())
 	if err != nil || created || again.Root != tw.Root {
 		t.Fatalf("second Prepare = %v, %v, %v", again.Root, created, err)
+	}
+}
+
+// What a failed attempt left in the worktree, even where the repository
+// ignores it, is not there for the retry, also when the retry is another
+// chant process: a retry that does not write the target finds none.
+func TestAFailedAttemptLeavesNothingToTheRetry(t *testing.T) {
+	w := newRepo(t, map[string]string{"a": "---\ntarget_files: [dist/out.js]\n---\n# A\n\n## Acceptance Criteria\n\n- [ ] built\n"})
+	os.WriteFile(filepath.Join(w.Root, ".gitignore"), []byte("dist/\n"), 0o644)
+	gitCmd(t, w.Root, "add", ".gitignore")
+	gitCmd(t, w.Root, "commit", "-qm", "ignore dist")
+	// First attempt: builds the target, forgets to tick.
+	_, err := Run(context.Background(), Options{Workspace: w, Agent: &fakeAgent{files: map[string]string{"dist/out.js": "built\n"}}})
+	if !errors.Is(err, ErrPhaseFailed) {
+		t.Fatalf("first attempt: %v", err)
+	}
+	// The retry (a new run: a new worktree object, as a new process has)
+	// only ticks.
+	rep, err := Run(context.Background(), Options{Workspace: w, IDs: []string{"a"}, Agent: &fakeAgent{tick: true}})
+	if !errors.Is(err, ErrPhaseFailed) || !strings.Contains(strings.Join(rep.Failed.Verification.Problems(), "\n"), "target file does not exist: dist/out.js") {
+		t.Fatalf("retry = %v", err)
 	}
 }

@@ -83,6 +83,11 @@ func (set *Set) Problems() []Problem {
 		if a := s.Approval; a != nil && a.Status == ApprovalApproved && (a.By == "" || a.At == "") {
 			add(s.errAt("approval", "", "approval: approved without by and at"), SeverityError)
 		}
+		for _, t := range s.TargetFiles {
+			if filepath.ToSlash(filepath.Clean(t)) == filepath.ToSlash(s.Path) {
+				add(s.errAt("target_files", t, "target_files: %s is the spec's own file, which only chant writes", t), SeverityError)
+			}
+		}
 		for _, key := range []string{"target_files", "informed_by", "context"} {
 			for _, p := range s.pathList(key) {
 				if filepath.IsAbs(p) || strings.HasPrefix(p, "/") || !filepath.IsLocal(filepath.Clean(p)) {

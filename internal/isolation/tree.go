@@ -51,9 +51,10 @@ type Tree struct {
 	dirty  map[string]bool // paths known to differ from base and extras
 	known  bool            // dirty is complete: nothing else touched the tree
 	ignore *ignorer        // base's ignore rules
-	// Watched are path prefixes (directories) reported whether ignored or
-	// not: the workspace's .chant directory.
-	Watched []string
+	// Watched are paths (files or directories) compared whether ignored
+	// or not: the workspace's .chant directory, the phase's targets.
+	Watched  []string
+	indexSum string // of the index file last written
 }
 
 // extra is a file chant wrote into the tree beyond the base commit.
@@ -64,9 +65,10 @@ type extra struct {
 
 type savedState struct {
 	Dir      string        `json:"dir"`
-	Base     plumbing.Hash `json:"base"`
+	Base     string        `json:"base"`
 	IndexSum string        `json:"index_sum"`
 	Racy     gitindex.Time `json:"racy"`
+	Watched  []string      `json:"watched,omitempty"`
 }
 
 // Location returns where the worktree of slot for repo lives, and the name
@@ -113,17 +115,18 @@ func Open(repo *gitrepo.Repo, slot string) (*Tree, error) {
 	if _, err := os.Stat(filepath.Join(dir, ".git")); err != nil {
 		return t, nil
 	}
-	t.base = st.Base
+	t.base = plumbing.NewHash(st.Base)
+	t.Watched = st.Watched
 	raw, err := os.ReadFile(filepath.Join(t.admin, "index"))
 	if sum := sha1.Sum(raw); err == nil && hex.EncodeToString(sum[:]) == st.IndexSum {
 		if ix, err := gitindex.Decode(raw); err == nil {
-			t.index, t.racy = ix, st.Racy
+			t.index, t.racy, t.indexSum = ix, st.Racy, st.IndexSum
 			return t, nil
 		}
 	}
 	// The index is not the one chant wrote (an agent ran git add there):
 	// its stat data cannot be trusted, so every file will be hashed once.
-	entries, err := repo.Entries(st.Base)
+	entries, err := repo.Entries(t.base)
 	if err != nil {
 		return t, nil
 	}
@@ -270,6 +273,16 @@ func (t *Tree) Provide(rel string, data []byte, mode uint32) error {
 		delete(t.extras, rel) // ignored: the agent may change it, it never lands
 	}
 	return nil
+}
+
+// Watch sets Watched and saves it: a Sync after a crash compares the
+// same paths.
+func (t *Tree) Watch(paths []string) error {
+	t.Watched = paths
+	if t.base.IsZero() || t.indexSum == "" {
+		return nil // not synced yet: nothing saved to extend
+	}
+	return t.saveState()
 }
 
 // Admin is the tree's git directory.
@@ -448,7 +461,13 @@ func (t *Tree) save() error {
 	// a file changed in the same clock tick as its recording is hashed.
 	t.racy = gitindex.FromUnix(&st).MTime
 	sum := sha1.Sum(data)
-	state, err := json.Marshal(savedState{Dir: t.Dir, Base: t.base, IndexSum: hex.EncodeToString(sum[:]), Racy: t.racy})
+	t.indexSum = hex.EncodeToString(sum[:])
+	return t.saveState()
+}
+
+// saveState writes chant's record of the tree.
+func (t *Tree) saveState() error {
+	state, err := json.Marshal(savedState{Dir: t.Dir, Base: t.base.String(), IndexSum: t.indexSum, Racy: t.racy, Watched: t.Watched})
 	if err != nil {
 		return err
 	}

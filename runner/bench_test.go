@@ -1,0 +1,158 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/isolation"
+	"github.com/chant-run/chant/spec"
+)
+
+// BenchmarkPhase50kVsGit measures, side by side in one repository of
+// 50,000 files, chant's own cost of a phase (the agent is an in-process one
+// that writes its target and ticks its box, so it costs nothing) against
+// the git CLI's `git add F && git commit` of a one-file change. Phases are
+// timed after the first of their run, whose worktree check (or, the first
+// time, checkout) is reported apart. Target: at most 1.5x git.
+//
+//	go test -run XXX -bench Phase50k -benchtime 3x ./runner
+func BenchmarkPhase50kVsGit(b *testing.B) {
+	const files, phases = 50000, 10
+	root := bigRepo(b, files)
+	w, err := spec.OpenWorkspace(root)
+	if err != nil {
+		b.Fatal(err)
+	}
+	repo, err := gitrepo.Open(root)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The first checkout of the phase worktree, reported apart.
+	start := time.Now()
+	tree, err := isolation.Open(repo, "phase")
+	if err == nil {
+		var head gitrepo.Head
+		if head, err = repo.ReadHead(); err == nil {
+			err = tree.Sync(head.Commit)
+		}
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	checkout := time.Since(start)
+
+	var chantTime, gitTime time.Duration
+	var chantN, gitN int
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		ids := addSpecs(b, root, i, phases)
+		b.StartTimer()
+		rep, err := Run(context.Background(), Options{Workspace: w, Agent: &fakeAgent{files: nil, tick: true, write: true}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(rep.Ran) != len(ids) {
+			b.Fatalf("ran %d phases, want %d", len(rep.Ran), len(ids))
+		}
+		for _, ph := range rep.Ran[1:] {
+			chantTime += ph.Duration
+			chantN++
+		}
+		for j := 0; j < phases; j++ {
+			p := fmt.Sprintf("d%03d/edited.txt", j)
+			if err := os.WriteFile(filepath.Join(root, p), []byte(fmt.Sprintf("%d %d\n", i, j)), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			t := time.Now()
+			git(b, root, "sh", "-c", "git add "+p+" && git commit -q -m edit")
+			gitTime += time.Since(t)
+			gitN++
+		}
+	}
+	b.StopTimer()
+	perPhase := float64(chantTime.Microseconds()) / float64(chantN) / 1000
+	perCommit := float64(gitTime.Microseconds()) / float64(gitN) / 1000
+	b.ReportMetric(perPhase, "ms/phase")
+	b.ReportMetric(perCommit, "ms/git-add+commit")
+	b.ReportMetric(perPhase/perCommit, "x-git")
+	b.ReportMetric(float64(checkout.Milliseconds()), "ms-first-checkout")
+	if status, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(status), "\n") {
+			if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
+				var kb float64
+				fmt.Sscan(f[1], &kb)
+				b.ReportMetric(kb/1024, "MB-peak-RSS")
+			}
+		}
+	}
+}
+
+// bigRepo makes a repository of n small files in directories of 100,
+// with a chant workspace, committed with the git CLI and packed.
+func bigRepo(b *testing.B, n int) string {
+	b.Helper()
+	root := b.TempDir()
+	for i := 0; i < n; i++ {
+		dir := filepath.Join(root, fmt.Sprintf("d%03d", i/100))
+		if i%100 == 0 {
+			os.MkdirAll(dir, 0o755)
+		}
+		content := fmt.Sprintf("file %d\n%s", i, strings.Repeat("some content of a source file\n", 10))
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%02d.txt", i%100)), []byte(content), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join(root, ".chant", "specs"), 0o755)
+	os.WriteFile(filepath.Join(root, ".chant", "config.md"), []byte("---\nproject: {name: big}\n---\n"), 0o644)
+	git(b, root, "git", "init", "-q", "-b", "main")
+	// No automatic gc in the middle of the measurements, on either side.
+	git(b, root, "git", "config", "gc.auto", "0")
+	git(b, root, "git", "add", "-A")
+	git(b, root, "git", "commit", "-qm", "init")
+	git(b, root, "git", "gc", "-q")
+	return root
+}
+
+// addSpecs commits n new specs, each in a chain after the previous, each
+// writing a file of its own.
+func addSpecs(b *testing.B, root string, round, n int) []string {
+	var ids []string
+	prev := ""
+	for j := 0; j < n; j++ {
+		id := fmt.Sprintf("r%03d-p%02d", round, j)
+		dep := ""
+		if prev != "" {
+			dep = "depends_on: [" + prev + "]\n"
+		}
+		src := fmt.Sprintf("---\n%starget_files: [d%03d/out-%s.txt]\n---\n# Phase %s\n\n## Acceptance Criteria\n\n- [ ] written\n", dep, j*7, id, id)
+		if err := os.WriteFile(filepath.Join(root, ".chant", "specs", id+".md"), []byte(src), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, id)
+		prev = id
+	}
+	git(b, root, "git", "add", ".chant")
+	git(b, root, "git", "commit", "-qm", "specs")
+	return ids
+}
+
+func git(b *testing.B, dir string, args ...string) {
+	b.Helper()
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=B", "GIT_AUTHOR_EMAIL=b@x", "GIT_COMMITTER_NAME=B", "GIT_COMMITTER_EMAIL=b@x")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("%v: %v\n%s", args, err, out.String())
+	}
+}
