@@ -403,10 +403,30 @@ func (d *doc) seqIndent() string {
 // heading line and of its end (the next level-1 or level-2 heading, or the
 // end of the document). Headings inside code fences do not count.
 func (d *doc) section(heading string) (start, end int) {
-	start = -1
+	start, end = -1, len(d.src)
+	headings(d.src, d.l.bodyStart, func(off, level int, title string) bool {
+		if start >= 0 {
+			end = off
+			return false
+		}
+		if level == 2 && strings.EqualFold(title, heading) {
+			start = off
+		}
+		return true
+	})
+	if start < 0 {
+		end = len(d.src)
+	}
+	return start, end
+}
+
+// headings calls visit with the offset, level and title of each level-1
+// and level-2 ATX heading of src from offset from on, outside code fences,
+// while visit returns true.
+func headings(src []byte, from int, visit func(off, level int, title string) bool) {
 	fence := ""
-	for off := d.l.bodyStart; off < len(d.src); off = nextLine(d.src, off) {
-		text := strings.TrimRight(string(d.src[off:nextLine(d.src, off)]), "\r\n")
+	for off := from; off < len(src); off = nextLine(src, off) {
+		text := strings.TrimRight(string(src[off:nextLine(src, off)]), "\r\n")
 		trimmed := strings.TrimLeft(text, " ")
 		if f := fenceOf(trimmed); f != "" && len(text)-len(trimmed) < 4 {
 			switch {
@@ -420,16 +440,19 @@ func (d *doc) section(heading string) (start, end int) {
 		if fence != "" {
 			continue
 		}
-		if strings.HasPrefix(text, "# ") || strings.HasPrefix(text, "## ") || text == "#" || text == "##" {
-			if start >= 0 {
-				return start, off
-			}
-			if strings.EqualFold(strings.TrimSpace(strings.TrimPrefix(text, "##")), heading) && strings.HasPrefix(text, "## ") {
-				start = off
-			}
+		level := 0
+		switch {
+		case strings.HasPrefix(text, "# ") || text == "#":
+			level = 1
+		case strings.HasPrefix(text, "## ") || text == "##":
+			level = 2
+		default:
+			continue
+		}
+		if !visit(off, level, strings.TrimSpace(strings.TrimLeft(text, "#"))) {
+			return
 		}
 	}
-	return start, len(d.src)
 }
 
 var fenceRE = regexp.MustCompile("^(```+|~~~+)")

@@ -42,7 +42,10 @@ func (w *Workspace) ReadPrompt(name string) ([]byte, error) {
 	if !ValidPromptName(name) {
 		return nil, fmt.Errorf("%w %q: not a template name (letters, digits, '.', '-', '_')", ErrPrompt, name)
 	}
-	data, _, err := safefs.Root{Dir: w.ChantDir}.ReadFile("prompts/"+name+".md", maxFile)
+	data, mode, err := safefs.Root{Dir: w.ChantDir}.ReadFile("prompts/"+name+".md", maxFile)
+	if err == nil && mode == safefs.Symlink {
+		err = fmt.Errorf("%w: .chant/prompts/%s.md", safefs.ErrSymlink, name)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: %w", ErrPrompt, name, err)
 	}
@@ -98,37 +101,24 @@ func (w *Workspace) ReadInputs(patterns []string) ([]InputFile, error) {
 // BodyWithout returns the body without every level-2 section titled one of
 // headings (up to the next level-1 or level-2 heading outside code), with
 // CRLF line endings as LF.
-func (s *Spec) BodyWithout(headings ...string) string {
+func (s *Spec) BodyWithout(sections ...string) string {
 	body := bytes.ReplaceAll(s.Body(), []byte("\r\n"), []byte("\n"))
 	var b strings.Builder
-	fence, skipping := "", false
-	for off := 0; off < len(body); {
-		end := nextLine(body, off)
-		line := string(body[off:end])
-		off = end
-		text := strings.TrimRight(line, "\n")
-		trimmed := strings.TrimLeft(text, " ")
-		if f := fenceOf(trimmed); f != "" && len(text)-len(trimmed) < 4 {
-			switch {
-			case fence == "":
-				fence = f
-			case strings.HasPrefix(f, fence) && strings.TrimSpace(strings.TrimLeft(trimmed, fence[:1])) == "":
-				fence = ""
-			}
-		} else if fence == "" && (strings.HasPrefix(text, "# ") || strings.HasPrefix(text, "## ") || text == "#" || text == "##") {
-			skipping = false
-			if strings.HasPrefix(text, "## ") {
-				title := strings.TrimSpace(strings.TrimPrefix(text, "##"))
-				for _, h := range headings {
-					if strings.EqualFold(title, h) {
-						skipping = true
-					}
-				}
-			}
-		}
+	kept, skipping := 0, false
+	headings(body, 0, func(off, level int, title string) bool {
 		if !skipping {
-			b.WriteString(line)
+			b.Write(body[kept:off])
 		}
+		kept, skipping = off, false
+		for _, h := range sections {
+			if level == 2 && strings.EqualFold(title, h) {
+				skipping = true
+			}
+		}
+		return true
+	})
+	if !skipping {
+		b.Write(body[kept:])
 	}
 	return b.String()
 }

@@ -327,29 +327,6 @@ func (ix *Index) Remove(path string) {
 // Len is the number of entries.
 func (ix *Index) Len() int { return len(ix.Entries) }
 
-// StatOf returns the index's view of a file's stat information.
-func StatOf(fi os.FileInfo) Stat {
-	if st, ok := sysStat(fi); ok {
-		return st
-	}
-	mt := fi.ModTime()
-	return Stat{Size: uint32(fi.Size()), MTime: Time{uint32(mt.Unix()), uint32(mt.Nanosecond())}}
-}
-
-// ModeOf returns the index mode of a file: symbolic link, executable or
-// regular file; 0 for anything else.
-func ModeOf(m os.FileMode) uint32 {
-	switch {
-	case m&os.ModeSymlink != 0:
-		return ModeSymlink
-	case !m.IsRegular():
-		return 0
-	case m&0o111 != 0:
-		return ModeExecutable
-	}
-	return ModeFile
-}
-
 // --- cache tree
 
 // treeNode is one directory of the TREE extension: how many index entries

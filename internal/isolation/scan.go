@@ -183,16 +183,9 @@ func (s *scanner) dir(rel string, lo, hi int, extras map[string]*extra) {
 			}
 			continue
 		}
-		if !s.t.watched(p) && s.t.ignore.match(p, isDir) {
-			continue
+		if spawn := s.newPath(fd, name, p, &st); spawn != nil {
+			subdirs = append(subdirs, spawn)
 		}
-		if isDir {
-			s.wg.Add(1)
-			x := s.extras[p]
-			subdirs = append(subdirs, func() { go s.untracked(p, x) })
-			continue
-		}
-		s.emit(Change{Path: p, Now: s.nowOf(fd, name, p, &st)})
 	}
 	for name, i := range files {
 		if _, over := extras[name]; !seen[name] && !over && entries[i].Mode != gitindex.ModeGitlink {
@@ -252,17 +245,27 @@ func (s *scanner) untracked(rel string, extras map[string]*extra) {
 			s.compare(fd, name, p, &st, x.file, &x.stat)
 			continue
 		}
-		if !s.t.watched(p) && s.t.ignore.match(p, isDir) {
-			continue
+		if spawn := s.newPath(fd, name, p, &st); spawn != nil {
+			subdirs = append(subdirs, spawn)
 		}
-		if isDir {
-			s.wg.Add(1)
-			x := s.extras[p]
-			subdirs = append(subdirs, func() { go s.untracked(p, x) })
-			continue
-		}
-		s.emit(Change{Path: p, Now: s.nowOf(fd, name, p, &st)})
 	}
+}
+
+// newPath handles a path the base does not have: ignored (unless watched),
+// it is skipped; a file is reported; a directory is walked, by the
+// function returned, to be called once the caller has released its slot.
+func (s *scanner) newPath(fd int, name, p string, st *unix.Stat_t) func() {
+	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+	if !s.t.watched(p) && s.t.ignore.match(p, isDir) {
+		return nil
+	}
+	if !isDir {
+		s.emit(Change{Path: p, Now: s.nowOf(fd, name, p, st)})
+		return nil
+	}
+	s.wg.Add(1)
+	x := s.extras[p]
+	return func() { go s.untracked(p, x) }
 }
 
 // compare checks one file against what it should be; stat data equal to

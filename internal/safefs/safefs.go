@@ -122,8 +122,7 @@ func (r Root) Lstat(rel string) (unix.Stat_t, error) {
 // Executable), or the target of a symbolic link (mode Symlink). Anything
 // else is ErrNotRegular. max bounds the size read (0: no bound).
 func (r Root) ReadFile(rel string, max int64) ([]byte, uint32, error) {
-	dir, name := split(rel)
-	fd, err := r.OpenDir(dir, false)
+	fd, name, err := r.parent(rel, false)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -197,11 +196,7 @@ func ReadAt(dirfd int, name, rel string, max int64) ([]byte, uint32, error) {
 // link of the old file elsewhere is never written through. With durable,
 // the file and its directory are synced.
 func (r Root) WriteFile(rel string, data []byte, mode uint32, durable bool) error {
-	if err := check(rel); err != nil {
-		return err
-	}
-	dir, name := split(rel)
-	fd, err := r.OpenDir(dir, true)
+	fd, name, err := r.parent(rel, true)
 	if err != nil {
 		return err
 	}
@@ -256,11 +251,7 @@ func WriteAt(dirfd int, name, rel string, data []byte, mode uint32, durable bool
 // error. Directories left empty are removed, up to (not including) the
 // root, as git does when a checkout deletes a file.
 func (r Root) Remove(rel string) error {
-	if err := check(rel); err != nil {
-		return err
-	}
-	dir, name := split(rel)
-	fd, err := r.OpenDir(dir, false)
+	fd, name, err := r.parent(rel, false)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -272,7 +263,7 @@ func (r Root) Remove(rel string) error {
 	if err != nil && err != unix.ENOENT {
 		return &os.PathError{Op: "remove", Path: rel, Err: err}
 	}
-	r.removeEmptyParents(dir)
+	r.removeEmptyParents(path.Dir(rel))
 	return nil
 }
 
@@ -295,11 +286,7 @@ func (r Root) removeEmptyParents(dir string) {
 // RemoveAll deletes rel and everything below it without following
 // symbolic links; a missing path is not an error.
 func (r Root) RemoveAll(rel string) error {
-	if err := check(rel); err != nil {
-		return err
-	}
-	dir, name := split(rel)
-	fd, err := r.OpenDir(dir, false)
+	fd, name, err := r.parent(rel, false)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -310,7 +297,7 @@ func (r Root) RemoveAll(rel string) error {
 	if err := removeAllAt(fd, name, rel); err != nil {
 		return err
 	}
-	r.removeEmptyParents(dir)
+	r.removeEmptyParents(path.Dir(rel))
 	return nil
 }
 
@@ -348,11 +335,7 @@ func removeAllAt(dirfd int, name, rel string) error {
 // OpenAppend opens the regular file rel for appending, creating it and its
 // directories; a symbolic link anywhere on the way is ErrSymlink.
 func (r Root) OpenAppend(rel string) (*os.File, error) {
-	if err := check(rel); err != nil {
-		return nil, err
-	}
-	dir, name := split(rel)
-	fd, err := r.OpenDir(dir, true)
+	fd, name, err := r.parent(rel, true)
 	if err != nil {
 		return nil, err
 	}
@@ -384,15 +367,11 @@ func (r Root) MkdirAll(rel string) error {
 // RemoveTemps removes the temporary files a WriteFile of rel killed
 // before its rename left beside it.
 func (r Root) RemoveTemps(rel string) error {
-	if err := check(rel); err != nil {
-		return err
-	}
-	dir, name := split(rel)
-	fd, err := r.OpenDir(dir, false)
+	fd, name, err := r.parent(rel, false)
 	if err != nil {
 		return nil // no directory: no temporary files
 	}
-	f := os.NewFile(uintptr(fd), dir)
+	f := os.NewFile(uintptr(fd), rel)
 	defer f.Close()
 	names, err := f.Readdirnames(-1)
 	if err != nil {
@@ -406,6 +385,17 @@ func (r Root) RemoveTemps(rel string) error {
 		}
 	}
 	return nil
+}
+
+// parent opens the directory holding rel (creating it with create) and
+// returns it and rel's name in it.
+func (r Root) parent(rel string, create bool) (fd int, name string, err error) {
+	if err := check(rel); err != nil {
+		return -1, "", err
+	}
+	dir, name := split(rel)
+	fd, err = r.OpenDir(dir, create)
+	return fd, name, err
 }
 
 func split(rel string) (dir, name string) {
