@@ -240,6 +240,9 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 			saveProgress(r.stateDir, p.prog)
 		},
 	}
+	// Whatever happens next, the tree is no longer known to hold only what
+	// chant put there: the next sync scans it unless verification does.
+	tree.Touched()
 	res, agentErr := r.agent.Run(ctx, job)
 	// Whatever the agent left running goes, before anything is read.
 	procs.KillAll(p.prog.PGID, p.prog.Marker)
@@ -293,6 +296,7 @@ func (p *phase) isolate(ctx context.Context) error {
 	if len(cfg.Setup) == 0 {
 		return nil
 	}
+	r.tree.Touched()
 	for _, command := range cfg.Setup {
 		fmt.Fprintf(p.log, "setup: %s\n", command)
 		c := runCheck(ctx, spec.Check{Run: command, Expect: spec.ExpectPass, Timeout: "30m"}, r.tree.Dir, p.spec.ID)

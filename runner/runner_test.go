@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/spec"
@@ -48,12 +49,14 @@ type fakeAgent struct {
 	tick  bool
 	write bool // write the spec's own target files
 	err   error
-	runs  []string
+	// errAfterWrite makes err come after the files are written.
+	errAfterWrite bool
+	runs          []string
 }
 
 func (a *fakeAgent) Run(ctx context.Context, job *Job) (*Result, error) {
 	a.runs = append(a.runs, job.Spec.ID)
-	if a.err != nil {
+	if a.err != nil && !a.errAfterWrite {
 		return nil, a.err
 	}
 	res := &Result{Output: "did " + job.Spec.ID}
@@ -70,6 +73,9 @@ func (a *fakeAgent) Run(ctx context.Context, job *Job) (*Result, error) {
 		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
 			return nil, err
 		}
+	}
+	if a.err != nil {
+		return nil, a.err
 	}
 	if a.tick {
 		src, err := os.ReadFile(job.SpecFile)
@@ -290,5 +296,33 @@ func TestAFailedAttemptLeavesNothingToTheRetry(t *testing.T) {
 	rep, err := Run(context.Background(), Options{Workspace: w, IDs: []string{"a"}, Agent: &fakeAgent{tick: true}})
 	if !errors.Is(err, ErrPhaseFailed) || !strings.Contains(strings.Join(rep.Failed.Verification.Problems(), "\n"), "target file does not exist: dist/out.js") {
 		t.Fatalf("retry = %v", err)
+	}
+}
+
+// An agent that fails after writing files leaves nothing to the next
+// phase of the same run: the worktree is made clean again before it.
+func TestAFailedAgentLeavesNothingToTheNextPhase(t *testing.T) {
+	w := newRepo(t, map[string]string{
+		"a": "---\ntarget_files: [a.txt]\n---\n# A\n\n## Acceptance Criteria\n\n- [ ] done\n",
+		"b": "---\ntarget_files: [b.txt]\n---\n# B\n\n## Acceptance Criteria\n\n- [ ] done\n",
+	})
+	repo, err := gitrepo.Open(w.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := isolation.Open(repo, "phase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _ := w.Load()
+	boom := &fakeAgent{files: map[string]string{"a.txt": "half\n", "stray.txt": "left behind\n"}, err: errors.New("boom"), errAfterWrite: true}
+	r := &run{opts: Options{Workspace: w, Out: io.Discard, Now: time.Now}, w: w, set: set, repo: repo, agent: boom, tree: tree, stateDir: repo.StateDir(), wsRel: "."}
+	if ph := r.phase(context.Background(), set.Get("a")); ph.Err == nil {
+		t.Fatal("a did not fail")
+	}
+	r.agent = &fakeAgent{write: true, tick: true}
+	r.set, _ = w.Load()
+	if ph := r.phase(context.Background(), r.set.Get("b")); ph.Err != nil {
+		t.Fatalf("b, after a's agent failed in the same run: %v", ph.Err)
 	}
 }
