@@ -474,11 +474,7 @@ func (t *Tree) saveState() error {
 	if err := os.MkdirAll(filepath.Dir(t.statePath), 0o777); err != nil {
 		return err
 	}
-	tmp := t.statePath + ".tmp"
-	if err := os.WriteFile(tmp, state, 0o666); err != nil {
-		return err
-	}
-	return os.Rename(tmp, t.statePath)
+	return safefs.Root{Dir: filepath.Dir(t.statePath)}.WriteFile(filepath.Base(t.statePath), state, safefs.Regular, false)
 }
 
 // waitForClock returns once a file written in dir gets a modification time
