@@ -14,7 +14,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/spec"
@@ -89,15 +88,18 @@ type Replay struct {
 }
 
 // ReplayFor returns the replay agent a workspace's config asks for: the
-// recordings bundled with a fixture, or a directory of recordings inside
-// .chant (default .chant/recordings).
-func ReplayFor(w *spec.Workspace) (*Replay, error) {
+// recordings bundles resolves for replay.bundle, or a directory of
+// recordings inside .chant (default .chant/recordings).
+func ReplayFor(w *spec.Workspace, bundles func(string) (fs.FS, error)) (*Replay, error) {
 	if b := w.Config.Replay.Bundle; b != "" {
-		fx, err := fixture.Lookup(b)
+		if bundles == nil {
+			return nil, &spec.Error{Path: w.Config.Path, Msg: fmt.Sprintf("replay.bundle: no bundled recordings %q here", b)}
+		}
+		rec, err := bundles(b)
 		if err != nil {
 			return nil, &spec.Error{Path: w.Config.Path, Msg: "replay.bundle: " + err.Error()}
 		}
-		return &Replay{Recordings: fx.Recordings, Source: "bundled recordings " + b}, nil
+		return &Replay{Recordings: rec, Source: "bundled recordings " + b}, nil
 	}
 	if msg := spec.ReplayDirProblem(w.Config.Replay.Dir); msg != "" {
 		return nil, &spec.Error{Path: w.Config.Path, Msg: msg}

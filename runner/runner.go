@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +46,10 @@ type Options struct {
 	// Record saves what the agent did as a replay recording in the
 	// recordings directory, committed with the spec.
 	Record bool
-	Now    func() time.Time
+	// Bundles resolves replay.bundle, recordings built into the program
+	// (nil: none are).
+	Bundles func(name string) (fs.FS, error)
+	Now     func() time.Time
 }
 
 func (o *Options) validate() error {
@@ -67,7 +71,6 @@ func (o *Options) validate() error {
 // Report is what a run did and where it stopped.
 type Report struct {
 	Workspace *spec.Workspace // the workspace that ran
-	Created   bool            // its fixture repository was made by this run
 	Ran       []Phase
 	Failed    *Phase
 	Gates     []GateWait // ready but for a missing approval
@@ -108,16 +111,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	w, created, err := Prepare(opts.Workspace, opts.Now())
-	if err != nil {
-		return nil, err
-	}
-	rep := &Report{Workspace: w, Created: created}
-	if created {
-		fmt.Fprintf(opts.Out, "Made the %s fixture repository: %s\n", opts.Workspace.Config.Fixture, w.Root)
-	} else {
-		fmt.Fprintf(opts.Out, "Repository: %s\n", w.Root)
-	}
+	w := opts.Workspace
+	rep := &Report{Workspace: w}
 
 	release, err := holdRun(w, opts.Now())
 	if err != nil {
@@ -259,7 +254,7 @@ func agentFor(w *spec.Workspace, opts Options) (Agent, error) {
 		if opts.Record {
 			return nil, &spec.Error{Path: w.Config.Path, Msg: "--record needs a real agent (defaults.provider: command); the provider is replay"}
 		}
-		return ReplayFor(w)
+		return ReplayFor(w, opts.Bundles)
 	case "command":
 		if msg := spec.ReplayDirProblem(w.Config.Replay.Dir); msg != "" && opts.Record {
 			return nil, &spec.Error{Path: w.Config.Path, Msg: msg}

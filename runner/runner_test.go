@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -249,34 +250,6 @@ func TestInvalidWorkspaceRunsNothing(t *testing.T) {
 	}
 }
 
-func TestPrepareMakesTheFixtureWorkspaceOnce(t *testing.T) {
-	root := t.TempDir()
-	src, _ := os.ReadFile(filepath.Join("..", ".chant", "config.md"))
-	os.MkdirAll(filepath.Join(root, ".chant", "specs"), 0o755)
-	os.WriteFile(filepath.Join(root, ".chant", "config.md"), src, 0o644)
-	os.WriteFile(filepath.Join(root, ".chant", "specs", "a.md"), []byte("# A\n"), 0o644)
-	w, err := spec.OpenWorkspace(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tw, dir, exists, _ := Target(w); exists || tw != w || dir != filepath.Join(root, ".chant", "work", "issue-42") {
-		t.Fatalf("Target before Prepare: %v %s %v", tw.Root, dir, exists)
-	}
-	tw, created, err := Prepare(w, time.Now())
-	if err != nil || !created {
-		t.Fatalf("Prepare = %v, %v", created, err)
-	}
-	if tw.Config.Fixture != "" || tw.Config.Replay.Bundle != "issue-42" {
-		t.Errorf("the copy's config: %+v", tw.Config)
-	}
-	if log := gitCmd(t, tw.Root, "log", "--format=%s"); log != "chant: add the issue-42 pipeline\nInitial import of kvstore" {
-		t.Errorf("log:\n%s", log)
-	}
-	again, created, err := Prepare(w, time.Now())
-	if err != nil || created || again.Root != tw.Root {
-		t.Fatalf("second Prepare = %v, %v, %v", again.Root, created, err)
-	}
-}
 
 // What a failed attempt left in the worktree, even where the repository
 // ignores it, is not there for the retry, also when the retry is another
@@ -324,5 +297,17 @@ func TestAFailedAgentLeavesNothingToTheNextPhase(t *testing.T) {
 	r.set, _ = w.Load()
 	if ph := r.phase(context.Background(), r.set.Get("b")); ph.Err != nil {
 		t.Fatalf("b, after a's agent failed in the same run: %v", ph.Err)
+	}
+}
+
+// The bundled demo is one workspace among others: the runner knows nothing
+// of the fixture that makes it.
+func TestRunnerDoesNotImportTheFixture(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "github.com/chant-run/chant/fixture") {
+		t.Fatal("runner imports fixture")
 	}
 }

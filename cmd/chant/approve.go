@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/gate"
-	"github.com/chant-run/chant/runner"
 )
 
 type decideOptions struct {
@@ -57,12 +56,9 @@ func runDecide(opts *decideOptions, approve bool) error {
 		return err
 	}
 	now := time.Now()
-	target, created, err := runner.Prepare(w, now)
+	target, err := opts.prepare(w, now)
 	if err != nil {
 		return err
-	}
-	if created {
-		fmt.Fprintf(opts.stdout, "Made the %s fixture repository: %s\n", w.Config.Fixture, target.Root)
 	}
 	var d *gate.Decision
 	if approve {

@@ -6,10 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -60,14 +61,27 @@ func (g *globals) workspace() (*spec.Workspace, error) {
 }
 
 // target is the workspace whose specs run: the workspace itself, or the
-// copy of its fixture once made (see runner.Target).
+// copy of its bundled fixture once made (see fixture.Target).
 func (g *globals) target() (*spec.Workspace, error) {
 	w, err := g.workspace()
 	if err != nil {
 		return nil, err
 	}
-	t, _, _, err := runner.Target(w)
+	t, _, _, err := fixture.Target(w)
 	return t, err
+}
+
+// prepare returns the workspace to write to: w, or the copy of its bundled
+// fixture, made now if it does not exist yet (and said so).
+func (g *globals) prepare(w *spec.Workspace, now time.Time) (*spec.Workspace, error) {
+	target, created, err := fixture.Prepare(w, now)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		fmt.Fprintf(g.stdout, "Made the %s fixture repository: %s\n", w.Config.Fixture, target.Root)
+	}
+	return target, nil
 }
 
 // invocation is how the user can run chant again: "chant", or "go run

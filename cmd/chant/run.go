@@ -7,9 +7,11 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/spec"
 )
@@ -57,8 +59,15 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	if !opts.quiet {
 		stream = out
 	}
-	rep, err := runner.Run(ctx, runner.Options{Workspace: w, IDs: opts.ids, Out: out, Stream: stream,
-		Prompt: opts.prompt, SkipCriteria: opts.skipCriteria, Record: opts.record})
+	target, err := opts.prepare(w, time.Now())
+	if err != nil {
+		return err
+	}
+	if target == w {
+		fmt.Fprintf(out, "Repository: %s\n", w.Root)
+	}
+	rep, err := runner.Run(ctx, runner.Options{Workspace: target, IDs: opts.ids, Out: out, Stream: stream,
+		Prompt: opts.prompt, SkipCriteria: opts.skipCriteria, Record: opts.record, Bundles: fixture.Recordings})
 	if errors.Is(err, runner.ErrPhaseFailed) && rep != nil && rep.Failed != nil {
 		f := rep.Failed
 		fmt.Fprintf(opts.stderr, "\n%s failed:\n", f.Spec.ID)

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/spec"
 )
@@ -112,7 +113,7 @@ func runStatus(opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	target, repo, exists, err := runner.Target(w)
+	target, repo, exists, err := fixture.Target(w)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,215 @@
+// Package modelserver is a scripted language-model server for tests: on
+// 127.0.0.1 it speaks enough of the Anthropic Messages API (Claude Code),
+// the OpenAI Responses and Chat Completions APIs (Codex, opencode) and the
+// Gemini API (Gemini CLI), streaming, for a real agent CLI to run a whole
+// session against it offline. It does not generate anything: a script
+// says which shell commands the "model" runs, as tool calls, and what it
+// says at the end.
+//
+// A script is text, one directive a line:
+//
+//	when: <text>      the section applies to a conversation whose first
+//	                  user message contains text (a section without when:
+//	                  applies to any)
+//	run: <command>    a shell command, run through the agent's shell tool
+//	say: <text>       the final answer (may repeat, one line each)
+//
+// Each run: is one turn: the server answers the conversation's n-th turn
+// with the n-th command, and once they are all done, with the say: text.
+package modelserver
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+)
+
+// Server is a running scripted model server.
+type Server struct {
+	URL    string // http://127.0.0.1:<port>
+	script func() (string, error)
+	srv    *http.Server
+	ln     net.Listener
+
+	mu       sync.Mutex
+	requests []Request
+}
+
+// Request is what a client asked, for tests to look at.
+type Request struct {
+	API    string // anthropic, responses, chat, gemini
+	Path   string
+	Prompt string // the conversation's first user message
+	Turn   int    // tool results so far
+}
+
+// Start serves the script read, at each request, from path (so that a test
+// may write it after the server starts).
+func Start(path string) (*Server, error) {
+	return start(func() (string, error) {
+		data, err := os.ReadFile(path)
+		return string(data), err
+	})
+}
+
+// StartScript serves a fixed script.
+func StartScript(script string) (*Server, error) {
+	return start(func() (string, error) { return script, nil })
+}
+
+func start(script func() (string, error)) (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{URL: "http://" + ln.Addr().String(), script: script, ln: ln}
+	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve)}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+// Close stops the server.
+func (s *Server) Close() error { return s.srv.Close() }
+
+// Requests returns what was asked so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// step is what the model does at one turn: a command to run, or the end.
+type step struct {
+	run  string
+	say  string
+	done bool
+}
+
+// plan returns the step for a conversation that began with prompt and has
+// had turn tool results.
+func (s *Server) plan(prompt string, turn int) (step, error) {
+	text, err := s.script()
+	if err != nil {
+		return step{}, fmt.Errorf("read the script: %w", err)
+	}
+	type section struct {
+		when string
+		runs []string
+		says []string
+	}
+	var sections []*section
+	cur := &section{}
+	sections = append(sections, cur)
+	sc := bufio.NewScanner(strings.NewReader(text))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		key, value, ok := strings.Cut(line, ":")
+		value = strings.TrimSpace(value)
+		switch {
+		case !ok || strings.HasPrefix(strings.TrimSpace(line), "#"):
+		case key == "when":
+			cur = &section{when: value}
+			sections = append(sections, cur)
+		case key == "run":
+			cur.runs = append(cur.runs, value)
+		case key == "say":
+			cur.says = append(cur.says, value)
+		}
+	}
+	var chosen *section
+	for _, sec := range sections {
+		if sec.when != "" && strings.Contains(prompt, sec.when) {
+			chosen = sec
+			break
+		}
+	}
+	if chosen == nil {
+		chosen = sections[0]
+	}
+	if turn < len(chosen.runs) {
+		return step{run: chosen.runs[turn]}, nil
+	}
+	say := strings.Join(chosen.says, "\n")
+	if say == "" {
+		say = "Done."
+	}
+	return step{say: say, done: true}, nil
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	path := r.URL.Path
+	switch {
+	case r.Method == http.MethodPost && strings.HasSuffix(path, "/messages"):
+		s.anthropic(w, body)
+	case r.Method == http.MethodPost && strings.HasSuffix(path, "/responses"):
+		s.responses(w, body)
+	case r.Method == http.MethodPost && strings.HasSuffix(path, "/chat/completions"):
+		s.chat(w, body)
+	case r.Method == http.MethodPost && strings.Contains(path, ":streamGenerateContent"), r.Method == http.MethodPost && strings.Contains(path, ":generateContent"):
+		s.gemini(w, r, body)
+	case r.Method == http.MethodPost && strings.Contains(path, ":countTokens"):
+		writeJSON(w, map[string]any{"totalTokens": 100})
+	case strings.HasSuffix(path, "/models"):
+		writeJSON(w, map[string]any{"object": "list", "data": []any{map[string]any{"id": "scripted", "object": "model"}}})
+	default:
+		// Anything else (telemetry, update checks, a WebSocket upgrade) is
+		// not served: clients fall back or do without.
+		http.NotFound(w, r)
+	}
+}
+
+func (s *Server) record(req Request) {
+	s.mu.Lock()
+	s.requests = append(s.requests, req)
+	s.mu.Unlock()
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+// sse writes server-sent events as they are produced.
+type sse struct {
+	w http.ResponseWriter
+	f http.Flusher
+}
+
+func newSSE(w http.ResponseWriter) *sse {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	f, _ := w.(http.Flusher)
+	return &sse{w: w, f: f}
+}
+
+// event writes one event; name may be "" (data only).
+func (e *sse) event(name string, data any) {
+	b, _ := json.Marshal(data)
+	if name != "" {
+		fmt.Fprintf(e.w, "event: %s\n", name)
+	}
+	fmt.Fprintf(e.w, "data: %s\n\n", b)
+	if e.f != nil {
+		e.f.Flush()
+	}
+}
+
+func (e *sse) raw(line string) {
+	fmt.Fprintf(e.w, "%s\n\n", line)
+	if e.f != nil {
+		e.f.Flush()
+	}
+}
+
+func fail(w http.ResponseWriter, err error) {
+	http.Error(w, err.Error(), http.StatusInternalServerError)
+}
