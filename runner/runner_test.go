@@ -250,7 +250,6 @@ func TestInvalidWorkspaceRunsNothing(t *testing.T) {
 	}
 }
 
-
 // What a failed attempt left in the worktree, even where the repository
 // ignores it, is not there for the retry, also when the retry is another
 // chant process: a retry that does not write the target finds none.
