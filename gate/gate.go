@@ -42,8 +42,6 @@ type Decision struct {
 	At     time.Time
 	Status string // spec.ApprovalApproved or spec.ApprovalRejected
 	Commit string // short SHA of the commit that records it
-	// Warnings are worth telling the reviewer but do not stop the decision.
-	Warnings []string
 }
 
 // Approve records that by approved the gate spec id (a partial ID works
@@ -79,8 +77,7 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*D
 	if err != nil {
 		return nil, err
 	}
-	warnings, err := checkReviewer(w, set, s, repo, by, status == spec.ApprovalApproved)
-	if err != nil {
+	if err := checkReviewer(w, set, s, by, repo, status == spec.ApprovalApproved); err != nil {
 		return nil, err
 	}
 	if deadline, err := Deadline(w, set, s); err != nil {
@@ -131,46 +128,39 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*D
 	if err != nil {
 		return nil, err
 	}
-	return &Decision{Spec: written, By: by, At: now, Status: status, Commit: commit, Warnings: warnings}, nil
+	return &Decision{Spec: written, By: by, At: now, Status: status, Commit: commit}, nil
 }
 
 // checkReviewer decides whether by may decide on gate s: not from inside
 // an agent run, only a listed approver when approval.approvers is set, and,
 // for an approval, not an author of the work under review (the commits of
-// the specs the gate depends on) unless approval.allow_self_approval. A
-// name git has never seen is allowed, with a warning.
-func checkReviewer(w *spec.Workspace, set *spec.Set, s *spec.Spec, repo *gitrepo.Repo, by string, approving bool) ([]string, error) {
+// the specs the gate depends on) unless approval.allow_self_approval. An
+// agent's work is authored by the agent ("Claude Code (chant)"), so a
+// person may approve their agent's work, never their own.
+func checkReviewer(w *spec.Workspace, set *spec.Set, s *spec.Spec, by string, repo *gitrepo.Repo, approving bool) error {
 	if id := os.Getenv("CHANT_SPEC_ID"); id != "" {
-		return nil, fmt.Errorf("%w (CHANT_SPEC_ID=%s): a person decides on gates, not an agent", ErrFromAgent, id)
+		return fmt.Errorf("%w (CHANT_SPEC_ID=%s): a person decides on gates, not an agent", ErrFromAgent, id)
 	}
 	cfg := w.Config.Approval
 	if len(cfg.Approvers) > 0 && !matchesAny(by, cfg.Approvers) {
-		return nil, fmt.Errorf("%w: %q is not in approval.approvers (%s) in %s", ErrNotApprover, by, strings.Join(cfg.Approvers, ", "), w.Config.Path)
+		return fmt.Errorf("%w: %q is not in approval.approvers (%s) in %s", ErrNotApprover, by, strings.Join(cfg.Approvers, ", "), w.Config.Path)
 	}
-	if approving && !cfg.AllowSelfApproval {
-		for _, dep := range dependencies(set, s) {
-			for _, c := range dep.Commits {
-				author, err := repo.Author(c)
-				if err != nil {
-					continue // a commit no longer there is lint's business
-				}
-				if matchesAny(by, []string{author.Name, author.Email}) {
-					return nil, fmt.Errorf("%w: %s wrote %s of %s, which %s reviews; someone else must approve (or set approval.allow_self_approval)",
-						ErrSelfApproval, by, c, dep.ID, s.ID)
-				}
+	if !approving || cfg.AllowSelfApproval {
+		return nil
+	}
+	for _, dep := range dependencies(set, s) {
+		for _, c := range dep.Commits {
+			author, err := repo.Author(c)
+			if err != nil {
+				continue // a commit no longer there is lint's business
+			}
+			if matchesAny(by, []string{author.Name, author.Email}) {
+				return fmt.Errorf("%w: %s wrote %s of %s, which %s reviews; someone else must approve (or set approval.allow_self_approval)",
+					ErrSelfApproval, by, c, dep.ID, s.ID)
 			}
 		}
 	}
-	people, err := repo.People(10000)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range people {
-		if matchesAny(by, []string{p.Name, p.Email}) {
-			return nil, nil
-		}
-	}
-	return []string{fmt.Sprintf("%q is not the name or email of anyone in this repository's history", by)}, nil
+	return nil
 }
 
 // dependencies returns every spec s depends on, directly or not.

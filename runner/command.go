@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/spec"
 )
@@ -28,42 +29,97 @@ var (
 	ErrInterrupted = errors.New("interrupted")
 )
 
-// Command is the agent that runs any coding CLI: agent.command with sh -c in
-// the phase worktree, the rendered prompt on its standard input and in the
-// file named by CHANT_PROMPT_FILE, CHANT_SPEC_ID and CHANT_SPEC_FILE set.
+// Command is the agent that runs a coding CLI: a preset's command line, or
+// agent.command with sh -c, in the phase worktree, with the rendered prompt
+// on its standard input and in the file named by CHANT_PROMPT_FILE, and
+// CHANT_SPEC_ID and CHANT_SPEC_FILE set.
 type Command struct {
-	Shell   string
+	Argv    []string // the command line, run as is; or
+	Shell   string   // one run with sh -c
+	Env     []string // added to the environment
 	Timeout time.Duration
 	Stream  io.Writer // the terminal, or nil with --quiet
 	Model   string    // recorded in the spec when not ""
+	// Author is who its work commits are by.
+	Author *gitrepo.Person
+	// ReplyFiles means the CLI replies with whole files (see Preset).
+	ReplyFiles bool
 }
 
-// CommandFor returns the command agent a workspace's config asks for.
+// CommandFor returns the agent a workspace's config asks for when it runs
+// a CLI: a preset (defaults.provider: claude, …), whose program must be on
+// PATH, or the command provider.
 func CommandFor(w *spec.Workspace, stream io.Writer) (*Command, error) {
-	c := &Command{Shell: w.Config.Agent.Command, Timeout: DefaultAgentTimeout, Stream: stream}
+	c := &Command{Stream: stream, Model: ModelName(w)}
+	var err error
+	if c.Timeout, err = agentTimeout(w.Config); err != nil {
+		return nil, &spec.Error{Path: w.Config.Path, Msg: err.Error()}
+	}
+	if p, ok := PresetNamed(w.Config.Defaults.Provider); ok {
+		if _, err := p.Find(); err != nil {
+			return nil, err
+		}
+		c.Argv = p.Argv(w.Config.Agent.Model)
+		if p.env != nil {
+			c.Env = p.env(w.Config.Agent.Model, os.Getenv)
+		}
+		c.Author, c.ReplyFiles = p.Author(), p.replyFiles
+		return c, nil
+	}
+	c.Shell = w.Config.Agent.Command
 	if strings.TrimSpace(c.Shell) == "" {
 		return nil, &spec.Error{Path: w.Config.Path, Msg: "defaults.provider is command but agent.command is empty"}
 	}
-	if t := w.Config.Agent.Timeout; t != "" {
-		d, err := time.ParseDuration(t)
-		if err != nil || d <= 0 {
-			return nil, &spec.Error{Path: w.Config.Path, Msg: fmt.Sprintf("agent.timeout %q is not a duration such as 30m", t)}
-		}
-		c.Timeout = d
+	name := w.Config.Agent.Name
+	if name == "" {
+		name = "agent"
 	}
-	c.Model = ModelName(w)
+	c.Author = &gitrepo.Person{Name: name + " (chant)", Email: "command@agents.chant.invalid"}
 	return c, nil
 }
 
-// ModelName is the model to record: CHANT_MODEL, else ANTHROPIC_MODEL, else
-// the config's defaults.model, as given.
+// agentTimeout is agent.timeout, default DefaultAgentTimeout.
+func agentTimeout(c *spec.Config) (time.Duration, error) {
+	if c.Agent.Timeout == "" {
+		return DefaultAgentTimeout, nil
+	}
+	d, err := time.ParseDuration(c.Agent.Timeout)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("agent.timeout %q is not a duration such as 30m", c.Agent.Timeout)
+	}
+	return d, nil
+}
+
+// ModelName is the model to record: agent.model (what a preset is told to
+// use), else CHANT_MODEL, else ANTHROPIC_MODEL, else defaults.model.
 func ModelName(w *spec.Workspace) string {
-	for _, v := range []string{os.Getenv("CHANT_MODEL"), os.Getenv("ANTHROPIC_MODEL"), w.Config.Defaults.Model} {
+	for _, v := range []string{w.Config.Agent.Model, os.Getenv("CHANT_MODEL"), os.Getenv("ANTHROPIC_MODEL"), w.Config.Defaults.Model} {
 		if v != "" {
 			return v
 		}
 	}
 	return ""
+}
+
+// Line is the agent's command line, for messages.
+func (c *Command) Line() string {
+	if c.Shell != "" {
+		return c.Shell
+	}
+	quoted := make([]string, len(c.Argv))
+	for i, a := range c.Argv {
+		quoted[i] = shellQuote(a)
+	}
+	return strings.Join(quoted, " ")
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '=' || r == ',' || r == ':' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Run runs the command in its own process group, marked; a timeout or an
@@ -89,16 +145,23 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 		return nil, err
 	}
 	pf.Close()
-	fmt.Fprintf(job.Log, "--- prompt (%s)\n%s\n--- agent: %s\n", job.PromptName, prompt, c.Shell)
+	if c.ReplyFiles {
+		prompt += replyInstructions(job)
+	}
+	fmt.Fprintf(job.Log, "--- prompt (%s)\n%s\n--- agent: %s\n", job.PromptName, prompt, c.Line())
 
 	runCtx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	env := append(os.Environ(),
+	env := append(append(os.Environ(), c.Env...),
 		"CHANT_SPEC_ID="+job.Spec.ID,
 		"CHANT_SPEC_FILE="+job.SpecFile,
 		"CHANT_PROMPT_FILE="+pf.Name(),
 	)
-	cmd := procs.Command(runCtx, env, job.Marker, "sh", "-c", c.Shell)
+	argv := c.Argv
+	if c.Shell != "" {
+		argv = []string{"sh", "-c", c.Shell}
+	}
+	cmd := procs.Command(runCtx, env, job.Marker, argv[0], argv[1:]...)
 	cmd.Dir = job.Dir
 	cmd.Stdin = strings.NewReader(prompt)
 	capture := &capped{max: maxCapture}
@@ -107,7 +170,10 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 		sinks = append(sinks, c.Stream)
 	}
 	err = procs.Run(cmd, job.Marker, io.MultiWriter(sinks...), job.Started)
-	res := &Result{Output: capture.String(), Model: c.Model}
+	res := &Result{Output: capture.String(), Model: c.Model, Author: c.Author}
+	if err == nil && ctx.Err() == nil && c.ReplyFiles {
+		err = writeReplyFiles(job, res.Output)
+	}
 	switch {
 	case ctx.Err() != nil:
 		return res, fmt.Errorf("%w: the agent was stopped", ErrInterrupted)

@@ -139,18 +139,18 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		fmt.Fprintf(opts.Out, "Repaired: %s\n", f)
 	}
 	// Everything is checked before anything is written.
-	agent := opts.Agent
-	if agent == nil {
-		if agent, err = agentFor(w, opts); err != nil {
-			return rep, err
-		}
-	}
 	set, err := w.Load()
 	if err != nil {
 		return rep, err
 	}
 	if err := validate(w, set); err != nil {
 		return rep, err
+	}
+	agent := opts.Agent
+	if agent == nil {
+		if agent, err = agentFor(w, opts); err != nil {
+			return rep, err
+		}
 	}
 	if replay, ok := agent.(*Replay); ok {
 		if err := replay.Check(w, set); err != nil {
@@ -248,21 +248,17 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	return rep, nil
 }
 
+// agentFor is the agent the config asks for. The config has been checked
+// (AgentProblems) before.
 func agentFor(w *spec.Workspace, opts Options) (Agent, error) {
-	switch p := w.Config.Defaults.Provider; p {
+	switch w.Config.Defaults.Provider {
 	case "", "replay":
 		if opts.Record {
-			return nil, &spec.Error{Path: w.Config.Path, Msg: "--record needs a real agent (defaults.provider: command); the provider is replay"}
+			return nil, &spec.Error{Path: w.Config.Path, Msg: "--record needs a real agent (a preset such as claude, or command); the provider is replay"}
 		}
 		return ReplayFor(w, opts.Bundles)
-	case "command":
-		if msg := spec.ReplayDirProblem(w.Config.Replay.Dir); msg != "" && opts.Record {
-			return nil, &spec.Error{Path: w.Config.Path, Msg: msg}
-		}
-		return CommandFor(w, opts.Stream)
-	default:
-		return nil, &spec.Error{Path: w.Config.Path, Msg: fmt.Sprintf("%s: defaults.provider %q (known: replay, command)", ErrProvider, p)}
 	}
+	return CommandFor(w, opts.Stream)
 }
 
 type run struct {
@@ -383,7 +379,7 @@ func validate(w *spec.Workspace, set *spec.Set) error {
 	for _, p := range w.PathProblems(set) {
 		errs = append(errs, &spec.Error{Path: p.Path, Line: p.Line, Col: p.Col, Msg: p.Message})
 	}
-	for _, p := range spec.ConfigProblems(w.Config) {
+	for _, p := range append(spec.ConfigProblems(w.Config), AgentProblems(w)...) {
 		if p.Severity == spec.SeverityError {
 			errs = append(errs, &spec.Error{Path: p.Path, Line: p.Line, Col: p.Col, Msg: p.Message})
 		}

@@ -51,9 +51,13 @@ type Config struct {
 	} `yaml:"approval"`
 	Agent struct {
 		// Command is the shell command of the command provider; Timeout
-		// bounds one run (a Go duration, default 30m).
+		// bounds one run (a Go duration, default 30m); Model is the model
+		// a preset CLI is told to use; Name names the agent in its
+		// commits (the command provider's; presets have their own).
 		Command string `yaml:"command"`
 		Timeout string `yaml:"timeout"`
+		Model   string `yaml:"model"`
+		Name    string `yaml:"name"`
 	} `yaml:"agent"`
 	Replay struct {
 		// Bundle names recordings built into chant; Dir is a directory of
@@ -140,6 +144,22 @@ func ParseConfig(path string, src []byte) (*Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// KeyLine is the line of a config key (a path of nested keys, such as
+// "agent", "timeout"), or of the deepest part of it present; 0 when none.
+func (c *Config) KeyLine(path ...string) int {
+	line := 0
+	n := c.root
+	for _, key := range path {
+		i := findKey(n, key)
+		if i < 0 {
+			break
+		}
+		line = n.Content[i].Line + c.yamlOffset
+		n = n.Content[i+1]
+	}
+	return line
 }
 
 // Rel returns path relative to the workspace root when it is inside it.

@@ -69,9 +69,6 @@ func runDecide(opts *decideOptions, approve bool) error {
 	if err != nil {
 		return err
 	}
-	for _, warning := range d.Warnings {
-		fmt.Fprintf(opts.stderr, "chant: warning: %s\n", warning)
-	}
 	if approve {
 		fmt.Fprintf(opts.stdout, "Approved %s by %s at %s (commit %s).\nRun it with: %s run\n",
 			d.Spec.ID, d.By, d.At.Format(time.RFC3339), d.Commit, opts.invocation())

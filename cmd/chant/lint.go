@@ -49,7 +49,7 @@ func runLint(opts *lintOptions) error {
 	if err != nil {
 		return err
 	}
-	problems := append(spec.ConfigProblems(w.Config), set.Problems()...)
+	problems := append(append(spec.ConfigProblems(w.Config), runner.AgentProblems(w)...), set.Problems()...)
 	problems = append(problems, w.PathProblems(set)...)
 	promptProblems, err := runner.PromptProblems(w)
 	if err != nil {

@@ -168,35 +168,6 @@ func (r *Repo) Author(hash string) (Person, error) {
 	return Person{c.Author.Name, c.Author.Email}, nil
 }
 
-// People returns the authors and committers of the last limit commits on
-// HEAD's history.
-func (r *Repo) People(limit int) ([]Person, error) {
-	head, err := r.ReadHead()
-	if err != nil || head.Commit.IsZero() {
-		return nil, err
-	}
-	iter, err := r.repo.Log(&git.LogOptions{From: head.Commit})
-	if err != nil {
-		return nil, err
-	}
-	defer iter.Close()
-	seen := map[Person]bool{}
-	var out []Person
-	for i := 0; i < limit; i++ {
-		c, err := iter.Next()
-		if err != nil {
-			break
-		}
-		for _, p := range []Person{{c.Author.Name, c.Author.Email}, {c.Committer.Name, c.Committer.Email}} {
-			if !seen[p] {
-				seen[p] = true
-				out = append(out, p)
-			}
-		}
-	}
-	return out, nil
-}
-
 // FirstParents returns the commits from head back to (not including)
 // base, newest first, following first parents; ok is false when base is
 // not on that line.

@@ -1,0 +1,204 @@
+package runner
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+
+	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/spec"
+)
+
+// ErrAgentMissing means the agent CLI a preset runs is not installed.
+var ErrAgentMissing = errors.New("agent CLI not found")
+
+// Preset is a coding agent CLI that chant runs by name (defaults.provider:
+// claude, …): a command line that runs without asking anything, may edit
+// files and run shell commands (agents must run tests), works as root and
+// as an ordinary user, takes agent.model, and gets chant's whole
+// environment, so that the CLI's own variables (ANTHROPIC_BASE_URL,
+// OPENAI_BASE_URL, API keys) work as they do in a shell.
+type Preset struct {
+	Name    string // the provider's name in config.md
+	Title   string // what it is
+	Binary  string // the program run
+	Install string // how to install it
+	// Email is the address of its commits' author, "<Title> (chant)".
+	Email string
+	// args are the arguments after the binary, for a model ("": the CLI's
+	// own default) and the environment.
+	args func(model string, getenv func(string) string) []string
+	// env are variables added to the environment.
+	env func(model string, getenv func(string) string) []string
+	// replyFiles means the CLI cannot edit files (a plain model): it
+	// replies with whole files, which chant writes into the worktree.
+	replyFiles bool
+}
+
+// Presets are the agent CLIs chant knows.
+var Presets = []*Preset{
+	{
+		Name: "claude", Title: "Claude Code", Binary: "claude", Email: "claude-code@agents.chant.invalid",
+		Install: "npm install -g @anthropic-ai/claude-code",
+		args: func(model string, _ func(string) string) []string {
+			// --allowedTools rather than --dangerously-skip-permissions,
+			// which Claude Code refuses as root (containers, CI).
+			a := []string{"-p", "--output-format", "text", "--permission-mode", "acceptEdits",
+				"--allowedTools", "Bash,Edit,MultiEdit,Write,Read,Glob,Grep,LS,NotebookEdit,TodoWrite"}
+			if model != "" {
+				a = append(a, "--model", model)
+			}
+			return a
+		},
+	},
+	{
+		Name: "codex", Title: "OpenAI Codex CLI", Binary: "codex", Email: "codex@agents.chant.invalid",
+		Install: "npm install -g @openai/codex",
+		args: func(model string, getenv func(string) string) []string {
+			// No sandbox: agents must run tests (which write caches outside
+			// the worktree); chant's worktree is the isolation.
+			a := []string{"exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox", "--color", "never"}
+			if model != "" {
+				a = append(a, "-m", model)
+			}
+			if base := getenv("OPENAI_BASE_URL"); base != "" {
+				// Codex reads no OPENAI_BASE_URL: a provider of its own,
+				// which also spares a WebSocket a local endpoint lacks.
+				a = append(a, "-c", "model_provider=chant", "-c", "model_providers.chant.name=chant",
+					"-c", "model_providers.chant.base_url="+tomlString(base),
+					"-c", "model_providers.chant.env_key=OPENAI_API_KEY", "-c", "model_providers.chant.wire_api=responses")
+			}
+			return append(a, "-")
+		},
+	},
+	{
+		Name: "gemini", Title: "Gemini CLI", Binary: "gemini", Email: "gemini-cli@agents.chant.invalid",
+		Install: "npm install -g @google/gemini-cli",
+		args: func(model string, _ func(string) string) []string {
+			a := []string{"--yolo", "--skip-trust"}
+			if model != "" {
+				a = append(a, "-m", model)
+			}
+			return append(a, "-p", "") // headless; the prompt comes on standard input
+		},
+	},
+	{
+		Name: "opencode", Title: "opencode", Binary: "opencode", Email: "opencode@agents.chant.invalid",
+		Install: "npm install -g opencode-ai",
+		args: func(model string, getenv func(string) string) []string {
+			a := []string{"run", "--auto"}
+			if getenv("OPENAI_BASE_URL") != "" {
+				if model == "" {
+					model = "default"
+				}
+				model = "chant/" + model
+			}
+			if model != "" {
+				a = append(a, "-m", model)
+			}
+			return a
+		},
+		env: func(model string, getenv func(string) string) []string {
+			if getenv("OPENAI_BASE_URL") == "" {
+				return nil
+			}
+			// An OpenAI-compatible endpoint as a provider of opencode's.
+			if model == "" {
+				model = "default"
+			}
+			cfg, _ := json.Marshal(map[string]any{"provider": map[string]any{"chant": map[string]any{
+				"npm": "@ai-sdk/openai-compatible", "name": "OPENAI_BASE_URL",
+				"options": map[string]any{"baseURL": "{env:OPENAI_BASE_URL}", "apiKey": "{env:OPENAI_API_KEY}"},
+				"models":  map[string]any{model: map[string]any{"name": model, "tool_call": true}},
+			}}})
+			return []string{"OPENCODE_CONFIG_CONTENT=" + string(cfg)}
+		},
+	},
+	{
+		Name: "ollama", Title: "Ollama", Binary: "ollama", Email: "ollama@agents.chant.invalid",
+		Install: "see https://ollama.com/download",
+		args: func(model string, _ func(string) string) []string {
+			if model == "" {
+				model = "qwen2.5-coder"
+			}
+			return []string{"run", model}
+		},
+		replyFiles: true,
+	},
+}
+
+// PresetNamed returns the preset of a provider name.
+func PresetNamed(name string) (*Preset, bool) {
+	for _, p := range Presets {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// Providers lists every defaults.provider chant knows.
+func Providers() []string {
+	out := []string{"replay", "command"}
+	for _, p := range Presets {
+		out = append(out, p.Name)
+	}
+	sort.Strings(out[2:])
+	return out
+}
+
+// Argv is the preset's command line for a model, with the environment
+// as it is.
+func (p *Preset) Argv(model string) []string {
+	return append([]string{p.Binary}, p.args(model, os.Getenv)...)
+}
+
+// Author is who the preset's work commits are by.
+func (p *Preset) Author() *gitrepo.Person {
+	return &gitrepo.Person{Name: p.Title + " (chant)", Email: p.Email}
+}
+
+// Find returns the preset's binary on PATH, or an error saying how to
+// install it.
+func (p *Preset) Find() (string, error) {
+	path, err := exec.LookPath(p.Binary)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s not found: %s", ErrAgentMissing, p.Binary, p.Install)
+	}
+	return path, nil
+}
+
+func tomlString(s string) string {
+	b, _ := json.Marshal(s) // a JSON string is a valid TOML basic string
+	return string(b)
+}
+
+// AgentProblems checks the config's agent: a provider chant knows, a
+// command for the command provider, a timeout that is a duration. lint
+// reports them and run refuses to start on them.
+func AgentProblems(w *spec.Workspace) []spec.Problem {
+	c := w.Config
+	var out []spec.Problem
+	add := func(msg string) {
+		out = append(out, spec.Problem{Path: c.Path, Line: c.KeyLine("defaults", "provider"), Col: 1, Severity: spec.SeverityError, Message: msg})
+	}
+	switch p := c.Defaults.Provider; {
+	case p == "" || p == "replay":
+	case p == "command":
+		if strings.TrimSpace(c.Agent.Command) == "" {
+			add("defaults.provider is command but agent.command is empty")
+		}
+	default:
+		if _, ok := PresetNamed(p); !ok {
+			add(fmt.Sprintf("%s: defaults.provider %q (known: %s)", ErrProvider, p, strings.Join(Providers(), ", ")))
+		}
+	}
+	if _, err := agentTimeout(c); err != nil {
+		out = append(out, spec.Problem{Path: c.Path, Line: c.KeyLine("agent", "timeout"), Col: 1, Severity: spec.SeverityError, Message: err.Error()})
+	}
+	return out
+}
