@@ -187,7 +187,10 @@ func AgentProblems(w *spec.Workspace) []spec.Problem {
 		out = append(out, spec.Problem{Path: c.Path, Line: c.KeyLine("defaults", "provider"), Col: 1, Severity: spec.SeverityError, Message: msg})
 	}
 	switch p := c.Defaults.Provider; {
-	case p == "" || p == "replay":
+	case p == "":
+		out = append(out, spec.Problem{Path: c.Path, Line: max(c.KeyLine("defaults"), 1), Col: 1, Severity: spec.SeverityWarning,
+			Message: "defaults.provider is not set: specs run with the replay agent (recordings in .chant/recordings); set it to the agent you use (" + strings.Join(Providers(), ", ") + ")"})
+	case p == "replay":
 	case p == "command":
 		if strings.TrimSpace(c.Agent.Command) == "" {
 			add("defaults.provider is command but agent.command is empty")

@@ -2,8 +2,10 @@ package spec
 
 import (
 	"bytes"
+	"embed"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -36,13 +38,39 @@ func (w *Workspace) PromptPath(name string) string {
 	return filepath.Join(w.ChantDir, "prompts", name+".md")
 }
 
+//go:embed prompts/*.md
+var builtinPrompts embed.FS
+
+// BuiltinPrompt returns the template chant has built in under name
+// ("standard"), used when .chant/prompts/<name>.md does not exist.
+func BuiltinPrompt(name string) ([]byte, bool) {
+	data, err := builtinPrompts.ReadFile("prompts/" + name + ".md")
+	return data, err == nil
+}
+
+// BuiltinPromptNames lists the templates chant has built in.
+func BuiltinPromptNames() []string {
+	entries, _ := builtinPrompts.ReadDir("prompts")
+	var out []string
+	for _, e := range entries {
+		out = append(out, strings.TrimSuffix(e.Name(), ".md"))
+	}
+	return out
+}
+
 // ReadPrompt reads the prompt template name from .chant/prompts, refusing
-// a name that is a path and a symbolic link on the way.
+// a name that is a path and a symbolic link on the way; without such a
+// file, the template built in under that name, if any.
 func (w *Workspace) ReadPrompt(name string) ([]byte, error) {
 	if !ValidPromptName(name) {
 		return nil, fmt.Errorf("%w %q: not a template name (letters, digits, '.', '-', '_')", ErrPrompt, name)
 	}
 	data, mode, err := safefs.Root{Dir: w.ChantDir}.ReadFile("prompts/"+name+".md", maxFile)
+	if errors.Is(err, os.ErrNotExist) {
+		if builtin, ok := BuiltinPrompt(name); ok {
+			return builtin, nil
+		}
+	}
 	if err == nil && mode == safefs.Symlink {
 		err = fmt.Errorf("%w: .chant/prompts/%s.md", safefs.ErrSymlink, name)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,12 +18,13 @@ import (
 // globals are the options every command shares.
 type globals struct {
 	dir    string // -C
+	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 }
 
-func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
-	g := &globals{stdout: stdout, stderr: stderr}
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
 		Use:           "chant",
 		Short:         "Run spec pipelines against a git repository",
@@ -44,7 +46,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{fmt.Errorf("%w (see 'chant %s --help')", err, c.Name())}
 	})
-	root.AddCommand(newRunCmd(g), newStatusCmd(g), newShowCmd(g), newApproveCmd(g), newRejectCmd(g), newLintCmd(g), newDagCmd(g), newResetCmd(g), newVerifyCmd(g))
+	root.AddCommand(newInitCmd(g), newAddCmd(g), newRunCmd(g), newStatusCmd(g), newShowCmd(g), newApproveCmd(g), newRejectCmd(g), newLintCmd(g), newDagCmd(g), newResetCmd(g), newVerifyCmd(g))
 	return root
 }
 
@@ -57,7 +59,11 @@ func (g *globals) workspace() (*spec.Workspace, error) {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, &usageError{fmt.Errorf("-C %s: not a directory", dir)}
 	}
-	return spec.FindWorkspace(dir)
+	w, err := spec.FindWorkspace(dir)
+	if errors.Is(err, spec.ErrNoWorkspace) {
+		return nil, fmt.Errorf("%w; set chant up here with: chant init", err)
+	}
+	return w, err
 }
 
 // target is the workspace whose specs run: the workspace itself, or the

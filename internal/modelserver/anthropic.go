@@ -115,4 +115,3 @@ func firstUser(req anthropicRequest) int {
 	}
 	return -1
 }
-

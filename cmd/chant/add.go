@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chant-run/chant/spec"
+)
+
+type addOptions struct {
+	*globals
+	draft spec.Draft
+	edit  bool
+}
+
+func newAddCmd(g *globals) *cobra.Command {
+	opts := &addOptions{globals: g}
+	c := &cobra.Command{
+		Use:   "add TITLE",
+		Short: "Write a new spec",
+		Long: `Write a new spec in .chant/specs/: its title, the files it may change,
+what it depends on, and the acceptance criteria its agent must tick. The ID
+is Chant's kind (2026-01-22-001-x7m: the date, a sequence, a random suffix)
+unless --id gives one.`,
+		Args: exactArgs(1, `one TITLE (quote it: chant add "Fix the login form")`),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.draft.Title = args[0]
+			return runAdd(opts)
+		},
+	}
+	f := c.Flags()
+	f.StringArrayVar(&opts.draft.Targets, "target", nil, "a file the spec may change (`FILE`, repeatable)")
+	f.StringArrayVar(&opts.draft.DependsOn, "depends-on", nil, "a spec that must be completed first (`ID`, partial IDs work; repeatable)")
+	f.StringArrayVar(&opts.draft.Criteria, "criterion", nil, "an acceptance criterion (`TEXT`, repeatable)")
+	f.StringArrayVar(&opts.draft.Labels, "label", nil, "a label (`L`, repeatable)")
+	f.StringVar(&opts.draft.Type, "type", "", "the spec's `TYPE`: code (default), task, driver, group, documentation, research")
+	f.BoolVar(&opts.draft.Gate, "gate", false, "a human gate: it runs only once someone approves it")
+	f.StringVar(&opts.draft.ID, "id", "", "the spec's `ID` (default: a new Chant-style ID)")
+	f.BoolVar(&opts.edit, "edit", false, "open the new spec in $VISUAL or $EDITOR")
+	return c
+}
+
+func runAdd(opts *addOptions) error {
+	w, err := opts.workspace()
+	if err != nil {
+		return err
+	}
+	set, err := w.Load()
+	if err != nil {
+		return err
+	}
+	d := opts.draft
+	for i, dep := range d.DependsOn {
+		s, err := set.Resolve(dep)
+		if err != nil {
+			return &usageError{fmt.Errorf("--depends-on: %w", err)}
+		}
+		d.DependsOn[i] = s.ID
+	}
+	if d.ID == "" {
+		d.ID = spec.NewID(set, time.Now())
+	}
+	if err := d.Check(set); err != nil {
+		return &usageError{err}
+	}
+	path, err := w.Create(d)
+	if err != nil {
+		return &usageError{err}
+	}
+	fmt.Fprintf(opts.stdout, "Added %s: %s\n", d.ID, w.Rel(path))
+	if len(d.Criteria) == 0 && !opts.edit {
+		fmt.Fprintf(opts.stderr, "It has no acceptance criteria yet: add them to the file (or use --criterion), for the agent to tick.\n")
+	}
+	if !opts.edit {
+		return nil
+	}
+	editor := os.Getenv("VISUAL")
+	if editor == "" {
+		editor = os.Getenv("EDITOR")
+	}
+	if editor == "" {
+		editor = "vi"
+	}
+	cmd := exec.Command("sh", "-c", editor+` "$1"`, "sh", path)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, opts.stdout, opts.stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w (the spec is written: %s)", editor, err, w.Rel(path))
+	}
+	// What the editor left must still be a spec.
+	if _, err := spec.ReadFile(path); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/chant-run/chant/internal/gitdir"
+	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/spec"
+)
+
+// errNotGitRepository means chant init was run outside a git repository.
+var errNotGitRepository = errors.New("not a git repository")
+
+type initOptions struct {
+	*globals
+	agent   string
+	name    string
+	prompts bool
+}
+
+func newInitCmd(g *globals) *cobra.Command {
+	opts := &initOptions{globals: g}
+	c := &cobra.Command{
+		Use:   "init",
+		Short: "Set chant up in this repository",
+		Long: `Set chant up in the current directory of a git repository: .chant/config.md
+(commented: each key says what it does), .chant/specs/, and .chant/.gitignore,
+which keeps chant's logs out of git status. On a terminal it asks for what
+it needs; otherwise it takes the flags and the defaults. Run again, it
+changes nothing.`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runInit(opts, c.Flags().Changed("agent"), c.Flags().Changed("name"))
+		},
+	}
+	c.Flags().StringVar(&opts.agent, "agent", "claude", "the agent: `PRESET` ("+strings.Join(runner.Providers(), ", ")+")")
+	c.Flags().StringVar(&opts.name, "name", "", "the project's `NAME` (default: the directory's name)")
+	c.Flags().BoolVar(&opts.prompts, "prompts", false, "also write the built-in prompt templates into .chant/prompts/ to edit them")
+	return c
+}
+
+func runInit(opts *initOptions, agentGiven, nameGiven bool) error {
+	dir := opts.dir
+	if dir == "" {
+		dir = "."
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if _, err := gitdir.Find(abs); err != nil {
+		return &usageError{fmt.Errorf("%w: %s; make one first with: git init", errNotGitRepository, abs)}
+	}
+	if opts.name == "" {
+		opts.name = filepath.Base(abs)
+	}
+	chantDir := filepath.Join(abs, ".chant")
+	configPath := filepath.Join(chantDir, spec.ConfigFile)
+	_, err = os.Lstat(configPath)
+	exists := err == nil
+	if !exists && stdinIsTerminal() {
+		in := bufio.NewReader(opts.stdin)
+		if !nameGiven {
+			opts.name = ask(in, opts.stdout, "Project name", opts.name)
+		}
+		if !agentGiven {
+			opts.agent = ask(in, opts.stdout, "Agent ("+strings.Join(runner.Providers(), ", ")+")", opts.agent)
+		}
+	}
+	if !slices.Contains(runner.Providers(), opts.agent) {
+		return &usageError{fmt.Errorf("--agent %q: one of %s", opts.agent, strings.Join(runner.Providers(), ", "))}
+	}
+	var wrote []string
+	write := func(rel string, data []byte) error {
+		path := filepath.Join(abs, filepath.FromSlash(rel))
+		if _, err := os.Lstat(path); err == nil {
+			return nil
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o777); err != nil {
+			return err
+		}
+		if err := spec.WriteFileAtomic(path, data); err != nil {
+			return err
+		}
+		wrote = append(wrote, rel)
+		return nil
+	}
+	if !exists {
+		if err := write(".chant/"+spec.ConfigFile, configTemplate(opts.name, opts.agent)); err != nil {
+			return err
+		}
+		if err := write(".chant/.gitignore", []byte("# chant's logs of each phase's agent and checks\nlogs/\n")); err != nil {
+			return err
+		}
+		if _, err := os.Stat(filepath.Join(chantDir, "specs")); err != nil {
+			if err := os.MkdirAll(filepath.Join(chantDir, "specs"), 0o777); err != nil {
+				return err
+			}
+			wrote = append(wrote, ".chant/specs/")
+		}
+	}
+	if opts.prompts {
+		for _, name := range spec.BuiltinPromptNames() {
+			data, _ := spec.BuiltinPrompt(name)
+			if err := write(".chant/prompts/"+name+".md", data); err != nil {
+				return err
+			}
+		}
+	}
+	out := opts.stdout
+	if len(wrote) == 0 {
+		fmt.Fprintf(out, "chant is already set up in %s (%s); nothing changed.\n", abs, filepath.Join(".chant", spec.ConfigFile))
+		return nil
+	}
+	if exists {
+		fmt.Fprintf(out, "Wrote in %s:\n", abs)
+	} else {
+		fmt.Fprintf(out, "Set chant up in %s (project %s, agent %s):\n", abs, opts.name, opts.agent)
+	}
+	for _, w := range wrote {
+		fmt.Fprintf(out, "  %s\n", w)
+	}
+	if exists {
+		return nil
+	}
+	if p, ok := runner.PresetNamed(opts.agent); ok {
+		if _, err := p.Find(); err != nil {
+			fmt.Fprintf(out, "%s is not installed here: %s\n", p.Binary, p.Install)
+		}
+	}
+	if opts.agent == "command" {
+		fmt.Fprintf(out, "Set agent.command in .chant/%s to the command that runs your agent.\n", spec.ConfigFile)
+	}
+	fmt.Fprintf(out, "Next:\n  %s add \"What to do\" --target FILE --criterion \"What must hold\"\n  %s run\n", opts.invocation(), opts.invocation())
+	return nil
+}
+
+func stdinIsTerminal() bool { return term.IsTerminal(int(os.Stdin.Fd())) }
+
+// ask prints a question with its default and reads the answer; an empty
+// answer (or none) is the default.
+func ask(in *bufio.Reader, out io.Writer, question, def string) string {
+	fmt.Fprintf(out, "%s [%s]: ", question, def)
+	line, _ := in.ReadString('\n')
+	if line = strings.TrimSpace(line); line != "" {
+		return line
+	}
+	return def
+}
+
+// configTemplate is a new config.md: every key commented with what it does.
+func configTemplate(name, agent string) []byte {
+	quoted := name
+	if strings.ContainsAny(name, ":#{}[],&*!|>'\"%@`") || strings.TrimSpace(name) != name {
+		quoted = fmt.Sprintf("%q", name)
+	}
+	command := "  # command: my-agent --flag          # with provider: command, the command that runs the agent (the prompt on its standard input)\n"
+	if agent == "command" {
+		command = "  command:                             # the command that runs your agent: the prompt comes on its standard input\n"
+	}
+	return []byte(`---
+# chant's configuration: each key says what it does. See chant's README.
+project:
+  name: ` + quoted + `              # {{project.name}} in prompts
+defaults:
+  provider: ` + agent + `           # the agent: ` + strings.Join(runner.Providers(), ", ") + `
+  prompt: standard           # the prompt template: .chant/prompts/<name>.md, else the one built in
+agent:
+  timeout: 30m               # a phase's agent is stopped after this long
+  # model: <model>           # the model the agent CLI uses (its own default when unset)
+` + command + `# approval:
+#   approvers: [Ada Lovelace]        # who may approve gates (anyone when unset)
+#   expires_after: 72h               # a gate left unanswered this long after its dependencies is closed
+# isolation:
+#   copy: [.env]                     # ignored files copied into each phase's worktree
+#   setup: [npm ci --prefer-offline] # run in the worktree before each agent; may create only ignored files
+---
+# ` + name + `
+
+Specs live in .chant/specs/, one file each. Write one with chant add, run
+them with chant run; chant status says where everything stands.
+`)
+}
