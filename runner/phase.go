@@ -243,7 +243,9 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 	// Whatever happens next, the tree is no longer known to hold only what
 	// chant put there: the next sync scans it unless verification does.
 	tree.Touched()
+	done := r.activity(p.spec.ID, "agent "+agentName(r.agent))
 	res, agentErr := r.agent.Run(ctx, job)
+	done()
 	// Whatever the agent left running goes, before anything is read.
 	procs.KillAll(p.prog.PGID, p.prog.Marker)
 	changed, err := guard.Restore()
@@ -299,7 +301,9 @@ func (p *phase) isolate(ctx context.Context) error {
 	r.tree.Touched()
 	for _, command := range cfg.Setup {
 		fmt.Fprintf(p.log, "setup: %s\n", command)
+		done := r.activity(p.spec.ID, "setup `"+command+"`")
 		c := runCheck(ctx, spec.Check{Run: command, Expect: spec.ExpectPass, Timeout: "30m"}, r.tree.Dir, p.spec.ID)
+		done()
 		fmt.Fprint(p.log, c.Output)
 		if !c.Held {
 			return fmt.Errorf("isolation.setup `%s` %s:\n%s", command, c.Describe(), c.Output)
@@ -406,7 +410,9 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 			break
 		}
 		fmt.Fprintf(p.log, "check: %s (expect %s)\n", c.Run, c.Expect)
+		done := r.activity(p.spec.ID, "check `"+c.Run+"`")
 		res := runCheck(ctx, c, filepath.Join(tree.Dir, filepath.FromSlash(r.wsRel)), p.spec.ID)
+		done()
 		fmt.Fprintf(p.log, "%s", res.Output)
 		v.Checks = append(v.Checks, res)
 		tree.Touched()
@@ -608,4 +614,21 @@ func (r *run) wsPath(rel string) string {
 		return p
 	}
 	return rel
+}
+
+// agentName names an agent in progress lines.
+func agentName(a Agent) string {
+	switch a := a.(type) {
+	case *Replay:
+		return "replay"
+	case *Command:
+		if len(a.Argv) > 0 {
+			return filepath.Base(a.Argv[0])
+		}
+		if f := strings.Fields(a.Shell); len(f) > 0 {
+			return filepath.Base(f[0])
+		}
+		return "command"
+	}
+	return "agent"
 }

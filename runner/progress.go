@@ -90,3 +90,10 @@ func removeProgress(stateDir, id string) error {
 	}
 	return err
 }
+
+// Running reports whether a run is in the middle of a spec's phase (its
+// progress is saved): for chant log --follow.
+func Running(stateDir, id string) bool {
+	_, err := os.Stat(filepath.Join(progressDir(stateDir), id+".json"))
+	return err == nil
+}

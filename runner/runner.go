@@ -49,6 +49,9 @@ type Options struct {
 	// Bundles resolves replay.bundle, recordings built into the program
 	// (nil: none are).
 	Bundles func(name string) (fs.FS, error)
+	// Activity, when set, is told when an agent, a check or a setup
+	// command starts and ends, for a display that shows it running.
+	Activity func(Activity)
 	Now     func() time.Time
 }
 
@@ -94,6 +97,27 @@ type GateWait struct {
 type Waiting struct {
 	Spec   *spec.Spec
 	Reason string
+}
+
+// Activity is something a phase runs that may take minutes.
+type Activity struct {
+	Spec  string
+	What  string // "agent claude", "check `go test ./...`", "setup `npm ci`"
+	Start time.Time
+	Done  bool
+}
+
+// activity reports what starts, and returns its end.
+func (r *run) activity(spec, what string) func() {
+	if r.opts.Activity == nil {
+		return func() {}
+	}
+	a := Activity{Spec: spec, What: what, Start: time.Now()}
+	r.opts.Activity(a)
+	return func() {
+		a.Done = true
+		r.opts.Activity(a)
+	}
 }
 
 // Phase is one spec's execution.

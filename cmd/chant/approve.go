@@ -19,9 +19,10 @@ type decideOptions struct {
 func newApproveCmd(g *globals) *cobra.Command {
 	opts := &decideOptions{globals: g}
 	c := &cobra.Command{
-		Use:   "approve ID --by NAME",
-		Short: "Approve a human gate so that its spec can run",
-		Args:  exactArgs(1, "one spec ID"),
+		Use:               "approve ID --by NAME",
+		Short:             "Approve a human gate so that its spec can run",
+		Args:              exactArgs(1, "one spec ID"),
+		ValidArgsFunction: completeIDs(g, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.id = args[0]
 			return runDecide(opts, true)
@@ -34,9 +35,10 @@ func newApproveCmd(g *globals) *cobra.Command {
 func newRejectCmd(g *globals) *cobra.Command {
 	opts := &decideOptions{globals: g}
 	c := &cobra.Command{
-		Use:   "reject ID --by NAME --reason TEXT",
-		Short: "Reject a human gate: it stays closed, with the reason recorded",
-		Args:  exactArgs(1, "one spec ID"),
+		Use:               "reject ID --by NAME --reason TEXT",
+		Short:             "Reject a human gate: it stays closed, with the reason recorded",
+		Args:              exactArgs(1, "one spec ID"),
+		ValidArgsFunction: completeIDs(g, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.id = args[0]
 			return runDecide(opts, false)

@@ -94,6 +94,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PATH", filepath.Dir(chantBin)+string(os.PathListSeparator)+env.Getenv("PATH"))
 			env.Setenv("PROJECT", projectRoot(t))
+			env.Setenv("CHANT_BIN_DIR", filepath.Dir(chantBin))
 			for _, k := range []string{"HOME", "GOCACHE", "GOMODCACHE", "GOPATH", "GOFLAGS", "GOPROXY", "GOTOOLCHAIN", isolation.DirEnv} {
 				if v, ok := os.LookupEnv(k); ok {
 					env.Setenv(k, v)

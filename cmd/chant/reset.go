@@ -17,9 +17,10 @@ type resetOptions struct {
 func newResetCmd(g *globals) *cobra.Command {
 	opts := &resetOptions{globals: g}
 	return &cobra.Command{
-		Use:   "reset ID",
-		Short: "Return a spec to pending so it runs again, keeping its history",
-		Args:  exactArgs(1, "one spec ID"),
+		Use:               "reset ID",
+		Short:             "Return a spec to pending so it runs again, keeping its history",
+		Args:              exactArgs(1, "one spec ID"),
+		ValidArgsFunction: completeIDs(g, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.id = args[0]
 			return runReset(opts)

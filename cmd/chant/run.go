@@ -36,6 +36,7 @@ criteria checked, target files changed, checks holding) and commits it as
 "chant(<id>): <title>". A spec that needs an approval stops the run.
 
 With IDs (partial IDs work when unique), run only those specs.`,
+		ValidArgsFunction: completeIDs(g, -1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.ids = args
 			return runRun(c.Context(), opts)
@@ -54,7 +55,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		return err
 	}
 
-	out := opts.stdout
+	live := newLiveOutput(opts.stdout)
+	defer live.Close()
+	out := io.Writer(live)
 	var stream io.Writer
 	if !opts.quiet {
 		stream = out
@@ -67,7 +70,8 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		fmt.Fprintf(out, "Repository: %s\n", w.Root)
 	}
 	rep, err := runner.Run(ctx, runner.Options{Workspace: target, IDs: opts.ids, Out: out, Stream: stream,
-		Prompt: opts.prompt, SkipCriteria: opts.skipCriteria, Record: opts.record, Bundles: fixture.Recordings})
+		Prompt: opts.prompt, SkipCriteria: opts.skipCriteria, Record: opts.record, Bundles: fixture.Recordings,
+		Activity: live.Activity})
 	if errors.Is(err, runner.ErrPhaseFailed) && rep != nil && rep.Failed != nil {
 		f := rep.Failed
 		fmt.Fprintf(opts.stderr, "\n%s failed:\n", f.Spec.ID)

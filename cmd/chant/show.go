@@ -19,9 +19,10 @@ type showOptions struct {
 func newShowCmd(g *globals) *cobra.Command {
 	opts := &showOptions{globals: g}
 	return &cobra.Command{
-		Use:   "show ID",
-		Short: "Show one spec with its state (read-only)",
-		Args:  exactArgs(1, "one spec ID"),
+		Use:               "show ID",
+		Short:             "Show one spec with its state (read-only)",
+		Args:              exactArgs(1, "one spec ID"),
+		ValidArgsFunction: completeIDs(g, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.id = args[0]
 			return runShow(opts)

@@ -28,7 +28,8 @@ func newVerifyCmd(g *globals) *cobra.Command {
 		Long: `Re-run a completed spec's checks against the tree as it is now, and check
 that its target files still exist. Exit 0 when everything still holds, 1 on
 drift. Changes nothing.`,
-		Args: exactArgs(1, "one spec ID"),
+		Args:              exactArgs(1, "one spec ID"),
+		ValidArgsFunction: completeIDs(g, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.id = args[0]
 			return runVerify(c.Context(), opts)

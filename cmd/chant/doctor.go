@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/isolation"
+	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/spec"
+)
+
+// errDoctor means doctor found something to fix.
+var errDoctor = errors.New("something to fix")
+
+func newDoctorCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "doctor",
+		Short: "Show the configured agent, its version, and whether the workspace lints clean",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runDoctor(c.Context(), g)
+		},
+	}
+}
+
+func runDoctor(ctx context.Context, g *globals) error {
+	w, err := g.target()
+	if err != nil {
+		return err
+	}
+	out := g.stdout
+	ok := true
+	row := func(k, v string) { fmt.Fprintf(out, "%-10s %s\n", k+":", v) }
+	row("Workspace", w.Root)
+	cfg := w.Config
+	provider := cfg.Defaults.Provider
+	switch p, preset := runner.PresetNamed(provider); {
+	case provider == "" || provider == "replay":
+		row("Agent", "replay (recorded work; "+recordingsWhere(w)+")")
+	case preset:
+		row("Agent", fmt.Sprintf("%s (defaults.provider: %s)", p.Title, p.Name))
+		row("Command", (&runner.Command{Argv: p.Argv(cfg.Agent.Model)}).Line())
+		if path, err := p.Find(); err != nil {
+			row("Program", err.Error())
+			ok = false
+		} else {
+			row("Program", path+", "+version(ctx, path))
+		}
+	default:
+		row("Agent", fmt.Sprintf("defaults.provider: %s", provider))
+		row("Command", cfg.Agent.Command)
+		if f := strings.Fields(cfg.Agent.Command); len(f) > 0 {
+			if path, err := exec.LookPath(f[0]); err == nil {
+				row("Program", path)
+			} else {
+				row("Program", f[0]+" not found")
+				ok = false
+			}
+		}
+	}
+	model := runner.ModelName(w)
+	if model == "" {
+		model = "the agent's default"
+	}
+	row("Model", model)
+	set, err := w.Load()
+	if err != nil {
+		return err
+	}
+	problems := append(append(spec.ConfigProblems(cfg), runner.AgentProblems(w)...), set.Problems()...)
+	prompts, err := runner.PromptProblems(w)
+	if err != nil {
+		return err
+	}
+	problems = append(problems, prompts...)
+	errs, warns := 0, 0
+	for _, p := range problems {
+		if p.Severity == spec.SeverityError {
+			errs++
+		} else {
+			warns++
+		}
+	}
+	switch {
+	case errs+warns == 0:
+		row("Lint", fmt.Sprintf("clean (%d specs)", len(set.Specs)))
+	default:
+		row("Lint", fmt.Sprintf("%d errors, %d warnings in %d specs: see %s lint", errs, warns, len(set.Specs), g.invocation()))
+		ok = ok && errs == 0
+	}
+	if repo, err := gitrepo.Open(w.Root); err == nil {
+		if dir, _, err := isolation.Location(repo, "phase"); err == nil {
+			row("Worktree", dir)
+		}
+	} else {
+		row("Git", err.Error())
+		ok = false
+	}
+	if !ok {
+		return &reported{errDoctor}
+	}
+	return nil
+}
+
+func recordingsWhere(w *spec.Workspace) string {
+	if b := w.Config.Replay.Bundle; b != "" {
+		return "bundled recordings " + b
+	}
+	return "recordings in " + w.Rel(runner.RecordingsDir(w))
+}
+
+// version is the first line a program prints for --version.
+func version(ctx context.Context, path string) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, path, "--version").CombinedOutput()
+	line := strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+	if err != nil || line == "" {
+		return "version unknown"
+	}
+	return "version " + line
+}

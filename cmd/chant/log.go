@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chant-run/chant/internal/gitdir"
+	"github.com/chant-run/chant/internal/safefs"
+	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/spec"
+)
+
+type logOptions struct {
+	*globals
+	id     string
+	follow bool
+}
+
+func newLogCmd(g *globals) *cobra.Command {
+	opts := &logOptions{globals: g}
+	c := &cobra.Command{
+		Use:   "log ID",
+		Short: "Show the agent's output of a spec's last (or running) phase",
+		Long: `Show what the agent said, and the checks' output, in the last phase of a
+spec, or in the one running now. With --follow, go on showing it as it comes
+until the phase ends.`,
+		Args: exactArgs(1, "one spec ID"),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.id = args[0]
+			return runLog(c.Context(), opts)
+		},
+		ValidArgsFunction: completeIDs(g, 1),
+	}
+	c.Flags().BoolVarP(&opts.follow, "follow", "f", false, "keep showing the output of the running phase until it ends")
+	return c
+}
+
+func runLog(ctx context.Context, opts *logOptions) error {
+	w, err := opts.target()
+	if err != nil {
+		return err
+	}
+	set, err := w.Load()
+	if err != nil {
+		return err
+	}
+	s, err := set.Resolve(opts.id)
+	if err != nil {
+		return err
+	}
+	rel := filepath.ToSlash(filepath.Join(".chant", spec.LogsDir, s.ID+".log"))
+	read := func() ([]byte, error) {
+		data, _, err := safefs.Root{Dir: w.Root}.ReadFile(rel, 0)
+		return data, err
+	}
+	data, err := read()
+	if errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(opts.stdout, "%s has no log yet: it has not run.\n", s.ID)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	// The last phase's part: from its header line on.
+	start := 0
+	if i := bytes.LastIndex(data, []byte("\n=== ")); i >= 0 {
+		start = i + 1
+	}
+	opts.stdout.Write(data[start:])
+	if !opts.follow {
+		return nil
+	}
+	stateDir := ""
+	if dirs, err := gitdir.Find(w.Root); err == nil {
+		stateDir = dirs.StateDir()
+	}
+	shown := len(data)
+	for runner.Running(stateDir, s.ID) {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(250 * time.Millisecond):
+		}
+		if data, err = read(); err != nil {
+			return err
+		}
+		if len(data) < shown { // the log was started afresh
+			shown = 0
+		}
+		if len(data) > shown {
+			opts.stdout.Write(data[shown:])
+			shown = len(data)
+		}
+	}
+	if data, err = read(); err == nil && len(data) > shown {
+		opts.stdout.Write(data[shown:])
+	}
+	return nil
+}

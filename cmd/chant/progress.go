@@ -1,0 +1,135 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/chant-run/chant/runner"
+)
+
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// liveOutput is a run's standard output, shared by the runner's lines, the
+// agent's streamed output and the progress line, so that none of them
+// cuts into another. While an agent, a check or a setup command runs, a
+// terminal shows one line with what runs and for how long, redrawn every
+// second under the output; piped output gets a line every `every` (30s,
+// or CHANT_PROGRESS_EVERY), so that minutes of `go test` never look hung.
+type liveOutput struct {
+	mu      sync.Mutex
+	out     io.Writer
+	tty     bool
+	every   time.Duration
+	current *runner.Activity
+	shown   bool // the progress line is on screen (terminal)
+	midLine bool // the last output did not end a line
+	stop    chan struct{}
+	once    sync.Once
+}
+
+func newLiveOutput(out io.Writer) *liveOutput {
+	l := &liveOutput{out: out, every: 30 * time.Second, stop: make(chan struct{})}
+	if f, ok := out.(*os.File); ok {
+		l.tty = isTerminal(f)
+	}
+	if l.tty {
+		l.every = time.Second
+	}
+	if v := os.Getenv("CHANT_PROGRESS_EVERY"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			l.every = d
+		}
+	}
+	go l.tick()
+	return l
+}
+
+// Write writes output, below which the progress line is drawn again.
+func (l *liveOutput) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.clear()
+	n, err := l.out.Write(p)
+	if len(p) > 0 {
+		l.midLine = p[len(p)-1] != '\n'
+	}
+	return n, err
+}
+
+// Activity follows what the runner runs.
+func (l *liveOutput) Activity(a runner.Activity) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if a.Done {
+		l.clear()
+		l.current = nil
+		return
+	}
+	l.current = &a
+	l.draw()
+}
+
+// Close stops the progress line.
+func (l *liveOutput) Close() {
+	l.once.Do(func() { close(l.stop) })
+	l.mu.Lock()
+	l.clear()
+	l.mu.Unlock()
+}
+
+func (l *liveOutput) tick() {
+	t := time.NewTicker(l.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			l.mu.Lock()
+			if l.current != nil {
+				if l.tty {
+					l.draw()
+				} else {
+					a := l.current
+					if l.midLine {
+						fmt.Fprintln(l.out)
+						l.midLine = false
+					}
+					fmt.Fprintf(l.out, "...   %-20s %s still running (%s)\n", a.Spec, a.What, elapsed(a.Start))
+				}
+			}
+			l.mu.Unlock()
+		}
+	}
+}
+
+// draw shows the progress line (terminal only, and not in the middle of
+// a line of output).
+func (l *liveOutput) draw() {
+	if !l.tty || l.current == nil || l.midLine {
+		return
+	}
+	a := l.current
+	fmt.Fprintf(l.out, "\r\x1b[K  ⋯ %s: %s (%s)", a.Spec, a.What, elapsed(a.Start))
+	l.shown = true
+}
+
+func (l *liveOutput) clear() {
+	if l.shown {
+		fmt.Fprint(l.out, "\r\x1b[K")
+		l.shown = false
+	}
+}
+
+func elapsed(since time.Time) string {
+	d := time.Since(since).Round(time.Second)
+	if d < time.Minute {
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	}
+	return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+}
