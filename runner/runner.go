@@ -52,7 +52,7 @@ type Options struct {
 	// Activity, when set, is told when an agent, a check or a setup
 	// command starts and ends, for a display that shows it running.
 	Activity func(Activity)
-	Now     func() time.Time
+	Now      func() time.Time
 }
 
 func (o *Options) validate() error {
