@@ -214,7 +214,7 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 	}
 	// git's configuration is copied before anything runs in the worktree:
 	// setup commands are held to it as the agent is.
-	guard, err := r.repo.Guard(filepath.Join(tree.Admin(), "config.worktree"))
+	guard, err := r.repo.Guard()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -223,7 +223,7 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 	}
 	if changed, err := guard.Restore(); err != nil || len(changed) > 0 {
 		if err == nil {
-			err = fmt.Errorf("isolation.setup changed git's configuration (undone): %s; setup may only create ignored files (for husky, set HUSKY=0)", strings.Join(changed, ", "))
+			err = fmt.Errorf("isolation.setup changed git's configuration (undone): %s; setup may only create ignored files", strings.Join(changed, ", "))
 		}
 		return nil, nil, err
 	}

@@ -141,7 +141,7 @@ func runInit(opts *initOptions, agentGiven, nameGiven bool) error {
 	if opts.agent == "command" {
 		fmt.Fprintf(out, "Set agent.command in .chant/%s to the command that runs your agent.\n", spec.ConfigFile)
 	}
-	fmt.Fprintf(out, "Next:\n  %s add \"What to do\" --target FILE --criterion \"What must hold\"\n  %s run\n", opts.invocation(), opts.invocation())
+	fmt.Fprintf(out, "Next:\n  git add .chant && git commit -m \"Set up chant\"\n  %s add \"What to do\" --target FILE --criterion \"What must hold\"\n  %s run\n", opts.invocation(), opts.invocation())
 	return nil
 }
 

@@ -1,7 +1,7 @@
-// Package isolation gives each phase its own checkout: a linked git
-// worktree of the user's repository (git worktree list and git fsck know
-// it), kept between phases in chant's cache directory so that a large
-// repository pays the checkout once. The agent works there; the user's
+// Package isolation gives each phase its own checkout: a repository of
+// its own that borrows the user's objects (git's alternates), detached at
+// the phase's commit, kept between phases in chant's cache directory so
+// that a large repository pays the checkout once. The agent works there; the user's
 // working tree and index are never touched by its work.
 //
 // The tree keeps a trusted picture of what its files should be (the base
@@ -40,9 +40,10 @@ const DirEnv = "CHANT_WORKTREE_DIR"
 type Tree struct {
 	Dir string // the work tree's root
 
-	repo      *gitrepo.Repo
-	admin     string // its git directory, <common>/worktrees/<name>
-	statePath string
+	repo        *gitrepo.Repo
+	admin       string // its git directory, .git in the tree
+	legacyAdmin string // where a linked worktree's was: <common>/worktrees/<name>
+	statePath   string
 
 	base   plumbing.Hash
 	index  *gitindex.Index // base's files with the stat data chant last saw
@@ -72,7 +73,8 @@ type savedState struct {
 }
 
 // Location returns where the worktree of slot for repo lives, and the name
-// of its git directory under <common>/worktrees.
+// its git directory had under <common>/worktrees when chant's trees were
+// linked worktrees.
 func Location(repo *gitrepo.Repo, slot string) (dir, name string, err error) {
 	base := os.Getenv(DirEnv)
 	if base == "" {
@@ -101,7 +103,8 @@ func Open(repo *gitrepo.Repo, slot string) (*Tree, error) {
 	}
 	t := &Tree{
 		Dir: dir, repo: repo,
-		admin:     filepath.Join(repo.CommonDir, "worktrees", name),
+		admin:       filepath.Join(dir, ".git"),
+		legacyAdmin: filepath.Join(repo.CommonDir, "worktrees", name),
 		statePath: filepath.Join(repo.StateDir(), "worktrees", slot+".json"),
 		index:     gitindex.New(),
 		extras:    map[string]*extra{},
@@ -112,7 +115,7 @@ func Open(repo *gitrepo.Repo, slot string) (*Tree, error) {
 	if err != nil || json.Unmarshal(data, &st) != nil || st.Dir != dir {
 		return t, nil // never made here, or unreadable: Sync starts afresh
 	}
-	if _, err := os.Stat(filepath.Join(dir, ".git")); err != nil {
+	if fi, err := os.Lstat(t.admin); err != nil || !fi.IsDir() {
 		return t, nil
 	}
 	t.base = plumbing.NewHash(st.Base)
@@ -143,7 +146,7 @@ func (t *Tree) Base() plumbing.Hash { return t.base }
 // checked out in full.
 func (t *Tree) Sync(commit plumbing.Hash) error {
 	fresh := false
-	if fi, err := os.Lstat(filepath.Join(t.Dir, ".git")); err != nil || t.base.IsZero() || !fi.Mode().IsRegular() {
+	if fi, err := os.Lstat(t.admin); err != nil || t.base.IsZero() || !fi.IsDir() {
 		fresh = true
 	}
 	if err := t.writeAdmin(commit); err != nil {
@@ -299,37 +302,63 @@ func (t *Tree) Read(rel string) ([]byte, uint32, error) {
 	return safefs.Root{Dir: t.Dir}.ReadFile(rel, 0)
 }
 
-// writeAdmin writes the worktree's git directory and its .git file, as
-// git worktree add does, with HEAD detached at commit. They are rewritten
-// at every sync: whatever an agent did to them (a commit, a branch
-// switch) does not last.
+// writeAdmin writes the tree's git directory, .git in the tree: a
+// repository of its own, with HEAD detached at commit, whose objects are
+// the user's (objects/info/alternates), so that git works there as usual.
+// Whatever an agent does with git there (commits, branches, stashes,
+// config) stays there and is wiped at every sync. A linked worktree would
+// share the user's refs and config, and lead tools that look for the main
+// worktree (opencode runs its shell there) back to the user's own tree.
 func (t *Tree) writeAdmin(commit plumbing.Hash) error {
-	if err := os.MkdirAll(t.admin, 0o777); err != nil {
-		return err
-	}
 	if err := os.MkdirAll(t.Dir, 0o777); err != nil {
 		return err
 	}
 	root := safefs.Root{Dir: t.Dir}
-	if st, err := root.Lstat(".git"); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+	if st, err := root.Lstat(".git"); err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		// A linked worktree's .git file (chant's trees were linked once),
+		// or something an agent put there.
 		if err := root.RemoveAll(".git"); err != nil {
 			return err
 		}
 	}
-	files := []struct {
-		dir, name, content string
-	}{
-		{t.admin, "commondir", "../..\n"},
-		{t.admin, "gitdir", filepath.Join(t.Dir, ".git") + "\n"},
-		{t.admin, "HEAD", commit.String() + "\n"},
-		{t.Dir, ".git", "gitdir: " + t.admin + "\n"},
+	if t.legacyAdmin != "" {
+		os.RemoveAll(t.legacyAdmin)
+	}
+	if err := root.MkdirAll(".git"); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(t.admin)
+	if err != nil {
+		return err
+	}
+	gitRoot := safefs.Root{Dir: t.admin}
+	for _, e := range entries {
+		if e.Name() != "index" {
+			if err := gitRoot.RemoveAll(e.Name()); err != nil {
+				return err
+			}
+		}
+	}
+	objects, err := filepath.Abs(filepath.Join(t.repo.CommonDir, "objects"))
+	if err != nil {
+		return err
+	}
+	files := []struct{ name, content string }{
+		{"HEAD", commit.String() + "\n"},
+		{"config", "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = false\n"},
+		{"description", "chant's phase worktree of " + t.repo.Root + "\n"},
+		{"objects/info/alternates", objects + "\n"},
 	}
 	for _, f := range files {
-		if err := (safefs.Root{Dir: f.dir}).WriteFile(f.name, []byte(f.content), safefs.Regular, false); err != nil {
+		if err := gitRoot.WriteFile(f.name, []byte(f.content), safefs.Regular, false); err != nil {
 			return err
 		}
 	}
-	os.Remove(filepath.Join(t.admin, "config.worktree"))
+	for _, dir := range []string{"refs/heads", "refs/tags"} {
+		if err := gitRoot.MkdirAll(dir); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -68,21 +68,91 @@ var files = map[string]string{
 	".chant/specs/s.md": "spec\n",
 }
 
-func TestCheckoutIsAWorktreeGitKnows(t *testing.T) {
+func TestCheckoutIsARepositoryOfItsOwn(t *testing.T) {
 	repo, tree, head := setup(t, files)
 	if got, _ := os.ReadFile(filepath.Join(tree.Dir, "src", "deep", "c.go")); string(got) != "package c\n" {
 		t.Fatalf("c.go: %q", got)
 	}
-	list := testgit.Git(t, repo.Root, "worktree", "list", "--porcelain")
-	if !strings.Contains(list, "worktree "+tree.Dir+"\nHEAD "+head.String()+"\ndetached") {
-		t.Errorf("git worktree list:\n%s", list)
+	// git works in the tree, on the user's objects, and finds the tree
+	// itself as its top level and common directory (not the user's).
+	if h := testgit.Git(t, tree.Dir, "rev-parse", "HEAD"); h != head.String() {
+		t.Errorf("HEAD in the tree: %s, want %s", h, head)
+	}
+	if common := testgit.Git(t, tree.Dir, "rev-parse", "--path-format=absolute", "--git-common-dir"); common != filepath.Join(tree.Dir, ".git") {
+		t.Errorf("git-common-dir in the tree: %s", common)
 	}
 	if st := testgit.Git(t, tree.Dir, "status", "--porcelain"); st != "" {
 		t.Errorf("status in the tree:\n%s", st)
 	}
+	testgit.Git(t, tree.Dir, "fsck", "--strict")
 	testgit.Git(t, repo.Root, "fsck", "--strict")
+	if list := testgit.Git(t, repo.Root, "worktree", "list", "--porcelain"); strings.Contains(list, tree.Dir) {
+		t.Errorf("the tree is a worktree of the user's repository:\n%s", list)
+	}
 	if changes, err := tree.Scan(); err != nil || len(changes) != 0 {
 		t.Fatalf("a fresh tree differs: %s %v", describe(changes), err)
+	}
+}
+
+func TestGitInTheTreeStaysThere(t *testing.T) {
+	repo, tree, head := setup(t, files)
+	userRefs := testgit.Git(t, repo.Root, "for-each-ref")
+	userConfig, _ := os.ReadFile(filepath.Join(repo.CommonDir, "config"))
+	git := func(args ...string) { testgit.Git(t, tree.Dir, args...) }
+	write(t, tree.Dir, "src/a.go", "package a // agent\n")
+	git("-c", "user.name=A", "-c", "user.email=a@x", "commit", "-qam", "agent's commit")
+	git("branch", "agent-branch")
+	git("tag", "agent-tag")
+	write(t, tree.Dir, "src/b.go", "package b // agent\n")
+	git("-c", "user.name=A", "-c", "user.email=a@x", "stash")
+	git("config", "core.hooksPath", "/tmp/agent-hooks")
+	if got := testgit.Git(t, repo.Root, "for-each-ref"); got != userRefs {
+		t.Errorf("the user's refs changed:\n%s\nwere:\n%s", got, userRefs)
+	}
+	if got, _ := os.ReadFile(filepath.Join(repo.CommonDir, "config")); string(got) != string(userConfig) {
+		t.Errorf("the user's config changed:\n%s", got)
+	}
+	// The next sync wipes it all.
+	tree.Touched()
+	if err := tree.Sync(head); err != nil {
+		t.Fatal(err)
+	}
+	if refs := testgit.Git(t, tree.Dir, "for-each-ref"); refs != "" {
+		t.Errorf("refs left in the tree: %s", refs)
+	}
+	if h := testgit.Git(t, tree.Dir, "rev-parse", "HEAD"); h != head.String() {
+		t.Errorf("HEAD in the tree: %s, want %s", h, head)
+	}
+	if hooks := testgit.Git(t, tree.Dir, "config", "--local", "--default", "none", "core.hooksPath"); hooks != "none" {
+		t.Errorf("core.hooksPath in the tree: %s", hooks)
+	}
+	if st := testgit.Git(t, tree.Dir, "status", "--porcelain"); st != "" {
+		t.Errorf("status in the tree:\n%s", st)
+	}
+}
+
+func TestALinkedWorktreeOfBeforeBecomesARepository(t *testing.T) {
+	repo, tree, head := setup(t, files)
+	// chant's trees were once linked worktrees: a .git file pointing at
+	// <common>/worktrees/<name>.
+	_, name, _ := Location(repo, "phase")
+	legacy := filepath.Join(repo.CommonDir, "worktrees", name)
+	os.MkdirAll(legacy, 0o755)
+	os.WriteFile(filepath.Join(legacy, "gitdir"), []byte(filepath.Join(tree.Dir, ".git")+"\n"), 0o644)
+	os.RemoveAll(filepath.Join(tree.Dir, ".git"))
+	os.WriteFile(filepath.Join(tree.Dir, ".git"), []byte("gitdir: "+legacy+"\n"), 0o644)
+	again, _ := Open(repo, "phase")
+	if err := again.Sync(head); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(filepath.Join(tree.Dir, ".git")); err != nil || !fi.IsDir() {
+		t.Fatalf(".git: %v %v", fi, err)
+	}
+	if _, err := os.Stat(legacy); !os.IsNotExist(err) {
+		t.Errorf("the linked worktree's git directory is left: %v", err)
+	}
+	if st := testgit.Git(t, tree.Dir, "status", "--porcelain"); st != "" {
+		t.Errorf("status in the tree:\n%s", st)
 	}
 }
 

@@ -44,8 +44,8 @@ func (s *Server) anthropic(w http.ResponseWriter, body []byte) {
 			switch {
 			case b.Type == "tool_result":
 				turn++
-			case b.Type == "text" && m.Role == "user" && prompt == "" && i == firstUser(req):
-				prompt += b.Text
+			case b.Type == "text" && i == firstUser(req):
+				prompt += b.Text + "\n"
 			}
 		}
 	}

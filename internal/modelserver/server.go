@@ -39,7 +39,12 @@ type Server struct {
 
 	mu       sync.Mutex
 	requests []Request
+	trace    io.WriteCloser
 }
+
+// TraceEnv names a file to which every request is appended, to see what a
+// client asked when a session goes wrong.
+const TraceEnv = "CHANT_MODELSERVER_TRACE"
 
 // Request is what a client asked, for tests to look at.
 type Request struct {
@@ -69,13 +74,27 @@ func start(script func() (string, error)) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{URL: "http://" + ln.Addr().String(), script: script, ln: ln}
+	if path := os.Getenv(TraceEnv); path != "" {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		s.trace = f
+	}
 	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve)}
 	go s.srv.Serve(ln)
 	return s, nil
 }
 
 // Close stops the server.
-func (s *Server) Close() error { return s.srv.Close() }
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	if s.trace != nil {
+		s.trace.Close()
+	}
+	return err
+}
 
 // Requests returns what was asked so far.
 func (s *Server) Requests() []Request {
@@ -146,6 +165,11 @@ func (s *Server) plan(prompt string, turn int) (step, error) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	path := r.URL.Path
+	if s.trace != nil {
+		s.mu.Lock()
+		fmt.Fprintf(s.trace, "%s %s\n%s\n\n", r.Method, r.URL, body)
+		s.mu.Unlock()
+	}
 	switch {
 	case r.Method == http.MethodPost && strings.HasSuffix(path, "/messages"):
 		s.anthropic(w, body)
@@ -212,4 +236,19 @@ func (e *sse) raw(line string) {
 
 func fail(w http.ResponseWriter, err error) {
 	http.Error(w, err.Error(), http.StatusInternalServerError)
+}
+
+// Env is the environment that points the agent CLIs at the server, with
+// made-up keys: Claude Code (ANTHROPIC_*), Codex and opencode
+// (OPENAI_*), Gemini CLI (GEMINI_API_KEY, GOOGLE_GEMINI_BASE_URL).
+func (s *Server) Env() []string {
+	return []string{
+		"ANTHROPIC_BASE_URL=" + s.URL,
+		"ANTHROPIC_API_KEY=scripted",
+		"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+		"OPENAI_BASE_URL=" + s.URL + "/v1",
+		"OPENAI_API_KEY=scripted",
+		"GEMINI_API_KEY=scripted",
+		"GOOGLE_GEMINI_BASE_URL=" + s.URL,
+	}
 }
