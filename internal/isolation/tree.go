@@ -105,10 +105,10 @@ func Open(repo *gitrepo.Repo, slot string) (*Tree, error) {
 		Dir: dir, repo: repo,
 		admin:       filepath.Join(dir, ".git"),
 		legacyAdmin: filepath.Join(repo.CommonDir, "worktrees", name),
-		statePath: filepath.Join(repo.StateDir(), "worktrees", slot+".json"),
-		index:     gitindex.New(),
-		extras:    map[string]*extra{},
-		dirty:     map[string]bool{},
+		statePath:   filepath.Join(repo.StateDir(), "worktrees", slot+".json"),
+		index:       gitindex.New(),
+		extras:      map[string]*extra{},
+		dirty:       map[string]bool{},
 	}
 	var st savedState
 	data, err := os.ReadFile(t.statePath)
