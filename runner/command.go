@@ -161,8 +161,7 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	if c.Shell != "" {
 		argv = []string{"sh", "-c", c.Shell}
 	}
-	cmd := procs.Command(runCtx, env, job.Marker, argv[0], argv[1:]...)
-	cmd.Dir = job.Dir
+	cmd := procs.Command(runCtx, job.Dir, env, job.Marker, argv[0], argv[1:]...)
 	cmd.Stdin = strings.NewReader(prompt)
 	capture := &capped{max: maxCapture}
 	sinks := []io.Writer{job.Log, capture}

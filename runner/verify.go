@@ -162,8 +162,7 @@ func runCheck(ctx context.Context, c spec.Check, dir, id string) CheckResult {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	marker := procs.NewMarker()
-	cmd := procs.Command(ctx, append(os.Environ(), "CHANT_SPEC_ID="+id), marker, "sh", "-c", c.Run)
-	cmd.Dir = dir
+	cmd := procs.Command(ctx, dir, append(os.Environ(), "CHANT_SPEC_ID="+id), marker, "sh", "-c", c.Run)
 	var out bytes.Buffer
 	start := time.Now()
 	err := procs.Run(cmd, marker, &out, nil)

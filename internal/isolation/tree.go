@@ -308,7 +308,7 @@ func (t *Tree) Read(rel string) ([]byte, uint32, error) {
 // Whatever an agent does with git there (commits, branches, stashes,
 // config) stays there and is wiped at every sync. A linked worktree would
 // share the user's refs and config, and lead tools that look for the main
-// worktree (opencode runs its shell there) back to the user's own tree.
+// worktree (opencode takes it as its project's root) to the user's tree.
 func (t *Tree) writeAdmin(commit plumbing.Hash) error {
 	if err := os.MkdirAll(t.Dir, 0o777); err != nil {
 		return err

@@ -26,22 +26,28 @@ func NewMarker() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Command returns a command that runs in its own process group, marked,
-// and has its whole group killed when ctx ends. Its environment is env
-// (nil: chant's own) with the marker added; git's variables that would
-// send the command's git to another repository are dropped.
-func Command(ctx context.Context, env []string, marker, name string, args ...string) *exec.Cmd {
+// Command returns a command that runs in dir, in its own process group,
+// marked, and has its whole group killed when ctx ends. Its environment is
+// env (nil: chant's own) with the marker added and PWD set to dir, as a
+// shell would (tools such as opencode take $PWD for their directory); git's
+// variables that would send the command's git to another repository are
+// dropped.
+func Command(ctx context.Context, dir string, env []string, marker, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
 	if env == nil {
 		env = os.Environ()
 	}
-	out := make([]string, 0, len(env)+1)
+	out := make([]string, 0, len(env)+2)
 	for _, kv := range env {
 		switch name, _, _ := cutEnv(kv); name {
-		case MarkerVar, "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY":
+		case MarkerVar, "PWD", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY":
 			continue
 		}
 		out = append(out, kv)
+	}
+	if dir != "" {
+		out = append(out, "PWD="+dir)
 	}
 	cmd.Env = append(out, MarkerVar+"="+marker)
 	cmd.SysProcAttr = sysProcAttr()

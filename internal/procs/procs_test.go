@@ -30,7 +30,7 @@ func TestKillAllEndsWhatACommandLeftBehind(t *testing.T) {
 	dir := t.TempDir()
 	pids := filepath.Join(dir, "pids")
 	marker := NewMarker()
-	cmd := Command(context.Background(), nil, marker, "sh", "-c", `
+	cmd := Command(context.Background(), "", nil, marker, "sh", "-c", `
 		sleep 60 & echo $! >> "$1"
 		setsid sh -c 'echo $$ >> "$1"; exec sleep 60' sh "$1" &
 		sleep 0.3`, "sh", pids)
@@ -64,10 +64,10 @@ func TestKillAllEndsWhatACommandLeftBehind(t *testing.T) {
 	}
 }
 
-func TestPrepareDropsGitsRedirections(t *testing.T) {
-	cmd := Command(context.Background(), []string{"GIT_DIR=/elsewhere", "HOME=/h", MarkerVar + "=old"}, "new", "true")
+func TestCommandDropsGitsRedirectionsAndSetsPWD(t *testing.T) {
+	cmd := Command(context.Background(), "/work/tree", []string{"GIT_DIR=/elsewhere", "PWD=/user/repo", "HOME=/h", MarkerVar + "=old"}, "new", "true")
 	got := strings.Join(cmd.Env, " ")
-	if got != "HOME=/h "+MarkerVar+"=new" {
-		t.Fatalf("env: %s", got)
+	if got != "HOME=/h PWD=/work/tree "+MarkerVar+"=new" || cmd.Dir != "/work/tree" {
+		t.Fatalf("dir %s, env: %s", cmd.Dir, got)
 	}
 }
