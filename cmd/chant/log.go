@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -68,12 +69,7 @@ func runLog(ctx context.Context, opts *logOptions) error {
 	if err != nil {
 		return err
 	}
-	// The last phase's part: from its header line on.
-	start := 0
-	if i := bytes.LastIndex(data, []byte("\n=== ")); i >= 0 {
-		start = i + 1
-	}
-	opts.stdout.Write(data[start:])
+	opts.stdout.Write(data[lastPhase(data, s.ID):])
 	if !opts.follow {
 		return nil
 	}
@@ -103,4 +99,22 @@ func runLog(ctx context.Context, opts *logOptions) error {
 		opts.stdout.Write(data[shown:])
 	}
 	return nil
+}
+
+// lastPhase returns where the last phase's part of a log begins: its
+// header line, "=== <time> <id>: <title>" (an agent's output may have
+// lines beginning with "=== " too).
+func lastPhase(data []byte, id string) int {
+	header := regexp.MustCompile(`^=== [0-9]{4}-[0-9]{2}-[0-9]{2}T\S+ ` + regexp.QuoteMeta(id) + `: `)
+	for end := len(data); end > 0; {
+		i := bytes.LastIndex(data[:end], []byte("=== "))
+		if i < 0 {
+			break
+		}
+		if (i == 0 || data[i-1] == '\n') && header.Match(data[i:]) {
+			return i
+		}
+		end = i
+	}
+	return 0
 }

@@ -89,36 +89,60 @@ func copyBundledPipeline(t *testing.T) string {
 // TestScripts runs the testscript scenarios in testdata/script with the
 // built chant binary on PATH.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
-		Setup: func(env *testscript.Env) error {
-			env.Setenv("PATH", filepath.Dir(chantBin)+string(os.PathListSeparator)+env.Getenv("PATH"))
-			env.Setenv("PROJECT", projectRoot(t))
-			env.Setenv("CHANT_BIN_DIR", filepath.Dir(chantBin))
+	testscript.Run(t, scriptParams(t, "testdata/script", nil))
+}
+
+// scriptParams are the testscript parameters of chant's end-to-end
+// scripts in dir: chant on PATH, and the commands of scriptCmds; env is
+// added to each script's environment.
+func scriptParams(t *testing.T, dir string, env map[string]string) testscript.Params {
+	return testscript.Params{
+		Dir: dir,
+		Setup: func(e *testscript.Env) error {
+			path := filepath.Dir(chantBin) + string(os.PathListSeparator) + os.Getenv("PATH")
+			if clis := os.Getenv(agentCLIsEnv); clis != "" {
+				path = clis + string(os.PathListSeparator) + path
+			}
+			e.Setenv("PATH", path)
+			e.Setenv("PROJECT", projectRoot(t))
+			e.Setenv("CHANT_BIN_DIR", filepath.Dir(chantBin))
 			for _, k := range []string{"HOME", "GOCACHE", "GOMODCACHE", "GOPATH", "GOFLAGS", "GOPROXY", "GOTOOLCHAIN", isolation.DirEnv} {
 				if v, ok := os.LookupEnv(k); ok {
-					env.Setenv(k, v)
+					e.Setenv(k, v)
 				}
+			}
+			for k, v := range env {
+				e.Setenv(k, v)
 			}
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			// exits N PROG ARGS... runs a program and checks its exit status.
-			"exits": func(ts *testscript.TestScript, neg bool, args []string) {
-				if len(args) < 2 {
-					ts.Fatalf("usage: exits N prog args...")
-				}
-				err := ts.Exec(args[1], args[2:]...)
-				got := 0
-				if ee, ok := err.(*exec.ExitError); ok {
-					got = ee.ExitCode()
-				} else if err != nil {
-					ts.Fatalf("%v", err)
-				}
-				if want := args[0]; fmt.Sprint(got) != want {
-					ts.Fatalf("%s exited %d, want %s", args[1], got, want)
-				}
-			},
-		},
-	})
+		Cmds: scriptCmds,
+	}
+}
+
+// scriptCmds are the commands chant's scripts have beyond testscript's.
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	// exits N PROG ARGS... runs a program and checks its exit status.
+	"exits": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 2 {
+			ts.Fatalf("usage: exits N prog args...")
+		}
+		err := ts.Exec(args[1], args[2:]...)
+		got := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			got = ee.ExitCode()
+		} else if err != nil {
+			ts.Fatalf("%v", err)
+		}
+		if want := args[0]; fmt.Sprint(got) != want {
+			ts.Fatalf("%s exited %d, want %s", args[1], got, want)
+		}
+	},
+	// modelserver SCRIPT starts a scripted model server (see package
+	// modelserver) and points the agent CLIs at it, with a home directory
+	// of their own.
+	"modelserver": cmdModelServer,
+	// asked API N checks that the model server answered at least N
+	// requests of an API (anthropic, responses, chat, gemini, ollama).
+	"asked": cmdAsked,
 }

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/chant-run/chant/internal/modelserver"
+	"github.com/chant-run/chant/runner"
+)
+
+// agentCLIsEnv names a directory of agent CLIs (node_modules/.bin) that
+// .ci/run installed. When it is set, a CLI missing from it fails the
+// tests instead of skipping them.
+const agentCLIsEnv = "CHANT_AGENT_CLIS"
+
+// npmAgents are the presets whose real CLI .ci/run installs from npm.
+var npmAgents = map[string]string{
+	"claude":   "@anthropic-ai/claude-code",
+	"codex":    "@openai/codex",
+	"gemini":   "@google/gemini-cli",
+	"opencode": "opencode-ai",
+}
+
+// TestRealAgents runs testdata/agents/flow.txtar with each preset's real
+// CLI against the scripted model server: on a fresh repository, init, two
+// specs (the second a human gate), run, approve as the repository's own
+// user, run again.
+func TestRealAgents(t *testing.T) {
+	// The API each CLI speaks to the server.
+	apis := map[string]string{"claude": "anthropic", "codex": "responses", "gemini": "gemini", "opencode": "chat"}
+	for _, name := range []string{"claude", "codex", "gemini", "opencode"} {
+		t.Run(name, func(t *testing.T) {
+			requireAgent(t, name)
+			preset, _ := runner.PresetNamed(name)
+			testscript.Run(t, scriptParams(t, "testdata/agents", map[string]string{
+				"AGENT": name, "AUTHOR_RE": regexp.QuoteMeta(preset.Author().Name), "API": apis[name],
+			}))
+		})
+	}
+}
+
+// requireAgent skips the test, saying what is missing, when the agent's
+// CLI is not installed; it fails it when .ci/run installed the CLIs.
+func requireAgent(t *testing.T, name string) {
+	t.Helper()
+	if _, err := lookAgent(name); err == nil {
+		return
+	}
+	pkg := npmAgents[name]
+	if dir := os.Getenv(agentCLIsEnv); dir != "" {
+		t.Fatalf("%s is not in %s=%s, where .ci/run installs %s", name, agentCLIsEnv, dir, pkg)
+	}
+	if _, err := exec.LookPath("npm"); err != nil {
+		t.Skipf("%s is not installed and npm is missing: install Node.js and npm, then run .ci/run (it installs %s) or npm install -g %s", name, pkg, pkg)
+	}
+	t.Skipf("%s is not installed: run .ci/run (it installs %s) or npm install -g %s", name, pkg, pkg)
+}
+
+// lookAgent finds an agent CLI where the scripts will: in $CHANT_AGENT_CLIS,
+// then on PATH.
+func lookAgent(name string) (string, error) {
+	if dir := os.Getenv(agentCLIsEnv); dir != "" {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
+		}
+	}
+	return exec.LookPath(name)
+}
+
+// servers are the model servers the running scripts started.
+var servers sync.Map // *testscript.TestScript → *modelserver.Server
+
+// cmdModelServer: modelserver SCRIPT starts a scripted model server and
+// points the agent CLIs at it (ANTHROPIC_BASE_URL, OPENAI_BASE_URL, …),
+// with a home directory of their own outside the repository, set up as a
+// user of each CLI would have it: Gemini CLI told to use an API key,
+// Codex's home made.
+func cmdModelServer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: modelserver SCRIPT")
+	}
+	srv, err := modelserver.Start(ts.MkAbs(args[0]))
+	ts.Check(err)
+	servers.Store(ts, srv)
+	home, err := os.MkdirTemp("", "chant-agent-home-")
+	ts.Check(err)
+	ts.Defer(func() {
+		srv.Close()
+		servers.Delete(ts)
+		os.RemoveAll(home)
+	})
+	ts.Check(os.MkdirAll(filepath.Join(home, ".gemini"), 0o755))
+	ts.Check(os.WriteFile(filepath.Join(home, ".gemini", "settings.json"),
+		[]byte(`{"security":{"auth":{"selectedType":"gemini-api-key"}}}`+"\n"), 0o644))
+	ts.Check(os.MkdirAll(filepath.Join(home, ".codex"), 0o755))
+	ts.Setenv("HOME", home)
+	ts.Setenv("CODEX_HOME", filepath.Join(home, ".codex"))
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		ts.Setenv(k, v)
+	}
+}
+
+// cmdAsked: asked API N checks that the model server answered at least N
+// requests of an API with a conversation in progress.
+func cmdAsked(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: asked API N")
+	}
+	v, ok := servers.Load(ts)
+	if !ok {
+		ts.Fatalf("no model server: start one with modelserver SCRIPT")
+	}
+	want, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	got := 0
+	for _, r := range v.(*modelserver.Server).Requests() {
+		if r.API == args[0] {
+			got++
+		}
+	}
+	if (got >= want) == neg {
+		ts.Fatalf("the model server answered %d %s requests, want %s%d", got, args[0], map[bool]string{false: "at least ", true: "fewer than "}[neg], want)
+	}
+	fmt.Fprintf(ts.Stdout(), "%d %s requests\n", got, args[0])
+}
