@@ -66,9 +66,71 @@ func Render(w *spec.Workspace, c *gate.Covered) (string, error) {
 		"spec.context":      inline(c.Inputs, s.Context),
 		"spec.informed_by":  inline(c.Inputs, s.InformedBy),
 	}
-	return placeholderRE.ReplaceAllStringFunc(string(tmpl), func(m string) string {
-		return values[placeholderRE.FindStringSubmatch(m)[1]]
+	return fill(string(tmpl), func(line string) string {
+		return placeholderRE.ReplaceAllStringFunc(line, func(m string) string {
+			return values[placeholderRE.FindStringSubmatch(m)[1]]
+		})
 	}), nil
+}
+
+// fill renders a template line by line. A heading whose section renders
+// to nothing is left out with it (a spec without context: has no
+// "## Context" in its prompt), and blank lines do not pile up, so that an
+// agent is not shown empty headings to wonder about. Sections are the
+// template's: headings in what placeholders bring (a spec's own "# Title")
+// do not end them.
+func fill(template string, render func(line string) string) string {
+	lines := strings.Split(template, "\n")
+	levels := make([]int, len(lines)) // heading levels, outside fences
+	fence := ""
+	for i, line := range lines {
+		trimmed := strings.TrimLeft(line, " ")
+		switch {
+		case fence != "":
+			if strings.HasPrefix(trimmed, fence) && strings.TrimSpace(strings.TrimLeft(trimmed, fence[:1])) == "" {
+				fence = ""
+			}
+		case strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~"):
+			fence = trimmed[:len(trimmed)-len(strings.TrimLeft(trimmed, trimmed[:1]))]
+		default:
+			n := len(line) - len(strings.TrimLeft(line, "#"))
+			if n > 0 && n <= 6 && (len(line) == n || line[n] == ' ') {
+				levels[i] = n
+			}
+		}
+	}
+	var out []string
+	blank := false
+	for i := 0; i < len(lines); i++ {
+		if l := levels[i]; l > 0 {
+			end := i + 1
+			for end < len(lines) && (levels[end] == 0 || levels[end] > l) {
+				end++
+			}
+			empty := true
+			for _, line := range lines[i+1 : end] {
+				if strings.TrimSpace(render(line)) != "" {
+					empty = false
+					break
+				}
+			}
+			if empty {
+				i = end - 1
+				continue
+			}
+		}
+		line := render(lines[i])
+		if strings.TrimSpace(line) == "" {
+			if blank {
+				continue
+			}
+			blank = true
+		} else {
+			blank = false
+		}
+		out = append(out, line)
+	}
+	return strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n"
 }
 
 // inline returns the input files read for patterns, each under a heading

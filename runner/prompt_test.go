@@ -73,3 +73,54 @@ func TestRenderPrompt(t *testing.T) {
 		t.Errorf("context outside the repository: %v", err)
 	}
 }
+
+func TestBuiltInPromptAndEmptySections(t *testing.T) {
+	root := t.TempDir()
+	for p, c := range map[string]string{
+		".chant/config.md":      "---\nproject: {name: demo}\ndefaults: {prompt: standard}\n---\n",
+		".chant/specs/greet.md": "---\ntarget_files: [hello.txt]\n---\n# Greet\n\n## Acceptance Criteria\n\n- [ ] hello.txt says hello\n",
+		".chant/prompts/own.md": "# {{spec.title}}\n\n## Context\n\n{{spec.context}}\n\n## Task\n\n{{spec.description}}\n\n```\n## not a heading\n```\n",
+	} {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
+		os.WriteFile(filepath.Join(root, p), []byte(c), 0o644)
+	}
+	w, err := spec.OpenWorkspace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	render := func(prompt string) string {
+		t.Helper()
+		set, _ := w.Load()
+		c, err := gate.Cover(w, set, set.Get("greet"), prompt, nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Render(w, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	// No .chant/prompts/standard.md: the built-in one, whose sections for
+	// context and research are left out when the spec has neither.
+	got := render("")
+	for _, want := range []string{`Your task is the spec greet, "Greet",`, "## The task\n\n# Greet\n\n## Acceptance Criteria\n\n- [ ] hello.txt says hello\n", "Change only these files: hello.txt."} {
+		if !strings.Contains(got, want) {
+			t.Errorf("built-in prompt lacks %q:\n%s", want, got)
+		}
+	}
+	for _, unwanted := range []string{"## Context", "## Research", "\n\n\n"} {
+		if strings.Contains(got, unwanted) {
+			t.Errorf("built-in prompt has %q:\n%s", unwanted, got)
+		}
+	}
+	// A template's empty section goes; a heading in a fence is text.
+	if got, want := render("own"), "# Greet\n\n## Task\n\n# Greet\n\n## Acceptance Criteria\n\n- [ ] hello.txt says hello\n\n```\n## not a heading\n```\n"; got != want {
+		t.Errorf("own template:\n%q\nwant\n%q", got, want)
+	}
+	// A file of the same name overrides the built-in template.
+	os.WriteFile(filepath.Join(root, ".chant/prompts/standard.md"), []byte("Mine: {{spec.id}}\n"), 0o644)
+	if got := render(""); got != "Mine: greet\n" {
+		t.Errorf("overriding standard.md: %q", got)
+	}
+}

@@ -164,9 +164,11 @@ func configTemplate(name, agent string) []byte {
 	if strings.ContainsAny(name, ":#{}[],&*!|>'\"%@`") || strings.TrimSpace(name) != name {
 		quoted = fmt.Sprintf("%q", name)
 	}
-	command := "  # command: my-agent --flag          # with provider: command, the command that runs the agent (the prompt on its standard input)\n"
+	command := "  # command: my-agent --flag          # with provider: command, the command that runs the agent (the prompt on its standard input)\n" +
+		"  # name: my-agent                    # with provider: command, its commits' author: \"my-agent (chant)\"\n"
 	if agent == "command" {
-		command = "  command:                             # the command that runs your agent: the prompt comes on its standard input\n"
+		command = "  command:                             # the command that runs your agent: the prompt comes on its standard input\n" +
+			"  name: agent                          # its commits' author: \"agent (chant)\"\n"
 	}
 	return []byte(`---
 # chant's configuration: each key says what it does. See chant's README.
