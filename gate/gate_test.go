@@ -187,6 +187,36 @@ func TestWhoMayDecide(t *testing.T) {
 	}
 }
 
+// A solo user approves their agent's work: chant's work commits are
+// authored by the agent and committed by the user, and only authors count.
+func TestASoloUserApprovesTheirAgentsWork(t *testing.T) {
+	root := testgit.Repo(t, map[string]string{
+		".chant/config.md":     "---\nproject: {name: t}\n---\n",
+		".chant/specs/work.md": "---\nstatus: completed\ncommits: [PLACEHOLDER]\n---\n# Work\n",
+		".chant/specs/gate.md": "---\ndepends_on: [work]\napproval: {required: true, status: pending}\n---\n# Gate\n",
+	})
+	os.WriteFile(filepath.Join(root, "work.txt"), []byte("work"), 0o644)
+	testgit.Git(t, root, "add", "work.txt")
+	testgit.Git(t, root, "-c", "user.name=Ada Lovelace", "-c", "user.email=ada@example.com", "commit", "-qm", "chant(work): Work",
+		"--author", "Claude Code (chant) <claude-code@agents.chant.invalid>")
+	sha := testgit.Git(t, root, "rev-parse", "--short", "HEAD")
+	specPath := filepath.Join(root, ".chant/specs/work.md")
+	data, _ := os.ReadFile(specPath)
+	os.WriteFile(specPath, []byte(strings.Replace(string(data), "PLACEHOLDER", sha, 1)), 0o644)
+	testgit.Git(t, root, "-c", "user.name=Ada Lovelace", "-c", "user.email=ada@example.com", "commit", "-qam", "record")
+	w, err := spec.OpenWorkspace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The agent's name is not a person's: it cannot approve its own work.
+	if _, err := Approve(w, "gate", "Claude Code (chant)", at); !errors.Is(err, ErrSelfApproval) {
+		t.Errorf("the agent approving its own work: %v", err)
+	}
+	if _, err := Approve(w, "gate", "Ada Lovelace", at); err != nil {
+		t.Errorf("Ada approving her agent's work: %v", err)
+	}
+}
+
 // An approval covers what the gate's agent is given and the work under
 // review, and nothing else.
 func TestApprovalCoversWhatWasReviewed(t *testing.T) {
