@@ -153,18 +153,7 @@ func TestWhoMayDecide(t *testing.T) {
 		".chant/specs/other.md": "---\napproval: {required: true, status: pending}\n---\n# Other\n",
 	})
 	// The work under review was written by Ada.
-	os.WriteFile(filepath.Join(root, "work.txt"), []byte("work"), 0o644)
-	testgit.Git(t, root, "add", "work.txt")
-	testgit.Git(t, root, "-c", "user.name=Ada Lovelace", "-c", "user.email=ada@example.com", "commit", "-qm", "chant(work): Work")
-	sha := testgit.Git(t, root, "rev-parse", "--short", "HEAD")
-	specPath := filepath.Join(root, ".chant/specs/work.md")
-	data, _ := os.ReadFile(specPath)
-	os.WriteFile(specPath, []byte(strings.Replace(string(data), "PLACEHOLDER", sha, 1)), 0o644)
-	testgit.Git(t, root, "-c", "user.name=T", "-c", "user.email=t@x", "commit", "-qam", "record")
-	w, err := spec.OpenWorkspace(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, sha := commitWork(t, root, "Ada Lovelace <ada@example.com>")
 
 	if _, err := Approve(w, "gate", "Mallory", at); !errors.Is(err, ErrNotApprover) || !strings.Contains(err.Error(), "not in approval.approvers (Ada Lovelace, grace@example.com)") {
 		t.Errorf("unlisted approver: %v", err)
@@ -187,6 +176,27 @@ func TestWhoMayDecide(t *testing.T) {
 	}
 }
 
+// commitWork commits work.txt as the spec work's work, authored by author
+// and committed by Ada, records the commit in the spec (its PLACEHOLDER),
+// and returns the workspace and the commit's short hash.
+func commitWork(t *testing.T, root, author string) (*spec.Workspace, string) {
+	t.Helper()
+	os.WriteFile(filepath.Join(root, "work.txt"), []byte("work"), 0o644)
+	ada := []string{"-c", "user.name=Ada Lovelace", "-c", "user.email=ada@example.com"}
+	testgit.Git(t, root, "add", "work.txt")
+	testgit.Git(t, root, append(ada, "commit", "-qm", "chant(work): Work", "--author", author)...)
+	sha := testgit.Git(t, root, "rev-parse", "--short", "HEAD")
+	specPath := filepath.Join(root, ".chant/specs/work.md")
+	data, _ := os.ReadFile(specPath)
+	os.WriteFile(specPath, []byte(strings.Replace(string(data), "PLACEHOLDER", sha, 1)), 0o644)
+	testgit.Git(t, root, append(ada, "commit", "-qam", "record")...)
+	w, err := spec.OpenWorkspace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, sha
+}
+
 // A solo user approves their agent's work: chant's work commits are
 // authored by the agent and committed by the user, and only authors count.
 func TestASoloUserApprovesTheirAgentsWork(t *testing.T) {
@@ -195,19 +205,7 @@ func TestASoloUserApprovesTheirAgentsWork(t *testing.T) {
 		".chant/specs/work.md": "---\nstatus: completed\ncommits: [PLACEHOLDER]\n---\n# Work\n",
 		".chant/specs/gate.md": "---\ndepends_on: [work]\napproval: {required: true, status: pending}\n---\n# Gate\n",
 	})
-	os.WriteFile(filepath.Join(root, "work.txt"), []byte("work"), 0o644)
-	testgit.Git(t, root, "add", "work.txt")
-	testgit.Git(t, root, "-c", "user.name=Ada Lovelace", "-c", "user.email=ada@example.com", "commit", "-qm", "chant(work): Work",
-		"--author", "Claude Code (chant) <claude-code@agents.chant.invalid>")
-	sha := testgit.Git(t, root, "rev-parse", "--short", "HEAD")
-	specPath := filepath.Join(root, ".chant/specs/work.md")
-	data, _ := os.ReadFile(specPath)
-	os.WriteFile(specPath, []byte(strings.Replace(string(data), "PLACEHOLDER", sha, 1)), 0o644)
-	testgit.Git(t, root, "-c", "user.name=Ada Lovelace", "-c", "user.email=ada@example.com", "commit", "-qam", "record")
-	w, err := spec.OpenWorkspace(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, _ := commitWork(t, root, "Claude Code (chant) <claude-code@agents.chant.invalid>")
 	// The agent's name is not a person's: it cannot approve its own work.
 	if _, err := Approve(w, "gate", "Claude Code (chant)", at); !errors.Is(err, ErrSelfApproval) {
 		t.Errorf("the agent approving its own work: %v", err)

@@ -13,7 +13,7 @@ import (
 
 func TestRenderPrompt(t *testing.T) {
 	root := t.TempDir()
-	for p, c := range map[string]string{
+	w := writeWorkspace(t, root, map[string]string{
 		".chant/config.md":               "---\nproject: {name: demo}\ndefaults: {prompt: main}\n---\n",
 		".chant/prompts/main.md":         "---\nname: main\n---\n# {{spec.title}} ({{spec.id}}) for {{ project.name }}\nFile: {{spec.path}}\nTargets: {{spec.target_files}}\n## Context\n{{spec.context}}\n## Research\n{{spec.informed_by}}\n## Task\n{{spec.description}}\n",
 		".chant/prompts/other.md":        "Other: {{spec.id}}\n",
@@ -24,14 +24,7 @@ func TestRenderPrompt(t *testing.T) {
 		".chant/specs/001-do-it.md":      "---\ntarget_files: [src/x.go, src/y.go]\ncontext: [src/ctx.go]\ninformed_by: [\".chant/research/*.md\", missing.md]\n---\n# Do it\n\nThe details.\n",
 		".chant/specs/002-escapes.md":    "---\ncontext: [../secret]\n---\n# Escapes\n",
 		".chant/specs/003-own-prompt.md": "---\nprompt: other\n---\n# Own\n",
-	} {
-		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
-		os.WriteFile(filepath.Join(root, p), []byte(c), 0o644)
-	}
-	w, err := spec.OpenWorkspace(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	set, _ := w.Load()
 	render := func(id, override string) (string, error) {
 		c, err := gate.Cover(w, set, set.Get(id), override, nil, false)
@@ -76,18 +69,11 @@ func TestRenderPrompt(t *testing.T) {
 
 func TestBuiltInPromptAndEmptySections(t *testing.T) {
 	root := t.TempDir()
-	for p, c := range map[string]string{
+	w := writeWorkspace(t, root, map[string]string{
 		".chant/config.md":      "---\nproject: {name: demo}\ndefaults: {prompt: standard}\n---\n",
 		".chant/specs/greet.md": "---\ntarget_files: [hello.txt]\n---\n# Greet\n\n## Acceptance Criteria\n\n- [ ] hello.txt says hello\n",
 		".chant/prompts/own.md": "# {{spec.title}}\n\n## Context\n\n{{spec.context}}\n\n## Task\n\n{{spec.description}}\n\n```\n## not a heading\n```\n",
-	} {
-		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
-		os.WriteFile(filepath.Join(root, p), []byte(c), 0o644)
-	}
-	w, err := spec.OpenWorkspace(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	render := func(prompt string) string {
 		t.Helper()
 		set, _ := w.Load()
@@ -123,4 +109,18 @@ func TestBuiltInPromptAndEmptySections(t *testing.T) {
 	if got := render(""); got != "Mine: greet\n" {
 		t.Errorf("overriding standard.md: %q", got)
 	}
+}
+
+// writeWorkspace writes files (path → content) into root and opens it.
+func writeWorkspace(t *testing.T, root string, files map[string]string) *spec.Workspace {
+	t.Helper()
+	for p, c := range files {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
+		os.WriteFile(filepath.Join(root, p), []byte(c), 0o644)
+	}
+	w, err := spec.OpenWorkspace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
 }

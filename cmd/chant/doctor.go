@@ -74,20 +74,11 @@ func runDoctor(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	problems := append(append(spec.ConfigProblems(cfg), runner.AgentProblems(w)...), set.Problems()...)
-	prompts, err := runner.PromptProblems(w)
+	problems, err := lintProblems(w, set)
 	if err != nil {
 		return err
 	}
-	problems = append(problems, prompts...)
-	errs, warns := 0, 0
-	for _, p := range problems {
-		if p.Severity == spec.SeverityError {
-			errs++
-		} else {
-			warns++
-		}
-	}
+	errs, warns := countProblems(problems)
 	switch {
 	case errs+warns == 0:
 		row("Lint", fmt.Sprintf("clean (%d specs)", len(set.Specs)))

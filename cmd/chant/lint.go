@@ -49,21 +49,11 @@ func runLint(opts *lintOptions) error {
 	if err != nil {
 		return err
 	}
-	problems := append(append(spec.ConfigProblems(w.Config), runner.AgentProblems(w)...), set.Problems()...)
-	problems = append(problems, w.PathProblems(set)...)
-	promptProblems, err := runner.PromptProblems(w)
+	problems, err := lintProblems(w, set)
 	if err != nil {
 		return err
 	}
-	problems = append(problems, promptProblems...)
-	errs, warns := 0, 0
-	for _, p := range problems {
-		if p.Severity == spec.SeverityError {
-			errs++
-		} else {
-			warns++
-		}
-	}
+	errs, warns := countProblems(problems)
 	if opts.json {
 		if problems == nil {
 			problems = []spec.Problem{}
@@ -83,4 +73,28 @@ func runLint(opts *lintOptions) error {
 		return &reported{errProblems}
 	}
 	return nil
+}
+
+// lintProblems are every problem lint reports: the config's, the agent's,
+// the specs', their paths', the prompt templates'.
+func lintProblems(w *spec.Workspace, set *spec.Set) ([]spec.Problem, error) {
+	problems := append(append(spec.ConfigProblems(w.Config), runner.AgentProblems(w)...), set.Problems()...)
+	problems = append(problems, w.PathProblems(set)...)
+	prompts, err := runner.PromptProblems(w)
+	if err != nil {
+		return nil, err
+	}
+	return append(problems, prompts...), nil
+}
+
+// countProblems counts errors and warnings.
+func countProblems(problems []spec.Problem) (errs, warns int) {
+	for _, p := range problems {
+		if p.Severity == spec.SeverityError {
+			errs++
+		} else {
+			warns++
+		}
+	}
+	return errs, warns
 }
