@@ -3,9 +3,11 @@ package runner
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -91,9 +93,23 @@ func removeProgress(stateDir, id string) error {
 	return err
 }
 
-// Running reports whether a run is in the middle of a spec's phase (its
-// progress is saved): for chant log --follow.
+// Running reports whether a run is in the middle of a spec's phase: its
+// progress is saved and the process that holds the run lock is alive (a
+// run that was killed leaves its progress for the next one), for chant
+// log --follow. It only reads: taking the lock to test it would make a run
+// starting at that moment fail.
 func Running(stateDir, id string) bool {
-	_, err := os.Stat(filepath.Join(progressDir(stateDir), id+".json"))
-	return err == nil
+	if _, err := os.Stat(filepath.Join(progressDir(stateDir), id+".json")); err != nil {
+		return false
+	}
+	data, err := safefs.ReadRegular(filepath.Join(stateDir, "run.lock"), 1<<10)
+	if err != nil {
+		return false
+	}
+	var pid int
+	if _, err := fmt.Sscanf(string(data), "pid %d", &pid); err != nil || pid <= 0 {
+		return false
+	}
+	err = syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
