@@ -292,6 +292,9 @@ func TestApprovalCoversWhatWasReviewed(t *testing.T) {
 		{"agent.command", "the agent configuration", func() {
 			write(".chant/config.md", "---\nproject: {name: t}\ndefaults: {provider: command}\nagent: {command: other-agent}\n---\n")
 		}},
+		{"agent.model", "the agent configuration", func() {
+			write(".chant/config.md", "---\nproject: {name: t}\ndefaults: {provider: command}\nagent: {command: other-agent, model: bigger}\n---\n")
+		}},
 		{"a context file", "its context or informed_by files", func() { write("docs/a.md", "changed\n") }},
 		{"a new context file", "its context or informed_by files", func() { write("docs/b.md", "new\n") }},
 		{"the work under review", "the work under review (its dependencies' target files)", func() {

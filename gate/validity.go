@@ -48,12 +48,18 @@ func Cover(w *spec.Workspace, set *spec.Set, s *spec.Spec, override string, repo
 		return nil, fmt.Errorf("spec %s: context/informed_by: %w", s.ID, err)
 	}
 	cfg := w.Config
-	c.Agent, _ = json.Marshal(map[string]any{
+	agent := map[string]any{
 		"provider": cfg.Defaults.Provider, "model": cfg.Defaults.Model,
 		"command": cfg.Agent.Command, "timeout": cfg.Agent.Timeout,
 		"replay_bundle": cfg.Replay.Bundle, "replay_dir": cfg.Replay.Dir,
 		"isolation_copy": cfg.Isolation.Copy, "isolation_setup": cfg.Isolation.Setup,
-	})
+	}
+	if cfg.Agent.Model != "" {
+		// The model a preset runs (only when set, so that approvals given
+		// before agent.model existed still hold).
+		agent["agent_model"] = cfg.Agent.Model
+	}
+	c.Agent, _ = json.Marshal(agent)
 	if !withWork {
 		return c, nil
 	}
