@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -190,4 +191,23 @@ func matchesAny(name string, list []string) bool {
 		}
 	}
 	return false
+}
+
+// decisionEntry is the line decide writes into Approval Discussion.
+var decisionEntry = regexp.MustCompile(`^\*\*(.+)\*\* - (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) - (APPROVED|REJECTED)\s*$`)
+
+// RejectionReason is the reason given with the last decision on s when it
+// was a rejection ("" otherwise, or when none was given).
+func RejectionReason(s *spec.Spec) string {
+	lines := strings.Split(s.Section("Approval Discussion"), "\n")
+	last := -1
+	for i, l := range lines {
+		if decisionEntry.MatchString(l) {
+			last = i
+		}
+	}
+	if last < 0 || decisionEntry.FindStringSubmatch(lines[last])[3] != "REJECTED" {
+		return ""
+	}
+	return strings.TrimSpace(strings.Join(lines[last+1:], "\n"))
 }

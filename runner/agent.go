@@ -112,26 +112,34 @@ type recording struct {
 	Checked []string `yaml:"checked,omitempty"`
 }
 
-// Check reads every recording for the specs of set before anything runs:
-// each recording.yaml must parse, every file must be a regular file, and
-// no file may be written outside the repository (by its path or through a
-// symbolic link). Errors name the recording file.
-func (r *Replay) Check(w *spec.Workspace, set *spec.Set) error {
-	var errs spec.Errors
+// specProblem is a problem that belongs to one spec.
+type specProblem struct {
+	Spec    string
+	Problem spec.Problem
+}
+
+// problems reads every recording for the specs of set, as lint does and
+// before anything runs: each recording.yaml must parse, every file must be
+// a regular file, and no file may be written outside the repository (by
+// its path or through a symbolic link). Each problem names the recording
+// file and belongs to its spec. A missing recording is not a problem here:
+// it fails its phase when reached.
+func (r *Replay) problems(w *spec.Workspace, set *spec.Set) []specProblem {
+	var out []specProblem
 	root, err := filepath.EvalSymlinks(w.Root)
 	if err != nil {
-		return err
+		root = w.Root
 	}
 	for _, s := range set.Specs {
+		add := func(p, msg string, line int) {
+			out = append(out, specProblem{s.ID, spec.Problem{Path: r.Source + "/" + p, Line: line, Col: 1, Severity: spec.SeverityError, Message: msg}})
+		}
 		if _, err := fs.Stat(r.Recordings, s.ID); err != nil {
-			continue // a missing recording fails its phase, when it is reached
+			continue
 		}
 		fs.WalkDir(r.Recordings, s.ID, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return nil
-			}
-			if !d.Type().IsRegular() {
-				errs = append(errs, &spec.Error{Path: r.Source + "/" + p, Msg: "not a regular file; a recording holds only regular files"})
+			if err == nil && !d.IsDir() && !d.Type().IsRegular() {
+				add(p, "not a regular file; a recording holds only regular files", 1)
 			}
 			return nil
 		})
@@ -144,7 +152,7 @@ func (r *Replay) Check(w *spec.Workspace, set *spec.Set) error {
 					fmt.Sscan(m[1], &ln)
 					msg = m[2]
 				}
-				errs = append(errs, &spec.Error{Path: r.Source + "/" + name, Line: ln, Msg: "invalid recording: " + msg})
+				add(name, "invalid recording: "+msg, ln)
 			}
 		}
 		files := path.Join(s.ID, "files")
@@ -154,15 +162,12 @@ func (r *Replay) Check(w *spec.Workspace, set *spec.Set) error {
 			}
 			rel := strings.TrimPrefix(p, files+"/")
 			if !filepath.IsLocal(filepath.FromSlash(rel)) || spec.Escapes(root, filepath.Join(root, filepath.FromSlash(rel))) {
-				errs = append(errs, &spec.Error{Path: r.Source + "/" + p, Msg: "the recording writes " + rel + ", outside the repository"})
+				add(p, "the recording writes "+rel+", outside the repository", 1)
 			}
 			return nil
 		})
 	}
-	if len(errs) > 0 {
-		return errs
-	}
-	return nil
+	return out
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)

@@ -530,6 +530,7 @@ func (p *phase) record(v *Verification, commit string, now time.Time) ([]byte, e
 		e.Set("model", p.prog.Model)
 	}
 	e.Set("verification_status", v.Status())
+	e.Delete("verification_failures")
 	e.Set("last_verified", now)
 	e.AppendBody(agentOutput(now, p.prog.Output+"\n\n"+v.Summary()))
 	out, err := e.Bytes()
@@ -554,9 +555,22 @@ func (p *phase) fail(output string, v *Verification, cause error) error {
 		text += "\n\n" + v.Summary()
 	}
 	text = strings.TrimSpace(text + "\n\nFailed: " + cause.Error())
+	reasons := []string{cause.Error()}
+	if v != nil && len(v.Problems()) > 0 {
+		reasons = v.Problems()
+	}
+	for i, r := range reasons {
+		// One line each, of a readable length: the log has the rest.
+		r = strings.Join(strings.Fields(r), " ")
+		if len([]rune(r)) > 300 {
+			r = string([]rune(r)[:300]) + "…"
+		}
+		reasons[i] = r
+	}
 	edit := func(e *spec.Editor) {
 		e.Set("status", spec.StatusFailed)
 		e.Set("verification_status", "failed")
+		e.Set("verification_failures", reasons)
 		e.Set("last_verified", now)
 		e.AppendBody(agentOutput(now, text))
 	}

@@ -30,6 +30,8 @@ var (
 	ErrRunInProgress = errors.New("another chant run is in progress")
 	// ErrProvider means the configured agent provider is not available.
 	ErrProvider = errors.New("unknown agent provider")
+	// ErrInvalid means a spec named to run has lint errors.
+	ErrInvalid = errors.New("invalid spec")
 )
 
 // Options configure a run.
@@ -46,6 +48,9 @@ type Options struct {
 	// Record saves what the agent did as a replay recording in the
 	// recordings directory, committed with the spec.
 	Record bool
+	// FailFast stops the run at the first failure; otherwise a failure
+	// stops only what depends on the failed spec.
+	FailFast bool
 	// Bundles resolves replay.bundle, recordings built into the program
 	// (nil: none are).
 	Bundles func(name string) (fs.FS, error)
@@ -75,28 +80,22 @@ func (o *Options) validate() error {
 type Report struct {
 	Workspace *spec.Workspace // the workspace that ran
 	Ran       []Phase
-	Failed    *Phase
-	Gates     []GateWait // ready but for a missing approval
-	Rejected  []*spec.Spec
-	Waiting   []Waiting // the other specs not done, with why
-	Completed int       // specs completed, out of Total
-	Total     int
-	// Selected are the specs named on the command line that did not run
-	// in the end, with why.
-	Selected map[string]spec.Readiness
+	Failed    []*Phase // of Ran, those that failed
+	// Refused are specs that were not run, each with why: the user's own
+	// changes in its target files, a symbolic link where chant writes, an
+	// approval that no longer holds. They are as they were.
+	Refused []Refusal
+	// Named are the specs named on the command line, resolved; nil for a
+	// run of everything ready.
+	Named []string
+	// Final is where every spec stands after the run.
+	Final *Assessment
 }
 
-// GateWait is a gate awaiting approval, and the reason shown (with its
-// deadline, if it has one).
-type GateWait struct {
-	Spec   *spec.Spec
-	Reason string
-}
-
-// Waiting is a spec that is not done and did not run, and why.
-type Waiting struct {
-	Spec   *spec.Spec
-	Reason string
+// Refusal is a spec a run did not run, and why.
+type Refusal struct {
+	Spec *spec.Spec
+	Err  error
 }
 
 // Activity is something a phase runs that may take minutes.
@@ -167,29 +166,34 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	if err := validate(w, set); err != nil {
+	assess := func() (*Assessment, error) {
+		return Assess(w, set, opts.Now(), AssessOptions{Prompt: opts.Prompt, Bundles: opts.Bundles})
+	}
+	a, err := assess()
+	if err != nil {
 		return rep, err
+	}
+	if len(a.Blocking) > 0 {
+		return rep, problemErrors(a.Blocking)
+	}
+	named := map[string]bool{}
+	for _, id := range opts.IDs {
+		s, err := set.Resolve(id)
+		if err != nil {
+			return rep, err
+		}
+		if st := a.States[s.ID]; st.Kind == KindInvalid {
+			return rep, fmt.Errorf("%w: %s is invalid: %w", ErrInvalid, s.ID, problemErrors(st.Errors()))
+		}
+		if !named[s.ID] {
+			rep.Named = append(rep.Named, s.ID)
+		}
+		named[s.ID] = true
 	}
 	agent := opts.Agent
 	if agent == nil {
 		if agent, err = agentFor(w, opts); err != nil {
 			return rep, err
-		}
-	}
-	if replay, ok := agent.(*Replay); ok {
-		if err := replay.Check(w, set); err != nil {
-			return rep, err
-		}
-	}
-	var only map[string]bool
-	if len(opts.IDs) > 0 {
-		only = map[string]bool{}
-		for _, id := range opts.IDs {
-			s, err := set.Resolve(id)
-			if err != nil {
-				return rep, err
-			}
-			only[s.ID] = true
 		}
 	}
 	tree, err := isolation.Open(repo, "phase")
@@ -210,20 +214,24 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := r.resume(ctx, rep); err != nil {
 		return rep, err
 	}
-	for {
+	tried := map[string]bool{} // a spec runs at most once in a run
+	for _, ph := range rep.Ran {
+		tried[ph.Spec.ID] = true // resumed
+	}
+	for !opts.FailFast || len(rep.Failed) == 0 {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		if r.set, err = w.Load(); err != nil {
+		if set, err = w.Load(); err != nil {
 			return rep, err
 		}
-		readiness, err := Readiness(w, r.set, opts.Now())
-		if err != nil {
+		r.set = set
+		if a, err = assess(); err != nil {
 			return rep, err
 		}
 		var next *spec.Spec
-		for _, s := range r.set.Order() {
-			if readiness[s.ID].Ready && (only == nil || only[s.ID]) {
+		for _, s := range set.Order() {
+			if !tried[s.ID] && (len(named) == 0 || named[s.ID]) && a.States[s.ID].Runnable(named[s.ID]) {
 				next = s
 				break
 			}
@@ -231,45 +239,60 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		if next == nil {
 			break
 		}
+		tried[next.ID] = true
 		ph := r.phase(ctx, next)
 		if errors.Is(ph.Err, ErrDirtyTargets) || errors.Is(ph.Err, ErrUnsafePath) || errors.Is(ph.Err, ErrNotApproved) {
-			return rep, ph.Err // not run: the spec is as it was
+			rep.Refused = append(rep.Refused, Refusal{next, ph.Err}) // not run: the spec is as it was
+			continue
 		}
 		rep.Ran = append(rep.Ran, *ph)
-		if ph.Err != nil {
-			rep.Failed = &rep.Ran[len(rep.Ran)-1]
-			return rep, fmt.Errorf("%w: %s: %w", ErrPhaseFailed, next.ID, ph.Err)
+		if errors.Is(ph.Err, context.Canceled) || ctx.Err() != nil {
+			return rep, ph.Err
 		}
 	}
-
-	set = r.set
-	readiness, err := Readiness(w, set, opts.Now())
-	if err != nil {
+	for i := range rep.Ran {
+		if rep.Ran[i].Err != nil {
+			rep.Failed = append(rep.Failed, &rep.Ran[i])
+		}
+	}
+	if set, err = w.Load(); err != nil {
 		return rep, err
 	}
-	rep.Total = len(set.Specs)
-	if only != nil {
-		rep.Selected = map[string]spec.Readiness{}
-		for id := range only {
-			rep.Selected[id] = readiness[id]
-		}
+	if rep.Final, err = assess(); err != nil {
+		return rep, err
 	}
-	for _, s := range set.Order() {
-		r := readiness[s.ID]
-		switch {
-		case r.Done:
-			rep.Completed++
-		case r.Gate && s.Approval.Status == spec.ApprovalRejected:
-			rep.Rejected = append(rep.Rejected, s)
-		case r.Gate && r.Reason != "awaits approval" && !strings.HasPrefix(r.Reason, "awaits approval ("):
-			rep.Waiting = append(rep.Waiting, Waiting{s, r.Reason}) // void or expired
-		case r.Gate:
-			rep.Gates = append(rep.Gates, GateWait{s, r.Reason})
-		default:
-			rep.Waiting = append(rep.Waiting, Waiting{s, r.Reason})
+	switch {
+	case len(rep.Failed) > 0:
+		ids := make([]string, len(rep.Failed))
+		for i, f := range rep.Failed {
+			ids[i] = f.Spec.ID
+		}
+		return rep, fmt.Errorf("%w: %s", ErrPhaseFailed, strings.Join(ids, ", "))
+	case len(rep.Refused) > 0:
+		return rep, rep.Refused[0].Err
+	case len(named) == 0:
+		var ids []string
+		var problems []spec.Problem
+		for _, s := range set.Order() {
+			if st := rep.Final.States[s.ID]; st.Kind == KindInvalid {
+				ids = append(ids, s.ID)
+				problems = append(problems, st.Errors()...)
+			}
+		}
+		if len(ids) > 0 {
+			return rep, fmt.Errorf("%w: %s did not run: %w", ErrInvalid, strings.Join(ids, ", "), problemErrors(problems))
 		}
 	}
 	return rep, nil
+}
+
+// problemErrors turns lint problems into errors naming file and line.
+func problemErrors(problems []spec.Problem) spec.Errors {
+	var errs spec.Errors
+	for _, p := range problems {
+		errs = append(errs, &spec.Error{Path: p.Path, Line: p.Line, Col: p.Col, Msg: p.Message})
+	}
+	return errs
 }
 
 // agentFor is the agent the config asks for. The config has been checked
@@ -343,10 +366,6 @@ func (r *run) resume(ctx context.Context, rep *Report) error {
 			ph := Phase{Spec: s}
 			ph.Commit, ph.Err = r.resumeVerified(ctx, s, prog, &ph)
 			rep.Ran = append(rep.Ran, ph)
-			if ph.Err != nil {
-				rep.Failed = &rep.Ran[len(rep.Ran)-1]
-				return fmt.Errorf("%w: %s: %w", ErrPhaseFailed, s.ID, ph.Err)
-			}
 		}
 	}
 	for _, s := range r.set.Specs {
@@ -393,25 +412,6 @@ func (r *run) resumeVerified(ctx context.Context, s *spec.Spec, prog *progress, 
 		return "", p.fail(prog.Output, v, err)
 	}
 	return p.land(v)
-}
-
-// validate refuses a workspace with any error lint would report: what the
-// specs say (spec.Set.Validate), where their paths really lead, and the
-// config's errors.
-func validate(w *spec.Workspace, set *spec.Set) error {
-	errs, _ := set.Validate().(spec.Errors)
-	for _, p := range w.PathProblems(set) {
-		errs = append(errs, &spec.Error{Path: p.Path, Line: p.Line, Col: p.Col, Msg: p.Message})
-	}
-	for _, p := range append(spec.ConfigProblems(w.Config), AgentProblems(w)...) {
-		if p.Severity == spec.SeverityError {
-			errs = append(errs, &spec.Error{Path: p.Path, Line: p.Line, Col: p.Col, Msg: p.Message})
-		}
-	}
-	if len(errs) > 0 {
-		return errs
-	}
-	return nil
 }
 
 func setStatus(status string) func(*spec.Spec, *spec.Editor) error {

@@ -168,10 +168,10 @@ func TestRunFailsWhenWorkDoesNotVerify(t *testing.T) {
 	w := newRepo(t, map[string]string{"a": goodSpec, "b": "---\ndepends_on: [a]\n---\n# B\n"})
 	agent := &fakeAgent{files: map[string]string{"out.txt": "nope\n"}} // no ticks, check fails
 	rep, err := Run(context.Background(), Options{Workspace: w, Agent: agent})
-	if !errors.Is(err, ErrPhaseFailed) || rep.Failed == nil {
+	if !errors.Is(err, ErrPhaseFailed) || len(rep.Failed) == 0 {
 		t.Fatalf("Run = %v", err)
 	}
-	probs := strings.Join(rep.Failed.Verification.Problems(), "\n")
+	probs := strings.Join(rep.Failed[0].Verification.Problems(), "\n")
 	for _, want := range []string{"acceptance criterion not checked (line 11): out.txt says done", "check `grep -q done out.txt`: failed, expected to pass"} {
 		if !strings.Contains(probs, want) {
 			t.Errorf("problems lack %q:\n%s", want, probs)
@@ -202,8 +202,8 @@ func TestRunFailsWhenWorkDoesNotVerify(t *testing.T) {
 
 func TestRunAgentError(t *testing.T) {
 	w := newRepo(t, map[string]string{"a": goodSpec})
-	_, err := Run(context.Background(), Options{Workspace: w, Agent: &fakeAgent{err: errors.New("boom")}})
-	if !errors.Is(err, ErrPhaseFailed) || !strings.Contains(err.Error(), "agent: boom") {
+	rep, err := Run(context.Background(), Options{Workspace: w, Agent: &fakeAgent{err: errors.New("boom")}})
+	if !errors.Is(err, ErrPhaseFailed) || len(rep.Failed) != 1 || !strings.Contains(rep.Failed[0].Err.Error(), "agent: boom") {
 		t.Fatalf("Run = %v", err)
 	}
 }
@@ -241,12 +241,20 @@ func TestStaleInProgressIsTakenOver(t *testing.T) {
 	}
 }
 
-func TestInvalidWorkspaceRunsNothing(t *testing.T) {
-	w := newRepo(t, map[string]string{"a": "---\ndepends_on: [zzz]\n---\n# A\n"})
-	agent := &fakeAgent{}
-	_, err := Run(context.Background(), Options{Workspace: w, Agent: agent, Out: io.Discard})
-	if err == nil || !strings.Contains(err.Error(), ".chant/specs/a.md:2:14: depends_on: zzz does not exist") || len(agent.runs) != 0 {
+func TestInvalidSpecsDoNotRunTheOthersDo(t *testing.T) {
+	w := newRepo(t, map[string]string{"a": "---\ndepends_on: [zzz]\n---\n# A\n", "b": goodSpec, "c": "---\ndepends_on: [a]\n---\n# C\n"})
+	agent := &fakeAgent{files: map[string]string{"out.txt": "done\n"}, tick: true}
+	rep, err := Run(context.Background(), Options{Workspace: w, Agent: agent, Out: io.Discard})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), ".chant/specs/a.md:2:14: depends_on: zzz does not exist") || strings.Join(agent.runs, " ") != "b" {
 		t.Fatalf("Run = %v, runs %v", err, agent.runs)
+	}
+	if st := rep.Final.States["c"]; st.Kind != KindBlocked || st.Blockers[0].ID != "a" || st.Blockers[0].Kind != KindInvalid {
+		t.Errorf("c: %+v", st)
+	}
+	// Named, an invalid spec is refused before anything runs.
+	agent.runs = nil
+	if _, err := Run(context.Background(), Options{Workspace: w, Agent: agent, IDs: []string{"a"}}); !errors.Is(err, ErrInvalid) || len(agent.runs) != 0 {
+		t.Fatalf("run a = %v, runs %v", err, agent.runs)
 	}
 }
 
@@ -266,7 +274,7 @@ func TestAFailedAttemptLeavesNothingToTheRetry(t *testing.T) {
 	// The retry (a new run: a new worktree object, as a new process has)
 	// only ticks.
 	rep, err := Run(context.Background(), Options{Workspace: w, IDs: []string{"a"}, Agent: &fakeAgent{tick: true}})
-	if !errors.Is(err, ErrPhaseFailed) || !strings.Contains(strings.Join(rep.Failed.Verification.Problems(), "\n"), "target file does not exist: dist/out.js") {
+	if !errors.Is(err, ErrPhaseFailed) || !strings.Contains(strings.Join(rep.Failed[0].Verification.Problems(), "\n"), "target file does not exist: dist/out.js") {
 		t.Fatalf("retry = %v", err)
 	}
 }

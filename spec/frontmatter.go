@@ -24,12 +24,14 @@ type layout struct {
 }
 
 // splitFrontmatter finds the YAML frontmatter of src and decodes it into a
-// yaml.Node with adrg/frontmatter and yaml.v3. The block must open on the
-// first line and close on a later line that is exactly "---" (trailing blanks
-// allowed). Around the library's known gaps: a UTF-8 BOM is skipped, an
-// unterminated block is an error rather than body text, and indented "---"
-// lines (inside a YAML block scalar) are hidden from the library, which
-// would otherwise end the frontmatter there.
+// yaml.Node: adrg/frontmatter splits the file, once, and its format decodes
+// the block with yaml.v3. The block must open on the first line and close
+// on a later line that is exactly "---" (trailing blanks allowed). Around
+// the library's known gaps: a UTF-8 BOM is skipped, an unterminated block
+// is an error rather than body text, a first line that is not a delimiter
+// is never taken for one, and indented "---" lines (inside a YAML block
+// scalar) are hidden from the library, which would otherwise end the
+// frontmatter there.
 func splitFrontmatter(src []byte) (layout, *yaml.Node, error) {
 	var l layout
 	if bytes.HasPrefix(src, utf8BOM) {
@@ -43,59 +45,52 @@ func splitFrontmatter(src []byte) (layout, *yaml.Node, error) {
 	}
 	l.hasFM = true
 	l.yamlStart = l.bom + firstLen
-
-	// Find the anchored closing line ourselves: it is also the check that
-	// the library's split is the right one.
-	closeAt, lineNo := -1, 2
-	for off := firstLen; off < len(rest); lineNo++ {
-		text, n := line(rest, off)
-		if isDelimiter(text) {
-			closeAt = off
-			l.bodyStart = l.bom + off + n
-			break
-		}
-		off += n
-	}
-	if closeAt < 0 {
-		return l, nil, &Error{Line: 1, Col: 1, Msg: "frontmatter opened on line 1 is never closed: no line \"---\" follows"}
-	}
-	l.yamlEnd = l.bom + closeAt
-	l.closeLine = lineNo
 	l.yamlOffset = 1
 
-	// YAML takes a lone CR for a line break; lines here are LF-terminated,
-	// so line numbers and edits would disagree. Refuse it plainly.
-	if i := bareCR(src[l.yamlStart:l.yamlEnd]); i >= 0 {
-		ln := 1 + bytes.Count(src[:l.yamlStart+i], []byte("\n"))
-		return l, nil, &Error{Line: ln, Msg: "carriage return without line feed in the frontmatter"}
-	}
-	masked := maskIndentedDelimiters(rest[:l.bodyStart-l.bom])
-	var block []byte
-	format := frontmatter.NewFormat("---", "---", func(data []byte, v any) error {
-		block = data
+	var (
+		found bool
+		root  *yaml.Node
+		perr  error
+	)
+	format := frontmatter.NewFormat("---", "---", func(data []byte, _ any) error {
+		found = true
+		// data is the library's copy (of the masked input, perhaps): the
+		// block is decoded from the file's own bytes at the same place.
+		l.yamlEnd = l.yamlStart + len(data)
+		l.closeLine = 2 + bytes.Count(data, []byte("\n"))
+		root, perr = decodeBlock(src[l.yamlStart:l.yamlEnd], l)
 		return nil
 	})
-	if _, err := frontmatter.Parse(bytes.NewReader(masked), nil, format); err != nil {
+	body, err := frontmatter.Parse(bytes.NewReader(maskIndentedDelimiters(rest)), nil, format)
+	if err != nil {
 		return l, nil, &Error{Line: 1, Col: 1, Msg: "frontmatter: " + err.Error()}
 	}
-	if len(block) != closeAt-firstLen {
-		// Cannot happen once indented delimiters are masked; if it does, the
-		// offsets below would be wrong, so stop.
-		return l, nil, &Error{Line: 1, Col: 1, Msg: "frontmatter: delimiter lines are ambiguous"}
+	if !found {
+		return l, nil, &Error{Line: 1, Col: 1, Msg: "frontmatter opened on line 1 is never closed: no line \"---\" follows"}
 	}
+	l.bodyStart = len(src) - len(body)
+	return l, root, perr
+}
 
+// decodeBlock decodes the YAML block of a frontmatter laid out as l.
+func decodeBlock(block []byte, l layout) (*yaml.Node, error) {
+	// YAML takes a lone CR for a line break; lines here are LF-terminated,
+	// so line numbers and edits would disagree. Refuse it plainly.
+	if i := bareCR(block); i >= 0 {
+		return nil, &Error{Line: l.yamlOffset + 1 + bytes.Count(block[:i], []byte("\n")), Msg: "carriage return without line feed in the frontmatter"}
+	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(src[l.yamlStart:l.yamlEnd], &doc); err != nil {
-		return l, nil, yamlError(err, l.yamlOffset, l.closeLine-1)
+	if err := yaml.Unmarshal(block, &doc); err != nil {
+		return nil, yamlError(err, l.yamlOffset, l.closeLine-1)
 	}
 	if doc.Kind == 0 { // empty block
-		return l, &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}, nil
+		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}, nil
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return l, nil, &Error{Line: root.Line + l.yamlOffset, Col: root.Column, Msg: "frontmatter must be a YAML mapping of keys to values"}
+		return nil, &Error{Line: root.Line + l.yamlOffset, Col: root.Column, Msg: "frontmatter must be a YAML mapping of keys to values"}
 	}
-	return l, root, nil
+	return root, nil
 }
 
 // bareCR returns the offset of the first CR not followed by LF, or -1.

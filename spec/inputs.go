@@ -151,6 +151,27 @@ func (s *Spec) BodyWithout(sections ...string) string {
 	return b.String()
 }
 
+// Section returns the text of the level-2 section titled heading, without
+// its heading line ("" when there is none), with CRLF line endings as LF.
+func (s *Spec) Section(heading string) string {
+	body := bytes.ReplaceAll(s.Body(), []byte("\r\n"), []byte("\n"))
+	start, end := -1, len(body)
+	headings(body, 0, func(off, level int, title string) bool {
+		if start >= 0 {
+			end = off
+			return false
+		}
+		if level == 2 && strings.EqualFold(title, heading) {
+			start = nextLine(body, off)
+		}
+		return true
+	})
+	if start < 0 {
+		return ""
+	}
+	return string(body[start:end])
+}
+
 // Stripped returns the spec's text in a canonical form without the
 // frontmatter keys in drop (a key mapped to nil goes whole; to a list,
 // those keys of its mapping go) and without the body sections titled one
@@ -158,8 +179,7 @@ func (s *Spec) BodyWithout(sections ...string) string {
 // taken out.
 func (s *Spec) Stripped(drop map[string][]string, sections []string) []byte {
 	var b bytes.Buffer
-	if s.fm != nil {
-		fm := copyNode(s.fm)
+	if fm := s.node(); fm != nil {
 		for key, sub := range drop {
 			i := findKey(fm, key)
 			switch {
@@ -182,13 +202,4 @@ func (s *Spec) Stripped(drop map[string][]string, sections []string) []byte {
 	b.WriteString("---\n")
 	b.WriteString(strings.TrimSpace(s.BodyWithout(sections...)))
 	return b.Bytes()
-}
-
-func copyNode(n *yaml.Node) *yaml.Node {
-	c := *n
-	c.Content = make([]*yaml.Node, len(n.Content))
-	for i, k := range n.Content {
-		c.Content[i] = copyNode(k)
-	}
-	return &c
 }

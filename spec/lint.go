@@ -51,16 +51,12 @@ func (set *Set) Problems() []Problem {
 	for _, e := range set.Invalid {
 		add(e, SeverityError)
 	}
-	invalid := map[string]bool{}
-	for _, p := range out {
-		invalid[p.Path] = true
-	}
 	for _, s := range set.Specs {
 		if strings.IndexFunc(s.ID, unicode.IsControl) >= 0 {
 			add(&Error{Path: s.Path, Line: 1, Col: 1, Msg: fmt.Sprintf("the file name has control characters (spec ID %q): rename the file", s.ID)}, SeverityError)
 		}
-		if invalid[s.Path] {
-			continue // its fields may be half-read; the parse error says enough
+		if s.broken {
+			continue // its frontmatter could not be read: the parse error says why
 		}
 		if s.Prompt != "" && !ValidPromptName(s.Prompt) {
 			add(s.errAt("prompt", s.Prompt, "prompt: %q is not a prompt name (letters, digits, '.', '-', '_'; the template is .chant/prompts/<name>.md)", s.Prompt), SeverityError)
@@ -102,7 +98,7 @@ func (set *Set) Problems() []Problem {
 			add(&Error{Path: s.Path, Line: s.layout.closeLine + 1, Col: 1, Msg: "no acceptance criteria: add a task list under ## Acceptance Criteria"}, SeverityWarning)
 		}
 	}
-	for _, cycle := range set.cycles() {
+	for _, cycle := range set.Cycles() {
 		names := make([]string, len(cycle))
 		for i, s := range cycle {
 			names[i] = s.ID
@@ -129,12 +125,13 @@ func problemOf(err error, severity string) Problem {
 // errAt is an Error at the list item value under key (or at key when value
 // is "" or not found).
 func (s *Spec) errAt(key, value, format string, args ...any) *Error {
-	e := &Error{Path: s.Path, Line: s.keyLine(key), Col: 1, Msg: fmt.Sprintf(format, args...)}
-	i := findKey(s.fm, key)
+	e := &Error{Path: s.Path, Line: s.KeyLine(key), Col: 1, Msg: fmt.Sprintf(format, args...)}
+	fm := s.node()
+	i := findKey(fm, key)
 	if i < 0 {
 		return e
 	}
-	k, v := s.fm.Content[i], s.fm.Content[i+1]
+	k, v := fm.Content[i], fm.Content[i+1]
 	e.Col = k.Column
 	nodes := []*yaml.Node{v}
 	if v.Kind == yaml.SequenceNode {

@@ -70,17 +70,18 @@ func fileKind(m os.FileMode) string {
 func Parse(path string, src []byte) (*Spec, error) {
 	s := &Spec{ID: IDFromPath(path), Path: path, src: src, Type: "code", Status: StatusPending}
 	if !utf8.Valid(src) {
+		s.broken = true
 		return s, &Error{Path: path, Line: invalidUTF8Line(src), Col: 1, Msg: "file is not valid UTF-8"}
 	}
 	l, fm, err := splitFrontmatter(src)
 	s.layout = l
 	if err != nil {
+		s.broken = true
 		return s, withPath(err, path)
 	}
-	s.fm = fm
 	var errs Errors
 	if fm != nil {
-		for _, e := range s.decodeFrontmatter() {
+		for _, e := range s.decodeFrontmatter(fm) {
 			errs = append(errs, withPath(e, path))
 		}
 	}
@@ -94,12 +95,12 @@ func Parse(path string, src []byte) (*Spec, error) {
 // decodeFrontmatter fills the known fields key by key, so that each problem
 // is reported at its own line; unknown keys are left alone (and kept when
 // the file is written).
-func (s *Spec) decodeFrontmatter() []error {
+func (s *Spec) decodeFrontmatter(fm *yaml.Node) []error {
 	var errs []error
 	off := s.layout.yamlOffset
 	seen := map[string]int{}
-	for i := 0; i+1 < len(s.fm.Content); i += 2 {
-		k, v := s.fm.Content[i], s.fm.Content[i+1]
+	for i := 0; i+1 < len(fm.Content); i += 2 {
+		k, v := fm.Content[i], fm.Content[i+1]
 		if first, dup := seen[k.Value]; dup {
 			errs = append(errs, &Error{Line: k.Line + off, Col: k.Column,
 				Msg: fmt.Sprintf("duplicate key %q (first on line %d)", k.Value, first+off)})
@@ -146,6 +147,8 @@ func (s *Spec) field(key string) any {
 		return (*stringList)(&s.Commits)
 	case "members":
 		return (*stringList)(&s.Members)
+	case "verification_failures":
+		return (*stringList)(&s.VerificationFailures)
 	case "prompt":
 		return &s.Prompt
 	case "model":
@@ -164,7 +167,7 @@ func (s *Spec) field(key string) any {
 	// Fields Chant writes that chant does not act on: checked for their
 	// type, then left in the file as they are.
 	switch key {
-	case "tracks", "origin", "verification_failures", "derived_fields":
+	case "tracks", "origin", "derived_fields":
 		return new(stringList)
 	case "branch", "schedule", "replayed_at", "original_completed_at", "output_schema":
 		return new(string)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Set is every spec of a workspace.
@@ -61,7 +63,7 @@ func loadFiles(paths []string, archived map[string]bool, display func(string) st
 				if errors.As(err, &located) {
 					// Listed (so that lint and status name it) but unreadable.
 					located.Path = name
-					results[i].s = &Spec{ID: IDFromPath(name), Path: name, Type: "code", Status: StatusPending}
+					results[i].s = &Spec{ID: IDFromPath(name), Path: name, Type: "code", Status: StatusPending, broken: true}
 					results[i].err = located
 					continue
 				}
@@ -152,9 +154,9 @@ func cyclePaths(cycle []*Spec) string {
 	return strings.Join(paths, ", ")
 }
 
-// cycles returns each dependency cycle once, as a path that starts and ends
+// Cycles returns each dependency cycle once, as a path that starts and ends
 // at the same spec.
-func (set *Set) cycles() [][]*Spec {
+func (set *Set) Cycles() [][]*Spec {
 	const (
 		unvisited = iota
 		onStack
@@ -167,7 +169,7 @@ func (set *Set) cycles() [][]*Spec {
 	visit = func(s *Spec) {
 		state[s.ID] = onStack
 		stack = append(stack, s)
-		for _, dep := range set.edges(s) {
+		for _, dep := range set.Edges(s) {
 			d := set.byID[dep]
 			if d == nil {
 				continue
@@ -206,7 +208,7 @@ func (set *Set) Order() []*Spec {
 	indeg := map[string]int{}
 	dependents := map[string][]*Spec{}
 	for _, s := range set.Specs {
-		for _, dep := range set.edges(s) {
+		for _, dep := range set.Edges(s) {
 			if set.byID[dep] != nil && dep != s.ID {
 				indeg[s.ID]++
 				dependents[dep] = append(dependents[dep], s)
@@ -245,10 +247,10 @@ func (set *Set) Order() []*Spec {
 	return out
 }
 
-// edges returns what s waits for: its dependencies (less its own driver:
+// Edges returns what s waits for: its dependencies (less its own driver:
 // members run within their driver), the members of a driver before it,
 // and, for a driver, its members.
-func (set *Set) edges(s *Spec) []string {
+func (set *Set) Edges(s *Spec) []string {
 	driver := DriverOf(s.ID)
 	var out []string
 	for _, dep := range s.DependsOn {
@@ -323,10 +325,26 @@ func uniq(list []string) []string {
 	return out
 }
 
-// keyLine returns the file line of a top-level frontmatter key, or 0.
-func (s *Spec) keyLine(key string) int {
-	if i := findKey(s.fm, key); i >= 0 {
-		return s.fm.Content[i].Line + s.layout.yamlOffset
+// KeyLine returns the file line of a top-level frontmatter key, or 0.
+func (s *Spec) KeyLine(key string) int {
+	fm := s.node()
+	if i := findKey(fm, key); i >= 0 {
+		return fm.Content[i].Line + s.layout.yamlOffset
 	}
 	return 0
+}
+
+// node returns the frontmatter's YAML mapping (nil without one), decoded
+// again from the file's bytes: a spec does not keep it, since its tree of
+// YAML nodes is several times the size of the file, and only problems and
+// approvals need it.
+func (s *Spec) node() *yaml.Node {
+	if !s.layout.hasFM || s.broken {
+		return nil
+	}
+	fm, err := decodeBlock(s.src[s.layout.yamlStart:s.layout.yamlEnd], s.layout)
+	if err != nil {
+		return nil
+	}
+	return fm
 }

@@ -60,6 +60,8 @@ type Spec struct {
 
 	VerificationStatus string
 	LastVerified       string
+	// VerificationFailures say why the last phase failed (Chant's key).
+	VerificationFailures []string
 
 	// Archived specs live under .chant/archive/; they count as completed.
 	Archived bool
@@ -71,7 +73,7 @@ type Spec struct {
 
 	src    []byte
 	layout layout
-	fm     *yaml.Node
+	broken bool // the frontmatter could not be read at all
 }
 
 // Approval is a spec's human gate.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/spec"
 )
@@ -47,7 +48,7 @@ func runDag(opts *dagOptions) error {
 	if err != nil {
 		return err
 	}
-	readiness, err := runner.Readiness(target, set, time.Now())
+	a, err := runner.Assess(target, set, time.Now(), runner.AssessOptions{Bundles: fixture.Recordings})
 	if err != nil {
 		return err
 	}
@@ -59,7 +60,7 @@ func runDag(opts *dagOptions) error {
 			shown[s.ID] = true
 		}
 	}
-	g := graph{set: set, nodes: nodes, shown: shown, readiness: readiness}
+	g := graph{set: set, nodes: nodes, shown: shown, states: a.States}
 	if opts.format == "dot" {
 		g.dot(opts.stdout)
 	} else {
@@ -69,38 +70,39 @@ func runDag(opts *dagOptions) error {
 }
 
 type graph struct {
-	set       *spec.Set
-	nodes     []*spec.Spec
-	shown     map[string]bool
-	readiness map[string]spec.Readiness
+	set    *spec.Set
+	nodes  []*spec.Spec
+	shown  map[string]bool
+	states map[string]*runner.State
 }
 
 // class is the node's state for styling: done, ready, gate, failed,
 // running, waiting.
 func (g graph) class(s *spec.Spec) string {
-	r := g.readiness[s.ID]
-	switch {
-	case r.Done:
+	switch g.states[s.ID].Kind {
+	case runner.KindCompleted, runner.KindArchived:
 		return "done"
-	case s.Status == spec.StatusFailed:
+	case runner.KindFailed, runner.KindInvalid:
 		return "failed"
-	case s.Status == spec.StatusInProgress:
+	case runner.KindRunning, runner.KindInterrupted:
 		return "running"
-	case r.Gate:
+	case runner.KindAwaiting, runner.KindRejected, runner.KindExpired:
 		return "gate"
-	case r.Ready:
+	case runner.KindReady:
 		return "ready"
 	}
 	return "waiting"
 }
 
+// label is the node's text: ID, title, and where it stands.
 func (g graph) label(s *spec.Spec) string {
-	state := s.Status
-	if s.Archived {
-		state = "archived"
-	}
-	if r := g.readiness[s.ID]; r.Gate {
-		state += ", " + r.Reason
+	st := g.states[s.ID]
+	state := statusWord(st)
+	switch st.Kind {
+	case runner.KindAwaiting, runner.KindRejected, runner.KindExpired, runner.KindFailed, runner.KindBlocked:
+		state += ", " + why(st)
+	case runner.KindInvalid:
+		state += ", " + plural(len(st.Errors()), "problem")
 	}
 	return fmt.Sprintf("%s: %s (%s)", s.ID, s.Title, state)
 }

@@ -74,7 +74,7 @@ func runDoctor(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	problems, err := lintProblems(w, set)
+	problems, err := lintProblems(w, set, false)
 	if err != nil {
 		return err
 	}

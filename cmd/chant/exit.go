@@ -52,7 +52,8 @@ func exitCode(err error, stderr io.Writer) int {
 		errors.Is(err, gate.ErrDecided), errors.Is(err, gate.ErrNotApprover), errors.Is(err, gate.ErrSelfApproval),
 		errors.Is(err, gate.ErrFromAgent), errors.Is(err, gate.ErrExpired), errors.Is(err, runner.ErrRunInProgress), errors.Is(err, runner.ErrProvider),
 		errors.Is(err, runner.ErrNotCompleted), errors.Is(err, runner.ErrPrompt), errors.Is(err, runner.ErrDirtyTargets),
-		errors.Is(err, runner.ErrUnsafePath), errors.Is(err, runner.ErrNotApproved), errors.Is(err, runner.ErrAgentMissing):
+		errors.Is(err, runner.ErrUnsafePath), errors.Is(err, runner.ErrNotApproved), errors.Is(err, runner.ErrAgentMissing),
+		errors.Is(err, runner.ErrInvalid):
 		return exitBadInput
 	}
 	return exitFailed

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/spec"
 )
@@ -18,6 +20,7 @@ type lintOptions struct {
 	*globals
 	json   bool
 	strict bool
+	all    bool
 }
 
 func newLintCmd(g *globals) *cobra.Command {
@@ -27,8 +30,11 @@ func newLintCmd(g *globals) *cobra.Command {
 		Short: "Check every spec and the config; one line per problem",
 		Long: `Check every spec and .chant/config.md: parse errors, unknown or cancelled
 dependencies, cycles, duplicate IDs, invalid values, approvals without who
-and when, paths that leave the repository, missing titles (errors); empty
-acceptance criteria and unknown config keys (warnings).
+and when, paths that leave the repository, missing titles, an unknown agent,
+prompt templates that are missing or use unknown placeholders (errors);
+empty acceptance criteria and unknown config keys (warnings). A spec with an
+error is invalid: it does not run, nor what depends on it. Archived specs
+never run: their problems are reported only with --all.
 
 Each problem is one line, path:line:col: severity: message. Exit status 0
 when there are no errors (with --strict, no warnings either), 1 otherwise.`,
@@ -37,6 +43,7 @@ when there are no errors (with --strict, no warnings either), 1 otherwise.`,
 	}
 	c.Flags().BoolVar(&opts.json, "json", false, "print the problems as a JSON array")
 	c.Flags().BoolVar(&opts.strict, "strict", false, "fail on warnings too")
+	c.Flags().BoolVar(&opts.all, "all", false, "report archived specs' problems too, as warnings (such as dependencies that no longer exist)")
 	return c
 }
 
@@ -49,7 +56,7 @@ func runLint(opts *lintOptions) error {
 	if err != nil {
 		return err
 	}
-	problems, err := lintProblems(w, set)
+	problems, err := lintProblems(w, set, opts.all)
 	if err != nil {
 		return err
 	}
@@ -75,16 +82,14 @@ func runLint(opts *lintOptions) error {
 	return nil
 }
 
-// lintProblems are every problem lint reports: the config's, the agent's,
-// the specs', their paths', the prompt templates'.
-func lintProblems(w *spec.Workspace, set *spec.Set) ([]spec.Problem, error) {
-	problems := append(append(spec.ConfigProblems(w.Config), runner.AgentProblems(w)...), set.Problems()...)
-	problems = append(problems, w.PathProblems(set)...)
-	prompts, err := runner.PromptProblems(w)
+// lintProblems are every problem lint reports (with all, archived specs'
+// too, as warnings): the same that make specs invalid and stop a run.
+func lintProblems(w *spec.Workspace, set *spec.Set, all bool) ([]spec.Problem, error) {
+	a, err := runner.Assess(w, set, time.Now(), runner.AssessOptions{All: all, Bundles: fixture.Recordings})
 	if err != nil {
 		return nil, err
 	}
-	return append(problems, prompts...), nil
+	return a.Problems, nil
 }
 
 // countProblems counts errors and warnings.

@@ -14,6 +14,8 @@ import (
 
 // Malformed inputs: each gives a clear error naming the file (and line,
 // where there is one), a non-zero exit, and leaves every file as it was.
+// A malformed spec is run by name (a plain run runs the other specs, see
+// invalid.txtar); a malformed config stops every run.
 func TestMalformedInputs(t *testing.T) {
 	good := map[string]string{
 		".chant/config.md":                    "---\nproject: {name: m}\n---\n",
@@ -29,6 +31,7 @@ func TestMalformedInputs(t *testing.T) {
 		files map[string]string
 		link  [2]string // symbolic link: path in the repository → target
 		args  []string
+		run   string // the spec to run (default bad; the config's cases run all)
 		code  int
 		err   string // regexp the error output must match
 	}{
@@ -42,7 +45,7 @@ func TestMalformedInputs(t *testing.T) {
 		{name: "approved without by", files: map[string]string{".chant/specs/bad.md": spec("approval: {required: true, status: approved}\n")}, err: `bad\.md:2:1: approval: approved without by and at`},
 		{name: "depends_on mapping", files: map[string]string{".chant/specs/bad.md": spec("depends_on: {a: b}\n")}, err: `bad\.md:2:13: depends_on: expected a string or a list`},
 		{name: "unknown dependency", files: map[string]string{".chant/specs/bad.md": spec("depends_on: [nope]\n")}, err: `bad\.md:2:14: depends_on: nope does not exist`},
-		{name: "cycle", files: map[string]string{".chant/specs/x.md": spec("depends_on: [y]\n"), ".chant/specs/y.md": spec("depends_on: [x]\n")}, err: `x\.md:2:1: dependency cycle: x → y → x`},
+		{name: "cycle", run: "x", files: map[string]string{".chant/specs/x.md": spec("depends_on: [y]\n"), ".chant/specs/y.md": spec("depends_on: [x]\n")}, err: `x\.md:2:1: dependency cycle: x → y → x`},
 		{name: "self dependency", files: map[string]string{".chant/specs/bad.md": spec("depends_on: bad\n")}, err: `bad\.md:2:1: dependency cycle: bad → bad`},
 		{name: "absolute target", files: map[string]string{".chant/specs/bad.md": spec("target_files: [/etc/passwd]\n")}, err: `bad\.md:2:16: target_files: /etc/passwd leaves the repository`},
 		{name: "target with ..", files: map[string]string{".chant/specs/bad.md": spec("target_files: [../x.go]\n")}, err: `bad\.md:2:16: target_files: \.\./x\.go leaves the repository`},
@@ -52,7 +55,7 @@ func TestMalformedInputs(t *testing.T) {
 		{name: "check expect", files: map[string]string{".chant/specs/bad.md": spec("checks:\n- run: make\n  expect: maybe\n")}, err: `bad\.md:3:1: checks: expect "maybe" is not pass or fail`},
 		{name: "check without run", files: map[string]string{".chant/specs/bad.md": spec("checks:\n- expect: pass\n")}, err: `bad\.md:3:1: checks: a check has no run command`},
 		{name: "frontmatter is a list", files: map[string]string{".chant/specs/bad.md": spec("- a\n- b\n")}, err: `bad\.md:2:1: frontmatter must be a YAML mapping`},
-		{name: "duplicate ID", files: map[string]string{".chant/archive/old/ok.md": spec("")}, err: `\.chant/archive/old/ok\.md:1:1: duplicate spec ID ok: also \.chant/specs/ok\.md`},
+		{name: "duplicate ID", run: "ok", files: map[string]string{".chant/archive/old/ok.md": spec("")}, err: `\.chant/archive/old/ok\.md:1:1: duplicate spec ID ok: also \.chant/specs/ok\.md`},
 		{name: "missing title", files: map[string]string{".chant/specs/bad.md": "---\ntype: code\n---\nNo heading.\n"}, err: `bad\.md:4:1: no title`},
 		{name: "replay_count not a number", files: map[string]string{".chant/specs/bad.md": spec("replay_count: many\n")}, err: `bad\.md:2:15: replay_count: cannot unmarshal`},
 		{name: "bare CR", files: map[string]string{".chant/specs/bad.md": spec("type: code\rstatus: pending\n")}, err: `bad\.md:2: carriage return without line feed`},
@@ -65,8 +68,8 @@ func TestMalformedInputs(t *testing.T) {
 		{name: "command without command", files: map[string]string{".chant/config.md": "---\ndefaults: {provider: command}\n---\n"}, err: `\.chant/config\.md:2:1: defaults\.provider is command but agent\.command is empty`},
 		{name: "unknown fixture", files: map[string]string{".chant/config.md": "---\nfixture: issue-43\n---\n"}, err: `\.chant/config\.md: no bundled fixture "issue-43"`},
 		{name: "bad expires_after", files: map[string]string{".chant/config.md": "---\napproval: {expires_after: soon}\n---\n", ".chant/specs/g.md": spec("depends_on: [ok]\napproval: {required: true, status: pending}\n")}, args: []string{"status"}, err: `\.chant/config\.md: approval\.expires_after "soon" is not a duration`},
-		{name: "recording YAML", files: map[string]string{".chant/recordings/ok/recording.yaml": "checked: [\n"}, err: `\.chant/recordings/ok/recording\.yaml:\d*:? ?invalid recording`},
-		{name: "recording escapes by path", files: map[string]string{".chant/recordings/ok/files/out/ok.txt": "x\n"}, link: [2]string{"out", outside}, err: `\.chant/recordings/ok/files/out/ok\.txt: the recording writes out/ok\.txt, outside the repository`},
+		{name: "recording YAML", run: "ok", files: map[string]string{".chant/recordings/ok/recording.yaml": "checked: [\n"}, err: `\.chant/recordings/ok/recording\.yaml:\d+:\d+: invalid recording`},
+		{name: "recording escapes by path", run: "ok", files: map[string]string{".chant/recordings/ok/files/out/ok.txt": "x\n"}, link: [2]string{"out", outside}, err: `\.chant/recordings/ok/files/out/ok\.txt:1:1: the recording writes out/ok\.txt, outside the repository`},
 		{name: "approve without --by", args: []string{"approve", "ok"}, err: `a reviewer name is required \(--by\)`},
 		{name: "approve a non-gate", args: []string{"approve", "ok", "--by", "me"}, err: `not a human gate: ok \(\.chant/specs/ok\.md\)`},
 		{name: "unknown spec", args: []string{"show", "nope"}, err: `no spec matches "nope"`},
@@ -93,7 +96,14 @@ func TestMalformedInputs(t *testing.T) {
 			before := snapshot(t, dir)
 			args := tt.args
 			if args == nil {
-				args = []string{"run"}
+				name := tt.run
+				if name == "" {
+					name = "bad"
+				}
+				args = []string{"run", name}
+				if _, config := tt.files[".chant/config.md"]; config {
+					args = []string{"run"}
+				}
 			}
 			_, errOut, code := chant(t, append([]string{"-C", dir}, args...)...)
 			if code == 0 {

@@ -45,7 +45,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVarP(&g.dir, "dir", "C", "", "run as if chant was started in `DIR`")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &usageError{fmt.Errorf("%w (see 'chant %s --help')", err, c.Name())}
+		return &usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.Version = chantVersion()
 	root.SetVersionTemplate("chant {{.Version}}\n")
@@ -67,6 +67,17 @@ func (g *globals) workspace() (*spec.Workspace, error) {
 		return nil, fmt.Errorf("%w; set chant up here with: chant init", err)
 	}
 	return w, err
+}
+
+// where is a path as the user, where they stand, would type it: relative to
+// the current directory when that is shorter.
+func (g *globals) where(abs string) string {
+	if cwd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(cwd, abs); err == nil && len(rel) < len(abs) {
+			return rel
+		}
+	}
+	return abs
 }
 
 // target is the workspace whose specs run: the workspace itself, or the

@@ -2,11 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
-	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,6 +22,7 @@ type runOptions struct {
 	skipCriteria bool
 	record       bool
 	prompt       string
+	failFast     bool
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -33,7 +33,12 @@ func newRunCmd(g *globals) *cobra.Command {
 		Long: `Run every ready spec, one after another in dependency order, until none is
 ready. Each spec's agent does its work; chant verifies it (acceptance
 criteria checked, target files changed, checks holding) and commits it as
-"chant(<id>): <title>". A spec that needs an approval stops the run.
+"chant(<id>): <title>". A spec that needs an approval waits for it.
+
+A failure stops only what depends on the failed spec: the other ready
+specs run, and the run ends with exit status 1 and what failed. A failed
+spec runs again only when named, or after chant reset. Invalid specs (see
+chant lint) do not run, nor what depends on them; the run exits 2.
 
 With IDs (partial IDs work when unique), run only those specs.`,
 		ValidArgsFunction: completeIDs(g, -1),
@@ -46,6 +51,7 @@ With IDs (partial IDs work when unique), run only those specs.`,
 	c.Flags().BoolVar(&opts.skipCriteria, "skip-criteria", false, "complete specs whose criteria are not all checked (recorded as verification_status: partial)")
 	c.Flags().BoolVar(&opts.record, "record", false, "save what the agent did as a replay recording in .chant/recordings/<id>/")
 	c.Flags().StringVar(&opts.prompt, "prompt", "", "use the prompt template .chant/prompts/`NAME`.md for every spec")
+	c.Flags().BoolVar(&opts.failFast, "fail-fast", false, "stop the run at the first failure (otherwise a failure stops only what depends on it)")
 	return c
 }
 
@@ -70,73 +76,146 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		fmt.Fprintf(out, "Repository: %s\n", w.Root)
 	}
 	rep, err := runner.Run(ctx, runner.Options{Workspace: target, IDs: opts.ids, Out: out, Stream: stream,
-		Prompt: opts.prompt, SkipCriteria: opts.skipCriteria, Record: opts.record, Bundles: fixture.Recordings,
-		Activity: live.Activity})
-	if errors.Is(err, runner.ErrPhaseFailed) && rep != nil && rep.Failed != nil {
-		f := rep.Failed
-		fmt.Fprintf(opts.stderr, "\n%s failed:\n", f.Spec.ID)
-		if f.Verification != nil && !f.Verification.OK() {
-			for _, p := range f.Verification.Problems() {
-				fmt.Fprintf(opts.stderr, "  - %s\n", p)
-			}
-			for _, c := range f.Verification.Checks {
-				if !c.Held && c.Output != "" {
-					fmt.Fprintf(opts.stderr, "\nOutput of `%s`:\n%s\n", c.Check.Run, c.Output)
-				}
-			}
-		} else {
-			fmt.Fprintf(opts.stderr, "  - %v\n", f.Err)
-		}
-		fmt.Fprintf(opts.stderr, "\nIts dependents did not run. The log is in %s.\nFix the cause, then retry with: %s run %s\n",
-			rep.Workspace.Rel(filepath.Join(rep.Workspace.ChantDir, spec.LogsDir, f.Spec.ID+".log")), opts.invocation(), f.Spec.ID)
+		Prompt: opts.prompt, SkipCriteria: opts.skipCriteria, Record: opts.record, FailFast: opts.failFast,
+		Bundles: fixture.Recordings, Activity: live.Activity})
+	if rep == nil || rep.Final == nil {
+		return err // refused before anything ran
+	}
+	live.Close()
+	for _, f := range rep.Failed {
+		opts.reportFailure(rep, f)
+	}
+	for _, r := range rep.Refused {
+		fmt.Fprintf(opts.stderr, "\n%s did not run: %v\n", r.Spec.ID, r.Err)
+	}
+	opts.summarize(rep)
+	if err != nil && len(rep.Failed) > 0 {
 		return &reported{err}
 	}
-	if err != nil {
-		return err
-	}
+	return err
+}
 
-	if len(opts.ids) > 0 {
-		ids := make([]string, 0, len(rep.Selected))
-		for id := range rep.Selected {
-			ids = append(ids, id)
+// reportFailure says why a phase failed, and how to go on.
+func (opts *runOptions) reportFailure(rep *runner.Report, f *runner.Phase) {
+	w := opts.stderr
+	fmt.Fprintf(w, "\n%s failed:\n", f.Spec.ID)
+	if f.Verification != nil && !f.Verification.OK() {
+		for _, p := range f.Verification.Problems() {
+			fmt.Fprintf(w, "  - %s\n", p)
 		}
-		sort.Strings(ids)
-		for _, id := range ids {
-			if r := rep.Selected[id]; r.Done {
+		for _, c := range f.Verification.Checks {
+			if !c.Held && c.Output != "" {
+				fmt.Fprintf(w, "\nOutput of `%s`:\n%s\n", c.Check.Run, c.Output)
+			}
+		}
+	} else {
+		fmt.Fprintf(w, "  - %v\n", f.Err)
+	}
+	log := opts.where(filepath.Join(rep.Workspace.ChantDir, spec.LogsDir, f.Spec.ID+".log"))
+	fmt.Fprintf(w, "\nThe log is in %s. Fix the cause, then run it again with: %s run %s\n", log, opts.invocation(), f.Spec.ID)
+}
+
+// summarize says where the run left things.
+func (opts *runOptions) summarize(rep *runner.Report) {
+	out := opts.stdout
+	a := rep.Final
+	failedNow := map[string]bool{}
+	for _, f := range rep.Failed {
+		failedNow[f.Spec.ID] = true
+	}
+	if len(rep.Named) > 0 {
+		for _, id := range rep.Named {
+			st := a.States[id]
+			switch {
+			case failedNow[id]:
+			case st.Done():
 				fmt.Fprintf(out, "%s is completed.\n", id)
-			} else if !r.Gate {
-				fmt.Fprintf(out, "%s did not run: %s.\n", id, r.Reason)
+			case opts.gateHint(st):
+			default:
+				fmt.Fprintf(out, "%s did not run: %s.\n", id, why(st))
 			}
 		}
+		return
 	}
-	listed := false // every waiting spec listed with why
+	var open, done int
+	var notDone []*runner.State
+	for _, s := range a.Set.Order() {
+		st := a.States[s.ID]
+		switch {
+		case st.Kind == runner.KindArchived:
+		case st.Done():
+			done++
+		default:
+			open++
+			notDone = append(notDone, st)
+		}
+	}
+	if len(rep.Failed) > 0 {
+		ids := make([]string, len(rep.Failed))
+		for i, f := range rep.Failed {
+			ids[i] = f.Spec.ID
+		}
+		fmt.Fprintf(out, "\nFailed: %s. What depends on %s did not run; the rest did.\n", strings.Join(ids, ", "), map[bool]string{true: "it", false: "them"}[len(ids) == 1])
+	}
 	switch {
-	case len(opts.ids) > 0:
-	case len(rep.Ran) == 0 && rep.Completed == rep.Total:
-		fmt.Fprintf(out, "Nothing to run: all %d specs are completed.\n", rep.Total)
-	case rep.Completed == rep.Total:
-		fmt.Fprintf(out, "All %d specs are completed.\n", rep.Total)
-	case len(rep.Ran) == 0 && len(rep.Gates) == 0 && len(rep.Rejected) == 0:
-		fmt.Fprintf(out, "Nothing is ready to run (%d of %d specs completed):\n", rep.Completed, rep.Total)
-		for _, w := range rep.Waiting {
-			fmt.Fprintf(out, "  %s: %s\n", w.Spec.ID, w.Reason)
+	case open == 0 && done == 0:
+		fmt.Fprintf(out, "Nothing to run: there are no specs yet (write one with: %s add).\n", opts.invocation())
+		return
+	case open == 0 && len(rep.Ran) == 0:
+		fmt.Fprintf(out, "Nothing to run: %s.\n", allCompleted(done))
+		return
+	case open == 0:
+		fmt.Fprintf(out, "%s.\n", upperFirst(allCompleted(done)))
+		return
+	case len(rep.Ran) == 0 && len(rep.Refused) == 0:
+		fmt.Fprintf(out, "Nothing is ready to run (%d of %s completed):\n", done, plural(done+open, "spec"))
+		for _, st := range notDone {
+			fmt.Fprintf(out, "  %s: %s\n", st.Spec.ID, why(st))
 		}
-		listed = true
-	}
-	for _, s := range rep.Rejected {
-		fmt.Fprintf(out, "%s was rejected by %s at %s; it stays closed until someone approves it:\n  %s approve %s --by \"<your name>\"\n",
-			s.ID, s.Approval.By, s.Approval.At, opts.invocation(), s.ID)
-	}
-	for _, g := range rep.Gates {
-		fmt.Fprintf(out, "%s %s (%s). To approve it:\n  %s approve %s --by \"<your name>\"\n",
-			g.Spec.ID, g.Reason, g.Spec.Title, opts.invocation(), g.Spec.ID)
-	}
-	if !listed && len(opts.ids) == 0 {
-		for _, w := range rep.Waiting {
-			if w.Spec.Gate() {
-				fmt.Fprintf(out, "%s: %s\n", w.Spec.ID, w.Reason)
+	default:
+		for _, st := range notDone {
+			switch st.Kind {
+			case runner.KindFailed:
+				if !failedNow[st.Spec.ID] {
+					fmt.Fprintf(out, "%s %s. Run it again with: %s run %s\n", st.Spec.ID, why(st), opts.invocation(), st.Spec.ID)
+				}
+			case runner.KindInvalid, runner.KindExpired:
+				fmt.Fprintf(out, "%s: %s\n", st.Spec.ID, why(st))
 			}
 		}
 	}
-	return nil
+	for _, st := range notDone {
+		opts.gateHint(st)
+	}
+}
+
+// gateHint says how to open a gate that awaits an approval, if st is one.
+func (opts *runOptions) gateHint(st *runner.State) bool {
+	approve := fmt.Sprintf("%s approve %s --by \"<your name>\"", opts.invocation(), st.Spec.ID)
+	switch {
+	case st.Kind == runner.KindAwaiting && st.Gate.Void == "":
+		fmt.Fprintf(opts.stdout, "%s %s (%s). To approve it:\n  %s\n", st.Spec.ID, why(st), st.Spec.Title, approve)
+	case st.Kind == runner.KindAwaiting:
+		fmt.Fprintf(opts.stdout, "%s: %s:\n  %s\n", st.Spec.ID, why(st), approve)
+	case st.Kind == runner.KindRejected:
+		fmt.Fprintf(opts.stdout, "%s was %s; it stays closed until someone approves it:\n  %s\n", st.Spec.ID, why(st), approve)
+	default:
+		return false
+	}
+	return true
+}
+
+// allCompleted says that all n specs are completed.
+func allCompleted(n int) string {
+	if n == 1 {
+		return "the one spec is completed"
+	}
+	return fmt.Sprintf("all %d specs are completed", n)
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

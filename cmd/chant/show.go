@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/spec"
 )
@@ -43,11 +44,11 @@ func runShow(opts *showOptions) error {
 	if err != nil {
 		return err
 	}
-	all, err := runner.Readiness(target, set, time.Now())
+	a, err := runner.Assess(target, set, time.Now(), runner.AssessOptions{Bundles: fixture.Recordings})
 	if err != nil {
 		return err
 	}
-	r := all[s.ID]
+	st := a.States[s.ID]
 	out := opts.stdout
 	fmt.Fprintf(out, "%s\n%s\n\n", s.Title, strings.Repeat("=", max(len([]rune(s.Title)), 3)))
 	row := func(k, v string) {
@@ -56,32 +57,38 @@ func runShow(opts *showOptions) error {
 		}
 	}
 	row("ID", s.ID)
-	row("File", target.Rel(target.SpecPath(s.ID)))
+	row("File", spec.DisplayPath(s.Path))
 	row("Type", s.Type)
-	state := s.Status
-	switch {
-	case r.Ready:
-		state += " (ready to run)"
-	case r.Reason != "":
-		state += " (" + r.Reason + ")"
+	status := statusWord(st)
+	if st.Kind == runner.KindInvalid {
+		status += " (its file says " + s.Status + ")"
 	}
-	row("Status", state)
-	for _, p := range set.Problems() {
-		if p.Path == s.Path && p.Severity == spec.SeverityError {
-			row("Invalid", fmt.Sprintf("line %d: %s", max(p.Line, 1), p.Message))
-		}
+	if w := why(st); w != "" && st.Kind != runner.KindInvalid && st.Kind != runner.KindFailed {
+		status += " (" + w + ")"
+	}
+	row("Status", status)
+	for _, p := range st.Errors() {
+		row("Invalid", problemLine(p))
+	}
+	for _, f := range st.Failure {
+		row("Failed", f)
 	}
 	row("Depends on", strings.Join(s.DependsOn, ", "))
 	row("Target files", strings.Join(s.TargetFiles, ", "))
 	row("Informed by", strings.Join(s.InformedBy, ", "))
 	row("Commits", strings.Join(s.Commits, ", "))
-	row("Completed at", s.CompletedAt)
+	if st.Done() {
+		row("Completed at", s.CompletedAt)
+	}
 	if s.Gate() {
-		a := s.Approval.Status
+		ap := s.Approval.Status
 		if s.Approval.By != "" {
-			a += " by " + s.Approval.By + " at " + s.Approval.At
+			ap += " by " + s.Approval.By + " at " + s.Approval.At
 		}
-		row("Approval", "required, "+a)
+		if g := st.Gate; g != nil && g.Reason != "" {
+			ap += ": " + g.Reason
+		}
+		row("Approval", "required, "+ap)
 	}
 	for _, c := range s.Checks {
 		row("Check", fmt.Sprintf("%s (expect %s)", c.Run, c.Expect))

@@ -3,13 +3,11 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -61,22 +59,25 @@ type statusJSON struct {
 }
 
 type specJSON struct {
-	ID          string       `json:"id"`
-	Title       string       `json:"title"`
-	Type        string       `json:"type"`
-	Status      string       `json:"status"`
-	Archived    bool         `json:"archived,omitempty"`
-	DependsOn   []string     `json:"depends_on"`
-	TargetFiles []string     `json:"target_files"`
-	Labels      []string     `json:"labels"`
-	Commits     []string     `json:"commits"`
-	Approval    approvalJSON `json:"approval"`
-	Criteria    criteriaJSON `json:"criteria"`
-	Ready       bool         `json:"ready"`
-	BlockedBy   []string     `json:"blocked_by"`
-	Reason      string       `json:"reason,omitempty"`
-	Valid       bool         `json:"valid"`
-	Error       string       `json:"error,omitempty"`
+	ID          string         `json:"id"`
+	Title       string         `json:"title"`
+	Type        string         `json:"type"`
+	Status      string         `json:"status"`
+	State       runner.Kind    `json:"state"`
+	Archived    bool           `json:"archived,omitempty"`
+	DependsOn   []string       `json:"depends_on"`
+	TargetFiles []string       `json:"target_files"`
+	Labels      []string       `json:"labels"`
+	Commits     []string       `json:"commits"`
+	Approval    approvalJSON   `json:"approval"`
+	Criteria    criteriaJSON   `json:"criteria"`
+	Ready       bool           `json:"ready"`
+	BlockedBy   []string       `json:"blocked_by"`
+	Reason      string         `json:"reason,omitempty"`
+	Failure     []string       `json:"failure,omitempty"`
+	Valid       bool           `json:"valid"`
+	Error       string         `json:"error,omitempty"`
+	Problems    []spec.Problem `json:"problems,omitempty"`
 }
 
 type approvalJSON struct {
@@ -84,6 +85,9 @@ type approvalJSON struct {
 	Status   string `json:"status,omitempty"`
 	By       string `json:"by,omitempty"`
 	At       string `json:"at,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Void     string `json:"void,omitempty"`
+	Expires  string `json:"expires,omitempty"`
 }
 
 type criteriaJSON struct {
@@ -91,24 +95,10 @@ type criteriaJSON struct {
 	Total   int `json:"total"`
 }
 
-// row is one listed spec with everything status shows about it.
-type row struct {
-	s       *spec.Spec
-	r       spec.Readiness
-	invalid string
-}
-
-func (r row) state() string {
-	switch {
-	case r.invalid != "":
-		return "invalid"
-	case r.s.Archived:
-		return "archived"
-	}
-	return r.s.Status
-}
-
 func runStatus(opts *statusOptions) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
 	w, err := opts.workspace()
 	if err != nil {
 		return err
@@ -121,29 +111,28 @@ func runStatus(opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	invalid := invalidByPath(set)
-	readiness, err := runner.Readiness(target, set, time.Now())
+	a, err := runner.Assess(target, set, time.Now(), runner.AssessOptions{Bundles: fixture.Recordings})
 	if err != nil {
 		return err
 	}
-	var rows []row
+	var states []*runner.State
 	summary := map[string]int{}
 	for _, s := range set.Order() {
-		r := row{s: s, r: readiness[s.ID], invalid: invalid[s.Path]}
-		if r.s.Archived && !opts.all || !opts.keep(r) {
+		st := a.States[s.ID]
+		if s.Archived && !opts.all || !opts.keep(st) {
 			continue
 		}
-		rows = append(rows, r)
-		summary[r.state()]++
-		if r.r.Ready && r.invalid == "" {
+		states = append(states, st)
+		summary[statusWord(st)]++
+		if st.Kind == runner.KindReady {
 			summary["ready"]++
 		}
 	}
 
 	if opts.json {
 		out := statusJSON{Repo: repo, Summary: summary, Specs: []specJSON{}}
-		for _, r := range rows {
-			out.Specs = append(out.Specs, r.json())
+		for _, st := range states {
+			out.Specs = append(out.Specs, specToJSON(st))
 		}
 		enc := json.NewEncoder(opts.stdout)
 		enc.SetIndent("", "  ")
@@ -151,7 +140,7 @@ func runStatus(opts *statusOptions) error {
 	}
 
 	st := newStyle(opts.stdout)
-	out := bufio.NewWriter(opts.stdout) // tabwriter writes cell by cell
+	out := bufio.NewWriter(opts.stdout)
 	defer out.Flush()
 	if exists {
 		fmt.Fprintf(out, "Repository: %s\n\n", repo)
@@ -159,74 +148,86 @@ func runStatus(opts *statusOptions) error {
 		fmt.Fprintf(out, "Repository: %s (not made yet: '%s run' makes it from the %s fixture)\n\n",
 			repo, opts.invocation(), w.Config.Fixture)
 	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, st.header("ID\tTYPE\tSTATUS\tTITLE\tWHY NOT DONE"))
-	for _, r := range rows {
-		why := r.r.Reason
-		switch {
-		case r.invalid != "":
-			why = "invalid: " + r.invalid
-		case r.r.Ready:
-			why = "ready to run"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.s.ID, r.s.Type, st.status(r), r.s.Title, why)
+	var t table
+	t.add(cell{"ID", st.bold}, cell{"TYPE", st.bold}, cell{"STATUS", st.bold}, cell{"TITLE", st.bold}, cell{"WHY NOT DONE", st.bold})
+	for _, s := range states {
+		t.add(cell{text: s.Spec.ID}, cell{text: s.Spec.Type}, st.status(s), cell{text: s.Spec.Title}, cell{text: why(s)})
 	}
-	tw.Flush()
-	fmt.Fprintf(out, "\n%s\n", summaryLine(len(rows), summary))
+	if err := t.write(out); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n%s\n", summaryLine(len(states), summary))
 	return out.Flush()
 }
 
+// validate checks the filters' values.
+func (o *statusOptions) validate() error {
+	for _, v := range o.statuses {
+		if !slices.Contains(statusWords, v) {
+			return &usageError{fmt.Errorf("--status %q: not a status (one of %s)", v, strings.Join(statusWords, ", "))}
+		}
+	}
+	for _, v := range o.types {
+		if !slices.Contains(spec.Types(), v) {
+			return &usageError{fmt.Errorf("--type %q: not a spec type (one of %s)", v, strings.Join(spec.Types(), ", "))}
+		}
+	}
+	approvals := []string{spec.ApprovalPending, spec.ApprovalApproved, spec.ApprovalRejected}
+	for _, v := range o.approvals {
+		if !slices.Contains(approvals, v) {
+			return &usageError{fmt.Errorf("--approval %q: not an approval state (one of %s)", v, strings.Join(approvals, ", "))}
+		}
+	}
+	return nil
+}
+
 // keep applies the filters.
-func (o *statusOptions) keep(r row) bool {
-	if len(o.statuses) > 0 && !slices.Contains(o.statuses, r.state()) && !slices.Contains(o.statuses, r.s.Status) {
+func (o *statusOptions) keep(st *runner.State) bool {
+	s := st.Spec
+	if len(o.statuses) > 0 && !slices.Contains(o.statuses, statusWord(st)) {
 		return false
 	}
-	if len(o.types) > 0 && !slices.Contains(o.types, r.s.Type) {
+	if len(o.types) > 0 && !slices.Contains(o.types, s.Type) {
 		return false
 	}
-	if len(o.labels) > 0 && !overlaps(o.labels, r.s.Labels) {
+	if len(o.labels) > 0 && !overlaps(o.labels, s.Labels) {
 		return false
 	}
-	if o.ready && !(r.r.Ready && r.invalid == "") {
+	if o.ready && st.Kind != runner.KindReady {
 		return false
 	}
-	if len(o.approvals) > 0 && (!r.s.Gate() || !slices.Contains(o.approvals, r.s.Approval.Status)) {
+	if len(o.approvals) > 0 && (!s.Gate() || !slices.Contains(o.approvals, s.Approval.Status)) {
 		return false
 	}
 	return true
 }
 
-func (r row) json() specJSON {
-	s := r.s
+func specToJSON(st *runner.State) specJSON {
+	s := st.Spec
 	j := specJSON{
-		ID: s.ID, Title: s.Title, Type: s.Type, Status: s.Status, Archived: s.Archived,
+		ID: s.ID, Title: s.Title, Type: s.Type, Status: s.Status, State: st.Kind, Archived: s.Archived,
 		DependsOn: nonNil(s.DependsOn), TargetFiles: nonNil(s.TargetFiles), Labels: nonNil(s.Labels),
-		Commits: nonNil(s.Commits), BlockedBy: nonNil(r.r.BlockedBy),
+		Commits: nonNil(s.Commits), BlockedBy: []string{},
 		Criteria: criteriaJSON{Checked: len(s.Criteria()) - len(s.Unchecked()), Total: len(s.Criteria())},
-		Ready:    r.r.Ready && r.invalid == "", Reason: r.r.Reason, Valid: r.invalid == "", Error: r.invalid,
+		Ready:    st.Kind == runner.KindReady, Reason: why(st), Failure: st.Failure,
+		Valid: st.Kind != runner.KindInvalid, Problems: st.Problems,
+	}
+	for _, d := range append(append([]runner.Dep{}, st.Blockers...), st.Waits...) {
+		j.BlockedBy = append(j.BlockedBy, d.ID)
+	}
+	if errs := st.Errors(); len(errs) > 0 {
+		j.Error = problemLine(errs[0])
 	}
 	if s.Approval != nil {
 		j.Approval = approvalJSON{Required: s.Approval.Required, Status: s.Approval.Status, By: s.Approval.By, At: s.Approval.At}
 	}
-	return j
-}
-
-// invalidByPath maps each file that did not parse to its error.
-func invalidByPath(set *spec.Set) map[string]string {
-	out := map[string]string{}
-	for _, e := range set.Invalid {
-		var located *spec.Error
-		var list spec.Errors
-		if errors.As(e, &list) && len(list) > 0 {
-			errors.As(list[0], &located)
-		} else {
-			errors.As(e, &located)
-		}
-		if located != nil && out[located.Path] == "" {
-			out[located.Path] = e.Error()
+	if g := st.Gate; g != nil {
+		j.Approval.Reason, j.Approval.Void = g.Reason, g.Void
+		if !g.Deadline.IsZero() {
+			j.Approval.Expires = g.Deadline.UTC().Format(time.RFC3339)
 		}
 	}
-	return out
+	return j
 }
 
 func summaryLine(n int, counts map[string]int) string {
@@ -242,9 +243,9 @@ func summaryLine(n int, counts map[string]int) string {
 		}
 	}
 	if len(parts) == 0 {
-		return fmt.Sprintf("%d specs", n)
+		return plural(n, "spec")
 	}
-	return fmt.Sprintf("%d specs: %s", n, strings.Join(parts, ", "))
+	return fmt.Sprintf("%s: %s", plural(n, "spec"), strings.Join(parts, ", "))
 }
 
 // style colours status on a terminal; plain text otherwise or with NO_COLOR.
@@ -256,32 +257,34 @@ func newStyle(w io.Writer) style {
 	return style{color: ok && !noColor && term.IsTerminal(int(f.Fd()))}
 }
 
-func (st style) header(s string) string {
+func (st style) bold(s string) string {
 	if !st.color {
 		return s
 	}
 	return "\x1b[1m" + s + "\x1b[0m"
 }
 
-func (st style) status(r row) string {
-	state := r.state()
+// status is the STATUS cell: on a terminal, with a symbol and a colour
+// for where the spec stands.
+func (st style) status(s *runner.State) cell {
+	word := statusWord(s)
 	if !st.color {
-		return state
+		return cell{text: word}
 	}
 	symbol, code := "·", "0"
-	switch {
-	case state == "completed" || state == "archived":
+	switch s.Kind {
+	case runner.KindCompleted, runner.KindArchived:
 		symbol, code = "✓", "32"
-	case state == "failed" || state == "invalid":
+	case runner.KindFailed, runner.KindInvalid:
 		symbol, code = "✗", "31"
-	case state == "in_progress":
+	case runner.KindRunning, runner.KindInterrupted:
 		symbol, code = "▶", "33"
-	case r.r.Gate:
+	case runner.KindAwaiting, runner.KindRejected, runner.KindExpired:
 		symbol, code = "⏸", "35"
-	case r.r.Ready:
+	case runner.KindReady:
 		symbol, code = "○", "36"
 	}
-	return fmt.Sprintf("\x1b[%sm%s %s\x1b[0m", code, symbol, state)
+	return cell{text: symbol + " " + word, paint: func(text string) string { return "\x1b[" + code + "m" + text + "\x1b[0m" }}
 }
 
 func nonNil(list []string) []string {

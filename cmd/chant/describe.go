@@ -1,0 +1,131 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/spec"
+)
+
+// The words every command uses for where a spec stands (runner.State).
+
+// statusWord is a spec's status as listed: the file's status, or invalid,
+// or archived.
+func statusWord(st *runner.State) string {
+	switch st.Kind {
+	case runner.KindInvalid:
+		return "invalid"
+	case runner.KindArchived:
+		return "archived"
+	}
+	return st.Spec.Status
+}
+
+// statusWords are the values statusWord takes, for --status.
+var statusWords = []string{spec.StatusPending, spec.StatusInProgress, spec.StatusPaused, spec.StatusCompleted, spec.StatusFailed,
+	spec.StatusNeedsAttention, spec.StatusBlocked, spec.StatusCancelled, "invalid", "archived"}
+
+// why says why a spec is not done, in a line; "" when it is done.
+func why(st *runner.State) string {
+	switch st.Kind {
+	case runner.KindCompleted, runner.KindArchived:
+		return ""
+	case runner.KindReady:
+		return "ready to run"
+	case runner.KindInvalid:
+		errs := st.Errors()
+		msg := "invalid: " + problemLine(errs[0])
+		if len(errs) > 1 {
+			msg += fmt.Sprintf(" (and %d more)", len(errs)-1)
+		}
+		return msg
+	case runner.KindCancelled:
+		return "cancelled: it never runs"
+	case runner.KindRunning:
+		return "running now"
+	case runner.KindInterrupted:
+		return "interrupted: the next run takes it over"
+	case runner.KindFailed:
+		msg := "failed"
+		if len(st.Failure) > 0 {
+			msg += ": " + strings.Join(st.Failure, "; ")
+		}
+		return msg
+	case runner.KindHeld:
+		return strings.ReplaceAll(st.Spec.Status, "_", " ") + " (as its file says)"
+	case runner.KindBlocked:
+		return "blocked: " + blockers(st)
+	case runner.KindWaiting:
+		return "waits on " + deps(st.Waits)
+	case runner.KindRejected:
+		return rejection(st.Gate)
+	case runner.KindExpired:
+		return "approval expired at " + st.Gate.Deadline.UTC().Format(time.RFC3339) + ", unanswered (approval.expires_after)"
+	case runner.KindAwaiting:
+		if st.Gate.Void != "" {
+			return st.Gate.Void
+		}
+		msg := "awaits approval"
+		if !st.Gate.Deadline.IsZero() {
+			msg += " (expires " + st.Gate.Deadline.UTC().Format(time.RFC3339) + ")"
+		}
+		return msg
+	}
+	return string(st.Kind)
+}
+
+// problemLine is a problem in a line, with its place.
+func problemLine(p spec.Problem) string {
+	return fmt.Sprintf("%s:%d:%d: %s", spec.DisplayPath(p.Path), max(p.Line, 1), max(p.Col, 1), p.Message)
+}
+
+func rejection(g *runner.GateState) string {
+	msg := "rejected"
+	if g.By != "" {
+		msg += " by " + g.By
+	}
+	if g.Reason != "" {
+		msg += ": " + g.Reason
+	}
+	return msg
+}
+
+func deps(list []runner.Dep) string {
+	parts := make([]string, len(list))
+	for i, d := range list {
+		kind := string(d.Kind)
+		if d.Kind == runner.KindHeld {
+			kind = strings.ReplaceAll(d.Status, "_", " ")
+		}
+		parts[i] = fmt.Sprintf("%s (%s)", d.ID, kind)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func blockers(st *runner.State) string {
+	if len(st.Cycle) > 0 {
+		return "in a dependency cycle " + strings.Join(st.Cycle, " → ")
+	}
+	parts := make([]string, len(st.Blockers))
+	for i, d := range st.Blockers {
+		switch d.Kind {
+		case "":
+			parts[i] = d.ID + " does not exist"
+		case runner.KindBlocked:
+			parts[i] = d.ID + " is blocked"
+		default:
+			parts[i] = fmt.Sprintf("%s is %s", d.ID, d.Kind)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// plural is "1 spec", "2 specs".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
