@@ -144,6 +144,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	defer release()
 
 	repo, err := gitrepo.Open(w.Root)
+	if errors.Is(err, gitrepo.ErrNotRepository) {
+		return rep, fmt.Errorf("%w; chant runs specs against a git repository: make one with git init", err)
+	}
 	if err != nil {
 		return rep, err
 	}

@@ -51,6 +51,9 @@ type State struct {
 	Waits    []Dep
 	Blockers []Dep
 	Cycle    []string // the dependency cycle it is in, first ID repeated last
+	// Workspace says it is blocked by the workspace's own errors (the
+	// config's, the agent's; see Assessment.Blocking).
+	Workspace bool
 	// Failure says why its last phase failed, as recorded in the spec.
 	Failure []string
 	Gate    *GateState // for a spec that needs an approval
@@ -129,10 +132,16 @@ func Assess(w *spec.Workspace, set *spec.Set, now time.Time, opts AssessOptions)
 	if err != nil {
 		return nil, err
 	}
-	repo, _ := gitrepo.Open(w.Root) // no repository yet: nothing is approved against it, nothing runs
+	repo, err := gitrepo.Open(w.Root)
 	stateDir := ""
 	if repo != nil {
 		stateDir = repo.StateDir()
+	} else {
+		// Nothing is approved against it, nothing runs.
+		p := spec.Problem{Path: w.Config.Path, Line: 1, Col: 1, Severity: spec.SeverityError,
+			Message: fmt.Sprintf("%v: chant runs specs against a git repository; make one with git init", err)}
+		a.Problems = append([]spec.Problem{p}, a.Problems...)
+		a.Blocking = append(a.Blocking, p)
 	}
 	cycles := map[string][]string{}
 	for _, cyc := range set.Cycles() {
@@ -172,6 +181,10 @@ func Assess(w *spec.Workspace, set *spec.Set, now time.Time, opts AssessOptions)
 		}
 		if st.Kind != KindFailed {
 			st.Failure = nil
+		}
+		if len(a.Blocking) > 0 && st.Kind == KindReady {
+			// Nothing runs while the workspace has errors of its own.
+			st.Kind, st.clear, st.Workspace = KindBlocked, false, true
 		}
 	}
 	return a, nil

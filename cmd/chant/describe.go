@@ -105,6 +105,9 @@ func deps(list []runner.Dep) string {
 }
 
 func blockers(st *runner.State) string {
+	if st.Workspace {
+		return "the workspace has errors (see chant lint)"
+	}
 	if len(st.Cycle) > 0 {
 		return "in a dependency cycle " + strings.Join(st.Cycle, " → ")
 	}

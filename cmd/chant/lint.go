@@ -74,7 +74,7 @@ func runLint(opts *lintOptions) error {
 		for _, p := range problems {
 			fmt.Fprintln(opts.stdout, p)
 		}
-		fmt.Fprintf(opts.stderr, "%d specs checked: %d errors, %d warnings\n", len(set.Specs), errs, warns)
+		fmt.Fprintf(opts.stderr, "%s checked: %s, %s\n", plural(len(set.Specs), "spec"), plural(errs, "error"), plural(warns, "warning"))
 	}
 	if errs > 0 || opts.strict && warns > 0 {
 		return &reported{errProblems}
