@@ -157,10 +157,25 @@ func (s *Spec) pathList(key string) []string {
 	return nil
 }
 
-// knownConfigKeys are the top-level config.md keys chant or Chant use.
-var knownConfigKeys = []string{
-	"project", "defaults", "fixture", "replay", "approval", "agent", "isolation", "providers", "parallel",
-	"repos", "lint", "schema", "enterprise", "site", "models", "watch", "git",
+// configKeys are the keys a config mapping may have: each with the keys
+// of its own mapping, or nil when anything may be below it.
+type configKeys map[string]configKeys
+
+// knownConfig are the config.md keys chant uses, and Chant's (v0.23), which
+// chant keeps but does not use: Chant's own repository has a top-level
+// silent, its examples spec_defaults.
+var knownConfig = configKeys{
+	"project": {"name": nil, "prefix": nil, "silent": nil},
+	"defaults": {"prompt": nil, "provider": nil, "model": nil, "branch": nil, "branch_prefix": nil, "split_model": nil,
+		"main_branch": nil, "create_branch": nil, "rotation_strategy": nil, "prompt_extensions": nil},
+	"agent":    {"command": nil, "timeout": nil, "model": nil, "name": nil},
+	"approval": {"approvers": nil, "allow_self_approval": nil, "expires_after": nil, "rejection_action": nil, "require_approval_for_agent_work": nil},
+	"isolation": {"copy": nil, "setup": nil},
+	"replay":    {"bundle": nil, "dir": nil},
+	"fixture":   nil,
+	// Chant's, whatever is below them.
+	"providers": nil, "parallel": nil, "repos": nil, "enterprise": nil, "validation": nil, "site": nil,
+	"lint": nil, "watch": nil, "schema": nil, "models": nil, "git": nil, "spec_defaults": nil, "silent": nil,
 }
 
 // ValidPromptName reports whether name names a prompt template: a file
@@ -238,13 +253,24 @@ func ConfigProblems(c *Config) []Problem {
 			errorAt(fmt.Sprintf("isolation.copy: %q is not a glob: %v", g, err), "isolation", "copy")
 		}
 	}
-	for i := 0; i+1 < len(c.root.Content); i += 2 {
-		k := c.root.Content[i]
-		if !slices.Contains(knownConfigKeys, k.Value) {
-			out = append(out, Problem{Path: c.Path, Line: k.Line + c.yamlOffset, Col: k.Column, Severity: SeverityWarning,
-				Message: fmt.Sprintf("unknown config key %q (kept, but chant does not use it)", k.Value)})
+	var walk func(n *yaml.Node, keys configKeys, prefix string)
+	walk = func(n *yaml.Node, keys configKeys, prefix string) {
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			sub, known := keys[k.Value]
+			switch {
+			case !known:
+				out = append(out, Problem{Path: c.Path, Line: k.Line + c.yamlOffset, Col: k.Column, Severity: SeverityWarning,
+					Message: fmt.Sprintf("unknown config key %s%s (kept, but neither chant nor Chant uses it)", prefix, k.Value)})
+			case sub != nil:
+				walk(v, sub, prefix+k.Value+".")
+			}
 		}
 	}
+	walk(c.root, knownConfig, "")
 	return out
 }
 
