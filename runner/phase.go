@@ -270,27 +270,34 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 }
 
 // isolate copies isolation.copy's files into the worktree and runs
-// isolation.setup there. Setup may create only ignored files (build
-// caches, dependencies): anything else it changes fails the phase, before
-// the agent, so that it is never taken for the agent's work.
+// isolation.setup there (see prepareTree).
 func (p *phase) isolate(ctx context.Context) error {
 	r := p.r
-	cfg := r.w.Config.Isolation
+	return prepareTree(ctx, r.w, r.repo, r.tree, p.prog.head().Commit, p.spec.ID, p.log, r.activity)
+}
+
+// prepareTree copies isolation.copy's files from the user's working tree
+// into a tree synced to commit, and runs isolation.setup there. Setup may
+// create only ignored files (build caches, dependencies): anything else it
+// changes is an error, so that it is never taken for an agent's work.
+func prepareTree(ctx context.Context, w *spec.Workspace, repo *gitrepo.Repo, tree *isolation.Tree, commit plumbing.Hash,
+	id string, log io.Writer, activity func(spec, what string) func()) error {
+	cfg := w.Config.Isolation
 	for _, pattern := range cfg.Copy {
-		matches, err := filepath.Glob(filepath.Join(r.repo.Root, filepath.FromSlash(pattern)))
+		matches, err := filepath.Glob(filepath.Join(repo.Root, filepath.FromSlash(pattern)))
 		if err != nil {
 			return fmt.Errorf("isolation.copy %q: %w", pattern, err)
 		}
 		for _, m := range matches {
-			rel := r.repoPath(m)
-			if f, err := r.repo.FileAt(p.prog.head().Commit, rel); err != nil || f.Exists() {
+			rel := filepath.ToSlash(mustRel(repo.Root, m))
+			if f, err := repo.FileAt(commit, rel); err != nil || f.Exists() {
 				continue // tracked files come from the commit
 			}
-			data, mode, err := safefs.Root{Dir: r.repo.Root}.ReadFile(rel, 0)
+			data, mode, err := safefs.Root{Dir: repo.Root}.ReadFile(rel, 0)
 			if err != nil || mode == safefs.Symlink {
 				continue // only regular files, never through a link
 			}
-			if err := r.tree.Provide(rel, data, mode); err != nil {
+			if err := tree.Provide(rel, data, mode); err != nil {
 				return err
 			}
 		}
@@ -298,18 +305,18 @@ func (p *phase) isolate(ctx context.Context) error {
 	if len(cfg.Setup) == 0 {
 		return nil
 	}
-	r.tree.Touched()
+	tree.Touched()
 	for _, command := range cfg.Setup {
-		fmt.Fprintf(p.log, "setup: %s\n", command)
-		done := r.activity(p.spec.ID, "setup `"+command+"`")
-		c := runCheck(ctx, spec.Check{Run: command, Expect: spec.ExpectPass, Timeout: "30m"}, r.tree.Dir, p.spec.ID)
+		fmt.Fprintf(log, "setup: %s\n", command)
+		done := activity(id, "setup `"+command+"`")
+		c := runCheck(ctx, spec.Check{Run: command, Expect: spec.ExpectPass, Timeout: "30m"}, tree.Dir, id)
 		done()
-		fmt.Fprint(p.log, c.Output)
+		fmt.Fprint(log, c.Output)
 		if !c.Held {
 			return fmt.Errorf("isolation.setup `%s` %s:\n%s", command, c.Describe(), c.Output)
 		}
 	}
-	changes, err := r.tree.Scan()
+	changes, err := tree.Scan()
 	if err != nil {
 		return err
 	}
@@ -321,6 +328,14 @@ func (p *phase) isolate(ctx context.Context) error {
 		return fmt.Errorf("isolation.setup changed files that are not ignored: %s (setup may only create ignored files)", strings.Join(paths, ", "))
 	}
 	return nil
+}
+
+func mustRel(base, p string) string {
+	rel, err := filepath.Rel(base, p)
+	if err != nil {
+		return p
+	}
+	return rel
 }
 
 // verify compares the worktree with the phase's base and its contract,
@@ -380,9 +395,12 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 		c, changed := byPath[rel]
 		switch {
 		case !changed:
-			if f, _ := r.repo.FileAt(p.prog.head().Commit, rel); f.Exists() {
+			switch f, _ := r.repo.FileAt(p.prog.head().Commit, rel); {
+			case f.Exists() && len(p.spec.Commits) > 0:
+				v.Same = append(v.Same, t) // as the spec's earlier completion left it
+			case f.Exists():
 				v.Unchanged = append(v.Unchanged, t)
-			} else {
+			default:
 				v.Missing = append(v.Missing, t)
 			}
 		case !c.Now.Exists():
@@ -472,7 +490,10 @@ func (p *phase) land(v *Verification) (string, error) {
 			work = append(work, gitrepo.Change{Path: rel, Mode: f.mode, Data: f.data, Before: before})
 		}
 		record := func(made []plumbing.Hash) ([]gitrepo.Change, error) {
-			short := gitrepo.Short(made[0].String())
+			short := "" // no work commit of its own
+			if len(made) > 0 {
+				short = gitrepo.Short(made[0].String())
+			}
 			data, err := p.record(v, short, now)
 			if err != nil {
 				return nil, err
@@ -488,10 +509,17 @@ func (p *phase) land(v *Verification) (string, error) {
 			}
 			return changes, nil
 		}
-		made, err := r.repo.Land(gitrepo.Landing{Onto: p.prog.head(), When: now, Commits: []gitrepo.CommitSpec{
+		commits := []gitrepo.CommitSpec{
 			{Message: fmt.Sprintf("chant(%s): %s\n", p.spec.ID, p.spec.Title), Author: p.prog.Author, Changes: work},
 			{Message: fmt.Sprintf("chant: record %s completed\n", p.spec.ID), Make: record},
-		}})
+		}
+		if len(work) == 0 && len(p.spec.Commits) > 0 {
+			// The same result as the spec's earlier completion: the record
+			// alone, against the commit it has.
+			commits = []gitrepo.CommitSpec{{Message: fmt.Sprintf("chant: record %s completed, its work unchanged since %s\n", p.spec.ID, p.spec.Commits[len(p.spec.Commits)-1]),
+				Make: record}}
+		}
+		made, err := r.repo.Land(gitrepo.Landing{Onto: p.prog.head(), When: now, Commits: commits})
 		for _, h := range made {
 			hashes = append(hashes, h.String())
 		}
@@ -502,10 +530,14 @@ func (p *phase) land(v *Verification) (string, error) {
 		// changed a file it writes. The agent's work stays in the worktree.
 		return "", p.fail(p.prog.Output, v, fmt.Errorf("the work was verified but not committed: %w", err))
 	}
-	if err != nil {
-		return gitrepo.Short(hashes[0]), err
+	commit := gitrepo.Short(hashes[0])
+	if len(p.work) == 0 && len(p.spec.Commits) > 0 {
+		commit = p.spec.Commits[len(p.spec.Commits)-1] // its work, as committed before
 	}
-	return gitrepo.Short(hashes[0]), removeProgress(r.stateDir, p.spec.ID)
+	if err != nil {
+		return commit, err
+	}
+	return commit, removeProgress(r.stateDir, p.spec.ID)
 }
 
 // record is the spec as completed: the ticks the agent made, the status,
@@ -524,7 +556,9 @@ func (p *phase) record(v *Verification, commit string, now time.Time) ([]byte, e
 		}
 	}
 	e.Set("status", spec.StatusCompleted)
-	e.Set("commits", append(append([]string{}, p.spec.Commits...), commit))
+	if commit != "" {
+		e.Set("commits", append(append([]string{}, p.spec.Commits...), commit))
+	}
 	e.Set("completed_at", now)
 	if p.prog.Model != "" {
 		e.Set("model", p.prog.Model)

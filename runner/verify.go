@@ -24,6 +24,10 @@ type Verification struct {
 	Total     int      // acceptance criteria
 	Missing   []string // target files that do not exist
 	Unchanged []string // target files the agent did not change
+	// Same are target files the agent left as the spec's earlier
+	// completion committed them: a run after reset that produces the same
+	// result is accepted.
+	Same []string
 	Checks    []CheckResult
 
 	SkippedCriteria bool     // unchecked criteria allowed by --skip-criteria

@@ -182,12 +182,17 @@ func (e *Editor) AppendToSection(heading, text string) {
 }
 
 // CheckBox ticks the task-list box whose "[" is at offset.
-func (e *Editor) CheckBox(offset int) {
+func (e *Editor) CheckBox(offset int) { e.setBox(offset, 'x') }
+
+// UncheckBox clears the task-list box whose "[" is at offset.
+func (e *Editor) UncheckBox(offset int) { e.setBox(offset, ' ') }
+
+func (e *Editor) setBox(offset int, mark byte) {
 	e.apply(func(d *doc) error {
 		if offset+2 >= len(d.src) || d.src[offset] != '[' || d.src[offset+2] != ']' {
 			return fmt.Errorf("no task box at byte %d", offset)
 		}
-		d.src[offset+1] = 'x'
+		d.src[offset+1] = mark
 		return nil
 	})
 }

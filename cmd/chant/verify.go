@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -16,30 +17,44 @@ var errDrift = errors.New("drift")
 
 type verifyOptions struct {
 	*globals
-	id      string
+	ids     []string
+	all     bool
+	head    bool
 	verbose bool
 }
 
 func newVerifyCmd(g *globals) *cobra.Command {
 	opts := &verifyOptions{globals: g}
 	c := &cobra.Command{
-		Use:   "verify ID",
-		Short: "Re-run a completed spec's checks against the current tree and report drift",
-		Long: `Re-run a completed spec's checks against the tree as it is now, and check
-that its target files still exist. Exit 0 when everything still holds, 1 on
-drift. Changes nothing.`,
-		Args:              exactArgs(1, "one spec ID"),
-		ValidArgsFunction: completeIDs(g, 1),
+		Use:   "verify [ID...] [--all] [--head]",
+		Short: "Run completed specs' checks again, at their own commits or at HEAD, and report drift",
+		Long: `Run a completed spec's checks again and check that its target files exist,
+in a worktree of chant's (never yours): by default at the commit of the
+spec's own work, which says whether the spec held when it was done; with
+--head at HEAD, which says whether it still holds now. A check expected to
+fail before a fix (a regression test) holds at its own commit even after the
+fix. --all verifies every completed spec, for CI.
+
+Exit 0 when everything holds, 1 on drift. Changes nothing.`,
+		ValidArgsFunction: completeIDs(g, -1),
 		RunE: func(c *cobra.Command, args []string) error {
-			opts.id = args[0]
+			opts.ids = args
 			return runVerify(c.Context(), opts)
 		},
 	}
+	c.Flags().BoolVar(&opts.all, "all", false, "verify every completed spec")
+	c.Flags().BoolVar(&opts.head, "head", false, "check against HEAD rather than each spec's own commit")
 	c.Flags().BoolVarP(&opts.verbose, "verbose", "v", false, "show the checks' output")
 	return c
 }
 
 func runVerify(ctx context.Context, opts *verifyOptions) error {
+	switch {
+	case len(opts.ids) == 0 && !opts.all:
+		return &usageError{errors.New("verify: name the specs to verify, or --all for every completed spec")}
+	case len(opts.ids) > 0 && opts.all:
+		return &usageError{errors.New("verify: --all verifies every completed spec; name none with it")}
+	}
 	target, err := opts.target()
 	if err != nil {
 		return err
@@ -48,27 +63,53 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	if opts.verbose {
 		log = opts.stdout
 	}
-	s, v, err := runner.Verify(ctx, target, opts.id, log)
+	results, err := runner.Verify(ctx, target, runner.VerifyOptions{IDs: opts.ids, Head: opts.head, Log: log})
 	if err != nil {
 		return err
 	}
-	for _, c := range v.Checks {
-		mark := "ok   "
-		if !c.Held {
-			mark = "DRIFT"
+	out := opts.stdout
+	var drifted []string
+	for _, r := range results {
+		v := r.Verification
+		where := "at HEAD (" + r.Commit + ")"
+		if r.Own {
+			where = "at its commit " + r.Commit
 		}
-		fmt.Fprintf(opts.stdout, "%s `%s`: %s\n", mark, c.Check.Run, c.Describe())
-		if !c.Held && c.Output != "" {
-			fmt.Fprintf(opts.stdout, "%s\n", c.Output)
+		if r.Note != "" {
+			where += ": " + r.Note
+		}
+		for _, c := range v.Checks {
+			mark := "ok   "
+			if !c.Held {
+				mark = "DRIFT"
+			}
+			fmt.Fprintf(out, "%s %s `%s`: %s\n", mark, r.Spec.ID, c.Check.Run, c.Describe())
+			if !c.Held && c.Output != "" {
+				fmt.Fprintf(out, "%s\n", c.Output)
+			}
+		}
+		for _, f := range v.Missing {
+			fmt.Fprintf(out, "DRIFT %s target file is missing: %s\n", r.Spec.ID, f)
+		}
+		if v.OK() {
+			fmt.Fprintf(out, "%s holds %s: %s as expected.\n", r.Spec.ID, where, plural(len(v.Checks), "check"))
+		} else {
+			fmt.Fprintf(out, "%s does not hold %s.\n", r.Spec.ID, where)
+			drifted = append(drifted, r.Spec.ID)
 		}
 	}
-	for _, f := range v.Missing {
-		fmt.Fprintf(opts.stdout, "DRIFT target file is gone: %s\n", f)
+	if opts.all {
+		switch {
+		case len(results) == 0:
+			fmt.Fprintln(out, "No completed specs to verify.")
+		case len(drifted) == 0:
+			fmt.Fprintf(out, "%s verified: all hold.\n", plural(len(results), "completed spec"))
+		default:
+			fmt.Fprintf(out, "%d of %s do not hold: %s.\n", len(drifted), plural(len(results), "completed spec"), strings.Join(drifted, ", "))
+		}
 	}
-	if !v.OK() {
-		fmt.Fprintf(opts.stdout, "%s has drifted since it completed.\n", s.ID)
+	if len(drifted) > 0 {
 		return &reported{errDrift}
 	}
-	fmt.Fprintf(opts.stdout, "%s still holds: %d checks as expected.\n", s.ID, len(v.Checks))
 	return nil
 }

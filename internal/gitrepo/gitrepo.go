@@ -194,3 +194,16 @@ func (r *Repo) signature(when time.Time) object.Signature {
 	name, email := r.Identity()
 	return object.Signature{Name: name, Email: email, When: when}
 }
+
+// ResolveCommit returns the commit a full or abbreviated hash (or any
+// revision git understands) names.
+func (r *Repo) ResolveCommit(rev string) (plumbing.Hash, error) {
+	h, err := r.repo.ResolveRevision(plumbing.Revision(rev))
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("commit %s: %w", rev, err)
+	}
+	if _, err := r.repo.CommitObject(*h); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("commit %s: %w", rev, err)
+	}
+	return *h, nil
+}

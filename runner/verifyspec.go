@@ -1,0 +1,165 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/isolation"
+	"github.com/chant-run/chant/spec"
+)
+
+// ErrNotCompleted means verify was asked about a spec that has not run.
+var ErrNotCompleted = errors.New("not completed")
+
+// VerifyOptions say what to verify and how.
+type VerifyOptions struct {
+	// IDs are the specs to verify (partial IDs); none: every completed spec.
+	IDs []string
+	// Head checks every spec against HEAD instead of the commit of its own
+	// work: whether it still holds now, not whether it held when done.
+	Head bool
+	Log  io.Writer // the checks' output
+	// Activity, when set, is told when a check or setup starts and ends.
+	Activity func(Activity)
+}
+
+// Verified is one spec's checks run again, and at which commit.
+type Verified struct {
+	Spec *spec.Spec
+	// Commit is the commit checked (short hash); Own says it is the
+	// commit of the spec's own work, rather than HEAD.
+	Commit string
+	Own    bool
+	// Note says why HEAD was checked for a spec checked at its own commit
+	// otherwise (it has none, or it is gone from the repository).
+	Note         string
+	Verification *Verification
+}
+
+// Verify runs completed specs' checks again in a worktree of their own
+// (never the user's), each at the commit of its own work or at HEAD, and
+// checks that their target files exist there. Drift is a check whose
+// outcome is no longer the expected one, or a missing target. It changes
+// nothing in the repository.
+func Verify(ctx context.Context, w *spec.Workspace, opts VerifyOptions) ([]Verified, error) {
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	set, err := w.Load()
+	if err != nil {
+		return nil, err
+	}
+	var specs []*spec.Spec
+	for _, id := range opts.IDs {
+		s, err := set.Resolve(id)
+		if err != nil {
+			return nil, err
+		}
+		if s.Status != spec.StatusCompleted && !s.Archived {
+			return nil, fmt.Errorf("%w: %s is %s; only completed specs can be verified", ErrNotCompleted, s.ID, s.Status)
+		}
+		specs = append(specs, s)
+	}
+	if len(opts.IDs) == 0 {
+		for _, s := range set.Order() {
+			if s.Status == spec.StatusCompleted && !s.Archived {
+				specs = append(specs, s)
+			}
+		}
+	}
+	repo, err := gitrepo.Open(w.Root)
+	if err != nil {
+		return nil, err
+	}
+	head, err := repo.ReadHead()
+	if err != nil {
+		return nil, err
+	}
+	// One verify at a time uses the verify worktree.
+	lock, err := spec.OpenLock(repo.StateDir(), "verify.lock")
+	if err != nil {
+		return nil, err
+	}
+	if err := lock.Lock(); err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+	tree, err := isolation.Open(repo, "verify")
+	if err != nil {
+		return nil, err
+	}
+	wsDir := filepath.Join(tree.Dir, filepath.FromSlash(repoRel(repo, w, ".")))
+	activity := func(id, what string) func() {
+		if opts.Activity == nil {
+			return func() {}
+		}
+		a := Activity{Spec: id, What: what, Start: time.Now()}
+		opts.Activity(a)
+		return func() { a.Done = true; opts.Activity(a) }
+	}
+	var out []Verified
+	for _, s := range specs {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		vd := Verified{Spec: s}
+		commit := head.Commit
+		switch {
+		case opts.Head:
+		case len(s.Commits) == 0:
+			vd.Note = "it has no commit of its own"
+		default:
+			own := s.Commits[len(s.Commits)-1]
+			if h, err := repo.ResolveCommit(own); err == nil {
+				commit, vd.Own = h, true
+			} else {
+				vd.Note = fmt.Sprintf("its commit %s is not in the repository", own)
+			}
+		}
+		vd.Commit = gitrepo.Short(commit.String())
+		fmt.Fprintf(opts.Log, "=== %s at %s\n", s.ID, vd.Commit)
+		v, err := verifyAt(ctx, w, repo, tree, s, commit, wsDir, opts.Log, activity)
+		if err != nil {
+			return out, fmt.Errorf("spec %s: %w", s.ID, err)
+		}
+		vd.Verification = v
+		out = append(out, vd)
+	}
+	return out, nil
+}
+
+// verifyAt checks one spec in tree, synced to commit.
+func verifyAt(ctx context.Context, w *spec.Workspace, repo *gitrepo.Repo, tree *isolation.Tree, s *spec.Spec, commit plumbing.Hash,
+	wsDir string, log io.Writer, activity func(id, what string) func()) (*Verification, error) {
+	tree.Touched() // the last verify's checks may have written anything
+	if err := tree.Sync(commit); err != nil {
+		return nil, fmt.Errorf("prepare the verify worktree: %w", err)
+	}
+	if err := prepareTree(ctx, w, repo, tree, commit, s.ID, log, activity); err != nil {
+		return nil, err
+	}
+	v := &Verification{Total: len(s.Criteria())}
+	for _, t := range s.TargetFiles {
+		f, err := repo.FileAt(commit, repoRel(repo, w, t))
+		if err != nil {
+			return nil, err
+		}
+		if !f.Exists() {
+			v.Missing = append(v.Missing, t)
+		}
+	}
+	for _, c := range s.Checks {
+		fmt.Fprintf(log, "check: %s (expect %s)\n", c.Run, c.Expect)
+		done := activity(s.ID, "check `"+c.Run+"`")
+		v.Checks = append(v.Checks, runCheck(ctx, c, wsDir, s.ID))
+		done()
+	}
+	return v, nil
+}
