@@ -132,7 +132,7 @@ func (r *Replay) problems(w *spec.Workspace, set *spec.Set) []specProblem {
 	}
 	for _, s := range set.Specs {
 		add := func(p, msg string, line int) {
-			out = append(out, specProblem{s.ID, spec.Problem{Path: r.Source + "/" + p, Line: line, Col: 1, Severity: spec.SeverityError, Message: msg}})
+			out = append(out, specProblem{s.ID, spec.Problem{Path: r.Source + "/" + p, Line: line, Col: 1, Severity: spec.SeverityError, Code: spec.CodeRecording, Message: msg}})
 		}
 		if _, err := fs.Stat(r.Recordings, s.ID); err != nil {
 			continue

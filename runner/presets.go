@@ -184,11 +184,11 @@ func AgentProblems(w *spec.Workspace) []spec.Problem {
 	c := w.Config
 	var out []spec.Problem
 	add := func(msg string) {
-		out = append(out, spec.Problem{Path: c.Path, Line: c.KeyLine("defaults", "provider"), Col: 1, Severity: spec.SeverityError, Message: msg})
+		out = append(out, spec.Problem{Path: c.Path, Line: c.KeyLine("defaults", "provider"), Col: 1, Severity: spec.SeverityError, Code: spec.CodeAgent, Message: msg})
 	}
 	switch p := c.Defaults.Provider; {
 	case p == "":
-		out = append(out, spec.Problem{Path: c.Path, Line: max(c.KeyLine("defaults"), 1), Col: 1, Severity: spec.SeverityWarning,
+		out = append(out, spec.Problem{Path: c.Path, Line: max(c.KeyLine("defaults"), 1), Col: 1, Severity: spec.SeverityWarning, Code: spec.CodeNoAgent,
 			Message: "defaults.provider is not set: specs run with the replay agent (recordings in .chant/recordings); set it to the agent you use (" + strings.Join(Providers(), ", ") + ")"})
 	case p == "replay":
 	case p == "command":
@@ -201,7 +201,7 @@ func AgentProblems(w *spec.Workspace) []spec.Problem {
 		}
 	}
 	if _, err := agentTimeout(c); err != nil {
-		out = append(out, spec.Problem{Path: c.Path, Line: c.KeyLine("agent", "timeout"), Col: 1, Severity: spec.SeverityError, Message: err.Error()})
+		out = append(out, spec.Problem{Path: c.Path, Line: c.KeyLine("agent", "timeout"), Col: 1, Severity: spec.SeverityError, Code: spec.CodeAgent, Message: err.Error()})
 	}
 	return out
 }

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -31,7 +30,7 @@ func UnknownPlaceholders(template []byte) []spec.Problem {
 		for _, m := range placeholderRE.FindAllStringSubmatchIndex(line, -1) {
 			name := line[m[2]:m[3]]
 			if !slices.Contains(Placeholders, name) {
-				out = append(out, spec.Problem{Line: i + 1, Col: m[0] + 1, Severity: spec.SeverityError,
+				out = append(out, spec.Problem{Line: i + 1, Col: m[0] + 1, Severity: spec.SeverityError, Code: spec.CodePlaceholder,
 					Message: fmt.Sprintf("unknown placeholder {{%s}} (known: %s)", name, strings.Join(Placeholders, ", "))})
 			}
 		}
@@ -152,30 +151,4 @@ func inline(files []spec.InputFile, patterns []string) string {
 		fmt.Fprintf(&b, "### %s\n\n%s\n%s\n%s\n\n", f.Path, fence, strings.TrimRight(string(f.Data), "\n"), fence)
 	}
 	return strings.TrimSpace(b.String())
-}
-
-// PromptProblems checks every template in .chant/prompts for unknown
-// placeholders.
-func PromptProblems(w *spec.Workspace) ([]spec.Problem, error) {
-	paths, err := filepath.Glob(filepath.Join(w.ChantDir, "prompts", "*.md"))
-	if err != nil {
-		return nil, err
-	}
-	var out []spec.Problem
-	for _, p := range paths {
-		name := strings.TrimSuffix(filepath.Base(p), ".md")
-		if !spec.ValidPromptName(name) {
-			continue // no spec can name it
-		}
-		data, err := w.ReadPrompt(name)
-		if err != nil {
-			out = append(out, spec.Problem{Path: w.Rel(p), Line: 1, Col: 1, Severity: spec.SeverityError, Message: err.Error()})
-			continue
-		}
-		for _, prob := range UnknownPlaceholders(data) {
-			prob.Path = w.Rel(p)
-			out = append(out, prob)
-		}
-	}
-	return out, nil
 }

@@ -138,7 +138,7 @@ func Assess(w *spec.Workspace, set *spec.Set, now time.Time, opts AssessOptions)
 		stateDir = repo.StateDir()
 	} else {
 		// Nothing is approved against it, nothing runs.
-		p := spec.Problem{Path: w.Config.Path, Line: 1, Col: 1, Severity: spec.SeverityError,
+		p := spec.Problem{Path: w.Config.Path, Line: 1, Col: 1, Severity: spec.SeverityError, Code: spec.CodeNotGit,
 			Message: fmt.Sprintf("%v: chant runs specs against a git repository; make one with git init", err)}
 		a.Problems = append([]spec.Problem{p}, a.Problems...)
 		a.Blocking = append(a.Blocking, p)
@@ -397,19 +397,19 @@ func (a *Assessment) promptProblems(override string, add func(spec.Problem, ...*
 			var viaConfig []*spec.Spec
 			for _, s := range users[name] {
 				if s.Prompt == name && override == "" {
-					add(spec.Problem{Path: s.Path, Line: s.KeyLine("prompt"), Col: 1, Severity: spec.SeverityError, Message: msg}, s)
+					add(spec.Problem{Path: s.Path, Line: s.KeyLine("prompt"), Col: 1, Severity: spec.SeverityError, Code: spec.CodePrompt, Message: msg}, s)
 				} else {
 					viaConfig = append(viaConfig, s)
 				}
 			}
 			if len(viaConfig) > 0 {
-				add(spec.Problem{Path: w.Config.Path, Line: w.Config.KeyLine("defaults", "prompt"), Col: 1, Severity: spec.SeverityError, Message: msg}, viaConfig...)
+				add(spec.Problem{Path: w.Config.Path, Line: w.Config.KeyLine("defaults", "prompt"), Col: 1, Severity: spec.SeverityError, Code: spec.CodePrompt, Message: msg}, viaConfig...)
 			}
 			continue
 		}
 		path := w.Rel(w.PromptPath(name))
 		if err != nil {
-			add(spec.Problem{Path: path, Line: 1, Col: 1, Severity: spec.SeverityError, Message: err.Error()}, users[name]...)
+			add(spec.Problem{Path: path, Line: 1, Col: 1, Severity: spec.SeverityError, Code: spec.CodePrompt, Message: err.Error()}, users[name]...)
 			continue
 		}
 		if _, builtin := spec.BuiltinPrompt(name); builtin && !fileExists(w.PromptPath(name)) {

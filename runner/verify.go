@@ -27,8 +27,8 @@ type Verification struct {
 	// Same are target files the agent left as the spec's earlier
 	// completion committed them: a run after reset that produces the same
 	// result is accepted.
-	Same []string
-	Checks    []CheckResult
+	Same   []string
+	Checks []CheckResult
 
 	SkippedCriteria bool     // unchecked criteria allowed by --skip-criteria
 	Undeclared      []string // files changed outside target_files

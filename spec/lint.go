@@ -25,6 +25,46 @@ type Problem struct {
 	Col      int    `json:"col"`
 	Severity string `json:"severity"`
 	Message  string `json:"message"`
+	Code     string `json:"code"` // what kind of problem (ProblemCodes)
+}
+
+// Problem codes: every kind of problem chant reports. An error of any kind
+// makes its spec invalid (it does not run), or, for the config's and the
+// agent's, stops every run.
+const (
+	CodeParse               = "parse"                // the file cannot be read as a spec: YAML, values, types, encoding
+	CodeDuplicateID         = "duplicate-id"         // two files with one ID
+	CodeFileName            = "file-name"            // control characters in a spec's file name
+	CodePromptName          = "prompt-name"          // a prompt: that is a path, not a name
+	CodeMissingDependency   = "missing-dependency"   // depends_on names no spec
+	CodeCancelledDependency = "cancelled-dependency" // depends_on names a cancelled spec
+	CodeDriverDependency    = "driver-dependency"    // a member depends on its own driver (warning)
+	CodeMissingMember       = "missing-member"       // members: names no spec
+	CodeApproval            = "approval"             // approved without by and at
+	CodeOwnFile             = "own-file"             // a spec targets its own file
+	CodeOutside             = "outside"              // a path leaves the repository
+	CodeThroughLink         = "through-link"         // a path leaves the repository through a symbolic link
+	CodeNoTitle             = "no-title"             // no # Title
+	CodeNoCriteria          = "no-criteria"          // no acceptance criteria (warning)
+	CodeCycle               = "cycle"                // a dependency cycle
+	CodeConfig              = "config"               // a config value chant cannot use
+	CodeUnknownKey          = "unknown-key"          // a config key neither chant nor Chant knows (warning)
+	CodeAgent               = "agent"                // the agent config: unknown provider, no command, bad timeout
+	CodeNoAgent             = "no-agent"             // no provider set: the replay agent runs (warning)
+	CodeNotGit              = "not-git"              // the workspace is not in a git repository
+	CodePrompt              = "prompt"               // a prompt template missing or unreadable
+	CodePlaceholder         = "placeholder"          // a prompt template's unknown placeholder
+	CodeRecording           = "recording"            // a replay recording chant cannot use
+)
+
+// ProblemCodes are every problem code, with whether its problems are
+// errors (warnings otherwise).
+var ProblemCodes = map[string]bool{
+	CodeParse: true, CodeDuplicateID: true, CodeFileName: true, CodePromptName: true, CodeMissingDependency: true,
+	CodeCancelledDependency: true, CodeDriverDependency: false, CodeMissingMember: true, CodeApproval: true,
+	CodeOwnFile: true, CodeOutside: true, CodeThroughLink: true, CodeNoTitle: true, CodeNoCriteria: false,
+	CodeCycle: true, CodeConfig: true, CodeUnknownKey: false, CodeAgent: true, CodeNoAgent: false, CodeNotGit: true,
+	CodePrompt: true, CodePlaceholder: true, CodeRecording: true,
 }
 
 func (p Problem) String() string {
@@ -38,64 +78,68 @@ func (p Problem) String() string {
 // (warnings). They come sorted by file and line.
 func (set *Set) Problems() []Problem {
 	var out []Problem
-	add := func(err error, severity string) {
+	add := func(err error, severity, code string) {
 		var list Errors
 		if errors.As(err, &list) {
 			for _, e := range list {
-				out = append(out, problemOf(e, severity))
+				out = append(out, problemOf(e, severity, code))
 			}
 			return
 		}
-		out = append(out, problemOf(err, severity))
+		out = append(out, problemOf(err, severity, code))
 	}
 	for _, e := range set.Invalid {
-		add(e, SeverityError)
+		code := CodeParse
+		if errors.Is(e, errDuplicateID) {
+			code = CodeDuplicateID
+		}
+		add(e, SeverityError, code)
 	}
 	for _, s := range set.Specs {
 		if strings.IndexFunc(s.ID, unicode.IsControl) >= 0 {
-			add(&Error{Path: s.Path, Line: 1, Col: 1, Msg: fmt.Sprintf("the file name has control characters (spec ID %q): rename the file", s.ID)}, SeverityError)
+			add(&Error{Path: s.Path, Line: 1, Col: 1, Msg: fmt.Sprintf("the file name has control characters (spec ID %q): rename the file", s.ID)}, SeverityError, CodeFileName)
 		}
 		if s.broken {
 			continue // its frontmatter could not be read: the parse error says why
 		}
 		if s.Prompt != "" && !ValidPromptName(s.Prompt) {
-			add(s.errAt("prompt", s.Prompt, "prompt: %q is not a prompt name (letters, digits, '.', '-', '_'; the template is .chant/prompts/<name>.md)", s.Prompt), SeverityError)
+			add(s.errAt("prompt", s.Prompt, "prompt: %q is not a prompt name (letters, digits, '.', '-', '_'; the template is .chant/prompts/<name>.md)", s.Prompt), SeverityError, CodePromptName)
 		}
 		for _, dep := range s.DependsOn {
 			switch d := set.byID[dep]; {
 			case d == nil:
-				add(s.errAt("depends_on", dep, "depends_on: %s does not exist", dep), SeverityError)
+				add(s.errAt("depends_on", dep, "depends_on: %s does not exist", dep), SeverityError, CodeMissingDependency)
 			case d.Status == StatusCancelled && !d.Archived:
-				add(s.errAt("depends_on", dep, "depends_on: %s is cancelled, so %s can never run", dep, s.ID), SeverityError)
+				add(s.errAt("depends_on", dep, "depends_on: %s is cancelled, so %s can never run", dep, s.ID), SeverityError, CodeCancelledDependency)
 			case dep == DriverOf(s.ID):
-				add(s.errAt("depends_on", dep, "depends_on: %s is this member's own driver; members run within their driver", dep), SeverityWarning)
+				add(s.errAt("depends_on", dep, "depends_on: %s is this member's own driver; members run within their driver", dep), SeverityWarning, CodeDriverDependency)
 			}
 		}
 		for _, m := range s.Members {
 			if set.byID[m] == nil {
-				add(s.errAt("members", m, "members: %s does not exist", m), SeverityError)
+				add(s.errAt("members", m, "members: %s does not exist", m), SeverityError, CodeMissingMember)
 			}
 		}
 		if a := s.Approval; a != nil && a.Status == ApprovalApproved && (a.By == "" || a.At == "") {
-			add(s.errAt("approval", "", "approval: approved without by and at"), SeverityError)
+			add(s.errAt("approval", "", "approval: approved without by and at"), SeverityError, CodeApproval)
 		}
 		for _, t := range s.TargetFiles {
 			if filepath.ToSlash(filepath.Clean(t)) == filepath.ToSlash(s.Path) {
-				add(s.errAt("target_files", t, "target_files: %s is the spec's own file, which only chant writes", t), SeverityError)
+				add(s.errAt("target_files", t, "target_files: %s is the spec's own file, which only chant writes", t), SeverityError, CodeOwnFile)
 			}
 		}
 		for _, key := range []string{"target_files", "informed_by", "context"} {
 			for _, p := range s.pathList(key) {
 				if filepath.IsAbs(p) || strings.HasPrefix(p, "/") || !filepath.IsLocal(filepath.Clean(p)) {
-					add(s.errAt(key, p, "%s: %s leaves the repository", key, p), SeverityError)
+					add(s.errAt(key, p, "%s: %s leaves the repository", key, p), SeverityError, CodeOutside)
 				}
 			}
 		}
 		if s.Title == "" {
-			add(&Error{Path: s.Path, Line: s.layout.closeLine + 1, Col: 1, Msg: "no title: the body has no level-1 heading (# Title)"}, SeverityError)
+			add(&Error{Path: s.Path, Line: s.layout.closeLine + 1, Col: 1, Msg: "no title: the body has no level-1 heading (# Title)"}, SeverityError, CodeNoTitle)
 		}
 		if len(s.Criteria()) == 0 && !s.Archived {
-			add(&Error{Path: s.Path, Line: s.layout.closeLine + 1, Col: 1, Msg: "no acceptance criteria: add a task list under ## Acceptance Criteria"}, SeverityWarning)
+			add(&Error{Path: s.Path, Line: s.layout.closeLine + 1, Col: 1, Msg: "no acceptance criteria: add a task list under ## Acceptance Criteria"}, SeverityWarning, CodeNoCriteria)
 		}
 	}
 	for _, cycle := range set.Cycles() {
@@ -103,7 +147,7 @@ func (set *Set) Problems() []Problem {
 		for i, s := range cycle {
 			names[i] = s.ID
 		}
-		add(cycle[0].errAt("depends_on", "", "dependency cycle: %s (%s)", strings.Join(names, " → "), cyclePaths(cycle)), SeverityError)
+		add(cycle[0].errAt("depends_on", "", "dependency cycle: %s (%s)", strings.Join(names, " → "), cyclePaths(cycle)), SeverityError, CodeCycle)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Path != out[j].Path {
@@ -114,12 +158,12 @@ func (set *Set) Problems() []Problem {
 	return out
 }
 
-func problemOf(err error, severity string) Problem {
+func problemOf(err error, severity, code string) Problem {
 	var e *Error
 	if errors.As(err, &e) {
-		return Problem{Path: e.Path, Line: e.Line, Col: e.Col, Severity: severity, Message: e.Msg}
+		return Problem{Path: e.Path, Line: e.Line, Col: e.Col, Severity: severity, Code: code, Message: e.Msg}
 	}
-	return Problem{Severity: severity, Message: err.Error()}
+	return Problem{Severity: severity, Code: code, Message: err.Error()}
 }
 
 // errAt is an Error at the list item value under key (or at key when value
@@ -168,8 +212,8 @@ var knownConfig = configKeys{
 	"project": {"name": nil, "prefix": nil, "silent": nil},
 	"defaults": {"prompt": nil, "provider": nil, "model": nil, "branch": nil, "branch_prefix": nil, "split_model": nil,
 		"main_branch": nil, "create_branch": nil, "rotation_strategy": nil, "prompt_extensions": nil},
-	"agent":    {"command": nil, "timeout": nil, "model": nil, "name": nil},
-	"approval": {"approvers": nil, "allow_self_approval": nil, "expires_after": nil, "rejection_action": nil, "require_approval_for_agent_work": nil},
+	"agent":     {"command": nil, "timeout": nil, "model": nil, "name": nil},
+	"approval":  {"approvers": nil, "allow_self_approval": nil, "expires_after": nil, "rejection_action": nil, "require_approval_for_agent_work": nil},
 	"isolation": {"copy": nil, "setup": nil},
 	"replay":    {"bundle": nil, "dir": nil},
 	"fixture":   nil,
@@ -238,7 +282,7 @@ func ConfigProblems(c *Config) []Problem {
 	}
 	errorAt := func(msg string, path ...string) {
 		line, col := at(path...)
-		out = append(out, Problem{Path: c.Path, Line: line, Col: col, Severity: SeverityError, Message: msg})
+		out = append(out, Problem{Path: c.Path, Line: line, Col: col, Severity: SeverityError, Code: CodeConfig, Message: msg})
 	}
 	if p := c.Defaults.Prompt; p != "" && !ValidPromptName(p) {
 		errorAt(fmt.Sprintf("defaults.prompt: %q is not a prompt name (letters, digits, '.', '-', '_'; the template is .chant/prompts/<name>.md)", p), "defaults", "prompt")
@@ -263,7 +307,7 @@ func ConfigProblems(c *Config) []Problem {
 			sub, known := keys[k.Value]
 			switch {
 			case !known:
-				out = append(out, Problem{Path: c.Path, Line: k.Line + c.yamlOffset, Col: k.Column, Severity: SeverityWarning,
+				out = append(out, Problem{Path: c.Path, Line: k.Line + c.yamlOffset, Col: k.Column, Severity: SeverityWarning, Code: CodeUnknownKey,
 					Message: fmt.Sprintf("unknown config key %s%s (kept, but neither chant nor Chant uses it)", prefix, k.Value)})
 			case sub != nil:
 				walk(v, sub, prefix+k.Value+".")
@@ -290,7 +334,7 @@ func (w *Workspace) PathProblems(set *Set) []Problem {
 				}
 				if Escapes(root, filepath.Join(root, filepath.FromSlash(p))) {
 					e := s.errAt(key, p, "%s: %s leads outside the repository through a symbolic link", key, p)
-					out = append(out, problemOf(e, SeverityError))
+					out = append(out, problemOf(e, SeverityError, CodeThroughLink))
 				}
 			}
 		}

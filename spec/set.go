@@ -84,8 +84,8 @@ func loadFiles(paths []string, archived map[string]bool, display func(string) st
 			return nil, r.io
 		}
 		if first := set.byID[r.s.ID]; first != nil {
-			set.Invalid = append(set.Invalid, &Error{Path: r.s.Path, Line: 1, Col: 1,
-				Msg: fmt.Sprintf("duplicate spec ID %s: also %s", r.s.ID, first.Path)})
+			set.Invalid = append(set.Invalid, &duplicateError{&Error{Path: r.s.Path, Line: 1, Col: 1,
+				Msg: fmt.Sprintf("duplicate spec ID %s: also %s", r.s.ID, first.Path)}})
 			continue
 		}
 		if r.err != nil {
@@ -348,3 +348,12 @@ func (s *Spec) node() *yaml.Node {
 	}
 	return fm
 }
+
+// duplicateError is a file whose spec ID another file has.
+type duplicateError struct{ err *Error }
+
+var errDuplicateID = errors.New("duplicate spec ID")
+
+func (e *duplicateError) Error() string        { return e.err.Error() }
+func (e *duplicateError) Is(target error) bool { return target == errDuplicateID }
+func (e *duplicateError) Unwrap() error        { return e.err }
