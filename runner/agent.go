@@ -130,11 +130,20 @@ func (r *Replay) problems(w *spec.Workspace, set *spec.Set) []specProblem {
 	if err != nil {
 		root = w.Root
 	}
+	// One listing of the recordings, rather than a look for each spec.
+	entries, err := fs.ReadDir(r.Recordings, ".")
+	if err != nil {
+		return nil
+	}
+	recorded := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		recorded[e.Name()] = true
+	}
 	for _, s := range set.Specs {
 		add := func(p, msg string, line int) {
 			out = append(out, specProblem{s.ID, spec.Problem{Path: r.Source + "/" + p, Line: line, Col: 1, Severity: spec.SeverityError, Code: spec.CodeRecording, Message: msg}})
 		}
-		if _, err := fs.Stat(r.Recordings, s.ID); err != nil {
+		if !recorded[s.ID] {
 			continue
 		}
 		fs.WalkDir(r.Recordings, s.ID, func(p string, d fs.DirEntry, err error) error {

@@ -84,3 +84,38 @@ func FuzzEdit(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCriteria checks that finding the criteria from the Acceptance
+// Criteria heading on gives what parsing the whole body gives.
+func FuzzCriteria(f *testing.F) {
+	for _, body := range []string{
+		"# T\n\n## Acceptance Criteria\n\n- [ ] a\n- [x] b\n",
+		"# T\n\n```\n## Acceptance Criteria\n- [ ] in code\n```\n\n## Acceptance Criteria\n\n- [ ] real\n",
+		"# T\n\nSee the acceptance criteria below.\n\n### Acceptance Criteria\n\n* [X] c\n\n## Next\n\n- [ ] not\n",
+		"# T\n\n  ## Acceptance Criteria\n\n- [ ] indented heading\n",
+		"# T\n\nAcceptance Criteria\n===\n\n- [ ] setext\n\n## Acceptance Criteria\n\n- [ ] atx\n",
+		"# T\n\n> ## Acceptance Criteria\n> - [ ] quoted\n",
+		"# T\n\n<div>\n## Acceptance Criteria\n- [ ] html\n</div>\n",
+		"# T\n\n- item\n## Acceptance Criteria\n- [ ] after a list\n",
+		"# T\n\n~~~\n```\n~~~\n## acceptance criteria ##\n1. [ ] numbered\n",
+	} {
+		f.Add(body)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		src := []byte(body)
+		whole := criteriaIn(src, 0)
+		start, ok := criteriaStart(src)
+		if !ok {
+			return
+		}
+		part := criteriaIn(src, start)
+		if len(whole) != len(part) {
+			t.Fatalf("whole body: %d criteria, from %d: %d\n%q", len(whole), start, len(part), body)
+		}
+		for i := range whole {
+			if whole[i] != part[i] {
+				t.Fatalf("criterion %d: %+v, from %d: %+v\n%q", i, whole[i], start, part[i], body)
+			}
+		}
+	})
+}

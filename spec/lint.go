@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -326,13 +327,14 @@ func (w *Workspace) PathProblems(set *Set) []Problem {
 	if err != nil {
 		root = w.Root
 	}
+	within := NewConfinement(root)
 	for _, s := range set.Specs {
 		for _, key := range []string{"target_files", "informed_by", "context"} {
 			for _, p := range s.pathList(key) {
 				if !filepath.IsLocal(filepath.Clean(p)) {
 					continue // reported by Problems
 				}
-				if Escapes(root, filepath.Join(root, filepath.FromSlash(p))) {
+				if within.Escapes(filepath.Join(root, filepath.FromSlash(p))) {
 					e := s.errAt(key, p, "%s: %s leads outside the repository through a symbolic link", key, p)
 					out = append(out, problemOf(e, SeverityError, CodeThroughLink))
 				}
@@ -340,6 +342,53 @@ func (w *Workspace) PathProblems(set *Set) []Problem {
 		}
 	}
 	return out
+}
+
+// Confinement answers Escapes for many paths under one root, resolving
+// each directory once: thousands of target files share a few directories.
+type Confinement struct {
+	root string
+	dirs map[string]dirFate
+}
+
+type dirFate struct{ exists, escapes bool }
+
+// NewConfinement checks paths against root (with symbolic links resolved).
+func NewConfinement(root string) *Confinement {
+	return &Confinement{root: root, dirs: map[string]dirFate{}}
+}
+
+// Escapes reports what the function Escapes does, for c's root.
+func (c *Confinement) Escapes(path string) bool {
+	if len(path) <= len(c.root) {
+		return false
+	}
+	dir := c.dir(filepath.Dir(path))
+	if !dir.exists {
+		return dir.escapes // so neither does the file
+	}
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return Escapes(c.root, path) // a link itself: resolve it
+	}
+	return dir.escapes
+}
+
+func (c *Confinement) dir(dir string) dirFate {
+	if len(dir) <= len(c.root) {
+		return dirFate{exists: true}
+	}
+	if f, ok := c.dirs[dir]; ok {
+		return f
+	}
+	var f dirFate
+	if real, err := filepath.EvalSymlinks(dir); err != nil {
+		f.escapes = c.dir(filepath.Dir(dir)).escapes // does not exist (yet): its parent decides
+	} else {
+		rel, err := filepath.Rel(c.root, real)
+		f = dirFate{exists: true, escapes: err != nil || !filepath.IsLocal(rel) && rel != "."}
+	}
+	c.dirs[dir] = f
+	return f
 }
 
 // Escapes reports whether path, or the deepest part of it that exists,

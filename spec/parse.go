@@ -68,7 +68,12 @@ func fileKind(m os.FileMode) string {
 // *Error or Errors naming path and the line of each problem; the returned
 // Spec is filled as far as parsing got, so callers can still list it.
 func Parse(path string, src []byte) (*Spec, error) {
-	s := &Spec{ID: IDFromPath(path), Path: path, src: src, Type: "code", Status: StatusPending}
+	return parseInto(new(Spec), path, src)
+}
+
+// parseInto parses into s, which must be zero.
+func parseInto(s *Spec, path string, src []byte) (*Spec, error) {
+	s.ID, s.Path, s.src, s.Type, s.Status = IDFromPath(path), path, src, "code", StatusPending
 	if !utf8.Valid(src) {
 		s.broken = true
 		return s, &Error{Path: path, Line: invalidUTF8Line(src), Col: 1, Msg: "file is not valid UTF-8"}
@@ -257,17 +262,37 @@ func firstH1(src []byte) (string, bool) {
 
 // parseCriteria finds the acceptance criteria with goldmark: the task items
 // under a heading "Acceptance Criteria", to the next heading of the same or
-// a higher level, at any nesting, never inside code.
+// a higher level, at any nesting, never inside code. Only the part of the
+// body from that heading on is parsed when it can be found for certain
+// (see criteriaStart): most of a spec is prose that cannot hold criteria.
 func (s *Spec) parseCriteria() {
-	body := s.src[s.layout.bodyStart:]
-	doc := markdown.Parser().Parse(text.NewReader(body))
+	src := s.text()
+	if len(src) < s.layout.bodyStart {
+		return
+	}
+	body := src[s.layout.bodyStart:]
+	if !containsFold(body, "acceptance criteria") {
+		return
+	}
+	start, ok := criteriaStart(body)
+	if !ok {
+		start = 0
+	}
+	s.criteria = criteriaIn(src, s.layout.bodyStart+start)
+}
+
+// criteriaIn parses src from off on for the criteria, with offsets in src.
+func criteriaIn(src []byte, off int) []Criterion {
+	part := src[off:]
+	var out []Criterion
+	doc := markdown.Parser().Parse(text.NewReader(part))
 	critLevel := 0 // level of the Acceptance Criteria heading while inside it
 	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
 		if h, ok := n.(*gast.Heading); ok {
 			if critLevel > 0 && h.Level <= critLevel {
 				critLevel = 0
 			}
-			if strings.EqualFold(headingText(h, body), "Acceptance Criteria") {
+			if strings.EqualFold(headingText(h, part), "Acceptance Criteria") {
 				critLevel = h.Level
 			}
 			continue
@@ -280,16 +305,69 @@ func (s *Spec) parseCriteria() {
 			if !ok || !entering {
 				return gast.WalkContinue, nil
 			}
-			off := s.layout.bodyStart + box.Pos()
-			s.criteria = append(s.criteria, Criterion{
-				Text:    criterionText(s.src, off),
+			at := off + box.Pos()
+			out = append(out, Criterion{
+				Text:    criterionText(src, at),
 				Checked: box.IsChecked,
-				Line:    1 + bytes.Count(s.src[:off], []byte("\n")),
-				Offset:  off,
+				Line:    1 + bytes.Count(src[:at], []byte("\n")),
+				Offset:  at,
 			})
 			return gast.WalkSkipChildren, nil
 		})
 	}
+	return out
+}
+
+// criteriaStart finds the first line of body that is, for certain, an ATX
+// heading "Acceptance Criteria" of the document itself: at the start of
+// the line, outside code fences, with nothing before it that could make it
+// something else (an HTML block, an indented code block). ok is false when
+// that cannot be told without parsing everything.
+func criteriaStart(body []byte) (int, bool) {
+	fence := ""
+	for off := 0; off < len(body); off = nextLine(body, off) {
+		line := bytes.TrimRight(body[off:nextLine(body, off)], "\r\n")
+		trimmed := bytes.TrimLeft(line, " ")
+		indent := len(line) - len(trimmed)
+		if f := fenceOf(string(trimmed)); f != "" && indent < 4 {
+			switch {
+			case fence == "":
+				fence = f
+			case strings.HasPrefix(f, fence) && len(bytes.TrimSpace(bytes.TrimLeft(trimmed, fence[:1]))) == 0:
+				fence = ""
+			}
+			continue
+		}
+		if fence != "" {
+			continue
+		}
+		if indent < 4 && bytes.HasPrefix(trimmed, []byte("<")) {
+			return 0, false // an HTML block may run on
+		}
+		if !containsFold(line, "acceptance criteria") {
+			continue
+		}
+		if hashes := len(line) - len(bytes.TrimLeft(line, "#")); hashes > 0 && hashes <= 6 {
+			rest := line[hashes:]
+			title := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(string(rest)), "#"))
+			if (len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t') && strings.EqualFold(title, "Acceptance Criteria") {
+				return off, true
+			}
+		}
+		// A mention that may be a heading in some other form (indented,
+		// quoted, setext): only a full parse can tell.
+		quoted := bytes.TrimLeft(trimmed, "> ")
+		next := bytes.TrimSpace(body[nextLine(body, off):nextLine(body, nextLine(body, off))])
+		if bytes.HasPrefix(quoted, []byte("#")) || len(next) > 0 && (len(bytes.Trim(next, "=")) == 0 || len(bytes.Trim(next, "-")) == 0) {
+			return 0, false
+		}
+	}
+	return 0, false
+}
+
+// containsFold reports whether b contains substr, ignoring ASCII case.
+func containsFold(b []byte, substr string) bool {
+	return bytes.Contains(bytes.ToLower(b), []byte(substr))
 }
 
 func headingText(h *gast.Heading, src []byte) string {

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -19,6 +21,9 @@ type Set struct {
 	Invalid []error // files that could not be parsed, each naming its file
 	byID    map[string]*Spec
 	members map[string][]string // driver ID → member IDs from file names, in order
+
+	orderOnce sync.Once
+	order     []*Spec
 }
 
 // LoadDir parses every *.md file in dir. A file that does not parse is
@@ -29,14 +34,15 @@ func LoadDir(dir string) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	return loadFiles(paths, nil, nil)
+	return loadFiles(paths, nil, nil, nil)
 }
 
 // loadFiles parses files in parallel; those in archived are marked so, and
 // display (if not nil) gives the path a spec and its errors show. Two files
 // with the same ID are an error naming both; the first one read (active
 // specs before archived ones) is the one used.
-func loadFiles(paths []string, archived map[string]bool, display func(string) string) (*Set, error) {
+func loadFiles(paths []string, archived map[string]bool, display func(string) string, cache *listCache) (*Set, error) {
+	now := time.Now()
 	type result struct {
 		s   *Spec
 		err error
@@ -49,14 +55,38 @@ func loadFiles(paths []string, archived map[string]bool, display func(string) st
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Specs side by side in slabs: kept for the whole command among
+			// what parsing leaves, one by one they would fragment the heap.
+			var slab []Spec
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(paths) {
 					return
 				}
+				if len(slab) == 0 {
+					slab = make([]Spec, 128)
+				}
+				spot := &slab[0]
+				slab = slab[1:]
 				name := paths[i]
 				if display != nil {
 					name = display(name)
+				}
+				var key fileKey
+				keyed := false
+				if cache != nil {
+					// The stat data before the read: a change after it
+					// shows as other stat data next time.
+					if key, keyed = cache.statKey(paths[i]); keyed {
+						if s, err, hit := cache.lookup(paths[i], name, key, spot); hit {
+							s.Archived = archived[paths[i]]
+							results[i].s, results[i].err = s, err
+							continue
+						}
+					}
+				}
+				if cache != nil && parsedHook != nil {
+					parsedHook(paths[i])
 				}
 				src, err := readSpecFile(paths[i])
 				var located *Error
@@ -71,7 +101,10 @@ func loadFiles(paths []string, archived map[string]bool, display func(string) st
 					results[i].io = err
 					continue
 				}
-				results[i].s, results[i].err = Parse(name, src)
+				results[i].s, results[i].err = parseInto(spot, name, src)
+				if keyed {
+					cache.store(paths[i], key, results[i].s, results[i].err, now)
+				}
 				results[i].s.Archived = archived[paths[i]]
 			}
 		}()
@@ -94,6 +127,7 @@ func loadFiles(paths []string, archived map[string]bool, display func(string) st
 		set.add(r.s)
 	}
 	set.sort()
+	cache.save()
 	return set, nil
 }
 
@@ -203,44 +237,49 @@ func (set *Set) Cycles() [][]*Spec {
 
 // Order returns the specs in dependency order: every spec after the specs
 // it depends on, ties broken by natural ID order. Specs in a cycle come
-// last, in ID order.
+// last, in ID order. It is computed once per set (a set does not change).
 func (set *Set) Order() []*Spec {
-	indeg := map[string]int{}
-	dependents := map[string][]*Spec{}
-	for _, s := range set.Specs {
-		for _, dep := range set.Edges(s) {
-			if set.byID[dep] != nil && dep != s.ID {
-				indeg[s.ID]++
-				dependents[dep] = append(dependents[dep], s)
-			}
-		}
-	}
-	// Specs are already in ID order, so their positions order the heap.
+	set.orderOnce.Do(func() { set.order = set.computeOrder() })
+	return set.order
+}
+
+func (set *Set) computeOrder() []*Spec {
+	// Specs are in ID order, so their positions order the heap.
 	pos := make(map[string]int, len(set.Specs))
 	for i, s := range set.Specs {
 		pos[s.ID] = i
 	}
-	ready := &specHeap{pos: pos}
-	for _, s := range set.Specs {
-		if indeg[s.ID] == 0 {
-			ready.items = append(ready.items, s)
+	indeg := make([]int, len(set.Specs))
+	dependents := make([][]int, len(set.Specs))
+	for i, s := range set.Specs {
+		for _, dep := range set.Edges(s) {
+			if j, ok := pos[dep]; ok && j != i {
+				indeg[i]++
+				dependents[j] = append(dependents[j], i)
+			}
+		}
+	}
+	ready := &indexHeap{}
+	for i := range set.Specs {
+		if indeg[i] == 0 {
+			ready.items = append(ready.items, i)
 		}
 	}
 	heap.Init(ready)
 	out := make([]*Spec, 0, len(set.Specs))
-	placed := make(map[string]bool, len(set.Specs))
+	placed := make([]bool, len(set.Specs))
 	for ready.Len() > 0 {
-		s := heap.Pop(ready).(*Spec)
-		out = append(out, s)
-		placed[s.ID] = true
-		for _, d := range dependents[s.ID] {
-			if indeg[d.ID]--; indeg[d.ID] == 0 {
+		i := heap.Pop(ready).(int)
+		out = append(out, set.Specs[i])
+		placed[i] = true
+		for _, d := range dependents[i] {
+			if indeg[d]--; indeg[d] == 0 {
 				heap.Push(ready, d)
 			}
 		}
 	}
-	for _, s := range set.Specs {
-		if !placed[s.ID] {
+	for i, s := range set.Specs {
+		if !placed[i] {
 			out = append(out, s)
 		}
 	}
@@ -297,28 +336,23 @@ func (set *Set) priorSiblings(s *Spec) []string {
 	return out
 }
 
-// specHeap yields specs in natural ID order (by their position in Specs).
-type specHeap struct {
-	items []*Spec
-	pos   map[string]int
-}
+// indexHeap yields positions in Specs, smallest first (natural ID order).
+type indexHeap struct{ items []int }
 
-func (h *specHeap) Len() int           { return len(h.items) }
-func (h *specHeap) Less(i, j int) bool { return h.pos[h.items[i].ID] < h.pos[h.items[j].ID] }
-func (h *specHeap) Swap(i, j int)      { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *specHeap) Push(x any)         { h.items = append(h.items, x.(*Spec)) }
-func (h *specHeap) Pop() any {
+func (h *indexHeap) Len() int           { return len(h.items) }
+func (h *indexHeap) Less(i, j int) bool { return h.items[i] < h.items[j] }
+func (h *indexHeap) Swap(i, j int)      { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *indexHeap) Push(x any)         { h.items = append(h.items, x.(int)) }
+func (h *indexHeap) Pop() any {
 	last := h.items[len(h.items)-1]
 	h.items = h.items[:len(h.items)-1]
 	return last
 }
 
 func uniq(list []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range list {
-		if !seen[s] {
-			seen[s] = true
+	out := make([]string, 0, len(list))
+	for i, s := range list {
+		if !slices.Contains(list[:i], s) {
 			out = append(out, s)
 		}
 	}
@@ -342,7 +376,11 @@ func (s *Spec) node() *yaml.Node {
 	if !s.layout.hasFM || s.broken {
 		return nil
 	}
-	fm, err := decodeBlock(s.src[s.layout.yamlStart:s.layout.yamlEnd], s.layout)
+	src := s.text()
+	if len(src) < s.layout.yamlEnd {
+		return nil
+	}
+	fm, err := decodeBlock(src[s.layout.yamlStart:s.layout.yamlEnd], s.layout)
 	if err != nil {
 		return nil
 	}

@@ -74,6 +74,10 @@ type Spec struct {
 	src    []byte
 	layout layout
 	broken bool // the frontmatter could not be read at all
+	// abs is the file a listed spec reads its text from, when it is first
+	// needed (src is nil until then).
+	abs    string
+	textMu sync.Mutex
 }
 
 // Approval is a spec's human gate.
@@ -205,7 +209,29 @@ func kindName(n *yaml.Node) string {
 }
 
 // Body returns the Markdown after the frontmatter.
-func (s *Spec) Body() []byte { return s.src[s.layout.bodyStart:] }
+func (s *Spec) Body() []byte { return s.text()[s.layout.bodyStart:] }
 
 // Bytes returns the file's content as parsed.
-func (s *Spec) Bytes() []byte { return s.src }
+func (s *Spec) Bytes() []byte { return s.text() }
+
+// text returns the file's content. A listed spec reads it now, and its
+// layout with it (its fields stay as listed: a listing is one moment's).
+func (s *Spec) text() []byte {
+	s.textMu.Lock()
+	defer s.textMu.Unlock()
+	if s.src == nil && s.abs != "" {
+		data, err := readSpecFile(s.abs)
+		if err != nil || data == nil {
+			data = []byte{}
+		}
+		s.src = data
+		// The file may have changed since it was listed: offsets into
+		// the text must be the text's own.
+		fresh, _ := Parse(s.Path, data)
+		s.layout, s.broken = fresh.layout, fresh.broken
+	}
+	if s.src == nil {
+		return []byte{}
+	}
+	return s.src
+}

@@ -177,9 +177,30 @@ const ArchiveDir = "archive"
 // .chant/archive/**/*.md as archived. Paths in the specs (and in their
 // errors) are relative to the workspace root.
 func (w *Workspace) Load() (*Set, error) {
-	paths, err := mdFiles(w.SpecsDir)
+	paths, archived, err := w.specFiles()
 	if err != nil {
 		return nil, err
+	}
+	return loadFiles(paths, archived, w.Rel, nil)
+}
+
+// List is Load for commands that only read: files unchanged since the last
+// listing are not read again (see the listing cache), and a spec's text is
+// read only when something asks for it.
+func (w *Workspace) List() (*Set, error) {
+	paths, archived, err := w.specFiles()
+	if err != nil {
+		return nil, err
+	}
+	return loadFiles(paths, archived, w.Rel, w.openListCache())
+}
+
+// specFiles lists the spec files: .chant/specs/*.md, then those anywhere
+// under .chant/archive (marked archived).
+func (w *Workspace) specFiles() ([]string, map[string]bool, error) {
+	paths, err := mdFiles(w.SpecsDir)
+	if err != nil {
+		return nil, nil, err
 	}
 	archived := map[string]bool{}
 	err = filepath.WalkDir(filepath.Join(w.ChantDir, ArchiveDir), func(p string, d fs.DirEntry, err error) error {
@@ -194,9 +215,9 @@ func (w *Workspace) Load() (*Set, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return loadFiles(paths, archived, w.Rel)
+	return paths, archived, nil
 }
 
 // mdFiles lists the *.md files in dir (none if dir does not exist).

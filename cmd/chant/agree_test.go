@@ -164,7 +164,7 @@ sed -i 's/- \[ \]/- [x]/' "$CHANT_SPEC_FILE"
 					t.Errorf("run: exit %d, want 0\n%s", code, errOut)
 				}
 				out, _, _ = chant(t, "-C", dir, "status", "--json", "--status", "completed")
-				if !strings.Contains(out, `"id": "`+tc.spec+`"`) {
+				if !strings.Contains(out, `"id":"`+tc.spec+`"`) {
 					t.Errorf("%s did not complete:\n%s", tc.spec, out)
 				}
 			}

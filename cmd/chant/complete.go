@@ -17,7 +17,7 @@ func completeIDs(g *globals, max int) func(*cobra.Command, []string, string) ([]
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		set, err := w.Load()
+		set, err := w.List()
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}

@@ -37,6 +37,7 @@ Members hang off their driver with a dotted arrow.`,
 }
 
 func runDag(opts *dagOptions) error {
+	listingMemory()
 	if opts.format != "mermaid" && opts.format != "dot" {
 		return &usageError{fmt.Errorf("dag: --format %q: want mermaid or dot", opts.format)}
 	}
@@ -44,7 +45,7 @@ func runDag(opts *dagOptions) error {
 	if err != nil {
 		return err
 	}
-	set, err := target.Load()
+	set, err := target.List()
 	if err != nil {
 		return err
 	}
@@ -147,9 +148,9 @@ func (g graph) mermaid(w io.Writer) {
 	}
 }
 
-func mermaidText(s string) string {
-	return strings.NewReplacer("#", "#35;", `"`, "#quot;", "<", "#lt;", ">", "#gt;").Replace(s)
-}
+var mermaidEscapes = strings.NewReplacer("#", "#35;", `"`, "#quot;", "<", "#lt;", ">", "#gt;")
+
+func mermaidText(s string) string { return mermaidEscapes.Replace(s) }
 
 func (g graph) dot(w io.Writer) {
 	fmt.Fprintln(w, "digraph specs {")

@@ -31,6 +31,7 @@ func newDoctorCmd(g *globals) *cobra.Command {
 }
 
 func runDoctor(ctx context.Context, g *globals) error {
+	listingMemory()
 	w, err := g.target()
 	if err != nil {
 		return err
@@ -70,7 +71,7 @@ func runDoctor(ctx context.Context, g *globals) error {
 		model = "the agent's default"
 	}
 	row("Model", model)
-	set, err := w.Load()
+	set, err := w.List()
 	if err != nil {
 		return err
 	}

@@ -48,11 +48,12 @@ when there are no errors (with --strict, no warnings either), 1 otherwise.`,
 }
 
 func runLint(opts *lintOptions) error {
+	listingMemory()
 	w, err := opts.workspace()
 	if err != nil {
 		return err
 	}
-	set, err := w.Load()
+	set, err := w.List()
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func runLog(ctx context.Context, opts *logOptions) error {
 	if err != nil {
 		return err
 	}
-	set, err := w.Load()
+	set, err := w.List()
 	if err != nil {
 		return err
 	}

@@ -32,11 +32,12 @@ func newShowCmd(g *globals) *cobra.Command {
 }
 
 func runShow(opts *showOptions) error {
+	listingMemory()
 	target, err := opts.target()
 	if err != nil {
 		return err
 	}
-	set, err := target.Load()
+	set, err := target.List()
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,266 @@
+package spec
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// cacheSpecs are files of every shape a listing meets: valid, gated,
+// with checks, invalid in several ways at once, without frontmatter,
+// after a BOM, unterminated, archived.
+var cacheSpecs = map[string]string{
+	"001": "---\ntype: code\nstatus: completed\ntarget_files: [a.go]\ncommits: [abc1234]\ncompleted_at: 2026-01-02T03:04:05Z\n---\n# One\n\nSome text.\n\n## Acceptance Criteria\n\n- [x] done\n- [ ] not done\n",
+	"002": "---\ntype: task\nstatus: pending\ndepends_on: [001]\napproval:\n  required: true\n  status: rejected\n  by: ann\n  at: 2026-01-01\nchecks:\n  - run: go test ./...\n    expect: fail\n    timeout: 1m\nlabels: [x, y]\n---\n# Two\n\n## Acceptance Criteria\n\n- [ ] a `code` criterion\n",
+	"003": "---\ntype: bogus\nstatus: nope\ndepends_on: [404]\ntarget_files: [../out.go]\n---\nno title here\n",
+	"004": "just a body, no frontmatter\n",
+	"005": "\ufeff---\nstatus: failed\nverification_failures: [check 1 failed]\n---\n# Five\n",
+	"006": "---\nstatus: pending\n# never closed\n",
+	"007": "---\nstatus: [not, a, string]\nunknown_key: 1\n---\n# Seven\n",
+}
+
+// cacheWorkspace makes a git repository with cacheSpecs, and one archived
+// spec, every file old enough to be cached.
+func cacheWorkspace(t *testing.T) *Workspace {
+	t.Helper()
+	w := newWorkspace(t, cacheSpecs)
+	if out, err := exec.Command("git", "init", "-q", w.Root).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	arch := filepath.Join(w.ChantDir, ArchiveDir, "2026-01-01")
+	if err := os.MkdirAll(arch, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(arch, "000.md"), []byte("---\nstatus: completed\ndepends_on: [gone]\n---\n# Zero\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// noRacyWindow caches files however recent (ctime cannot be set back).
+func noRacyWindow(t *testing.T) {
+	old := racyWindow
+	racyWindow = 0
+	t.Cleanup(func() { racyWindow = old })
+}
+
+// countParsed records which files listings parse.
+func countParsed(t *testing.T) func() []string {
+	var mu sync.Mutex
+	var parsed []string
+	parsedHook = func(p string) {
+		mu.Lock()
+		parsed = append(parsed, filepath.Base(p))
+		mu.Unlock()
+	}
+	t.Cleanup(func() { parsedHook = nil })
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := parsed
+		parsed = nil
+		sort.Strings(out)
+		return out
+	}
+}
+
+// describeSet renders everything a command can learn from a set.
+func describeSet(set *Set) string {
+	var b strings.Builder
+	for _, s := range set.Specs {
+		fmt.Fprintf(&b, "%s %s type=%s status=%s deps=%q labels=%q targets=%q ctx=%q informed=%q commits=%q members=%q failures=%q prompt=%q model=%q completed=%q vs=%q lv=%q title=%q archived=%v\n",
+			s.ID, s.Path, s.Type, s.Status, s.DependsOn, s.Labels, s.TargetFiles, s.Context, s.InformedBy, s.Commits,
+			s.Members, s.VerificationFailures, s.Prompt, s.Model, s.CompletedAt, s.VerificationStatus, s.LastVerified, s.Title, s.Archived)
+		if s.Approval != nil {
+			fmt.Fprintf(&b, "  approval %+v\n", *s.Approval)
+		}
+		fmt.Fprintf(&b, "  checks %+v\n  criteria %+v\n  unchecked %d\n", s.Checks, s.Criteria(), len(s.Unchecked()))
+		fmt.Fprintf(&b, "  body %q\n  bytes %q\n", s.Body(), s.Bytes())
+		for _, k := range []string{"status", "depends_on", "target_files", "approval"} {
+			fmt.Fprintf(&b, "  line %s %d\n", k, s.KeyLine(k))
+		}
+	}
+	for _, err := range set.Invalid {
+		fmt.Fprintf(&b, "invalid: %v\n", err)
+	}
+	for _, p := range set.Problems() {
+		fmt.Fprintf(&b, "problem: %+v\n", p)
+	}
+	return b.String()
+}
+
+func TestListAgreesWithLoad(t *testing.T) {
+	noRacyWindow(t)
+	w := cacheWorkspace(t)
+	parsed := countParsed(t)
+	loaded, err := w.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := describeSet(loaded)
+	parsed() // Load never counts: it does not use the cache
+	for i, what := range []string{"first listing", "from the cache"} {
+		listed, err := w.List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := describeSet(listed); got != want {
+			t.Errorf("%s differs from Load:\n--- List\n%s\n--- Load\n%s", what, got, want)
+		}
+		n := len(parsed())
+		if i == 0 && n != len(cacheSpecs)+1 {
+			t.Errorf("first listing parsed %d files, want all %d", n, len(cacheSpecs)+1)
+		}
+		if i == 1 && n != 0 {
+			t.Errorf("second listing parsed %d files, want none", n)
+		}
+	}
+}
+
+func TestListSeesEveryChange(t *testing.T) {
+	noRacyWindow(t)
+	w := cacheWorkspace(t)
+	parsed := countParsed(t)
+	list := func() *Set {
+		t.Helper()
+		set, err := w.List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set
+	}
+	list()
+	parsed()
+
+	// Same size, other content: the stat data (ctime) still tells.
+	p := filepath.Join(w.SpecsDir, "001.md")
+	data, _ := os.ReadFile(p)
+	edited := bytes.Replace(data, []byte("status: completed"), []byte("status: cancelled"), 1)
+	if len(edited) != len(data) {
+		t.Fatal("edit changed the size")
+	}
+	fi, _ := os.Stat(p)
+	if err := os.WriteFile(p, edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(p, fi.ModTime(), fi.ModTime()) // as a tool that keeps mtimes would
+	if got := list().Get("001").Status; got != StatusCancelled {
+		t.Errorf("edited spec listed with status %q", got)
+	}
+	if got := parsed(); fmt.Sprint(got) != "[001.md]" {
+		t.Errorf("after one edit, parsed %v", got)
+	}
+
+	// Deleted, added, replaced by a link.
+	os.Remove(filepath.Join(w.SpecsDir, "004.md"))
+	os.WriteFile(filepath.Join(w.SpecsDir, "008.md"), []byte("---\nstatus: pending\n---\n# Eight\n"), 0o644)
+	os.Remove(filepath.Join(w.SpecsDir, "005.md"))
+	os.Symlink("001.md", filepath.Join(w.SpecsDir, "005.md"))
+	set := list()
+	if set.Get("004") != nil || set.Get("008") == nil || set.Get("008").Title != "Eight" {
+		t.Errorf("deleted or added spec missed: 004=%v 008=%v", set.Get("004"), set.Get("008"))
+	}
+	if s := set.Get("005"); s == nil || s.Title == "Five" || s.Title == "One" {
+		t.Errorf("a link in a spec's place must be listed as broken, not as its old or linked content: %+v", s)
+	}
+	loaded, _ := w.Load()
+	if describeSet(set) != describeSet(loaded) {
+		t.Errorf("after changes, List and Load differ:\n%s\n---\n%s", describeSet(set), describeSet(loaded))
+	}
+}
+
+func TestListRereadsRecentFiles(t *testing.T) {
+	// The real racy window: a file written just now is never cached, so
+	// a second change within the same tick cannot go unseen.
+	w := cacheWorkspace(t)
+	parsed := countParsed(t)
+	for range 2 {
+		if _, err := w.List(); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(parsed()); got != len(cacheSpecs)+1 {
+			t.Errorf("files written within %v parsed %d times of %d", racyWindow, got, len(cacheSpecs)+1)
+		}
+	}
+	// Once old enough, they are.
+	noRacyWindow(t)
+	w.List()
+	parsed()
+	w.List()
+	if got := parsed(); len(got) != 0 {
+		t.Errorf("old files parsed again: %v", got)
+	}
+}
+
+func TestListCacheDiscarded(t *testing.T) {
+	noRacyWindow(t)
+	cases := map[string]func(t *testing.T, w *Workspace, cache string){
+		"other chant build": func(t *testing.T, w *Workspace, cache string) {
+			old := executableID
+			executableID = func() string { return "another build" }
+			t.Cleanup(func() { executableID = old })
+		},
+		"garbage": func(t *testing.T, w *Workspace, cache string) {
+			os.WriteFile(cache, []byte("\x00\x01garbage"), 0o644)
+		},
+		"truncated": func(t *testing.T, w *Workspace, cache string) {
+			data, _ := os.ReadFile(cache)
+			os.WriteFile(cache, data[:len(data)/2], 0o644)
+		},
+		"symbolic link": func(t *testing.T, w *Workspace, cache string) {
+			elsewhere := filepath.Join(t.TempDir(), "specs")
+			os.Rename(cache, elsewhere)
+			os.Symlink(elsewhere, cache)
+			t.Cleanup(func() {
+				fi, err := os.Lstat(cache)
+				if err != nil || !fi.Mode().IsRegular() {
+					t.Errorf("the link was not replaced by chant's own file: %v %v", fi, err)
+				}
+			})
+		},
+	}
+	for name, spoil := range cases {
+		t.Run(name, func(t *testing.T) {
+			w := cacheWorkspace(t)
+			parsed := countParsed(t)
+			if _, err := w.List(); err != nil {
+				t.Fatal(err)
+			}
+			parsed()
+			cache := filepath.Join(w.StateDir(), "cache", "specs")
+			if _, err := os.Stat(cache); err != nil {
+				t.Fatalf("no cache written: %v", err)
+			}
+			spoil(t, w, cache)
+			set, err := w.List()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(parsed()); got != len(cacheSpecs)+1 {
+				t.Errorf("with the cache spoiled, parsed %d files, want all", got)
+			}
+			loaded, _ := w.Load()
+			if describeSet(set) != describeSet(loaded) {
+				t.Error("List and Load differ")
+			}
+		})
+	}
+}
+
+func TestListWithoutGitKeepsNoCache(t *testing.T) {
+	w := newWorkspace(t, cacheSpecs)
+	if _, err := w.List(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(w.ChantDir, "cache")); !os.IsNotExist(err) {
+		t.Errorf("a cache was written into .chant: %v", err)
+	}
+	_ = time.Now
+}
