@@ -221,7 +221,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	for _, ph := range rep.Ran {
 		tried[ph.Spec.ID] = true // resumed
 	}
-	for !opts.FailFast || len(rep.Failed) == 0 {
+	for {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
@@ -251,6 +251,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		rep.Ran = append(rep.Ran, *ph)
 		if errors.Is(ph.Err, context.Canceled) || ctx.Err() != nil {
 			return rep, ph.Err
+		}
+		if ph.Err != nil && opts.FailFast {
+			break
 		}
 	}
 	for i := range rep.Ran {

@@ -155,7 +155,11 @@ func (opts *runOptions) summarize(rep *runner.Report) {
 		for i, f := range rep.Failed {
 			ids[i] = f.Spec.ID
 		}
-		fmt.Fprintf(out, "\nFailed: %s. What depends on %s did not run; the rest did.\n", strings.Join(ids, ", "), map[bool]string{true: "it", false: "them"}[len(ids) == 1])
+		if opts.failFast {
+			fmt.Fprintf(out, "\nFailed: %s. The run stopped there (--fail-fast).\n", strings.Join(ids, ", "))
+		} else {
+			fmt.Fprintf(out, "\nFailed: %s. What depends on %s did not run; the rest did.\n", strings.Join(ids, ", "), map[bool]string{true: "it", false: "them"}[len(ids) == 1])
+		}
 	}
 	switch {
 	case open == 0 && done == 0:
@@ -169,8 +173,16 @@ func (opts *runOptions) summarize(rep *runner.Report) {
 		return
 	case len(rep.Ran) == 0 && len(rep.Refused) == 0:
 		fmt.Fprintf(out, "Nothing is ready to run (%d of %s completed):\n", done, plural(done+open, "spec"))
+		var failed []string
 		for _, st := range notDone {
 			fmt.Fprintf(out, "  %s: %s\n", st.Spec.ID, why(st))
+			if st.Kind == runner.KindFailed {
+				failed = append(failed, st.Spec.ID)
+			}
+		}
+		if len(failed) > 0 {
+			// A failed spec runs again only when named.
+			fmt.Fprintf(out, "Run %s again with: %s run %s\n", map[bool]string{true: "it", false: "them"}[len(failed) == 1], opts.invocation(), strings.Join(failed, " "))
 		}
 	default:
 		for _, st := range notDone {
