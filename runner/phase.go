@@ -118,6 +118,7 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase) error {
 	}
 	commit, err := p.land(v)
 	ph.Commit = commit
+	ph.Unchanged = len(p.work) == 0 && len(s.Commits) > 0
 	return err
 }
 

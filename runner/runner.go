@@ -124,12 +124,17 @@ type Phase struct {
 	Spec         *spec.Spec
 	Duration     time.Duration
 	Commit       string // short SHA of the work commit
+	// Unchanged: the agent's result is what the spec's earlier commit
+	// holds (after a reset); Commit is that commit, and only the record
+	// was committed.
+	Unchanged bool
 	Verification *Verification
 	Err          error // why it failed
 }
 
 // Run runs every ready spec, one after another in dependency order, until
-// none is ready. It stops at the first failure (ErrPhaseFailed).
+// none is ready. A failure stops only what depends on it (the run ends with
+// ErrPhaseFailed), or the whole run with FailFast.
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -339,7 +344,11 @@ func (r *run) phase(ctx context.Context, s *spec.Spec) *Phase {
 	case ph.Err != nil:
 		fmt.Fprintf(out, "FAIL  %-20s %s  (failed after %s)\n", s.ID, s.Title, ph.Duration)
 	default:
-		fmt.Fprintf(out, "ok    %-20s %s  (completed in %s, commit %s)\n", s.ID, s.Title, ph.Duration, ph.Commit)
+		if ph.Unchanged {
+			fmt.Fprintf(out, "ok    %-20s %s  (completed in %s, its work unchanged since commit %s)\n", s.ID, s.Title, ph.Duration, ph.Commit)
+		} else {
+			fmt.Fprintf(out, "ok    %-20s %s  (completed in %s, commit %s)\n", s.ID, s.Title, ph.Duration, ph.Commit)
+		}
 	}
 	return ph
 }

@@ -6,8 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strings"
 	"testing"
+
+	"github.com/mattn/go-runewidth"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -145,4 +149,70 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	// asked API N checks that the model server answered at least N
 	// requests of an API (anthropic, responses, chat, gemini, ollama).
 	"asked": cmdAsked,
+	// aligned checks the table in the last command's stdout, as a
+	// terminal shows it: colour escapes stripped, each column of every
+	// row starting on screen where its heading starts.
+	"aligned": cmdAligned,
+}
+
+var escapes = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+func cmdAligned(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: aligned")
+	}
+	text := escapes.ReplaceAllString(strings.ReplaceAll(ts.ReadFile("stdout"), "\r", ""), "")
+	lines := strings.Split(text, "\n")
+	head := -1
+	for i, l := range lines {
+		if strings.HasPrefix(l, "ID ") {
+			head = i
+			break
+		}
+	}
+	if head < 0 {
+		ts.Fatalf("no table heading (a line starting with ID) in stdout")
+	}
+	// The screen columns where headings start.
+	// The screen columns where headings start (after a gap of two
+	// spaces: a heading such as WHY NOT DONE has single ones).
+	var starts []int
+	col, gap := 0, 0
+	for _, r := range lines[head] {
+		if r == ' ' {
+			gap++
+		} else {
+			if gap >= 2 {
+				starts = append(starts, col)
+			}
+			gap = 0
+		}
+		col += runewidth.RuneWidth(r)
+	}
+	rows := 0
+	for _, l := range lines[head+1:] {
+		if strings.TrimSpace(l) == "" {
+			break
+		}
+		rows++
+		// What is on screen at each column.
+		var screen []rune
+		for _, r := range l {
+			screen = append(screen, r)
+			for range runewidth.RuneWidth(r) - 1 {
+				screen = append(screen, 0) // the second half of a wide character
+			}
+		}
+		for _, c := range starts {
+			if c >= len(screen) {
+				continue // an empty last column
+			}
+			if screen[c-1] != ' ' || screen[c] == ' ' || screen[c] == 0 {
+				ts.Fatalf("row %q: no column starts at screen column %d, where heading %q has one", l, c, lines[head])
+			}
+		}
+	}
+	if rows == 0 {
+		ts.Fatalf("the table has no rows")
+	}
 }

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestNoBuildOutputsTracked: no tracked file is one .gitignore ignores
+// (test binaries, profiles), and none is a compiled program (a chant
+// binary was once committed by mistake).
+func TestNoBuildOutputsTracked(t *testing.T) {
+	root := projectRoot(t)
+	if _, err := os.Stat(filepath.Join(root, ".git")); err != nil {
+		t.Skip("not a git checkout")
+	}
+	out, err := exec.Command("git", "-C", root, "ls-files", "-ci", "--exclude-standard").Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	if s := strings.TrimSpace(string(out)); s != "" {
+		t.Errorf("tracked files that .gitignore ignores (build outputs?):\n%s", s)
+	}
+	out, err = exec.Command("git", "-C", root, "ls-files", "-z").Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		f, err := os.Open(filepath.Join(root, name))
+		if err != nil {
+			continue // deleted in the work tree
+		}
+		head := make([]byte, 4)
+		n, _ := f.Read(head)
+		f.Close()
+		if bytes.HasPrefix(head[:n], []byte("\x7fELF")) || bytes.HasPrefix(head[:n], []byte("\xcf\xfa\xed\xfe")) || bytes.HasPrefix(head[:n], []byte("MZ")) {
+			t.Errorf("%s is a compiled program: build outputs are never committed", name)
+		}
+	}
+}
