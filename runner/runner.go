@@ -121,13 +121,13 @@ func (r *run) activity(spec, what string) func() {
 
 // Phase is one spec's execution.
 type Phase struct {
-	Spec         *spec.Spec
-	Duration     time.Duration
-	Commit       string // short SHA of the work commit
+	Spec     *spec.Spec
+	Duration time.Duration
+	Commit   string // short SHA of the work commit
 	// Unchanged: the agent's result is what the spec's earlier commit
 	// holds (after a reset); Commit is that commit, and only the record
 	// was committed.
-	Unchanged bool
+	Unchanged    bool
 	Verification *Verification
 	Err          error // why it failed
 }
