@@ -156,3 +156,88 @@ func git(b *testing.B, dir string, args ...string) {
 		b.Fatalf("%v: %v\n%s", args, err, out.String())
 	}
 }
+
+// BenchmarkPhaseInBigWorkspace measures chant's own cost of a phase, with
+// what a run does between phases, in a workspace of 10,000 specs (all
+// completed but the 5 run, in a chain) against the same in a workspace of
+// 5, side by side in one run; the agent is an in-process one that writes
+// its target. Target: at most 2x.
+//
+//	go test -run XXX -bench PhaseInBigWorkspace -benchtime 3x ./runner
+func BenchmarkPhaseInBigWorkspace(b *testing.B) {
+	const phases = 5
+	small := specRepo(b, 0)
+	big := specRepo(b, 10000)
+	perPhase := func(root string, round int) (time.Duration, int) {
+		b.StopTimer()
+		addSpecs(b, root, round, phases)
+		w, err := spec.OpenWorkspace(root)
+		if err != nil {
+			b.Fatal(err)
+		}
+		starts := &phaseStarts{}
+		b.StartTimer()
+		rep, err := Run(context.Background(), Options{Workspace: w, Agent: &fakeAgent{tick: true, write: true}, Out: starts})
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(rep.Ran) != phases || len(starts.at) != phases {
+			b.Fatalf("ran %d phases (%d started), want %d", len(rep.Ran), len(starts.at), phases)
+		}
+		// From the start of the second phase to the start of the last:
+		// each phase with what the run does between phases (loading the
+		// specs again, assessing them). The first phase syncs the
+		// worktree once more.
+		return starts.at[phases-1].Sub(starts.at[1]), phases - 2
+	}
+	var smallTime, bigTime time.Duration
+	var smallN, bigN int
+	for i := 0; i < b.N; i++ {
+		d, n := perPhase(small, i)
+		smallTime, smallN = smallTime+d, smallN+n
+		d, n = perPhase(big, i)
+		bigTime, bigN = bigTime+d, bigN+n
+	}
+	s := float64(smallTime.Microseconds()) / float64(smallN) / 1000
+	g := float64(bigTime.Microseconds()) / float64(bigN) / 1000
+	b.ReportMetric(s, "ms/phase-5-specs")
+	b.ReportMetric(g, "ms/phase-10k-specs")
+	b.ReportMetric(g/s, "x-10k/5")
+}
+
+// phaseStarts records when each phase starts (its "run" line).
+type phaseStarts struct{ at []time.Time }
+
+func (p *phaseStarts) Write(b []byte) (int, error) {
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "run   ") {
+			p.at = append(p.at, time.Now())
+		}
+	}
+	return len(b), nil
+}
+
+// specRepo makes a repository with a chant workspace of n completed specs.
+func specRepo(b *testing.B, n int) string {
+	b.Helper()
+	root := b.TempDir()
+	dir := filepath.Join(root, ".chant", "specs")
+	os.MkdirAll(dir, 0o755)
+	for i := range n {
+		src := fmt.Sprintf("---\ntype: code\nstatus: completed\ntarget_files: [done/%d.txt]\ncommits: [%07x]\ncompleted_at: 2026-01-01T00:00:00Z\n---\n# Done %d\n\nSome prose about what was done.\n\n## Acceptance Criteria\n\n- [x] it was done\n", i, i, i)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("done-%05d.md", i)), []byte(src), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for j := 0; j < 100; j++ {
+		os.MkdirAll(filepath.Join(root, fmt.Sprintf("d%03d", j)), 0o755)
+		os.WriteFile(filepath.Join(root, fmt.Sprintf("d%03d", j), "keep"), nil, 0o644)
+	}
+	os.WriteFile(filepath.Join(root, ".chant", "config.md"), []byte("---\nproject: {name: specs}\n---\n"), 0o644)
+	git(b, root, "git", "init", "-q", "-b", "main")
+	git(b, root, "git", "config", "gc.auto", "0")
+	git(b, root, "git", "add", "-A")
+	git(b, root, "git", "commit", "-qm", "init")
+	return root
+}

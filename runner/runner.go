@@ -169,8 +169,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	for _, f := range fixed {
 		fmt.Fprintf(opts.Out, "Repaired: %s\n", f)
 	}
-	// Everything is checked before anything is written.
-	set, err := w.Load()
+	// Everything is checked before anything is written. The specs are
+	// loaded again before each phase, reading only files that changed.
+	specs := w.Reloader()
+	set, err := specs.Load()
 	if err != nil {
 		return rep, err
 	}
@@ -230,7 +232,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		if set, err = w.Load(); err != nil {
+		if set, err = specs.Load(); err != nil {
 			return rep, err
 		}
 		r.set = set
@@ -266,7 +268,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			rep.Failed = append(rep.Failed, &rep.Ran[i])
 		}
 	}
-	if set, err = w.Load(); err != nil {
+	if set, err = specs.Load(); err != nil {
 		return rep, err
 	}
 	if rep.Final, err = assess(); err != nil {

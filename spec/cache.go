@@ -79,15 +79,38 @@ type cachedError struct {
 	Msg       string
 }
 
+// specCache is what loadFiles asks before parsing a file, and tells after:
+// the listing cache (of read-only commands, on disk) and a Reloader (of a
+// run, in memory).
+type specCache interface {
+	// statKey reads a file's stat data; ok is false for anything but a
+	// regular file.
+	statKey(path string) (key fileKey, ok bool)
+	// lookup returns the spec known for path if the file is as it was
+	// (made in spot, or one kept whole).
+	lookup(path, name string, key fileKey, spot *Spec) (*Spec, error, bool)
+	// store records what parsing path gave.
+	store(path string, key fileKey, s *Spec, err error, now time.Time)
+	// save ends the load.
+	save()
+}
+
+// statter reads stat data without following a symbolic link, by name in
+// a directory opened once.
+type statter struct {
+	mu   sync.Mutex
+	dirs map[string]int // directory → descriptor
+}
+
 // listCache is the cache of one List.
 type listCache struct {
+	statter
 	path    string
 	exe     string
 	old     map[string]*cacheEntry
 	mu      sync.Mutex
 	entries map[string]*cacheEntry
 	changed bool
-	dirs    map[string]int // directory → descriptor, for statKey
 }
 
 // openListCache reads the cache of the workspace, or starts an empty one;
@@ -97,7 +120,7 @@ func (w *Workspace) openListCache() *listCache {
 	if dir == w.ChantDir {
 		return nil // not a git repository: nowhere out of sight
 	}
-	c := &listCache{path: filepath.Join(dir, "cache", "specs"), exe: executableID(), entries: map[string]*cacheEntry{}, dirs: map[string]int{}}
+	c := &listCache{path: filepath.Join(dir, "cache", "specs"), exe: executableID(), entries: map[string]*cacheEntry{}}
 	// Never through a symbolic link: the cache is chant's own file.
 	fd, err := unix.Open(c.path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -174,9 +197,6 @@ func (c *listCache) store(path string, key fileKey, s *Spec, err error, now time
 // save writes the cache if it changed (atomically; a failure only costs
 // the next listing its speed).
 func (c *listCache) save() {
-	if c == nil {
-		return
-	}
 	c.closeDirs()
 	if !c.changed && len(c.entries) == len(c.old) {
 		return
@@ -218,9 +238,12 @@ func (c *listCache) save() {
 // statKey reads a file's stat data without following a symbolic link,
 // by its name in a directory opened once (dirs); ok is false for anything
 // but a regular file (which the normal read reports).
-func (c *listCache) statKey(path string) (fileKey, bool) {
+func (c *statter) statKey(path string) (fileKey, bool) {
 	dir, name := filepath.Split(path)
 	c.mu.Lock()
+	if c.dirs == nil {
+		c.dirs = map[string]int{}
+	}
 	fd, ok := c.dirs[dir]
 	if !ok {
 		var err error
@@ -238,7 +261,7 @@ func (c *listCache) statKey(path string) (fileKey, bool) {
 }
 
 // closeDirs closes the directories statKey opened.
-func (c *listCache) closeDirs() {
+func (c *statter) closeDirs() {
 	for _, fd := range c.dirs {
 		if fd >= 0 {
 			unix.Close(fd)
@@ -340,3 +363,69 @@ func compact(s *Spec) {
 		*p, off = all[off:off+n], off+n
 	})
 }
+
+// A Reloader loads a workspace's specs again and again (as a run does
+// before each phase), reading and parsing only the files whose stat data
+// changed since its last load. Unlike the listing cache it keeps whole
+// specs, text included, in memory, and unchanged files give the same
+// *Spec as before: specs are never changed in place.
+type Reloader struct {
+	w    *Workspace
+	mu   sync.Mutex
+	last map[string]reloaded // path → what the last load found
+	next map[string]reloaded
+}
+
+type reloaded struct {
+	key fileKey
+	s   *Spec
+	err error
+}
+
+// Reloader returns a Reloader of w with nothing loaded yet.
+func (w *Workspace) Reloader() *Reloader { return &Reloader{w: w} }
+
+// Load is Workspace.Load, reading only what changed since the last Load.
+func (r *Reloader) Load() (*Set, error) {
+	paths, archived, err := r.w.specFiles()
+	if err != nil {
+		return nil, err
+	}
+	r.next = make(map[string]reloaded, len(paths))
+	set, err := loadFiles(paths, archived, r.w.Rel, &reloadCache{r: r})
+	if err != nil {
+		return nil, err
+	}
+	r.last, r.next = r.next, nil
+	return set, nil
+}
+
+// reloadCache is one Load of a Reloader.
+type reloadCache struct {
+	statter
+	r *Reloader
+}
+
+func (c *reloadCache) lookup(path, name string, key fileKey, _ *Spec) (*Spec, error, bool) {
+	e, ok := c.r.last[path]
+	if !ok || e.key != key || e.s.Path != name {
+		return nil, nil, false
+	}
+	c.r.mu.Lock()
+	c.r.next[path] = e
+	c.r.mu.Unlock()
+	return e.s, e.err, true
+}
+
+func (c *reloadCache) store(path string, key fileKey, s *Spec, err error, now time.Time) {
+	// As in the listing cache: a file changed within the racy window may
+	// change again without its stat data showing it.
+	if now.Sub(time.Unix(0, max(key.Mtime, key.Ctime))) < racyWindow {
+		return
+	}
+	c.r.mu.Lock()
+	c.r.next[path] = reloaded{key, s, err}
+	c.r.mu.Unlock()
+}
+
+func (c *reloadCache) save() { c.closeDirs() }

@@ -264,3 +264,50 @@ func TestListWithoutGitKeepsNoCache(t *testing.T) {
 	}
 	_ = time.Now
 }
+
+func TestReloaderReadsOnlyWhatChanged(t *testing.T) {
+	noRacyWindow(t)
+	w := cacheWorkspace(t)
+	parsed := countParsed(t)
+	r := w.Reloader()
+	first, err := r.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(parsed()); n != len(cacheSpecs)+1 {
+		t.Fatalf("first load parsed %d files, want all %d", n, len(cacheSpecs)+1)
+	}
+	// Edit one spec as chant does (a new file renamed over the old).
+	p := filepath.Join(w.SpecsDir, "002.md")
+	data, _ := os.ReadFile(p)
+	if err := WriteFileAtomic(p, bytes.Replace(data, []byte("status: pending"), []byte("status: in_progress"), 1)); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(w.SpecsDir, "004.md"))
+	second, err := r.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := parsed(); fmt.Sprint(got) != "[002.md]" {
+		t.Errorf("second load parsed %v, want only the edited file", got)
+	}
+	if second.Get("002").Status != StatusInProgress || second.Get("004") != nil {
+		t.Errorf("second load missed a change: 002 %q, 004 %v", second.Get("002").Status, second.Get("004"))
+	}
+	if second.Get("001") != first.Get("001") {
+		t.Error("an unchanged spec was not reused")
+	}
+	loaded, _ := w.Load()
+	if describeSet(second) != describeSet(loaded) {
+		t.Errorf("Reloader and Load differ:\n%s\n---\n%s", describeSet(second), describeSet(loaded))
+	}
+	// A file changed within the racy window is read again every time.
+	racyWindow = time.Hour
+	os.WriteFile(filepath.Join(w.SpecsDir, "009.md"), []byte("---\nstatus: pending\n---\n# Nine\n"), 0o644)
+	r.Load()
+	parsed()
+	r.Load()
+	if got := parsed(); fmt.Sprint(got) != "[009.md]" {
+		t.Errorf("with every file recent, parsed %v; want only the one never cached", got)
+	}
+}

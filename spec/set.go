@@ -41,7 +41,7 @@ func LoadDir(dir string) (*Set, error) {
 // display (if not nil) gives the path a spec and its errors show. Two files
 // with the same ID are an error naming both; the first one read (active
 // specs before archived ones) is the one used.
-func loadFiles(paths []string, archived map[string]bool, display func(string) string, cache *listCache) (*Set, error) {
+func loadFiles(paths []string, archived map[string]bool, display func(string) string, cache specCache) (*Set, error) {
 	now := time.Now()
 	type result struct {
 		s   *Spec
@@ -127,7 +127,9 @@ func loadFiles(paths []string, archived map[string]bool, display func(string) st
 		set.add(r.s)
 	}
 	set.sort()
-	cache.save()
+	if cache != nil {
+		cache.save()
+	}
 	return set, nil
 }
 

@@ -192,7 +192,10 @@ func (w *Workspace) List() (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	return loadFiles(paths, archived, w.Rel, w.openListCache())
+	if c := w.openListCache(); c != nil {
+		return loadFiles(paths, archived, w.Rel, c)
+	}
+	return loadFiles(paths, archived, w.Rel, nil)
 }
 
 // specFiles lists the spec files: .chant/specs/*.md, then those anywhere

@@ -8,6 +8,7 @@ package bookkeeping
 import (
 	"bytes"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/chant-run/chant/internal/gitrepo"
@@ -24,8 +25,25 @@ func Repair(w *spec.Workspace, repo *gitrepo.Repo) ([]string, error) {
 	if err != nil {
 		return fixed, err
 	}
-	return fixed, spec.RemoveStaleTemps(w.SpecsDir)
+	// What a killed process left in the specs directory is swept once per
+	// process: reading a directory of 10,000 specs before every phase of
+	// a run would cost more than the phase.
+	sweptMu.Lock()
+	defer sweptMu.Unlock()
+	if swept[w.SpecsDir] {
+		return fixed, nil
+	}
+	if err := spec.RemoveStaleTemps(w.SpecsDir); err != nil {
+		return fixed, err
+	}
+	swept[w.SpecsDir] = true
+	return fixed, nil
 }
+
+var (
+	sweptMu sync.Mutex
+	swept   = map[string]bool{} // specs directories swept by this process
+)
 
 // Commit edits the spec with this exact ID (see spec.Workspace.EditLocked:
 // edit sees the file as it is now and may refuse) and commits that file

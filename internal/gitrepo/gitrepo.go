@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	git "github.com/go-git/go-git/v5"
@@ -33,6 +34,9 @@ type Repo struct {
 	GitDir    string // the work tree's own git directory (HEAD, index)
 	CommonDir string // the shared git directory (objects, refs, config)
 	repo      *git.Repository
+	// swept: this process has removed the temporary object files a killed
+	// one left (a scan of every loose object directory: once is enough).
+	swept atomic.Bool
 }
 
 // Open opens the git work tree that contains dir.

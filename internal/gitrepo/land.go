@@ -407,7 +407,9 @@ func (r *Repo) Recover() ([]string, error) {
 	}
 	j, err := r.readJournal()
 	if err != nil || j == nil {
-		r.removeTempObjects()
+		if r.swept.CompareAndSwap(false, true) {
+			r.removeTempObjects()
+		}
 		return fixed, err
 	}
 	cur, _, err := r.readRef(j.Ref)
