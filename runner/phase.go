@@ -48,8 +48,17 @@ type phase struct {
 	specRel  string // the spec file, relative to the repository root
 	prog     *progress
 	log      io.Writer
+	tree     *isolation.Tree // the worktree the phase works in
 	// What verification found to land: each target's content.
 	work map[string]landedFile
+	// ticks are the boxes the agent ticked, read from the worktree once.
+	ticks     []int
+	ticksRead bool
+	// turn, when set, waits until this phase may change the branch (a
+	// parallel run lands results in plan order); failing says whether it
+	// will record a failure.
+	turn    func()
+	failing bool
 }
 
 type landedFile struct {
@@ -86,15 +95,18 @@ var ErrNotApproved = errors.New("not approved")
 
 // execute runs one spec; any failure of the phase is recorded in the spec
 // and returned.
-func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase) error {
+func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolation.Tree, turn func(*phase)) error {
 	logFile, err := r.openLog(s.ID)
 	if err != nil {
 		return err
 	}
 	defer logFile.Close()
-	p, err := r.begin(s)
+	p, err := r.begin(s, tree)
 	if err != nil {
 		return err
+	}
+	if turn != nil {
+		p.turn = func() { turn(p) }
 	}
 	p.log = logFile
 	fmt.Fprintf(logFile, "=== %s %s: %s\n", r.opts.Now().UTC().Format(time.RFC3339), s.ID, s.Title)
@@ -108,6 +120,10 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase) error {
 	}
 	if err == nil && !v.OK() {
 		err = errors.New(strings.Join(v.Problems(), "; "))
+	}
+	if p.turn != nil {
+		p.failing = err != nil
+		p.turn()
 	}
 	if err != nil {
 		return p.fail(res.Output, v, err)
@@ -123,7 +139,7 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase) error {
 }
 
 // begin starts a phase under the workspace lock.
-func (r *run) begin(s *spec.Spec) (*phase, error) {
+func (r *run) begin(s *spec.Spec, tree *isolation.Tree) (*phase, error) {
 	unlock, err := r.w.Lock()
 	if err != nil {
 		return nil, err
@@ -143,8 +159,8 @@ func (r *run) begin(s *spec.Spec) (*phase, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &phase{r: r, spec: ed.Spec, snapshot: ed.New, specRel: r.repoPath(r.w.SpecPath(s.ID))}
-	p.cover, err = gate.Cover(r.w, r.set, p.spec, r.opts.Prompt, r.repo, p.spec.Gate())
+	p := &phase{r: r, spec: ed.Spec, snapshot: ed.New, specRel: r.repoPath(r.w.SpecPath(s.ID)), tree: tree}
+	p.cover, err = gate.Cover(r.w, r.specs(), p.spec, r.opts.Prompt, r.repo, p.spec.Gate())
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +177,7 @@ func (r *run) begin(s *spec.Spec) (*phase, error) {
 	if err := spec.WriteFileAtomic(ed.Path, ed.New); err != nil {
 		return nil, err
 	}
-	p.prog = &progress{Spec: s.ID, Step: stepRunning, Base: head.Commit.String(), Branch: head.Branch}
+	p.prog = &progress{Spec: s.ID, Step: stepRunning, Base: head.Commit.String(), Branch: head.Branch, Slot: tree.Slot()}
 	if err := saveProgress(r.stateDir, p.prog); err != nil {
 		return nil, err
 	}
@@ -203,7 +219,7 @@ func (r *run) checkTargets(s *spec.Spec, head gitrepo.Head) error {
 // did.
 func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 	r := p.r
-	tree := r.tree
+	tree := p.tree
 	if err := tree.Sync(p.prog.head().Commit); err != nil {
 		return nil, nil, fmt.Errorf("prepare the phase's worktree: %w", err)
 	}
@@ -215,9 +231,17 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 	}
 	// git's configuration is copied before anything runs in the worktree:
 	// setup commands are held to it as the agent is.
-	guard, err := r.repo.Guard()
-	if err != nil {
-		return nil, nil, err
+	var guard interface{ Restore() ([]string, error) }
+	if r.shared != nil {
+		g := r.shared.enter(p.spec.ID)
+		defer g.leave()
+		guard = g
+	} else {
+		g, err := r.repo.Guard()
+		if err != nil {
+			return nil, nil, err
+		}
+		guard = g
 	}
 	if err := p.isolate(ctx); err != nil {
 		return nil, nil, err
@@ -274,7 +298,7 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 // isolation.setup there (see prepareTree).
 func (p *phase) isolate(ctx context.Context) error {
 	r := p.r
-	return prepareTree(ctx, r.w, r.repo, r.tree, p.prog.head().Commit, p.spec.ID, p.log, r.activity)
+	return prepareTree(ctx, r.w, r.repo, p.tree, p.prog.head().Commit, p.spec.ID, p.log, r.activity)
 }
 
 // prepareTree copies isolation.copy's files from the user's working tree
@@ -342,8 +366,7 @@ func mustRel(base, p string) string {
 // verify compares the worktree with the phase's base and its contract,
 // then runs the checks there.
 func (p *phase) verify(ctx context.Context) (*Verification, error) {
-	r := p.r
-	tree := r.tree
+	r, tree := p.r, p.tree
 	if err := p.watch(); err != nil {
 		return nil, err
 	}
@@ -456,7 +479,7 @@ func (p *phase) watch() error {
 	for _, t := range p.spec.TargetFiles {
 		watched = append(watched, p.r.repoPath(filepath.Join(p.r.w.Root, filepath.FromSlash(t))))
 	}
-	return p.r.tree.Watch(watched)
+	return p.tree.Watch(watched)
 }
 
 // escapes reports whether a symbolic link at rel in root, pointing at
@@ -520,7 +543,12 @@ func (p *phase) land(v *Verification) (string, error) {
 			commits = []gitrepo.CommitSpec{{Message: fmt.Sprintf("chant: record %s completed, its work unchanged since %s\n", p.spec.ID, p.spec.Commits[len(p.spec.Commits)-1]),
 				Make: record}}
 		}
-		made, err := r.repo.Land(gitrepo.Landing{Onto: p.prog.head(), When: now, Commits: commits})
+		onto, err := r.ontoFor(p.prog.head())
+		if err != nil {
+			return err
+		}
+		made, err := r.repo.Land(gitrepo.Landing{Onto: onto, When: now, Commits: commits})
+		r.landedHere(made)
 		for _, h := range made {
 			hashes = append(hashes, h.String())
 		}
@@ -637,9 +665,10 @@ func (r *run) landRecord(p *phase, data []byte, message string, now time.Time) e
 	if err != nil {
 		return err
 	}
-	_, err = r.repo.Land(gitrepo.Landing{Onto: head, When: now, Commits: []gitrepo.CommitSpec{{Message: message, Changes: []gitrepo.Change{
+	made, err := r.repo.Land(gitrepo.Landing{Onto: head, When: now, Commits: []gitrepo.CommitSpec{{Message: message, Changes: []gitrepo.Change{
 		{Path: p.specRel, Mode: safefs.Regular, Data: data, Before: gitrepo.File{Mode: safefs.Regular, Hash: gitrepo.BlobHash(p.snapshot)}},
 	}}}})
+	r.landedHere(made)
 	return err
 }
 

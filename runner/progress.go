@@ -36,6 +36,9 @@ type progress struct {
 	Output string                 `json:"output,omitempty"`
 	Model  string                 `json:"model,omitempty"`
 	Author *gitrepo.Person        `json:"author,omitempty"`
+	// Slot is the worktree the phase works in ("" for "phase", the only
+	// one of a sequential run).
+	Slot string `json:"slot,omitempty"`
 }
 
 func (p *progress) head() gitrepo.Head {

@@ -109,7 +109,11 @@ func (p *phase) recording() ([]gitrepo.Change, error) {
 // ticked returns the offsets of the boxes the agent ticked in its copy of
 // the spec.
 func (p *phase) ticked() []int {
-	data, _, err := p.r.tree.Read(p.specRel)
+	if p.ticksRead {
+		return p.ticks
+	}
+	p.ticksRead = true
+	data, _, err := p.tree.Read(p.specRel)
 	if err != nil {
 		return nil
 	}
@@ -117,9 +121,9 @@ func (p *phase) ticked() []int {
 	if !ok {
 		return nil
 	}
-	var out []int
 	for off := range boxes {
-		out = append(out, off)
+		p.ticks = append(p.ticks, off)
 	}
-	return out
+	sort.Ints(p.ticks)
+	return p.ticks
 }

@@ -13,7 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/internal/bookkeeping"
@@ -51,6 +54,9 @@ type Options struct {
 	// FailFast stops the run at the first failure; otherwise a failure
 	// stops only what depends on the failed spec.
 	FailFast bool
+	// Parallel is how many specs may run at once (see runParallel); 0 or
+	// 1 runs them one after another.
+	Parallel int
 	// Bundles resolves replay.bundle, recordings built into the program
 	// (nil: none are).
 	Bundles func(name string) (fs.FS, error)
@@ -69,6 +75,15 @@ func (o *Options) validate() error {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Parallel < 0 || o.Parallel > spec.MaxParallel {
+		return fmt.Errorf("runner: parallel %d: not 0 to %d", o.Parallel, spec.MaxParallel)
+	}
+	if o.Parallel > 1 {
+		// Phases side by side write lines at once; their agents' output
+		// would interleave, and goes to their logs alone.
+		o.Out = &lockedWriter{w: o.Out}
+		o.Stream = nil
 	}
 	if o.Prompt != "" && !spec.ValidPromptName(o.Prompt) {
 		return fmt.Errorf("%w %q: not a template name (letters, digits, '.', '-', '_'; the template is .chant/prompts/<name>.md)", ErrPrompt, o.Prompt)
@@ -228,7 +243,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	for _, ph := range rep.Ran {
 		tried[ph.Spec.ID] = true // resumed
 	}
-	for {
+	if opts.Parallel > 1 {
+		if err := r.runParallel(ctx, rep, specs, named, tried); err != nil {
+			return rep, err
+		}
+	}
+	for opts.Parallel <= 1 {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
@@ -324,7 +344,10 @@ func agentFor(w *spec.Workspace, opts Options) (Agent, error) {
 type run struct {
 	opts     Options
 	w        *spec.Workspace
-	set      *spec.Set // the specs as last loaded
+	mu       sync.Mutex             // guards set and landed (a parallel run's phases read them)
+	set      *spec.Set              // the specs as last loaded
+	landed   map[plumbing.Hash]bool // the commits this run made
+	shared   *sharedGuard           // a parallel run's watch of git's configuration
 	repo     *gitrepo.Repo
 	agent    Agent
 	tree     *isolation.Tree
@@ -332,13 +355,26 @@ type run struct {
 	wsRel    string // the workspace root, relative to the repository root
 }
 
-// phase runs one spec and reports how it went.
+// specs returns the specs as last loaded.
+func (r *run) specs() *spec.Set {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.set
+}
+
+// phase runs one spec in the run's worktree and reports how it went.
 func (r *run) phase(ctx context.Context, s *spec.Spec) *Phase {
+	return r.phaseIn(ctx, s, r.tree, nil)
+}
+
+// phaseIn runs one spec in tree; turn, if set, is called before the phase
+// changes the branch (see phase.turn).
+func (r *run) phaseIn(ctx context.Context, s *spec.Spec, tree *isolation.Tree, turn func(*phase)) *Phase {
 	out := r.opts.Out
 	start := r.opts.Now()
 	ph := &Phase{Spec: s}
 	fmt.Fprintf(out, "run   %-20s %s\n", s.ID, s.Title)
-	ph.Err = r.execute(ctx, s, ph)
+	ph.Err = r.execute(ctx, s, ph, tree, turn)
 	ph.Duration = r.opts.Now().Sub(start).Round(10 * time.Millisecond)
 	switch {
 	case errors.Is(ph.Err, ErrDirtyTargets), errors.Is(ph.Err, ErrUnsafePath), errors.Is(ph.Err, ErrNotApproved):
@@ -413,8 +449,17 @@ func (r *run) resumeVerified(ctx context.Context, s *spec.Spec, prog *progress, 
 		return "", err
 	}
 	defer logFile.Close()
-	p := &phase{r: r, spec: s, snapshot: s.Bytes(), specRel: r.repoPath(r.w.SpecPath(s.ID)), prog: prog, log: logFile}
-	if p.cover, err = gate.Cover(r.w, r.set, s, r.opts.Prompt, r.repo, s.Gate()); err != nil {
+	p := &phase{r: r, spec: s, snapshot: s.Bytes(), specRel: r.repoPath(r.w.SpecPath(s.ID)), prog: prog, log: logFile, tree: r.tree}
+	if prog.Slot != "" && prog.Slot != r.tree.Slot() {
+		// The worktree a phase of a parallel run worked in.
+		if !validSlot(prog.Slot) {
+			return "", p.fail(prog.Output, nil, fmt.Errorf("its progress names no worktree of chant's: %q", prog.Slot))
+		}
+		if p.tree, err = isolation.Open(r.repo, prog.Slot); err != nil {
+			return "", p.fail(prog.Output, nil, err)
+		}
+	}
+	if p.cover, err = gate.Cover(r.w, r.specs(), s, r.opts.Prompt, r.repo, s.Gate()); err != nil {
 		return "", p.fail(prog.Output, nil, err)
 	}
 	if a := s.Approval; s.Gate() && (a.Status != spec.ApprovalApproved || !gate.Bound(a.Hash) || gate.VoidReason(a.Hash, p.cover.Binding()) != "") {

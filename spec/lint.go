@@ -211,7 +211,7 @@ type configKeys map[string]configKeys
 // silent, its examples spec_defaults.
 var knownConfig = configKeys{
 	"project": {"name": nil, "prefix": nil, "silent": nil},
-	"defaults": {"prompt": nil, "provider": nil, "model": nil, "branch": nil, "branch_prefix": nil, "split_model": nil,
+	"defaults": {"prompt": nil, "provider": nil, "model": nil, "parallel": nil, "branch": nil, "branch_prefix": nil, "split_model": nil,
 		"main_branch": nil, "create_branch": nil, "rotation_strategy": nil, "prompt_extensions": nil},
 	"agent":     {"command": nil, "timeout": nil, "model": nil, "name": nil},
 	"approval":  {"approvers": nil, "allow_self_approval": nil, "expires_after": nil, "rejection_action": nil, "require_approval_for_agent_work": nil},
@@ -259,6 +259,9 @@ func ReplayDirProblem(dir string) string {
 	return ""
 }
 
+// MaxParallel is the most specs a run may run at once.
+const MaxParallel = 64
+
 // ConfigProblems checks config.md: a prompt name that is a path, a
 // replay.dir outside .chant and isolation.copy globs leaving the
 // repository are errors; unknown top-level keys are warnings.
@@ -290,6 +293,9 @@ func ConfigProblems(c *Config) []Problem {
 	}
 	if msg := ReplayDirProblem(c.Replay.Dir); msg != "" {
 		errorAt(msg, "replay", "dir")
+	}
+	if n := c.Defaults.Parallel; n < 0 || n > MaxParallel {
+		errorAt(fmt.Sprintf("defaults.parallel: %d is not a number of specs to run at once (1 to %d)", n, MaxParallel), "defaults", "parallel")
 	}
 	for _, g := range c.Isolation.Copy {
 		if filepath.IsAbs(g) || !filepath.IsLocal(filepath.Clean(g)) {

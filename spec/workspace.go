@@ -34,6 +34,9 @@ type Config struct {
 		Prompt   string `yaml:"prompt"`
 		Provider string `yaml:"provider"`
 		Model    string `yaml:"model"`
+		// Parallel is how many specs a run may run at once (default 1;
+		// chant run --parallel overrides it).
+		Parallel int `yaml:"parallel"`
 	} `yaml:"defaults"`
 	// Fixture names a bundled fixture repository: the workspace then runs
 	// against a fresh copy of it, made under .chant/work/<fixture>/.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"sync"
 	"time"
 
@@ -15,25 +16,26 @@ import (
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // liveOutput is a run's standard output, shared by the runner's lines, the
-// agent's streamed output and the progress line, so that none of them
-// cuts into another. While an agent, a check or a setup command runs, a
-// terminal shows one line with what runs and for how long, redrawn every
-// second under the output; piped output gets a line every `every` (30s,
-// or CHANT_PROGRESS_EVERY), so that minutes of `go test` never look hung.
+// agent's streamed output and the progress lines, so that none of them
+// cuts into another. While agents, checks or setup commands run, a
+// terminal shows one line for each (a parallel run has several), with
+// what runs and for how long, redrawn every second under the output;
+// piped output gets a line each every `every` (30s, or
+// CHANT_PROGRESS_EVERY), so that minutes of `go test` never look hung.
 type liveOutput struct {
 	mu      sync.Mutex
 	out     io.Writer
 	tty     bool
 	every   time.Duration
-	current *runner.Activity
-	shown   bool // the progress line is on screen (terminal)
+	current map[string]runner.Activity // what runs, by spec
+	shown   int                        // progress lines on screen (terminal)
 	midLine bool // the last output did not end a line
 	stop    chan struct{}
 	once    sync.Once
 }
 
 func newLiveOutput(out io.Writer) *liveOutput {
-	l := &liveOutput{out: out, every: 30 * time.Second, stop: make(chan struct{})}
+	l := &liveOutput{out: out, every: 30 * time.Second, stop: make(chan struct{}), current: map[string]runner.Activity{}}
 	if f, ok := out.(*os.File); ok {
 		l.tty = isTerminal(f)
 	}
@@ -65,12 +67,12 @@ func (l *liveOutput) Write(p []byte) (int, error) {
 func (l *liveOutput) Activity(a runner.Activity) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.clear()
 	if a.Done {
-		l.clear()
-		l.current = nil
-		return
+		delete(l.current, a.Spec)
+	} else {
+		l.current[a.Spec] = a
 	}
-	l.current = &a
 	l.draw()
 }
 
@@ -91,11 +93,11 @@ func (l *liveOutput) tick() {
 			return
 		case <-t.C:
 			l.mu.Lock()
-			if l.current != nil {
-				if l.tty {
-					l.draw()
-				} else {
-					a := l.current
+			if l.tty {
+				l.clear()
+				l.draw()
+			} else {
+				for _, a := range l.running() {
 					if l.midLine {
 						fmt.Fprintln(l.out)
 						l.midLine = false
@@ -108,22 +110,48 @@ func (l *liveOutput) tick() {
 	}
 }
 
-// draw shows the progress line (terminal only, and not in the middle of
-// a line of output).
-func (l *liveOutput) draw() {
-	if !l.tty || l.current == nil || l.midLine {
-		return
+// running lists what runs, the longest running first.
+func (l *liveOutput) running() []runner.Activity {
+	out := make([]runner.Activity, 0, len(l.current))
+	for _, a := range l.current {
+		out = append(out, a)
 	}
-	a := l.current
-	fmt.Fprintf(l.out, "\r\x1b[K  ⋯ %s: %s (%s)", a.Spec, a.What, elapsed(a.Start))
-	l.shown = true
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.Before(out[j].Start)
+		}
+		return out[i].Spec < out[j].Spec
+	})
+	return out
 }
 
-func (l *liveOutput) clear() {
-	if l.shown {
-		fmt.Fprint(l.out, "\r\x1b[K")
-		l.shown = false
+// draw shows the progress lines, one for each thing running (terminal
+// only, and not in the middle of a line of output); the cursor stays at
+// the end of the last.
+func (l *liveOutput) draw() {
+	if !l.tty || l.midLine || l.shown > 0 {
+		return
 	}
+	for i, a := range l.running() {
+		if i > 0 {
+			fmt.Fprint(l.out, "\n")
+		}
+		fmt.Fprintf(l.out, "\r\x1b[K  ⋯ %s: %s (%s)", a.Spec, a.What, elapsed(a.Start))
+		l.shown++
+	}
+}
+
+// clear erases the progress lines, leaving the cursor where the first
+// began.
+func (l *liveOutput) clear() {
+	if l.shown == 0 {
+		return
+	}
+	fmt.Fprint(l.out, "\r\x1b[K")
+	for range l.shown - 1 {
+		fmt.Fprint(l.out, "\x1b[1A\r\x1b[K")
+	}
+	l.shown = 0
 }
 
 func elapsed(since time.Time) string {

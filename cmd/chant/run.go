@@ -23,6 +23,7 @@ type runOptions struct {
 	record       bool
 	prompt       string
 	failFast     bool
+	parallel     int
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -40,6 +41,13 @@ specs run, and the run ends with exit status 1 and what failed. A failed
 spec runs again only when named, or after chant reset. Invalid specs (see
 chant lint) do not run, nor what depends on them; the run exits 2.
 
+With --parallel N (or defaults.parallel in .chant/config.md), up to N
+specs run at once, each in a worktree of its own; specs whose target
+files overlap never run at the same time. Results land on the branch one
+at a time in the order a sequential run takes, so the history is the
+same. The agents' output then goes only to their logs (chant log ID
+--follow).
+
 With IDs (partial IDs work when unique), run only those specs.`,
 		ValidArgsFunction: completeIDs(g, -1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -52,21 +60,29 @@ With IDs (partial IDs work when unique), run only those specs.`,
 	c.Flags().BoolVar(&opts.record, "record", false, "save what the agent did as a replay recording in .chant/recordings/<id>/")
 	c.Flags().StringVar(&opts.prompt, "prompt", "", "use the prompt template .chant/prompts/`NAME`.md for every spec")
 	c.Flags().BoolVar(&opts.failFast, "fail-fast", false, "stop the run at the first failure (otherwise a failure stops only what depends on it)")
+	c.Flags().IntVarP(&opts.parallel, "parallel", "j", 0, "run up to `N` specs at once (default: defaults.parallel, else 1)")
 	return c
 }
 
 func runRun(ctx context.Context, opts *runOptions) error {
+	if opts.parallel < 0 || opts.parallel > spec.MaxParallel {
+		return &usageError{fmt.Errorf("--parallel %d: not a number of specs to run at once (1 to %d)", opts.parallel, spec.MaxParallel)}
+	}
 	w, err := opts.workspace()
 	if err != nil {
 		return err
+	}
+	parallel := opts.parallel
+	if parallel == 0 {
+		parallel = w.Config.Defaults.Parallel
 	}
 
 	live := newLiveOutput(opts.stdout)
 	defer live.Close()
 	out := io.Writer(live)
 	var stream io.Writer
-	if !opts.quiet {
-		stream = out
+	if !opts.quiet && parallel <= 1 {
+		stream = out // side by side, agents' output would interleave: their logs have it
 	}
 	target, err := opts.prepare(w, time.Now())
 	if err != nil {
@@ -76,7 +92,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		fmt.Fprintf(out, "Repository: %s\n", w.Root)
 	}
 	rep, err := runner.Run(ctx, runner.Options{Workspace: target, IDs: opts.ids, Out: out, Stream: stream,
-		Prompt: opts.prompt, SkipCriteria: opts.skipCriteria, Record: opts.record, FailFast: opts.failFast,
+		Prompt: opts.prompt, SkipCriteria: opts.skipCriteria, Record: opts.record, FailFast: opts.failFast, Parallel: parallel,
 		Bundles: fixture.Recordings, Activity: live.Activity})
 	if rep == nil || rep.Final == nil {
 		return err // refused before anything ran

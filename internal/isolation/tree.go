@@ -38,7 +38,8 @@ const DirEnv = "CHANT_WORKTREE_DIR"
 
 // Tree is a phase worktree.
 type Tree struct {
-	Dir string // the work tree's root
+	slot string // its name among the repository's worktrees
+	Dir  string // the work tree's root
 
 	repo        *gitrepo.Repo
 	admin       string // its git directory, .git in the tree
@@ -102,7 +103,7 @@ func Open(repo *gitrepo.Repo, slot string) (*Tree, error) {
 		return nil, err
 	}
 	t := &Tree{
-		Dir: dir, repo: repo,
+		Dir: dir, repo: repo, slot: slot,
 		admin:       filepath.Join(dir, ".git"),
 		legacyAdmin: filepath.Join(repo.CommonDir, "worktrees", name),
 		statePath:   filepath.Join(repo.StateDir(), "worktrees", slot+".json"),
@@ -139,6 +140,9 @@ func Open(repo *gitrepo.Repo, slot string) (*Tree, error) {
 
 // Base is the commit the tree was last synced to.
 func (t *Tree) Base() plumbing.Hash { return t.base }
+
+// Slot is the name the tree was opened by.
+func (t *Tree) Slot() string { return t.slot }
 
 // Sync makes the tree's files exactly those of commit: what an agent
 // changed or left is undone, chant's own extra files are removed (ignored

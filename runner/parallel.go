@@ -1,0 +1,365 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/isolation"
+	"github.com/chant-run/chant/spec"
+)
+
+// A parallel run (Options.Parallel > 1) runs up to N specs at once, each
+// in a worktree of its own ("phase", "phase-2", …), and lands their
+// results on the branch one at a time in plan order (set.Order, the order
+// a sequential run takes), so that the history is the one a sequential run
+// would make. Two rules make that hold:
+//
+//   - a spec starts when it is ready (its last dependency landed), a slot
+//     is free, and its targets overlap neither those of a spec that runs
+//     or waits to land, nor those of a spec before it in plan order that
+//     may still run in this run (which, sequentially, it would see);
+//   - a finished phase lands (or records its failure) when no spec before
+//     it in plan order runs, waits to land, or may still run.
+//
+// A finished phase frees its worktree before it waits for its turn: what
+// it lands is in memory.
+
+// slotName names the worktree of slot i (0-based).
+func slotName(i int) string {
+	if i == 0 {
+		return "phase"
+	}
+	return fmt.Sprintf("phase-%d", i+1)
+}
+
+var slotPattern = regexp.MustCompile(`^phase(-[1-9][0-9]{0,3})?$`)
+
+// validSlot reports whether a progress file's slot names a worktree of
+// chant's (the file is chant's, but a name is never trusted into a path).
+func validSlot(s string) bool { return slotPattern.MatchString(s) }
+
+// parallelJob is one phase of a parallel run.
+type parallelJob struct {
+	spec  *spec.Spec
+	phase *Phase
+	// waiting: finished, waiting for its turn to change the branch.
+	waiting bool
+	grant   chan struct{}
+}
+
+type parallelEvent struct {
+	id     string
+	done   bool // the phase ended (landed, failed or refused); else it waits
+	failed bool // waiting, it will record a failure
+}
+
+// runParallel is the loop of a parallel run; tried holds resumed specs.
+func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader, named, tried map[string]bool) error {
+	n := r.opts.Parallel
+	slots := make(chan *isolation.Tree, n)
+	slots <- r.tree
+	for i := 1; i < n; i++ {
+		t, err := isolation.Open(r.repo, slotName(i))
+		if err != nil {
+			return err
+		}
+		slots <- t
+	}
+	r.shared = &sharedGuard{running: map[string]bool{}, blamed: map[string][]string{}}
+	var err error
+	if r.shared.g, err = r.repo.Guard(); err != nil {
+		return err
+	}
+
+	events := make(chan parallelEvent)
+	jobs := map[string]*parallelJob{} // started, not ended
+	landing := ""                     // the job given its turn, until it ends
+	stop := false                     // no more starts: --fail-fast, or interrupted
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer func() {
+		// An early return (an error): every phase ends, interrupted, and
+		// lands what it may.
+		for len(jobs) > 0 {
+			ev := <-events
+			if !ev.done {
+				close(jobs[ev.id].grant)
+				continue
+			}
+			delete(jobs, ev.id)
+		}
+	}()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	for {
+		set, err := specs.Load()
+		if err != nil {
+			return err
+		}
+		r.mu.Lock()
+		r.set = set
+		r.mu.Unlock()
+		a, err := Assess(r.w, set, r.opts.Now(), AssessOptions{Prompt: r.opts.Prompt, Bundles: r.opts.Bundles})
+		if err != nil {
+			return err
+		}
+		order := set.Order()
+		// The specs that may still run in this run, before any is started:
+		// ready ones, and those that wait only on specs that run or may.
+		may := map[string]bool{}
+		for _, s := range order {
+			if tried[s.ID] || len(named) > 0 && !named[s.ID] {
+				continue
+			}
+			st := a.States[s.ID]
+			switch {
+			case st.Runnable(named[s.ID]):
+				may[s.ID] = true
+			case st.Kind == KindWaiting:
+				ok := len(st.Waits) > 0
+				for _, d := range st.Waits {
+					if jobs[d.ID] == nil && !may[d.ID] {
+						ok = false
+					}
+				}
+				may[s.ID] = ok
+			}
+		}
+		if stop || ctx.Err() != nil {
+			may = map[string]bool{}
+		}
+		// Starts, in plan order.
+		started := false
+		var before []*spec.Spec // specs before the current one that run, wait to land, or may run
+		for _, s := range order {
+			if jobs[s.ID] != nil {
+				before = append(before, s)
+				continue
+			}
+			if !may[s.ID] {
+				continue
+			}
+			startable := a.States[s.ID].Runnable(named[s.ID]) && len(slots) > 0
+			for _, o := range before {
+				if startable && spec.TargetsOverlap(o.TargetFiles, s.TargetFiles) {
+					startable = false
+				}
+			}
+			for _, j := range jobs {
+				if startable && spec.TargetsOverlap(j.spec.TargetFiles, s.TargetFiles) {
+					startable = false
+				}
+			}
+			before = append(before, s)
+			if !startable {
+				continue
+			}
+			tried[s.ID] = true
+			started = true
+			j := &parallelJob{spec: s, grant: make(chan struct{})}
+			jobs[s.ID] = j
+			tree := <-slots
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				j.phase = r.parallelPhase(ctx, s, tree, slots, func(failed bool) {
+					events <- parallelEvent{id: s.ID, failed: failed}
+					<-j.grant
+				})
+				events <- parallelEvent{id: s.ID, done: true}
+			}()
+		}
+		// A turn to land, in plan order, one at a time.
+		if landing == "" {
+			for _, s := range order {
+				j := jobs[s.ID]
+				if j == nil && may[s.ID] && !tried[s.ID] {
+					break // a spec before may still run
+				}
+				if j == nil {
+					continue
+				}
+				if j.waiting {
+					landing = s.ID
+					close(j.grant)
+				}
+				break // the first that runs or waits: nothing after it lands first
+			}
+		}
+		if landing == "" && !started && len(jobs) > 0 {
+			// Should every phase wait for its turn while nothing can
+			// start (an earlier spec that became runnable only now, by an
+			// approval given meanwhile, overlapping them), the earliest
+			// lands rather than none.
+			all := true
+			for _, j := range jobs {
+				all = all && j.waiting
+			}
+			for _, s := range order {
+				if j := jobs[s.ID]; all && j != nil {
+					landing = s.ID
+					close(j.grant)
+					break
+				}
+			}
+		}
+		if len(jobs) == 0 {
+			return nil
+		}
+		ev := <-events
+		j := jobs[ev.id]
+		if !ev.done {
+			j.waiting = true
+			if ev.failed && r.opts.FailFast {
+				stop = true // nothing more starts
+			}
+			continue
+		}
+		delete(jobs, ev.id)
+		if landing == ev.id {
+			landing = ""
+		}
+		ph := j.phase
+		if errors.Is(ph.Err, ErrDirtyTargets) || errors.Is(ph.Err, ErrUnsafePath) || errors.Is(ph.Err, ErrNotApproved) {
+			rep.Refused = append(rep.Refused, Refusal{j.spec, ph.Err})
+			continue
+		}
+		rep.Ran = append(rep.Ran, *ph)
+		if ph.Err != nil && (r.opts.FailFast || errors.Is(ph.Err, context.Canceled) || ctx.Err() != nil) {
+			stop = true
+		}
+	}
+}
+
+// parallelPhase runs one spec of a parallel run in tree, which it gives
+// back to slots once its work is verified (or failed), before it waits
+// for its turn.
+func (r *run) parallelPhase(ctx context.Context, s *spec.Spec, tree *isolation.Tree, slots chan<- *isolation.Tree, turn func(failed bool)) *Phase {
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			slots <- tree
+		}
+	}
+	defer release()
+	return r.phaseIn(ctx, s, tree, func(p *phase) {
+		p.ticked() // read from the worktree while it is the phase's
+		release()
+		turn(p.failing)
+	})
+}
+
+// sharedGuard watches git's configuration for every phase of a parallel
+// run: agents run side by side, so a change found after one of them may
+// be another's. It restores the configuration as the run found it, and
+// holds the change against every phase that was running when it was
+// found, so that none of them passes.
+type sharedGuard struct {
+	mu      sync.Mutex
+	g       *gitrepo.Guard
+	running map[string]bool
+	blamed  map[string][]string
+}
+
+// phaseGuard is the sharedGuard as one phase uses it.
+type phaseGuard struct {
+	s  *sharedGuard
+	id string
+}
+
+func (s *sharedGuard) enter(id string) *phaseGuard {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.running[id] = true
+	return &phaseGuard{s, id}
+}
+
+// Restore puts the configuration back as the run found it and returns
+// what changed while this phase ran.
+func (g *phaseGuard) Restore() ([]string, error) {
+	s := g.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed, err := s.g.Restore()
+	for id := range s.running {
+		if id != g.id && len(changed) > 0 {
+			s.blamed[id] = append(s.blamed[id], changed...)
+		}
+	}
+	out := append(s.blamed[g.id], changed...)
+	delete(s.blamed, g.id)
+	sort.Strings(out)
+	return compactStrings(out), err
+}
+
+// leave ends the phase's watch.
+func (g *phaseGuard) leave() {
+	g.s.mu.Lock()
+	defer g.s.mu.Unlock()
+	delete(g.s.running, g.id)
+	delete(g.s.blamed, g.id)
+}
+
+func compactStrings(s []string) []string {
+	var out []string
+	for i, x := range s {
+		if i == 0 || x != s[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// lockedWriter serializes the lines of phases that run side by side.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// ontoFor is where a phase's commits land: its base, or the branch's head
+// if only this run's own landings moved it since (a parallel run lands
+// results one after another on top of each other: their targets are
+// disjoint). The caller holds the workspace lock.
+func (r *run) ontoFor(base gitrepo.Head) (gitrepo.Head, error) {
+	if r.opts.Parallel <= 1 {
+		return base, nil
+	}
+	head, err := r.repo.ReadHead()
+	if err != nil {
+		return base, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if head.Branch == base.Branch && r.landed[head.Commit] {
+		return head, nil
+	}
+	return base, nil
+}
+
+// landedHere records commits this run made.
+func (r *run) landedHere(hashes []plumbing.Hash) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.landed == nil {
+		r.landed = map[plumbing.Hash]bool{}
+	}
+	for _, h := range hashes {
+		r.landed[h] = true
+	}
+}

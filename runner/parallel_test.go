@@ -1,0 +1,278 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chant-run/chant/spec"
+)
+
+// sideBySideAgent writes a spec's targets and ticks its boxes after a
+// pause, recording when each spec's agent ran, so that tests can tell what
+// ran at the same time. It is safe for phases side by side.
+type sideBySideAgent struct {
+	pause  time.Duration
+	pauses map[string]time.Duration // per spec, instead of pause
+	fail   map[string]bool          // these specs' agents fail
+	also   func(job *Job)           // something more an agent does
+	mu     sync.Mutex
+	spans  map[string][2]time.Time // spec → when its agent ran
+	now    int                     // agents running
+	most   int                     // the most that ran at once
+}
+
+func (a *sideBySideAgent) Run(ctx context.Context, job *Job) (*Result, error) {
+	a.mu.Lock()
+	a.now++
+	a.most = max(a.most, a.now)
+	start := time.Now()
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		a.now--
+		if a.spans == nil {
+			a.spans = map[string][2]time.Time{}
+		}
+		a.spans[job.Spec.ID] = [2]time.Time{start, time.Now()}
+		a.mu.Unlock()
+	}()
+	if a.fail[job.Spec.ID] {
+		return nil, errors.New("the agent gave up") // at once
+	}
+	pause := a.pause
+	if d, ok := a.pauses[job.Spec.ID]; ok {
+		pause = d
+	}
+	select {
+	case <-time.After(pause):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if a.also != nil {
+		a.also(job)
+	}
+	for _, t := range job.Spec.TargetFiles {
+		full := filepath.Join(job.Dir, filepath.FromSlash(t))
+		os.MkdirAll(filepath.Dir(full), 0o755)
+		if err := os.WriteFile(full, []byte("done "+job.Spec.ID+"\n"), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	src, err := os.ReadFile(job.SpecFile)
+	if err != nil {
+		return nil, err
+	}
+	s, err := spec.Parse(job.SpecFile, src)
+	if err != nil {
+		return nil, err
+	}
+	e := spec.NewEditor(src)
+	for _, c := range s.Criteria() {
+		e.CheckBox(c.Offset)
+	}
+	out, err := e.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Output: "did " + job.Spec.ID}, os.WriteFile(job.SpecFile, out, 0o644)
+}
+
+// together reports whether two specs' agents ran at the same time.
+func (a *sideBySideAgent) together(x, y string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	sx, sy := a.spans[x], a.spans[y]
+	return sx[0].Before(sy[1]) && sy[0].Before(sx[1])
+}
+
+func parallelSpec(targets string, extra ...string) string {
+	return fmt.Sprintf("---\ntarget_files: [%s]\n%s---\n# Make %s\n\n## Acceptance Criteria\n\n- [ ] made\n", targets, strings.Join(extra, ""), targets)
+}
+
+// subjects are the branch's commit subjects, oldest first.
+func subjects(t *testing.T, w *spec.Workspace) []string {
+	out := strings.Split(strings.TrimSpace(gitCmd(t, w.Root, "log", "--reverse", "--format=%s")), "\n")
+	return out[1:] // without the initial commit
+}
+
+func statuses(t *testing.T, w *spec.Workspace) map[string]string {
+	set, err := w.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, s := range set.Specs {
+		out[s.ID] = s.Status
+	}
+	return out
+}
+
+func TestParallelLandsAsSequentialDoes(t *testing.T) {
+	specs := map[string]string{
+		"a": parallelSpec("out/a.txt"),
+		"b": parallelSpec("out/b.txt"),
+		"c": parallelSpec("out/c.txt", "depends_on: [a]\n"),
+		"d": parallelSpec("out/d.txt"),
+		"e": parallelSpec("out/e.txt", "depends_on: [c, d]\n"),
+		"f": parallelSpec("out/f.txt"),
+	}
+	now := func() time.Time { return time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC) }
+	seq := newRepo(t, specs)
+	if _, err := Run(context.Background(), Options{Workspace: seq, Agent: &sideBySideAgent{}, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	par := newRepo(t, specs)
+	agent := &sideBySideAgent{pause: 50 * time.Millisecond}
+	rep, err := Run(context.Background(), Options{Workspace: par, Agent: agent, Now: now, Parallel: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Ran) != 6 {
+		t.Fatalf("ran %d phases, want 6", len(rep.Ran))
+	}
+	if agent.most < 2 {
+		t.Errorf("at most %d agent ran at once: nothing ran side by side", agent.most)
+	}
+	if got, want := subjects(t, par), subjects(t, seq); !slices.Equal(got, want) {
+		t.Errorf("parallel history differs from sequential:\n%s\n---\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for id, st := range statuses(t, par) {
+		if st != spec.StatusCompleted {
+			t.Errorf("%s is %s", id, st)
+		}
+	}
+	// Same content, file for file: the records are dated by Now, and
+	// differ only by the hashes of the commits (the repositories' first
+	// commits differ).
+	hashes := regexp.MustCompile(`"?\b[0-9a-f]{7,40}\b"?`) // quoted when all digits
+	for _, f := range strings.Fields(gitCmd(t, seq.Root, "ls-files")) {
+		got, _ := os.ReadFile(filepath.Join(par.Root, f))
+		want, _ := os.ReadFile(filepath.Join(seq.Root, f))
+		if g, w := hashes.ReplaceAll(got, []byte("H")), hashes.ReplaceAll(want, []byte("H")); string(g) != string(w) {
+			t.Errorf("%s differs from the sequential run's:\n%s\n---\n%s", f, g, w)
+		}
+	}
+	if out := gitCmd(t, par.Root, "status", "--porcelain"); out != "" {
+		t.Errorf("git status not clean:\n%s", out)
+	}
+	gitCmd(t, par.Root, "fsck", "--strict")
+}
+
+func TestParallelNeverRunsOverlappingTargets(t *testing.T) {
+	// A pattern and a file it matches; the same file twice.
+	w := newRepo(t, map[string]string{
+		"a": parallelSpec("src/*.go"),
+		"b": parallelSpec("src/x.go"),
+		"c": parallelSpec("lib/y.go"),
+		"d": parallelSpec("lib/y.go"),
+		"e": parallelSpec("doc/readme.txt"),
+	})
+	agent := &sideBySideAgent{pause: 100 * time.Millisecond}
+	Run(context.Background(), Options{Workspace: w, Agent: agent, Parallel: 4})
+	for _, pair := range [][2]string{{"a", "b"}, {"c", "d"}} {
+		if agent.together(pair[0], pair[1]) {
+			t.Errorf("%s and %s ran at the same time; their targets overlap", pair[0], pair[1])
+		}
+	}
+	if !agent.together("b", "c") && !agent.together("a", "c") {
+		t.Error("c ran alone: the scheduler did not fill the other slots")
+	}
+	if st := statuses(t, w); st["b"] != spec.StatusCompleted || st["c"] != spec.StatusCompleted || st["e"] != spec.StatusCompleted {
+		t.Errorf("statuses: %v", st)
+	}
+}
+
+func TestParallelFailureStopsOnlyItsBranch(t *testing.T) {
+	w := newRepo(t, map[string]string{
+		"a": parallelSpec("out/a.txt"),
+		"b": parallelSpec("out/b.txt", "depends_on: [a]\n"),
+		"c": parallelSpec("out/c.txt"),
+		"d": parallelSpec("out/d.txt"),
+	})
+	agent := &sideBySideAgent{pause: 30 * time.Millisecond, fail: map[string]bool{"a": true}}
+	rep, err := Run(context.Background(), Options{Workspace: w, Agent: agent, Parallel: 2})
+	if !errors.Is(err, ErrPhaseFailed) {
+		t.Fatalf("err = %v, want ErrPhaseFailed", err)
+	}
+	if len(rep.Failed) != 1 || rep.Failed[0].Spec.ID != "a" {
+		t.Errorf("failed: %v", rep.Failed)
+	}
+	want := map[string]string{"a": spec.StatusFailed, "b": spec.StatusPending, "c": spec.StatusCompleted, "d": spec.StatusCompleted}
+	if got := statuses(t, w); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("statuses %v, want %v", got, want)
+	}
+	// --fail-fast: nothing starts after the failure.
+	w = newRepo(t, map[string]string{
+		"a": parallelSpec("out/a.txt"),
+		"b": parallelSpec("out/b.txt"),
+		"c": parallelSpec("out/c.txt"),
+	})
+	agent = &sideBySideAgent{pause: 200 * time.Millisecond, fail: map[string]bool{"a": true}}
+	Run(context.Background(), Options{Workspace: w, Agent: agent, Parallel: 1 + 1, FailFast: true})
+	if st := statuses(t, w)["c"]; st != spec.StatusPending {
+		t.Errorf("with --fail-fast, c is %s; nothing should start after a fails", st)
+	}
+}
+
+func TestParallelGateStopsOnlyItsBranch(t *testing.T) {
+	w := newRepo(t, map[string]string{
+		"a":    parallelSpec("out/a.txt"),
+		"gate": parallelSpec("out/gate.txt", "depends_on: [a]\napproval: {required: true, status: pending}\n"),
+		"c":    parallelSpec("out/c.txt"),
+		"d":    parallelSpec("out/d.txt", "depends_on: [c]\n"),
+	})
+	rep, err := Run(context.Background(), Options{Workspace: w, Agent: &sideBySideAgent{}, Parallel: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a": spec.StatusCompleted, "gate": spec.StatusPending, "c": spec.StatusCompleted, "d": spec.StatusCompleted}
+	if got := statuses(t, w); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("statuses %v, want %v", got, want)
+	}
+	if k := rep.Final.States["gate"].Kind; k != KindAwaiting {
+		t.Errorf("gate is %s, want awaiting approval", k)
+	}
+}
+
+func TestParallelGitConfigChangeFailsEveryPhaseRunningThen(t *testing.T) {
+	w := newRepo(t, map[string]string{
+		"a": parallelSpec("out/a.txt"),
+		"b": parallelSpec("out/b.txt"),
+	})
+	config := filepath.Join(w.Root, ".git", "config")
+	before, _ := os.ReadFile(config)
+	var once sync.Once
+	// a changes it while b still runs: b's agent might as well have.
+	agent := &sideBySideAgent{pauses: map[string]time.Duration{"a": 50 * time.Millisecond, "b": 400 * time.Millisecond}, also: func(job *Job) {
+		if job.Spec.ID == "a" {
+			once.Do(func() {
+				f, _ := os.OpenFile(config, os.O_APPEND|os.O_WRONLY, 0)
+				f.WriteString("[core]\n\thooksPath = /tmp/evil\n")
+				f.Close()
+			})
+		}
+	}}
+	_, err := Run(context.Background(), Options{Workspace: w, Agent: agent, Parallel: 2})
+	if !errors.Is(err, ErrPhaseFailed) {
+		t.Fatalf("err = %v, want ErrPhaseFailed", err)
+	}
+	if !agent.together("a", "b") {
+		t.Skip("a and b did not run side by side on this machine")
+	}
+	// Either agent may have done it: neither passes.
+	if st := statuses(t, w); st["a"] != spec.StatusFailed || st["b"] != spec.StatusFailed {
+		t.Errorf("statuses %v: every phase running when git's configuration changed must fail", st)
+	}
+	if after, _ := os.ReadFile(config); string(after) != string(before) {
+		t.Errorf("git's configuration not restored:\n%s", after)
+	}
+}
