@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,21 +19,25 @@ import (
 // killPipeline is a small replayed pipeline, a → b → c → d, each phase
 // writing one file and checking it.
 func killPipeline(t *testing.T) string {
+	return killPipelineOf(t, map[string]string{"b": "a", "c": "b", "d": "c"})
+}
+
+// killPipelineOf is the pipeline of specs a, b, c, d with these
+// dependencies (spec → the one it depends on).
+func killPipelineOf(t *testing.T, deps map[string]string) string {
 	files := map[string]string{
 		".chant/config.md": "---\nproject: {name: kill}\ndefaults: {provider: replay}\n---\n",
 		"README":           "kill test\n",
 	}
-	prev := ""
 	for _, id := range []string{"a", "b", "c", "d"} {
 		dep := ""
-		if prev != "" {
-			dep = "depends_on: [" + prev + "]\n"
+		if d := deps[id]; d != "" {
+			dep = "depends_on: [" + d + "]\n"
 		}
 		files[".chant/specs/"+id+".md"] = fmt.Sprintf("---\n%starget_files: [out/%s.txt]\nchecks:\n- grep -q %s-done out/%s.txt\n---\n# Phase %s\n\n## Acceptance Criteria\n\n- [ ] %s written\n", dep, id, id, id, id, id)
 		files[".chant/recordings/"+id+"/transcript.md"] = "Wrote out/" + id + ".txt.\n"
 		files[".chant/recordings/"+id+"/recording.yaml"] = "checked: [" + id + " written]\n"
 		files[".chant/recordings/"+id+"/files/out/"+id+".txt"] = id + "-done\n"
-		prev = id
 	}
 	return testgit.Repo(t, files)
 }
@@ -41,24 +46,41 @@ func killPipeline(t *testing.T) string {
 // random moments, again and again, then lets it finish, and checks that
 // the end state is the state of a run never interrupted.
 func TestKilledRunsEndLikeUninterruptedOnes(t *testing.T) {
+	killRuns(t, killPipeline, 20, 15, false) // about 20 s
+}
+
+// TestKilledParallelRunsEndLikeUninterruptedOnes does the same with
+// --parallel 3 on a pipeline where a, b and c are independent and d
+// depends on a: every spec ends completed once (one work commit, its
+// target written once). The order of the commits may differ: a phase
+// that had verified when its run was killed lands first when the next
+// run starts.
+func TestKilledParallelRunsEndLikeUninterruptedOnes(t *testing.T) {
+	killRuns(t, func(t *testing.T) string { return killPipelineOf(t, map[string]string{"d": "a"}) }, 10, 10, true, "--parallel", "3")
+}
+
+// killRuns kills runs of fresh pipelines at random moments, trials times
+// killsPerTrial, then lets each finish, and compares the end state with
+// an uninterrupted run's (the order of commits too, unless anyOrder).
+func killRuns(t *testing.T, pipeline func(*testing.T) string, trials, killsPerTrial int, anyOrder bool, args ...string) {
 	if testing.Short() {
 		t.Skip("kills many runs")
 	}
-	ref := killPipeline(t)
+	run := append([]string{"run"}, args...)
+	ref := pipeline(t)
 	start := time.Now()
-	if out, _, code := chant(t, "-C", ref, "run"); code != 0 {
+	if out, _, code := chant(t, append([]string{"-C", ref}, run...)...); code != 0 {
 		t.Fatalf("uninterrupted run: exit %d\n%s", code, out)
 	}
 	full := time.Since(start)
-	want := endState(t, ref)
+	want := endState(t, ref, anyOrder)
 
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-	const trials, killsPerTrial = 20, 15 // about 20 s
 	kills := 0
 	for trial := 1; trial <= trials; trial++ {
-		dir := killPipeline(t)
+		dir := pipeline(t)
 		for attempt := 0; attempt < killsPerTrial; attempt++ {
-			cmd := exec.Command(chantBin, "-C", dir, "run")
+			cmd := exec.Command(chantBin, append([]string{"-C", dir}, run...)...)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -68,11 +90,11 @@ func TestKilledRunsEndLikeUninterruptedOnes(t *testing.T) {
 			}
 			cmd.Wait()
 		}
-		out, errOut, code := chant(t, "-C", dir, "run")
+		out, errOut, code := chant(t, append([]string{"-C", dir}, run...)...)
 		if code != 0 {
 			t.Fatalf("trial %d: the run after the kills failed (exit %d):\n%s\n%s", trial, code, out, errOut)
 		}
-		if got := endState(t, dir); got != want {
+		if got := endState(t, dir, anyOrder); got != want {
 			t.Fatalf("trial %d: end state differs from an uninterrupted run:\n--- got\n%s\n--- want\n%s", trial, got, want)
 		}
 	}
@@ -82,11 +104,15 @@ func TestKilledRunsEndLikeUninterruptedOnes(t *testing.T) {
 // endState describes a finished pipeline without what legitimately differs
 // between two runs (hashes, times): the commit subjects in order, the work
 // files, and each spec's status, commit count and Agent Output count.
-func endState(t *testing.T, dir string) string {
+func endState(t *testing.T, dir string, anyOrder bool) string {
 	t.Helper()
 	testgit.Git(t, dir, "fsck", "--strict")
 	var b strings.Builder
-	fmt.Fprintf(&b, "log:\n%s\n", testgit.Git(t, dir, "log", "--reverse", "--format=%s"))
+	log := strings.Split(testgit.Git(t, dir, "log", "--reverse", "--format=%s"), "\n")
+	if anyOrder {
+		sort.Strings(log)
+	}
+	fmt.Fprintf(&b, "log:\n%s\n", strings.Join(log, "\n"))
 	fmt.Fprintf(&b, "status: %q\n", testgit.Git(t, dir, "status", "--porcelain"))
 	fmt.Fprintf(&b, "tree:\n%s\n", testgit.Git(t, dir, "ls-tree", "-r", "HEAD", "--", "out", "README"))
 	commits := regexp.MustCompile(`(?m)^commits:\n((?:- .*\n)+)`)

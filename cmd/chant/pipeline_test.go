@@ -200,3 +200,49 @@ func containsStr(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestBundledPipelineInParallel: the bundled pipeline run with --parallel
+// 3 ends as a sequential run does: the same commits in the same order,
+// the same files (the records' hashes and times aside), every spec
+// completed.
+func TestBundledPipelineInParallel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole pipeline twice")
+	}
+	result := func(args ...string) (subjects []string, files map[string]string) {
+		ws := copyBundledPipeline(t)
+		for _, step := range [][]string{append([]string{"run"}, args...), {"approve", "006", "--by", "Reviewer"}, append([]string{"run"}, args...)} {
+			if out, errOut, code := chant(t, append([]string{"-C", ws}, step...)...); code != 0 {
+				t.Fatalf("%v: exit %d\n%s\n%s", step, code, out, errOut)
+			}
+		}
+		repo := filepath.Join(ws, ".chant", "work", "issue-42")
+		log := testgit.Git(t, repo, "log", "--reverse", "--format=%s")
+		varying := regexp.MustCompile(`"?\b[0-9a-f]{7,40}\b"?|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ|\d{4}-\d\d-\d\d \d\d:\d\d|\d+(\.\d+)?m?s\b`)
+		files = map[string]string{}
+		for _, f := range strings.Fields(testgit.Git(t, repo, "ls-files")) {
+			data, err := os.ReadFile(filepath.Join(repo, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[f] = varying.ReplaceAllString(string(data), "X")
+		}
+		if out := testgit.Git(t, repo, "status", "--porcelain"); out != "" {
+			t.Errorf("git status not clean after %v:\n%s", args, out)
+		}
+		return strings.Split(strings.TrimSpace(log), "\n"), files
+	}
+	seqLog, seqFiles := result()
+	parLog, parFiles := result("--parallel", "3")
+	if strings.Join(parLog, "\n") != strings.Join(seqLog, "\n") {
+		t.Errorf("histories differ:\n%s\n---\n%s", strings.Join(parLog, "\n"), strings.Join(seqLog, "\n"))
+	}
+	for f, want := range seqFiles {
+		if got, ok := parFiles[f]; !ok || got != want {
+			t.Errorf("%s differs from the sequential run's:\n%s\n---\n%s", f, got, want)
+		}
+	}
+	if len(parFiles) != len(seqFiles) {
+		t.Errorf("%d files after the parallel run, %d after the sequential one", len(parFiles), len(seqFiles))
+	}
+}
