@@ -29,7 +29,7 @@ type liveOutput struct {
 	every   time.Duration
 	current map[string]runner.Activity // what runs, by spec
 	shown   int                        // progress lines on screen (terminal)
-	midLine bool // the last output did not end a line
+	midLine bool                       // the last output did not end a line
 	stop    chan struct{}
 	once    sync.Once
 }
