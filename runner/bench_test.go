@@ -241,3 +241,51 @@ func specRepo(b *testing.B, n int) string {
 	git(b, root, "git", "commit", "-qm", "init")
 	return root
 }
+
+// BenchmarkParallel measures, side by side in one run:
+//
+//   - 8 independent specs whose agent sleeps 2 s, sequentially and with
+//     Parallel 4: the wall time ratio (target: at most 0.35; the ideal
+//     is 0.25);
+//   - 100 independent specs whose agent does nothing (it writes its
+//     target): chant's own cost per phase, with Parallel 8 and 1.
+//
+//	go test -run XXX -bench Parallel -benchtime 1x ./runner
+func BenchmarkParallel(b *testing.B) {
+	run := func(n int, pause time.Duration, parallel int) time.Duration {
+		b.StopTimer()
+		dir := specRepo(b, 0)
+		for i := range n {
+			src := fmt.Sprintf("---\ntarget_files: [d%03d/out-%d.txt]\n---\n# Spec %d\n\n## Acceptance Criteria\n\n- [ ] written\n", i%100, i, i)
+			if err := os.WriteFile(filepath.Join(dir, ".chant", "specs", fmt.Sprintf("s%03d.md", i)), []byte(src), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+		git(b, dir, "git", "add", ".chant")
+		git(b, dir, "git", "commit", "-qm", "specs")
+		w, err := spec.OpenWorkspace(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		rep, err := Run(context.Background(), Options{Workspace: w, Agent: &sideBySideAgent{pause: pause}, Parallel: parallel})
+		d := time.Since(start)
+		if err != nil || len(rep.Ran) != n {
+			b.Fatalf("ran %d of %d: %v", len(rep.Ran), n, err)
+		}
+		return d
+	}
+	var seq, par, one, eight time.Duration
+	for i := 0; i < b.N; i++ {
+		seq += run(8, 2*time.Second, 1)
+		par += run(8, 2*time.Second, 4)
+		one += run(100, 0, 1)
+		eight += run(100, 0, 8)
+	}
+	b.ReportMetric(seq.Seconds()/float64(b.N), "s-8x2s-sequential")
+	b.ReportMetric(par.Seconds()/float64(b.N), "s-8x2s-parallel-4")
+	b.ReportMetric(float64(par)/float64(seq), "x-parallel-4/sequential")
+	b.ReportMetric(float64(one.Milliseconds())/float64(b.N)/100, "ms/phase-100-sequential")
+	b.ReportMetric(float64(eight.Milliseconds())/float64(b.N)/100, "ms/phase-100-parallel-8")
+}
