@@ -247,10 +247,11 @@ func specRepo(b *testing.B, n int) string {
 //   - 8 independent specs whose agent sleeps 2 s, sequentially and with
 //     Parallel 4: the wall time ratio (target: at most 0.35; the ideal
 //     is 0.25);
+//
 //   - 100 independent specs whose agent does nothing (it writes its
 //     target): chant's own cost per phase, with Parallel 8 and 1.
 //
-//	go test -run XXX -bench Parallel -benchtime 1x ./runner
+//     go test -run XXX -bench Parallel -benchtime 1x ./runner
 func BenchmarkParallel(b *testing.B) {
 	run := func(n int, pause time.Duration, parallel int) time.Duration {
 		b.StopTimer()
