@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"path"
 	"testing"
 )
@@ -81,4 +82,30 @@ func matches(pattern, file string) bool {
 		}
 	}
 	return true
+}
+
+func TestConfigParallel(t *testing.T) {
+	for src, want := range map[string]string{
+		"---\ndefaults:\n  parallel: 4\n---\n":  "",
+		"---\ndefaults:\n  parallel: 0\n---\n":  "",
+		"---\ndefaults:\n  parallel: 65\n---\n": "config.md:3:13: defaults.parallel: 65 is not a number of specs to run at once (1 to 64)",
+		"---\ndefaults:\n  parallel: -1\n---\n": "config.md:3:13: defaults.parallel: -1 is not a number of specs to run at once (1 to 64)",
+	} {
+		c, err := ParseConfig("config.md", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, p := range ConfigProblems(c) {
+			if p.Code == CodeConfig {
+				got = fmt.Sprintf("%s:%d:%d: %s", p.Path, p.Line, p.Col, p.Message)
+			}
+		}
+		if got != want {
+			t.Errorf("%q: got %q, want %q", src, got, want)
+		}
+	}
+	if _, err := ParseConfig("config.md", []byte("---\ndefaults:\n  parallel: many\n---\n")); err == nil {
+		t.Error("parallel: many parsed")
+	}
 }
