@@ -9,8 +9,6 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/go-git/go-git/v5/plumbing"
-
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/spec"
@@ -330,36 +328,4 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(b)
-}
-
-// ontoFor is where a phase's commits land: its base, or the branch's head
-// if only this run's own landings moved it since (a parallel run lands
-// results one after another on top of each other: their targets are
-// disjoint). The caller holds the workspace lock.
-func (r *run) ontoFor(base gitrepo.Head) (gitrepo.Head, error) {
-	if r.opts.Parallel <= 1 {
-		return base, nil
-	}
-	head, err := r.repo.ReadHead()
-	if err != nil {
-		return base, err
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if head.Branch == base.Branch && r.landed[head.Commit] {
-		return head, nil
-	}
-	return base, nil
-}
-
-// landedHere records commits this run made.
-func (r *run) landedHere(hashes []plumbing.Hash) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.landed == nil {
-		r.landed = map[plumbing.Hash]bool{}
-	}
-	for _, h := range hashes {
-		r.landed[h] = true
-	}
 }

@@ -543,12 +543,10 @@ func (p *phase) land(v *Verification) (string, error) {
 			commits = []gitrepo.CommitSpec{{Message: fmt.Sprintf("chant: record %s completed, its work unchanged since %s\n", p.spec.ID, p.spec.Commits[len(p.spec.Commits)-1]),
 				Make: record}}
 		}
-		onto, err := r.ontoFor(p.prog.head())
-		if err != nil {
-			return err
-		}
-		made, err := r.repo.Land(gitrepo.Landing{Onto: onto, When: now, Commits: commits})
-		r.landedHere(made)
+		// Onto the phase's base: Land builds on the branch's head if only
+		// chant's own commits moved it since (in a parallel run, the
+		// results that landed meanwhile, with other targets).
+		made, err := r.repo.Land(gitrepo.Landing{Onto: p.prog.head(), When: now, Commits: commits})
 		for _, h := range made {
 			hashes = append(hashes, h.String())
 		}
@@ -665,10 +663,9 @@ func (r *run) landRecord(p *phase, data []byte, message string, now time.Time) e
 	if err != nil {
 		return err
 	}
-	made, err := r.repo.Land(gitrepo.Landing{Onto: head, When: now, Commits: []gitrepo.CommitSpec{{Message: message, Changes: []gitrepo.Change{
+	_, err = r.repo.Land(gitrepo.Landing{Onto: head, When: now, Commits: []gitrepo.CommitSpec{{Message: message, Changes: []gitrepo.Change{
 		{Path: p.specRel, Mode: safefs.Regular, Data: data, Before: gitrepo.File{Mode: safefs.Regular, Hash: gitrepo.BlobHash(p.snapshot)}},
 	}}}})
-	r.landedHere(made)
 	return err
 }
 

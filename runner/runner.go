@@ -16,8 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
-
 	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/internal/bookkeeping"
 	"github.com/chant-run/chant/internal/gitrepo"
@@ -344,10 +342,9 @@ func agentFor(w *spec.Workspace, opts Options) (Agent, error) {
 type run struct {
 	opts     Options
 	w        *spec.Workspace
-	mu       sync.Mutex             // guards set and landed (a parallel run's phases read them)
-	set      *spec.Set              // the specs as last loaded
-	landed   map[plumbing.Hash]bool // the commits this run made
-	shared   *sharedGuard           // a parallel run's watch of git's configuration
+	mu       sync.Mutex   // guards set (a parallel run's phases read it)
+	set      *spec.Set    // the specs as last loaded
+	shared   *sharedGuard // a parallel run's watch of git's configuration
 	repo     *gitrepo.Repo
 	agent    Agent
 	tree     *isolation.Tree
