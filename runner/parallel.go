@@ -98,17 +98,21 @@ func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	var set *spec.Set
+	var a *Assessment
+	changed := true // the specs may have changed since they were read
 	for {
-		set, err := specs.Load()
-		if err != nil {
-			return err
-		}
-		r.mu.Lock()
-		r.set = set
-		r.mu.Unlock()
-		a, err := Assess(r.w, set, r.opts.Now(), AssessOptions{Prompt: r.opts.Prompt, Bundles: r.opts.Bundles})
-		if err != nil {
-			return err
+		if changed {
+			if set, err = specs.Load(); err != nil {
+				return err
+			}
+			r.mu.Lock()
+			r.set = set
+			r.mu.Unlock()
+			if a, err = Assess(r.w, set, r.opts.Now(), AssessOptions{Prompt: r.opts.Prompt, Bundles: r.opts.Bundles}); err != nil {
+				return err
+			}
+			changed = false
 		}
 		order := set.Order()
 		// The specs that may still run in this run, before any is started:
@@ -215,6 +219,9 @@ func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader
 		}
 		ev := <-events
 		j := jobs[ev.id]
+		// A phase that ended has changed spec files (its own, and what it
+		// landed); one that waits for its turn has not.
+		changed = ev.done
 		if !ev.done {
 			j.waiting = true
 			if ev.failed && r.opts.FailFast {
@@ -252,7 +259,14 @@ func (r *run) parallelPhase(ctx context.Context, s *spec.Spec, tree *isolation.T
 	defer release()
 	return r.phaseIn(ctx, s, tree, func(p *phase) {
 		p.ticked() // read from the worktree while it is the phase's
-		release()
+		// Recorded first: a run killed from now on runs the phase again
+		// rather than verify it in a worktree another phase may use.
+		p.prog.Released = true
+		if saveProgress(r.stateDir, p.prog) == nil {
+			release()
+		} else {
+			p.prog.Released = false // it keeps its worktree until it ends
+		}
 		turn(p.failing)
 	})
 }

@@ -39,6 +39,11 @@ type progress struct {
 	// Slot is the worktree the phase works in ("" for "phase", the only
 	// one of a sequential run).
 	Slot string `json:"slot,omitempty"`
+	// Released: the phase gave its worktree back before landing (a
+	// parallel run), so another phase may have used it since: the work
+	// is no longer there to verify again, and an interrupted phase runs
+	// again.
+	Released bool `json:"released,omitempty"`
 }
 
 func (p *progress) head() gitrepo.Head {

@@ -410,7 +410,7 @@ func (r *run) resume(ctx context.Context, rep *Report) error {
 			if err := removeProgress(r.stateDir, prog.Spec); err != nil {
 				return err
 			}
-		case prog.Step == stepVerified:
+		case prog.Step == stepVerified && !prog.Released:
 			resumed[s.ID] = true
 			fmt.Fprintf(r.opts.Out, "Resuming %s: an interrupted run had verified its work; verifying it again\n", s.ID)
 			ph := Phase{Spec: s}
