@@ -103,13 +103,7 @@ func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader
 	changed := true // the specs may have changed since they were read
 	for {
 		if changed {
-			if set, err = specs.Load(); err != nil {
-				return err
-			}
-			r.mu.Lock()
-			r.set = set
-			r.mu.Unlock()
-			if a, err = Assess(r.w, set, r.opts.Now(), AssessOptions{Prompt: r.opts.Prompt, Bundles: r.opts.Bundles}); err != nil {
+			if set, a, err = r.reload(specs); err != nil {
 				return err
 			}
 			changed = false
@@ -234,7 +228,7 @@ func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader
 			landing = ""
 		}
 		ph := j.phase
-		if errors.Is(ph.Err, ErrDirtyTargets) || errors.Is(ph.Err, ErrUnsafePath) || errors.Is(ph.Err, ErrNotApproved) {
+		if notRun(ph.Err) {
 			rep.Refused = append(rep.Refused, Refusal{j.spec, ph.Err})
 			continue
 		}
@@ -257,7 +251,7 @@ func (r *run) parallelPhase(ctx context.Context, s *spec.Spec, tree *isolation.T
 		}
 	}
 	defer release()
-	return r.phaseIn(ctx, s, tree, func(p *phase) {
+	return r.phaseIn(ctx, s, tree, func(p *phase, failing bool) {
 		p.ticked() // read from the worktree while it is the phase's
 		// Recorded first: a run killed from now on runs the phase again
 		// rather than verify it in a worktree another phase may use.
@@ -267,7 +261,7 @@ func (r *run) parallelPhase(ctx context.Context, s *spec.Spec, tree *isolation.T
 		} else {
 			p.prog.Released = false // it keeps its worktree until it ends
 		}
-		turn(p.failing)
+		turn(failing)
 	})
 }
 

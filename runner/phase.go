@@ -54,11 +54,6 @@ type phase struct {
 	// ticks are the boxes the agent ticked, read from the worktree once.
 	ticks     []int
 	ticksRead bool
-	// turn, when set, waits until this phase may change the branch (a
-	// parallel run lands results in plan order); failing says whether it
-	// will record a failure.
-	turn    func()
-	failing bool
 }
 
 type landedFile struct {
@@ -95,7 +90,11 @@ var ErrNotApproved = errors.New("not approved")
 
 // execute runs one spec; any failure of the phase is recorded in the spec
 // and returned.
-func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolation.Tree, turn func(*phase)) error {
+//
+// turn, when set, is called once the work is verified or failed, before
+// the phase changes the branch: a parallel run waits there for the
+// phase's turn to land.
+func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolation.Tree, turn func(p *phase, failing bool)) error {
 	logFile, err := r.openLog(s.ID)
 	if err != nil {
 		return err
@@ -104,9 +103,6 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolat
 	p, err := r.begin(s, tree)
 	if err != nil {
 		return err
-	}
-	if turn != nil {
-		p.turn = func() { turn(p) }
 	}
 	p.log = logFile
 	fmt.Fprintf(logFile, "=== %s %s: %s\n", r.opts.Now().UTC().Format(time.RFC3339), s.ID, s.Title)
@@ -121,9 +117,8 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolat
 	if err == nil && !v.OK() {
 		err = errors.New(strings.Join(v.Problems(), "; "))
 	}
-	if p.turn != nil {
-		p.failing = err != nil
-		p.turn()
+	if turn != nil {
+		turn(p, err != nil)
 	}
 	if err != nil {
 		return p.fail(res.Output, v, err)

@@ -189,10 +189,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	assess := func() (*Assessment, error) {
-		return Assess(w, set, opts.Now(), AssessOptions{Prompt: opts.Prompt, Bundles: opts.Bundles})
-	}
-	a, err := assess()
+	a, err := Assess(w, set, opts.Now(), AssessOptions{Prompt: opts.Prompt, Bundles: opts.Bundles})
 	if err != nil {
 		return rep, err
 	}
@@ -241,55 +238,19 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	for _, ph := range rep.Ran {
 		tried[ph.Spec.ID] = true // resumed
 	}
+	loop := r.runSequential
 	if opts.Parallel > 1 {
-		if err := r.runParallel(ctx, rep, specs, named, tried); err != nil {
-			return rep, err
-		}
+		loop = r.runParallel
 	}
-	for opts.Parallel <= 1 {
-		if err := ctx.Err(); err != nil {
-			return rep, err
-		}
-		if set, err = specs.Load(); err != nil {
-			return rep, err
-		}
-		r.set = set
-		if a, err = assess(); err != nil {
-			return rep, err
-		}
-		var next *spec.Spec
-		for _, s := range set.Order() {
-			if !tried[s.ID] && (len(named) == 0 || named[s.ID]) && a.States[s.ID].Runnable(named[s.ID]) {
-				next = s
-				break
-			}
-		}
-		if next == nil {
-			break
-		}
-		tried[next.ID] = true
-		ph := r.phase(ctx, next)
-		if errors.Is(ph.Err, ErrDirtyTargets) || errors.Is(ph.Err, ErrUnsafePath) || errors.Is(ph.Err, ErrNotApproved) {
-			rep.Refused = append(rep.Refused, Refusal{next, ph.Err}) // not run: the spec is as it was
-			continue
-		}
-		rep.Ran = append(rep.Ran, *ph)
-		if errors.Is(ph.Err, context.Canceled) || ctx.Err() != nil {
-			return rep, ph.Err
-		}
-		if ph.Err != nil && opts.FailFast {
-			break
-		}
+	if err := loop(ctx, rep, specs, named, tried); err != nil {
+		return rep, err
 	}
 	for i := range rep.Ran {
 		if rep.Ran[i].Err != nil {
 			rep.Failed = append(rep.Failed, &rep.Ran[i])
 		}
 	}
-	if set, err = specs.Load(); err != nil {
-		return rep, err
-	}
-	if rep.Final, err = assess(); err != nil {
+	if set, rep.Final, err = r.reload(specs); err != nil {
 		return rep, err
 	}
 	switch {
@@ -352,6 +313,63 @@ type run struct {
 	wsRel    string // the workspace root, relative to the repository root
 }
 
+// runSequential is the loop of a run of one spec after another: the first
+// runnable spec in plan order, until none is; tried holds resumed specs.
+func (r *run) runSequential(ctx context.Context, rep *Report, specs *spec.Reloader, named, tried map[string]bool) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		set, a, err := r.reload(specs)
+		if err != nil {
+			return err
+		}
+		var next *spec.Spec
+		for _, s := range set.Order() {
+			if !tried[s.ID] && (len(named) == 0 || named[s.ID]) && a.States[s.ID].Runnable(named[s.ID]) {
+				next = s
+				break
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		tried[next.ID] = true
+		ph := r.phase(ctx, next)
+		if notRun(ph.Err) {
+			rep.Refused = append(rep.Refused, Refusal{next, ph.Err}) // the spec is as it was
+			continue
+		}
+		rep.Ran = append(rep.Ran, *ph)
+		if errors.Is(ph.Err, context.Canceled) || ctx.Err() != nil {
+			return ph.Err
+		}
+		if ph.Err != nil && r.opts.FailFast {
+			return nil
+		}
+	}
+}
+
+// notRun reports whether a phase's error means its spec was refused
+// before anything ran (the user's changes in its targets, a link where
+// chant writes, an approval that does not hold).
+func notRun(err error) bool {
+	return errors.Is(err, ErrDirtyTargets) || errors.Is(err, ErrUnsafePath) || errors.Is(err, ErrNotApproved)
+}
+
+// reload reads the specs again (only what changed) and assesses them.
+func (r *run) reload(specs *spec.Reloader) (*spec.Set, *Assessment, error) {
+	set, err := specs.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	r.mu.Lock()
+	r.set = set
+	r.mu.Unlock()
+	a, err := Assess(r.w, set, r.opts.Now(), AssessOptions{Prompt: r.opts.Prompt, Bundles: r.opts.Bundles})
+	return set, a, err
+}
+
 // specs returns the specs as last loaded.
 func (r *run) specs() *spec.Set {
 	r.mu.Lock()
@@ -365,8 +383,8 @@ func (r *run) phase(ctx context.Context, s *spec.Spec) *Phase {
 }
 
 // phaseIn runs one spec in tree; turn, if set, is called before the phase
-// changes the branch (see phase.turn).
-func (r *run) phaseIn(ctx context.Context, s *spec.Spec, tree *isolation.Tree, turn func(*phase)) *Phase {
+// changes the branch (see execute).
+func (r *run) phaseIn(ctx context.Context, s *spec.Spec, tree *isolation.Tree, turn func(p *phase, failing bool)) *Phase {
 	out := r.opts.Out
 	start := r.opts.Now()
 	ph := &Phase{Spec: s}
@@ -374,7 +392,7 @@ func (r *run) phaseIn(ctx context.Context, s *spec.Spec, tree *isolation.Tree, t
 	ph.Err = r.execute(ctx, s, ph, tree, turn)
 	ph.Duration = r.opts.Now().Sub(start).Round(10 * time.Millisecond)
 	switch {
-	case errors.Is(ph.Err, ErrDirtyTargets), errors.Is(ph.Err, ErrUnsafePath), errors.Is(ph.Err, ErrNotApproved):
+	case notRun(ph.Err):
 		fmt.Fprintf(out, "skip  %-20s %s  (not run)\n", s.ID, s.Title)
 	case ph.Err != nil:
 		fmt.Fprintf(out, "FAIL  %-20s %s  (failed after %s)\n", s.ID, s.Title, ph.Duration)
