@@ -37,6 +37,7 @@ type Repo struct {
 	// swept: this process has removed the temporary object files a killed
 	// one left (a scan of every loose object directory: once is enough).
 	swept atomic.Bool
+	trees treeCache
 }
 
 // Open opens the git work tree that contains dir.

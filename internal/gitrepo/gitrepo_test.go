@@ -304,17 +304,33 @@ func TestEditTreeAgreesWithGit(t *testing.T) {
 		{Path: "a/z/deep", File: File{0o100644, blob}},
 		{Path: "a0", File: File{0o100755, blob}},
 		{Path: "gone/g"},
+		// A file becomes a directory, a directory a file.
+		{Path: "a.b"},
+		{Path: "a.b/c", File: File{0o100644, blob}},
+		{Path: "keep/k"},
+		{Path: "keep", File: File{0o100644, blob}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	testgit.Git(t, dir, "update-index", "--add", "--cacheinfo", "100644,"+blob.String()+",a/z/deep")
 	testgit.Git(t, dir, "update-index", "--add", "--cacheinfo", "100755,"+blob.String()+",a0")
-	testgit.Git(t, dir, "update-index", "--force-remove", "gone/g")
+	testgit.Git(t, dir, "update-index", "--force-remove", "gone/g", "a.b", "keep/k")
+	testgit.Git(t, dir, "update-index", "--add", "--cacheinfo", "100644,"+blob.String()+",a.b/c")
+	testgit.Git(t, dir, "update-index", "--add", "--cacheinfo", "100644,"+blob.String()+",keep")
 	if want := testgit.Git(t, dir, "write-tree"); got.String() != want {
 		t.Fatalf("EditTree = %s, git write-tree = %s", got, want)
 	}
 	testgit.Git(t, dir, "fsck", "--strict", "--no-dangling")
+	// Read back from a fresh Repo (nothing cached) and from this one.
+	for _, rr := range []*Repo{r, open(t, dir)} {
+		for path, want := range map[string]File{"a/z/deep": {0o100644, blob}, "a0": {0o100755, blob}, "a.b/c": {0o100644, blob},
+			"keep": {0o100644, blob}, "keep/k": {}, "a": {}, "a.b": {}, "gone/g": {}, "a/x/no": {}, "nothing": {}} {
+			if got, err := rr.fileInTree(got, path); err != nil || got != want {
+				t.Errorf("%s in the edited tree: %v, %v; want %v", path, got, err, want)
+			}
+		}
+	}
 	entries, err := r.Entries(h.Commit)
 	if err != nil || len(entries) != 5 || entries[0].Path != "a-b/y" {
 		t.Fatalf("Entries: %v %v", entries, err)

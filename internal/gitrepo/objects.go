@@ -1,7 +1,6 @@
 package gitrepo
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -95,21 +94,26 @@ func (r *Repo) FileAt(commit plumbing.Hash, path string) (File, error) {
 }
 
 func (r *Repo) fileInTree(tree plumbing.Hash, path string) (File, error) {
-	t, err := r.repo.TreeObject(tree)
-	if err != nil {
-		return File{}, err
+	for {
+		entries, err := r.tree(tree)
+		if err != nil {
+			return File{}, err
+		}
+		name, rest, nested := strings.Cut(path, "/")
+		i := findEntry(entries, name)
+		if i < 0 {
+			return File{}, nil
+		}
+		e := entries[i]
+		switch {
+		case nested && e.Mode == filemode.Dir:
+			tree, path = e.Hash, rest
+		case nested || e.Mode == filemode.Dir:
+			return File{}, nil
+		default:
+			return File{Mode: uint32(e.Mode), Hash: e.Hash}, nil
+		}
 	}
-	e, err := t.FindEntry(path)
-	if errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound) {
-		return File{}, nil
-	}
-	if err != nil {
-		return File{}, err
-	}
-	if e.Mode == filemode.Dir {
-		return File{}, nil
-	}
-	return File{Mode: uint32(e.Mode), Hash: e.Hash}, nil
 }
 
 // Entries lists every file of a commit's tree, sorted as in an index,
@@ -122,11 +126,11 @@ func (r *Repo) Entries(commit plumbing.Hash) ([]gitindex.Entry, error) {
 	var out []gitindex.Entry
 	var walk func(h plumbing.Hash, prefix string) error
 	walk = func(h plumbing.Hash, prefix string) error {
-		t, err := r.repo.TreeObject(h)
+		entries, err := r.tree(h)
 		if err != nil {
 			return err
 		}
-		for _, e := range t.Entries {
+		for _, e := range entries {
 			if e.Mode == filemode.Dir {
 				if err := walk(e.Hash, prefix+e.Name+"/"); err != nil {
 					return err
@@ -174,15 +178,12 @@ func (r *Repo) Diff(from, to plumbing.Hash) ([]PathChange, error) {
 }
 
 func (r *Repo) treeEntries(h plumbing.Hash) (map[string]object.TreeEntry, error) {
-	m := map[string]object.TreeEntry{}
-	if h.IsZero() {
-		return m, nil
-	}
-	t, err := r.repo.TreeObject(h)
+	entries, err := r.tree(h)
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range t.Entries {
+	m := make(map[string]object.TreeEntry, len(entries))
+	for _, e := range entries {
 		m[e.Name] = e
 	}
 	return m, nil
@@ -253,15 +254,9 @@ func (r *Repo) EditTree(base plumbing.Hash, edits []TreeEdit) (plumbing.Hash, er
 }
 
 func (r *Repo) editTree(base plumbing.Hash, edits []TreeEdit) (plumbing.Hash, bool, error) {
-	entries := map[string]object.TreeEntry{}
-	if !base.IsZero() {
-		t, err := r.repo.TreeObject(base)
-		if err != nil {
-			return plumbing.ZeroHash, false, err
-		}
-		for _, e := range t.Entries {
-			entries[e.Name] = e
-		}
+	entries, err := r.tree(base)
+	if err != nil {
+		return plumbing.ZeroHash, false, err
 	}
 	sub := map[string][]TreeEdit{}
 	var order []string
@@ -271,11 +266,11 @@ func (r *Repo) editTree(base plumbing.Hash, edits []TreeEdit) (plumbing.Hash, bo
 			return plumbing.ZeroHash, false, fmt.Errorf("cannot commit the path %q", e.Path)
 		}
 		if !nested {
+			var set *object.TreeEntry
 			if e.Exists() {
-				entries[name] = object.TreeEntry{Name: name, Mode: filemode.FileMode(e.Mode), Hash: e.Hash}
-			} else {
-				delete(entries, name)
+				set = &object.TreeEntry{Name: name, Mode: filemode.FileMode(e.Mode), Hash: e.Hash}
 			}
+			entries = setEntry(entries, name, set)
 			continue
 		}
 		if _, seen := sub[name]; !seen {
@@ -285,39 +280,25 @@ func (r *Repo) editTree(base plumbing.Hash, edits []TreeEdit) (plumbing.Hash, bo
 	}
 	for _, name := range order {
 		var subBase plumbing.Hash
-		if e, ok := entries[name]; ok && e.Mode == filemode.Dir {
-			subBase = e.Hash
+		i := findEntry(entries, name)
+		isDir := i >= 0 && entries[i].Mode == filemode.Dir
+		if isDir {
+			subBase = entries[i].Hash
 		}
 		h, empty, err := r.editTree(subBase, sub[name])
-		if err != nil {
+		switch {
+		case err != nil:
 			return plumbing.ZeroHash, false, err
-		}
-		if empty {
-			delete(entries, name)
-		} else {
-			entries[name] = object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: h}
+		case !empty:
+			entries = setEntry(entries, name, &object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: h})
+		case isDir:
+			entries = setEntry(entries, name, nil) // a directory left empty goes
 		}
 	}
 	if len(entries) == 0 {
 		return plumbing.ZeroHash, true, nil
 	}
-	t := &object.Tree{Entries: make([]object.TreeEntry, 0, len(entries))}
-	for _, e := range entries {
-		t.Entries = append(t.Entries, e)
-	}
-	// git's order: names compared as if directories ended in "/".
-	key := func(e object.TreeEntry) string {
-		if e.Mode == filemode.Dir {
-			return e.Name + "/"
-		}
-		return e.Name
-	}
-	sort.Slice(t.Entries, func(i, j int) bool { return key(t.Entries[i]) < key(t.Entries[j]) })
-	obj := r.repo.Storer.NewEncodedObject()
-	if err := t.Encode(obj); err != nil {
-		return plumbing.ZeroHash, false, err
-	}
-	h, err := r.repo.Storer.SetEncodedObject(obj)
+	h, err := r.writeTree(entries)
 	return h, false, err
 }
 

@@ -1,0 +1,174 @@
+package gitrepo
+
+import (
+	"bytes"
+	"compress/zlib"
+	"crypto/sha1"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Trees are read and written here, not through go-git's object types: a
+// run reads and rewrites the same big tree (.chant/specs, one entry per
+// spec) at every phase, and go-git decodes it afresh each time and
+// compresses what it writes at zlib's default level. A tree never changes,
+// so the decoded ones are kept; the ones chant writes are compressed for
+// speed (any zlib level is a valid loose object).
+
+// treeCacheSize bounds the trees kept; past it the cache starts over.
+const treeCacheSize = 256
+
+type treeCache struct {
+	mu sync.Mutex
+	m  map[plumbing.Hash][]object.TreeEntry
+}
+
+func (c *treeCache) get(h plumbing.Hash) ([]object.TreeEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[h]
+	return e, ok
+}
+
+func (c *treeCache) put(h plumbing.Hash, entries []object.TreeEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= treeCacheSize {
+		c.m = map[plumbing.Hash][]object.TreeEntry{}
+	}
+	c.m[h] = entries
+}
+
+// tree returns a tree's entries in git's order; callers must not change
+// them. The zero hash is the empty tree.
+func (r *Repo) tree(h plumbing.Hash) ([]object.TreeEntry, error) {
+	if h.IsZero() {
+		return nil, nil
+	}
+	if e, ok := r.trees.get(h); ok {
+		return e, nil
+	}
+	t, err := r.repo.TreeObject(h)
+	if err != nil {
+		return nil, fmt.Errorf("tree %s: %w", Short(h.String()), err)
+	}
+	r.trees.put(h, t.Entries)
+	return t.Entries, nil
+}
+
+// treeKey is a name as git orders tree entries: a directory's as if it
+// ended in "/".
+func treeKey(name string, mode filemode.FileMode) string {
+	if mode == filemode.Dir {
+		return name + "/"
+	}
+	return name
+}
+
+// findEntry returns the index of name in entries (sorted in git's order),
+// or -1. A name is in a tree once, as a file or as a directory, which
+// sort at different places: both are looked for.
+func findEntry(entries []object.TreeEntry, name string) int {
+	for _, key := range []string{name, name + "/"} {
+		i := sort.Search(len(entries), func(i int) bool { return treeKey(entries[i].Name, entries[i].Mode) >= key })
+		if i < len(entries) && entries[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// setEntry returns entries with name set to e (or removed, if e is nil),
+// in git's order; entries itself is not changed.
+func setEntry(entries []object.TreeEntry, name string, e *object.TreeEntry) []object.TreeEntry {
+	out := make([]object.TreeEntry, 0, len(entries)+1)
+	if i := findEntry(entries, name); i >= 0 {
+		out = append(append(out, entries[:i]...), entries[i+1:]...)
+	} else {
+		out = append(out, entries...)
+	}
+	if e == nil {
+		return out
+	}
+	key := treeKey(e.Name, e.Mode)
+	i := sort.Search(len(out), func(i int) bool { return treeKey(out[i].Name, out[i].Mode) >= key })
+	out = append(out, object.TreeEntry{})
+	copy(out[i+1:], out[i:])
+	out[i] = *e
+	return out
+}
+
+// writeTree stores a tree of entries (in git's order) and returns its hash.
+func (r *Repo) writeTree(entries []object.TreeEntry) (plumbing.Hash, error) {
+	var body bytes.Buffer
+	body.Grow(len(entries) * 48)
+	for _, e := range entries {
+		body.WriteString(strconv.FormatUint(uint64(e.Mode), 8))
+		body.WriteByte(' ')
+		body.WriteString(e.Name)
+		body.WriteByte(0)
+		body.Write(e.Hash[:])
+	}
+	h, err := r.writeLoose(plumbing.TreeObject, body.Bytes())
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	r.trees.put(h, entries)
+	return h, nil
+}
+
+// writeLoose stores an object as a loose object file, as git does: into a
+// temporary file of the object's directory, then renamed into place. An
+// object already stored loose is not written again.
+func (r *Repo) writeLoose(t plumbing.ObjectType, content []byte) (plumbing.Hash, error) {
+	header := []byte(t.String() + " " + strconv.Itoa(len(content)) + "\x00")
+	sum := sha1.New()
+	sum.Write(header)
+	sum.Write(content)
+	var h plumbing.Hash
+	copy(h[:], sum.Sum(nil))
+	hex := h.String()
+	dir := filepath.Join(r.CommonDir, "objects", hex[:2])
+	path := filepath.Join(dir, hex[2:])
+	if _, err := os.Lstat(path); err == nil {
+		return h, nil
+	}
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	// go-git's prefix: a file a killed writer leaves is swept (Recover).
+	f, err := os.CreateTemp(dir, "tmp_obj_")
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	zw, _ := zlib.NewWriterLevel(f, zlib.BestSpeed)
+	_, err = zw.Write(header)
+	if err == nil {
+		_, err = zw.Write(content)
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err == nil {
+		err = f.Chmod(0o444)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return plumbing.ZeroHash, fmt.Errorf("store %s %s: %w", t, Short(hex), err)
+	}
+	return h, nil
+}
