@@ -27,6 +27,10 @@ var (
 	ErrAgentTimeout = errors.New("agent timed out")
 	// ErrInterrupted means the run was interrupted (Ctrl-C).
 	ErrInterrupted = errors.New("interrupted")
+	// ErrStopped means a phase of a parallel run was stopped because
+	// another failed and the run was --fail-fast: its spec is back as it
+	// was, to run with the next run.
+	ErrStopped = errors.New("stopped")
 )
 
 // Command is the agent that runs a coding CLI: a preset's command line, or

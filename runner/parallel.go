@@ -97,6 +97,15 @@ func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader
 	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// With --fail-fast, the first failure stops the phases that run.
+	phases, stopPhases := context.WithCancelCause(ctx)
+	defer stopPhases(nil)
+	failFast := func(id string) {
+		if r.opts.FailFast {
+			stop = true // nothing more starts
+			stopPhases(fmt.Errorf("%w: %s failed (--fail-fast)", ErrStopped, id))
+		}
+	}
 
 	var set *spec.Set
 	var a *Assessment
@@ -167,7 +176,7 @@ func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				j.phase = r.parallelPhase(ctx, s, tree, slots, func(failed bool) {
+				j.phase = r.parallelPhase(phases, s, tree, slots, func(failed bool) {
 					events <- parallelEvent{id: s.ID, failed: failed}
 					<-j.grant
 				})
@@ -218,8 +227,8 @@ func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader
 		changed = ev.done
 		if !ev.done {
 			j.waiting = true
-			if ev.failed && r.opts.FailFast {
-				stop = true // nothing more starts
+			if ev.failed {
+				failFast(ev.id)
 			}
 			continue
 		}
@@ -228,12 +237,19 @@ func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader
 			landing = ""
 		}
 		ph := j.phase
-		if notRun(ph.Err) {
+		switch {
+		case notRun(ph.Err):
 			rep.Refused = append(rep.Refused, Refusal{j.spec, ph.Err})
+			continue
+		case errors.Is(ph.Err, ErrStopped):
+			rep.Stopped = append(rep.Stopped, *ph)
 			continue
 		}
 		rep.Ran = append(rep.Ran, *ph)
-		if ph.Err != nil && (r.opts.FailFast || errors.Is(ph.Err, context.Canceled) || ctx.Err() != nil) {
+		if ph.Err != nil {
+			failFast(ph.Spec.ID)
+		}
+		if errors.Is(ph.Err, context.Canceled) || ctx.Err() != nil {
 			stop = true
 		}
 	}

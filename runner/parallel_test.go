@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,11 +9,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -200,11 +203,47 @@ func TestParallelFailureStopsOnlyItsBranch(t *testing.T) {
 		"b": parallelSpec("out/b.txt"),
 		"c": parallelSpec("out/c.txt"),
 	})
-	agent = &sideBySideAgent{pause: 200 * time.Millisecond, fail: map[string]bool{"a": true}}
-	Run(context.Background(), Options{Workspace: w, Agent: agent, Parallel: 1 + 1, FailFast: true})
-	if st := statuses(t, w)["c"]; st != spec.StatusPending {
-		t.Errorf("with --fail-fast, c is %s; nothing should start after a fails", st)
+	bBefore, _ := os.ReadFile(w.SpecPath("b"))
+	headBefore := testgit.Git(t, w.Root, "rev-list", "--count", "HEAD")
+	// b would run for a minute: it is stopped at once, not waited for.
+	agent = &sideBySideAgent{pauses: map[string]time.Duration{"b": time.Minute}, fail: map[string]bool{"a": true}}
+	var out bytes.Buffer
+	start := time.Now()
+	rep, err = Run(context.Background(), Options{Workspace: w, Agent: agent, Parallel: 1 + 1, FailFast: true, Out: &out})
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("the run took %s: --fail-fast waited for b", took)
 	}
+	if !errors.Is(err, ErrPhaseFailed) || len(rep.Failed) != 1 || len(rep.Stopped) != 1 || rep.Stopped[0].Spec.ID != "b" {
+		t.Fatalf("err %v, failed %v, stopped %v", err, rep.Failed, rep.Stopped)
+	}
+	want = map[string]string{"a": spec.StatusFailed, "b": spec.StatusPending, "c": spec.StatusPending}
+	if got := statuses(t, w); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("with --fail-fast, statuses %v, want %v (b stopped, c never started)", got, want)
+	}
+	if after, _ := os.ReadFile(w.SpecPath("b")); string(after) != string(bBefore) {
+		t.Errorf("b's spec file after it was stopped:\n%s\nwant it as before:\n%s", after, bBefore)
+	}
+	// One commit: a's failure; nothing of b's.
+	if n := testgit.Git(t, w.Root, "rev-list", "--count", "HEAD"); n != fmt.Sprint(mustAtoi(t, headBefore)+1) {
+		t.Errorf("%s commits after the run, want %s + 1", n, headBefore)
+	}
+	if !regexp.MustCompile(`(?m)^stop  b .*stopped: a failed \(--fail-fast\)`).MatchString(out.String()) {
+		t.Errorf("output does not say b was stopped:\n%s", out.String())
+	}
+	// The next run runs b (and c); a runs again only when named.
+	rep, err = Run(context.Background(), Options{Workspace: w, Agent: &sideBySideAgent{}, Parallel: 2})
+	if err != nil || len(rep.Ran) != 2 {
+		t.Fatalf("the next run: %v, ran %v", err, rep.Ran)
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func TestParallelGateStopsOnlyItsBranch(t *testing.T) {

@@ -54,6 +54,7 @@ type phase struct {
 	// ticks are the boxes the agent ticked, read from the worktree once.
 	ticks     []int
 	ticksRead bool
+	before    []byte // the spec file before the phase
 }
 
 type landedFile struct {
@@ -111,11 +112,20 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolat
 		res = &Result{}
 	}
 	ph.Verification = v
-	if err == nil && ctx.Err() != nil {
+	stopped := ctx.Err() != nil && errors.Is(context.Cause(ctx), ErrStopped)
+	switch {
+	case stopped:
+		// Whatever the agent and checks did was cut short: nothing of it
+		// is judged.
+		err = context.Cause(ctx)
+	case err == nil && ctx.Err() != nil:
 		err = fmt.Errorf("%w while checking", ErrInterrupted)
 	}
 	if err == nil && !v.OK() {
 		err = errors.New(strings.Join(v.Problems(), "; "))
+	}
+	if stopped {
+		return p.stop(err)
 	}
 	if turn != nil {
 		turn(p, err != nil)
@@ -154,7 +164,7 @@ func (r *run) begin(s *spec.Spec, tree *isolation.Tree) (*phase, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &phase{r: r, spec: ed.Spec, snapshot: ed.New, specRel: r.repoPath(r.w.SpecPath(s.ID)), tree: tree}
+	p := &phase{r: r, spec: ed.Spec, snapshot: ed.New, specRel: r.repoPath(r.w.SpecPath(s.ID)), tree: tree, before: ed.Old}
 	p.cover, err = gate.Cover(r.w, r.specs(), p.spec, r.opts.Prompt, r.repo, p.spec.Gate())
 	if err != nil {
 		return nil, err
@@ -642,6 +652,41 @@ func (p *phase) fail(output string, v *Verification, cause error) error {
 		if _, uerr := r.w.Update(p.spec.ID, func(_ *spec.Spec, e *spec.Editor) error { edit(e); return nil }); uerr != nil {
 			return fmt.Errorf("%w (and recording the failure: %v)", cause, uerr)
 		}
+	}
+	removeProgress(r.stateDir, p.spec.ID)
+	return cause
+}
+
+// stop puts the spec file of a stopped phase back as it was before the
+// phase, and returns cause. Nothing is committed: the spec did not fail,
+// it runs with the next run.
+func (p *phase) stop(cause error) error {
+	r := p.r
+	fmt.Fprintf(p.log, "Stopped: %v\n", cause)
+	err := func() error {
+		unlock, err := r.w.Lock()
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		path := r.w.SpecPath(p.spec.ID)
+		if cur, err := os.ReadFile(path); err == nil && string(cur) == string(p.snapshot) && p.before != nil {
+			return spec.WriteFileAtomic(path, p.before)
+		}
+		// Changed meanwhile (by the user): only the status goes back.
+		ed, err := r.w.EditLocked(p.spec.ID, func(cur *spec.Spec, e *spec.Editor) error {
+			if cur.Status == spec.StatusInProgress {
+				e.Set("status", spec.StatusPending)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return spec.WriteFileAtomic(ed.Path, ed.New)
+	}()
+	if err != nil {
+		return fmt.Errorf("%w (and putting its spec back: %v)", cause, err)
 	}
 	removeProgress(r.stateDir, p.spec.ID)
 	return cause

@@ -94,6 +94,9 @@ type Report struct {
 	Workspace *spec.Workspace // the workspace that ran
 	Ran       []Phase
 	Failed    []*Phase // of Ran, those that failed
+	// Stopped are phases a --fail-fast parallel run stopped when another
+	// failed: their specs are as they were before the run.
+	Stopped []Phase
 	// Refused are specs that were not run, each with why: the user's own
 	// changes in its target files, a symbolic link where chant writes, an
 	// approval that no longer holds. They are as they were.
@@ -394,6 +397,8 @@ func (r *run) phaseIn(ctx context.Context, s *spec.Spec, tree *isolation.Tree, t
 	switch {
 	case notRun(ph.Err):
 		fmt.Fprintf(out, "skip  %-20s %s  (not run)\n", s.ID, s.Title)
+	case errors.Is(ph.Err, ErrStopped):
+		fmt.Fprintf(out, "stop  %-20s %s  (%v after %s; it runs with the next run)\n", s.ID, s.Title, ph.Err, ph.Duration)
 	case ph.Err != nil:
 		fmt.Fprintf(out, "FAIL  %-20s %s  (failed after %s)\n", s.ID, s.Title, ph.Duration)
 	default:

@@ -173,6 +173,18 @@ func (opts *runOptions) summarize(rep *runner.Report) {
 		}
 		if opts.failFast {
 			fmt.Fprintf(out, "\nFailed: %s. The run stopped there (--fail-fast).\n", strings.Join(ids, ", "))
+			if len(rep.Stopped) > 0 {
+				var stopped []string // in plan order
+				for _, s := range a.Set.Order() {
+					for _, ph := range rep.Stopped {
+						if ph.Spec.ID == s.ID {
+							stopped = append(stopped, s.ID)
+						}
+					}
+				}
+				fmt.Fprintf(out, "Stopped while running: %s; %s as before and run%s with the next run.\n", strings.Join(stopped, ", "),
+					map[bool]string{true: "it is", false: "they are"}[len(stopped) == 1], map[bool]string{true: "s", false: ""}[len(stopped) == 1])
+			}
 		} else {
 			fmt.Fprintf(out, "\nFailed: %s. What depends on %s did not run; the rest did.\n", strings.Join(ids, ", "), map[bool]string{true: "it", false: "them"}[len(ids) == 1])
 		}
