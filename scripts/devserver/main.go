@@ -1,0 +1,188 @@
+// Command devserver is chant's local Temporal server for trials and tests:
+// a whole Temporal cluster (frontend, history, matching, worker services)
+// in one process, on SQLite, in the foreground until killed. Run it
+// through scripts/temporal-dev-server, which builds it once.
+//
+// It is a module of its own so that the server stays out of chant's binary
+// and out of the main module's dependencies: chant links only the Temporal
+// SDK. The setup follows go.temporal.io/server/temporaltest's lite server
+// (MIT licensed), which listens on a random port and cannot be imported.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.temporal.io/server/common/authorization"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/metrics"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "temporal-dev-server:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	fs := flag.NewFlagSet("temporal-dev-server", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: temporal-dev-server [--db FILE] [--namespace NS]... HOST:PORT\n\n"+
+			"Runs a local Temporal server on HOST:PORT until killed. Without --db its\n"+
+			"state is in memory and goes with the process.\n\n")
+		fs.PrintDefaults()
+	}
+	db := fs.String("db", "", "keep the server's state in this SQLite file (created if missing)")
+	var namespaces []string
+	fs.Func("namespace", "register this namespace too (\"default\" always is)", func(s string) error {
+		namespaces = append(namespaces, s)
+		return nil
+	})
+	quiet := fs.Bool("quiet", false, "log only errors")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		os.Exit(2)
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		os.Exit(2)
+	}
+	host, portText, err := net.SplitHostPort(fs.Arg(0))
+	if err != nil {
+		return fmt.Errorf("%s: not HOST:PORT: %w", fs.Arg(0), err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port <= 0 || port > 65535-4 {
+		return fmt.Errorf("%s: not a port number", portText)
+	}
+	if host == "" || host == "localhost" {
+		host = "127.0.0.1"
+	}
+	// The frontend listens on ADDR; the other services on the ports after
+	// it, their membership ports after those and the metrics on PORT+8, so
+	// that nothing is picked at random.
+	ports := func(i int) int { return port + i }
+
+	level := "info"
+	if *quiet {
+		level = "error"
+	}
+	logger := log.NewZapLogger(log.BuildZapLogger(log.Config{Stdout: true, Level: level}))
+
+	sqlConfig := config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
+	if *db == "" {
+		sqlConfig.ConnectAttributes["mode"] = "memory"
+		sqlConfig.ConnectAttributes["cache"] = "shared"
+		sqlConfig.DatabaseName = fmt.Sprintf("chant-dev-%d-%d", os.Getpid(), time.Now().UnixNano())
+	} else {
+		path, err := filepath.Abs(*db)
+		if err != nil {
+			return err
+		}
+		sqlConfig.ConnectAttributes["mode"] = "rwc"
+		sqlConfig.DatabaseName = path
+	}
+	service := func(i int) config.Service {
+		return config.Service{RPC: config.RPC{GRPCPort: ports(i), MembershipPort: ports(4 + i), BindOnIP: host}}
+	}
+	cfg := &config.Config{
+		Global: config.Global{
+			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: host},
+			Metrics: &metrics.Config{Prometheus: &metrics.PrometheusConfig{
+				ListenAddress: net.JoinHostPort(host, strconv.Itoa(ports(8))), HandlerPath: "/metrics"}},
+		},
+		Persistence: config.Persistence{
+			DefaultStore: sqliteplugin.PluginName, VisibilityStore: sqliteplugin.PluginName, NumHistoryShards: 1,
+			DataStores: map[string]config.DataStore{sqliteplugin.PluginName: {SQL: &sqlConfig}},
+		},
+		ClusterMetadata: &cluster.Config{
+			EnableGlobalNamespace: false, FailoverVersionIncrement: 10, MasterClusterName: "active", CurrentClusterName: "active",
+			ClusterInformation: map[string]cluster.ClusterInformation{"active": {
+				Enabled: true, InitialFailoverVersion: 1, RPCAddress: net.JoinHostPort(host, strconv.Itoa(port))}},
+		},
+		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
+		Services: map[string]config.Service{
+			"frontend": service(0), "history": service(1), "matching": service(2), "worker": service(3),
+		},
+		Archival: config.Archival{
+			History:    config.HistoryArchival{State: "disabled"},
+			Visibility: config.VisibilityArchival{State: "disabled"},
+		},
+		PublicClient: config.PublicClient{HostPort: net.JoinHostPort(host, strconv.Itoa(port))},
+		NamespaceDefaults: config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{
+			History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
+			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
+		}},
+	}
+	if *db != "" {
+		if _, err := os.Stat(sqlConfig.DatabaseName); os.IsNotExist(err) {
+			if err := sqlite.SetupSchema(&sqlConfig); err != nil {
+				return fmt.Errorf("set up the schema in %s: %w", *db, err)
+			}
+		}
+	}
+	var nsConfigs []*sqlite.NamespaceConfig
+	var registered []string
+	seen := map[string]bool{}
+	for _, ns := range append([]string{"default"}, namespaces...) {
+		if ns = strings.TrimSpace(ns); ns == "" || seen[ns] {
+			continue
+		}
+		seen[ns] = true
+		registered = append(registered, ns)
+		c, err := sqlite.NewNamespaceConfig("active", ns, false, nil)
+		if err != nil {
+			return err
+		}
+		nsConfigs = append(nsConfigs, c)
+	}
+	if err := sqlite.CreateNamespaces(&sqlConfig, nsConfigs...); err != nil {
+		return fmt.Errorf("create namespaces: %w", err)
+	}
+	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
+	if err != nil {
+		return err
+	}
+	claimMapper, err := authorization.GetClaimMapperFromConfig(&cfg.Global.Authorization, logger)
+	if err != nil {
+		return err
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(cfg),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithLogger(logger),
+		temporal.WithAuthorizer(authorizer),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
+		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+		}),
+	)
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	fmt.Printf("temporal-dev-server: listening on %s (namespaces: %s)\n", net.JoinHostPort(host, strconv.Itoa(port)), strings.Join(registered, ", "))
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+	return srv.Stop()
+}
