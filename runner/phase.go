@@ -55,6 +55,9 @@ type phase struct {
 	ticks     []int
 	ticksRead bool
 	before    []byte // the spec file before the phase
+	// render, when set, gives the prompt (a worker's: rendered by the run
+	// that sent the phase).
+	render func() (string, error)
 }
 
 type landedFile struct {
@@ -107,7 +110,11 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolat
 	}
 	p.log = logFile
 	fmt.Fprintf(logFile, "=== %s %s: %s\n", r.opts.Now().UTC().Format(time.RFC3339), s.ID, s.Title)
-	res, v, err := p.attempt(ctx)
+	attempt := p.attempt
+	if r.opts.Engine != nil {
+		attempt = p.attemptRemote
+	}
+	res, v, err := attempt(ctx)
 	if res == nil {
 		res = &Result{}
 	}
@@ -264,7 +271,12 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 	job := &Job{
 		Spec: p.spec, Workspace: r.w, Dir: tree.Dir, SpecFile: filepath.Join(tree.Dir, filepath.FromSlash(p.specRel)),
 		PromptName: p.cover.PromptName, Log: p.log, Marker: p.prog.Marker, Scratch: filepath.Join(r.stateDir, "scratch"),
-		render: func() (string, error) { return Render(r.w, p.cover) },
+		render: func() (string, error) {
+			if p.render != nil {
+				return p.render()
+			}
+			return Render(r.w, p.cover)
+		},
 		Started: func(pgid int) {
 			p.prog.PGID = pgid
 			saveProgress(r.stateDir, p.prog)

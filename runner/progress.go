@@ -44,6 +44,9 @@ type progress struct {
 	// is no longer there to verify again, and an interrupted phase runs
 	// again.
 	Released bool `json:"released,omitempty"`
+	// Key and Worker: a phase run by an engine's worker (see Engine).
+	Key    string `json:"key,omitempty"`
+	Worker string `json:"worker,omitempty"`
 }
 
 func (p *progress) head() gitrepo.Head {

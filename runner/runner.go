@@ -61,7 +61,14 @@ type Options struct {
 	// Activity, when set, is told when an agent, a check or a setup
 	// command starts and ends, for a display that shows it running.
 	Activity func(Activity)
-	Now      func() time.Time
+	// Engine, when set, runs each phase's agent and verification on its
+	// workers (see Engine); the run lands what they verified. A run with
+	// an engine is a parallel run (Parallel phases at once, at least 1).
+	Engine Engine
+	// EngineRepo is where the engine's workers fetch the repository from
+	// ("": this repository's path).
+	EngineRepo string
+	Now        func() time.Time
 }
 
 func (o *Options) validate() error {
@@ -82,6 +89,12 @@ func (o *Options) validate() error {
 		// would interleave, and goes to their logs alone.
 		o.Out = &lockedWriter{w: o.Out}
 		o.Stream = nil
+	}
+	if o.Engine != nil && o.Parallel < 1 {
+		o.Parallel = 1
+	}
+	if o.Engine != nil && o.Record {
+		return errors.New("runner: --record records an agent run here; with an engine, agents run on workers")
 	}
 	if o.Prompt != "" && !spec.ValidPromptName(o.Prompt) {
 		return fmt.Errorf("%w %q: not a template name (letters, digits, '.', '-', '_'; the template is .chant/prompts/<name>.md)", ErrPrompt, o.Prompt)
@@ -214,7 +227,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		named[s.ID] = true
 	}
 	agent := opts.Agent
-	if agent == nil {
+	if agent == nil && opts.Engine == nil {
 		if agent, err = agentFor(w, opts); err != nil {
 			return rep, err
 		}
@@ -242,7 +255,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		tried[ph.Spec.ID] = true // resumed
 	}
 	loop := r.runSequential
-	if opts.Parallel > 1 {
+	if opts.Parallel > 1 || opts.Engine != nil {
 		loop = r.runParallel
 	}
 	if err := loop(ctx, rep, specs, named, tried); err != nil {

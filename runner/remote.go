@@ -1,0 +1,241 @@
+package runner
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/spec"
+)
+
+// Remote phases. A run with Options.Engine set has each phase's agent work
+// and its verification done by a worker elsewhere (see Worker), and lands
+// what the worker verified exactly as a local run lands its own: the run
+// here reads the contract, marks the spec in progress, and makes every
+// commit on the branch. The worker never touches the user's branch: it
+// hands back a commit on the phase's base holding the verified targets,
+// under a refs/chant/results/ reference of the repository.
+
+// An Engine runs phases away from this process.
+type Engine interface {
+	// Phase runs one phase and returns what the worker found, once it
+	// ends. A request whose Key the engine has run or runs already gets
+	// that phase's result: a phase is never run twice for one key (a run
+	// killed and started again asks again). update, if set, is told which
+	// worker has the phase.
+	Phase(ctx context.Context, req *RemotePhase, update func(worker string)) (*RemoteResult, error)
+}
+
+// RemotePhase is what a worker needs to run a phase: everything the
+// contract says, read by the run once, as a local phase reads it.
+type RemotePhase struct {
+	Key        string // see remoteKey
+	Spec       string // its ID
+	Repo       string // where workers fetch the repository (a path, file://, ssh or https)
+	Base       string // the commit the phase works from
+	BaseRef    string // a reference to Base in Repo, for fetching it
+	WsRel      string // the workspace's directory in the repository ("." at its root)
+	SpecPath   string // the spec file, relative to the repository root
+	Snapshot   []byte // the spec file as the phase runs it (in progress)
+	Prompt     string // the rendered prompt
+	PromptName string
+	// SkipCriteria as Options.SkipCriteria.
+	SkipCriteria bool
+}
+
+// RemoteResult is what a worker hands back. The run trusts the worker as
+// it trusts itself (workers are the team's machines); the agent it ran is
+// judged by the worker's verification, as a local one is.
+type RemoteResult struct {
+	Worker string // its identity
+	Output string
+	Model  string
+	Author *gitrepo.Person
+	// Failed says why the phase failed before its work could be verified
+	// (the agent failed, the worktree could not be prepared); "" if not.
+	Failed       string
+	Verification *Verification
+	Ticks        []int  // the boxes the agent ticked, by offset in Snapshot
+	Work         string // a commit on Base with the verified targets; "" if none changed
+	WorkRef      string // the reference to Work in Repo
+}
+
+// ResultRef is the reference under which a phase's result commit is kept.
+func ResultRef(key string) string { return "refs/chant/results/" + key }
+
+// BaseRef is the reference that keeps a phase's base commit fetchable.
+func BaseRef(commit string) string { return "refs/chant/bases/" + commit }
+
+// remoteKey names a phase by what decides its outcome: the spec, its
+// base commit and its contract. Asked again after the run was killed, the
+// same phase gets the same key.
+func remoteKey(req *RemotePhase) string {
+	h := sha256.New()
+	for _, part := range []string{req.Spec, req.Base, req.WsRel, req.SpecPath, string(req.Snapshot), req.Prompt, req.PromptName, fmt.Sprint(req.SkipCriteria)} {
+		fmt.Fprintf(h, "%d:%s\n", len(part), part)
+	}
+	return req.Spec + "-" + hex.EncodeToString(h.Sum(nil))[:20]
+}
+
+// attemptRemote is attempt, on a worker: the request goes to the engine,
+// and what the worker verified comes back, its targets read from the
+// result commit.
+func (p *phase) attemptRemote(ctx context.Context) (*Result, *Verification, error) {
+	r := p.r
+	prompt, err := Render(r.w, p.cover)
+	if err != nil {
+		return nil, nil, err
+	}
+	base := p.prog.head().Commit
+	req := &RemotePhase{
+		Spec: p.spec.ID, Repo: r.opts.EngineRepo, Base: base.String(), BaseRef: BaseRef(base.String()),
+		WsRel: r.wsRel, SpecPath: p.specRel, Snapshot: p.snapshot, Prompt: prompt, PromptName: p.cover.PromptName,
+		SkipCriteria: r.opts.SkipCriteria,
+	}
+	if req.Repo == "" {
+		req.Repo = r.repo.Root
+	}
+	req.Key = remoteKey(req)
+	if err := r.publishBase(req); err != nil {
+		return nil, nil, err
+	}
+	// No worktree here holds its work: a run killed from now on asks the
+	// engine again (the same key) rather than verify anything locally.
+	p.prog.Released, p.prog.Key = true, req.Key
+	if err := saveProgress(r.stateDir, p.prog); err != nil {
+		return nil, nil, err
+	}
+	done := r.activity(p.spec.ID, "on a worker")
+	res, err := r.opts.Engine.Phase(ctx, req, func(worker string) {
+		if worker != p.prog.Worker {
+			p.prog.Worker = worker
+			saveProgress(r.stateDir, p.prog)
+			done()
+			done = r.activity(p.spec.ID, "on "+worker)
+		}
+	})
+	done()
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(p.log, "worker: %s\n%s\n", res.Worker, res.Output)
+	result := &Result{Output: res.Output, Model: res.Model, Author: res.Author}
+	if res.Failed != "" {
+		return result, nil, fmt.Errorf("on worker %s: %s", res.Worker, res.Failed)
+	}
+	v := res.Verification
+	if v == nil {
+		return result, nil, fmt.Errorf("worker %s sent no verification", res.Worker)
+	}
+	p.ticks, p.ticksRead = res.Ticks, true
+	p.work = map[string]landedFile{}
+	if !v.OK() || res.Work == "" {
+		return result, v, nil
+	}
+	work, err := r.fetchResult(req, res)
+	if err != nil {
+		return result, nil, err
+	}
+	// What lands is what the worker verified: the targets as its result
+	// commit holds them, where they differ from the base.
+	for _, t := range p.spec.TargetFiles {
+		rel := r.repoPath(filepath.Join(r.w.Root, filepath.FromSlash(t)))
+		was, err := r.repo.FileAt(base, rel)
+		if err != nil {
+			return result, nil, err
+		}
+		now, err := r.repo.FileAt(work, rel)
+		if err != nil {
+			return result, nil, err
+		}
+		if now == was || !now.Exists() {
+			continue
+		}
+		data, err := r.repo.ReadBlob(now.Hash)
+		if err != nil {
+			return result, nil, err
+		}
+		p.work[rel] = landedFile{mode: now.Mode, data: data}
+	}
+	return result, v, nil
+}
+
+// publishBase makes the phase's base fetchable by workers: a reference in
+// the repository, pushed to the engine's repository if that is another.
+func (r *run) publishBase(req *RemotePhase) error {
+	unlock, err := r.w.Lock() // every git write of chant's
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := r.repo.SetRef(req.BaseRef, plumbing.NewHash(req.Base)); err != nil {
+		return err
+	}
+	if r.localEngineRepo() {
+		return nil
+	}
+	return r.repo.Push(req.Repo, "+"+req.BaseRef+":"+req.BaseRef)
+}
+
+// fetchResult brings a worker's result commit here and returns it.
+func (r *run) fetchResult(req *RemotePhase, res *RemoteResult) (plumbing.Hash, error) {
+	work := plumbing.NewHash(res.Work)
+	if !r.localEngineRepo() && !r.repo.HasObject(work) {
+		unlock, err := r.w.Lock()
+		if err != nil {
+			return work, err
+		}
+		err = r.repo.Fetch(req.Repo, "+"+res.WorkRef+":"+res.WorkRef)
+		unlock()
+		if err != nil {
+			return work, err
+		}
+	}
+	if !r.repo.HasObject(work) {
+		return work, fmt.Errorf("the result commit %s of worker %s is not in the repository", gitrepo.Short(res.Work), res.Worker)
+	}
+	return work, nil
+}
+
+// localEngineRepo reports whether workers use this very repository.
+func (r *run) localEngineRepo() bool {
+	u := r.opts.EngineRepo
+	if u == "" {
+		return true
+	}
+	u = strings.TrimPrefix(u, "file://")
+	abs, err := filepath.Abs(u)
+	if err != nil {
+		return false
+	}
+	a, err := os.Stat(abs)
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(r.repo.Root)
+	return err == nil && os.SameFile(a, b)
+}
+
+// errNoSpec means a worker was asked to run a spec file that does not
+// parse.
+var errNoSpec = errors.New("the phase's spec does not parse")
+
+// remoteSpec parses a request's spec snapshot.
+func remoteSpec(req *RemotePhase) (*spec.Spec, error) {
+	s, err := spec.Parse(req.SpecPath, req.Snapshot)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoSpec, err)
+	}
+	if s.ID != req.Spec {
+		return nil, fmt.Errorf("%w: its ID is %s, not %s", errNoSpec, s.ID, req.Spec)
+	}
+	return s, nil
+}

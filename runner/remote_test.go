@@ -1,0 +1,126 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/chant-run/chant/internal/testgit"
+	"github.com/chant-run/chant/spec"
+)
+
+// workersEngine hands phases to in-process workers in turn, and never
+// runs a key twice: what an engine (Temporal) does, without a server.
+type workersEngine struct {
+	workers []*Worker
+	mu      sync.Mutex
+	next    int
+	results map[string]*RemoteResult
+	ran     map[string]string // spec → worker
+}
+
+func (e *workersEngine) Phase(ctx context.Context, req *RemotePhase, update func(string)) (*RemoteResult, error) {
+	e.mu.Lock()
+	if res := e.results[req.Key]; res != nil {
+		e.mu.Unlock()
+		return res, nil
+	}
+	w := e.workers[e.next%len(e.workers)]
+	e.next++
+	e.mu.Unlock()
+	if update != nil {
+		update(w.Identity)
+	}
+	res, err := w.RunPhase(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.results == nil {
+		e.results, e.ran = map[string]*RemoteResult{}, map[string]string{}
+	}
+	e.results[req.Key], e.ran[req.Spec] = res, w.Identity
+	return res, nil
+}
+
+// remoteRepo is a workspace whose agent is a shell script that writes each
+// target and ticks the boxes (or, for specs named in the script, not).
+func remoteRepo(t *testing.T, specs map[string]string) *spec.Workspace {
+	files := map[string]string{
+		".chant/config.md": "---\nproject: {name: remote}\ndefaults: {provider: command}\nagent:\n  command: sh agent.sh\n---\n",
+		"agent.sh": `t=$(sed -n 's/^target_files: \[\(.*\)\]$/\1/p' "$CHANT_SPEC_FILE")
+mkdir -p "$(dirname "$t")"
+echo "$CHANT_SPEC_ID by $CHANT_WORKER" > "$t"
+case "$CHANT_SPEC_ID" in lazy*) exit 0 ;; esac
+sed -i 's/- \[ \]/- [x]/' "$CHANT_SPEC_FILE"
+`,
+	}
+	for id, src := range specs {
+		files[".chant/specs/"+id+".md"] = src
+	}
+	w, err := spec.OpenWorkspace(testgit.Repo(t, files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func TestRemotePhasesLandAsLocalOnes(t *testing.T) {
+	specs := map[string]string{
+		"a":    parallelSpec("out/a.txt"),
+		"b":    parallelSpec("out/b.txt"),
+		"c":    parallelSpec("out/c.txt"),
+		"d":    parallelSpec("out/d.txt", "depends_on: [a, b]\n"),
+		"lazy": parallelSpec("out/lazy.txt"),
+	}
+	w := remoteRepo(t, specs)
+	engine := &workersEngine{workers: []*Worker{
+		{Identity: "w1", Dir: t.TempDir()},
+		{Identity: "w2", Dir: t.TempDir()},
+	}}
+	rep, err := Run(context.Background(), Options{Workspace: w, Engine: engine, Parallel: 2})
+	if err == nil || len(rep.Failed) != 1 || rep.Failed[0].Spec.ID != "lazy" {
+		t.Fatalf("err %v, failed %v: want lazy to fail (its box unticked)", err, rep.Failed)
+	}
+	if !strings.Contains(rep.Failed[0].Err.Error(), "made") {
+		t.Errorf("lazy failed with %v; want its unticked criterion named", rep.Failed[0].Err)
+	}
+	want := map[string]string{"a": spec.StatusCompleted, "b": spec.StatusCompleted, "c": spec.StatusCompleted, "d": spec.StatusCompleted, "lazy": spec.StatusFailed}
+	if got := statuses(t, w); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("statuses %v, want %v", got, want)
+	}
+	// Landed in plan order, as a sequential run lands, each target as the
+	// worker that ran it wrote it.
+	wantSubjects := []string{"chant(a): Make out/a.txt", "chant: record a completed", "chant(b): Make out/b.txt", "chant: record b completed",
+		"chant(c): Make out/c.txt", "chant: record c completed", "chant(d): Make out/d.txt", "chant: record d completed", "chant: record lazy failed"}
+	if got := subjects(t, w); strings.Join(got, "\n") != strings.Join(wantSubjects, "\n") {
+		t.Errorf("history:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantSubjects, "\n"))
+	}
+	used := map[string]bool{}
+	for _, id := range []string{"a", "b", "c", "d"} {
+		data, _ := os.ReadFile(filepath.Join(w.Root, "out", id+".txt"))
+		if want := id + " by " + engine.ran[id] + "\n"; string(data) != want {
+			t.Errorf("out/%s.txt = %q, want %q", id, data, want)
+		}
+		used[engine.ran[id]] = true
+	}
+	if !used["w1"] || !used["w2"] {
+		t.Errorf("phases ran on %v; want both workers", engine.ran)
+	}
+	if st := gitCmd(t, w.Root, "status", "--porcelain"); st != "" {
+		t.Errorf("git status:\n%s", st)
+	}
+	gitCmd(t, w.Root, "fsck", "--strict", "--no-dangling")
+	// Results stay under refs/chant/results/, never on a branch.
+	if refs := gitCmd(t, w.Root, "for-each-ref", "--format=%(refname)", "refs/heads"); refs != "refs/heads/main" {
+		t.Errorf("branches: %s", refs)
+	}
+	if n := strings.Count(gitCmd(t, w.Root, "for-each-ref", "refs/chant/results"), "\n") + 1; n != 4 {
+		t.Errorf("%d result references, want 4", n)
+	}
+}

@@ -1,0 +1,258 @@
+package runner
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/chant-run/chant/gate"
+	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/isolation"
+	"github.com/chant-run/chant/internal/procs"
+	"github.com/chant-run/chant/spec"
+)
+
+// Worker runs phases an engine hands it (see Engine), for any repository
+// it can fetch: each in a clone of its own under Dir, at the phase's base
+// commit, in a worktree of that clone, with the agent that the
+// repository's config asks for at that commit. It verifies exactly as a
+// local run does, and hands back its verdict and a commit of the verified
+// targets, pushed to a refs/chant/results/ reference of the repository;
+// it never touches a branch.
+type Worker struct {
+	Identity string // put in CHANT_WORKER for the agent, and in results
+	Dir      string // the worker's own directory
+	Slots    int    // phases at once (default 1)
+	// Bundles resolves replay.bundle, as Options.Bundles.
+	Bundles func(name string) (fs.FS, error)
+	Log     io.Writer // a line per phase; nil for none
+
+	once   sync.Once
+	slots  chan int
+	mu     sync.Mutex
+	clones map[string]*workerClone
+}
+
+type workerClone struct {
+	repo  *gitrepo.Repo
+	mu    sync.Mutex // fetches into it, one at a time
+	guard *sharedGuard
+}
+
+// ErrWorker means a worker could not run a phase at all (the repository
+// could not be fetched, its worktree prepared); an engine may retry it
+// elsewhere. A phase that ran and failed is a result, not an error.
+var ErrWorker = errors.New("worker")
+
+// keyPattern is what remoteKey makes: a key names files and references.
+var keyPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,200}$`)
+
+func (wk *Worker) init() {
+	wk.once.Do(func() {
+		n := max(wk.Slots, 1)
+		wk.slots = make(chan int, n)
+		for i := range n {
+			wk.slots <- i
+		}
+		wk.clones = map[string]*workerClone{}
+		if wk.Log == nil {
+			wk.Log = io.Discard
+		}
+	})
+}
+
+// clone opens (making it the first time) the worker's clone of a
+// repository.
+func (wk *Worker) clone(url string) (*workerClone, error) {
+	wk.mu.Lock()
+	defer wk.mu.Unlock()
+	if c := wk.clones[url]; c != nil {
+		return c, nil
+	}
+	sum := sha256.Sum256([]byte(url))
+	repo, err := gitrepo.Init(filepath.Join(wk.Dir, "repos", hex.EncodeToString(sum[:8])))
+	if err != nil {
+		return nil, err
+	}
+	c := &workerClone{repo: repo, guard: &sharedGuard{running: map[string]bool{}, blamed: map[string][]string{}}}
+	if c.guard.g, err = repo.Guard(); err != nil {
+		return nil, err
+	}
+	wk.clones[url] = c
+	return c, nil
+}
+
+// fetch brings the phase's base commit into the clone.
+func (c *workerClone) fetch(req *RemotePhase) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	base := plumbing.NewHash(req.Base)
+	if c.repo.HasObject(base) {
+		return nil
+	}
+	if err := c.repo.Fetch(req.Repo, "+"+req.BaseRef+":"+req.BaseRef); err != nil {
+		return err
+	}
+	if !c.repo.HasObject(base) {
+		return fmt.Errorf("%s: the base commit %s is not there", req.Repo, gitrepo.Short(req.Base))
+	}
+	return nil
+}
+
+// RunPhase runs one phase. The error is ErrWorker's or the context's: what
+// the phase itself came to, failure included, is in the result.
+func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult, error) {
+	wk.init()
+	if !keyPattern.MatchString(req.Key) {
+		return nil, fmt.Errorf("%w: %q is not a phase key", ErrWorker, req.Key)
+	}
+	s, err := remoteSpec(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
+	}
+	if !filepath.IsLocal(filepath.FromSlash(req.SpecPath)) || req.WsRel != "." && !filepath.IsLocal(filepath.FromSlash(req.WsRel)) {
+		return nil, fmt.Errorf("%w: paths outside the repository: %s, %s", ErrWorker, req.WsRel, req.SpecPath)
+	}
+	c, err := wk.clone(req.Repo)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
+	}
+	if err := c.fetch(req); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
+	}
+	var slot int
+	select {
+	case slot = <-wk.slots:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { wk.slots <- slot }()
+	repo := c.repo
+	stateDir := filepath.Join(repo.StateDir(), "worker", slotName(slot))
+	// What an agent of a killed worker left running in this slot goes.
+	if progs, err := loadProgress(stateDir); err == nil {
+		for _, prog := range progs {
+			procs.KillAll(prog.PGID, prog.Marker)
+			removeProgress(stateDir, prog.Spec)
+		}
+	}
+	tree, err := isolation.Open(repo, slotName(slot))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
+	}
+	base := plumbing.NewHash(req.Base)
+	if err := tree.Sync(base); err != nil {
+		return nil, fmt.Errorf("%w: prepare the phase's worktree: %w", ErrWorker, err)
+	}
+	// The contract at the base: config (the agent) from the worktree as
+	// synced, before anything runs there; paths are the clone's.
+	atBase, err := spec.OpenWorkspace(filepath.Join(tree.Dir, filepath.FromSlash(req.WsRel)))
+	if err != nil {
+		return &RemoteResult{Worker: wk.Identity, Failed: err.Error()}, nil
+	}
+	root := filepath.Join(repo.Root, filepath.FromSlash(req.WsRel))
+	w := &spec.Workspace{Root: root, ChantDir: filepath.Join(root, ".chant"), SpecsDir: filepath.Join(root, ".chant", "specs"), Config: atBase.Config}
+	agent, err := agentFor(atBase, Options{Bundles: wk.Bundles})
+	if err != nil {
+		return &RemoteResult{Worker: wk.Identity, Failed: err.Error()}, nil
+	}
+	if cmd, ok := agent.(*Command); ok {
+		cmd.Env = append(cmd.Env, "CHANT_WORKER="+wk.Identity)
+	}
+	logFile, err := wk.openLog(req.Key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
+	}
+	defer logFile.Close()
+	fmt.Fprintf(logFile, "=== %s %s (%s) on %s, base %s\n", time.Now().UTC().Format(time.RFC3339), s.ID, req.Key, wk.Identity, gitrepo.Short(req.Base))
+	r := &run{opts: Options{Workspace: w, SkipCriteria: req.SkipCriteria, Out: io.Discard, Now: time.Now},
+		w: w, repo: repo, agent: agent, tree: tree, stateDir: stateDir, wsRel: req.WsRel, shared: c.guard}
+	p := &phase{r: r, spec: s, snapshot: req.Snapshot, specRel: req.SpecPath, log: logFile, tree: tree,
+		cover:  &gate.Covered{Spec: s, PromptName: req.PromptName},
+		render: func() (string, error) { return req.Prompt, nil },
+		prog:   &progress{Spec: s.ID, Step: stepRunning, Base: req.Base, Slot: slotName(slot), Key: req.Key, Worker: wk.Identity}}
+	if err := saveProgress(stateDir, p.prog); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
+	}
+	defer removeProgress(stateDir, s.ID)
+	fmt.Fprintf(wk.Log, "run   %s (%s)\n", s.ID, req.Key)
+	res, v, err := p.attempt(ctx)
+	if ctx.Err() != nil {
+		return nil, ctx.Err() // cancelled or timed out: the engine decides
+	}
+	out := &RemoteResult{Worker: wk.Identity}
+	if res != nil {
+		out.Output, out.Model, out.Author = res.Output, res.Model, res.Author
+	}
+	if err != nil {
+		out.Failed = err.Error()
+		fmt.Fprintf(wk.Log, "FAIL  %s: %s\n", s.ID, out.Failed)
+		return out, nil
+	}
+	out.Verification, out.Ticks = v, p.ticked()
+	if v.OK() && len(p.work) > 0 {
+		if out.Work, err = wk.commitWork(repo, req, p, res.Author); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrWorker, err)
+		}
+		out.WorkRef = ResultRef(req.Key)
+	}
+	verdict := "ok   "
+	if !v.OK() {
+		verdict = "FAIL "
+	}
+	fmt.Fprintf(wk.Log, "%s %s\n", verdict, s.ID)
+	return out, nil
+}
+
+// commitWork makes the result commit (the base with the verified targets)
+// and pushes it to the repository.
+func (wk *Worker) commitWork(repo *gitrepo.Repo, req *RemotePhase, p *phase, author *gitrepo.Person) (string, error) {
+	base := plumbing.NewHash(req.Base)
+	tree, err := repo.TreeOf(base)
+	if err != nil {
+		return "", err
+	}
+	var edits []gitrepo.TreeEdit
+	for rel, f := range p.work {
+		h, err := repo.WriteBlob(f.data)
+		if err != nil {
+			return "", err
+		}
+		edits = append(edits, gitrepo.TreeEdit{Path: rel, File: gitrepo.File{Mode: f.mode, Hash: h}})
+	}
+	if tree, err = repo.EditTree(tree, edits); err != nil {
+		return "", err
+	}
+	commit, err := repo.NewCommit(tree, []plumbing.Hash{base}, fmt.Sprintf("chant worker %s: result of %s\n", wk.Identity, req.Spec), author, time.Now())
+	if err != nil {
+		return "", err
+	}
+	ref := ResultRef(req.Key)
+	if err := repo.SetRef(ref, commit); err != nil {
+		return "", err
+	}
+	if err := repo.Push(req.Repo, "+"+ref+":"+ref); err != nil {
+		return "", err
+	}
+	return commit.String(), nil
+}
+
+// openLog opens the log of one phase in the worker's directory.
+func (wk *Worker) openLog(key string) (*os.File, error) {
+	dir := filepath.Join(wk.Dir, "logs")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(filepath.Join(dir, key+".log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
+}
