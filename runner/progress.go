@@ -104,6 +104,20 @@ func removeProgress(stateDir, id string) error {
 	return err
 }
 
+// RunningOn names the worker that runs the spec's phase, for a phase run
+// by an engine's worker ("" otherwise, or if not known yet).
+func RunningOn(stateDir, id string) string {
+	data, err := safefs.ReadRegular(filepath.Join(progressDir(stateDir), id+".json"), 1<<20)
+	if err != nil {
+		return ""
+	}
+	var p progress
+	if json.Unmarshal(data, &p) != nil {
+		return ""
+	}
+	return p.Worker
+}
+
 // Running reports whether a run is in the middle of a spec's phase: its
 // progress is saved and the process that holds the run lock is alive (a
 // run that was killed leaves its progress for the next one), for chant

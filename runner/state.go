@@ -57,6 +57,8 @@ type State struct {
 	// Failure says why its last phase failed, as recorded in the spec.
 	Failure []string
 	Gate    *GateState // for a spec that needs an approval
+	// Worker is the engine's worker that runs it (Kind running), if known.
+	Worker string
 	// clear: its dependencies are done and its approval holds, so that it
 	// can run (a failed spec, when named).
 	clear bool
@@ -171,6 +173,7 @@ func Assess(w *spec.Workspace, set *spec.Set, now time.Time, opts AssessOptions)
 			st.Kind = KindInterrupted
 			if stateDir != "" && Running(stateDir, s.ID) {
 				st.Kind = KindRunning
+				st.Worker = RunningOn(stateDir, s.ID)
 			}
 		case s.Status == spec.StatusPending, s.Status == spec.StatusFailed:
 			if err := a.standing(st, cycles[s.ID], repo, now); err != nil {

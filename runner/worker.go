@@ -55,6 +55,11 @@ type workerClone struct {
 // elsewhere. A phase that ran and failed is a result, not an error.
 var ErrWorker = errors.New("worker")
 
+// ErrBadPhase means a phase request makes no sense (no valid key, a spec
+// that does not parse, paths outside the repository): no worker can run
+// it, so it is not worth retrying.
+var ErrBadPhase = errors.New("bad phase request")
+
 // keyPattern is what remoteKey makes: a key names files and references.
 var keyPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,200}$`)
 
@@ -115,14 +120,14 @@ func (c *workerClone) fetch(req *RemotePhase) error {
 func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult, error) {
 	wk.init()
 	if !keyPattern.MatchString(req.Key) {
-		return nil, fmt.Errorf("%w: %q is not a phase key", ErrWorker, req.Key)
+		return nil, fmt.Errorf("%w: %q is not a phase key", ErrBadPhase, req.Key)
 	}
 	s, err := remoteSpec(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
+		return nil, fmt.Errorf("%w: %w", ErrBadPhase, err)
 	}
 	if !filepath.IsLocal(filepath.FromSlash(req.SpecPath)) || req.WsRel != "." && !filepath.IsLocal(filepath.FromSlash(req.WsRel)) {
-		return nil, fmt.Errorf("%w: paths outside the repository: %s, %s", ErrWorker, req.WsRel, req.SpecPath)
+		return nil, fmt.Errorf("%w: paths outside the repository: %s, %s", ErrBadPhase, req.WsRel, req.SpecPath)
 	}
 	c, err := wk.clone(req.Repo)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 	"unicode"
 
 	"gopkg.in/yaml.v3"
@@ -218,10 +219,18 @@ var knownConfig = configKeys{
 	"isolation": {"copy": nil, "setup": nil},
 	"replay":    {"bundle": nil, "dir": nil},
 	"fixture":   nil,
+	"engine":    nil,
+	"temporal":  {"address": nil, "namespace": nil, "task_queue": nil, "repo": nil, "heartbeat": nil},
 	// Chant's, whatever is below them.
 	"providers": nil, "parallel": nil, "repos": nil, "enterprise": nil, "validation": nil, "site": nil,
 	"lint": nil, "watch": nil, "schema": nil, "models": nil, "git": nil, "spec_defaults": nil, "silent": nil,
 }
+
+// Engines: where phases run.
+const (
+	EngineLocal    = "local"
+	EngineTemporal = "temporal"
+)
 
 // ValidPromptName reports whether name names a prompt template: a file
 // name in .chant/prompts, never a path.
@@ -296,6 +305,16 @@ func ConfigProblems(c *Config) []Problem {
 	}
 	if n := c.Defaults.Parallel; n < 0 || n > MaxParallel {
 		errorAt(fmt.Sprintf("defaults.parallel: %d is not a number of specs to run at once (1 to %d)", n, MaxParallel), "defaults", "parallel")
+	}
+	switch c.Engine {
+	case "", EngineLocal, EngineTemporal:
+	default:
+		errorAt(fmt.Sprintf("engine: %q is not an engine (%s or %s)", c.Engine, EngineLocal, EngineTemporal), "engine")
+	}
+	if h := c.Temporal.Heartbeat; h != "" {
+		if d, err := time.ParseDuration(h); err != nil || d < time.Second {
+			errorAt(fmt.Sprintf("temporal.heartbeat: %q is not a duration of a second or more (such as 30s)", h), "temporal", "heartbeat")
+		}
 	}
 	for _, g := range c.Isolation.Copy {
 		if filepath.IsAbs(g) || !filepath.IsLocal(filepath.Clean(g)) {

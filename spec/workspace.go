@@ -75,6 +75,22 @@ type Config struct {
 		Copy  []string `yaml:"copy"`
 		Setup []string `yaml:"setup"`
 	} `yaml:"isolation"`
+	// Engine is where phases run: "local" (the default: this machine) or
+	// "temporal" (on chant workers, through the Temporal cluster that
+	// Temporal names); chant run --engine overrides it.
+	Engine   string `yaml:"engine"`
+	Temporal struct {
+		Address   string `yaml:"address"`    // host:port of the cluster's frontend
+		Namespace string `yaml:"namespace"`  // default "default"
+		TaskQueue string `yaml:"task_queue"` // default "chant"
+		// Repo is where workers fetch the repository (a path, file://,
+		// ssh or https URL); default this repository's path, for workers
+		// on the same machine or file system.
+		Repo string `yaml:"repo"`
+		// Heartbeat is how long a worker may be silent before its phase
+		// is retried on another (a Go duration; default 30s).
+		Heartbeat string `yaml:"heartbeat"`
+	} `yaml:"temporal"`
 
 	root       *yaml.Node
 	yamlOffset int

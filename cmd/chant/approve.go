@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/gate"
+	"github.com/chant-run/chant/internal/gitrepo"
 )
 
 type decideOptions struct {
@@ -77,6 +78,15 @@ func runDecide(opts *decideOptions, approve bool) error {
 	} else {
 		fmt.Fprintf(opts.stdout, "Rejected %s by %s at %s (commit %s). The gate stays closed until someone approves it.\n",
 			d.Spec.ID, d.By, d.At.Format(time.RFC3339), d.Commit)
+	}
+	status := "approved"
+	if !approve {
+		status = "rejected"
+	}
+	if repo, err := gitrepo.Open(target.Root); err == nil {
+		if head, err := repo.ReadHead(); err == nil {
+			signalGate(opts.globals, w, repo.Root, head.String(), d.Spec.ID, status, d.By)
+		}
 	}
 	return nil
 }

@@ -44,6 +44,9 @@ func why(st *runner.State) string {
 	case runner.KindCancelled:
 		return "cancelled: it never runs"
 	case runner.KindRunning:
+		if st.Worker != "" {
+			return "running now on worker " + st.Worker
+		}
 		return "running now"
 	case runner.KindInterrupted:
 		return "interrupted: the next run takes it over"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -11,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/fixture"
+	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/temporalengine"
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/spec"
 )
@@ -24,6 +27,7 @@ type runOptions struct {
 	prompt       string
 	failFast     bool
 	parallel     int
+	engineFlags
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -48,6 +52,13 @@ at a time in the order a sequential run takes, so the history is the
 same. The agents' output then goes only to their logs (chant log ID
 --follow).
 
+With --engine temporal (or engine: temporal in .chant/config.md), each
+phase's agent and verification run on chant workers (chant worker)
+through a Temporal cluster, and the run lands their results here, in the
+same order. The run starts the pipeline's workflow, or joins it if it
+runs: a run killed and started again picks up where it was, and never
+runs a phase twice.
+
 With IDs (partial IDs work when unique), run only those specs.`,
 		ValidArgsFunction: completeIDs(g, -1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -61,6 +72,7 @@ With IDs (partial IDs work when unique), run only those specs.`,
 	c.Flags().StringVar(&opts.prompt, "prompt", "", "use the prompt template .chant/prompts/`NAME`.md for every spec")
 	c.Flags().BoolVar(&opts.failFast, "fail-fast", false, "stop the run at the first failure (otherwise a failure stops only what depends on it)")
 	c.Flags().IntVarP(&opts.parallel, "parallel", "j", 0, "run up to `N` specs at once (default: defaults.parallel, else 1)")
+	opts.engineFlags.add(c.Flags(), true)
 	return c
 }
 
@@ -91,9 +103,17 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	if target == w {
 		fmt.Fprintf(out, "Repository: %s\n", w.Root)
 	}
-	rep, err := runner.Run(ctx, runner.Options{Workspace: target, IDs: opts.ids, Out: out, Stream: stream,
+	runOpts := runner.Options{Workspace: target, IDs: opts.ids, Out: out, Stream: stream,
 		Prompt: opts.prompt, SkipCriteria: opts.skipCriteria, Record: opts.record, FailFast: opts.failFast, Parallel: parallel,
-		Bundles: fixture.Recordings, Activity: live.Activity})
+		Bundles: fixture.Recordings, Activity: live.Activity}
+	engine, err := opts.attachEngine(ctx, w, target, &runOpts, out)
+	if err != nil {
+		return err
+	}
+	rep, err := runner.Run(ctx, runOpts)
+	if engine != nil {
+		opts.leaveEngine(engine, rep)
+	}
 	if rep == nil || rep.Final == nil {
 		return err // refused before anything ran
 	}
@@ -109,6 +129,80 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		return &reported{err}
 	}
 	return err
+}
+
+// attachEngine, for the temporal engine, starts or joins the pipeline's
+// workflow and sets the run's options to use it; nil for a local run.
+func (opts *runOptions) attachEngine(ctx context.Context, w, target *spec.Workspace, ro *runner.Options, out io.Writer) (*temporalengine.Engine, error) {
+	engine, conn, queue, repoURL, heartbeat, err := opts.engineFlags.settings(w.Config)
+	if err != nil || engine != spec.EngineTemporal {
+		return nil, err
+	}
+	if opts.record {
+		return nil, &usageError{fmt.Errorf("--record records an agent that runs here; with --engine temporal agents run on workers")}
+	}
+	repo, err := gitrepo.Open(target.Root)
+	if err != nil {
+		return nil, err
+	}
+	head, err := repo.ReadHead()
+	if err != nil {
+		return nil, err
+	}
+	if repoURL == "" {
+		repoURL = repo.Root
+	}
+	conn.Identity = "chant run"
+	if host, err := os.Hostname(); err == nil {
+		conn.Identity += " on " + host
+	}
+	client, err := temporalengine.Dial(conn)
+	if err != nil {
+		return nil, err
+	}
+	e := &temporalengine.Engine{Client: client, WorkflowID: temporalengine.WorkflowID(repoURL, head.String()),
+		Input: temporalengine.PipelineInput{Repo: repoURL, Branch: head.String(), Queue: queue, Heartbeat: heartbeat}}
+	joined, err := e.Attach(ctx)
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	verb := "started"
+	if joined {
+		verb = "joined"
+	}
+	fmt.Fprintf(out, "Engine: temporal at %s, task queue %s; %s the workflow %s\n", conn.Address, queue, verb, e.WorkflowID)
+	ro.Engine, ro.EngineRepo = e, repoURL
+	return e, nil
+}
+
+// leaveEngine tells the workflow where the run left things: the gates
+// that await a decision (it keeps waiting for them, durably), or that the
+// pipeline is over.
+func (opts *runOptions) leaveEngine(e *temporalengine.Engine, rep *runner.Report) {
+	defer e.Client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var awaiting []string
+	if rep != nil && rep.Final != nil {
+		for _, s := range rep.Final.Set.Order() {
+			if rep.Final.States[s.ID].Kind == runner.KindAwaiting {
+				awaiting = append(awaiting, s.ID)
+			}
+		}
+	}
+	var err error
+	for _, id := range awaiting {
+		if err = e.Gate(ctx, id, "awaiting", ""); err != nil {
+			break
+		}
+	}
+	if len(awaiting) == 0 {
+		err = e.Finish(ctx)
+	}
+	if err != nil {
+		fmt.Fprintf(opts.stderr, "Note: could not tell the workflow %s where the run left things: %v\n", e.WorkflowID, err)
+	}
 }
 
 // reportFailure says why a phase failed, and how to go on.

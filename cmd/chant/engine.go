@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/chant-run/chant/internal/temporalengine"
+	"github.com/chant-run/chant/spec"
+)
+
+// engineFlags choose where phases run and how to reach a Temporal
+// cluster; each falls back on config.md's engine and temporal settings.
+type engineFlags struct {
+	engine        string
+	address       string
+	namespace     string
+	queue         string
+	repo          string
+	heartbeat     time.Duration
+	tlsCert       string
+	tlsKey        string
+	tlsCA         string
+	tlsServerName string
+	apiKeyFile    string
+}
+
+func (f *engineFlags) add(fs *pflag.FlagSet, run bool) {
+	if run {
+		fs.StringVar(&f.engine, "engine", "", "where phases run: `local` (this machine) or temporal (chant workers; default: engine in config.md, else local)")
+		fs.StringVar(&f.repo, "repo-url", "", "where workers fetch this repository (`URL`: a path, file://, ssh or https; default: temporal.repo, else this repository's path)")
+		fs.DurationVar(&f.heartbeat, "heartbeat", 0, "retry a phase on another worker after its worker is silent this `long` (default: temporal.heartbeat, else 30s)")
+	} else {
+		fs.StringVar(&f.engine, "engine", "temporal", "the engine whose phases to run: `temporal`")
+	}
+	fs.StringVar(&f.address, "address", "", "the Temporal cluster's frontend, `HOST:PORT` (default: temporal.address)")
+	fs.StringVar(&f.namespace, "namespace", "", "the Temporal `NAMESPACE` (default: temporal.namespace, else default)")
+	fs.StringVar(&f.queue, "task-queue", "", "the task `QUEUE` of the phases (default: temporal.task_queue, else chant)")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "client certificate `FILE` (PEM) for mTLS")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "client key `FILE` (PEM) for mTLS")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "CA certificate `FILE` (PEM) the server's certificate is checked against (default: the system's)")
+	fs.StringVar(&f.tlsServerName, "tls-server-name", "", "the `NAME` the server's certificate must have (default: the address's host)")
+	fs.StringVar(&f.apiKeyFile, "api-key-file", "", "read a Temporal Cloud API key from `FILE` (or set TEMPORAL_API_KEY); it turns TLS on")
+}
+
+// settings merges the flags over the config (cfg may be nil).
+func (f *engineFlags) settings(cfg *spec.Config) (engine string, conn temporalengine.Connection, queue, repo string, heartbeat time.Duration, err error) {
+	engine, conn.Address, conn.Namespace, queue, repo, heartbeat = f.engine, f.address, f.namespace, f.queue, f.repo, f.heartbeat
+	if cfg != nil {
+		engine = first(engine, cfg.Engine)
+		conn.Address = first(conn.Address, cfg.Temporal.Address)
+		conn.Namespace = first(conn.Namespace, cfg.Temporal.Namespace)
+		queue = first(queue, cfg.Temporal.TaskQueue)
+		repo = first(repo, cfg.Temporal.Repo)
+		if heartbeat == 0 && cfg.Temporal.Heartbeat != "" {
+			if heartbeat, err = time.ParseDuration(cfg.Temporal.Heartbeat); err != nil {
+				return "", conn, "", "", 0, &spec.Error{Path: cfg.Path, Msg: fmt.Sprintf("temporal.heartbeat: %v", err)}
+			}
+		}
+	}
+	engine = first(engine, spec.EngineLocal)
+	switch engine {
+	case spec.EngineLocal, spec.EngineTemporal:
+	default:
+		return "", conn, "", "", 0, &usageError{fmt.Errorf("--engine %s: not an engine (local or temporal)", engine)}
+	}
+	if heartbeat < 0 || heartbeat > 0 && heartbeat < time.Second {
+		return "", conn, "", "", 0, &usageError{fmt.Errorf("--heartbeat %s: at least 1s", heartbeat)}
+	}
+	conn.Namespace = first(conn.Namespace, temporalengine.DefaultNS)
+	queue = first(queue, temporalengine.DefaultQueue)
+	conn.TLSCert, conn.TLSKey, conn.TLSCA, conn.TLSServerName = f.tlsCert, f.tlsKey, f.tlsCA, f.tlsServerName
+	if (conn.TLSCert == "") != (conn.TLSKey == "") {
+		return "", conn, "", "", 0, &usageError{fmt.Errorf("--tls-cert and --tls-key go together")}
+	}
+	conn.APIKey = os.Getenv("TEMPORAL_API_KEY")
+	if f.apiKeyFile != "" {
+		data, err := os.ReadFile(f.apiKeyFile)
+		if err != nil {
+			return "", conn, "", "", 0, &usageError{fmt.Errorf("--api-key-file: %w", err)}
+		}
+		conn.APIKey = strings.TrimSpace(string(data))
+	}
+	if engine == spec.EngineTemporal && conn.Address == "" {
+		return "", conn, "", "", 0, &usageError{fmt.Errorf("the temporal engine needs the cluster's address: --address HOST:PORT, or temporal.address in .chant/config.md")}
+	}
+	return engine, conn, queue, repo, heartbeat, nil
+}
+
+func first(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// signalGate tells the pipeline's workflow, if the workspace runs on
+// Temporal, of a gate decision just committed. The decision stands
+// whatever happens here: the run reads it from the spec file.
+func signalGate(g *globals, w *spec.Workspace, repoRoot, branch, id, status, by string) {
+	var f engineFlags
+	engine, conn, _, repo, _, err := f.settings(w.Config)
+	if err != nil || engine != spec.EngineTemporal {
+		return
+	}
+	if repo == "" {
+		repo = repoRoot
+	}
+	conn.Identity = "chant approve"
+	c, err := temporalengine.Dial(conn)
+	if err != nil {
+		fmt.Fprintf(g.stderr, "Note: could not tell the pipeline's workflow (%v); the next chant run reads the decision from the spec.\n", err)
+		return
+	}
+	defer c.Close()
+	e := &temporalengine.Engine{Client: c, WorkflowID: temporalengine.WorkflowID(repo, branch)}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	switch err := e.Gate(ctx, id, status, by); {
+	case err == nil:
+		fmt.Fprintf(g.stdout, "Told the pipeline's workflow %s.\n", e.WorkflowID)
+	case errors.Is(err, temporalengine.ErrNoWorkflow):
+	default:
+		fmt.Fprintf(g.stderr, "Note: could not tell the pipeline's workflow (%v); the next chant run reads the decision from the spec.\n", err)
+	}
+}

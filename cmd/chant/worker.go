@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chant-run/chant/fixture"
+	"github.com/chant-run/chant/internal/temporalengine"
+	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/spec"
+)
+
+type workerOptions struct {
+	*globals
+	engineFlags
+	identity    string
+	concurrency int
+	workDir     string
+}
+
+func newWorkerCmd(g *globals) *cobra.Command {
+	opts := &workerOptions{globals: g}
+	c := &cobra.Command{
+		Use:   "worker --engine temporal --address HOST:PORT",
+		Short: "Run phases of pipelines that runs on other machines send to a Temporal task queue",
+		Long: `Run phases for any pipeline that chant run --engine temporal submits to the
+task queue, until stopped (Ctrl-C or SIGTERM).
+
+A worker needs no checkout of its own: for each phase it fetches the
+repository the run names (a path, file://, ssh or https) at the phase's base
+commit into a clone under --dir, runs the agent that the repository's
+config asks for in a worktree of that clone, with CHANT_WORKER set to the
+worker's identity, and verifies the work exactly as a local run does. It
+hands back its verdict and a commit of the verified targets, pushed to a
+refs/chant/results/ reference of the repository; the run lands it. A
+worker never touches a branch. It heartbeats while the agent runs: a worker
+that dies has its phase retried on another.`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runWorker(c, opts)
+		},
+	}
+	opts.engineFlags.add(c.Flags(), false)
+	c.Flags().StringVar(&opts.identity, "identity", "", "the worker's `NAME`, as status and the cluster show it (default: host name and process ID)")
+	c.Flags().IntVar(&opts.concurrency, "concurrency", 1, "run up to `N` phases at once")
+	c.Flags().StringVar(&opts.workDir, "dir", "", "the worker's own `DIR` for clones, worktrees and logs (default: ~/.cache/chant/worker/NAME)")
+	return c
+}
+
+func runWorker(c *cobra.Command, opts *workerOptions) error {
+	if opts.engine != spec.EngineTemporal {
+		return &usageError{fmt.Errorf("--engine %s: a worker serves the temporal engine", opts.engine)}
+	}
+	if opts.concurrency < 1 || opts.concurrency > spec.MaxParallel {
+		return &usageError{fmt.Errorf("--concurrency %d: not a number of phases to run at once (1 to %d)", opts.concurrency, spec.MaxParallel)}
+	}
+	_, conn, queue, _, _, err := opts.engineFlags.settings(nil)
+	if err != nil {
+		return err
+	}
+	if opts.identity == "" {
+		host, _ := os.Hostname()
+		opts.identity = fmt.Sprintf("%s-%d", first(host, "worker"), os.Getpid())
+	}
+	if strings.ContainsAny(opts.identity, "\n\r") {
+		return &usageError{fmt.Errorf("--identity: one line")}
+	}
+	dir := opts.workDir
+	if dir == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return &usageError{fmt.Errorf("no cache directory for the worker (%v): give one with --dir", err)}
+		}
+		dir = filepath.Join(cache, "chant", "worker", filepath.Base(opts.identity))
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return err
+	}
+	conn.Identity = opts.identity
+	client, err := temporalengine.Dial(conn)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	w := &temporalengine.Worker{Client: client, Queue: queue, Concurrency: opts.concurrency,
+		Phases: &runner.Worker{Identity: opts.identity, Dir: dir, Bundles: fixture.Recordings, Log: opts.stdout}}
+	fmt.Fprintf(opts.stdout, "Worker %s: phases from task queue %s at %s (namespace %s), up to %d at once; its files in %s\n",
+		opts.identity, queue, conn.Address, conn.Namespace, opts.concurrency, dir)
+	return w.Run(c.Context())
+}

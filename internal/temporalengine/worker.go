@@ -1,0 +1,187 @@
+package temporalengine
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+	"unicode/utf8"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/chant-run/chant/runner"
+)
+
+// Connection is how to reach a Temporal cluster.
+type Connection struct {
+	Address   string // host:port of its frontend
+	Namespace string // default "default"
+	// TLS: a client certificate and key (mTLS), the CA that signs the
+	// server's certificate (default: the system's), the server name to
+	// check (default: the address's host). TLS is on when any is set, or
+	// with an API key.
+	TLSCert, TLSKey, TLSCA, TLSServerName string
+	APIKey                                string
+	Identity                              string // this process, as the cluster's UI shows it
+	Logger                                log.Logger
+}
+
+// ErrConnection means the cluster could not be reached or refused us.
+var ErrConnection = errors.New("temporal")
+
+// Dial connects to the cluster.
+func Dial(c Connection) (client.Client, error) {
+	if c.Address == "" {
+		return nil, fmt.Errorf("%w: no address (--address HOST:PORT)", ErrConnection)
+	}
+	opts := client.Options{HostPort: c.Address, Namespace: c.Namespace, Identity: c.Identity, Logger: c.Logger}
+	if opts.Namespace == "" {
+		opts.Namespace = DefaultNS
+	}
+	if opts.Logger == nil {
+		opts.Logger = quietLogger{}
+	}
+	if c.TLSCert != "" || c.TLSKey != "" || c.TLSCA != "" || c.TLSServerName != "" || c.APIKey != "" {
+		cfg := &tls.Config{ServerName: c.TLSServerName, MinVersion: tls.VersionTLS12}
+		if c.TLSCert != "" || c.TLSKey != "" {
+			cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+			if err != nil {
+				return nil, fmt.Errorf("%w: client certificate: %w", ErrConnection, err)
+			}
+			cfg.Certificates = []tls.Certificate{cert}
+		}
+		if c.TLSCA != "" {
+			pem, err := os.ReadFile(c.TLSCA)
+			if err != nil {
+				return nil, fmt.Errorf("%w: CA: %w", ErrConnection, err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("%w: CA %s: no PEM certificate in it", ErrConnection, c.TLSCA)
+			}
+			cfg.RootCAs = pool
+		}
+		opts.ConnectionOptions.TLS = cfg
+	}
+	if c.APIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(c.APIKey)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	cl, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s (namespace %s): %w", ErrConnection, c.Address, opts.Namespace, err)
+	}
+	return cl, nil
+}
+
+// quietLogger drops the SDK's own logging: chant says what matters.
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...interface{}) {}
+func (quietLogger) Info(string, ...interface{})  {}
+func (quietLogger) Warn(string, ...interface{})  {}
+func (quietLogger) Error(string, ...interface{}) {}
+
+// Worker polls a task queue for pipelines' workflow tasks and phases.
+type Worker struct {
+	Client      client.Client
+	Queue       string
+	Concurrency int // phases at once
+	Phases      *runner.Worker
+}
+
+// Run polls until ctx ends.
+func (w *Worker) Run(ctx context.Context) error {
+	queue := w.Queue
+	if queue == "" {
+		queue = DefaultQueue
+	}
+	n := max(w.Concurrency, 1)
+	w.Phases.Slots = n
+	tw := worker.New(w.Client, queue, worker.Options{
+		MaxConcurrentActivityExecutionSize: n,
+		Identity:                           w.Phases.Identity,
+		// A worker stopped by a signal gives its phases back at once: they
+		// are retried elsewhere rather than after the heartbeat timeout.
+		WorkerStopTimeout: 5 * time.Second,
+	})
+	tw.RegisterWorkflowWithOptions(Pipeline, workflow.RegisterOptions{Name: WorkflowName})
+	tw.RegisterActivityWithOptions(w.phase, activity.RegisterOptions{Name: ActivityName})
+	if err := tw.Start(); err != nil {
+		return fmt.Errorf("%w: start the worker: %w", ErrConnection, err)
+	}
+	<-ctx.Done()
+	tw.Stop()
+	return nil
+}
+
+// phase is the activity: one phase, heartbeating while it runs.
+func (w *Worker) phase(ctx context.Context, req runner.RemotePhase) (*runner.RemoteResult, error) {
+	info := activity.GetInfo(ctx)
+	beat := info.HeartbeatTimeout / 3
+	if beat <= 0 || beat > 10*time.Second {
+		beat = 10 * time.Second
+	}
+	done := make(chan struct{})
+	defer close(done)
+	activity.RecordHeartbeat(ctx, w.Phases.Identity)
+	go func() {
+		t := time.NewTicker(beat)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, w.Phases.Identity)
+			}
+		}
+	}()
+	res, err := w.Phases.RunPhase(ctx, &req)
+	switch {
+	case errors.Is(err, runner.ErrBadPhase):
+		return nil, badRequest(err)
+	case err != nil:
+		return nil, err // retried, perhaps on another worker
+	}
+	trimResult(res)
+	return res, nil
+}
+
+// maxText bounds the texts a result carries (Temporal limits a payload to
+// a few MB); the worker's log has all of them.
+const maxText = 256 << 10
+
+func trimResult(res *runner.RemoteResult) {
+	res.Output = trimText(res.Output)
+	if v := res.Verification; v != nil {
+		for i := range v.Checks {
+			v.Checks[i].Output = trimText(v.Checks[i].Output)
+		}
+	}
+}
+
+func trimText(s string) string {
+	if len(s) <= maxText {
+		return s
+	}
+	cut := len(s) - maxText
+	for cut < len(s) && !utf8.RuneStart(s[cut]) {
+		cut++
+	}
+	return "[… the start is in the worker's log]\n" + s[cut:]
+}
+
+// badRequest marks an error as one that retrying cannot mend.
+func badRequest(err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadRequest, err)
+}

@@ -1,0 +1,211 @@
+// Package temporalengine runs chant's phases on Temporal: a pipeline is a
+// workflow, each phase an activity on a task queue that `chant worker`
+// processes poll, a gate decision a signal. Chant stays the planner and
+// the judge: the run that starts the workflow decides what runs when, and
+// lands every result itself; the workflow only makes the phases durable
+// (a phase asked for is run once, on some worker, retried elsewhere if its
+// worker dies, and its result kept until the run takes it).
+package temporalengine
+
+import (
+	"errors"
+	"sort"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/chant-run/chant/runner"
+)
+
+// Names that workflows, activities, signals and queries are registered
+// and called by.
+const (
+	WorkflowName  = "chant.pipeline"
+	ActivityName  = "chant.phase"
+	SignalPhase   = "chant.phase"
+	SignalCancel  = "chant.cancel"
+	SignalGate    = "chant.gate"
+	SignalFinish  = "chant.finish"
+	QueryState    = "chant.state"
+	DefaultQueue  = "chant"
+	DefaultNS     = "default"
+	historyBudget = 20000 // events before the workflow continues as new
+)
+
+// PipelineInput starts (or continues) a pipeline's workflow.
+type PipelineInput struct {
+	Repo   string // where workers fetch the repository
+	Branch string
+	Queue  string // the task queue of its phases
+	// Heartbeat is how long a phase's worker may stay silent before the
+	// phase is retried on another.
+	Heartbeat time.Duration
+	State     *State // carried over when the workflow continues as new
+}
+
+// State is what the workflow knows, as the state query returns it.
+type State struct {
+	Phases []*PhaseState `json:"phases"`
+	Gates  []*GateState  `json:"gates,omitempty"`
+}
+
+// PhaseState is one phase asked of the workflow.
+type PhaseState struct {
+	Key    string               `json:"key"`
+	Spec   string               `json:"spec"`
+	Status string               `json:"status"` // running, done, failed, cancelled
+	Error  string               `json:"error,omitempty"`
+	Result *runner.RemoteResult `json:"result,omitempty"`
+}
+
+// Phase statuses.
+const (
+	StatusRunning   = "running"
+	StatusDone      = "done"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// GateState is a human gate as the workflow last heard of it.
+type GateState struct {
+	Spec   string `json:"spec"`
+	Status string `json:"status"` // awaiting, approved, rejected
+	By     string `json:"by,omitempty"`
+}
+
+// PhaseRequest asks the workflow for a phase.
+type PhaseRequest struct {
+	Req runner.RemotePhase
+}
+
+// GateSignal tells the workflow about a gate.
+type GateSignal struct {
+	Spec   string
+	Status string
+	By     string
+}
+
+// Pipeline is the workflow of one repository's branch. It runs each phase
+// it is asked for once (a key it knows is not run again), keeps the
+// results for the run to take, records gate decisions, and ends when the
+// run says it is finished and no phase is running.
+func Pipeline(ctx workflow.Context, in PipelineInput) error {
+	state := in.State
+	if state == nil {
+		state = &State{}
+	}
+	byKey := map[string]*PhaseState{}
+	for _, p := range state.Phases {
+		byKey[p.Key] = p
+		if p.Status == StatusRunning {
+			// Carried over mid-flight (it cannot be: the workflow
+			// continues as new only when nothing runs); ask again.
+			p.Status, p.Error = StatusCancelled, "the workflow continued as new"
+		}
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (*State, error) { return state, nil }); err != nil {
+		return err
+	}
+	heartbeat := in.Heartbeat
+	if heartbeat <= 0 {
+		heartbeat = 30 * time.Second
+	}
+	phaseCh := workflow.GetSignalChannel(ctx, SignalPhase)
+	cancelCh := workflow.GetSignalChannel(ctx, SignalCancel)
+	gateCh := workflow.GetSignalChannel(ctx, SignalGate)
+	finishCh := workflow.GetSignalChannel(ctx, SignalFinish)
+	cancels := map[string]workflow.CancelFunc{}
+	finishing := false
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(phaseCh, func(c workflow.ReceiveChannel, _ bool) {
+		var r PhaseRequest
+		c.Receive(ctx, &r)
+		if old := byKey[r.Req.Key]; old != nil && old.Status != StatusCancelled && old.Status != StatusFailed {
+			return // running or done: never twice
+		}
+		p := &PhaseState{Key: r.Req.Key, Spec: r.Req.Spec, Status: StatusRunning}
+		if old := byKey[r.Req.Key]; old != nil {
+			*old = *p
+			p = old
+		} else {
+			byKey[p.Key] = p
+			state.Phases = append(state.Phases, p)
+		}
+		actx, cancel := workflow.WithCancel(ctx)
+		cancels[p.Key] = cancel
+		actx = workflow.WithActivityOptions(actx, workflow.ActivityOptions{
+			TaskQueue:           in.Queue,
+			ActivityID:          p.Key,
+			StartToCloseTimeout: 72 * time.Hour, // the agent's own timeout is the config's
+			HeartbeatTimeout:    heartbeat,
+			WaitForCancellation: true,
+			RetryPolicy: &temporal.RetryPolicy{
+				InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 5,
+				NonRetryableErrorTypes: []string{ErrTypeBadRequest},
+			},
+		})
+		f := workflow.ExecuteActivity(actx, ActivityName, r.Req)
+		sel.AddFuture(f, func(f workflow.Future) {
+			delete(cancels, p.Key)
+			var res runner.RemoteResult
+			err := f.Get(ctx, &res)
+			var canceled *temporal.CanceledError
+			switch {
+			case errors.As(err, &canceled):
+				p.Status, p.Error = StatusCancelled, "cancelled"
+			case err != nil:
+				p.Status, p.Error = StatusFailed, err.Error()
+			default:
+				p.Status, p.Result = StatusDone, &res
+			}
+		})
+	})
+	sel.AddReceive(cancelCh, func(c workflow.ReceiveChannel, _ bool) {
+		var key string
+		c.Receive(ctx, &key)
+		if cancel := cancels[key]; cancel != nil {
+			cancel()
+		}
+	})
+	sel.AddReceive(gateCh, func(c workflow.ReceiveChannel, _ bool) {
+		var g GateSignal
+		c.Receive(ctx, &g)
+		for _, old := range state.Gates {
+			if old.Spec == g.Spec {
+				old.Status, old.By = g.Status, g.By
+				return
+			}
+		}
+		state.Gates = append(state.Gates, &GateState{Spec: g.Spec, Status: g.Status, By: g.By})
+		sort.Slice(state.Gates, func(i, j int) bool { return state.Gates[i].Spec < state.Gates[j].Spec })
+	})
+	sel.AddReceive(finishCh, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		finishing = true
+	})
+	for {
+		sel.Select(ctx)
+		if len(cancels) > 0 {
+			continue
+		}
+		if finishing && !sel.HasPending() {
+			return nil
+		}
+		if workflow.GetInfo(ctx).GetCurrentHistoryLength() > historyBudget && !sel.HasPending() {
+			// Only what the next run may still take is carried over.
+			kept := &State{Gates: state.Gates}
+			for _, p := range state.Phases {
+				if p.Status == StatusDone {
+					kept.Phases = append(kept.Phases, p)
+				}
+			}
+			in.State = kept
+			return workflow.NewContinueAsNewError(ctx, Pipeline, in)
+		}
+	}
+}
+
+// ErrTypeBadRequest is the error type of a phase no worker can run (a
+// request that does not make sense): it is not retried.
+const ErrTypeBadRequest = "ChantBadRequest"
