@@ -36,6 +36,7 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	code := m.Run()
+	stopDevServer()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

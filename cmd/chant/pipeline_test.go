@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chant-run/chant/internal/testgit"
 )
@@ -209,40 +211,73 @@ func TestBundledPipelineInParallel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole pipeline twice")
 	}
-	result := func(args ...string) (subjects []string, files map[string]string) {
-		ws := copyBundledPipeline(t)
-		for _, step := range [][]string{append([]string{"run"}, args...), {"approve", "006", "--by", "Reviewer"}, append([]string{"run"}, args...)} {
-			if out, errOut, code := chant(t, append([]string{"-C", ws}, step...)...); code != 0 {
-				t.Fatalf("%v: exit %d\n%s\n%s", step, code, out, errOut)
-			}
-		}
-		repo := filepath.Join(ws, ".chant", "work", "issue-42")
-		log := testgit.Git(t, repo, "log", "--reverse", "--format=%s")
-		varying := regexp.MustCompile(`"?\b[0-9a-f]{7,40}\b"?|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ|\d{4}-\d\d-\d\d \d\d:\d\d|\d+(\.\d+)?m?s\b`)
-		files = map[string]string{}
-		for _, f := range strings.Fields(testgit.Git(t, repo, "ls-files")) {
-			data, err := os.ReadFile(filepath.Join(repo, f))
-			if err != nil {
-				t.Fatal(err)
-			}
-			files[f] = varying.ReplaceAllString(string(data), "X")
-		}
-		if out := testgit.Git(t, repo, "status", "--porcelain"); out != "" {
-			t.Errorf("git status not clean after %v:\n%s", args, out)
-		}
-		return strings.Split(strings.TrimSpace(log), "\n"), files
+	sameResult(t, "--parallel 3", bundledResult(t), bundledResult(t, "--parallel", "3"))
+}
+
+// TestBundledPipelineOnTemporal: the issue-42 pipeline, its phases on two
+// workers through the dev server, to the same result as locally.
+func TestBundledPipelineOnTemporal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the Temporal dev server")
 	}
-	seqLog, seqFiles := result()
-	parLog, parFiles := result("--parallel", "3")
-	if strings.Join(parLog, "\n") != strings.Join(seqLog, "\n") {
-		t.Errorf("histories differ:\n%s\n---\n%s", strings.Join(parLog, "\n"), strings.Join(seqLog, "\n"))
+	addr := temporalServer(t)
+	queue := fmt.Sprintf("chant-bundled-%d", time.Now().UnixNano())
+	w1, w2 := startWorker(t, addr, queue, "w1"), startWorker(t, addr, queue, "w2")
+	remote := bundledResult(t, "--engine", "temporal", "--address", addr, "--task-queue", queue, "--parallel", "2")
+	if !strings.Contains(w1.out.String()+w2.out.String(), "ok    001") {
+		t.Errorf("no worker ran the pipeline's phases:\n%s\n%s", w1.out.String(), w2.out.String())
 	}
-	for f, want := range seqFiles {
-		if got, ok := parFiles[f]; !ok || got != want {
-			t.Errorf("%s differs from the sequential run's:\n%s\n---\n%s", f, got, want)
+	sameResult(t, "--engine temporal", bundledResult(t), remote)
+}
+
+// pipelineResult is what the bundled pipeline leaves: the fixture
+// repository's history (subjects) and files, with hashes, times and
+// durations masked.
+type pipelineResult struct {
+	subjects []string
+	files    map[string]string
+}
+
+// bundledResult runs the bundled pipeline in a new workspace with args:
+// run, approve the gate, run.
+func bundledResult(t *testing.T, args ...string) pipelineResult {
+	t.Helper()
+	ws := copyBundledPipeline(t)
+	for _, step := range [][]string{append([]string{"run"}, args...), {"approve", "006", "--by", "Reviewer"}, append([]string{"run"}, args...)} {
+		if out, errOut, code := chant(t, append([]string{"-C", ws}, step...)...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s\n%s", step, code, out, errOut)
 		}
 	}
-	if len(parFiles) != len(seqFiles) {
-		t.Errorf("%d files after the parallel run, %d after the sequential one", len(parFiles), len(seqFiles))
+	repo := filepath.Join(ws, ".chant", "work", "issue-42")
+	log := testgit.Git(t, repo, "log", "--reverse", "--format=%s")
+	varying := regexp.MustCompile(`"?\b[0-9a-f]{7,40}\b"?|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ|\d{4}-\d\d-\d\d \d\d:\d\d|\d+(\.\d+)?m?s\b`)
+	files := map[string]string{}
+	for _, f := range strings.Fields(testgit.Git(t, repo, "ls-files")) {
+		data, err := os.ReadFile(filepath.Join(repo, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f] = varying.ReplaceAllString(string(data), "X")
+	}
+	if out := testgit.Git(t, repo, "status", "--porcelain"); out != "" {
+		t.Errorf("git status not clean after %v:\n%s", args, out)
+	}
+	return pipelineResult{strings.Split(strings.TrimSpace(log), "\n"), files}
+}
+
+// sameResult fails the test unless got (a run with how) left what the
+// sequential run left.
+func sameResult(t *testing.T, how string, seq, got pipelineResult) {
+	t.Helper()
+	if strings.Join(got.subjects, "\n") != strings.Join(seq.subjects, "\n") {
+		t.Errorf("histories differ (%s, then sequential):\n%s\n---\n%s", how, strings.Join(got.subjects, "\n"), strings.Join(seq.subjects, "\n"))
+	}
+	for f, want := range seq.files {
+		if g, ok := got.files[f]; !ok || g != want {
+			t.Errorf("%s differs from the sequential run's (%s):\n%s\n---\n%s", f, how, g, want)
+		}
+	}
+	if len(got.files) != len(seq.files) {
+		t.Errorf("%d files after the run with %s, %d after the sequential one", len(got.files), how, len(seq.files))
 	}
 }

@@ -1,0 +1,350 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chant-run/chant/internal/temporalengine"
+	"github.com/chant-run/chant/internal/testgit"
+)
+
+// The Temporal tests share one dev server (scripts/temporal-dev-server),
+// started by the first that needs it and stopped by TestMain; each test
+// has workers of its own on a task queue of its own.
+var devServer struct {
+	once sync.Once
+	addr string
+	err  error
+	cmd  *exec.Cmd
+	log  bytes.Buffer
+}
+
+// skipTemporalEnv skips the tests that need the dev server (whose first
+// build takes minutes), saying so; CI never sets it.
+const skipTemporalEnv = "CHANT_SKIP_TEMPORAL"
+
+// temporalServer returns the address of the dev server, starting it (and
+// building it, the first time on a machine) if need be.
+func temporalServer(t *testing.T) string {
+	t.Helper()
+	if os.Getenv(skipTemporalEnv) != "" {
+		t.Skipf("%s is set: the tests with a Temporal server are skipped", skipTemporalEnv)
+	}
+	devServer.once.Do(func() { devServer.addr, devServer.err = startDevServer(projectRoot(t)) })
+	if devServer.err != nil {
+		t.Fatalf("the Temporal dev server: %v\n%s", devServer.err, devServer.log.String())
+	}
+	return devServer.addr
+}
+
+func startDevServer(root string) (string, error) {
+	port, err := freePorts(9)
+	if err != nil {
+		return "", err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cmd := exec.Command("bash", filepath.Join(root, "scripts", "temporal-dev-server"), "--quiet", addr)
+	cmd.Stdout, cmd.Stderr = &lockedBuffer{b: &devServer.log}, &lockedBuffer{b: &devServer.log}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	devServer.cmd = cmd
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	// The first build of the server takes minutes on 2 cores.
+	deadline := time.Now().Add(30 * time.Minute)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return "", fmt.Errorf("it exited: %v", err)
+		case <-time.After(500 * time.Millisecond):
+		}
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			cl, err := temporalengine.Dial(temporalengine.Connection{Address: addr})
+			if err == nil {
+				cl.Close()
+				return addr, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("not up after 30 minutes")
+}
+
+// stopDevServer stops the dev server, if a test started it.
+func stopDevServer() {
+	if devServer.cmd != nil && devServer.cmd.Process != nil {
+		syscall.Kill(-devServer.cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+// freePorts finds n consecutive free ports on 127.0.0.1 and returns the
+// first.
+func freePorts(n int) (int, error) {
+	for range 200 {
+		base := 20000 + rand.IntN(40000)
+		ok := true
+		var held []net.Listener
+		for i := range n {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
+			if err != nil {
+				ok = false
+				break
+			}
+			held = append(held, l)
+		}
+		for _, l := range held {
+			l.Close()
+		}
+		if ok {
+			return base, nil
+		}
+	}
+	return 0, fmt.Errorf("no %d free ports in a row", n)
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// worker is a chant worker process in a directory of its own (a machine
+// of its own).
+type worker struct {
+	name string
+	cmd  *exec.Cmd
+	out  *lockedBuffer
+}
+
+func startWorker(t *testing.T, addr, queue, name string, extra ...string) *worker {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w := &worker{name: name, out: &lockedBuffer{b: &bytes.Buffer{}}}
+	w.cmd = exec.Command(chantBin, append([]string{"worker", "--engine", "temporal", "--address", addr, "--task-queue", queue,
+		"--identity", name, "--dir", filepath.Join(dir, "work")}, extra...)...)
+	w.cmd.Dir = dir
+	w.cmd.Stdout, w.cmd.Stderr = w.out, w.out
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		w.cmd.Process.Kill()
+		w.cmd.Wait()
+		if t.Failed() {
+			t.Logf("worker %s:\n%s", name, w.out.String())
+		}
+	})
+	return w
+}
+
+// ran counts the phases of spec the worker started.
+func (w *worker) ran(spec string) int {
+	return len(regexp.MustCompile(`(?m)^run   `+regexp.QuoteMeta(spec)+` `).FindAllString(w.out.String(), -1))
+}
+
+// waitFor polls cond every 100 ms for up to limit.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("waited %s for %s", limit, what)
+}
+
+const temporalAgent = `t=$(sed -n 's/^target_files: \[\(.*\)\]$/\1/p' "$CHANT_SPEC_FILE")
+mkdir -p "$(dirname "$t")"
+case "$CHANT_SPEC_ID" in slow*) sleep 8 ;; *) sleep 1 ;; esac
+echo "$CHANT_SPEC_ID by $CHANT_WORKER" > "$t"
+sed -i 's/- \[ \]/- [x]/' "$CHANT_SPEC_FILE"
+`
+
+func temporalSpec(id string, extra string) string {
+	return fmt.Sprintf("---\ntarget_files: [out/%s.txt]\n%s---\n# Phase %s\n\n## Acceptance Criteria\n\n- [ ] made\n", id, extra, id)
+}
+
+// TestTemporalEngine: a pipeline of four independent phases and a gate on
+// the dev server with two workers in directories of their own. The phases
+// spread over both workers, the run stops at the gate, approve tells the
+// workflow, and the gate runs. Then a worker is killed (SIGKILL) in the
+// middle of a phase, which is retried on the other; and the run itself is
+// killed and started again, joining its workflow: every phase lands once.
+func TestTemporalEngine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the Temporal dev server")
+	}
+	addr := temporalServer(t)
+	queue := fmt.Sprintf("chant-e2e-%d", time.Now().UnixNano())
+	files := map[string]string{
+		".chant/config.md": fmt.Sprintf("---\nproject: {name: remote}\ndefaults: {provider: command}\nagent:\n  command: sh agent.sh\n"+
+			"engine: temporal\ntemporal:\n  address: %s\n  task_queue: %s\n  heartbeat: 3s\n---\n", addr, queue),
+		"agent.sh":              temporalAgent,
+		".chant/specs/gate.md":  temporalSpec("gate", "depends_on: [p1, p2, p3, p4]\napproval: {required: true, status: pending}\n"),
+		".chant/specs/p1.md":    temporalSpec("p1", ""),
+		".chant/specs/p2.md":    temporalSpec("p2", ""),
+		".chant/specs/p3.md":    temporalSpec("p3", ""),
+		".chant/specs/p4.md":    temporalSpec("p4", ""),
+		".chant/specs/slow1.md": temporalSpec("slow1", "depends_on: [gate]\n"),
+		".chant/specs/slow2.md": temporalSpec("slow2", "depends_on: [gate]\n"),
+	}
+	repo := testgit.Repo(t, files)
+	workers := map[string]*worker{"w1": startWorker(t, addr, queue, "w1"), "w2": startWorker(t, addr, queue, "w2")}
+	run := func(args ...string) (string, string, int) {
+		return chant(t, append([]string{"-C", repo}, args...)...)
+	}
+	workCommits := func(id string) int {
+		return strings.Count(testgit.Git(t, repo, "log", "--format=%s"), "chant("+id+"): ")
+	}
+
+	// Four phases side by side, over both workers; the gate stops the run.
+	out, errOut, code := run("run", "--parallel", "4")
+	if code != 0 || !strings.Contains(out, "gate awaits approval") || !strings.Contains(out, `approve gate --by`) {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	by := map[string]bool{}
+	for _, id := range []string{"p1", "p2", "p3", "p4"} {
+		data, err := os.ReadFile(filepath.Join(repo, "out", id+".txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		worker := strings.TrimPrefix(strings.TrimSpace(string(data)), id+" by ")
+		by[worker] = true
+		if n := workCommits(id); n != 1 {
+			t.Errorf("%d work commits of %s, want 1", n, id)
+		}
+	}
+	if !by["w1"] || !by["w2"] || len(by) != 2 {
+		t.Errorf("the phases ran on %v; want both workers", by)
+	}
+
+	// Approving tells the waiting workflow; the next run joins it and
+	// runs the gate.
+	out, errOut, code = run("approve", "gate", "--by", "Alice")
+	if code != 0 || !strings.Contains(out, "Told the pipeline's workflow") {
+		t.Fatalf("approve: exit %d\n%s\n%s", code, out, errOut)
+	}
+	cl, err := temporalengine.Dial(temporalengine.Connection{Address: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	head := "main"
+	wfID := temporalengine.WorkflowID(repo, head)
+	q, err := cl.QueryWorkflow(context.Background(), wfID, "", temporalengine.QueryState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st temporalengine.State
+	if err := q.Get(&st); err != nil || len(st.Gates) != 1 || st.Gates[0].Status != "approved" || st.Gates[0].By != "Alice" {
+		t.Fatalf("the workflow's gates: %+v (%v)", st.Gates, err)
+	}
+	out, errOut, code = run("run", "gate")
+	if code != 0 || !strings.Contains(out, "joined the workflow") || !strings.Contains(out, "gate is completed") {
+		t.Fatalf("run after approve: exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	// A worker killed in the middle of a phase: after the heartbeat
+	// timeout the phase runs again on the other worker, and lands once.
+	bg := exec.Command(chantBin, "-C", repo, "run", "--parallel", "2")
+	var bgOut lockedBuffer
+	bgOut.b = &bytes.Buffer{}
+	bg.Stdout, bg.Stderr = &bgOut, &bgOut
+	if err := bg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var victim string
+	waitFor(t, 60*time.Second, "slow1 to run on a worker", func() bool {
+		out, _, _ := run("status")
+		if m := regexp.MustCompile(`(?m)^slow1 .*running now on worker (w\d)`).FindStringSubmatch(out); m != nil {
+			victim = m[1]
+			return true
+		}
+		return false
+	})
+	time.Sleep(time.Second) // the agent is working
+	if err := workers[victim].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- bg.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the run after a worker was killed: %v\n%s", err, bgOut.String())
+		}
+	case <-time.After(3 * time.Minute):
+		bg.Process.Kill()
+		t.Fatalf("the run did not end:\n%s", bgOut.String())
+	}
+	survivor := map[string]string{"w1": "w2", "w2": "w1"}[victim]
+	if data, _ := os.ReadFile(filepath.Join(repo, "out", "slow1.txt")); strings.TrimSpace(string(data)) != "slow1 by "+survivor {
+		t.Errorf("out/slow1.txt = %q; want it by %s (%s was killed)", data, survivor, victim)
+	}
+	for _, id := range []string{"slow1", "slow2"} {
+		if n := workCommits(id); n != 1 {
+			t.Errorf("%d work commits of %s, want 1", n, id)
+		}
+	}
+	if !strings.Contains(bgOut.String(), "All 7 specs are completed.") {
+		t.Errorf("the run said:\n%s", bgOut.String())
+	}
+
+	// The run killed and started again joins its workflow and never runs
+	// a phase twice.
+	os.WriteFile(filepath.Join(repo, ".chant", "specs", "slow3.md"), []byte(temporalSpec("slow3", "")), 0o644)
+	testgit.Git(t, repo, "add", ".chant")
+	testgit.Git(t, repo, "-c", "user.name=T", "-c", "user.email=t@x", "commit", "-qm", "slow3")
+	bg = exec.Command(chantBin, "-C", repo, "run")
+	if err := bg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "slow3 to run on a worker", func() bool {
+		out, _, _ := run("status")
+		return regexp.MustCompile(`(?m)^slow3 .*running now on worker`).MatchString(out)
+	})
+	bg.Process.Signal(syscall.SIGKILL)
+	bg.Wait()
+	out, errOut, code = run("run")
+	if code != 0 || !strings.Contains(out, "joined the workflow") || !strings.Contains(out, "All 8 specs are completed.") {
+		t.Fatalf("run again: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if n := workers[survivor].ran("slow3"); n != 1 {
+		t.Errorf("slow3 ran %d times on %s, want once", n, survivor)
+	}
+	if n := workCommits("slow3"); n != 1 {
+		t.Errorf("%d work commits of slow3, want 1", n)
+	}
+	if st := testgit.Git(t, repo, "status", "--porcelain"); st != "" {
+		t.Errorf("git status:\n%s", st)
+	}
+	testgit.Git(t, repo, "fsck", "--strict", "--no-dangling")
+}
