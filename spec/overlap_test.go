@@ -90,6 +90,11 @@ func TestConfigParallel(t *testing.T) {
 		"---\ndefaults:\n  parallel: 0\n---\n":  "",
 		"---\ndefaults:\n  parallel: 65\n---\n": "config.md:3:13: defaults.parallel: 65 is not a number of specs to run at once (1 to 64)",
 		"---\ndefaults:\n  parallel: -1\n---\n": "config.md:3:13: defaults.parallel: -1 is not a number of specs to run at once (1 to 64)",
+		// Where phases run.
+		"---\nengine: temporal\ntemporal:\n  address: h:7233\n  heartbeat: 10s\n---\n": "",
+		"---\nengine: local\n---\n":               "",
+		"---\nengine: kubernetes\n---\n":          "config.md:2:9: engine: \"kubernetes\" is not an engine (local or temporal)",
+		"---\ntemporal:\n  heartbeat: 1ms\n---\n": "config.md:3:14: temporal.heartbeat: \"1ms\" is not a duration of a second or more (such as 30s)",
 	} {
 		c, err := ParseConfig("config.md", []byte(src))
 		if err != nil {

@@ -1,0 +1,154 @@
+package temporalengine
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/chant-run/chant/runner"
+)
+
+// pipelineEnv is the workflow in the SDK's test environment (time is
+// simulated), with phase as its activity.
+func pipelineEnv(t *testing.T, phase func(ctx context.Context, req runner.RemotePhase) (*runner.RemoteResult, error)) *testsuite.TestWorkflowEnvironment {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(Pipeline, workflow.RegisterOptions{Name: WorkflowName})
+	env.RegisterActivityWithOptions(phase, activity.RegisterOptions{Name: ActivityName})
+	return env
+}
+
+func query(t *testing.T, env *testsuite.TestWorkflowEnvironment) *State {
+	t.Helper()
+	v, err := env.QueryWorkflow(QueryState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st State
+	if err := v.Get(&st); err != nil {
+		t.Fatal(err)
+	}
+	return &st
+}
+
+func TestAPhaseKeyRunsOnce(t *testing.T) {
+	var runs atomic.Int32
+	env := pipelineEnv(t, func(ctx context.Context, req runner.RemotePhase) (*runner.RemoteResult, error) {
+		runs.Add(1)
+		return &runner.RemoteResult{Worker: "w", Output: "did " + req.Spec}, nil
+	})
+	ask := func(at time.Duration, key string) {
+		env.RegisterDelayedCallback(func() {
+			env.SignalWorkflow(SignalPhase, PhaseRequest{Req: runner.RemotePhase{Key: key, Spec: "a"}})
+		}, at)
+	}
+	ask(time.Second, "a-1")
+	ask(2*time.Second, "a-1") // a run started again asks again
+	ask(3*time.Second, "a-1")
+	env.RegisterDelayedCallback(func() {
+		st := query(t, env)
+		if len(st.Phases) != 1 || st.Phases[0].Status != StatusDone || st.Phases[0].Result.Output != "did a" {
+			t.Errorf("state: %+v", st.Phases)
+		}
+		env.SignalWorkflow(SignalGate, GateSignal{Spec: "g", Status: "awaiting"})
+		env.SignalWorkflow(SignalGate, GateSignal{Spec: "g", Status: "approved", By: "Alice"})
+	}, 4*time.Second)
+	env.RegisterDelayedCallback(func() {
+		st := query(t, env)
+		if len(st.Gates) != 1 || st.Gates[0].Status != "approved" || st.Gates[0].By != "Alice" {
+			t.Errorf("gates: %+v", st.Gates)
+		}
+		env.SignalWorkflow(SignalFinish, nil)
+	}, 5*time.Second)
+	env.ExecuteWorkflow(WorkflowName, PipelineInput{Queue: "q"})
+	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
+		t.Fatalf("completed %v, error %v", env.IsWorkflowCompleted(), env.GetWorkflowError())
+	}
+	if n := runs.Load(); n != 1 {
+		t.Errorf("the phase ran %d times, want once", n)
+	}
+}
+
+func TestAFailedPhaseRunsAgainWhenAskedAgain(t *testing.T) {
+	var runs atomic.Int32
+	env := pipelineEnv(t, func(ctx context.Context, req runner.RemotePhase) (*runner.RemoteResult, error) {
+		if runs.Add(1) == 1 {
+			return nil, badRequest(errors.New("no such spec"))
+		}
+		return &runner.RemoteResult{Worker: "w"}, nil
+	})
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalPhase, PhaseRequest{Req: runner.RemotePhase{Key: "a-1", Spec: "a"}})
+	}, time.Second)
+	env.RegisterDelayedCallback(func() {
+		st := query(t, env)
+		if len(st.Phases) != 1 || st.Phases[0].Status != StatusFailed {
+			t.Errorf("after a failure that is not retried: %+v", st.Phases[0])
+		}
+		env.SignalWorkflow(SignalPhase, PhaseRequest{Req: runner.RemotePhase{Key: "a-1", Spec: "a"}})
+	}, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		if st := query(t, env); st.Phases[0].Status != StatusDone {
+			t.Errorf("asked again: %+v", st.Phases[0])
+		}
+		env.SignalWorkflow(SignalFinish, nil)
+	}, 2*time.Minute)
+	env.ExecuteWorkflow(WorkflowName, PipelineInput{Queue: "q"})
+	if env.GetWorkflowError() != nil || runs.Load() != 2 {
+		t.Fatalf("error %v, %d runs", env.GetWorkflowError(), runs.Load())
+	}
+}
+
+func TestFinishWaitsForRunningPhasesAndCancelStopsOne(t *testing.T) {
+	env := pipelineEnv(t, func(ctx context.Context, req runner.RemotePhase) (*runner.RemoteResult, error) {
+		for {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	})
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalPhase, PhaseRequest{Req: runner.RemotePhase{Key: "a-1", Spec: "a"}})
+	}, time.Second)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalFinish, nil) // a phase runs: not yet
+	}, 2*time.Second)
+	env.RegisterDelayedCallback(func() {
+		if env.IsWorkflowCompleted() {
+			t.Error("the workflow ended with a phase running")
+		}
+		env.SignalWorkflow(SignalCancel, "a-1")
+	}, 3*time.Second)
+	env.ExecuteWorkflow(WorkflowName, PipelineInput{Queue: "q", Heartbeat: time.Minute})
+	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
+		t.Fatalf("completed %v, error %v", env.IsWorkflowCompleted(), env.GetWorkflowError())
+	}
+	if st := query(t, env); len(st.Phases) != 1 || st.Phases[0].Status != StatusCancelled {
+		t.Errorf("after the cancel: %+v", st.Phases)
+	}
+}
+
+func TestResultTextsAreBounded(t *testing.T) {
+	long := strings.Repeat("é", maxText) // two bytes each
+	res := &runner.RemoteResult{Output: long, Verification: &runner.Verification{Checks: []runner.CheckResult{{Output: long}}}}
+	trimResult(res)
+	for _, s := range []string{res.Output, res.Verification.Checks[0].Output} {
+		if len(s) > maxText+100 || !utf8.ValidString(s) || !strings.HasPrefix(s, "[… the start is in the worker's log]") {
+			t.Errorf("trimmed to %d bytes, valid UTF-8 %v", len(s), utf8.ValidString(s))
+		}
+	}
+	if short := trimText("short"); short != "short" {
+		t.Errorf("a short text became %q", short)
+	}
+}
