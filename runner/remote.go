@@ -123,6 +123,9 @@ func (p *phase) attemptRemote(ctx context.Context) (*Result, *Verification, erro
 		}
 	})
 	done()
+	if err != nil && ctx.Err() != nil {
+		return nil, nil, fmt.Errorf("%w: the phase was stopped on its worker", ErrInterrupted)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,13 +2,18 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/spec"
 )
@@ -123,4 +128,88 @@ func TestRemotePhasesLandAsLocalOnes(t *testing.T) {
 	if n := strings.Count(gitCmd(t, w.Root, "for-each-ref", "refs/chant/results"), "\n") + 1; n != 4 {
 		t.Errorf("%d result references, want 4", n)
 	}
+}
+
+func TestRemotePhasesThroughAnotherRepository(t *testing.T) {
+	w := remoteRepo(t, map[string]string{"a": parallelSpec("out/a.txt")})
+	// The repository workers use is another (a bare one, as on a server):
+	// the run pushes the base there and fetches the result from it.
+	bare := filepath.Join(t.TempDir(), "origin.git")
+	gitCmd(t, w.Root, "clone", "-q", "--bare", w.Root, bare)
+	engine := &workersEngine{workers: []*Worker{{Identity: "w1", Dir: t.TempDir()}}}
+	rep, err := Run(context.Background(), Options{Workspace: w, Engine: engine, EngineRepo: "file://" + bare})
+	if err != nil || len(rep.Ran) != 1 {
+		t.Fatalf("run: %v (%v)", err, rep.Ran)
+	}
+	if data, _ := os.ReadFile(filepath.Join(w.Root, "out", "a.txt")); string(data) != "a by w1\n" {
+		t.Errorf("out/a.txt = %q", data)
+	}
+	base := gitCmd(t, w.Root, "rev-parse", "HEAD~2")
+	if got := gitCmd(t, bare, "rev-parse", BaseRef(base)); got != base {
+		t.Errorf("the base in the other repository: %q, want %s", got, base)
+	}
+	if refs := gitCmd(t, bare, "for-each-ref", "--format=%(refname)", "refs/chant/results"); !strings.HasPrefix(refs, "refs/chant/results/a-") {
+		t.Errorf("results in the other repository: %q", refs)
+	}
+	// Its branch is the user's to push: chant never moved it.
+	if got, want := gitCmd(t, bare, "rev-parse", "main"), gitCmd(t, w.Root, "rev-parse", "HEAD~2"); got != want {
+		t.Errorf("the other repository's main moved: %s, want %s", got, want)
+	}
+}
+
+func TestAWorkerStartedAgainKillsWhatItsAgentsLeft(t *testing.T) {
+	w := remoteRepo(t, map[string]string{"a": parallelSpec("out/a.txt")})
+	wk := &Worker{Identity: "w1", Dir: t.TempDir()}
+	wk.init()
+	c, err := wk.clone(w.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What an agent of a killed worker left running in slot "phase".
+	marker := procs.NewMarker()
+	left := exec.Command("sleep", "60")
+	left.Env = append(os.Environ(), procs.MarkerVar+"="+marker)
+	left.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := left.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { left.Wait(); close(exited) }()
+	stateDir := filepath.Join(c.repo.StateDir(), "worker", slotName(0))
+	if err := saveProgress(stateDir, &progress{Spec: "old", PGID: left.Process.Pid, Marker: marker}); err != nil {
+		t.Fatal(err)
+	}
+	engine := &workersEngine{workers: []*Worker{wk}}
+	if _, err := Run(context.Background(), Options{Workspace: w, Engine: engine}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		left.Process.Kill()
+		t.Fatal("the process a killed worker's agent left is still running")
+	}
+}
+
+func TestAnInterruptedRemotePhaseIsRecordedAsInterrupted(t *testing.T) {
+	w := remoteRepo(t, map[string]string{"a": parallelSpec("out/a.txt")})
+	ctx, cancel := context.WithCancel(context.Background())
+	engine := &blockingEngine{started: make(chan struct{})}
+	go func() { <-engine.started; cancel() }()
+	rep, err := Run(ctx, Options{Workspace: w, Engine: engine})
+	if err == nil || len(rep.Ran) != 1 || !errors.Is(rep.Ran[0].Err, ErrInterrupted) {
+		t.Fatalf("err %v, ran %+v", err, rep.Ran)
+	}
+	if s, _ := spec.ReadFile(w.SpecPath("a")); s.Status != spec.StatusFailed || !strings.Contains(strings.Join(s.VerificationFailures, " "), "stopped on its worker") {
+		t.Errorf("a is %s: %v", s.Status, s.VerificationFailures)
+	}
+}
+
+// blockingEngine's phases never end unless interrupted.
+type blockingEngine struct{ started chan struct{} }
+
+func (e *blockingEngine) Phase(ctx context.Context, req *RemotePhase, update func(string)) (*RemoteResult, error) {
+	close(e.started)
+	<-ctx.Done()
+	return nil, ctx.Err()
 }

@@ -194,6 +194,7 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 	fmt.Fprintf(wk.Log, "run   %s (%s)\n", s.ID, req.Key)
 	res, v, err := p.attempt(ctx)
 	if ctx.Err() != nil {
+		fmt.Fprintf(wk.Log, "stop  %s: %v\n", s.ID, ctx.Err())
 		return nil, ctx.Err() // cancelled or timed out: the engine decides
 	}
 	out := &RemoteResult{Worker: wk.Identity}

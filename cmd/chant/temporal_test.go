@@ -343,6 +343,37 @@ func TestTemporalEngine(t *testing.T) {
 	if n := workCommits("slow3"); n != 1 {
 		t.Errorf("%d work commits of slow3, want 1", n)
 	}
+
+	// Ctrl-C on the run stops the agent on its worker, and the spec is
+	// failed with the reason, as locally.
+	os.WriteFile(filepath.Join(repo, ".chant", "specs", "slow4.md"), []byte(temporalSpec("slow4", "")), 0o644)
+	testgit.Git(t, repo, "add", ".chant")
+	testgit.Git(t, repo, "-c", "user.name=T", "-c", "user.email=t@x", "commit", "-qm", "slow4")
+	bg = exec.Command(chantBin, "-C", repo, "run")
+	bgOut.b = &bytes.Buffer{}
+	bg.Stdout, bg.Stderr = &bgOut, &bgOut
+	if err := bg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "slow4 to run on a worker", func() bool {
+		out, _, _ := run("status")
+		return regexp.MustCompile(`(?m)^slow4 .*running now on worker`).MatchString(out)
+	})
+	bg.Process.Signal(os.Interrupt)
+	stopped := time.Now()
+	bg.Wait()
+	waitFor(t, 6*time.Second, "the worker to stop slow4's agent", func() bool {
+		return strings.Contains(workers[survivor].out.String(), "stop  slow4: context canceled")
+	})
+	if took := time.Since(stopped); took > 7*time.Second {
+		t.Errorf("the agent was stopped %s after Ctrl-C", took)
+	}
+	if out, _, _ := run("status"); !regexp.MustCompile(`(?m)^slow4 .*failed: interrupted: the phase was stopped on its worker`).MatchString(out) {
+		t.Errorf("status after Ctrl-C:\n%s\nrun:\n%s", out, bgOut.String())
+	}
+	if n := workCommits("slow4"); n != 0 {
+		t.Errorf("%d work commits of slow4 after Ctrl-C", n)
+	}
 	if st := testgit.Git(t, repo, "status", "--porcelain"); st != "" {
 		t.Errorf("git status:\n%s", st)
 	}
