@@ -41,3 +41,30 @@ func TestNoBuildOutputsTracked(t *testing.T) {
 		}
 	}
 }
+
+// TestChantLinksOnlyTheTemporalSDK: the Temporal server (the dev server's
+// module) is neither in chant's binary nor among the main module's
+// dependencies; the SDK is.
+func TestChantLinksOnlyTheTemporalSDK(t *testing.T) {
+	root := projectRoot(t)
+	cmd := exec.Command("go", "list", "-deps", "./cmd/chant")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := string(out)
+	if !strings.Contains(deps, "go.temporal.io/sdk/client\n") {
+		t.Error("chant does not link the Temporal SDK")
+	}
+	if strings.Contains(deps, "go.temporal.io/server") {
+		t.Error("chant links go.temporal.io/server")
+	}
+	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(mod, []byte("go.temporal.io/server")) {
+		t.Error("the main module requires go.temporal.io/server")
+	}
+}

@@ -12,6 +12,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -54,13 +55,21 @@ func run() error {
 		return nil
 	})
 	quiet := fs.Bool("quiet", false, "log only errors")
+	// Usage goes to stdout when asked for, to stderr with an error.
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if err == flag.ErrHelp {
+			fs.SetOutput(os.Stdout)
+			fs.Usage()
 			return nil
 		}
+		fmt.Fprintln(os.Stderr, "temporal-dev-server:", err)
+		fs.SetOutput(os.Stderr)
+		fs.Usage()
 		os.Exit(2)
 	}
 	if fs.NArg() != 1 {
+		fs.SetOutput(os.Stderr)
 		fs.Usage()
 		os.Exit(2)
 	}
