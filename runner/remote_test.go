@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/chant-run/chant/internal/procs"
-	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -65,14 +64,7 @@ case "$CHANT_SPEC_ID" in lazy*) exit 0 ;; esac
 sed -i 's/- \[ \]/- [x]/' "$CHANT_SPEC_FILE"
 `,
 	}
-	for id, src := range specs {
-		files[".chant/specs/"+id+".md"] = src
-	}
-	w, err := spec.OpenWorkspace(testgit.Repo(t, files))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
+	return workspaceOf(t, files, specs)
 }
 
 func TestRemotePhasesLandAsLocalOnes(t *testing.T) {

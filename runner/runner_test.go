@@ -121,7 +121,13 @@ func TestMain(m *testing.M) {
 // newRepo makes a git workspace with the given specs and one commit.
 func newRepo(t *testing.T, specs map[string]string) *spec.Workspace {
 	t.Helper()
-	files := map[string]string{".chant/config.md": "---\nproject: {name: t}\n---\n", "README": "hi\n"}
+	return workspaceOf(t, map[string]string{".chant/config.md": "---\nproject: {name: t}\n---\n", "README": "hi\n"}, specs)
+}
+
+// workspaceOf makes a repository of files and specs (by ID) and opens its
+// workspace.
+func workspaceOf(t *testing.T, files, specs map[string]string) *spec.Workspace {
+	t.Helper()
 	for id, src := range specs {
 		files[".chant/specs/"+id+".md"] = src
 	}

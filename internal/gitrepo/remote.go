@@ -48,15 +48,11 @@ func (r *Repo) Ref(name string) (plumbing.Hash, error) {
 // Fetch fetches refspecs from the repository at url (a path, file://, ssh
 // or https: go-git's transports), forcing the local references they name.
 func (r *Repo) Fetch(url string, refspecs ...string) error {
-	remote := git.NewRemote(r.repo.Storer, &config.RemoteConfig{Name: "chant", URLs: []string{url}})
-	specs := make([]config.RefSpec, len(refspecs))
-	for i, s := range refspecs {
-		specs[i] = config.RefSpec(s)
-		if err := specs[i].Validate(); err != nil {
-			return fmt.Errorf("refspec %q: %w", s, err)
-		}
+	remote, specs, err := r.remote(url, refspecs)
+	if err != nil {
+		return err
 	}
-	err := remote.Fetch(&git.FetchOptions{RemoteName: "chant", RefSpecs: specs, Force: true, Tags: git.NoTags})
+	err = remote.Fetch(&git.FetchOptions{RemoteName: "chant", RefSpecs: specs, Force: true, Tags: git.NoTags})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return fmt.Errorf("fetch from %s: %w", url, err)
 	}
@@ -66,17 +62,26 @@ func (r *Repo) Fetch(url string, refspecs ...string) error {
 // Push pushes refspecs to the repository at url, forcing the references
 // they name there.
 func (r *Repo) Push(url string, refspecs ...string) error {
-	remote := git.NewRemote(r.repo.Storer, &config.RemoteConfig{Name: "chant", URLs: []string{url}})
-	specs := make([]config.RefSpec, len(refspecs))
-	for i, s := range refspecs {
-		specs[i] = config.RefSpec(s)
-		if err := specs[i].Validate(); err != nil {
-			return fmt.Errorf("refspec %q: %w", s, err)
-		}
+	remote, specs, err := r.remote(url, refspecs)
+	if err != nil {
+		return err
 	}
-	err := remote.Push(&git.PushOptions{RemoteName: "chant", RefSpecs: specs, Force: true})
+	err = remote.Push(&git.PushOptions{RemoteName: "chant", RefSpecs: specs, Force: true})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return fmt.Errorf("push to %s: %w", url, err)
 	}
 	return nil
+}
+
+// remote is an anonymous remote at url (nothing is written to the
+// config), with refspecs checked.
+func (r *Repo) remote(url string, refspecs []string) (*git.Remote, []config.RefSpec, error) {
+	specs := make([]config.RefSpec, len(refspecs))
+	for i, s := range refspecs {
+		specs[i] = config.RefSpec(s)
+		if err := specs[i].Validate(); err != nil {
+			return nil, nil, fmt.Errorf("refspec %q: %w", s, err)
+		}
+	}
+	return git.NewRemote(r.repo.Storer, &config.RemoteConfig{Name: "chant", URLs: []string{url}}), specs, nil
 }
