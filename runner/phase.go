@@ -115,6 +115,10 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolat
 		attempt = p.attemptRemote
 	}
 	res, v, err := attempt(ctx)
+	if p.prog.Key != "" {
+		// Whatever becomes of it here, the engine may forget its result.
+		defer r.opts.Engine.Done(p.prog.Key)
+	}
 	if res == nil {
 		res = &Result{}
 	}

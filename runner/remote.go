@@ -32,6 +32,11 @@ type Engine interface {
 	// killed and started again asks again). update, if set, is told which
 	// worker has the phase.
 	Phase(ctx context.Context, req *RemotePhase, update func(worker string)) (*RemoteResult, error)
+	// Done says the run has taken the phase's result (landed it, or
+	// recorded its failure): the engine need not keep it. Best effort: a
+	// run killed before it says so leaves the result until the pipeline
+	// ends.
+	Done(key string)
 }
 
 // RemotePhase is what a worker needs to run a phase: everything the

@@ -25,6 +25,7 @@ type workersEngine struct {
 	next    int
 	results map[string]*RemoteResult
 	ran     map[string]string // spec → worker
+	done    map[string]bool   // keys the run said it took
 }
 
 func (e *workersEngine) Phase(ctx context.Context, req *RemotePhase, update func(string)) (*RemoteResult, error) {
@@ -50,6 +51,15 @@ func (e *workersEngine) Phase(ctx context.Context, req *RemotePhase, update func
 	}
 	e.results[req.Key], e.ran[req.Spec] = res, w.Identity
 	return res, nil
+}
+
+func (e *workersEngine) Done(key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.done == nil {
+		e.done = map[string]bool{}
+	}
+	e.done[key] = true
 }
 
 // remoteRepo is a workspace whose agent is a shell script that writes each
@@ -105,6 +115,9 @@ func TestRemotePhasesLandAsLocalOnes(t *testing.T) {
 			t.Errorf("out/%s.txt = %q, want %q", id, data, want)
 		}
 		used[engine.ran[id]] = true
+	}
+	if len(engine.done) != 5 {
+		t.Errorf("the run took %d results (%v), want 5", len(engine.done), engine.done)
 	}
 	if !used["w1"] || !used["w2"] {
 		t.Errorf("phases ran on %v; want both workers", engine.ran)
@@ -199,6 +212,8 @@ func TestAnInterruptedRemotePhaseIsRecordedAsInterrupted(t *testing.T) {
 
 // blockingEngine's phases never end unless interrupted.
 type blockingEngine struct{ started chan struct{} }
+
+func (e *blockingEngine) Done(string) {}
 
 func (e *blockingEngine) Phase(ctx context.Context, req *RemotePhase, update func(string)) (*RemoteResult, error) {
 	close(e.started)

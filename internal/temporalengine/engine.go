@@ -168,6 +168,13 @@ func (e *Engine) worker(ctx context.Context, key string) string {
 	return ""
 }
 
+// Done tells the workflow that the run has taken a phase's result.
+func (e *Engine) Done(key string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	e.Client.SignalWorkflow(ctx, e.WorkflowID, "", SignalTaken, key)
+}
+
 // Gate tells the workflow about a gate (awaiting, approved, rejected).
 func (e *Engine) Gate(ctx context.Context, spec, status, by string) error {
 	err := e.Client.SignalWorkflow(ctx, e.WorkflowID, "", SignalGate, GateSignal{Spec: spec, Status: status, By: by})

@@ -9,6 +9,7 @@ package temporalengine
 
 import (
 	"errors"
+	"slices"
 	"sort"
 	"time"
 
@@ -21,16 +22,24 @@ import (
 // Names that workflows, activities, signals and queries are registered
 // and called by.
 const (
-	WorkflowName  = "chant.pipeline"
-	ActivityName  = "chant.phase"
-	SignalPhase   = "chant.phase"
-	SignalCancel  = "chant.cancel"
-	SignalGate    = "chant.gate"
-	SignalFinish  = "chant.finish"
-	QueryState    = "chant.state"
-	DefaultQueue  = "chant"
-	DefaultNS     = "default"
-	historyBudget = 20000 // events before the workflow continues as new
+	WorkflowName = "chant.pipeline"
+	ActivityName = "chant.phase"
+	SignalPhase  = "chant.phase"
+	SignalCancel = "chant.cancel"
+	SignalTaken  = "chant.taken"
+	SignalGate   = "chant.gate"
+	SignalFinish = "chant.finish"
+	QueryState   = "chant.state"
+	DefaultQueue = "chant"
+	DefaultNS    = "default"
+)
+
+// historyBudget is how many events the workflow's history may reach
+// before it continues as new; historyLength measures it (variables for
+// tests: the SDK's test environment keeps no history length).
+var (
+	historyBudget = 20000
+	historyLength = func(ctx workflow.Context) int { return workflow.GetInfo(ctx).GetCurrentHistoryLength() }
 )
 
 // PipelineInput starts (or continues) a pipeline's workflow.
@@ -113,6 +122,7 @@ func Pipeline(ctx workflow.Context, in PipelineInput) error {
 	}
 	phaseCh := workflow.GetSignalChannel(ctx, SignalPhase)
 	cancelCh := workflow.GetSignalChannel(ctx, SignalCancel)
+	takenCh := workflow.GetSignalChannel(ctx, SignalTaken)
 	gateCh := workflow.GetSignalChannel(ctx, SignalGate)
 	finishCh := workflow.GetSignalChannel(ctx, SignalFinish)
 	cancels := map[string]workflow.CancelFunc{}
@@ -168,6 +178,16 @@ func Pipeline(ctx workflow.Context, in PipelineInput) error {
 			cancel()
 		}
 	})
+	sel.AddReceive(takenCh, func(c workflow.ReceiveChannel, _ bool) {
+		var key string
+		c.Receive(ctx, &key)
+		// The run has the result: forget the phase (asked again, after a
+		// reset, it runs again).
+		if p := byKey[key]; p != nil && p.Status != StatusRunning {
+			delete(byKey, key)
+			state.Phases = slices.DeleteFunc(state.Phases, func(q *PhaseState) bool { return q == p })
+		}
+	})
 	sel.AddReceive(gateCh, func(c workflow.ReceiveChannel, _ bool) {
 		var g GateSignal
 		c.Receive(ctx, &g)
@@ -192,7 +212,7 @@ func Pipeline(ctx workflow.Context, in PipelineInput) error {
 		if finishing && !sel.HasPending() {
 			return nil
 		}
-		if workflow.GetInfo(ctx).GetCurrentHistoryLength() > historyBudget && !sel.HasPending() {
+		if historyLength(ctx) > historyBudget && !sel.HasPending() {
 			// Only what the next run may still take is carried over.
 			kept := &State{Gates: state.Gates}
 			for _, p := range state.Phases {
@@ -201,7 +221,7 @@ func Pipeline(ctx workflow.Context, in PipelineInput) error {
 				}
 			}
 			in.State = kept
-			return workflow.NewContinueAsNewError(ctx, Pipeline, in)
+			return workflow.NewContinueAsNewError(ctx, WorkflowName, in)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package temporalengine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -66,8 +68,14 @@ func TestAPhaseKeyRunsOnce(t *testing.T) {
 		if len(st.Gates) != 1 || st.Gates[0].Status != "approved" || st.Gates[0].By != "Alice" {
 			t.Errorf("gates: %+v", st.Gates)
 		}
-		env.SignalWorkflow(SignalFinish, nil)
+		env.SignalWorkflow(SignalTaken, "a-1") // the run landed it
 	}, 5*time.Second)
+	env.RegisterDelayedCallback(func() {
+		if st := query(t, env); len(st.Phases) != 0 {
+			t.Errorf("after the run took the result: %+v", st.Phases)
+		}
+		env.SignalWorkflow(SignalFinish, nil)
+	}, 6*time.Second)
 	env.ExecuteWorkflow(WorkflowName, PipelineInput{Queue: "q"})
 	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
 		t.Fatalf("completed %v, error %v", env.IsWorkflowCompleted(), env.GetWorkflowError())
@@ -150,5 +158,42 @@ func TestResultTextsAreBounded(t *testing.T) {
 	}
 	if short := trimText("short"); short != "short" {
 		t.Errorf("a short text became %q", short)
+	}
+}
+
+func TestALongPipelineContinuesAsNewWithItsResults(t *testing.T) {
+	defer func(n int, f func(workflow.Context) int) { historyBudget, historyLength = n, f }(historyBudget, historyLength)
+	events := 0
+	historyBudget, historyLength = 5, func(workflow.Context) int { events++; return events }
+	env := pipelineEnv(t, func(ctx context.Context, req runner.RemotePhase) (*runner.RemoteResult, error) {
+		return &runner.RemoteResult{Worker: "w", Output: req.Key}, nil
+	})
+	for i := range 10 {
+		env.RegisterDelayedCallback(func() {
+			env.SignalWorkflow(SignalPhase, PhaseRequest{Req: runner.RemotePhase{Key: fmt.Sprintf("s-%d", i), Spec: "s"}})
+		}, time.Duration(i+1)*time.Second)
+	}
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalGate, GateSignal{Spec: "g", Status: "awaiting"})
+	}, 11*time.Second)
+	env.ExecuteWorkflow(WorkflowName, PipelineInput{Queue: "q"})
+	var next *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &next) {
+		t.Fatalf("the workflow ended with %v; want it to continue as new", err)
+	}
+	if next.WorkflowType.Name != WorkflowName {
+		t.Errorf("continues as %q", next.WorkflowType.Name)
+	}
+	var in PipelineInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(next.Input, &in); err != nil {
+		t.Fatal(err)
+	}
+	if in.Queue != "q" || in.State == nil || len(in.State.Phases) == 0 {
+		t.Fatalf("carried over: %+v", in)
+	}
+	for _, p := range in.State.Phases {
+		if p.Status != StatusDone || p.Result == nil || p.Result.Output != p.Key {
+			t.Errorf("carried over %+v", p)
+		}
 	}
 }
