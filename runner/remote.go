@@ -42,14 +42,17 @@ type Engine interface {
 // RemotePhase is what a worker needs to run a phase: everything the
 // contract says, read by the run once, as a local phase reads it.
 type RemotePhase struct {
-	Key        string // see remoteKey
-	Spec       string // its ID
-	Repo       string // where workers fetch the repository (a path, file://, ssh or https)
-	Base       string // the commit the phase works from
-	BaseRef    string // a reference to Base in Repo, for fetching it
-	WsRel      string // the workspace's directory in the repository ("." at its root)
-	SpecPath   string // the spec file, relative to the repository root
-	Snapshot   []byte // the spec file as the phase runs it (in progress)
+	Key      string // see remoteKey
+	Spec     string // its ID
+	Repo     string // where workers fetch the repository (a path, file://, ssh or https)
+	Base     string // the commit the phase works from
+	BaseRef  string // a reference to Base in Repo, for fetching it
+	WsRel    string // the workspace's directory in the repository ("." at its root)
+	SpecPath string // the spec file, relative to the repository root
+	Snapshot []byte // the spec file as the phase runs it (in progress)
+	// Config is .chant/config.md as the run read it: the agent, its
+	// timeout, isolation setup, as a local phase has them.
+	Config     []byte
 	Prompt     string // the rendered prompt
 	PromptName string
 	// SkipCriteria as Options.SkipCriteria.
@@ -84,7 +87,7 @@ func BaseRef(commit string) string { return "refs/chant/bases/" + commit }
 // same phase gets the same key.
 func remoteKey(req *RemotePhase) string {
 	h := sha256.New()
-	for _, part := range []string{req.Spec, req.Base, req.WsRel, req.SpecPath, string(req.Snapshot), req.Prompt, req.PromptName, fmt.Sprint(req.SkipCriteria)} {
+	for _, part := range []string{req.Spec, req.Base, req.WsRel, req.SpecPath, string(req.Snapshot), string(req.Config), req.Prompt, req.PromptName, fmt.Sprint(req.SkipCriteria)} {
 		fmt.Fprintf(h, "%d:%s\n", len(part), part)
 	}
 	return req.Spec + "-" + hex.EncodeToString(h.Sum(nil))[:20]
@@ -102,7 +105,7 @@ func (p *phase) attemptRemote(ctx context.Context) (*Result, *Verification, erro
 	base := p.prog.head().Commit
 	req := &RemotePhase{
 		Spec: p.spec.ID, Repo: r.opts.EngineRepo, Base: base.String(), BaseRef: BaseRef(base.String()),
-		WsRel: r.wsRel, SpecPath: p.specRel, Snapshot: p.snapshot, Prompt: prompt, PromptName: p.cover.PromptName,
+		WsRel: r.wsRel, SpecPath: p.specRel, Snapshot: p.snapshot, Config: r.w.Config.Source(), Prompt: prompt, PromptName: p.cover.PromptName,
 		SkipCriteria: r.opts.SkipCriteria,
 	}
 	if req.Repo == "" {

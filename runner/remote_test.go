@@ -220,3 +220,24 @@ func (e *blockingEngine) Phase(ctx context.Context, req *RemotePhase, update fun
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
+
+func TestAWorkerUsesTheConfigTheRunRead(t *testing.T) {
+	w := remoteRepo(t, map[string]string{"a": parallelSpec("out/a.txt")})
+	// Changed and not committed: a local run would use it, so a worker
+	// does too (the worktree holds the committed one).
+	cfg := "---\nproject: {name: remote}\ndefaults: {provider: command}\nagent:\n  command: sh agent.sh && echo as the run read it >> out/a.txt\n---\n"
+	if err := os.WriteFile(filepath.Join(w.ChantDir, "config.md"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := spec.OpenWorkspace(w.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := &workersEngine{workers: []*Worker{{Identity: "w1", Dir: t.TempDir()}}}
+	if _, err := Run(context.Background(), Options{Workspace: w, Engine: engine}); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(w.Root, "out", "a.txt")); string(data) != "a by w1\nas the run read it\n" {
+		t.Errorf("out/a.txt = %q", data)
+	}
+}

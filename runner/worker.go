@@ -160,14 +160,17 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 	if err := tree.Sync(base); err != nil {
 		return nil, fmt.Errorf("%w: prepare the phase's worktree: %w", ErrWorker, err)
 	}
-	// The contract at the base: config (the agent) from the worktree as
-	// synced, before anything runs there; paths are the clone's.
-	atBase, err := spec.OpenWorkspace(filepath.Join(tree.Dir, filepath.FromSlash(req.WsRel)))
+	// The contract as the run read it: the config it sent (the agent,
+	// isolation), recordings from the worktree at the base; paths are
+	// the clone's.
+	cfg, err := spec.ParseConfig(filepath.ToSlash(filepath.Join(req.WsRel, ".chant", spec.ConfigFile)), req.Config)
 	if err != nil {
-		return &RemoteResult{Worker: wk.Identity, Failed: err.Error()}, nil
+		return nil, fmt.Errorf("%w: %w", ErrBadPhase, err)
 	}
+	inTree := filepath.Join(tree.Dir, filepath.FromSlash(req.WsRel))
+	atBase := &spec.Workspace{Root: inTree, ChantDir: filepath.Join(inTree, ".chant"), SpecsDir: filepath.Join(inTree, ".chant", "specs"), Config: cfg}
 	root := filepath.Join(repo.Root, filepath.FromSlash(req.WsRel))
-	w := &spec.Workspace{Root: root, ChantDir: filepath.Join(root, ".chant"), SpecsDir: filepath.Join(root, ".chant", "specs"), Config: atBase.Config}
+	w := &spec.Workspace{Root: root, ChantDir: filepath.Join(root, ".chant"), SpecsDir: filepath.Join(root, ".chant", "specs"), Config: cfg}
 	agent, err := agentFor(atBase, Options{Bundles: wk.Bundles})
 	if err != nil {
 		return &RemoteResult{Worker: wk.Identity, Failed: err.Error()}, nil

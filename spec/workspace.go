@@ -94,7 +94,11 @@ type Config struct {
 
 	root       *yaml.Node
 	yamlOffset int
+	src        []byte
 }
+
+// Source is the config file as it was read.
+func (c *Config) Source() []byte { return c.src }
 
 // ConfigFile is the config's path inside .chant.
 const ConfigFile = "config.md"
@@ -140,7 +144,7 @@ func OpenWorkspace(root string) (*Workspace, error) {
 
 // ParseConfig parses config.md.
 func ParseConfig(path string, src []byte) (*Config, error) {
-	c := &Config{Path: path}
+	c := &Config{Path: path, src: append([]byte(nil), src...)}
 	l, root, err := splitFrontmatter(src)
 	if err != nil {
 		return nil, withPath(err, path)
