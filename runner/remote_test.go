@@ -241,3 +241,23 @@ func TestAWorkerUsesTheConfigTheRunRead(t *testing.T) {
 		t.Errorf("out/a.txt = %q", data)
 	}
 }
+
+func TestAWorkerRunsPhasesSideBySide(t *testing.T) {
+	w := remoteRepo(t, map[string]string{"a": parallelSpec("out/a.txt"), "b": parallelSpec("out/b.txt"), "c": parallelSpec("out/c.txt")})
+	wk := &Worker{Identity: "w1", Dir: t.TempDir(), Slots: 2}
+	engine := &workersEngine{workers: []*Worker{wk}}
+	rep, err := Run(context.Background(), Options{Workspace: w, Engine: engine, Parallel: 3})
+	if err != nil || len(rep.Ran) != 3 {
+		t.Fatalf("run: %v, ran %v", err, rep.Ran)
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		if data, _ := os.ReadFile(filepath.Join(w.Root, "out", id+".txt")); string(data) != id+" by w1\n" {
+			t.Errorf("out/%s.txt = %q", id, data)
+		}
+	}
+	// Each slot is a worktree of its own in the worker's clone.
+	trees, _ := filepath.Glob(filepath.Join(wk.clones[w.Root].repo.StateDir(), "worker", "*"))
+	if len(trees) != 2 {
+		t.Errorf("slots used: %v, want 2", trees)
+	}
+}
