@@ -69,8 +69,8 @@ func killRuns(t *testing.T, pipeline func(*testing.T) string, trials, killsPerTr
 	run := append([]string{"run"}, args...)
 	ref := pipeline(t)
 	start := time.Now()
-	if out, _, code := chant(t, append([]string{"-C", ref}, run...)...); code != 0 {
-		t.Fatalf("uninterrupted run: exit %d\n%s", code, out)
+	if out, errOut, code := chant(t, append([]string{"-C", ref}, run...)...); code != 0 {
+		t.Fatalf("uninterrupted run: exit %d\n%s\n%s", code, out, errOut)
 	}
 	full := time.Since(start)
 	want := endState(t, ref, anyOrder)
@@ -134,4 +134,53 @@ func endState(t *testing.T, dir string, anyOrder bool) string {
 		fmt.Fprintf(&b, "progress files left: %v\n", left)
 	}
 	return b.String()
+}
+
+// TestKilledParallelRunsLeaveNoAgentRunning kills parallel runs whose
+// agents are processes that leave a child running, at random moments:
+// each run ends as an uninterrupted one, and no process an agent of a
+// killed run started is still running at the end.
+func TestKilledParallelRunsLeaveNoAgentRunning(t *testing.T) {
+	marks := t.TempDir()
+	t.Setenv("MARKS", marks)
+	pipeline := func(t *testing.T) string {
+		files := map[string]string{
+			".chant/config.md": "---\nproject: {name: kill}\ndefaults: {provider: command}\nagent:\n  command: sh agent.sh\n---\n",
+			"README":           "kill test\n",
+			"agent.sh": `mkdir -p out
+echo $$ >> "$MARKS/pids"
+sleep 300 &
+echo $! >> "$MARKS/pids"
+sleep 0.2
+echo "$CHANT_SPEC_ID-done" > "out/$CHANT_SPEC_ID.txt"
+sed -i 's/- \[ \]/- [x]/' "$CHANT_SPEC_FILE"
+echo "Wrote out/$CHANT_SPEC_ID.txt."
+`,
+		}
+		for _, id := range []string{"a", "b", "c", "d"} {
+			dep := ""
+			if id == "d" {
+				dep = "depends_on: [a]\n"
+			}
+			files[".chant/specs/"+id+".md"] = fmt.Sprintf("---\n%starget_files: [out/%s.txt]\nchecks:\n- grep -q %s-done out/%s.txt\n---\n# Phase %s\n\n## Acceptance Criteria\n\n- [ ] %s written\n", dep, id, id, id, id, id)
+		}
+		return testgit.Repo(t, files)
+	}
+	killRuns(t, pipeline, 5, 6, true, "--parallel", "3")
+	data, err := os.ReadFile(filepath.Join(marks, "pids"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := strings.Fields(string(data))
+	var alive []string
+	for _, pid := range pids {
+		status, err := os.ReadFile("/proc/" + pid + "/status")
+		if err == nil && !regexp.MustCompile(`(?m)^State:\s+Z`).Match(status) {
+			alive = append(alive, pid)
+		}
+	}
+	if len(alive) > 0 {
+		t.Fatalf("%d of the %d processes agents started are still running: %v", len(alive), len(pids), alive)
+	}
+	t.Logf("%d agent processes, none left running", len(pids))
 }
