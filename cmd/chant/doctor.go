@@ -12,6 +12,7 @@ import (
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
+	"github.com/chant-run/chant/internal/temporalengine"
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/spec"
 )
@@ -95,10 +96,49 @@ func runDoctor(ctx context.Context, g *globals) error {
 		row("Git", err.Error())
 		ok = false
 	}
+	if root, err := g.workspace(); err == nil {
+		ok = doctorEngine(ctx, root.Config, row) && ok
+	}
 	if !ok {
 		return &reported{errDoctor}
 	}
 	return nil
+}
+
+// doctorEngine says where phases run and, for Temporal, whether the
+// cluster answers and which workers poll the queue.
+func doctorEngine(ctx context.Context, cfg *spec.Config, row func(k, v string)) bool {
+	var f engineFlags
+	engine, conn, queue, _, _, err := f.settings(cfg)
+	switch {
+	case err != nil:
+		row("Engine", err.Error())
+		return false
+	case engine != spec.EngineTemporal:
+		row("Engine", "local (phases run on this machine)")
+		return true
+	}
+	where := fmt.Sprintf("temporal at %s, namespace %s, task queue %s", conn.Address, conn.Namespace, queue)
+	conn.Identity = "chant doctor"
+	c, err := temporalengine.Dial(conn)
+	if err != nil {
+		row("Engine", err.Error())
+		return false
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	workers, err := temporalengine.Pollers(ctx, c, queue)
+	switch {
+	case err != nil:
+		row("Engine", where+": "+err.Error())
+		return false
+	case len(workers) == 0:
+		row("Engine", where+": no worker polls it (start one with chant worker)")
+		return false
+	}
+	row("Engine", fmt.Sprintf("%s: workers %s", where, strings.Join(workers, ", ")))
+	return true
 }
 
 func recordingsWhere(w *spec.Workspace) string {

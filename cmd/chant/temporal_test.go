@@ -225,6 +225,12 @@ func TestTemporalEngine(t *testing.T) {
 		return strings.Count(testgit.Git(t, repo, "log", "--format=%s"), "chant("+id+"): ")
 	}
 
+	// doctor finds the cluster and both workers.
+	waitFor(t, 30*time.Second, "doctor to see both workers", func() bool {
+		out, _, code := run("doctor")
+		return code == 0 && regexp.MustCompile(`(?m)^Engine: +temporal at .*task queue `+queue+`: workers (w1, w2|w2, w1)$`).MatchString(out)
+	})
+
 	// Four phases side by side, over both workers; the gate stops the run.
 	out, errOut, code := run("run", "--parallel", "4")
 	if code != 0 || !strings.Contains(out, "gate awaits approval") || !strings.Contains(out, `approve gate --by`) {

@@ -202,3 +202,16 @@ func (e *Engine) Finish(ctx context.Context) error {
 // ErrNoWorkflow means no pipeline workflow runs for the repository and
 // branch.
 var ErrNoWorkflow = errors.New("no pipeline workflow is running")
+
+// Pollers names the workers that polled the task queue for phases lately.
+func Pollers(ctx context.Context, c client.Client, queue string) ([]string, error) {
+	resp, err := c.DescribeTaskQueue(ctx, queue, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
+	if err != nil {
+		return nil, fmt.Errorf("%w: describe the task queue %s: %w", ErrConnection, queue, err)
+	}
+	var names []string
+	for _, p := range resp.GetPollers() {
+		names = append(names, p.GetIdentity())
+	}
+	return names, nil
+}
