@@ -48,9 +48,15 @@ func (f *engineFlags) add(fs *pflag.FlagSet, run bool) {
 	fs.StringVar(&f.apiKeyFile, "api-key-file", "", "read a Temporal Cloud API key from `FILE` (or set TEMPORAL_API_KEY); it turns TLS on")
 }
 
-// settings merges the flags over the config (cfg may be nil).
+// settings merges the flags over the environment (the Temporal CLI's
+// TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY,
+// TEMPORAL_TLS_CA, TEMPORAL_TLS_SERVER_NAME, TEMPORAL_API_KEY) over the
+// config (cfg may be nil): what is secret or local to a machine stays out
+// of the committed config.
 func (f *engineFlags) settings(cfg *spec.Config) (engine string, conn temporalengine.Connection, queue, repo string, heartbeat time.Duration, err error) {
-	engine, conn.Address, conn.Namespace, queue, repo, heartbeat = f.engine, f.address, f.namespace, f.queue, f.repo, f.heartbeat
+	engine, queue, repo, heartbeat = f.engine, f.queue, f.repo, f.heartbeat
+	conn.Address = first(f.address, os.Getenv("TEMPORAL_ADDRESS"))
+	conn.Namespace = first(f.namespace, os.Getenv("TEMPORAL_NAMESPACE"))
 	if cfg != nil {
 		engine = first(engine, cfg.Engine)
 		conn.Address = first(conn.Address, cfg.Temporal.Address)
@@ -74,7 +80,10 @@ func (f *engineFlags) settings(cfg *spec.Config) (engine string, conn temporalen
 	}
 	conn.Namespace = first(conn.Namespace, temporalengine.DefaultNS)
 	queue = first(queue, temporalengine.DefaultQueue)
-	conn.TLSCert, conn.TLSKey, conn.TLSCA, conn.TLSServerName = f.tlsCert, f.tlsKey, f.tlsCA, f.tlsServerName
+	conn.TLSCert = first(f.tlsCert, os.Getenv("TEMPORAL_TLS_CERT"))
+	conn.TLSKey = first(f.tlsKey, os.Getenv("TEMPORAL_TLS_KEY"))
+	conn.TLSCA = first(f.tlsCA, os.Getenv("TEMPORAL_TLS_CA"))
+	conn.TLSServerName = first(f.tlsServerName, os.Getenv("TEMPORAL_TLS_SERVER_NAME"))
 	if (conn.TLSCert == "") != (conn.TLSKey == "") {
 		return "", conn, "", "", 0, &usageError{fmt.Errorf("--tls-cert and --tls-key go together")}
 	}
@@ -87,7 +96,7 @@ func (f *engineFlags) settings(cfg *spec.Config) (engine string, conn temporalen
 		conn.APIKey = strings.TrimSpace(string(data))
 	}
 	if engine == spec.EngineTemporal && conn.Address == "" {
-		return "", conn, "", "", 0, &usageError{fmt.Errorf("the temporal engine needs the cluster's address: --address HOST:PORT, or temporal.address in .chant/config.md")}
+		return "", conn, "", "", 0, &usageError{fmt.Errorf("the temporal engine needs the cluster's address: --address HOST:PORT, TEMPORAL_ADDRESS, or temporal.address in .chant/config.md")}
 	}
 	return engine, conn, queue, repo, heartbeat, nil
 }

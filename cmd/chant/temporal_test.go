@@ -3,7 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	crand "crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -50,18 +57,26 @@ func temporalServer(t *testing.T) string {
 }
 
 func startDevServer(root string) (string, error) {
+	addr, cmd, err := launchDevServer(root, &devServer.log, temporalengine.Connection{})
+	devServer.cmd = cmd
+	return addr, err
+}
+
+// launchDevServer starts a dev server on free ports (with args, such as
+// TLS) and returns its address once conn (with that address) reaches it.
+func launchDevServer(root string, log *bytes.Buffer, conn temporalengine.Connection, args ...string) (string, *exec.Cmd, error) {
 	port, err := freePorts(9)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command("bash", filepath.Join(root, "scripts", "temporal-dev-server"), "--quiet", addr)
-	cmd.Stdout, cmd.Stderr = &lockedBuffer{b: &devServer.log}, &lockedBuffer{b: &devServer.log}
+	cmd := exec.Command("bash", append(append([]string{filepath.Join(root, "scripts", "temporal-dev-server"), "--quiet"}, args...), addr)...)
+	cmd.Stdout, cmd.Stderr = &lockedBuffer{b: log}, &lockedBuffer{b: log}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	devServer.cmd = cmd
+	conn.Address = addr
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	// The first build of the server takes minutes on 2 cores.
@@ -69,19 +84,19 @@ func startDevServer(root string) (string, error) {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-exited:
-			return "", fmt.Errorf("it exited: %v", err)
+			return "", cmd, fmt.Errorf("it exited: %v", err)
 		case <-time.After(500 * time.Millisecond):
 		}
 		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 			c.Close()
-			cl, err := temporalengine.Dial(temporalengine.Connection{Address: addr})
+			cl, err := temporalengine.Dial(conn)
 			if err == nil {
 				cl.Close()
-				return addr, nil
+				return addr, cmd, nil
 			}
 		}
 	}
-	return "", fmt.Errorf("not up after 30 minutes")
+	return "", cmd, fmt.Errorf("not up after 30 minutes")
 }
 
 // stopDevServer stops the dev server, if a test started it.
@@ -384,4 +399,102 @@ func TestTemporalEngine(t *testing.T) {
 		t.Errorf("git status:\n%s", st)
 	}
 	testgit.Git(t, repo, "fsck", "--strict", "--no-dangling")
+}
+
+// TestTemporalEngineOverMutualTLS: a dev server that requires client
+// certificates; a worker and a run with the CA and a client certificate
+// (flags for the worker, TEMPORAL_TLS_* for the run and approve) run a
+// phase; without a client certificate, or without the CA, they are
+// refused.
+func TestTemporalEngineOverMutualTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the Temporal dev server")
+	}
+	temporalServer(t) // built, or skipped
+	dir := t.TempDir()
+	ca, cert, key := writeTestPKI(t, dir)
+	conn := temporalengine.Connection{TLSCA: ca, TLSCert: cert, TLSKey: key}
+	var log bytes.Buffer
+	addr, cmd, err := launchDevServer(projectRoot(t), &log, conn, "--tls-cert", cert, "--tls-key", key, "--tls-client-ca", ca)
+	if cmd != nil {
+		defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	if err != nil {
+		t.Fatalf("the TLS dev server: %v\n%s", err, log.String())
+	}
+	queue := fmt.Sprintf("chant-tls-%d", time.Now().UnixNano())
+	files := map[string]string{
+		".chant/config.md": fmt.Sprintf("---\nproject: {name: tls}\ndefaults: {provider: command}\nagent:\n  command: sh agent.sh\n"+
+			"engine: temporal\ntemporal:\n  address: %s\n  task_queue: %s\n---\n", addr, queue),
+		"agent.sh":           temporalAgent,
+		".chant/specs/p1.md": temporalSpec("p1", ""),
+	}
+	repo := testgit.Repo(t, files)
+
+	// No client certificate: the worker is refused.
+	out, errOut, code := chant(t, "worker", "--address", addr, "--task-queue", queue, "--tls-ca", ca, "--dir", filepath.Join(dir, "w0"))
+	// (TLS 1.3 refuses after the handshake: the client sees the alert, or
+	// the connection closing.)
+	if code == 0 || !regexp.MustCompile(`tls: certificate required|broken pipe|connection reset`).MatchString(errOut) {
+		t.Fatalf("a worker without a client certificate: exit %d\n%s\n%s", code, out, errOut)
+	}
+	startWorker(t, addr, queue, "w1", "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key)
+	// Without the CA the server's certificate is not trusted.
+	t.Setenv("TEMPORAL_TLS_CERT", cert)
+	t.Setenv("TEMPORAL_TLS_KEY", key)
+	out, errOut, code = chant(t, "-C", repo, "run")
+	if code == 0 || !strings.Contains(errOut, "x509: certificate signed by unknown authority") {
+		t.Fatalf("a run that does not trust the server: exit %d\n%s\n%s", code, out, errOut)
+	}
+	t.Setenv("TEMPORAL_TLS_CA", ca)
+	out, errOut, code = chant(t, "-C", repo, "run")
+	if code != 0 || !strings.Contains(out, "The one spec is completed.") {
+		t.Fatalf("run over mTLS: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if data, _ := os.ReadFile(filepath.Join(repo, "out", "p1.txt")); string(data) != "p1 by w1\n" {
+		t.Errorf("out/p1.txt = %q", data)
+	}
+}
+
+// writeTestPKI writes a CA and a certificate it signs for 127.0.0.1, good
+// for a server and a client, and returns their files.
+func writeTestPKI(t *testing.T, dir string) (caFile, certFile, keyFile string) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "chant test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
+	caDER, err := x509.CreateCertificate(crand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(crand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, typ string, der []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	return write("ca.pem", "CERTIFICATE", caDER), write("cert.pem", "CERTIFICATE", der), write("key.pem", "EC PRIVATE KEY", keyDER)
 }

@@ -43,7 +43,7 @@ func main() {
 func run() error {
 	fs := flag.NewFlagSet("temporal-dev-server", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: temporal-dev-server [--db FILE] [--namespace NS]... HOST:PORT\n\n"+
+		fmt.Fprintf(fs.Output(), "usage: temporal-dev-server [--db FILE] [--namespace NS]... [--tls-cert F --tls-key F [--tls-client-ca F]] HOST:PORT\n\n"+
 			"Runs a local Temporal server on HOST:PORT until killed. Without --db its\n"+
 			"state is in memory and goes with the process.\n\n")
 		fs.PrintDefaults()
@@ -55,6 +55,9 @@ func run() error {
 		return nil
 	})
 	quiet := fs.Bool("quiet", false, "log only errors")
+	tlsCert := fs.String("tls-cert", "", "serve TLS with this certificate `FILE` (PEM; it must name HOST)")
+	tlsKey := fs.String("tls-key", "", "the certificate's key `FILE` (PEM)")
+	tlsClientCA := fs.String("tls-client-ca", "", "require client certificates signed by this CA `FILE` (mutual TLS); the server's certificate must then be one too (its system workers present it)")
 	// Usage goes to stdout when asked for, to stderr with an error.
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -139,6 +142,20 @@ func run() error {
 			History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
 			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
 		}},
+	}
+	if (*tlsCert == "") != (*tlsKey == "") || *tlsClientCA != "" && *tlsCert == "" {
+		return fmt.Errorf("--tls-cert and --tls-key go together, and --tls-client-ca needs them")
+	}
+	if *tlsCert != "" {
+		server := config.ServerTLS{CertFile: *tlsCert, KeyFile: *tlsKey}
+		worker := config.WorkerTLS{Client: config.ClientTLS{ServerName: host, DisableHostVerification: true, ForceTLS: true}}
+		if *tlsClientCA != "" {
+			server.ClientCAFiles, server.RequireClientAuth = []string{*tlsClientCA}, true
+			worker.CertFile, worker.KeyFile = *tlsCert, *tlsKey
+		}
+		// The cluster's own system workers reach the frontend in this
+		// process: they skip checking its name.
+		cfg.Global.TLS = config.RootTLS{Frontend: config.GroupTLS{Server: server}, SystemWorker: worker}
 	}
 	if *db != "" {
 		if _, err := os.Stat(sqlConfig.DatabaseName); os.IsNotExist(err) {
