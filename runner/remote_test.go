@@ -255,9 +255,9 @@ func TestAWorkerRunsPhasesSideBySide(t *testing.T) {
 			t.Errorf("out/%s.txt = %q", id, data)
 		}
 	}
-	// Each slot is a worktree of its own in the worker's clone.
-	trees, _ := filepath.Glob(filepath.Join(wk.clones[w.Root].repo.StateDir(), "worker", "*"))
+	// Each slot is a worktree of its own, in the worker's directory.
+	trees, _ := filepath.Glob(filepath.Join(wk.Dir, "worktrees", "*", "phase*"))
 	if len(trees) != 2 {
-		t.Errorf("slots used: %v, want 2", trees)
+		t.Errorf("worktrees: %v, want 2 in %s", trees, wk.Dir)
 	}
 }

@@ -152,7 +152,7 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 			removeProgress(stateDir, prog.Spec)
 		}
 	}
-	tree, err := isolation.Open(repo, slotName(slot))
+	tree, err := isolation.OpenIn(filepath.Join(wk.Dir, "worktrees"), repo, slotName(slot))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
 	}

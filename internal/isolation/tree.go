@@ -77,7 +77,15 @@ type savedState struct {
 // its git directory had under <common>/worktrees when chant's trees were
 // linked worktrees.
 func Location(repo *gitrepo.Repo, slot string) (dir, name string, err error) {
-	base := os.Getenv(DirEnv)
+	return locationIn("", repo, slot)
+}
+
+// locationIn is Location under base ("": CHANT_WORKTREE_DIR, else the
+// user's cache).
+func locationIn(base string, repo *gitrepo.Repo, slot string) (dir, name string, err error) {
+	if base == "" {
+		base = os.Getenv(DirEnv)
+	}
 	if base == "" {
 		cache, err := os.UserCacheDir()
 		if err != nil {
@@ -98,7 +106,13 @@ func Location(repo *gitrepo.Repo, slot string) (dir, name string, err error) {
 // Open returns the phase worktree slot of repo, as chant last left it. It
 // is created, or brought back, by Sync.
 func Open(repo *gitrepo.Repo, slot string) (*Tree, error) {
-	dir, name, err := Location(repo, slot)
+	return OpenIn("", repo, slot)
+}
+
+// OpenIn is Open with the worktree under base (a worker keeps its trees
+// in its own directory); "" is Open's place.
+func OpenIn(base string, repo *gitrepo.Repo, slot string) (*Tree, error) {
+	dir, name, err := locationIn(base, repo, slot)
 	if err != nil {
 		return nil, err
 	}
