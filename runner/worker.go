@@ -46,7 +46,7 @@ type Worker struct {
 
 type workerClone struct {
 	repo  *gitrepo.Repo
-	mu    sync.Mutex // fetches into it, one at a time
+	mu    sync.Mutex // fetches into it and pushes from it, one at a time
 	guard *sharedGuard
 }
 
@@ -211,7 +211,10 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 	}
 	out.Verification, out.Ticks = v, p.ticked()
 	if v.OK() && len(p.work) > 0 {
-		if out.Work, err = wk.commitWork(repo, req, p, res.Author); err != nil {
+		c.mu.Lock() // the clone's references and pushes, one phase at a time
+		out.Work, err = wk.commitWork(repo, req, p, res.Author)
+		c.mu.Unlock()
+		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrWorker, err)
 		}
 		out.WorkRef = ResultRef(req.Key)

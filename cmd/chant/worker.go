@@ -47,7 +47,7 @@ that dies has its phase retried on another.`,
 	opts.engineFlags.add(c.Flags(), false)
 	c.Flags().StringVar(&opts.identity, "identity", "", "the worker's `NAME`, as status and the cluster show it (default: host name and process ID)")
 	c.Flags().IntVar(&opts.concurrency, "concurrency", 1, "run up to `N` phases at once")
-	c.Flags().StringVar(&opts.workDir, "dir", "", "the worker's own `DIR` for clones, worktrees and logs (default: ~/.cache/chant/worker/NAME)")
+	c.Flags().StringVar(&opts.workDir, "dir", "", "the worker's own `DIR` for clones, worktrees and logs, one per worker process (default: ~/.cache/chant/worker/NAME)")
 	return c
 }
 
