@@ -295,22 +295,37 @@ func TestTemporalEngine(t *testing.T) {
 
 	// A worker killed in the middle of a phase: after the heartbeat
 	// timeout the phase runs again on the other worker, and lands once.
-	bg := exec.Command(chantBin, "-C", repo, "run", "--parallel", "2")
-	var bgOut lockedBuffer
-	bgOut.b = &bytes.Buffer{}
-	bg.Stdout, bg.Stderr = &bgOut, &bgOut
-	if err := bg.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var victim string
-	waitFor(t, 60*time.Second, "slow1 to run on a worker", func() bool {
-		out, _, _ := run("status")
-		if m := regexp.MustCompile(`(?m)^slow1 .*running now on worker (w\d)`).FindStringSubmatch(out); m != nil {
-			victim = m[1]
-			return true
+	// startRun starts chant run in the background.
+	startRun := func(args ...string) (*exec.Cmd, *lockedBuffer) {
+		bg := exec.Command(chantBin, append([]string{"-C", repo, "run"}, args...)...)
+		out := &lockedBuffer{b: &bytes.Buffer{}}
+		bg.Stdout, bg.Stderr = out, out
+		if err := bg.Start(); err != nil {
+			t.Fatal(err)
 		}
-		return false
-	})
+		return bg, out
+	}
+	// runningOn waits until status shows id running on a worker, and names it.
+	runningOn := func(id string) string {
+		var worker string
+		waitFor(t, 60*time.Second, id+" to run on a worker", func() bool {
+			out, _, _ := run("status")
+			if m := regexp.MustCompile(`(?m)^` + id + ` .*running now on worker (w\d)`).FindStringSubmatch(out); m != nil {
+				worker = m[1]
+				return true
+			}
+			return false
+		})
+		return worker
+	}
+	// addSpec commits one more slow spec.
+	addSpec := func(id string) {
+		os.WriteFile(filepath.Join(repo, ".chant", "specs", id+".md"), []byte(temporalSpec(id, "")), 0o644)
+		testgit.Git(t, repo, "add", ".chant")
+		testgit.Git(t, repo, "-c", "user.name=T", "-c", "user.email=t@x", "commit", "-qm", id)
+	}
+	bg, bgOut := startRun("--parallel", "2")
+	victim := runningOn("slow1")
 	time.Sleep(time.Second) // the agent is working
 	if err := workers[victim].cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -341,17 +356,9 @@ func TestTemporalEngine(t *testing.T) {
 
 	// The run killed and started again joins its workflow and never runs
 	// a phase twice.
-	os.WriteFile(filepath.Join(repo, ".chant", "specs", "slow3.md"), []byte(temporalSpec("slow3", "")), 0o644)
-	testgit.Git(t, repo, "add", ".chant")
-	testgit.Git(t, repo, "-c", "user.name=T", "-c", "user.email=t@x", "commit", "-qm", "slow3")
-	bg = exec.Command(chantBin, "-C", repo, "run")
-	if err := bg.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 60*time.Second, "slow3 to run on a worker", func() bool {
-		out, _, _ := run("status")
-		return regexp.MustCompile(`(?m)^slow3 .*running now on worker`).MatchString(out)
-	})
+	addSpec("slow3")
+	bg, _ = startRun()
+	runningOn("slow3")
 	bg.Process.Signal(syscall.SIGKILL)
 	bg.Wait()
 	out, errOut, code = run("run")
@@ -367,19 +374,9 @@ func TestTemporalEngine(t *testing.T) {
 
 	// Ctrl-C on the run stops the agent on its worker, and the spec is
 	// failed with the reason, as locally.
-	os.WriteFile(filepath.Join(repo, ".chant", "specs", "slow4.md"), []byte(temporalSpec("slow4", "")), 0o644)
-	testgit.Git(t, repo, "add", ".chant")
-	testgit.Git(t, repo, "-c", "user.name=T", "-c", "user.email=t@x", "commit", "-qm", "slow4")
-	bg = exec.Command(chantBin, "-C", repo, "run")
-	bgOut.b = &bytes.Buffer{}
-	bg.Stdout, bg.Stderr = &bgOut, &bgOut
-	if err := bg.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 60*time.Second, "slow4 to run on a worker", func() bool {
-		out, _, _ := run("status")
-		return regexp.MustCompile(`(?m)^slow4 .*running now on worker`).MatchString(out)
-	})
+	addSpec("slow4")
+	bg, bgOut = startRun()
+	runningOn("slow4")
 	bg.Process.Signal(os.Interrupt)
 	stopped := time.Now()
 	bg.Wait()
