@@ -690,12 +690,7 @@ func (p *phase) stop(cause error) error {
 			return spec.WriteFileAtomic(path, p.before)
 		}
 		// Changed meanwhile (by the user): only the status goes back.
-		ed, err := r.w.EditLocked(p.spec.ID, func(cur *spec.Spec, e *spec.Editor) error {
-			if cur.Status == spec.StatusInProgress {
-				e.Set("status", spec.StatusPending)
-			}
-			return nil
-		})
+		ed, err := r.w.EditLocked(p.spec.ID, backToPending)
 		if err != nil {
 			return err
 		}

@@ -457,12 +457,7 @@ func (r *run) resume(ctx context.Context, rep *Report) error {
 	for _, s := range r.set.Specs {
 		if s.Status == spec.StatusInProgress && !resumed[s.ID] {
 			fmt.Fprintf(r.opts.Out, "Taking over %s, left in progress by an interrupted run\n", s.ID)
-			_, err := r.w.Update(s.ID, func(cur *spec.Spec, e *spec.Editor) error {
-				if cur.Status == spec.StatusInProgress {
-					e.Set("status", spec.StatusPending)
-				}
-				return nil
-			})
+			_, err := r.w.Update(s.ID, backToPending)
 			if err != nil {
 				return err
 			}
@@ -507,6 +502,15 @@ func (r *run) resumeVerified(ctx context.Context, s *spec.Spec, prog *progress, 
 		return "", p.fail(prog.Output, v, err)
 	}
 	return p.land(v)
+}
+
+// backToPending is the edit that returns a spec left in progress to
+// pending.
+func backToPending(cur *spec.Spec, e *spec.Editor) error {
+	if cur.Status == spec.StatusInProgress {
+		e.Set("status", spec.StatusPending)
+	}
+	return nil
 }
 
 func setStatus(status string) func(*spec.Spec, *spec.Editor) error {

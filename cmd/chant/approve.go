@@ -84,9 +84,7 @@ func runDecide(opts *decideOptions, approve bool) error {
 		status = "rejected"
 	}
 	if repo, err := gitrepo.Open(target.Root); err == nil {
-		if head, err := repo.ReadHead(); err == nil {
-			signalGate(opts.globals, w, repo.Root, head.String(), d.Spec.ID, status, d.By)
-		}
+		signalGate(opts.globals, w.Config, repo, d.Spec.ID, status, d.By)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/temporalengine"
 	"github.com/chant-run/chant/spec"
 )
@@ -110,33 +111,52 @@ func first(values ...string) string {
 	return ""
 }
 
+// pipeline connects to the workflow of the pipeline of repo's branch, for
+// the temporal engine; nil for the local engine.
+func (f *engineFlags) pipeline(cfg *spec.Config, repo *gitrepo.Repo, identity string) (*temporalengine.Engine, error) {
+	engine, conn, queue, repoURL, heartbeat, err := f.settings(cfg)
+	if err != nil || engine != spec.EngineTemporal {
+		return nil, err
+	}
+	head, err := repo.ReadHead()
+	if err != nil {
+		return nil, err
+	}
+	if repoURL == "" {
+		repoURL = repo.Root
+	}
+	conn.Identity = identity
+	if host, err := os.Hostname(); err == nil {
+		conn.Identity += " on " + host
+	}
+	client, err := temporalengine.Dial(conn)
+	if err != nil {
+		return nil, err
+	}
+	return &temporalengine.Engine{Client: client, Address: conn.Address, WorkflowID: temporalengine.WorkflowID(repoURL, head.String()),
+		Input: temporalengine.PipelineInput{Repo: repoURL, Branch: head.String(), Queue: queue, Heartbeat: heartbeat}}, nil
+}
+
 // signalGate tells the pipeline's workflow, if the workspace runs on
 // Temporal, of a gate decision just committed. The decision stands
 // whatever happens here: the run reads it from the spec file.
-func signalGate(g *globals, w *spec.Workspace, repoRoot, branch, id, status, by string) {
+func signalGate(g *globals, cfg *spec.Config, repo *gitrepo.Repo, id, status, by string) {
 	var f engineFlags
-	engine, conn, _, repo, _, err := f.settings(w.Config)
-	if err != nil || engine != spec.EngineTemporal {
-		return
+	e, err := f.pipeline(cfg, repo, "chant "+map[bool]string{true: "approve", false: "reject"}[status == "approved"])
+	if e == nil && err == nil {
+		return // local
 	}
-	if repo == "" {
-		repo = repoRoot
+	if err == nil {
+		defer e.Client.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err = e.Gate(ctx, id, status, by); err == nil {
+			fmt.Fprintf(g.stdout, "Told the pipeline's workflow %s.\n", e.WorkflowID)
+			return
+		}
+		if errors.Is(err, temporalengine.ErrNoWorkflow) {
+			return
+		}
 	}
-	conn.Identity = "chant approve"
-	c, err := temporalengine.Dial(conn)
-	if err != nil {
-		fmt.Fprintf(g.stderr, "Note: could not tell the pipeline's workflow (%v); the next chant run reads the decision from the spec.\n", err)
-		return
-	}
-	defer c.Close()
-	e := &temporalengine.Engine{Client: c, WorkflowID: temporalengine.WorkflowID(repo, branch)}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	switch err := e.Gate(ctx, id, status, by); {
-	case err == nil:
-		fmt.Fprintf(g.stdout, "Told the pipeline's workflow %s.\n", e.WorkflowID)
-	case errors.Is(err, temporalengine.ErrNoWorkflow):
-	default:
-		fmt.Fprintf(g.stderr, "Note: could not tell the pipeline's workflow (%v); the next chant run reads the decision from the spec.\n", err)
-	}
+	fmt.Fprintf(g.stderr, "Note: could not tell the pipeline's workflow (%v); the next chant run reads the decision from the spec.\n", err)
 }

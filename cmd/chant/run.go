@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -134,8 +133,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 // attachEngine, for the temporal engine, starts or joins the pipeline's
 // workflow and sets the run's options to use it; nil for a local run.
 func (opts *runOptions) attachEngine(ctx context.Context, w, target *spec.Workspace, ro *runner.Options, out io.Writer) (*temporalengine.Engine, error) {
-	engine, conn, queue, repoURL, heartbeat, err := opts.engineFlags.settings(w.Config)
-	if err != nil || engine != spec.EngineTemporal {
+	if engine, _, _, _, _, err := opts.engineFlags.settings(w.Config); err != nil || engine != spec.EngineTemporal {
 		return nil, err
 	}
 	if opts.record {
@@ -145,34 +143,21 @@ func (opts *runOptions) attachEngine(ctx context.Context, w, target *spec.Worksp
 	if err != nil {
 		return nil, err
 	}
-	head, err := repo.ReadHead()
+	e, err := opts.engineFlags.pipeline(w.Config, repo, "chant run")
 	if err != nil {
 		return nil, err
 	}
-	if repoURL == "" {
-		repoURL = repo.Root
-	}
-	conn.Identity = "chant run"
-	if host, err := os.Hostname(); err == nil {
-		conn.Identity += " on " + host
-	}
-	client, err := temporalengine.Dial(conn)
-	if err != nil {
-		return nil, err
-	}
-	e := &temporalengine.Engine{Client: client, WorkflowID: temporalengine.WorkflowID(repoURL, head.String()),
-		Input: temporalengine.PipelineInput{Repo: repoURL, Branch: head.String(), Queue: queue, Heartbeat: heartbeat}}
 	joined, err := e.Attach(ctx)
 	if err != nil {
-		client.Close()
+		e.Client.Close()
 		return nil, err
 	}
 	verb := "started"
 	if joined {
 		verb = "joined"
 	}
-	fmt.Fprintf(out, "Engine: temporal at %s, task queue %s; %s the workflow %s\n", conn.Address, queue, verb, e.WorkflowID)
-	ro.Engine, ro.EngineRepo = e, repoURL
+	fmt.Fprintf(out, "Engine: temporal at %s, task queue %s; %s the workflow %s\n", e.Address, e.Input.Queue, verb, e.WorkflowID)
+	ro.Engine, ro.EngineRepo = e, e.Input.Repo
 	return e, nil
 }
 

@@ -24,6 +24,7 @@ import (
 // waits for their results.
 type Engine struct {
 	Client     client.Client
+	Address    string // the cluster's, for messages
 	WorkflowID string
 	Input      PipelineInput
 	Poll       time.Duration // how often the workflow is asked (default 250 ms)
