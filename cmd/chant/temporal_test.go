@@ -248,7 +248,7 @@ func TestTemporalEngine(t *testing.T) {
 
 	// Four phases side by side, over both workers; the gate stops the run.
 	out, errOut, code := run("run", "--parallel", "4")
-	if code != 0 || !strings.Contains(out, "gate awaits approval") || !strings.Contains(out, `approve gate --by`) {
+	if code != 0 || !strings.Contains(out, "started the workflow") || !strings.Contains(out, "gate awaits approval") || !strings.Contains(out, `approve gate --by`) {
 		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
 	}
 	by := map[string]bool{}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -28,9 +27,6 @@ type Engine struct {
 	WorkflowID string
 	Input      PipelineInput
 	Poll       time.Duration // how often the workflow is asked (default 250 ms)
-
-	mu    sync.Mutex
-	runID string
 }
 
 // WorkflowID is the pipeline's workflow ID: one per repository and
@@ -42,12 +38,15 @@ func WorkflowID(repo, branch string) string {
 }
 
 // Attach starts the pipeline's workflow, or joins it if it runs (never a
-// second one).
+// second one); joined says which.
 func (e *Engine) Attach(ctx context.Context) (joined bool, err error) {
 	if e.Input.Queue == "" {
 		e.Input.Queue = DefaultQueue
 	}
-	run, err := e.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	if d, err := e.Client.DescribeWorkflowExecution(ctx, e.WorkflowID, ""); err == nil {
+		joined = d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	}
+	_, err = e.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       e.WorkflowID,
 		TaskQueue:                e.Input.Queue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
@@ -56,15 +55,7 @@ func (e *Engine) Attach(ctx context.Context) (joined bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("%w: start the workflow %s: %w", ErrConnection, e.WorkflowID, err)
 	}
-	e.mu.Lock()
-	e.runID = run.GetRunID()
-	e.mu.Unlock()
-	// Joined if it ran before this run asked: it has history already.
-	st, err := e.state(ctx)
-	if err != nil {
-		return false, err
-	}
-	return len(st.Phases) > 0 || len(st.Gates) > 0, nil
+	return joined, nil
 }
 
 // state asks the workflow what it knows.
