@@ -84,9 +84,10 @@ func (o *Options) validate() error {
 	if o.Parallel < 0 || o.Parallel > spec.MaxParallel {
 		return fmt.Errorf("runner: parallel %d: not 0 to %d", o.Parallel, spec.MaxParallel)
 	}
-	if o.Parallel > 1 {
-		// Phases side by side write lines at once; their agents' output
-		// would interleave, and goes to their logs alone.
+	if o.Parallel > 1 || o.Engine != nil {
+		// Phases side by side (or on workers, in the parallel loop) write
+		// lines at once; their agents' output would interleave, and goes
+		// to their logs alone.
 		o.Out = &lockedWriter{w: o.Out}
 		o.Stream = nil
 	}

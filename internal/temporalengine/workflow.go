@@ -104,14 +104,9 @@ func Pipeline(ctx workflow.Context, in PipelineInput) error {
 	if state == nil {
 		state = &State{}
 	}
-	byKey := map[string]*PhaseState{}
+	byKey := map[string]*PhaseState{} // carried over: done phases only
 	for _, p := range state.Phases {
 		byKey[p.Key] = p
-		if p.Status == StatusRunning {
-			// Carried over mid-flight (it cannot be: the workflow
-			// continues as new only when nothing runs); ask again.
-			p.Status, p.Error = StatusCancelled, "the workflow continued as new"
-		}
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (*State, error) { return state, nil }); err != nil {
 		return err
