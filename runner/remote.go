@@ -72,8 +72,7 @@ type RemoteResult struct {
 	Failed       string
 	Verification *Verification
 	Ticks        []int  // the boxes the agent ticked, by offset in Snapshot
-	Work         string // a commit on Base with the verified targets; "" if none changed
-	WorkRef      string // the reference to Work in Repo
+	Work         string // a commit on Base with the verified targets (under ResultRef); "" if none changed
 }
 
 // ResultRef is the reference under which a phase's result commit is kept.
@@ -204,7 +203,8 @@ func (r *run) fetchResult(req *RemotePhase, res *RemoteResult) (plumbing.Hash, e
 		if err != nil {
 			return work, err
 		}
-		err = r.repo.Fetch(req.Repo, "+"+res.WorkRef+":"+res.WorkRef)
+		ref := ResultRef(req.Key)
+		err = r.repo.Fetch(req.Repo, "+"+ref+":"+ref)
 		unlock()
 		if err != nil {
 			return work, err

@@ -217,7 +217,6 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrWorker, err)
 		}
-		out.WorkRef = ResultRef(req.Key)
 	}
 	verdict := "ok   "
 	if !v.OK() {

@@ -133,7 +133,7 @@ func (w *Worker) phase(ctx context.Context, req runner.RemotePhase) (*runner.Rem
 	}
 	done := make(chan struct{})
 	defer close(done)
-	activity.RecordHeartbeat(ctx, w.Phases.Identity)
+	activity.RecordHeartbeat(ctx)
 	go func() {
 		t := time.NewTicker(beat)
 		defer t.Stop()
@@ -142,7 +142,7 @@ func (w *Worker) phase(ctx context.Context, req runner.RemotePhase) (*runner.Rem
 			case <-done:
 				return
 			case <-t.C:
-				activity.RecordHeartbeat(ctx, w.Phases.Identity)
+				activity.RecordHeartbeat(ctx)
 			}
 		}
 	}()
