@@ -202,6 +202,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	// Everything is checked before anything is written. The specs are
 	// loaded again before each phase, reading only files that changed.
 	specs := w.Reloader()
+	defer specs.Close()
 	set, err := specs.Load()
 	if err != nil {
 		return rep, err

@@ -5,6 +5,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,10 @@ const cacheVersion = 2
 // within the same clock tick of the file system would not show in its stat
 // data (as git's racily clean entries). A variable for tests.
 var racyWindow = 2 * time.Second
+
+// followFiles says whether a Reloader may follow the spec directories'
+// events rather than stat each file (see dirWatch). A variable for tests.
+var followFiles = true
 
 // parsedHook, when set (by tests), is called for each file a listing reads
 // and parses rather than taking from the cache.
@@ -365,15 +370,25 @@ func compact(s *Spec) {
 }
 
 // A Reloader loads a workspace's specs again and again (as a run does
-// before each phase), reading and parsing only the files whose stat data
-// changed since its last load. Unlike the listing cache it keeps whole
-// specs, text included, in memory, and unchanged files give the same
-// *Spec as before: specs are never changed in place.
+// before each phase), reading and parsing only the files that changed
+// since its last load. On Linux it learns which ones from inotify; where
+// it cannot (or when events were lost), from each file's stat data.
+// Unlike the listing cache it keeps whole specs, text included, in
+// memory, and unchanged files give the same *Spec as before: specs are
+// never changed in place. Close it when done.
 type Reloader struct {
 	w    *Workspace
-	mu   sync.Mutex
+	mu   sync.Mutex          // guards next, written by parsing workers
 	last map[string]reloaded // path → what the last load found
 	next map[string]reloaded
+
+	loading  sync.Mutex // one Load at a time
+	watch    *dirWatch  // nil: stat every file
+	paths    []string   // the last listing
+	archived map[string]bool
+	index    map[string]int // path → its place in paths
+	results  []parsed       // what each of paths gave
+	set      *Set
 }
 
 type reloaded struct {
@@ -386,29 +401,116 @@ type reloaded struct {
 func (w *Workspace) Reloader() *Reloader { return &Reloader{w: w} }
 
 // Load is Workspace.Load, reading only what changed since the last Load.
+// With nothing changed, it returns the same *Set.
 func (r *Reloader) Load() (*Set, error) {
+	r.loading.Lock()
+	defer r.loading.Unlock()
+	if r.watch != nil && r.set != nil {
+		if set, ok, err := r.patch(); ok || err != nil {
+			return set, err
+		}
+	}
+	return r.full()
+}
+
+// Close stops following the workspace's files.
+func (r *Reloader) Close() {
+	r.loading.Lock()
+	defer r.loading.Unlock()
+	if r.watch != nil {
+		r.watch.close()
+		r.watch = nil
+	}
+	r.set = nil
+}
+
+// full lists the spec files and reads those whose stat data changed.
+func (r *Reloader) full() (*Set, error) {
+	// Following before listing: a change made meanwhile shows next time.
+	if r.watch != nil {
+		r.watch.close()
+	}
+	r.watch, r.set = nil, nil
+	if followFiles {
+		r.watch = watchSpecs(r.w)
+	}
 	paths, archived, err := r.w.specFiles()
 	if err != nil {
 		return nil, err
 	}
 	r.next = make(map[string]reloaded, len(paths))
-	set, err := loadFiles(paths, archived, r.w.Rel, &reloadCache{r: r})
+	c := &reloadCache{r: r}
+	results, err := parseFiles(paths, archived, r.w.Rel, c)
+	c.save()
 	if err != nil {
 		return nil, err
 	}
 	r.last, r.next = r.next, nil
+	set := assemble(results, nil)
+	r.paths, r.archived, r.results, r.set = paths, archived, results, set
+	r.index = make(map[string]int, len(paths))
+	for i, p := range paths {
+		r.index[p] = i
+	}
 	return set, nil
 }
 
-// reloadCache is one Load of a Reloader.
+// patch reads again the files inotify says changed; ok is false when the
+// listing itself may have changed (a file made or removed, an event lost):
+// then only a full load will do.
+func (r *Reloader) patch() (set *Set, ok bool, err error) {
+	changed, all := r.watch.changes(r.w)
+	if all {
+		return nil, false, nil
+	}
+	if len(changed) == 0 {
+		return r.set, true, nil
+	}
+	var redo []string
+	for p := range changed {
+		i, listed := r.index[p]
+		fi, err := os.Lstat(p)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, false, nil
+		}
+		// What specFiles lists: anything but a directory named *.md.
+		if present := err == nil && !fi.IsDir() && strings.HasSuffix(p, ".md"); present != listed {
+			return nil, false, nil
+		}
+		if listed {
+			redo = append(redo, r.paths[i])
+		}
+	}
+	if len(redo) == 0 {
+		return r.set, true, nil
+	}
+	c := &reloadCache{r: r, fresh: true}
+	fresh, err := parseFiles(redo, r.archived, r.w.Rel, c)
+	c.save()
+	if err != nil {
+		return nil, false, err
+	}
+	results := append([]parsed(nil), r.results...)
+	for i, p := range redo {
+		results[r.index[p]] = fresh[i]
+	}
+	r.results = results
+	r.set = assemble(results, r.set)
+	return r.set, true, nil
+}
+
+// reloadCache is one Load of a Reloader: a full one (stat data decides,
+// what was found goes to next) or, fresh, the files known to have changed
+// (read whatever their stat data, what was found replaces last's).
 type reloadCache struct {
 	statter
-	r *Reloader
+	r     *Reloader
+	fresh bool
 }
 
 func (c *reloadCache) lookup(path, name string, key fileKey, _ *Spec) (*Spec, error, bool) {
 	e, ok := c.r.last[path]
-	if !ok || e.key != key || e.s.Path != name {
+	if c.fresh || !ok || e.key != key || e.s.Path != name {
 		return nil, nil, false
 	}
 	c.r.mu.Lock()
@@ -418,14 +520,19 @@ func (c *reloadCache) lookup(path, name string, key fileKey, _ *Spec) (*Spec, er
 }
 
 func (c *reloadCache) store(path string, key fileKey, s *Spec, err error, now time.Time) {
+	into := c.r.next
+	if c.fresh {
+		into = c.r.last
+	}
+	c.r.mu.Lock()
+	defer c.r.mu.Unlock()
 	// As in the listing cache: a file changed within the racy window may
 	// change again without its stat data showing it.
 	if now.Sub(time.Unix(0, max(key.Mtime, key.Ctime))) < racyWindow {
+		delete(into, path)
 		return
 	}
-	c.r.mu.Lock()
-	c.r.next[path] = reloaded{key, s, err}
-	c.r.mu.Unlock()
+	into[path] = reloaded{key, s, err}
 }
 
 func (c *reloadCache) save() { c.closeDirs() }

@@ -3,6 +3,7 @@ package spec
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -266,16 +267,31 @@ func TestListWithoutGitKeepsNoCache(t *testing.T) {
 }
 
 func TestReloaderReadsOnlyWhatChanged(t *testing.T) {
+	for _, follow := range []bool{true, false} {
+		t.Run(fmt.Sprintf("follow=%v", follow), func(t *testing.T) {
+			old := followFiles
+			followFiles = follow
+			t.Cleanup(func() { followFiles = old })
+			reloaderReadsOnlyWhatChanged(t, follow)
+		})
+	}
+}
+
+func reloaderReadsOnlyWhatChanged(t *testing.T, follow bool) {
 	noRacyWindow(t)
 	w := cacheWorkspace(t)
 	parsed := countParsed(t)
 	r := w.Reloader()
+	defer r.Close()
 	first, err := r.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := len(parsed()); n != len(cacheSpecs)+1 {
 		t.Fatalf("first load parsed %d files, want all %d", n, len(cacheSpecs)+1)
+	}
+	if again, _ := r.Load(); follow && again != first {
+		t.Error("with nothing changed, a new set")
 	}
 	// Edit one spec as chant does (a new file renamed over the old).
 	p := filepath.Join(w.SpecsDir, "002.md")
@@ -301,13 +317,115 @@ func TestReloaderReadsOnlyWhatChanged(t *testing.T) {
 	if describeSet(second) != describeSet(loaded) {
 		t.Errorf("Reloader and Load differ:\n%s\n---\n%s", describeSet(second), describeSet(loaded))
 	}
-	// A file changed within the racy window is read again every time.
+	// An edit in place, as an editor may make it.
+	if err := os.WriteFile(filepath.Join(w.SpecsDir, "001.md"), []byte("---\nstatus: failed\n---\n# One again\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if third, _ := r.Load(); third.Get("001").Title != "One again" {
+		t.Errorf("an edit in place was missed: %q", third.Get("001").Title)
+	}
+	parsed()
+	// A file changed within the racy window: stat data cannot tell that
+	// it is unchanged, so it is read again every time; events can.
 	racyWindow = time.Hour
 	os.WriteFile(filepath.Join(w.SpecsDir, "009.md"), []byte("---\nstatus: pending\n---\n# Nine\n"), 0o644)
 	r.Load()
 	parsed()
 	r.Load()
-	if got := parsed(); fmt.Sprint(got) != "[009.md]" {
-		t.Errorf("with every file recent, parsed %v; want only the one never cached", got)
+	want := "[009.md]"
+	if follow {
+		want = "[]"
+	}
+	if got := parsed(); fmt.Sprint(got) != want {
+		t.Errorf("with every file recent, parsed %v; want %s", got, want)
+	}
+}
+
+// TestReloaderFollowsEveryChange makes random changes of every kind to a
+// workspace (edits in place and by rename, new and removed files, files
+// turned into directories and links, archive directories made and
+// removed, the specs directory moved away and back) and checks after each
+// that a Reloader gives what a fresh load gives.
+func TestReloaderFollowsEveryChange(t *testing.T) {
+	noRacyWindow(t)
+	w := cacheWorkspace(t)
+	r := w.Reloader()
+	defer r.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	name := func() string { return fmt.Sprintf("%03d.md", rng.IntN(12)) }
+	body := func() string {
+		return fmt.Sprintf("---\nstatus: %s\ndepends_on: [%03d]\n---\n# T%d\n", []string{"pending", "completed", "bogus"}[rng.IntN(3)], rng.IntN(12), rng.IntN(1000))
+	}
+	arch := filepath.Join(w.ChantDir, ArchiveDir)
+	ops := []func() string{
+		func() string {
+			p := filepath.Join(w.SpecsDir, name())
+			os.WriteFile(p, []byte(body()), 0o644)
+			return "write " + p
+		},
+		func() string {
+			p := filepath.Join(w.SpecsDir, name())
+			WriteFileAtomic(p, []byte(body()))
+			return "replace " + p
+		},
+		func() string { p := filepath.Join(w.SpecsDir, name()); os.RemoveAll(p); return "remove " + p },
+		func() string {
+			a, b := filepath.Join(w.SpecsDir, name()), filepath.Join(w.SpecsDir, name())
+			os.Rename(a, b)
+			return "rename " + a + " " + b
+		},
+		func() string {
+			p := filepath.Join(w.SpecsDir, name())
+			os.RemoveAll(p)
+			os.Mkdir(p, 0o755)
+			return "dir " + p
+		},
+		func() string {
+			p := filepath.Join(w.SpecsDir, name())
+			os.RemoveAll(p)
+			os.Symlink("001.md", p)
+			return "link " + p
+		},
+		func() string {
+			d := filepath.Join(arch, fmt.Sprintf("2026-0%d", rng.IntN(3)+1))
+			os.MkdirAll(d, 0o755)
+			os.WriteFile(filepath.Join(d, name()), []byte(body()), 0o644)
+			return "archive " + d
+		},
+		func() string { os.RemoveAll(arch); return "remove the archive" },
+		func() string {
+			os.Rename(w.SpecsDir, w.SpecsDir+".away")
+			os.Rename(w.SpecsDir+".away", w.SpecsDir)
+			return "specs moved away and back"
+		},
+		func() string {
+			p := filepath.Join(w.SpecsDir, name())
+			os.Chmod(p, 0o000)
+			return "unreadable " + p
+		},
+		func() string {
+			p := filepath.Join(w.SpecsDir, name())
+			os.Chmod(p, 0o644)
+			return "readable " + p
+		},
+	}
+	ops = append(ops, ops[0], ops[1], ops[0], ops[1]) // edits most often, as in a run
+	var done []string
+	for i := 0; i < 400; i++ {
+		for n := rng.IntN(3) + 1; n > 0; n-- {
+			done = append(done, ops[rng.IntN(len(ops))]())
+		}
+		got, err := r.Load()
+		want, werr := w.Load()
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("after %v: Reloader: %v, Load: %v", done, err, werr)
+		}
+		if err != nil {
+			continue
+		}
+		if describeSet(got) != describeSet(want) || fmt.Sprint(got.Invalid) != fmt.Sprint(want.Invalid) {
+			t.Fatalf("after %v: Reloader and Load differ:\n%s%v\n---\n%s%v", done, describeSet(got), got.Invalid, describeSet(want), want.Invalid)
+		}
+		done = done[:0]
 	}
 }

@@ -42,6 +42,26 @@ func LoadDir(dir string) (*Set, error) {
 // with the same ID are an error naming both; the first one read (active
 // specs before archived ones) is the one used.
 func loadFiles(paths []string, archived map[string]bool, display func(string) string, cache specCache) (*Set, error) {
+	results, err := parseFiles(paths, archived, display, cache)
+	if err != nil {
+		return nil, err
+	}
+	set := assemble(results, nil)
+	if cache != nil {
+		cache.save()
+	}
+	return set, nil
+}
+
+// parsed is what reading one spec file gave.
+type parsed struct {
+	s   *Spec
+	err error // the file's problems (s holds what could be read)
+}
+
+// parseFiles reads and parses files in parallel (through cache, if not
+// nil), in the order of paths; an error is one of reading, not parsing.
+func parseFiles(paths []string, archived map[string]bool, display func(string) string, cache specCache) ([]parsed, error) {
 	now := time.Now()
 	type result struct {
 		s   *Spec
@@ -110,12 +130,21 @@ func loadFiles(paths []string, archived map[string]bool, display func(string) st
 		}()
 	}
 	wg.Wait()
-
-	set := &Set{byID: map[string]*Spec{}}
-	for _, r := range results {
+	out := make([]parsed, len(results))
+	for i, r := range results {
 		if r.io != nil {
 			return nil, r.io
 		}
+		out[i] = parsed{r.s, r.err}
+	}
+	return out, nil
+}
+
+// assemble builds a Set of parsed files. With like, a set of the same
+// IDs, the specs take its order rather than being sorted again.
+func assemble(results []parsed, like *Set) *Set {
+	set := &Set{byID: make(map[string]*Spec, len(results))}
+	for _, r := range results {
 		if first := set.byID[r.s.ID]; first != nil {
 			set.Invalid = append(set.Invalid, &duplicateError{&Error{Path: r.s.Path, Line: 1, Col: 1,
 				Msg: fmt.Sprintf("duplicate spec ID %s: also %s", r.s.ID, first.Path)}})
@@ -126,11 +155,20 @@ func loadFiles(paths []string, archived map[string]bool, display func(string) st
 		}
 		set.add(r.s)
 	}
-	set.sort()
-	if cache != nil {
-		cache.save()
+	if like != nil && len(like.Specs) == len(set.Specs) {
+		specs := make([]*Spec, 0, len(set.Specs))
+		for _, s := range like.Specs {
+			if s := set.byID[s.ID]; s != nil {
+				specs = append(specs, s)
+			}
+		}
+		if len(specs) == len(set.Specs) {
+			set.Specs, set.members = specs, like.members
+			return set
+		}
 	}
-	return set, nil
+	set.sort()
+	return set
 }
 
 // NewSet builds a Set from parsed specs.
