@@ -1,6 +1,7 @@
 package gitrepo
 
 import (
+	"bufio"
 	"bytes"
 	"compress/zlib"
 	"crypto/sha1"
@@ -149,13 +150,19 @@ func (r *Repo) writeLoose(t plumbing.ObjectType, content []byte) (plumbing.Hash,
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	zw, _ := zlib.NewWriterLevel(f, zlib.BestSpeed)
+	// flate hands its writer a few hundred bytes at a time: one write
+	// call for each would cost more than the compression.
+	buf := bufio.NewWriterSize(f, 64<<10)
+	zw, _ := zlib.NewWriterLevel(buf, zlib.BestSpeed)
 	_, err = zw.Write(header)
 	if err == nil {
 		_, err = zw.Write(content)
 	}
 	if err == nil {
 		err = zw.Close()
+	}
+	if err == nil {
+		err = buf.Flush()
 	}
 	if err == nil {
 		err = f.Chmod(0o444)
