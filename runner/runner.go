@@ -234,7 +234,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return rep, err
 		}
 	}
-	tree, err := isolation.Open(repo, "phase")
+	tree, err := openTree("", repo, repoRel(repo, w, "."), "phase")
 	if err != nil {
 		return rep, err
 	}
@@ -485,7 +485,7 @@ func (r *run) resumeVerified(ctx context.Context, s *spec.Spec, prog *progress, 
 		if !validSlot(prog.Slot) {
 			return "", p.fail(prog.Output, nil, fmt.Errorf("its progress names no worktree of chant's: %q", prog.Slot))
 		}
-		if p.tree, err = isolation.Open(r.repo, prog.Slot); err != nil {
+		if p.tree, err = openTree("", r.repo, r.wsRel, prog.Slot); err != nil {
 			return "", p.fail(prog.Output, nil, err)
 		}
 	}

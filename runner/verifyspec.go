@@ -91,7 +91,7 @@ func Verify(ctx context.Context, w *spec.Workspace, opts VerifyOptions) ([]Verif
 		return nil, err
 	}
 	defer lock.Unlock()
-	tree, err := isolation.Open(repo, "verify")
+	tree, err := openTree("", repo, repoRel(repo, w, "."), "verify")
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,6 @@ import (
 
 	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/internal/gitrepo"
-	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/spec"
 )
@@ -152,7 +151,7 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 			removeProgress(stateDir, prog.Spec)
 		}
 	}
-	tree, err := isolation.OpenIn(filepath.Join(wk.Dir, "worktrees"), repo, slotName(slot))
+	tree, err := openTree(filepath.Join(wk.Dir, "worktrees"), repo, req.WsRel, slotName(slot))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
 	}

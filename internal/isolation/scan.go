@@ -173,6 +173,18 @@ func (s *scanner) dir(rel string, lo, hi int, extras map[string]*extra) {
 		}
 		if r, ok := dirs[name]; ok {
 			seen[name] = true
+			if s.t.omitted(p + "/") {
+				// Its base files are not there: whatever is, is new.
+				if isDir {
+					s.wg.Add(1)
+					x := s.extras[p]
+					subdirs = append(subdirs, func() { go s.untracked(p, x) })
+				} else {
+					s.emit(Change{Path: p, Now: s.nowOf(fd, name, p, &st)})
+					s.missing(p, s.extras[p])
+				}
+				continue
+			}
 			if isDir {
 				s.wg.Add(1)
 				lo, hi, x := r[0], r[1], s.extras[p]
@@ -193,7 +205,11 @@ func (s *scanner) dir(rel string, lo, hi int, extras map[string]*extra) {
 		}
 	}
 	for name, r := range dirs {
-		if !seen[name] {
+		switch {
+		case seen[name]:
+		case s.t.omitted(prefix + name + "/"):
+			s.missing(prefix+name, s.extras[prefix+name])
+		default:
 			s.deleted(r[0], r[1])
 		}
 	}
@@ -234,6 +250,7 @@ func (s *scanner) untracked(rel string, extras map[string]*extra) {
 			return
 		}
 	}
+	seen := map[string]bool{}
 	for _, name := range names {
 		p := rel + "/" + name
 		var st unix.Stat_t
@@ -242,12 +259,25 @@ func (s *scanner) untracked(rel string, extras map[string]*extra) {
 		}
 		isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
 		if x, ok := extras[name]; ok && !isDir {
+			seen[name] = true
 			s.compare(fd, name, p, &st, x.file, &x.stat)
 			continue
 		}
 		if spawn := s.newPath(fd, name, p, &st); spawn != nil {
 			subdirs = append(subdirs, spawn)
 		}
+	}
+	for name, x := range extras {
+		if !seen[name] {
+			s.emit(Change{Path: rel + "/" + name, Was: x.file})
+		}
+	}
+}
+
+// missing reports chant's files in directory rel (extras) as gone.
+func (s *scanner) missing(rel string, extras map[string]*extra) {
+	for name, x := range extras {
+		s.emit(Change{Path: rel + "/" + name, Was: x.file})
 	}
 }
 

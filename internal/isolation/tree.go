@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -55,7 +56,14 @@ type Tree struct {
 	ignore *ignorer        // base's ignore rules
 	// Watched are paths (files or directories) compared whether ignored
 	// or not: the workspace's .chant directory, the phase's targets.
-	Watched  []string
+	Watched []string
+	// Omitted are directories whose base files are not checked out (as a
+	// sparse checkout leaves them out): the workspace's spec directories,
+	// which would make every phase's checkout and scan grow with the
+	// number of specs. What chant puts there (the phase's own spec) is
+	// there; anything else there is the agent's and a change. Set it
+	// before Sync.
+	Omitted  []string
 	indexSum string // of the index file last written
 }
 
@@ -207,6 +215,7 @@ func (t *Tree) Sync(commit plumbing.Hash) error {
 			return err
 		}
 	}
+	t.markOmitted()
 	t.base = commit
 	t.extras = map[string]*extra{}
 	t.dirty = map[string]bool{}
@@ -217,6 +226,18 @@ func (t *Tree) Sync(commit plumbing.Hash) error {
 
 // put writes one path of the base into the tree and records it.
 func (t *Tree) put(root safefs.Root, p string, f gitrepo.File) error {
+	if t.omitted(p) {
+		// Recorded, never written: whatever stands there goes.
+		if err := root.RemoveAll(p); err != nil {
+			return err
+		}
+		if !f.Exists() {
+			t.index.Remove(p)
+		} else {
+			t.index.Set(gitindex.Entry{Path: p, Mode: f.Mode, Hash: f.Hash, ExtFlags: skipWorktree})
+		}
+		return nil
+	}
 	if !f.Exists() || f.Mode == gitindex.ModeGitlink {
 		if err := root.RemoveAll(p); err != nil {
 			return err
@@ -257,6 +278,34 @@ func (t *Tree) baseFile(p string) gitrepo.File {
 		return gitrepo.File{Mode: e.Mode, Hash: e.Hash}
 	}
 	return gitrepo.File{}
+}
+
+// skipWorktree is the index's flag for a file a sparse checkout leaves
+// out: git in the tree takes it as unchanged.
+const skipWorktree = 0x4000
+
+// omitted reports whether p is under one of Omitted.
+func (t *Tree) omitted(p string) bool {
+	for _, o := range t.Omitted {
+		if strings.HasPrefix(p, o+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// markOmitted flags the index entries of omitted paths for git in the
+// tree, and only those (Omitted may have changed since the index was
+// written).
+func (t *Tree) markOmitted() {
+	for i := range t.index.Entries {
+		e := &t.index.Entries[i]
+		if t.omitted(e.Path) {
+			e.ExtFlags |= skipWorktree
+		} else {
+			e.ExtFlags &^= skipWorktree
+		}
+	}
 }
 
 // Put writes a file of chant's into the tree (the phase's spec, files
@@ -345,40 +394,107 @@ func (t *Tree) writeAdmin(commit plumbing.Hash) error {
 	if err := root.MkdirAll(".git"); err != nil {
 		return err
 	}
-	entries, err := os.ReadDir(t.admin)
-	if err != nil {
-		return err
-	}
-	gitRoot := safefs.Root{Dir: t.admin}
-	for _, e := range entries {
-		if e.Name() != "index" {
-			if err := gitRoot.RemoveAll(e.Name()); err != nil {
-				return err
-			}
-		}
-	}
 	objects, err := filepath.Abs(filepath.Join(t.repo.CommonDir, "objects"))
 	if err != nil {
 		return err
 	}
-	files := []struct{ name, content string }{
-		{"HEAD", commit.String() + "\n"},
-		{"config", "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = false\n"},
-		{"description", "chant's phase worktree of " + t.repo.Root + "\n"},
-		{"objects/info/alternates", objects + "\n"},
+	config := "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = false\n"
+	want := map[string]string{
+		"HEAD":                    commit.String() + "\n",
+		"description":             "chant's phase worktree of " + t.repo.Root + "\n",
+		"objects":                 adminDir,
+		"objects/info":            adminDir,
+		"objects/info/alternates": objects + "\n",
+		"refs":                    adminDir,
+		"refs/heads":              adminDir,
+		"refs/tags":               adminDir,
 	}
-	for _, f := range files {
-		if err := gitRoot.WriteFile(f.name, []byte(f.content), safefs.Regular, false); err != nil {
+	if len(t.Omitted) > 0 {
+		// So that git in the tree (a reset, a checkout) keeps them out too.
+		config += "\tsparseCheckout = true\n"
+		patterns := "/*\n"
+		for _, o := range t.Omitted {
+			patterns += "!/" + o + "/\n"
+		}
+		want["info"], want["info/sparse-checkout"] = adminDir, patterns
+	}
+	want["config"] = config
+	gitRoot := safefs.Root{Dir: t.admin}
+	names, intact := adminHolds(t.admin, want)
+	if !intact {
+		// Whatever else is there (hooks, config, refs of an agent's) goes.
+		entries, err := os.ReadDir(t.admin)
+		if err != nil {
 			return err
 		}
+		for _, e := range entries {
+			if e.Name() != "index" {
+				if err := gitRoot.RemoveAll(e.Name()); err != nil {
+					return err
+				}
+			}
+		}
+		names = names[:0]
+		for name := range want {
+			names = append(names, name)
+		}
 	}
-	for _, dir := range []string{"refs/heads", "refs/tags"} {
-		if err := gitRoot.MkdirAll(dir); err != nil {
+	sort.Strings(names) // a directory before what it holds
+	for _, name := range names {
+		var err error
+		if want[name] == adminDir {
+			err = gitRoot.MkdirAll(name)
+		} else {
+			err = gitRoot.WriteFile(name, []byte(want[name]), safefs.Regular, false)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// adminDir marks a directory among a git directory's wanted paths.
+const adminDir = "\x00dir"
+
+// adminHolds reports whether the git directory admin holds what want
+// says (paths to contents, or adminDir), besides its index: nothing more,
+// nothing less, no links; stale are the files whose content differs.
+// Reading it is cheaper than writing it all again.
+func adminHolds(admin string, want map[string]string) (stale []string, ok bool) {
+	found := 0
+	err := filepath.WalkDir(admin, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(admin, p)
+		rel = filepath.ToSlash(rel)
+		if rel == "." || rel == "index" {
+			return nil
+		}
+		content, ok := want[rel]
+		switch {
+		case !ok:
+			return errAdminDiffers
+		case d.IsDir():
+			if content != adminDir {
+				return errAdminDiffers
+			}
+		case d.Type().IsRegular() && content != adminDir:
+			data, _, err := (safefs.Root{Dir: admin}).ReadFile(rel, int64(len(content))+1)
+			if err != nil || string(data) != content {
+				stale = append(stale, rel)
+			}
+		default:
+			return errAdminDiffers
+		}
+		found++
+		return nil
+	})
+	return stale, err == nil && found == len(want)
+}
+
+var errAdminDiffers = errors.New("the git directory is not as chant wrote it")
 
 // checkout writes every file of commit into an empty tree.
 func (t *Tree) checkout(commit plumbing.Hash) error {
@@ -399,10 +515,30 @@ func (t *Tree) checkout(commit plumbing.Hash) error {
 	if err != nil {
 		return err
 	}
-	if err := t.writeAll(files); err != nil {
+	visible := files
+	if len(t.Omitted) > 0 {
+		visible = make([]gitindex.Entry, 0, len(files))
+		for _, e := range files {
+			if !t.omitted(e.Path) {
+				visible = append(visible, e)
+			}
+		}
+	}
+	if err := t.writeAll(visible); err != nil {
 		return err
 	}
+	if len(t.Omitted) > 0 {
+		// The stat data writeAll recorded, back into the whole list.
+		j := 0
+		for i := range files {
+			if j < len(visible) && visible[j].Path == files[i].Path {
+				files[i] = visible[j]
+				j++
+			}
+		}
+	}
 	t.index = &gitindex.Index{Version: 2, Entries: files}
+	t.markOmitted()
 	t.base = commit
 	t.extras = map[string]*extra{}
 	t.dirty = map[string]bool{}

@@ -308,3 +308,103 @@ func TestATreeDeletedFromUnderChantComesBack(t *testing.T) {
 		t.Fatalf("%s %v", describe(changes), err)
 	}
 }
+
+// TestOmittedDirectoriesStayOut: the spec directories are left out of the
+// tree, git there takes them as unchanged (and keeps them out through a
+// reset), chant's own file there is compared, and anything else an agent
+// puts there, or takes away, is a change; a sync puts it all back.
+func TestOmittedDirectoriesStayOut(t *testing.T) {
+	t.Setenv(DirEnv, t.TempDir())
+	many := map[string]string{"README": "readme\n", ".chant/config.md": "---\n---\n", ".chant/archive/2026/old.md": "old\n"}
+	for i := range 20 {
+		many[fmt.Sprintf(".chant/specs/%02d.md", i)] = fmt.Sprintf("spec %d\n", i)
+	}
+	dir := testgit.Repo(t, many)
+	repo, err := gitrepo.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := Open(repo, "phase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree.Omitted = []string{".chant/specs", ".chant/archive"}
+	head, _ := repo.ReadHead()
+	if err := tree.Sync(head.Commit); err != nil {
+		t.Fatal(err)
+	}
+	listing := func() string {
+		var out []string
+		filepath.WalkDir(tree.Dir, func(p string, d os.DirEntry, err error) error {
+			rel, _ := filepath.Rel(tree.Dir, p)
+			if rel == ".git" {
+				return filepath.SkipDir
+			}
+			if !d.IsDir() {
+				out = append(out, filepath.ToSlash(rel))
+			}
+			return nil
+		})
+		return strings.Join(out, " ")
+	}
+	if got := listing(); got != ".chant/config.md README" {
+		t.Fatalf("checked out: %s", got)
+	}
+	status := func() string { return testgit.Git(t, tree.Dir, "status", "--porcelain") }
+	if s := status(); s != "" {
+		t.Errorf("git status in the tree: %q", s)
+	}
+	testgit.Git(t, tree.Dir, "reset", "-q", "--hard")
+	if got := listing(); got != ".chant/config.md README" {
+		t.Errorf("after git reset --hard in the tree: %s", got)
+	}
+	// The phase's own spec, put there by chant.
+	if err := tree.Put(".chant/specs/03.md", []byte("spec 3, in progress\n"), 0o100644); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := tree.Scan(); err != nil || len(c) != 0 {
+		t.Fatalf("after Put: %s (%v)", describe(c), err)
+	}
+	write(t, tree.Dir, ".chant/specs/03.md", "spec 3, boxes ticked\n")
+	write(t, tree.Dir, ".chant/specs/07.md", "made up\n")
+	write(t, tree.Dir, ".chant/specs/new/x.md", "new\n")
+	write(t, tree.Dir, ".chant/archive/2026/old.md", "rewritten\n")
+	c, err := tree.Scan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "A .chant/archive/2026/old.md 100644\nM .chant/specs/03.md 100644\nA .chant/specs/07.md 100644\nA .chant/specs/new/x.md 100644"
+	if got := describe(c); got != want {
+		t.Errorf("changes:\n%s\nwant:\n%s", got, want)
+	}
+	// The directory gone, chant's file with it; or a file in its place.
+	os.RemoveAll(filepath.Join(tree.Dir, ".chant", "specs"))
+	if c, _ := tree.Scan(); describe(c) != "A .chant/archive/2026/old.md 100644\nD .chant/specs/03.md" {
+		t.Errorf("specs directory removed: %s", describe(c))
+	}
+	write(t, tree.Dir, ".chant/specs", "a file\n")
+	if c, _ := tree.Scan(); describe(c) != "A .chant/archive/2026/old.md 100644\nA .chant/specs 100644\nD .chant/specs/03.md" {
+		t.Errorf("specs directory made a file: %s", describe(c))
+	}
+	// A sync takes it all away again, and the next commit's spec changes
+	// are recorded, never written.
+	write(t, dir, ".chant/specs/05.md", "spec 5, completed\n")
+	testgit.Git(t, dir, "add", "-A")
+	testgit.Git(t, dir, "commit", "-qm", "record")
+	head, _ = repo.ReadHead()
+	if err := tree.Sync(head.Commit); err != nil {
+		t.Fatal(err)
+	}
+	if got := listing(); got != ".chant/config.md README" {
+		t.Errorf("after sync: %s", got)
+	}
+	if c, err := tree.Scan(); err != nil || len(c) != 0 {
+		t.Errorf("after sync: %s (%v)", describe(c), err)
+	}
+	if s := status(); s != "" {
+		t.Errorf("git status in the tree after sync: %q", s)
+	}
+	if got := testgit.Git(t, tree.Dir, "show", "HEAD:.chant/specs/05.md"); got != "spec 5, completed" {
+		t.Errorf("the tree's HEAD: %q", got)
+	}
+}
