@@ -108,3 +108,48 @@ func TestNaturalLess(t *testing.T) {
 		t.Errorf("sorted = %s", got)
 	}
 }
+
+// TestCyclesOfRandomGraphs: Cycles finds a cycle exactly when there is
+// one (a brute-force search says), self-dependencies and members'
+// implied edges included, whatever Order found first.
+func TestCyclesOfRandomGraphs(t *testing.T) {
+	ids := []string{"a", "b", "c", "d", "d.1", "d.2", "e"}
+	for seed := 0; seed < 2000; seed++ {
+		rng := seed
+		next := func(n int) int { rng = (rng*1103515245 + 12345) & 0x7fffffff; return rng % n }
+		var specs []*Spec
+		for _, id := range ids {
+			var deps []string
+			for k := next(3); k > 0; k-- {
+				deps = append(deps, ids[next(len(ids))])
+			}
+			specs = append(specs, specWith(t, id, StatusPending, uniq(deps)...))
+		}
+		set := NewSet(specs...)
+		// Brute force: a spec reaches itself through Edges.
+		reaches := func(from string) bool {
+			seen := map[string]bool{}
+			stack := append([]string{}, set.Edges(set.Get(from))...)
+			for len(stack) > 0 {
+				id := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				if id == from {
+					return true
+				}
+				if seen[id] || set.Get(id) == nil {
+					continue
+				}
+				seen[id] = true
+				stack = append(stack, set.Edges(set.Get(id))...)
+			}
+			return false
+		}
+		want := false
+		for _, id := range ids {
+			want = want || reaches(id)
+		}
+		if got := len(set.Cycles()) > 0; got != want {
+			t.Fatalf("seed %d: cycles found %v, want %v", seed, got, want)
+		}
+	}
+}

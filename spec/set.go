@@ -24,6 +24,8 @@ type Set struct {
 
 	orderOnce sync.Once
 	order     []*Spec
+	placed    int  // how many of order are in dependency order (the rest wait on a cycle)
+	selfLoop  bool // a spec waits for itself (a cycle Order passes over)
 }
 
 // LoadDir parses every *.md file in dir. A file that does not parse is
@@ -231,6 +233,9 @@ func cyclePaths(cycle []*Spec) string {
 // Cycles returns each dependency cycle once, as a path that starts and ends
 // at the same spec.
 func (set *Set) Cycles() [][]*Spec {
+	if set.Order(); set.placed == len(set.Specs) && !set.selfLoop {
+		return nil // every spec found its place: no cycle
+	}
 	const (
 		unvisited = iota
 		onStack
@@ -296,6 +301,8 @@ func (set *Set) computeOrder() []*Spec {
 			if j, ok := pos[dep]; ok && j != i {
 				indeg[i]++
 				dependents[j] = append(dependents[j], i)
+			} else if ok {
+				set.selfLoop = true
 			}
 		}
 	}
@@ -318,6 +325,7 @@ func (set *Set) computeOrder() []*Spec {
 			}
 		}
 	}
+	set.placed = len(out)
 	for i, s := range set.Specs {
 		if !placed[i] {
 			out = append(out, s)
