@@ -509,8 +509,11 @@ type reloadCache struct {
 }
 
 func (c *reloadCache) lookup(path, name string, key fileKey, _ *Spec) (*Spec, error, bool) {
+	if c.fresh {
+		return nil, nil, false // and last is being written
+	}
 	e, ok := c.r.last[path]
-	if c.fresh || !ok || e.key != key || e.s.Path != name {
+	if !ok || e.key != key || e.s.Path != name {
 		return nil, nil, false
 	}
 	c.r.mu.Lock()
