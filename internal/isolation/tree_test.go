@@ -13,7 +13,9 @@ import (
 	"github.com/chant-run/chant/internal/testgit"
 )
 
-func setup(t *testing.T, files map[string]string) (*gitrepo.Repo, *Tree, plumbing.Hash) {
+// setup makes a repository of files and syncs a tree of it, leaving
+// omitted out.
+func setup(t *testing.T, files map[string]string, omitted ...string) (*gitrepo.Repo, *Tree, plumbing.Hash) {
 	t.Helper()
 	t.Setenv(DirEnv, t.TempDir())
 	dir := testgit.Repo(t, files)
@@ -25,6 +27,7 @@ func setup(t *testing.T, files map[string]string) (*gitrepo.Repo, *Tree, plumbin
 	if err != nil {
 		t.Fatal(err)
 	}
+	tree.Omitted = omitted
 	head, _ := repo.ReadHead()
 	if err := tree.Sync(head.Commit); err != nil {
 		t.Fatal(err)
@@ -314,25 +317,12 @@ func TestATreeDeletedFromUnderChantComesBack(t *testing.T) {
 // reset), chant's own file there is compared, and anything else an agent
 // puts there, or takes away, is a change; a sync puts it all back.
 func TestOmittedDirectoriesStayOut(t *testing.T) {
-	t.Setenv(DirEnv, t.TempDir())
 	many := map[string]string{"README": "readme\n", ".chant/config.md": "---\n---\n", ".chant/archive/2026/old.md": "old\n"}
 	for i := range 20 {
 		many[fmt.Sprintf(".chant/specs/%02d.md", i)] = fmt.Sprintf("spec %d\n", i)
 	}
-	dir := testgit.Repo(t, many)
-	repo, err := gitrepo.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tree, err := Open(repo, "phase")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tree.Omitted = []string{".chant/specs", ".chant/archive"}
-	head, _ := repo.ReadHead()
-	if err := tree.Sync(head.Commit); err != nil {
-		t.Fatal(err)
-	}
+	repo, tree, _ := setup(t, many, ".chant/specs", ".chant/archive")
+	dir := repo.Root
 	listing := func() string {
 		var out []string
 		filepath.WalkDir(tree.Dir, func(p string, d os.DirEntry, err error) error {
@@ -391,7 +381,7 @@ func TestOmittedDirectoriesStayOut(t *testing.T) {
 	write(t, dir, ".chant/specs/05.md", "spec 5, completed\n")
 	testgit.Git(t, dir, "add", "-A")
 	testgit.Git(t, dir, "commit", "-qm", "record")
-	head, _ = repo.ReadHead()
+	head, _ := repo.ReadHead()
 	if err := tree.Sync(head.Commit); err != nil {
 		t.Fatal(err)
 	}
