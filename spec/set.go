@@ -45,14 +45,13 @@ func LoadDir(dir string) (*Set, error) {
 // specs before archived ones) is the one used.
 func loadFiles(paths []string, archived map[string]bool, display func(string) string, cache specCache) (*Set, error) {
 	results, err := parseFiles(paths, archived, display, cache)
+	if cache != nil {
+		cache.save() // its directories are closed whatever happened
+	}
 	if err != nil {
 		return nil, err
 	}
-	set := assemble(results, nil)
-	if cache != nil {
-		cache.save()
-	}
-	return set, nil
+	return assemble(results, nil), nil
 }
 
 // parsed is what reading one spec file gave.

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"path/filepath"
@@ -87,7 +88,10 @@ func (dw *dirWatch) changes(w *Workspace) (paths map[string]bool, all bool) {
 			ev := (*unix.InotifyEvent)(unsafe.Pointer(&dw.buf[off]))
 			nameBytes := dw.buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(ev.Len)]
 			off += unix.SizeofInotifyEvent + int(ev.Len)
-			name := string(nameBytes[:clen(nameBytes)])
+			if i := bytes.IndexByte(nameBytes, 0); i >= 0 {
+				nameBytes = nameBytes[:i] // padded with NULs
+			}
+			name := string(nameBytes)
 			dir, known := dw.dirs[ev.Wd]
 			switch {
 			case ev.Mask&selfEvents != 0 || !known:
@@ -108,15 +112,6 @@ func (dw *dirWatch) changes(w *Workspace) (paths map[string]bool, all bool) {
 			}
 		}
 	}
-}
-
-func clen(b []byte) int {
-	for i, c := range b {
-		if c == 0 {
-			return i
-		}
-	}
-	return len(b)
 }
 
 func (dw *dirWatch) close() { unix.Close(dw.fd) }
