@@ -16,6 +16,7 @@ import (
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/safefs"
+	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -44,6 +45,9 @@ type Job struct {
 	// Started is called with the process group of an agent that runs as a
 	// process, as soon as it exists.
 	Started func(pgid int)
+	// Cage is the sandbox an agent that runs as a process runs in; nil
+	// with sandbox: off.
+	Cage *sandbox.Cage
 
 	render func() (string, error)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/procs"
+	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -48,6 +49,11 @@ type Command struct {
 	Author *gitrepo.Person
 	// ReplyFiles means the CLI replies with whole files (see Preset).
 	ReplyFiles bool
+	// Writable and WritableFiles are where the CLI keeps its own state,
+	// writable in the sandbox (a preset's; the command provider declares
+	// its own in sandbox.writable).
+	Writable      []string
+	WritableFiles []sandbox.File
 }
 
 // CommandFor returns the agent a workspace's config asks for when it runs
@@ -68,6 +74,9 @@ func CommandFor(w *spec.Workspace, stream io.Writer) (*Command, error) {
 			c.Env = p.env(w.Config.Agent.Model, os.Getenv)
 		}
 		c.Author, c.ReplyFiles = p.Author(), p.replyFiles
+		if c.Writable, c.WritableFiles, err = p.State(os.Getenv); err != nil {
+			return nil, err
+		}
 		return c, nil
 	}
 	c.Shell = w.Config.Agent.Command
@@ -165,6 +174,11 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	if c.Shell != "" {
 		argv = []string{"sh", "-c", c.Shell}
 	}
+	argv, release, err := caged(job.Cage, job.Dir, argv, job.Log)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	cmd := procs.Command(runCtx, job.Dir, env, job.Marker, argv[0], argv[1:]...)
 	cmd.Stdin = strings.NewReader(prompt)
 	capture := &capped{max: maxCapture}

@@ -18,6 +18,7 @@ import (
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/internal/safefs"
+	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -49,6 +50,7 @@ type phase struct {
 	prog     *progress
 	log      io.Writer
 	tree     *isolation.Tree // the worktree the phase works in
+	cage     *sandbox.Cage   // the sandbox of its processes (nil: sandbox: off)
 	// What verification found to land: each target's content.
 	work map[string]landedFile
 	// ticks are the boxes the agent ticked, read from the worktree once.
@@ -259,6 +261,8 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 		}
 		guard = g
 	}
+	fmt.Fprintln(p.log, sandboxLine(r.sandbox))
+	p.cage = newCage(r.sandbox, r.repo, tree)
 	if err := p.isolate(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -285,6 +289,7 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 			p.prog.PGID = pgid
 			saveProgress(r.stateDir, p.prog)
 		},
+		Cage: p.cage,
 	}
 	// Whatever happens next, the tree is no longer known to hold only what
 	// chant put there: the next sync scans it unless verification does.
@@ -319,14 +324,14 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 // isolation.setup there (see prepareTree).
 func (p *phase) isolate(ctx context.Context) error {
 	r := p.r
-	return prepareTree(ctx, r.w, r.repo, p.tree, p.prog.head().Commit, p.spec.ID, p.log, r.activity)
+	return prepareTree(ctx, r.w, r.repo, p.tree, p.cage, p.prog.head().Commit, p.spec.ID, p.log, r.activity)
 }
 
 // prepareTree copies isolation.copy's files from the user's working tree
 // into a tree synced to commit, and runs isolation.setup there. Setup may
 // create only ignored files (build caches, dependencies): anything else it
 // changes is an error, so that it is never taken for an agent's work.
-func prepareTree(ctx context.Context, w *spec.Workspace, repo *gitrepo.Repo, tree *isolation.Tree, commit plumbing.Hash,
+func prepareTree(ctx context.Context, w *spec.Workspace, repo *gitrepo.Repo, tree *isolation.Tree, cage *sandbox.Cage, commit plumbing.Hash,
 	id string, log io.Writer, activity func(spec, what string) func()) error {
 	cfg := w.Config.Isolation
 	for _, pattern := range cfg.Copy {
@@ -355,7 +360,7 @@ func prepareTree(ctx context.Context, w *spec.Workspace, repo *gitrepo.Repo, tre
 	for _, command := range cfg.Setup {
 		fmt.Fprintf(log, "setup: %s\n", command)
 		done := activity(id, "setup `"+command+"`")
-		c := runCheck(ctx, spec.Check{Run: command, Expect: spec.ExpectPass, Timeout: "30m"}, tree.Dir, id)
+		c := runCheck(ctx, spec.Check{Run: command, Expect: spec.ExpectPass, Timeout: "30m"}, tree.Dir, id, cage)
 		done()
 		fmt.Fprint(log, c.Output)
 		if !c.Held {
@@ -474,7 +479,7 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 		}
 		fmt.Fprintf(p.log, "check: %s (expect %s)\n", c.Run, c.Expect)
 		done := r.activity(p.spec.ID, "check `"+c.Run+"`")
-		res := runCheck(ctx, c, filepath.Join(tree.Dir, filepath.FromSlash(r.wsRel)), p.spec.ID)
+		res := runCheck(ctx, c, filepath.Join(tree.Dir, filepath.FromSlash(r.wsRel)), p.spec.ID, p.cage)
 		done()
 		fmt.Fprintf(p.log, "%s", res.Output)
 		v.Checks = append(v.Checks, res)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -37,6 +38,12 @@ type Preset struct {
 	// replyFiles means the CLI cannot edit files (a plain model): it
 	// replies with whole files, which chant writes into the worktree.
 	replyFiles bool
+	// state are the directories the CLI writes its own state in (its
+	// sessions, credentials, caches), writable in the sandbox: ~/ and
+	// $VAR are expanded. stateFiles are files, made with the content
+	// given when missing.
+	state      func(getenv func(string) string) []string
+	stateFiles map[string]string
 }
 
 // Presets are the agent CLIs chant knows.
@@ -54,6 +61,11 @@ var Presets = []*Preset{
 			}
 			return a
 		},
+		state: func(getenv func(string) string) []string {
+			return []string{orDefault(getenv("CLAUDE_CONFIG_DIR"), "~/.claude")}
+		},
+		// Claude Code takes an empty file for a corrupted one.
+		stateFiles: map[string]string{"~/.claude.json": "{}\n"},
 	},
 	{
 		Name: "codex", Title: "OpenAI Codex CLI", Binary: "codex", Email: "codex@agents.chant.invalid",
@@ -74,6 +86,9 @@ var Presets = []*Preset{
 			}
 			return append(a, "-")
 		},
+		state: func(getenv func(string) string) []string {
+			return []string{orDefault(getenv("CODEX_HOME"), "~/.codex")}
+		},
 	},
 	{
 		Name: "gemini", Title: "Gemini CLI", Binary: "gemini", Email: "gemini-cli@agents.chant.invalid",
@@ -85,6 +100,7 @@ var Presets = []*Preset{
 			}
 			return append(a, "-p", "") // headless; the prompt comes on standard input
 		},
+		state: func(func(string) string) []string { return []string{"~/.gemini"} },
 	},
 	{
 		Name: "opencode", Title: "opencode", Binary: "opencode", Email: "opencode@agents.chant.invalid",
@@ -117,6 +133,15 @@ var Presets = []*Preset{
 			}}})
 			return []string{"OPENCODE_CONFIG_CONTENT=" + string(cfg)}
 		},
+		state: func(getenv func(string) string) []string {
+			// Its XDG directories.
+			return []string{
+				orDefault(getenv("XDG_DATA_HOME"), "~/.local/share") + "/opencode",
+				orDefault(getenv("XDG_CONFIG_HOME"), "~/.config") + "/opencode",
+				orDefault(getenv("XDG_CACHE_HOME"), "~/.cache") + "/opencode",
+				orDefault(getenv("XDG_STATE_HOME"), "~/.local/state") + "/opencode",
+			}
+		},
 	},
 	{
 		Name: "ollama", Title: "Ollama", Binary: "ollama", Email: "ollama@agents.chant.invalid",
@@ -128,7 +153,42 @@ var Presets = []*Preset{
 			return []string{"run", model}
 		},
 		replyFiles: true,
+		state:      func(func(string) string) []string { return []string{"~/.ollama"} },
 	},
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// State is where the preset's CLI writes its own state, expanded: the
+// directories and files the sandbox lets it write.
+func (p *Preset) State(getenv func(string) string) (dirs []string, files []sandbox.File, err error) {
+	if p.state != nil {
+		for _, d := range p.state(getenv) {
+			abs, err := sandbox.ExpandPath(d, getenv)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s's state: %w", p.Title, err)
+			}
+			dirs = append(dirs, abs)
+		}
+	}
+	names := make([]string, 0, len(p.stateFiles))
+	for f := range p.stateFiles {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	for _, f := range names {
+		abs, err := sandbox.ExpandPath(f, getenv)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s's state: %w", p.Title, err)
+		}
+		files = append(files, sandbox.File{Path: abs, Initial: []byte(p.stateFiles[f])})
+	}
+	return dirs, files, nil
 }
 
 // PresetNamed returns the preset of a provider name.

@@ -21,6 +21,7 @@ import (
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/procs"
+	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -234,11 +235,17 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return rep, err
 		}
 	}
+	// No sandbox, no run (unless the config says sandbox: off): said
+	// before anything starts.
+	policy, err := SandboxPolicy(w, agent)
+	if err != nil {
+		return rep, err
+	}
 	tree, err := openTree("", repo, repoRel(repo, w, "."), "phase")
 	if err != nil {
 		return rep, err
 	}
-	r := &run{opts: opts, w: w, repo: repo, agent: agent, tree: tree, set: set, stateDir: repo.StateDir()}
+	r := &run{opts: opts, w: w, repo: repo, agent: agent, tree: tree, set: set, stateDir: repo.StateDir(), sandbox: policy}
 	r.wsRel = r.repoPath(w.Root)
 	unlock, err = w.Lock() // every git write, info/exclude included
 	if err != nil {
@@ -328,7 +335,8 @@ type run struct {
 	agent    Agent
 	tree     *isolation.Tree
 	stateDir string
-	wsRel    string // the workspace root, relative to the repository root
+	sandbox  *sandbox.Policy // what a phase's processes may do; nil: sandbox: off
+	wsRel    string          // the workspace root, relative to the repository root
 }
 
 // runSequential is the loop of a run of one spec after another: the first

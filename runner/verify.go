@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chant-run/chant/internal/procs"
+	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -155,8 +156,9 @@ func (c CheckResult) Describe() string {
 }
 
 // runCheck runs one check with sh -c in dir, in its own process group and
-// marked, so that a timeout, or its end, leaves nothing of it running.
-func runCheck(ctx context.Context, c spec.Check, dir, id string) CheckResult {
+// marked, so that a timeout, or its end, leaves nothing of it running; in
+// cage when there is one (a phase's check runs the agent's code).
+func runCheck(ctx context.Context, c spec.Check, dir, id string, cage *sandbox.Cage) CheckResult {
 	timeout := DefaultCheckTimeout
 	if c.Timeout != "" {
 		if d, err := time.ParseDuration(c.Timeout); err == nil && d > 0 {
@@ -166,10 +168,15 @@ func runCheck(ctx context.Context, c spec.Check, dir, id string) CheckResult {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	marker := procs.NewMarker()
-	cmd := procs.Command(ctx, dir, append(os.Environ(), "CHANT_SPEC_ID="+id), marker, "sh", "-c", c.Run)
 	var out bytes.Buffer
+	argv, release, err := caged(cage, dir, []string{"sh", "-c", c.Run}, &out)
+	if err != nil {
+		return CheckResult{Check: c, Err: "could not run: " + err.Error()}
+	}
+	defer release()
+	cmd := procs.Command(ctx, dir, append(os.Environ(), "CHANT_SPEC_ID="+id), marker, argv[0], argv[1:]...)
 	start := time.Now()
-	err := procs.Run(cmd, marker, &out, nil)
+	err = procs.Run(cmd, marker, &out, nil)
 	r := CheckResult{Check: c, Duration: time.Since(start), Output: tail(out.String(), 16<<10)}
 	var exit *exec.ExitError
 	switch {

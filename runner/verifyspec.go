@@ -12,6 +12,7 @@ import (
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
+	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -91,10 +92,16 @@ func Verify(ctx context.Context, w *spec.Workspace, opts VerifyOptions) ([]Verif
 		return nil, err
 	}
 	defer lock.Unlock()
+	// Checks run committed agents' code: in the sandbox, as in a phase.
+	policy, err := SandboxPolicy(w, nil)
+	if err != nil {
+		return nil, err
+	}
 	tree, err := openTree("", repo, repoRel(repo, w, "."), "verify")
 	if err != nil {
 		return nil, err
 	}
+	cage := newCage(policy, repo, tree)
 	wsDir := filepath.Join(tree.Dir, filepath.FromSlash(repoRel(repo, w, ".")))
 	activity := func(id, what string) func() {
 		if opts.Activity == nil {
@@ -125,7 +132,7 @@ func Verify(ctx context.Context, w *spec.Workspace, opts VerifyOptions) ([]Verif
 		}
 		vd.Commit = gitrepo.Short(commit.String())
 		fmt.Fprintf(opts.Log, "=== %s at %s\n", s.ID, vd.Commit)
-		v, err := verifyAt(ctx, w, repo, tree, s, commit, wsDir, opts.Log, activity)
+		v, err := verifyAt(ctx, w, repo, tree, cage, s, commit, wsDir, opts.Log, activity)
 		if err != nil {
 			return out, fmt.Errorf("spec %s: %w", s.ID, err)
 		}
@@ -136,13 +143,13 @@ func Verify(ctx context.Context, w *spec.Workspace, opts VerifyOptions) ([]Verif
 }
 
 // verifyAt checks one spec in tree, synced to commit.
-func verifyAt(ctx context.Context, w *spec.Workspace, repo *gitrepo.Repo, tree *isolation.Tree, s *spec.Spec, commit plumbing.Hash,
+func verifyAt(ctx context.Context, w *spec.Workspace, repo *gitrepo.Repo, tree *isolation.Tree, cage *sandbox.Cage, s *spec.Spec, commit plumbing.Hash,
 	wsDir string, log io.Writer, activity func(id, what string) func()) (*Verification, error) {
 	tree.Touched() // the last verify's checks may have written anything
 	if err := tree.Sync(commit); err != nil {
 		return nil, fmt.Errorf("prepare the verify worktree: %w", err)
 	}
-	if err := prepareTree(ctx, w, repo, tree, commit, s.ID, log, activity); err != nil {
+	if err := prepareTree(ctx, w, repo, tree, cage, commit, s.ID, log, activity); err != nil {
 		return nil, err
 	}
 	v := &Verification{Total: len(s.Criteria())}
@@ -158,7 +165,7 @@ func verifyAt(ctx context.Context, w *spec.Workspace, repo *gitrepo.Repo, tree *
 	for _, c := range s.Checks {
 		fmt.Fprintf(log, "check: %s (expect %s)\n", c.Run, c.Expect)
 		done := activity(s.ID, "check `"+c.Run+"`")
-		v.Checks = append(v.Checks, runCheck(ctx, c, wsDir, s.ID))
+		v.Checks = append(v.Checks, runCheck(ctx, c, wsDir, s.ID, cage))
 		done()
 	}
 	return v, nil

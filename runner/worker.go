@@ -177,6 +177,10 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 	if cmd, ok := agent.(*Command); ok {
 		cmd.Env = append(cmd.Env, "CHANT_WORKER="+wk.Identity)
 	}
+	policy, err := SandboxPolicy(atBase, agent)
+	if err != nil {
+		return &RemoteResult{Worker: wk.Identity, Failed: err.Error()}, nil
+	}
 	logFile, err := wk.openLog(req.Key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
@@ -184,7 +188,7 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 	defer logFile.Close()
 	fmt.Fprintf(logFile, "=== %s %s (%s) on %s, base %s\n", time.Now().UTC().Format(time.RFC3339), s.ID, req.Key, wk.Identity, gitrepo.Short(req.Base))
 	r := &run{opts: Options{Workspace: w, SkipCriteria: req.SkipCriteria, Out: io.Discard, Now: time.Now},
-		w: w, repo: repo, agent: agent, tree: tree, stateDir: stateDir, wsRel: req.WsRel, shared: c.guard}
+		w: w, repo: repo, agent: agent, tree: tree, stateDir: stateDir, wsRel: req.WsRel, shared: c.guard, sandbox: policy}
 	p := &phase{r: r, spec: s, snapshot: req.Snapshot, specRel: req.SpecPath, log: logFile, tree: tree,
 		cover:  &gate.Covered{Spec: s, PromptName: req.PromptName},
 		render: func() (string, error) { return req.Prompt, nil },

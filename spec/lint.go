@@ -217,6 +217,7 @@ var knownConfig = configKeys{
 	"agent":     {"command": nil, "timeout": nil, "model": nil, "name": nil},
 	"approval":  {"approvers": nil, "allow_self_approval": nil, "expires_after": nil, "rejection_action": nil, "require_approval_for_agent_work": nil},
 	"isolation": {"copy": nil, "setup": nil},
+	"sandbox":   {"network": nil, "writable": nil},
 	"replay":    {"bundle": nil, "dir": nil},
 	"fixture":   nil,
 	"engine":    nil,
@@ -316,6 +317,7 @@ func ConfigProblems(c *Config) []Problem {
 			errorAt(fmt.Sprintf("temporal.heartbeat: %q is not a duration of a second or more (such as 30s)", h), "temporal", "heartbeat")
 		}
 	}
+	sandboxProblems(c, errorAt)
 	for _, g := range c.Isolation.Copy {
 		if filepath.IsAbs(g) || !filepath.IsLocal(filepath.Clean(g)) {
 			errorAt(fmt.Sprintf("isolation.copy: %q leaves the repository", g), "isolation", "copy")

@@ -75,6 +75,8 @@ type Config struct {
 		Copy  []string `yaml:"copy"`
 		Setup []string `yaml:"setup"`
 	} `yaml:"isolation"`
+	// Sandbox is what a phase's processes may do (see SandboxConfig).
+	Sandbox SandboxConfig `yaml:"sandbox"`
 	// Engine is where phases run: "local" (the default: this machine) or
 	// "temporal" (on chant workers, through the Temporal cluster that
 	// Temporal names); chant run --engine overrides it.

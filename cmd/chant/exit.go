@@ -7,6 +7,7 @@ import (
 
 	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/spec"
 )
@@ -54,7 +55,7 @@ func exitCode(err error, stderr io.Writer) int {
 		errors.Is(err, gate.ErrFromAgent), errors.Is(err, gate.ErrExpired), errors.Is(err, runner.ErrRunInProgress), errors.Is(err, runner.ErrProvider),
 		errors.Is(err, runner.ErrNotCompleted), errors.Is(err, runner.ErrPrompt), errors.Is(err, runner.ErrDirtyTargets),
 		errors.Is(err, runner.ErrUnsafePath), errors.Is(err, runner.ErrNotApproved), errors.Is(err, runner.ErrAgentMissing),
-		errors.Is(err, runner.ErrInvalid), errors.Is(err, gitrepo.ErrNotRepository):
+		errors.Is(err, runner.ErrInvalid), errors.Is(err, gitrepo.ErrNotRepository), errors.Is(err, sandbox.ErrUnavailable):
 		return exitBadInput
 	}
 	return exitFailed

@@ -13,9 +13,16 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
+
+	"github.com/chant-run/chant/internal/sandbox"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == sandbox.RelayCommand {
+		// chant inside a phase's cage, relaying its network list: no
+		// command of chant's runs there.
+		os.Exit(sandbox.RelayMain(os.Args[2:], os.Stderr))
+	}
 	tuneMemory = true
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

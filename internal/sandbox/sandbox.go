@@ -1,0 +1,406 @@
+// Package sandbox runs a phase's processes (its agent, isolation.setup and
+// checks) in a cage the kernel enforces, with bubblewrap (bwrap), what
+// Claude Code's and Codex's own sandboxes use on Linux:
+//
+//   - user, PID, IPC and UTS namespaces: the cage's first process is PID 1
+//     of its own; when the command it started exits, it exits and the
+//     kernel kills everything left in the namespace, whatever a process
+//     did with its environment, session or process group;
+//   - a mount namespace in which the whole file system is read-only but
+//     the phase worktree, a private /tmp and the declared writable paths;
+//     the user's repository is read-only even inside a writable path;
+//     /run is empty (no sockets of the user's session, no docker.sock) and
+//     /dev holds only the usual devices;
+//   - a new session (no controlling terminal to inject keystrokes into),
+//     no capabilities, no further user namespaces;
+//   - optionally a network namespace of its own: loopback only (deny), or
+//     loopback where each listed host:port is relayed out by chant (see
+//     relay.go), and nothing else.
+//
+// Reads are not confined: the agent sees what the user can read.
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// ErrUnavailable means no sandbox can be made here: bwrap is missing, or
+// the kernel refuses the namespaces it needs.
+var ErrUnavailable = errors.New("no sandbox")
+
+// Network says what the cage may reach over the network.
+type Network int
+
+const (
+	// NetAllow leaves the network as it is.
+	NetAllow Network = iota
+	// NetDeny gives the cage a network of its own: loopback only.
+	NetDeny
+	// NetList gives it loopback only, where each listed endpoint is
+	// relayed to the real one; nothing else is reachable.
+	NetList
+)
+
+func (n Network) String() string {
+	switch n {
+	case NetDeny:
+		return "deny"
+	case NetList:
+		return "list"
+	}
+	return "allow"
+}
+
+// Endpoint is a host and port the cage may reach.
+type Endpoint struct {
+	Host string
+	Port int
+}
+
+func (e Endpoint) String() string { return net.JoinHostPort(e.Host, strconv.Itoa(e.Port)) }
+
+// ParseEndpoint reads host:port. The host is a name or a loopback address:
+// a name is resolved outside the cage, an address elsewhere could only be
+// reached by routing, which the cage has none of.
+func ParseEndpoint(s string) (Endpoint, error) {
+	host, port, err := net.SplitHostPort(strings.TrimSpace(s))
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("%q is not host:port", s)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 1 || p > 65535 {
+		return Endpoint{}, fmt.Errorf("%q: port %q is not a number from 1 to 65535", s, port)
+	}
+	if host == "" {
+		return Endpoint{}, fmt.Errorf("%q has no host", s)
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		if !ip.IsLoopback() {
+			return Endpoint{}, fmt.Errorf("%q: an address outside this machine; list the host by name", s)
+		}
+	} else if !validHostname(host) {
+		return Endpoint{}, fmt.Errorf("%q: %q is not a host name", s, host)
+	}
+	return Endpoint{Host: strings.ToLower(host), Port: p}, nil
+}
+
+func validHostname(h string) bool {
+	if len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ExpandPath makes a declared path absolute: $VAR, ${VAR} and
+// ${VAR:-default} are the environment's, then a leading ~/ is the home
+// directory. It must then be absolute.
+func ExpandPath(p string, getenv func(string) string) (string, error) {
+	orig := p
+	missing := ""
+	p = os.Expand(p, func(name string) string {
+		name, def, hasDef := strings.Cut(name, ":-")
+		v := getenv(name)
+		if v == "" && hasDef {
+			return def
+		}
+		if v == "" && missing == "" {
+			missing = name
+		}
+		return v
+	})
+	if missing != "" {
+		return "", fmt.Errorf("%q: $%s is not set", orig, missing)
+	}
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		home := getenv("HOME")
+		if home == "" {
+			return "", fmt.Errorf("%q: HOME is not set", orig)
+		}
+		p = home + p[1:]
+	}
+	if !filepath.IsAbs(p) {
+		return "", fmt.Errorf("%q is not an absolute path (nor ~/...)", orig)
+	}
+	return filepath.Clean(p), nil
+}
+
+// Policy is what the config allows a phase's processes beyond their
+// worktree and private /tmp.
+type Policy struct {
+	// Writable are absolute paths the processes may write: the agent
+	// CLI's own state (its preset's), sandbox.writable (build caches).
+	// A missing one is made as a directory.
+	Writable []string
+	// Files are writable files a CLI keeps its state in (Claude Code's
+	// ~/.claude.json): a missing one is made with its initial content.
+	Files   []File
+	Network Network
+	Hosts   []Endpoint // for NetList
+}
+
+// File is a writable file and what a missing one starts as.
+type File struct {
+	Path    string
+	Initial []byte
+}
+
+// Cage is the view of the processes of one phase.
+type Cage struct {
+	Policy
+	// Dir is the phase worktree: writable, and where commands start.
+	Dir string
+	// Tmp is a directory of chant's mounted on /tmp (and TMPDIR), emptied
+	// before each command.
+	Tmp string
+	// State is a directory of chant's for the cage's own files (the
+	// relay's socket, the hosts file); the cage reads it.
+	State string
+	// Protected are paths that stay read-only even inside a writable
+	// path: the user's repository and its git directory.
+	Protected []string
+	// Visible are paths the commands need to read that lie in a
+	// directory the cage hides (/tmp, /run): the repository, programs.
+	Visible []string
+	// Helper is the command line that runs chant's relay inside the cage
+	// (chant's own executable and its hidden command); for NetList.
+	Helper []string
+}
+
+// hidden are the directories whose contents the cage replaces: /tmp by
+// its own, /run by an empty one.
+var hidden = []string{"/tmp", "/run"}
+
+// Bwrap is the path of bubblewrap, found once.
+var bwrapPath = sync.OnceValues(func() (string, error) { return exec.LookPath("bwrap") })
+
+// Prepare empties the cage's /tmp and makes the directories it needs and
+// the writable paths that are missing.
+func (c *Cage) Prepare() error {
+	if err := os.RemoveAll(c.Tmp); err != nil {
+		return fmt.Errorf("sandbox: empty its /tmp: %w", err)
+	}
+	for _, d := range []string{c.Tmp, c.State} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+	}
+	for _, w := range c.Writable {
+		if _, err := os.Lstat(w); errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(w, 0o700); err != nil {
+				return fmt.Errorf("sandbox: make the writable directory %s: %w", w, err)
+			}
+		}
+	}
+	for _, f := range c.Files {
+		if _, err := os.Lstat(f.Path); errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(filepath.Dir(f.Path), 0o700); err != nil {
+				return fmt.Errorf("sandbox: %w", err)
+			}
+			fh, err := os.OpenFile(f.Path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err == nil {
+				_, err = fh.Write(f.Initial)
+				if cerr := fh.Close(); err == nil {
+					err = cerr
+				}
+			}
+			if err != nil && !errors.Is(err, os.ErrExist) {
+				return fmt.Errorf("sandbox: make the writable file %s: %w", f.Path, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Args is the bubblewrap command line that runs argv in the cage, in
+// workdir (Dir or a directory in it), after Prepare. With NetList, the
+// relay's socket must be served (Relay).
+func (c *Cage) Args(workdir string, argv []string) ([]string, error) {
+	bwrap, err := bwrapPath()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	a := []string{bwrap,
+		"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+		"--disable-userns", "--die-with-parent", "--new-session",
+		"--ro-bind", "/", "/",
+		"--dev", "/dev", "--proc", "/proc",
+	}
+	if c.Network != NetAllow {
+		a = append(a, "--unshare-net")
+	}
+	if fi, err := os.Stat("/run"); err == nil && fi.IsDir() {
+		a = append(a, "--tmpfs", "/run")
+		// Name resolution where resolv.conf leads into /run.
+		a = append(a, "--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve")
+	}
+	a = append(a, "--bind", c.Tmp, "/tmp")
+	seen := map[string]bool{}
+	bind := func(flag string, paths ...string) {
+		for _, p := range paths {
+			if p == "" || seen[flag+p] {
+				continue
+			}
+			seen[flag+p] = true
+			a = append(a, flag, p, p)
+		}
+	}
+	var visible []string
+	for _, p := range c.Visible {
+		if underHidden(p) {
+			visible = append(visible, p)
+		}
+	}
+	bind("--ro-bind-try", shallowFirst(visible)...)
+	writable := append([]string{}, c.Writable...)
+	for _, f := range c.Files {
+		writable = append(writable, f.Path)
+	}
+	bind("--bind", shallowFirst(writable)...)
+	bind("--ro-bind", shallowFirst(c.Protected)...)
+	bind("--bind", c.Dir)
+	if c.Network == NetList {
+		hosts, err := c.writeHosts()
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, "--ro-bind", hosts, "/etc/hosts", "--ro-bind", c.State, c.State)
+	}
+	if workdir == "" {
+		workdir = c.Dir
+	}
+	a = append(a, "--chdir", workdir, "--setenv", "TMPDIR", "/tmp", "--")
+	if c.Network == NetList {
+		if len(c.Helper) == 0 {
+			return nil, errors.New("sandbox: a network list needs chant's relay, and none was given")
+		}
+		a = append(a, c.Helper...)
+		a = append(a, "--socket", c.socket())
+		for i, l := range c.listens() {
+			a = append(a, "--listen", fmt.Sprintf("%d=%s", i, l))
+		}
+		a = append(a, "--")
+	}
+	return append(a, argv...), nil
+}
+
+// underHidden reports whether p lies inside a directory the cage
+// replaces (never the directory itself: that stays replaced).
+func underHidden(p string) bool {
+	for _, h := range hidden {
+		if strings.HasPrefix(p, h+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// shallowFirst orders paths so that a path is mounted before the paths
+// inside it.
+func shallowFirst(paths []string) []string {
+	out := append([]string(nil), paths...)
+	sort.SliceStable(out, func(i, j int) bool {
+		return strings.Count(out[i], "/") < strings.Count(out[j], "/")
+	})
+	return out
+}
+
+var probe struct {
+	sync.Mutex
+	done bool
+	err  error
+}
+
+// Probe makes one cage, with a network of its own, around true: an error
+// (ErrUnavailable) says why no sandbox can be had here. The answer is kept
+// for the process.
+func Probe() error {
+	probe.Lock()
+	defer probe.Unlock()
+	if !probe.done {
+		probe.err = doProbe()
+		probe.done = true
+	}
+	return probe.err
+}
+
+func doProbe() error {
+	if runtime.GOOS != "linux" {
+		return fmt.Errorf("%w: chant's sandbox needs Linux (namespaces and bubblewrap); this is %s", ErrUnavailable, runtime.GOOS)
+	}
+	bwrap, err := bwrapPath()
+	if err != nil {
+		return unavailable(err)
+	}
+	truePath, err := exec.LookPath("true")
+	if err != nil {
+		truePath = "/bin/true"
+	}
+	out, err := exec.Command(bwrap, "--unshare-user", "--unshare-pid", "--unshare-net", "--disable-userns", "--die-with-parent",
+		"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", truePath).CombinedOutput()
+	if err != nil {
+		msg := strings.TrimSpace(string(out))
+		if msg == "" {
+			msg = err.Error()
+		}
+		return fmt.Errorf("%w: the kernel refused the namespaces the sandbox needs (%s); user namespaces may be disabled "+
+			"(sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone, kernel.apparmor_restrict_unprivileged_userns)", ErrUnavailable, oneLine(msg))
+	}
+	return nil
+}
+
+func unavailable(err error) error {
+	if errors.Is(err, exec.ErrNotFound) {
+		return fmt.Errorf("%w: bwrap not found: install bubblewrap (apt-get install bubblewrap, dnf install bubblewrap, pacman -S bubblewrap)", ErrUnavailable)
+	}
+	return fmt.Errorf("%w: bwrap: %v", ErrUnavailable, err)
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
+
+// Describe says what the cage allows, for doctor.
+func (p Policy) Describe() string {
+	net := p.Network.String()
+	if p.Network == NetList {
+		hosts := make([]string, len(p.Hosts))
+		for i, h := range p.Hosts {
+			hosts[i] = h.String()
+		}
+		net = "only " + strings.Join(hosts, ", ")
+	}
+	var paths []string
+	paths = append(paths, p.Writable...)
+	for _, f := range p.Files {
+		paths = append(paths, f.Path)
+	}
+	w := "none"
+	if len(paths) > 0 {
+		w = strings.Join(paths, ", ")
+	}
+	return fmt.Sprintf("network %s; writable besides the worktree and a private /tmp: %s", net, w)
+}
