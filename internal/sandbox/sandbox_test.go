@@ -1,0 +1,307 @@
+package sandbox
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// RequireEnv makes a missing sandbox fail the tests rather than skip them:
+// .ci/run sets it, having installed bubblewrap.
+const RequireEnv = "CHANT_REQUIRE_SANDBOX"
+
+func TestMain(m *testing.M) {
+	// The test binary is also the relay inside a cage, as chant is.
+	if len(os.Args) > 1 && os.Args[1] == RelayCommand {
+		os.Exit(RelayMain(os.Args[2:], os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func requireSandbox(t *testing.T) {
+	t.Helper()
+	if err := Probe(); err != nil {
+		if os.Getenv(RequireEnv) != "" {
+			t.Fatalf("%s is set: %v", RequireEnv, err)
+		}
+		t.Skip(err)
+	}
+}
+
+func TestParseEndpoint(t *testing.T) {
+	for in, want := range map[string]string{
+		"api.anthropic.com:443": "api.anthropic.com:443",
+		"Example.COM:80":        "example.com:80",
+		"127.0.0.1:8080":        "127.0.0.1:8080",
+		"[::1]:9":               "[::1]:9",
+		"localhost:1":           "localhost:1",
+	} {
+		e, err := ParseEndpoint(in)
+		if err != nil || e.String() != want {
+			t.Errorf("ParseEndpoint(%q) = %v, %v; want %s", in, e, err, want)
+		}
+	}
+	for _, in := range []string{"", "host", "host:0", "host:65536", "host:x", ":80", "10.0.0.1:80", "8.8.8.8:53", "bad host:1", "-a.com:1", "a..b:1"} {
+		if e, err := ParseEndpoint(in); err == nil {
+			t.Errorf("ParseEndpoint(%q) = %v, want an error", in, e)
+		}
+	}
+}
+
+func TestExpandPath(t *testing.T) {
+	env := map[string]string{"HOME": "/home/ada", "CACHE": "/var/cache/x"}
+	getenv := func(k string) string { return env[k] }
+	for in, want := range map[string]string{
+		"~/.cache/go-build":               "/home/ada/.cache/go-build",
+		"~":                               "/home/ada",
+		"$CACHE/go":                       "/var/cache/x/go",
+		"${CACHE}/go/":                    "/var/cache/x/go",
+		"${GOCACHE:-~/.cache/go-build}":   "/home/ada/.cache/go-build",
+		"${CACHE:-~/.cache/go-build}/sub": "/var/cache/x/sub",
+		"/opt/../srv":                     "/srv",
+	} {
+		if got, err := ExpandPath(in, getenv); err != nil || got != want {
+			t.Errorf("ExpandPath(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"relative/dir", "$NOPE/x", "~user/x", "${NOPE}"} {
+		if got, err := ExpandPath(in, getenv); err == nil {
+			t.Errorf("ExpandPath(%q) = %q, want an error", in, got)
+		}
+	}
+}
+
+// testCage is a cage over a worktree in a temporary directory, with a
+// "user's repository" beside it and a writable cache inside that.
+type testCage struct {
+	*Cage
+	root, repo, outside, cache string
+}
+
+func newTestCage(t *testing.T, p Policy) *testCage {
+	t.Helper()
+	root := t.TempDir()
+	tc := &testCage{root: root, repo: filepath.Join(root, "ws", "repo"), outside: filepath.Join(root, "outside"), cache: filepath.Join(root, "ws", "cache")}
+	for _, d := range []string{tc.repo + "/.git", tc.outside, tc.cache, filepath.Join(root, "trees", "wt")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt := filepath.Join(root, "trees", "wt")
+	// A writable path that holds the repository: the repository stays
+	// read-only all the same.
+	p.Writable = append(p.Writable, filepath.Join(root, "ws"))
+	tc.Cage = &Cage{Policy: p, Dir: wt, Tmp: wt + ".tmp", State: wt + ".sandbox",
+		Protected: []string{tc.repo}, Visible: []string{root, exe}, Helper: []string{exe, RelayCommand}}
+	return tc
+}
+
+// run runs a shell script in the cage and returns its output.
+func (tc *testCage) run(t *testing.T, script string) (string, error) {
+	t.Helper()
+	if err := tc.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	stop, err := tc.Relay(&log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	args, err := tc.Args("", []string{"sh", "-c", script})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), "WT="+tc.Dir, "REPO="+tc.repo, "OUTSIDE="+tc.outside)
+	out, err := cmd.CombinedOutput()
+	return string(out) + log.String(), err
+}
+
+func TestCageWrites(t *testing.T) {
+	requireSandbox(t)
+	tc := newTestCage(t, Policy{})
+	if err := os.WriteFile(filepath.Join(os.TempDir(), "chant-sandbox-host-tmp"), []byte("host"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(filepath.Join(os.TempDir(), "chant-sandbox-host-tmp"))
+	out, err := tc.run(t, `
+		echo work > "$WT/work.txt" && echo worktree: ok
+		echo x > "$OUTSIDE/evil" 2>/dev/null || echo outside: refused
+		echo x > "$REPO/Makefile" 2>/dev/null || echo repository: refused
+		echo x > "$REPO/.git/config" 2>/dev/null || echo git: refused
+		echo x > "$REPO/../cache/c" && echo cache: ok
+		echo x >> "$HOME/.gitconfig" 2>/dev/null || echo home: refused
+		echo t > /tmp/t && [ "$TMPDIR" = /tmp ] && echo tmp: ok
+		[ -e /tmp/chant-sandbox-host-tmp ] || echo host tmp: hidden
+		[ -z "$(ls -A /run)" ] && echo run: empty
+		[ "$(cat /proc/1/comm)" = bwrap ] || [ "$(ls /proc | grep -c '^[0-9]')" -lt 10 ] && echo pids: own
+		sh -c 'unshare -U true' 2>/dev/null || echo userns: refused
+	`)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"worktree: ok", "outside: refused", "repository: refused", "git: refused", "cache: ok",
+		"home: refused", "tmp: ok", "host tmp: hidden", "run: empty", "pids: own", "userns: refused"} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+	if data, _ := os.ReadFile(filepath.Join(tc.Dir, "work.txt")); string(data) != "work\n" {
+		t.Errorf("the worktree's file holds %q", data)
+	}
+	for _, p := range []string{filepath.Join(tc.outside, "evil"), filepath.Join(tc.repo, "Makefile"), filepath.Join(tc.repo, ".git", "config")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s was written", p)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(tc.Tmp, "t")); err != nil {
+		t.Errorf("the cage's /tmp is not its Tmp: %v", err)
+	}
+	// The next command's /tmp starts empty.
+	out, err = tc.run(t, `ls -A /tmp | grep -qx t && echo left || echo empty`)
+	if err != nil || !strings.Contains(out, "empty") {
+		t.Errorf("the cage's /tmp was not emptied: %v %s", err, out)
+	}
+}
+
+func TestCageKillsWhatOutlivesIt(t *testing.T) {
+	requireSandbox(t)
+	tc := newTestCage(t, Policy{})
+	start := time.Now()
+	out, err := tc.run(t, `
+		setsid sh -c 'sleep 1; echo late > "$WT/late"' </dev/null >/dev/null 2>&1 &
+		nohup sh -c 'trap "" HUP TERM; sleep 1; echo late > "$WT/late2"' </dev/null >/dev/null 2>&1 &
+		echo started`)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if d := time.Since(start); d > 900*time.Millisecond {
+		t.Fatalf("the cage waited for its command's children (%s)", d)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	for _, f := range []string{"late", "late2"} {
+		if _, err := os.Stat(filepath.Join(tc.Dir, f)); err == nil {
+			t.Errorf("a process left by the command wrote %s after it exited", f)
+		}
+	}
+}
+
+// listen serves one line on a host loopback port and returns the port.
+func listen(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(c, "hello from %d\n", l.Addr().(*net.TCPAddr).Port)
+			c.Close()
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// fetch is a shell script that prints what a TCP port says, with bash's
+// /dev/tcp, or "refused".
+func fetch(host string, port int) string {
+	return fmt.Sprintf(`(exec 3<>/dev/tcp/%s/%d && head -n1 <&3) 2>/dev/null || echo "%s:%d refused"`+"\n", host, port, host, port)
+}
+
+func TestCageNetwork(t *testing.T) {
+	requireSandbox(t)
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("needs bash for /dev/tcp")
+	}
+	listed, unlisted := listen(t), listen(t)
+	run := func(p Policy, script string) string {
+		tc := newTestCage(t, p)
+		out, err := tc.run(t, "exec bash -c '"+strings.ReplaceAll(script, "'", `'\''`)+"'")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return out
+	}
+	out := run(Policy{}, fetch("127.0.0.1", listed))
+	if !strings.Contains(out, fmt.Sprintf("hello from %d", listed)) {
+		t.Errorf("network allow: %s", out)
+	}
+	out = run(Policy{Network: NetDeny}, fetch("127.0.0.1", listed))
+	if !strings.Contains(out, "refused") {
+		t.Errorf("network deny reached the host: %s", out)
+	}
+	hosts := []Endpoint{{Host: "127.0.0.1", Port: listed}, {Host: "localhost", Port: unlisted}}
+	out = run(Policy{Network: NetList, Hosts: hosts[:1]},
+		fetch("127.0.0.1", listed)+fetch("127.0.0.1", unlisted)+fetch("localhost", unlisted))
+	if !strings.Contains(out, fmt.Sprintf("hello from %d", listed)) {
+		t.Errorf("a listed endpoint was not reached: %s", out)
+	}
+	if strings.Contains(out, fmt.Sprintf("hello from %d", unlisted)) || strings.Count(out, "refused") != 2 {
+		t.Errorf("an unlisted endpoint was reached: %s", out)
+	}
+	// A host name: the cage's /etc/hosts gives it a loopback address of
+	// its own, and chant dials the name outside.
+	out = run(Policy{Network: NetList, Hosts: hosts[1:]}, "getent hosts localhost; "+fetch("localhost", unlisted)+fetch("127.0.0.1", listed))
+	if !strings.Contains(out, fmt.Sprintf("hello from %d", unlisted)) || !strings.Contains(out, "refused") {
+		t.Errorf("by name: %s", out)
+	}
+}
+
+func TestRelayRefusesWhatIsNotListed(t *testing.T) {
+	dir := t.TempDir()
+	c := &Cage{Policy: Policy{Network: NetList, Hosts: []Endpoint{{Host: "127.0.0.1", Port: listen(t)}}}, State: dir}
+	var log bytes.Buffer
+	stop, err := c.Relay(&log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	for _, ask := range []string{"1\n", "-1\n", "x\n", "127.0.0.1:22\n"} {
+		conn, err := net.Dial("unix", c.socket())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(conn, ask)
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, err := io.ReadAll(conn)
+		conn.Close()
+		if len(got) > 0 || err != nil && !errors.Is(err, io.EOF) {
+			t.Errorf("asked %q: got %q, %v", ask, got, err)
+		}
+	}
+	conn, err := net.Dial("unix", c.socket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(conn, "0\n")
+	got, _ := io.ReadAll(conn)
+	conn.Close()
+	if !strings.HasPrefix(string(got), "hello from") {
+		t.Errorf("the listed endpoint: %q", got)
+	}
+}
+
+func TestUnavailableSaysHow(t *testing.T) {
+	err := unavailable(&exec.Error{Name: "bwrap", Err: exec.ErrNotFound})
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "apt-get install bubblewrap") {
+		t.Errorf("without bwrap: %v", err)
+	}
+}
