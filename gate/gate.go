@@ -13,14 +13,16 @@ import (
 
 	"github.com/chant-run/chant/internal/bookkeeping"
 	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/spec"
 )
 
 var (
 	// ErrNotGate means the spec does not require an approval.
 	ErrNotGate = errors.New("not a human gate")
-	// ErrNoName means no reviewer name was given.
-	ErrNoName = errors.New("a reviewer name is required (--by)")
+	// ErrNoName means no reviewer name was given, or one with control
+	// characters.
+	ErrNoName = errors.New("a reviewer name is required (--by), on one line, without control characters")
 	// ErrNoReason means a rejection without a reason.
 	ErrNoReason = errors.New("a rejection needs a reason (--reason)")
 	// ErrDecided means the gate's spec has already run, or the decision is
@@ -63,7 +65,7 @@ func Reject(w *spec.Workspace, id, by, reason string, now time.Time) (*Decision,
 
 func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*Decision, error) {
 	by = strings.TrimSpace(by)
-	if by == "" || strings.ContainsAny(by, "\r\n") {
+	if by == "" || textsafe.Line(by) != by {
 		return nil, ErrNoName
 	}
 	set, err := w.Load()

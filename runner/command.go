@@ -13,6 +13,7 @@ import (
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/internal/sandbox"
+	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -184,7 +185,9 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	capture := &capped{max: maxCapture}
 	sinks := []io.Writer{job.Log, capture}
 	if c.Stream != nil {
-		sinks = append(sinks, c.Stream)
+		// A filter of its own: an escape sequence the agent leaves open
+		// must not swallow what chant prints next.
+		sinks = append(sinks, textsafe.NewWriter(c.Stream))
 	}
 	err = procs.Run(cmd, job.Marker, io.MultiWriter(sinks...), job.Started)
 	res := &Result{Output: capture.String(), Model: c.Model, Author: c.Author}

@@ -2,11 +2,11 @@ package runner
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/chant-run/chant/internal/textsafe"
 )
 
 // MaxAgentOutput is how much of the agent's text goes into a spec, in
@@ -15,7 +15,9 @@ const MaxAgentOutput = 5000
 
 // agentOutput renders the "## Agent Output" block appended to a spec.
 func agentOutput(at time.Time, text string) string {
-	text = truncate(strings.TrimSpace(text), MaxAgentOutput)
+	// What the agent said, file names it made: no control sequence is
+	// committed.
+	text = truncate(strings.TrimSpace(textsafe.Clean(text)), MaxAgentOutput)
 	fence := "```"
 	for strings.Contains(text, fence) {
 		fence += "`"
@@ -41,18 +43,3 @@ func truncate(s string, max int) string {
 	return fmt.Sprintf("%s\n... (output truncated, %d chars total)", s[:cut], n)
 }
 
-var ansiEscape = regexp.MustCompile(`\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])`)
-
-// cleanOutput makes an agent's output fit to be kept in a spec file:
-// invalid UTF-8 replaced (U+FFFD), terminal escape sequences and control
-// characters other than newline and tab removed.
-func cleanOutput(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = ansiEscape.ReplaceAllString(s, "")
-	return strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
-			return r
-		}
-		return -1
-	}, s)
-}

@@ -19,6 +19,7 @@ import (
 	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/internal/sandbox"
+	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -306,7 +307,7 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 	if res == nil {
 		res = &Result{}
 	}
-	res.Output = cleanOutput(res.Output)
+	res.Output = textsafe.Clean(res.Output)
 	if agentErr != nil {
 		if len(changed) > 0 {
 			agentErr = fmt.Errorf("%w (it also changed git's configuration, undone: %s)", agentErr, strings.Join(changed, ", "))
@@ -560,7 +561,7 @@ func (p *phase) land(v *Verification) (string, error) {
 			return changes, nil
 		}
 		commits := []gitrepo.CommitSpec{
-			{Message: fmt.Sprintf("chant(%s): %s\n", p.spec.ID, p.spec.Title), Author: p.prog.Author, Changes: work},
+			{Message: fmt.Sprintf("chant(%s): %s\n", p.spec.ID, textsafe.Line(p.spec.Title)), Author: p.prog.Author, Changes: work},
 			{Message: fmt.Sprintf("chant: record %s completed\n", p.spec.ID), Make: record},
 		}
 		if len(work) == 0 && len(p.spec.Commits) > 0 {
@@ -647,8 +648,9 @@ func (p *phase) fail(output string, v *Verification, cause error) error {
 		reasons = v.Problems()
 	}
 	for i, r := range reasons {
-		// One line each, of a readable length: the log has the rest.
-		r = strings.Join(strings.Fields(r), " ")
+		// One line each, of a readable length, with no control sequence
+		// (file names are the agent's): the log has the rest.
+		r = strings.Join(strings.Fields(textsafe.Line(r)), " ")
 		if len([]rune(r)) > 300 {
 			r = string([]rune(r)[:300]) + "…"
 		}

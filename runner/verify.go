@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/internal/sandbox"
+	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -83,13 +85,17 @@ func (v *Verification) Problems() []string {
 		}
 	}
 	for _, f := range v.OtherSpecs {
-		out = append(out, "changed another spec, which an agent may never do: "+f)
+		out = append(out, "changed another spec, which an agent may never do: "+shownPath(f))
 	}
 	if len(v.GitConfig) > 0 {
 		out = append(out, "changed git's configuration, which an agent may never do (undone): "+strings.Join(v.GitConfig, ", "))
 	}
 	if len(v.Undeclared) > 0 {
-		out = append(out, "changed files outside target_files: "+strings.Join(v.Undeclared, ", "))
+		shown := make([]string, len(v.Undeclared))
+		for i, f := range v.Undeclared {
+			shown[i] = shownPath(f)
+		}
+		out = append(out, "changed files outside target_files: "+strings.Join(shown, ", "))
 	}
 	for _, f := range v.Missing {
 		out = append(out, "target file does not exist: "+f)
@@ -107,6 +113,16 @@ func (v *Verification) Problems() []string {
 		}
 	}
 	return out
+}
+
+// shownPath is a path an agent made, as it can be shown: quoted, with its
+// control characters escaped (\x1b), when it has any, so that the user
+// can find the file and no terminal acts on it.
+func shownPath(p string) string {
+	if textsafe.Line(p) == p {
+		return p
+	}
+	return strconv.QuoteToGraphic(p)
 }
 
 // Status is the verification_status to record: passed, partial (criteria

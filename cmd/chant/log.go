@@ -22,6 +22,7 @@ type logOptions struct {
 	*globals
 	id     string
 	follow bool
+	raw    bool
 }
 
 func newLogCmd(g *globals) *cobra.Command {
@@ -31,7 +32,8 @@ func newLogCmd(g *globals) *cobra.Command {
 		Short: "Show the agent's output of a spec's last (or running) phase",
 		Long: `Show what the agent said, and the checks' output, in the last phase of a
 spec, or in the one running now. With --follow, go on showing it as it comes
-until the phase ends.`,
+until the phase ends. The agent's control sequences (colours, cursor moves,
+terminal commands) are left out; --raw gives the log's bytes as they are.`,
 		Args: exactArgs(1, "one spec ID"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.id = args[0]
@@ -40,6 +42,7 @@ until the phase ends.`,
 		ValidArgsFunction: completeIDs(g, 1),
 	}
 	c.Flags().BoolVarP(&opts.follow, "follow", "f", false, "keep showing the output of the running phase until it ends")
+	c.Flags().BoolVar(&opts.raw, "raw", false, "the log's bytes as they are, control sequences included")
 	return c
 }
 
@@ -61,6 +64,10 @@ func runLog(ctx context.Context, opts *logOptions) error {
 		data, _, err := safefs.Root{Dir: w.Root}.ReadFile(rel, 0)
 		return data, err
 	}
+	out := opts.stdout
+	if opts.raw {
+		out = opts.rawStdout
+	}
 	data, err := read()
 	if errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(opts.stdout, "%s has no log yet: it has not run.\n", s.ID)
@@ -69,7 +76,7 @@ func runLog(ctx context.Context, opts *logOptions) error {
 	if err != nil {
 		return err
 	}
-	opts.stdout.Write(data[lastPhase(data, s.ID):])
+	out.Write(data[lastPhase(data, s.ID):])
 	if !opts.follow {
 		return nil
 	}
@@ -91,12 +98,12 @@ func runLog(ctx context.Context, opts *logOptions) error {
 			shown = 0
 		}
 		if len(data) > shown {
-			opts.stdout.Write(data[shown:])
+			out.Write(data[shown:])
 			shown = len(data)
 		}
 	}
 	if data, err = read(); err == nil && len(data) > shown {
-		opts.stdout.Write(data[shown:])
+		out.Write(data[shown:])
 	}
 	return nil
 }

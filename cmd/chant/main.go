@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chant-run/chant/internal/sandbox"
+	"github.com/chant-run/chant/internal/textsafe"
 )
 
 func main() {
@@ -82,7 +83,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCmd(stdin, stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	return exitCode(err, stderr)
+	return exitCode(err, textsafe.NewWriter(stderr))
 }
 
 // graceAfterSignal is how long a command may take to stop cleanly after

@@ -10,10 +10,20 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/runner"
 )
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// fileOf is the file a writer writes to, through chant's output filter.
+func fileOf(w io.Writer) (*os.File, bool) {
+	if t, ok := w.(*textsafe.Writer); ok {
+		w = t.Underlying()
+	}
+	f, ok := w.(*os.File)
+	return f, ok
+}
 
 // liveOutput is a run's standard output, shared by the runner's lines, the
 // agent's streamed output and the progress lines, so that none of them
@@ -36,7 +46,7 @@ type liveOutput struct {
 
 func newLiveOutput(out io.Writer) *liveOutput {
 	l := &liveOutput{out: out, every: 30 * time.Second, stop: make(chan struct{}), current: map[string]runner.Activity{}}
-	if f, ok := out.(*os.File); ok {
+	if f, ok := fileOf(out); ok {
 		l.tty = isTerminal(f)
 	}
 	if l.tty {
@@ -136,7 +146,7 @@ func (l *liveOutput) draw() {
 		if i > 0 {
 			fmt.Fprint(l.out, "\n")
 		}
-		fmt.Fprintf(l.out, "\r\x1b[K  ⋯ %s: %s (%s)", a.Spec, a.What, elapsed(a.Start))
+		fmt.Fprintf(l.out, "%s  ⋯ %s: %s (%s)", textsafe.Own("\r\x1b[K"), a.Spec, textsafe.Line(a.What), elapsed(a.Start))
 		l.shown++
 	}
 }
@@ -147,9 +157,9 @@ func (l *liveOutput) clear() {
 	if l.shown == 0 {
 		return
 	}
-	fmt.Fprint(l.out, "\r\x1b[K")
+	fmt.Fprint(l.out, textsafe.Own("\r\x1b[K"))
 	for range l.shown - 1 {
-		fmt.Fprint(l.out, "\x1b[1A\r\x1b[K")
+		fmt.Fprint(l.out, textsafe.Own("\x1b[1A\r\x1b[K"))
 	}
 	l.shown = 0
 }

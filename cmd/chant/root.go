@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/fixture"
+	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -22,10 +23,17 @@ type globals struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// rawStdout is standard output unfiltered, for chant log --raw.
+	rawStdout io.Writer
 }
 
+// newRootCmd is chant's command line. Whatever a command prints may hold
+// an agent's text, a file name, a spec's title: its output is filtered so
+// that no control sequence but chant's own (textsafe.Own) reaches the
+// terminal.
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
-	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr}
+	g := &globals{stdin: stdin, stdout: textsafe.NewWriter(stdout), stderr: textsafe.NewWriter(stderr), rawStdout: stdout}
+	stdout, stderr = g.stdout, g.stderr
 	root := &cobra.Command{
 		Use:           "chant",
 		Short:         "Run spec pipelines against a git repository",

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/chant-run/chant/fixture"
+	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/spec"
 )
@@ -247,7 +248,7 @@ func summaryLine(n int, counts map[string]int) string {
 type style struct{ color bool }
 
 func newStyle(w io.Writer) style {
-	f, ok := w.(*os.File)
+	f, ok := fileOf(w)
 	noColor := os.Getenv("NO_COLOR") != "" // no-color.org: set and not empty
 	return style{color: ok && !noColor && term.IsTerminal(int(f.Fd()))}
 }
@@ -256,7 +257,7 @@ func (st style) bold(s string) string {
 	if !st.color {
 		return s
 	}
-	return "\x1b[1m" + s + "\x1b[0m"
+	return textsafe.Own("\x1b[1m") + s + textsafe.Own("\x1b[0m")
 }
 
 // status is the STATUS cell: on a terminal, with a symbol and a colour
@@ -279,7 +280,7 @@ func (st style) status(s *runner.State) cell {
 	case runner.KindReady:
 		symbol, code = "○", "36"
 	}
-	return cell{text: symbol + " " + word, paint: func(text string) string { return "\x1b[" + code + "m" + text + "\x1b[0m" }}
+	return cell{text: symbol + " " + word, paint: func(text string) string { return textsafe.Own("\x1b["+code+"m") + text + textsafe.Own("\x1b[0m") }}
 }
 
 func nonNil(list []string) []string {
