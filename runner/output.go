@@ -42,4 +42,3 @@ func truncate(s string, max int) string {
 	}
 	return fmt.Sprintf("%s\n... (output truncated, %d chars total)", s[:cut], n)
 }
-

@@ -80,12 +80,12 @@ type filter struct {
 }
 
 const (
-	normal = iota
-	esc            // after ESC
-	escInter       // after ESC and intermediate bytes
-	csi            // ESC [ ... final
-	str            // OSC, DCS, SOS, PM, APC: up to BEL or ST
-	strEsc         // ESC inside a string sequence
+	normal   = iota
+	esc      // after ESC
+	escInter // after ESC and intermediate bytes
+	csi      // ESC [ ... final
+	str      // OSC, DCS, SOS, PM, APC: up to BEL or ST
+	strEsc   // ESC inside a string sequence
 )
 
 // maxString bounds a string sequence: past it, what follows is text again

@@ -9,20 +9,20 @@ import (
 )
 
 var cases = map[string]string{
-	"plain text\n\twith a tab":                         "plain text\n\twith a tab",
-	"OSC 52: \x1b]52;c;ZXZpbA==\x07done":               "OSC 52: done",
-	"OSC ST: \x1b]0;title\x1b\\done":                   "OSC ST: done",
-	"hide: line one\x1b[1A\x1b[2Kline two":             "hide: line oneline two",
-	"colour \x1b[31mred\x1b[0m":                        "colour red",
-	"cr: secret\rshown":                                "cr: secretshown",
-	"bell\x07 backspace\x08 del\x7f nul\x00":           "bell backspace del nul",
-	"C1 CSI \u009b31mred":                              "C1 CSI red",
-	"C1 OSC \u009d52;c;eA==\x07x":                      "C1 OSC x",
-	"DCS \x1bPq#0;2;0;0;0\x1b\\after":                  "DCS after",
-	"charset \x1b(Bafter \x1bcreset":                   "charset after reset",
-	"bidi \u202eevil\u202c \u2066x\u2069":              "bidi evil x",
-	"invalid \xff\xfe utf8":                            "invalid \uFFFD\uFFFD utf8",
-	"unicode stays: é ✓ ⋯ 日本":                          "unicode stays: é ✓ ⋯ 日本",
+	"plain text\n\twith a tab":               "plain text\n\twith a tab",
+	"OSC 52: \x1b]52;c;ZXZpbA==\x07done":     "OSC 52: done",
+	"OSC ST: \x1b]0;title\x1b\\done":         "OSC ST: done",
+	"hide: line one\x1b[1A\x1b[2Kline two":   "hide: line oneline two",
+	"colour \x1b[31mred\x1b[0m":              "colour red",
+	"cr: secret\rshown":                      "cr: secretshown",
+	"bell\x07 backspace\x08 del\x7f nul\x00": "bell backspace del nul",
+	"C1 CSI \u009b31mred":                    "C1 CSI red",
+	"C1 OSC \u009d52;c;eA==\x07x":            "C1 OSC x",
+	"DCS \x1bPq#0;2;0;0;0\x1b\\after":        "DCS after",
+	"charset \x1b(Bafter \x1bcreset":         "charset after reset",
+	"bidi \u202eevil\u202c \u2066x\u2069":    "bidi evil x",
+	"invalid \xff\xfe utf8":                  "invalid \uFFFD\uFFFD utf8",
+	"unicode stays: é ✓ ⋯ 日本":                "unicode stays: é ✓ ⋯ 日本",
 }
 
 func TestClean(t *testing.T) {
