@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -48,9 +47,10 @@ type Decision struct {
 }
 
 // Approve records that by approved the gate spec id (a partial ID works
-// when unique) and commits it as "chant(<id>): approve".
-func Approve(w *spec.Workspace, id, by string, now time.Time) (*Decision, error) {
-	return decide(w, id, by, "", spec.ApprovalApproved, now)
+// when unique) and commits it as "chant(<id>): approve", bound to what was
+// reviewed, the files its agent runs with (files) included.
+func Approve(w *spec.Workspace, id, by string, now time.Time, files AgentFiles) (*Decision, error) {
+	return decide(w, id, by, "", spec.ApprovalApproved, now, files)
 }
 
 // Reject records that by rejected the gate spec id, with a reason, and
@@ -60,10 +60,10 @@ func Reject(w *spec.Workspace, id, by, reason string, now time.Time) (*Decision,
 	if strings.TrimSpace(reason) == "" {
 		return nil, ErrNoReason
 	}
-	return decide(w, id, by, reason, spec.ApprovalRejected, now)
+	return decide(w, id, by, reason, spec.ApprovalRejected, now, nil)
 }
 
-func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*Decision, error) {
+func decide(w *spec.Workspace, id, by, reason, status string, now time.Time, files AgentFiles) (*Decision, error) {
 	by = strings.TrimSpace(by)
 	if by == "" || textsafe.Line(by) != by {
 		return nil, ErrNoName
@@ -105,7 +105,7 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*D
 		if status == spec.ApprovalApproved {
 			// Bind the approval to what was reviewed: what the gate's agent
 			// will be given and the work under review, as they are now.
-			c, err := Cover(w, set, cur, "", repo, true)
+			c, err := Cover(w, set, cur, "", repo, true, files)
 			if err != nil {
 				return err
 			}
@@ -121,11 +121,11 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time) (*D
 		if status == spec.ApprovalApproved {
 			e.SetIn("approval", "hash", binding)
 		}
-		entry := fmt.Sprintf("**%s** - %s - %s", by, now.Format("2006-01-02 15:04"), strings.ToUpper(status))
+		entry := spec.DecisionEntry(by, now, status)
 		if reason != "" {
 			entry += "\n\n" + strings.TrimSpace(reason)
 		}
-		e.AppendToSection("Approval Discussion", entry)
+		e.AppendToSection(spec.SectionApprovalDiscussion, entry)
 		return nil
 	})
 	if err != nil {
@@ -195,20 +195,17 @@ func matchesAny(name string, list []string) bool {
 	return false
 }
 
-// decisionEntry is the line decide writes into Approval Discussion.
-var decisionEntry = regexp.MustCompile(`^\*\*(.+)\*\* - (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) - (APPROVED|REJECTED)\s*$`)
-
 // RejectionReason is the reason given with the last decision on s when it
 // was a rejection ("" otherwise, or when none was given).
 func RejectionReason(s *spec.Spec) string {
-	lines := strings.Split(s.Section("Approval Discussion"), "\n")
+	lines := strings.Split(s.Section(spec.SectionApprovalDiscussion), "\n")
 	last := -1
 	for i, l := range lines {
-		if decisionEntry.MatchString(l) {
+		if spec.DecisionStatus(l) != "" {
 			last = i
 		}
 	}
-	if last < 0 || decisionEntry.FindStringSubmatch(lines[last])[3] != "REJECTED" {
+	if last < 0 || spec.DecisionStatus(lines[last]) != "REJECTED" {
 		return ""
 	}
 	return strings.TrimSpace(strings.Join(lines[last+1:], "\n"))

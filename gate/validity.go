@@ -28,15 +28,25 @@ type Covered struct {
 	Inputs     []spec.InputFile  // its context and informed_by files
 	Agent      []byte            // the agent's configuration, canonical
 	Work       map[string]string // its dependencies' target files as committed: path → "mode hash" ("" if absent)
+	// Runs are the repository's files its agent is started with as code
+	// or instructions (a command agent's script, CLAUDE.md, .claude/,
+	// AGENTS.md, ...), as committed: path → "mode hash"; a path named and
+	// absent → "".
+	Runs map[string]string
 }
+
+// AgentFiles names the paths of the repository (files or directories)
+// that the agent of spec s runs as code or reads as instructions; the
+// runner knows them (its presets).
+type AgentFiles func(w *spec.Workspace, repoRoot string, s *spec.Spec) []string
 
 // Cover reads what an approval of s covers: the spec, the prompt template
 // it runs with (override is run --prompt), the agent configuration, the
 // context and informed_by files, and, withWork, the target files of every
-// spec it depends on (directly or not) as HEAD holds them. A phase reads
-// its inputs through Cover too, so what its agent is given is exactly what
-// was approved.
-func Cover(w *spec.Workspace, set *spec.Set, s *spec.Spec, override string, repo *gitrepo.Repo, withWork bool) (*Covered, error) {
+// spec it depends on (directly or not) and the files its agent runs with
+// (files), as HEAD holds them. A phase reads its inputs through Cover too,
+// so what its agent is given is exactly what was approved.
+func Cover(w *spec.Workspace, set *spec.Set, s *spec.Spec, override string, repo *gitrepo.Repo, withWork bool, files AgentFiles) (*Covered, error) {
 	c := &Covered{Spec: s, PromptName: spec.PromptName(w.Config, s, override)}
 	var err error
 	if c.Template, err = w.ReadPrompt(c.PromptName); errors.Is(err, fs.ErrNotExist) {
@@ -63,13 +73,26 @@ func Cover(w *spec.Workspace, set *spec.Set, s *spec.Spec, override string, repo
 	if !withWork {
 		return c, nil
 	}
-	c.Work = map[string]string{}
+	c.Work, c.Runs = map[string]string{}, map[string]string{}
 	if repo == nil {
 		return c, nil
 	}
 	head, err := repo.ReadHead()
 	if err != nil {
 		return nil, err
+	}
+	if files != nil {
+		for _, p := range files(w, repo.Root, s) {
+			found, err := repo.FilesUnder(head.Commit, p)
+			if err != nil {
+				return nil, err
+			}
+			c.Runs[p] = ""
+			for path, f := range found {
+				delete(c.Runs, p)
+				c.Runs[path] = fmt.Sprintf("%o %s", f.Mode, f.Hash)
+			}
+		}
 	}
 	for _, dep := range dependencies(set, s) {
 		for _, t := range dep.TargetFiles {
@@ -95,19 +118,16 @@ func Cover(w *spec.Workspace, set *spec.Set, s *spec.Spec, override string, repo
 // runs it: not part of what was reviewed.
 var decisionKeys = map[string][]string{
 	"status": nil, "commits": nil, "completed_at": nil, "model": nil,
-	"verification_status": nil, "last_verified": nil,
+	"verification_status": nil, "verification_failures": nil, "last_verified": nil,
 	"approval": {"status", "by", "at", "hash", "commit"},
 }
 
-// DecisionSections are the sections chant appends to a spec: a record of
-// decisions and runs, not instructions. The agent is not given them.
-var DecisionSections = []string{"Approval Discussion", "Agent Output"}
-
 // bindingVersion starts every binding this chant writes; an approval
-// without it was not given through this chant.
-const bindingVersion = "v2"
+// without it was not given through this chant. v2 bound the spec without
+// its record sections, and not the files its agent runs with.
+const bindingVersion = "v3"
 
-var parts = []string{"spec", "prompt", "agent", "inputs", "work"}
+var parts = []string{"spec", "prompt", "agent", "inputs", "work", "runs"}
 
 // Binding is the approval's binding: one hash per part of what it covers,
 // so that a void approval can say what changed.
@@ -125,8 +145,10 @@ func (c *Covered) Binding() string {
 		inputs = append(inputs, []byte(f.Pattern), []byte(f.Path), []byte(fmt.Sprint(f.Missing)), f.Data)
 	}
 	work, _ := json.Marshal(c.Work) // maps marshal sorted
+	runs, _ := json.Marshal(c.Runs)
 	values := map[string]string{
-		"spec":   sum(c.Spec.Stripped(decisionKeys, DecisionSections)),
+		"spec":   sum(c.Spec.Reviewed(decisionKeys)),
+		"runs":   sum(runs),
 		"prompt": sum([]byte(c.PromptName), c.Template),
 		"agent":  sum(c.Agent),
 		"inputs": sum(inputs...),
@@ -171,20 +193,24 @@ var partNames = map[string]string{
 	"agent":  "the agent configuration",
 	"inputs": "its context or informed_by files",
 	"work":   "the work under review (its dependencies' target files)",
+	"runs":   "what its agent runs with (its script, or instruction and settings files such as CLAUDE.md, AGENTS.md, .claude/)",
 }
 
 // Void says why a granted approval does not open the gate, or "" if it
 // does: it was not given through chant approve (no binding: hand-written,
 // or written by another tool), or something it covers has changed since.
-func Void(w *spec.Workspace, set *spec.Set, s *spec.Spec, repo *gitrepo.Repo) (string, error) {
+func Void(w *spec.Workspace, set *spec.Set, s *spec.Spec, repo *gitrepo.Repo, files AgentFiles) (string, error) {
 	a := s.Approval
 	if a == nil || a.Status != spec.ApprovalApproved {
 		return "", nil
 	}
 	if !Bound(a.Hash) {
+		if strings.HasPrefix(a.Hash, "v2 ") {
+			return "approved by an older chant, whose binding did not cover all of the gate spec nor the files its agent runs with: approve again with chant approve", nil
+		}
 		return "approved without chant's binding to what was reviewed (hand-written, or by another tool): approve again with chant approve", nil
 	}
-	c, err := Cover(w, set, s, "", repo, true)
+	c, err := Cover(w, set, s, "", repo, true, files)
 	if err != nil {
 		// What it covers cannot be read: it cannot be shown to hold.
 		return "approval cannot be checked: " + err.Error(), nil

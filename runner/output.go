@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/chant-run/chant/internal/textsafe"
+	"github.com/chant-run/chant/spec"
 )
 
 // MaxAgentOutput is how much of the agent's text goes into a spec, in
@@ -17,12 +18,7 @@ const MaxAgentOutput = 5000
 func agentOutput(at time.Time, text string) string {
 	// What the agent said, file names it made: no control sequence is
 	// committed.
-	text = truncate(strings.TrimSpace(textsafe.Clean(text)), MaxAgentOutput)
-	fence := "```"
-	for strings.Contains(text, fence) {
-		fence += "`"
-	}
-	return fmt.Sprintf("## Agent Output\n\n%s\n\n%s\n%s\n%s\n", at.UTC().Format(time.RFC3339), fence, text, fence)
+	return spec.AgentOutputBlock(at, truncate(strings.TrimSpace(textsafe.Clean(text)), MaxAgentOutput))
 }
 
 // truncate cuts s to at most max characters, never inside a UTF-8

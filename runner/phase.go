@@ -179,7 +179,7 @@ func (r *run) begin(s *spec.Spec, tree *isolation.Tree) (*phase, error) {
 		return nil, err
 	}
 	p := &phase{r: r, spec: ed.Spec, snapshot: ed.New, specRel: r.repoPath(r.w.SpecPath(s.ID)), tree: tree, before: ed.Old}
-	p.cover, err = gate.Cover(r.w, r.specs(), p.spec, r.opts.Prompt, r.repo, p.spec.Gate())
+	p.cover, err = gate.Cover(r.w, r.specs(), p.spec, r.opts.Prompt, r.repo, p.spec.Gate(), AgentFiles)
 	if err != nil {
 		return nil, err
 	}

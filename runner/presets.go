@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -44,6 +47,10 @@ type Preset struct {
 	// given when missing.
 	state      func(getenv func(string) string) []string
 	stateFiles map[string]string
+	// instructions are the files and directories of a repository the CLI
+	// reads as instructions or settings (hooks, MCP servers) when started
+	// there: an approval of a gate covers them.
+	instructions []string
 }
 
 // Presets are the agent CLIs chant knows.
@@ -65,7 +72,8 @@ var Presets = []*Preset{
 			return []string{orDefault(getenv("CLAUDE_CONFIG_DIR"), "~/.claude")}
 		},
 		// Claude Code takes an empty file for a corrupted one.
-		stateFiles: map[string]string{"~/.claude.json": "{}\n"},
+		stateFiles:   map[string]string{"~/.claude.json": "{}\n"},
+		instructions: []string{"CLAUDE.md", "CLAUDE.local.md", ".claude", ".mcp.json"},
 	},
 	{
 		Name: "codex", Title: "OpenAI Codex CLI", Binary: "codex", Email: "codex@agents.chant.invalid",
@@ -89,6 +97,7 @@ var Presets = []*Preset{
 		state: func(getenv func(string) string) []string {
 			return []string{orDefault(getenv("CODEX_HOME"), "~/.codex")}
 		},
+		instructions: []string{"AGENTS.md", "AGENTS.override.md", ".codex"},
 	},
 	{
 		Name: "gemini", Title: "Gemini CLI", Binary: "gemini", Email: "gemini-cli@agents.chant.invalid",
@@ -100,7 +109,8 @@ var Presets = []*Preset{
 			}
 			return append(a, "-p", "") // headless; the prompt comes on standard input
 		},
-		state: func(func(string) string) []string { return []string{"~/.gemini"} },
+		state:        func(func(string) string) []string { return []string{"~/.gemini"} },
+		instructions: []string{"GEMINI.md", "AGENTS.md", ".gemini"},
 	},
 	{
 		Name: "opencode", Title: "opencode", Binary: "opencode", Email: "opencode@agents.chant.invalid",
@@ -142,6 +152,7 @@ var Presets = []*Preset{
 				orDefault(getenv("XDG_STATE_HOME"), "~/.local/state") + "/opencode",
 			}
 		},
+		instructions: []string{"AGENTS.md", "CLAUDE.md", "opencode.json", "opencode.jsonc", ".opencode"},
 	},
 	{
 		Name: "ollama", Title: "Ollama", Binary: "ollama", Email: "ollama@agents.chant.invalid",
@@ -189,6 +200,60 @@ func (p *Preset) State(getenv func(string) string) (dirs []string, files []sandb
 		files = append(files, sandbox.File{Path: abs, Initial: []byte(p.stateFiles[f])})
 	}
 	return dirs, files, nil
+}
+
+// AgentFiles names what of the repository (paths relative to repoRoot)
+// the agent of spec s runs as code or reads as instructions, for an
+// approval of a gate to cover: the preset's instruction and settings
+// files, at the repository's root and the workspace's; the command
+// agent's script when agent.command names one in the repository; the
+// spec's replay recording.
+func AgentFiles(w *spec.Workspace, repoRoot string, s *spec.Spec) []string {
+	rel := func(p string) (string, bool) {
+		r, err := filepath.Rel(repoRoot, filepath.Join(w.Root, filepath.FromSlash(p)))
+		return filepath.ToSlash(r), err == nil && filepath.IsLocal(r)
+	}
+	var out []string
+	add := func(p string) {
+		if r, ok := rel(p); ok && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	switch c := w.Config; c.Defaults.Provider {
+	case "", "replay":
+		if c.Replay.Bundle == "" {
+			dir := c.Replay.Dir
+			if dir == "" {
+				dir = ".chant/recordings"
+			}
+			add(path.Join(dir, s.ID))
+		}
+	case "command":
+		// Words of the command that name a file: the agent runs in the
+		// worktree's root, the repository's.
+		for _, word := range strings.Fields(c.Agent.Command) {
+			word = strings.Trim(word, `"'`)
+			word = strings.NewReplacer("${CHANT_SPEC_ID}", s.ID, "$CHANT_SPEC_ID", s.ID).Replace(word)
+			if strings.HasPrefix(word, "-") || !strings.ContainsAny(word, "/.") || strings.ContainsAny(word, "$`*?") {
+				continue
+			}
+			if p := filepath.Clean(word); filepath.IsLocal(p) {
+				if !slices.Contains(out, filepath.ToSlash(p)) {
+					out = append(out, filepath.ToSlash(p))
+				}
+			}
+		}
+	default:
+		if p, ok := PresetNamed(c.Defaults.Provider); ok {
+			for _, f := range p.instructions {
+				if !slices.Contains(out, f) {
+					out = append(out, f) // at the repository's root
+				}
+				add(f) // and the workspace's
+			}
+		}
+	}
+	return out
 }
 
 // PresetNamed returns the preset of a provider name.

@@ -59,7 +59,7 @@ func Render(w *spec.Workspace, c *gate.Covered) (string, error) {
 		"project.name":      w.Config.Project.Name,
 		"spec.id":           s.ID,
 		"spec.title":        s.Title,
-		"spec.description":  strings.TrimSpace(s.BodyWithout(gate.DecisionSections...)),
+		"spec.description":  strings.TrimSpace(s.BodyWithout(spec.RecordSections...)),
 		"spec.path":         w.Rel(w.SpecPath(s.ID)),
 		"spec.target_files": strings.Join(s.TargetFiles, ", "),
 		"spec.context":      inline(c.Inputs, s.Context),

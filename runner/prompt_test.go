@@ -27,7 +27,7 @@ func TestRenderPrompt(t *testing.T) {
 	})
 	set, _ := w.Load()
 	render := func(id, override string) (string, error) {
-		c, err := gate.Cover(w, set, set.Get(id), override, nil, false)
+		c, err := gate.Cover(w, set, set.Get(id), override, nil, false, nil)
 		if err != nil {
 			return "", err
 		}
@@ -77,7 +77,7 @@ func TestBuiltInPromptAndEmptySections(t *testing.T) {
 	render := func(prompt string) string {
 		t.Helper()
 		set, _ := w.Load()
-		c, err := gate.Cover(w, set, set.Get("greet"), prompt, nil, false)
+		c, err := gate.Cover(w, set, set.Get("greet"), prompt, nil, false, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -497,7 +497,7 @@ func (r *run) resumeVerified(ctx context.Context, s *spec.Spec, prog *progress, 
 			return "", p.fail(prog.Output, nil, err)
 		}
 	}
-	if p.cover, err = gate.Cover(r.w, r.specs(), s, r.opts.Prompt, r.repo, s.Gate()); err != nil {
+	if p.cover, err = gate.Cover(r.w, r.specs(), s, r.opts.Prompt, r.repo, s.Gate(), AgentFiles); err != nil {
 		return "", p.fail(prog.Output, nil, err)
 	}
 	if a := s.Approval; s.Gate() && (a.Status != spec.ApprovalApproved || !gate.Bound(a.Hash) || gate.VoidReason(a.Hash, p.cover.Binding()) != "") {

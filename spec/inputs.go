@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
 
 	"github.com/chant-run/chant/internal/safefs"
 )
@@ -172,34 +171,3 @@ func (s *Spec) Section(heading string) string {
 	return string(body[start:end])
 }
 
-// Stripped returns the spec's text in a canonical form without the
-// frontmatter keys in drop (a key mapped to nil goes whole; to a list,
-// those keys of its mapping go) and without the body sections titled one
-// of sections: what is left of a spec when what a tool writes into it is
-// taken out.
-func (s *Spec) Stripped(drop map[string][]string, sections []string) []byte {
-	var b bytes.Buffer
-	if fm := s.node(); fm != nil {
-		for key, sub := range drop {
-			i := findKey(fm, key)
-			switch {
-			case i < 0:
-			case sub == nil:
-				fm.Content = append(fm.Content[:i], fm.Content[i+2:]...)
-			case fm.Content[i+1].Kind == yaml.MappingNode:
-				m := fm.Content[i+1]
-				for _, k := range sub {
-					if j := findKey(m, k); j >= 0 {
-						m.Content = append(m.Content[:j], m.Content[j+2:]...)
-					}
-				}
-			}
-		}
-		if out, err := yaml.Marshal(fm); err == nil {
-			b.Write(out)
-		}
-	}
-	b.WriteString("---\n")
-	b.WriteString(strings.TrimSpace(s.BodyWithout(sections...)))
-	return b.Bytes()
-}

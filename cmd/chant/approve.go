@@ -8,6 +8,7 @@ import (
 
 	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/runner"
 )
 
 type decideOptions struct {
@@ -65,7 +66,7 @@ func runDecide(opts *decideOptions, approve bool) error {
 	}
 	var d *gate.Decision
 	if approve {
-		d, err = gate.Approve(target, opts.id, opts.by, now)
+		d, err = gate.Approve(target, opts.id, opts.by, now, runner.AgentFiles)
 	} else {
 		d, err = gate.Reject(target, opts.id, opts.by, opts.reason, now)
 	}

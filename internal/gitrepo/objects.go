@@ -116,6 +116,53 @@ func (r *Repo) fileInTree(tree plumbing.Hash, path string) (File, error) {
 	}
 }
 
+// FilesUnder returns what path holds in a commit's tree: the file there,
+// or every file below the directory there (by their paths); empty when
+// there is nothing.
+func (r *Repo) FilesUnder(commit plumbing.Hash, path string) (map[string]File, error) {
+	out := map[string]File{}
+	tree, err := r.TreeOf(commit)
+	if err != nil || tree.IsZero() {
+		return out, err
+	}
+	if f, err := r.fileInTree(tree, path); err != nil || f.Exists() {
+		if f.Exists() {
+			out[path] = f
+		}
+		return out, err
+	}
+	// A directory: find its tree, then walk it.
+	for _, name := range strings.Split(path, "/") {
+		entries, err := r.tree(tree)
+		if err != nil {
+			return nil, err
+		}
+		i := findEntry(entries, name)
+		if i < 0 || entries[i].Mode != filemode.Dir {
+			return out, nil
+		}
+		tree = entries[i].Hash
+	}
+	var walk func(h plumbing.Hash, prefix string) error
+	walk = func(h plumbing.Hash, prefix string) error {
+		entries, err := r.tree(h)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.Mode == filemode.Dir {
+				if err := walk(e.Hash, prefix+e.Name+"/"); err != nil {
+					return err
+				}
+				continue
+			}
+			out[prefix+e.Name] = File{Mode: uint32(e.Mode), Hash: e.Hash}
+		}
+		return nil
+	}
+	return out, walk(tree, path+"/")
+}
+
 // Entries lists every file of a commit's tree, sorted as in an index,
 // without stat information. Submodules are listed with their mode.
 func (r *Repo) Entries(commit plumbing.Hash) ([]gitindex.Entry, error) {
