@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 
-
 	"github.com/chant-run/chant/internal/safefs"
 )
 
@@ -170,4 +169,3 @@ func (s *Spec) Section(heading string) string {
 	}
 	return string(body[start:end])
 }
-
