@@ -12,7 +12,6 @@ import (
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/procs"
-	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/spec"
 )
@@ -50,11 +49,6 @@ type Command struct {
 	Author *gitrepo.Person
 	// ReplyFiles means the CLI replies with whole files (see Preset).
 	ReplyFiles bool
-	// Writable and WritableFiles are where the CLI keeps its own state,
-	// writable in the sandbox (a preset's; the command provider declares
-	// its own in sandbox.writable).
-	Writable      []string
-	WritableFiles []sandbox.File
 }
 
 // CommandFor returns the agent a workspace's config asks for when it runs
@@ -75,9 +69,6 @@ func CommandFor(w *spec.Workspace, stream io.Writer) (*Command, error) {
 			c.Env = p.env(w.Config.Agent.Model, os.Getenv)
 		}
 		c.Author, c.ReplyFiles = p.Author(), p.replyFiles
-		if c.Writable, c.WritableFiles, err = p.State(os.Getenv); err != nil {
-			return nil, err
-		}
 		return c, nil
 	}
 	c.Shell = w.Config.Agent.Command

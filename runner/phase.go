@@ -620,7 +620,7 @@ func (p *phase) record(v *Verification, commit string, now time.Time) ([]byte, e
 	e.Set("verification_status", v.Status())
 	e.Delete("verification_failures")
 	e.Set("last_verified", now)
-	e.AppendBody(agentOutput(now, p.prog.Output+"\n\n"+v.Summary()))
+	e.AppendBody(agentOutput(now, recordSandbox(p.r.sandbox, p.prog.Output+"\n\n"+v.Summary())))
 	out, err := e.Bytes()
 	if err != nil {
 		return nil, err
@@ -642,7 +642,7 @@ func (p *phase) fail(output string, v *Verification, cause error) error {
 	if v != nil {
 		text += "\n\n" + v.Summary()
 	}
-	text = strings.TrimSpace(text + "\n\nFailed: " + cause.Error())
+	text = recordSandbox(r.sandbox, strings.TrimSpace(text+"\n\nFailed: "+cause.Error()))
 	reasons := []string{cause.Error()}
 	if v != nil && len(v.Problems()) > 0 {
 		reasons = v.Problems()

@@ -237,7 +237,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	// No sandbox, no run (unless the config says sandbox: off): said
 	// before anything starts.
-	policy, err := SandboxPolicy(w, agent)
+	policy, err := SandboxPolicy(w)
 	if err != nil {
 		return rep, err
 	}

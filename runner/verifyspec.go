@@ -93,7 +93,7 @@ func Verify(ctx context.Context, w *spec.Workspace, opts VerifyOptions) ([]Verif
 	}
 	defer lock.Unlock()
 	// Checks run committed agents' code: in the sandbox, as in a phase.
-	policy, err := SandboxPolicy(w, nil)
+	policy, err := SandboxPolicy(w)
 	if err != nil {
 		return nil, err
 	}

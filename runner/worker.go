@@ -177,7 +177,7 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 	if cmd, ok := agent.(*Command); ok {
 		cmd.Env = append(cmd.Env, "CHANT_WORKER="+wk.Identity)
 	}
-	policy, err := SandboxPolicy(atBase, agent)
+	policy, err := SandboxPolicy(atBase)
 	if err != nil {
 		return &RemoteResult{Worker: wk.Identity, Failed: err.Error()}, nil
 	}

@@ -96,6 +96,9 @@ func runDoctor(ctx context.Context, g *globals) error {
 		row("Git", err.Error())
 		ok = false
 	}
+	sb, sbOK := runner.DescribeSandbox(w)
+	row("Sandbox", sb)
+	ok = ok && sbOK
 	if root, err := g.workspace(); err == nil {
 		ok = doctorEngine(ctx, root.Config, row) && ok
 	}

@@ -94,6 +94,7 @@ func runShow(opts *showOptions) error {
 	for _, c := range s.Checks {
 		row("Check", fmt.Sprintf("%s (expect %s)", c.Run, c.Expect))
 	}
+	row("Sandbox", runner.SandboxOff(target))
 	if len(s.Criteria()) > 0 {
 		fmt.Fprintf(out, "\nAcceptance criteria (%d of %d checked):\n", len(s.Criteria())-len(s.Unchecked()), len(s.Criteria()))
 		for _, c := range s.Criteria() {

@@ -56,6 +56,7 @@ may be repeated or comma-separated. Never changes anything.`,
 type statusJSON struct {
 	Repo    string         `json:"repo"`
 	Summary map[string]int `json:"summary"`
+	Sandbox bool           `json:"sandbox"` // false: sandbox: off
 	Specs   []specJSON     `json:"specs"`
 }
 
@@ -132,7 +133,7 @@ func runStatus(opts *statusOptions) error {
 	}
 
 	if opts.json {
-		return writeStatusJSON(opts.stdout, repo, summary, states)
+		return writeStatusJSON(opts.stdout, repo, summary, states, !target.Config.Sandbox.Off)
 	}
 
 	st := newStyle(opts.stdout)
@@ -153,6 +154,9 @@ func runStatus(opts *statusOptions) error {
 		return err
 	}
 	fmt.Fprintf(out, "\n%s\n", summaryLine(len(states), summary))
+	if off := runner.SandboxOff(target); off != "" {
+		fmt.Fprintf(out, "Sandbox: %s.\n", off)
+	}
 	return out.Flush()
 }
 
@@ -301,12 +305,13 @@ func overlaps(a, b []string) bool {
 
 // writeStatusJSON prints one JSON object (statusJSON) with a spec on each
 // line: as easy to read as to grep, and quick to write for 100,000 specs.
-func writeStatusJSON(w io.Writer, repo string, summary map[string]int, states []*runner.State) error {
+func writeStatusJSON(w io.Writer, repo string, summary map[string]int, states []*runner.State, sandboxed bool) error {
 	out := bufio.NewWriter(w)
 	head, err := json.Marshal(struct {
 		Repo    string         `json:"repo"`
 		Summary map[string]int `json:"summary"`
-	}{repo, summary})
+		Sandbox bool           `json:"sandbox"`
+	}{repo, summary, sandboxed})
 	if err != nil {
 		return err
 	}

@@ -383,6 +383,19 @@ func oneLine(s string) string {
 	return s
 }
 
+// Version is bubblewrap's path and version, for doctor.
+func Version() string {
+	bwrap, err := bwrapPath()
+	if err != nil {
+		return "bwrap not found"
+	}
+	out, err := exec.Command(bwrap, "--version").Output()
+	if v := strings.TrimSpace(string(out)); err == nil && v != "" {
+		return bwrap + " (" + v + ")"
+	}
+	return bwrap
+}
+
 // Describe says what the cage allows, for doctor.
 func (p Policy) Describe() string {
 	net := p.Network.String()
