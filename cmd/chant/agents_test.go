@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,6 +110,29 @@ func cmdModelServer(ts *testscript.TestScript, neg bool, args []string) {
 		k, v, _ := strings.Cut(kv, "=")
 		ts.Setenv(k, v)
 	}
+	ts.Setenv("MODEL_ADDR", strings.TrimPrefix(srv.URL, "http://"))
+}
+
+// cmdListen: listen NAME serves a line on a free loopback port, for as
+// long as the script runs, and sets NAME to the port.
+func cmdListen(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: listen NAME")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	ts.Defer(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintln(c, "you reached a port that was not listed")
+			c.Close()
+		}
+	}()
+	ts.Setenv(args[0], strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 }
 
 // cmdAsked: asked API N checks that the model server answered at least N

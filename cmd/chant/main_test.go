@@ -150,6 +150,8 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	// asked API N checks that the model server answered at least N
 	// requests of an API (anthropic, responses, chat, gemini, ollama).
 	"asked": cmdAsked,
+	// listen NAME serves on a free loopback port and sets NAME to it.
+	"listen": cmdListen,
 	// aligned checks the table in the last command's stdout, as a
 	// terminal shows it: colour escapes stripped, each column of every
 	// row starting on screen where its heading starts.

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -133,9 +132,9 @@ func (c *Cage) Relay(log io.Writer) (stop func(), err error) {
 				defer track(in, false)
 				defer in.Close()
 				in.SetReadDeadline(time.Now().Add(10 * time.Second))
-				line, err := bufio.NewReader(io.LimitReader(in, 16)).ReadString('\n')
+				line, err := readLine(in, 16)
 				in.SetReadDeadline(time.Time{})
-				i, perr := strconv.Atoi(strings.TrimSpace(line))
+				i, perr := strconv.Atoi(line)
 				if err != nil || perr != nil || i < 0 || i >= len(c.Hosts) {
 					say("refused a connection that named no listed endpoint")
 					return
@@ -166,6 +165,23 @@ func (c *Cage) Relay(log io.Writer) (stop func(), err error) {
 		wg.Wait()
 		os.Remove(path)
 	}, nil
+}
+
+// readLine reads one line of at most max bytes, a byte at a time: what
+// follows it is the connection's, not to be buffered away.
+func readLine(r io.Reader, max int) (string, error) {
+	var b [1]byte
+	var line []byte
+	for len(line) <= max {
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return "", err
+		}
+		if b[0] == '\n' {
+			return string(line), nil
+		}
+		line = append(line, b[0])
+	}
+	return "", errors.New("line too long")
 }
 
 // join copies both ways until both directions end.

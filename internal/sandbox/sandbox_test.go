@@ -305,3 +305,41 @@ func TestUnavailableSaysHow(t *testing.T) {
 		t.Errorf("without bwrap: %v", err)
 	}
 }
+
+// What the cage sends after naming the endpoint reaches it whole, both
+// ways (the relay reads the name a byte at a time).
+func TestRelayCarriesBothWays(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		io.Copy(c, c) // echo
+		c.Close()
+	}()
+	c := &Cage{Policy: Policy{Network: NetList, Hosts: []Endpoint{{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port}}}, State: t.TempDir()}
+	stop, err := c.Relay(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	conn, err := net.Dial("unix", c.socket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := strings.Repeat("POST /v1/messages HTTP/1.1\r\n", 1000)
+	go func() {
+		io.WriteString(conn, "0\n"+payload)
+		conn.(*net.UnixConn).CloseWrite()
+	}()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(conn)
+	if err != nil || string(got) != payload {
+		t.Errorf("echoed %d bytes (%v), sent %d; starts %.40q", len(got), err, len(payload), got)
+	}
+}
