@@ -21,7 +21,8 @@ import (
 	"unicode/utf8"
 )
 
-// Clean returns s with invalid UTF-8 replaced (U+FFFD) and every control
+// Clean returns s with invalid UTF-8 replaced (a run of invalid bytes by
+// one U+FFFD, as strings.ToValidUTF8 does) and every control
 // sequence and control character removed, but newline and tab.
 func Clean(s string) string {
 	var b bytes.Buffer
@@ -77,6 +78,7 @@ type filter struct {
 	state   int
 	partial []byte // an incomplete UTF-8 sequence
 	n       int    // bytes of the current string sequence (OSC, DCS, ...)
+	invalid bool   // the last byte was invalid UTF-8: a run of them is one U+FFFD
 }
 
 const (
@@ -155,6 +157,7 @@ func (f *filter) write(out *bytes.Buffer, p []byte, own []byte) {
 			continue
 		}
 		if c < 0x80 {
+			f.invalid = false
 			if c >= 0x20 && c != 0x7f || c == '\n' || c == '\t' {
 				out.WriteByte(c)
 			}
@@ -167,10 +170,14 @@ func (f *filter) write(out *bytes.Buffer, p []byte, own []byte) {
 				f.partial = append(f.partial, p[i:]...)
 				return
 			}
-			out.WriteString("\uFFFD")
+			if !f.invalid {
+				out.WriteString("\uFFFD")
+			}
+			f.invalid = true
 			i++
 			continue
 		}
+		f.invalid = false
 		i += size
 		switch {
 		case r == 0x9b: // CSI in 8 bits
@@ -211,7 +218,9 @@ func ownEnd(p []byte) int {
 // flush ends the stream: an incomplete UTF-8 sequence is invalid.
 func (f *filter) flush(out *bytes.Buffer) {
 	if len(f.partial) > 0 {
-		out.WriteString("\uFFFD")
+		if !f.invalid {
+			out.WriteString("\uFFFD")
+		}
 		f.partial = f.partial[:0]
 	}
 }

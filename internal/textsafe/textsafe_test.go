@@ -21,7 +21,8 @@ var cases = map[string]string{
 	"DCS \x1bPq#0;2;0;0;0\x1b\\after":        "DCS after",
 	"charset \x1b(Bafter \x1bcreset":         "charset after reset",
 	"bidi \u202eevil\u202c \u2066x\u2069":    "bidi evil x",
-	"invalid \xff\xfe utf8":                  "invalid \uFFFD\uFFFD utf8",
+	"invalid \xff\xfe utf8":                  "invalid \uFFFD utf8",
+	"two runs \xff x \xfe\xfd":               "two runs \uFFFD x \uFFFD",
 	"unicode stays: é ✓ ⋯ 日本":                "unicode stays: é ✓ ⋯ 日本",
 }
 
