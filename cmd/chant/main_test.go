@@ -28,6 +28,7 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	chantBin = filepath.Join(dir, "chant")
+	os.Chmod(dir, 0o755) // TestRealAgentsAsUser runs it as another user
 	// Phase worktrees go to a directory of the tests', not the user's cache.
 	os.Setenv(isolation.DirEnv, filepath.Join(dir, "worktrees"))
 	build := exec.Command("go", "build", "-o", chantBin, ".")

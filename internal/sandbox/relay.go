@@ -34,6 +34,23 @@ const RelayCommand = "__sandbox-relay"
 
 func (c *Cage) socket() string { return filepath.Join(c.State, "relay.sock") }
 
+// stateInside is where the cage sees State: at a short path, since a Unix
+// socket's path is limited to 107 bytes and a worktree's may be longer.
+const stateInside = "/run/chant"
+
+// socketInside is the relay's socket as the cage sees it.
+func (c *Cage) socketInside() string {
+	if hasRun() {
+		return stateInside + "/relay.sock"
+	}
+	return c.socket()
+}
+
+func hasRun() bool {
+	fi, err := os.Stat("/run")
+	return err == nil && fi.IsDir()
+}
+
 // listens are the addresses the relay inside listens on, one per endpoint.
 func (c *Cage) listens() []string {
 	names := map[string]int{}
@@ -87,10 +104,18 @@ func (c *Cage) Relay(log io.Writer) (stop func(), err error) {
 	}
 	path := c.socket()
 	os.Remove(path)
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	// Bound through the directory's descriptor: the path may be too long
+	// for a socket's address.
+	dir, err := os.Open(c.State)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: relay: %w", err)
 	}
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: fmt.Sprintf("/proc/self/fd/%d/relay.sock", dir.Fd()), Net: "unix"})
+	dir.Close()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: relay: %w", err)
+	}
+	l.SetUnlinkOnClose(false) // its name is the descriptor's, gone by then
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	conns := map[net.Conn]bool{}

@@ -267,7 +267,9 @@ func (c *Cage) Args(workdir string, argv []string) ([]string, error) {
 	var visible []string
 	for _, p := range c.Visible {
 		if underHidden(p) {
-			visible = append(visible, p)
+			if _, err := os.Stat(p); err == nil { // bwrap fails on one it cannot reach
+				visible = append(visible, p)
+			}
 		}
 	}
 	bind("--ro-bind-try", shallowFirst(visible)...)
@@ -283,7 +285,11 @@ func (c *Cage) Args(workdir string, argv []string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		a = append(a, "--ro-bind", hosts, "/etc/hosts", "--ro-bind", c.State, c.State)
+		state := c.State
+		if hasRun() {
+			state = stateInside
+		}
+		a = append(a, "--ro-bind", hosts, "/etc/hosts", "--ro-bind", c.State, state)
 	}
 	if workdir == "" {
 		workdir = c.Dir
@@ -294,7 +300,7 @@ func (c *Cage) Args(workdir string, argv []string) ([]string, error) {
 			return nil, errors.New("sandbox: a network list needs chant's relay, and none was given")
 		}
 		a = append(a, c.Helper...)
-		a = append(a, "--socket", c.socket())
+		a = append(a, "--socket", c.socketInside())
 		for i, l := range c.listens() {
 			a = append(a, "--listen", fmt.Sprintf("%d=%s", i, l))
 		}

@@ -88,7 +88,8 @@ type testCage struct {
 
 func newTestCage(t *testing.T, p Policy) *testCage {
 	t.Helper()
-	root := t.TempDir()
+	// A long path: a Unix socket's address holds 107 bytes.
+	root := filepath.Join(t.TempDir(), strings.Repeat("long-", 20))
 	tc := &testCage{root: root, repo: filepath.Join(root, "ws", "repo"), outside: filepath.Join(root, "outside"), cache: filepath.Join(root, "ws", "cache")}
 	for _, d := range []string{tc.repo + "/.git", tc.outside, tc.cache, filepath.Join(root, "trees", "wt")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -322,13 +323,22 @@ func TestRelayCarriesBothWays(t *testing.T) {
 		io.Copy(c, c) // echo
 		c.Close()
 	}()
-	c := &Cage{Policy: Policy{Network: NetList, Hosts: []Endpoint{{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port}}}, State: t.TempDir()}
+	state := filepath.Join(t.TempDir(), strings.Repeat("long-", 25))
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c := &Cage{Policy: Policy{Network: NetList, Hosts: []Endpoint{{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port}}}, State: state}
 	stop, err := c.Relay(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stop()
-	conn, err := net.Dial("unix", c.socket())
+	dir, err := os.Open(state) // the path is too long to dial by
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	conn, err := net.Dial("unix", fmt.Sprintf("/proc/self/fd/%d/relay.sock", dir.Fd()))
 	if err != nil {
 		t.Fatal(err)
 	}
