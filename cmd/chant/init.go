@@ -186,6 +186,9 @@ agent:
 # isolation:
 #   copy: [.env]                     # ignored files copied into each phase's worktree
 #   setup: [npm ci --prefer-offline] # run in the worktree before each agent; may create only ignored files
+# sandbox:                           # every agent, setup and check runs in one (bubblewrap); off: with your permissions
+#   network: allow                   # allow | deny | [api.anthropic.com:443]: only those
+#   writable: [~/.cache/go-build]    # more writable paths than the worktree, a private /tmp and the agent CLI's own
 ---
 # ` + name + `
 
