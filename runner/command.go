@@ -166,7 +166,7 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	if c.Shell != "" {
 		argv = []string{"sh", "-c", c.Shell}
 	}
-	argv, release, err := caged(job.Cage, job.Dir, argv, job.Log)
+	argv, release, err := caged(job.Cage, job.Dir, argv, job.Log, true)
 	if err != nil {
 		return nil, err
 	}

@@ -106,16 +106,24 @@ func newCage(policy *sandbox.Policy, repo *gitrepo.Repo, tree *isolation.Tree) *
 	}
 	if exe, err := os.Executable(); err == nil {
 		c.Visible = append(c.Visible, exe)
-		c.Helper = []string{exe, sandbox.RelayCommand}
+		c.Helper = []string{exe, sandbox.HelperCommand}
 	}
 	return c
 }
 
 // caged returns the command line that runs argv in cage, started in dir,
 // and a function to call when it has ended; with no cage, argv as is.
-func caged(cage *sandbox.Cage, dir string, argv []string, log io.Writer) ([]string, func(), error) {
+// The agent's cage adds Landlock (see sandbox.Cage.Landlock): it runs the
+// longest and is the one to distrust most; a check or setup command
+// would pay a start of chant's each for it.
+func caged(cage *sandbox.Cage, dir string, argv []string, log io.Writer, agent bool) ([]string, func(), error) {
 	if cage == nil {
 		return argv, func() {}, nil
+	}
+	if agent {
+		c := *cage
+		c.Landlock = true
+		cage = &c
 	}
 	if err := cage.Prepare(); err != nil {
 		return nil, nil, err

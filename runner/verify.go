@@ -185,7 +185,7 @@ func runCheck(ctx context.Context, c spec.Check, dir, id string, cage *sandbox.C
 	defer cancel()
 	marker := procs.NewMarker()
 	var out bytes.Buffer
-	argv, release, err := caged(cage, dir, []string{"sh", "-c", c.Run}, &out)
+	argv, release, err := caged(cage, dir, []string{"sh", "-c", c.Run}, &out, false)
 	if err != nil {
 		return CheckResult{Check: c, Err: "could not run: " + err.Error()}
 	}

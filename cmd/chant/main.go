@@ -19,10 +19,10 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == sandbox.RelayCommand {
+	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperCommand {
 		// chant inside a phase's cage, relaying its network list: no
 		// command of chant's runs there.
-		os.Exit(sandbox.RelayMain(os.Args[2:], os.Stderr))
+		os.Exit(sandbox.HelperMain(os.Args[2:], os.Stderr))
 	}
 	tuneMemory = true
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))

@@ -28,9 +28,10 @@ import (
 // socket to chant outside, which dials the endpoint it stands for, and
 // only that: what crosses the socket is an index into the list.
 
-// RelayCommand is the hidden chant command that runs the relay inside a
-// cage.
-const RelayCommand = "__sandbox-relay"
+// HelperCommand is the hidden chant command that starts a cage's command
+// inside it: it applies Landlock, serves the relay of a network list, and
+// runs the command (see HelperMain).
+const HelperCommand = "__sandbox-helper"
 
 func (c *Cage) socket() string { return filepath.Join(c.State, "relay.sock") }
 
@@ -227,41 +228,71 @@ func join(a, b net.Conn) {
 	<-done
 }
 
-// RelayMain is the relay inside a cage: chant __sandbox-relay --socket S
-// --listen I=ADDR ... -- COMMAND...: it listens on each ADDR, forwards
-// each connection to the socket naming its I, runs COMMAND and exits with
-// its status (the cage, and everything in it, then ends).
-func RelayMain(args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet(RelayCommand, flag.ContinueOnError)
+// HelperMain is chant inside a cage: chant __sandbox-helper [--landlock
+// --writable DIR... --writable-file FILE...] [--socket S --listen
+// I=ADDR ...] -- COMMAND...: it
+// restricts itself with Landlock (writes only below the --writable
+// paths), listens
+// on each ADDR and forwards each connection to the socket naming its I,
+// and runs COMMAND: in its place when there is nothing to relay, else as
+// its child, exiting with its status (the cage, and everything in it,
+// then ends).
+func HelperMain(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet(HelperCommand, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	sock := fs.String("socket", "", "the Unix socket chant relays through")
-	var listens []string
+	lock := fs.Bool("landlock", false, "restrict the command with Landlock")
+	var listens, writable, writableFiles []string
 	fs.Func("listen", "I=ADDR: listen on ADDR for endpoint I", func(s string) error {
 		listens = append(listens, s)
+		return nil
+	})
+	fs.Func("writable", "a directory the command may write below", func(s string) error {
+		writable = append(writable, s)
+		return nil
+	})
+	fs.Func("writable-file", "a file the command may write", func(s string) error {
+		writableFiles = append(writableFiles, s)
 		return nil
 	})
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	argv := fs.Args()
-	if *sock == "" || len(argv) == 0 {
-		fmt.Fprintln(stderr, "usage: chant "+RelayCommand+" --socket S [--listen I=ADDR]... -- COMMAND...")
+	if len(argv) == 0 || len(listens) > 0 && *sock == "" {
+		fmt.Fprintln(stderr, "usage: chant "+HelperCommand+" [--writable PATH]... [--socket S --listen I=ADDR...] -- COMMAND...")
 		return 2
 	}
 	for _, l := range listens {
 		idx, addr, ok := strings.Cut(l, "=")
 		if !ok {
-			fmt.Fprintf(stderr, "chant: sandbox relay: --listen %q is not I=ADDR\n", l)
+			fmt.Fprintf(stderr, "chant: sandbox: --listen %q is not I=ADDR\n", l)
 			return 2
 		}
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			fmt.Fprintf(stderr, "chant: sandbox relay: %v\n", err)
+			fmt.Fprintf(stderr, "chant: sandbox: relay: %v\n", err)
 			return 125
 		}
 		go serveListener(ln, *sock, idx)
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
+	if err := confineIf(*lock, writable, writableFiles); err != nil {
+		fmt.Fprintf(stderr, "chant: sandbox: landlock: %v\n", err)
+		return 125
+	}
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "chant: sandbox: %v\n", err)
+		return 127
+	}
+	if len(listens) == 0 {
+		// Nothing to serve: the command takes this process's place.
+		err := syscall.Exec(path, argv, os.Environ())
+		fmt.Fprintf(stderr, "chant: sandbox: %s: %v\n", argv[0], err)
+		return 126
+	}
+	cmd := exec.Command(path, argv[1:]...)
+	cmd.Args[0] = argv[0]
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(stderr, "chant: sandbox: %v\n", err)
@@ -275,7 +306,7 @@ func RelayMain(args []string, stderr io.Writer) int {
 			cmd.Process.Signal(s)
 		}
 	}()
-	err := cmd.Wait()
+	err = cmd.Wait()
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
@@ -288,6 +319,13 @@ func RelayMain(args []string, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "chant: sandbox: %v\n", err)
 	return 1
+}
+
+func confineIf(on bool, dirs, files []string) error {
+	if !on {
+		return nil
+	}
+	return confine(dirs, files)
 }
 
 func serveListener(ln net.Listener, sock, idx string) {

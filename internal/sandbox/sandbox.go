@@ -28,6 +28,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -181,9 +182,13 @@ type Cage struct {
 	// Visible are paths the commands need to read that lie in a
 	// directory the cage hides (/tmp, /run): the repository, programs.
 	Visible []string
-	// Helper is the command line that runs chant's relay inside the cage
-	// (chant's own executable and its hidden command); for NetList.
+	// Helper is the command line that runs chant's helper inside the cage
+	// (chant's own executable and its hidden command): for NetList, and
+	// for Landlock.
 	Helper []string
+	// Landlock, when set, has the helper restrict the command with
+	// Landlock too (see confine): it costs a start of chant's.
+	Landlock bool
 }
 
 // hidden are the directories whose contents the cage replaces: /tmp by
@@ -295,14 +300,25 @@ func (c *Cage) Args(workdir string, argv []string) ([]string, error) {
 		workdir = c.Dir
 	}
 	a = append(a, "--chdir", workdir, "--setenv", "TMPDIR", "/tmp", "--")
-	if c.Network == NetList {
+	if c.Network == NetList || c.Landlock {
 		if len(c.Helper) == 0 {
-			return nil, errors.New("sandbox: a network list needs chant's relay, and none was given")
+			return nil, errors.New("sandbox: a network list and Landlock need chant's helper, and none was given")
 		}
 		a = append(a, c.Helper...)
-		a = append(a, "--socket", c.socketInside())
-		for i, l := range c.listens() {
-			a = append(a, "--listen", fmt.Sprintf("%d=%s", i, l))
+		if c.Landlock {
+			a = append(a, "--landlock")
+			for _, w := range append(slices.Clone(c.Writable), c.Dir, "/tmp", "/dev", "/proc") {
+				a = append(a, "--writable", w)
+			}
+			for _, f := range c.Files {
+				a = append(a, "--writable-file", f.Path)
+			}
+		}
+		if c.Network == NetList {
+			a = append(a, "--socket", c.socketInside())
+			for i, l := range c.listens() {
+				a = append(a, "--listen", fmt.Sprintf("%d=%s", i, l))
+			}
 		}
 		a = append(a, "--")
 	}

@@ -20,8 +20,8 @@ const RequireEnv = "CHANT_REQUIRE_SANDBOX"
 
 func TestMain(m *testing.M) {
 	// The test binary is also the relay inside a cage, as chant is.
-	if len(os.Args) > 1 && os.Args[1] == RelayCommand {
-		os.Exit(RelayMain(os.Args[2:], os.Stderr))
+	if len(os.Args) > 1 && os.Args[1] == HelperCommand {
+		os.Exit(HelperMain(os.Args[2:], os.Stderr))
 	}
 	os.Exit(m.Run())
 }
@@ -105,7 +105,7 @@ func newTestCage(t *testing.T, p Policy) *testCage {
 	// read-only all the same.
 	p.Writable = append(p.Writable, filepath.Join(root, "ws"))
 	tc.Cage = &Cage{Policy: p, Dir: wt, Tmp: wt + ".tmp", State: wt + ".sandbox",
-		Protected: []string{tc.repo}, Visible: []string{root, exe}, Helper: []string{exe, RelayCommand}}
+		Protected: []string{tc.repo}, Visible: []string{root, exe}, Helper: []string{exe, HelperCommand}}
 	return tc
 }
 
@@ -351,5 +351,59 @@ func TestRelayCarriesBothWays(t *testing.T) {
 	got, err := io.ReadAll(conn)
 	if err != nil || string(got) != payload {
 		t.Errorf("echoed %d bytes (%v), sent %d; starts %.40q", len(got), err, len(payload), got)
+	}
+}
+
+// Landlock, the layer under the mount namespace: writes still go only
+// where they may, and an abstract Unix socket of the host, which a cage
+// sharing the host's network reaches, is out of reach.
+func TestCageLandlock(t *testing.T) {
+	requireSandbox(t)
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("needs python3 to connect to an abstract Unix socket")
+	}
+	name := fmt.Sprintf("chant-sandbox-test-%d", time.Now().UnixNano())
+	l, err := net.Listen("unix", "@"+name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			io.WriteString(c, "host socket\n")
+			c.Close()
+		}
+	}()
+	script := fmt.Sprintf(`
+		echo work > "$WT/work.txt" && echo worktree: ok
+		echo t > /tmp/t && echo tmp: ok
+		echo x > /dev/null && echo devnull: ok
+		echo x > "$REPO/../cache/c" && echo cache: ok
+		echo x >> "$OUTSIDE/../state.json" && echo state file: ok
+		echo x > "$OUTSIDE/evil" 2>/dev/null || echo outside: refused
+		%s -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect("\0%s"); print("abstract:", s.recv(64).decode().strip())' 2>/dev/null || echo abstract: refused
+	`, py, name)
+	for _, lock := range []bool{false, true} {
+		tc := newTestCage(t, Policy{})
+		tc.Landlock = lock
+		tc.Files = []File{{Path: filepath.Join(tc.root, "state.json"), Initial: []byte("{}\n")}}
+		out, err := tc.run(t, script)
+		if err != nil {
+			t.Fatalf("landlock %v: %v\n%s", lock, err, out)
+		}
+		for _, want := range []string{"worktree: ok", "tmp: ok", "devnull: ok", "cache: ok", "state file: ok", "outside: refused"} {
+			if !strings.Contains(out, want+"\n") {
+				t.Errorf("landlock %v: no %q in:\n%s", lock, want, out)
+			}
+		}
+		abstract := map[bool]string{false: "abstract: host socket", true: "abstract: refused"}[lock]
+		if !strings.Contains(out, abstract+"\n") {
+			t.Errorf("landlock %v: no %q in:\n%s", lock, abstract, out)
+		}
 	}
 }
