@@ -256,7 +256,13 @@ func TestAWorkerRunsPhasesSideBySide(t *testing.T) {
 		}
 	}
 	// Each slot is a worktree of its own, in the worker's directory.
-	trees, _ := filepath.Glob(filepath.Join(wk.Dir, "worktrees", "*", "phase*"))
+	all, _ := filepath.Glob(filepath.Join(wk.Dir, "worktrees", "*", "phase*"))
+	var trees []string
+	for _, t := range all {
+		if filepath.Ext(t) == "" { // not a sandbox's .tmp or .sandbox beside it
+			trees = append(trees, t)
+		}
+	}
 	if len(trees) != 2 {
 		t.Errorf("worktrees: %v, want 2 in %s", trees, wk.Dir)
 	}

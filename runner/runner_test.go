@@ -15,6 +15,7 @@ import (
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
+	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/spec"
 )
@@ -108,6 +109,10 @@ func tickAll(specFile string) error {
 }
 
 func TestMain(m *testing.M) {
+	// The test binary is the sandbox's helper too, as chant is.
+	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperCommand {
+		os.Exit(sandbox.HelperMain(os.Args[2:], os.Stderr))
+	}
 	dir, err := os.MkdirTemp("", "chant-worktrees-")
 	if err != nil {
 		panic(err)

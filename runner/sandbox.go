@@ -79,7 +79,9 @@ func SandboxOff(w *spec.Workspace) string {
 }
 
 // newCage is the cage of the processes of a phase working in tree of
-// repo, or nil without a sandbox.
+// repo, or nil without a sandbox. Its helper is this program itself: a
+// program that runs phases is chant, or hands sandbox.HelperCommand to
+// sandbox.HelperMain first thing, as chant's tests do.
 func newCage(policy *sandbox.Policy, repo *gitrepo.Repo, tree *isolation.Tree) *sandbox.Cage {
 	if policy == nil {
 		return nil

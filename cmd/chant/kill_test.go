@@ -139,13 +139,15 @@ func endState(t *testing.T, dir string, anyOrder bool) string {
 // TestKilledParallelRunsLeaveNoAgentRunning kills parallel runs whose
 // agents are processes that leave a child running, at random moments:
 // each run ends as an uninterrupted one, and no process an agent of a
-// killed run started is still running at the end.
+// killed run started is still running at the end. It tests the layer
+// under the sandbox (sandbox: off), which must find them by itself; in
+// the sandbox the kernel ends them with chant (cage_02).
 func TestKilledParallelRunsLeaveNoAgentRunning(t *testing.T) {
 	marks := t.TempDir()
 	t.Setenv("MARKS", marks)
 	pipeline := func(t *testing.T) string {
 		files := map[string]string{
-			".chant/config.md": "---\nproject: {name: kill}\ndefaults: {provider: command}\nagent:\n  command: sh agent.sh\n---\n",
+			".chant/config.md": "---\nproject: {name: kill}\ndefaults: {provider: command}\nagent:\n  command: sh agent.sh\nsandbox: off\n---\n",
 			"README":           "kill test\n",
 			"agent.sh": `mkdir -p out
 echo $$ >> "$MARKS/pids"

@@ -16,12 +16,18 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/chant-run/chant/internal/isolation"
+	"github.com/chant-run/chant/internal/sandbox"
 )
 
 // chantBin is the chant binary built once for the end-to-end tests.
 var chantBin string
 
 func TestMain(m *testing.M) {
+	// Phases run in process (benchmarks) have the test binary for the
+	// sandbox's helper, as chant's have chant.
+	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperCommand {
+		os.Exit(sandbox.HelperMain(os.Args[2:], os.Stderr))
+	}
 	dir, err := os.MkdirTemp("", "chant-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
