@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/chant-run/chant/internal/bookkeeping"
@@ -128,6 +129,10 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time, fil
 		e.AppendToSection(spec.SectionApprovalDiscussion, entry)
 		return nil
 	})
+	if errors.Is(err, syscall.EROFS) {
+		// The sandbox of a phase: an agent's attempt.
+		return nil, fmt.Errorf("%w: the repository is read-only here (a phase's sandbox): a person decides on gates, not an agent (%v)", ErrFromAgent, err)
+	}
 	if err != nil {
 		return nil, err
 	}
