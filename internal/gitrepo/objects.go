@@ -143,24 +143,28 @@ func (r *Repo) FilesUnder(commit plumbing.Hash, path string) (map[string]File, e
 		}
 		tree = entries[i].Hash
 	}
-	var walk func(h plumbing.Hash, prefix string) error
-	walk = func(h plumbing.Hash, prefix string) error {
-		entries, err := r.tree(h)
-		if err != nil {
-			return err
-		}
-		for _, e := range entries {
-			if e.Mode == filemode.Dir {
-				if err := walk(e.Hash, prefix+e.Name+"/"); err != nil {
-					return err
-				}
-				continue
-			}
-			out[prefix+e.Name] = File{Mode: uint32(e.Mode), Hash: e.Hash}
-		}
-		return nil
+	return out, r.walkFiles(tree, path+"/", func(path string, e object.TreeEntry) {
+		out[path] = File{Mode: uint32(e.Mode), Hash: e.Hash}
+	})
+}
+
+// walkFiles calls fn with every file below tree h (submodules too), in
+// git's order, its path prefixed with prefix.
+func (r *Repo) walkFiles(h plumbing.Hash, prefix string, fn func(path string, e object.TreeEntry)) error {
+	entries, err := r.tree(h)
+	if err != nil {
+		return err
 	}
-	return out, walk(tree, path+"/")
+	for _, e := range entries {
+		if e.Mode == filemode.Dir {
+			if err := r.walkFiles(e.Hash, prefix+e.Name+"/", fn); err != nil {
+				return err
+			}
+			continue
+		}
+		fn(prefix+e.Name, e)
+	}
+	return nil
 }
 
 // Entries lists every file of a commit's tree, sorted as in an index,
@@ -171,24 +175,10 @@ func (r *Repo) Entries(commit plumbing.Hash) ([]gitindex.Entry, error) {
 		return nil, err
 	}
 	var out []gitindex.Entry
-	var walk func(h plumbing.Hash, prefix string) error
-	walk = func(h plumbing.Hash, prefix string) error {
-		entries, err := r.tree(h)
-		if err != nil {
-			return err
-		}
-		for _, e := range entries {
-			if e.Mode == filemode.Dir {
-				if err := walk(e.Hash, prefix+e.Name+"/"); err != nil {
-					return err
-				}
-				continue
-			}
-			out = append(out, gitindex.Entry{Path: prefix + e.Name, Mode: uint32(e.Mode), Hash: e.Hash})
-		}
-		return nil
-	}
-	if err := walk(tree, ""); err != nil {
+	err = r.walkFiles(tree, "", func(path string, e object.TreeEntry) {
+		out = append(out, gitindex.Entry{Path: path, Mode: uint32(e.Mode), Hash: e.Hash})
+	})
+	if err != nil {
 		return nil, err
 	}
 	if !sort.SliceIsSorted(out, func(i, j int) bool { return out[i].Path < out[j].Path }) {
