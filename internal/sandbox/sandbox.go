@@ -299,7 +299,16 @@ func (c *Cage) Args(workdir string, argv []string) ([]string, error) {
 	if workdir == "" {
 		workdir = c.Dir
 	}
-	a = append(a, "--chdir", workdir, "--setenv", "TMPDIR", "/tmp", "--")
+	a = append(a, "--chdir", workdir, "--setenv", "TMPDIR", "/tmp")
+	// Variables that point into what the cage hides (the session's
+	// runtime directory, its bus, an ssh agent's socket in /tmp): unset,
+	// so that programs fall back to what they would do without them.
+	for _, v := range []string{"XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "SSH_AUTH_SOCK"} {
+		if val := os.Getenv(v); val != "" && hidesVar(val) {
+			a = append(a, "--unsetenv", v)
+		}
+	}
+	a = append(a, "--")
 	if c.Network == NetList || c.Landlock {
 		if len(c.Helper) == 0 {
 			return nil, errors.New("sandbox: a network list and Landlock need chant's helper, and none was given")
@@ -334,6 +343,17 @@ func underHidden(p string) bool {
 		}
 	}
 	return false
+}
+
+// hidesVar reports whether a variable's value (a path, or a D-Bus
+// address such as unix:path=/run/user/1000/bus) names something in a
+// directory the cage hides.
+func hidesVar(val string) bool {
+	val = strings.TrimPrefix(val, "unix:path=")
+	if i := strings.IndexByte(val, ','); i >= 0 {
+		val = val[:i]
+	}
+	return val == "/run" || underHidden(val)
 }
 
 // shallowFirst orders paths so that a path is mounted before the paths

@@ -134,6 +134,9 @@ func (tc *testCage) run(t *testing.T, script string) (string, error) {
 func TestCageWrites(t *testing.T) {
 	requireSandbox(t)
 	tc := newTestCage(t, Policy{})
+	t.Setenv("XDG_RUNTIME_DIR", "/run/user/4242")
+	t.Setenv("SSH_AUTH_SOCK", "/tmp/ssh-XXXX/agent.42")
+	t.Setenv("KEPT", "kept")
 	if err := os.WriteFile(filepath.Join(os.TempDir(), "chant-sandbox-host-tmp"), []byte("host"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -150,12 +153,14 @@ func TestCageWrites(t *testing.T) {
 		[ -z "$(ls -A /run)" ] && echo run: empty
 		[ "$(cat /proc/1/comm)" = bwrap ] || [ "$(ls /proc | grep -c '^[0-9]')" -lt 10 ] && echo pids: own
 		sh -c 'unshare -U true' 2>/dev/null || echo userns: refused
+		[ -z "$XDG_RUNTIME_DIR$SSH_AUTH_SOCK" ] && echo hidden vars: unset
+		[ "$KEPT" = kept ] && echo other vars: kept
 	`)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	for _, want := range []string{"worktree: ok", "outside: refused", "repository: refused", "git: refused", "cache: ok",
-		"home: refused", "tmp: ok", "host tmp: hidden", "run: empty", "pids: own", "userns: refused"} {
+		"home: refused", "tmp: ok", "host tmp: hidden", "run: empty", "pids: own", "userns: refused", "hidden vars: unset", "other vars: kept"} {
 		if !strings.Contains(out, want+"\n") {
 			t.Errorf("no %q in:\n%s", want, out)
 		}
