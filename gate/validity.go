@@ -63,6 +63,10 @@ func Cover(w *spec.Workspace, set *spec.Set, s *spec.Spec, override string, repo
 		"command": cfg.Agent.Command, "timeout": cfg.Agent.Timeout,
 		"replay_bundle": cfg.Replay.Bundle, "replay_dir": cfg.Replay.Dir,
 		"isolation_copy": cfg.Isolation.Copy, "isolation_setup": cfg.Isolation.Setup,
+		// What the agent may do: an approval given in a sandbox does not
+		// hold for a run without one.
+		"sandbox_off": cfg.Sandbox.Off, "sandbox_network": cfg.Sandbox.Network, "sandbox_hosts": cfg.Sandbox.Hosts,
+		"sandbox_writable": cfg.Sandbox.Writable,
 	}
 	if cfg.Agent.Model != "" {
 		// The model a preset runs (only when set, so that approvals given
