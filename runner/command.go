@@ -190,6 +190,8 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 		return res, fmt.Errorf("%w: the agent was stopped", ErrInterrupted)
 	case runCtx.Err() == context.DeadlineExceeded:
 		return res, fmt.Errorf("%w after %s (agent.timeout); its process group was killed", ErrAgentTimeout, c.Timeout)
+	case err != nil && metReadOnly(job.Cage, res.Output):
+		return res, fmt.Errorf("agent command failed: %w (%s)", err, readOnlyHint)
 	case err != nil:
 		return res, fmt.Errorf("agent command failed: %w", err)
 	}

@@ -56,6 +56,9 @@ type CheckResult struct {
 	Output   string
 	Duration time.Duration
 	Err      string // could not run, or timed out
+	// ReadOnly means it did not hold and said it met a read-only file
+	// system: the sandbox's, most likely.
+	ReadOnly bool `json:",omitempty"`
 }
 
 // OK reports whether the phase may be recorded as completed.
@@ -168,7 +171,20 @@ func (c CheckResult) Describe() string {
 	if c.Held {
 		return fmt.Sprintf("%s as expected (%s)", outcome, c.Duration.Round(time.Millisecond))
 	}
+	if c.ReadOnly {
+		return fmt.Sprintf("%s, expected to %s; %s", outcome, c.Check.Expect, readOnlyHint)
+	}
 	return fmt.Sprintf("%s, expected to %s", outcome, c.Check.Expect)
+}
+
+// readOnlyHint is said of a process of a phase that failed on a read-only
+// file system.
+const readOnlyHint = "it met a read-only file system, the sandbox's: a path it must write goes in sandbox.writable (never your repository)"
+
+// metReadOnly reports whether a sandboxed process's output says it was
+// refused a write by a read-only file system.
+func metReadOnly(cage *sandbox.Cage, output string) bool {
+	return cage != nil && strings.Contains(strings.ToLower(output), "read-only file system")
 }
 
 // runCheck runs one check with sh -c in dir, in its own process group and
@@ -205,6 +221,7 @@ func runCheck(ctx context.Context, c spec.Check, dir, id string, cage *sandbox.C
 		r.Err = "could not run: " + err.Error()
 	}
 	r.Held = r.Err == "" && r.Passed == (c.Expect == spec.ExpectPass)
+	r.ReadOnly = !r.Held && metReadOnly(cage, r.Output)
 	return r
 }
 
