@@ -260,7 +260,7 @@ func HelperMain(args []string, stderr io.Writer) int {
 	}
 	argv := fs.Args()
 	if len(argv) == 0 || len(listens) > 0 && *sock == "" {
-		fmt.Fprintln(stderr, "usage: chant "+HelperCommand+" [--writable PATH]... [--socket S --listen I=ADDR...] -- COMMAND...")
+		fmt.Fprintln(stderr, "usage: chant "+HelperCommand+" [--landlock --writable DIR... --writable-file FILE...] [--socket S --listen I=ADDR...] -- COMMAND...")
 		return 2
 	}
 	for _, l := range listens {
