@@ -91,9 +91,10 @@ func Cover(w *spec.Workspace, set *spec.Set, s *spec.Spec, override string, repo
 			if err != nil {
 				return nil, err
 			}
-			c.Runs[p] = ""
+			if len(found) == 0 {
+				c.Runs[p] = "" // named, and not there
+			}
 			for path, f := range found {
-				delete(c.Runs, p)
 				c.Runs[path] = fmt.Sprintf("%o %s", f.Mode, f.Hash)
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -46,7 +45,7 @@ type Preset struct {
 	// $VAR are expanded. stateFiles are files, made with the content
 	// given when missing.
 	state      func(getenv func(string) string) []string
-	stateFiles map[string]string
+	stateFiles []sandbox.File
 	// instructions are the files and directories of a repository the CLI
 	// reads as instructions or settings (hooks, MCP servers) when started
 	// there: an approval of a gate covers them.
@@ -72,7 +71,7 @@ var Presets = []*Preset{
 			return []string{orDefault(getenv("CLAUDE_CONFIG_DIR"), "~/.claude")}
 		},
 		// Claude Code takes an empty file for a corrupted one.
-		stateFiles:   map[string]string{"~/.claude.json": "{}\n"},
+		stateFiles:   []sandbox.File{{Path: "~/.claude.json", Initial: []byte("{}\n")}},
 		instructions: []string{"CLAUDE.md", "CLAUDE.local.md", ".claude", ".mcp.json"},
 	},
 	{
@@ -187,17 +186,12 @@ func (p *Preset) State(getenv func(string) string) (dirs []string, files []sandb
 			dirs = append(dirs, abs)
 		}
 	}
-	names := make([]string, 0, len(p.stateFiles))
-	for f := range p.stateFiles {
-		names = append(names, f)
-	}
-	sort.Strings(names)
-	for _, f := range names {
-		abs, err := sandbox.ExpandPath(f, getenv)
+	for _, f := range p.stateFiles {
+		abs, err := sandbox.ExpandPath(f.Path, getenv)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s's state: %w", p.Title, err)
 		}
-		files = append(files, sandbox.File{Path: abs, Initial: []byte(p.stateFiles[f])})
+		files = append(files, sandbox.File{Path: abs, Initial: f.Initial})
 	}
 	return dirs, files, nil
 }
@@ -209,24 +203,17 @@ func (p *Preset) State(getenv func(string) string) (dirs []string, files []sandb
 // agent's script when agent.command names one in the repository; the
 // spec's replay recording.
 func AgentFiles(w *spec.Workspace, repoRoot string, s *spec.Spec) []string {
-	rel := func(p string) (string, bool) {
-		r, err := filepath.Rel(repoRoot, filepath.Join(w.Root, filepath.FromSlash(p)))
-		return filepath.ToSlash(r), err == nil && filepath.IsLocal(r)
-	}
 	var out []string
-	add := func(p string) {
-		if r, ok := rel(p); ok && !slices.Contains(out, r) {
+	add := func(abs string) { // a path of the repository, once
+		r, err := filepath.Rel(repoRoot, abs)
+		if r = filepath.ToSlash(r); err == nil && filepath.IsLocal(r) && !slices.Contains(out, r) {
 			out = append(out, r)
 		}
 	}
 	switch c := w.Config; c.Defaults.Provider {
 	case "", "replay":
 		if c.Replay.Bundle == "" {
-			dir := c.Replay.Dir
-			if dir == "" {
-				dir = ".chant/recordings"
-			}
-			add(path.Join(dir, s.ID))
+			add(filepath.Join(RecordingsDir(w), s.ID))
 		}
 	case "command":
 		// Words of the command that name a file: the agent runs in the
@@ -234,22 +221,15 @@ func AgentFiles(w *spec.Workspace, repoRoot string, s *spec.Spec) []string {
 		for _, word := range strings.Fields(c.Agent.Command) {
 			word = strings.Trim(word, `"'`)
 			word = strings.NewReplacer("${CHANT_SPEC_ID}", s.ID, "$CHANT_SPEC_ID", s.ID).Replace(word)
-			if strings.HasPrefix(word, "-") || !strings.ContainsAny(word, "/.") || strings.ContainsAny(word, "$`*?") {
-				continue
-			}
-			if p := filepath.Clean(word); filepath.IsLocal(p) {
-				if !slices.Contains(out, filepath.ToSlash(p)) {
-					out = append(out, filepath.ToSlash(p))
-				}
+			if !strings.HasPrefix(word, "-") && strings.ContainsAny(word, "/.") && !strings.ContainsAny(word, "$`*?") {
+				add(filepath.Join(repoRoot, filepath.FromSlash(word)))
 			}
 		}
 	default:
 		if p, ok := PresetNamed(c.Defaults.Provider); ok {
 			for _, f := range p.instructions {
-				if !slices.Contains(out, f) {
-					out = append(out, f) // at the repository's root
-				}
-				add(f) // and the workspace's
+				add(filepath.Join(repoRoot, f)) // at the repository's root
+				add(filepath.Join(w.Root, f))   // and the workspace's
 			}
 		}
 	}

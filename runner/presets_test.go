@@ -2,8 +2,12 @@ package runner
 
 import (
 	"errors"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/chant-run/chant/spec"
 )
 
 // The command lines were checked against the real CLIs (see
@@ -60,5 +64,32 @@ func TestPresetsFindAuthorsAndProviders(t *testing.T) {
 	}
 	if got := strings.Join(Providers(), ","); got != "replay,command,claude,codex,gemini,ollama,opencode" {
 		t.Errorf("providers: %s", got)
+	}
+}
+
+// AgentFiles names what an approval covers of what the agent runs, as
+// paths of the repository, for a workspace in a subdirectory too.
+func TestAgentFiles(t *testing.T) {
+	root := t.TempDir()
+	s := &spec.Spec{ID: "g"}
+	for _, tc := range []struct {
+		ws, config string
+		want       []string
+	}{
+		{".", "defaults: {provider: command}\nagent: {command: 'sh agents/$CHANT_SPEC_ID.sh --flag ../outside.sh x'}", []string{"agents/g.sh"}},
+		{".", "defaults: {provider: replay}", []string{".chant/recordings/g"}},
+		{"sub", "defaults: {provider: replay}\nreplay: {dir: .chant/rec}", []string{"sub/.chant/rec/g"}},
+		{".", "defaults: {provider: replay}\nreplay: {bundle: issue-42}", nil},
+		{"sub", "defaults: {provider: codex}", []string{"AGENTS.md", "sub/AGENTS.md", "AGENTS.override.md", "sub/AGENTS.override.md", ".codex", "sub/.codex"}},
+		{".", "defaults: {provider: claude}", []string{"CLAUDE.md", "CLAUDE.local.md", ".claude", ".mcp.json"}},
+	} {
+		cfg, err := spec.ParseConfig("config.md", []byte("---\n"+tc.config+"\n---\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &spec.Workspace{Root: filepath.Join(root, tc.ws), Config: cfg}
+		if got := AgentFiles(w, root, s); !slices.Equal(got, tc.want) {
+			t.Errorf("%s in %s: %q, want %q", tc.config, tc.ws, got, tc.want)
+		}
 	}
 }

@@ -56,15 +56,12 @@ func sandboxConfig(w *spec.Workspace) (*sandbox.Policy, error) {
 // bubblewrap and what the config allows, or why there is none. ok is
 // false when the config asks for a sandbox that cannot be had.
 func DescribeSandbox(w *spec.Workspace) (text string, ok bool) {
-	p, err := sandboxConfig(w)
+	p, err := SandboxPolicy(w)
 	switch {
 	case err != nil:
 		return err.Error(), false
 	case p == nil:
 		return SandboxOff(w), true
-	}
-	if err := sandbox.Probe(); err != nil {
-		return fmt.Sprintf("%v; or set sandbox: off in %s", err, w.Config.Path), false
 	}
 	return sandbox.Version() + ": " + p.Describe(), true
 }
