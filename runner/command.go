@@ -12,6 +12,7 @@ import (
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/procs"
+	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/spec"
 )
@@ -166,7 +167,7 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	if c.Shell != "" {
 		argv = []string{"sh", "-c", c.Shell}
 	}
-	argv, release, err := caged(job.Cage, job.Dir, argv, job.Log, true)
+	argv, release, err := caged(job.Cage, job.Dir, argv, job.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -180,10 +181,13 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 		// must not swallow what chant prints next.
 		sinks = append(sinks, textsafe.NewWriter(c.Stream))
 	}
-	err = procs.Run(cmd, job.Marker, io.MultiWriter(sinks...), job.Started)
+	err = job.Cage.Within(func() error { return procs.Run(cmd, job.Marker, io.MultiWriter(sinks...), job.Started) })
 	res := &Result{Output: capture.String(), Model: c.Model, Author: c.Author}
 	if err == nil && ctx.Err() == nil && c.ReplyFiles {
 		err = writeReplyFiles(job, res.Output)
+	}
+	if refused := sandbox.Refused(res.Output, err); job.Cage != nil && refused != nil {
+		return res, refused
 	}
 	switch {
 	case ctx.Err() != nil:

@@ -63,7 +63,7 @@ func DescribeSandbox(w *spec.Workspace) (text string, ok bool) {
 	case p == nil:
 		return SandboxOff(w), true
 	}
-	return sandbox.Version() + ": " + p.Describe(), true
+	return sandbox.Version() + ": " + p.Describe() + "; " + sandbox.Landlock(), true
 }
 
 // SandboxOff says that the workspace's phases run with the user's
@@ -111,18 +111,11 @@ func newCage(policy *sandbox.Policy, repo *gitrepo.Repo, tree *isolation.Tree) *
 }
 
 // caged returns the command line that runs argv in cage, started in dir,
-// and a function to call when it has ended; with no cage, argv as is.
-// The agent's cage adds Landlock (see sandbox.Cage.Landlock): it runs the
-// longest and is the one to distrust most; a check or setup command
-// would pay a start of chant's each for it.
-func caged(cage *sandbox.Cage, dir string, argv []string, log io.Writer, agent bool) ([]string, func(), error) {
+// and a function to call when it has ended; with no cage, argv as is. Run
+// it with cage.Within.
+func caged(cage *sandbox.Cage, dir string, argv []string, log io.Writer) ([]string, func(), error) {
 	if cage == nil {
 		return argv, func() {}, nil
-	}
-	if agent {
-		c := *cage
-		c.Landlock = true
-		cage = &c
 	}
 	if err := cage.Prepare(); err != nil {
 		return nil, nil, err

@@ -201,17 +201,20 @@ func runCheck(ctx context.Context, c spec.Check, dir, id string, cage *sandbox.C
 	defer cancel()
 	marker := procs.NewMarker()
 	var out bytes.Buffer
-	argv, release, err := caged(cage, dir, []string{"sh", "-c", c.Run}, &out, false)
+	argv, release, err := caged(cage, dir, []string{"sh", "-c", c.Run}, &out)
 	if err != nil {
 		return CheckResult{Check: c, Err: "could not run: " + err.Error()}
 	}
 	defer release()
 	cmd := procs.Command(ctx, dir, append(os.Environ(), "CHANT_SPEC_ID="+id), marker, argv[0], argv[1:]...)
 	start := time.Now()
-	err = procs.Run(cmd, marker, &out, nil)
+	err = cage.Within(func() error { return procs.Run(cmd, marker, &out, nil) })
 	r := CheckResult{Check: c, Duration: time.Since(start), Output: tail(out.String(), 16<<10)}
 	var exit *exec.ExitError
+	refused := sandbox.Refused(out.String(), err)
 	switch {
+	case cage != nil && refused != nil:
+		r.Err = "could not run: " + refused.Error()
 	case ctx.Err() == context.DeadlineExceeded:
 		r.Err = fmt.Sprintf("timed out after %s", timeout)
 	case err == nil:

@@ -16,43 +16,29 @@ import (
 )
 
 // HelperCommand is the hidden chant command that starts a cage's command
-// inside it: it applies Landlock, serves the relay of a network list, and
-// runs the command (see HelperMain).
+// inside it when the cage has a network list: it serves the list's relay
+// and runs the command (see HelperMain).
 const HelperCommand = "__sandbox-helper"
 
-// HelperMain is chant inside a cage: chant __sandbox-helper [--landlock
-// --writable DIR... --writable-file FILE...] [--socket S --listen
-// I=ADDR ...] -- COMMAND...: it
-// restricts itself with Landlock (writes only below the --writable
-// paths), listens
-// on each ADDR and forwards each connection to the socket naming its I,
-// and runs COMMAND: in its place when there is nothing to relay, else as
-// its child, exiting with its status (the cage, and everything in it,
-// then ends).
+// HelperMain is chant inside a cage: chant __sandbox-helper --socket S
+// --listen I=ADDR... -- COMMAND...: it listens on each ADDR, forwards each
+// connection to the socket naming its I, and runs COMMAND as its child,
+// exiting with its status (the cage, and everything in it, then ends).
 func HelperMain(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet(HelperCommand, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	sock := fs.String("socket", "", "the Unix socket chant relays through")
-	lock := fs.Bool("landlock", false, "restrict the command with Landlock")
-	var listens, writable, writableFiles []string
+	var listens []string
 	fs.Func("listen", "I=ADDR: listen on ADDR for endpoint I", func(s string) error {
 		listens = append(listens, s)
-		return nil
-	})
-	fs.Func("writable", "a directory the command may write below", func(s string) error {
-		writable = append(writable, s)
-		return nil
-	})
-	fs.Func("writable-file", "a file the command may write", func(s string) error {
-		writableFiles = append(writableFiles, s)
 		return nil
 	})
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	argv := fs.Args()
-	if len(argv) == 0 || len(listens) > 0 && *sock == "" {
-		fmt.Fprintln(stderr, "usage: chant "+HelperCommand+" [--landlock --writable DIR... --writable-file FILE...] [--socket S --listen I=ADDR...] -- COMMAND...")
+	if len(argv) == 0 || len(listens) == 0 || *sock == "" {
+		fmt.Fprintln(stderr, "usage: chant "+HelperCommand+" --socket S --listen I=ADDR... -- COMMAND...")
 		return 2
 	}
 	for _, l := range listens {
@@ -68,20 +54,10 @@ func HelperMain(args []string, stderr io.Writer) int {
 		}
 		go serveListener(ln, *sock, idx)
 	}
-	if err := confineIf(*lock, writable, writableFiles); err != nil {
-		fmt.Fprintf(stderr, "chant: sandbox: landlock: %v\n", err)
-		return 125
-	}
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "chant: sandbox: %v\n", err)
 		return 127
-	}
-	if len(listens) == 0 {
-		// Nothing to serve: the command takes this process's place.
-		err := syscall.Exec(path, argv, os.Environ())
-		fmt.Fprintf(stderr, "chant: sandbox: %s: %v\n", argv[0], err)
-		return 126
 	}
 	cmd := exec.Command(path, argv[1:]...)
 	cmd.Args[0] = argv[0]
@@ -111,13 +87,6 @@ func HelperMain(args []string, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "chant: sandbox: %v\n", err)
 	return 1
-}
-
-func confineIf(on bool, dirs, files []string) error {
-	if !on {
-		return nil
-	}
-	return confine(dirs, files)
 }
 
 func serveListener(ln net.Listener, sock, idx string) {

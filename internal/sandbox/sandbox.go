@@ -28,11 +28,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/chant-run/chant/internal/safefs"
 )
 
 // ErrUnavailable means no sandbox can be made here: bwrap is missing, or
@@ -183,12 +186,9 @@ type Cage struct {
 	// directory the cage hides (/tmp, /run): the repository, programs.
 	Visible []string
 	// Helper is the command line that runs chant's helper inside the cage
-	// (chant's own executable and its hidden command): for NetList, and
-	// for Landlock.
+	// (chant's own executable and its hidden command): the relay of a
+	// NetList.
 	Helper []string
-	// Landlock, when set, has the helper restrict the command with
-	// Landlock too (see confine): it costs a start of chant's.
-	Landlock bool
 }
 
 // hidden are the directories whose contents the cage replaces: /tmp by
@@ -309,29 +309,49 @@ func (c *Cage) Args(workdir string, argv []string) ([]string, error) {
 		}
 	}
 	a = append(a, "--")
-	if c.Network == NetList || c.Landlock {
+	if c.Network == NetList {
 		if len(c.Helper) == 0 {
-			return nil, errors.New("sandbox: a network list and Landlock need chant's helper, and none was given")
+			return nil, errors.New("sandbox: a network list needs chant's helper, and none was given")
 		}
 		a = append(a, c.Helper...)
-		if c.Landlock {
-			a = append(a, "--landlock")
-			for _, w := range append(slices.Clone(c.Writable), c.Dir, "/tmp", "/dev", "/proc") {
-				a = append(a, "--writable", w)
-			}
-			for _, f := range c.Files {
-				a = append(a, "--writable-file", f.Path)
-			}
-		}
-		if c.Network == NetList {
-			a = append(a, "--socket", c.socketInside())
-			for i, l := range c.listens() {
-				a = append(a, "--listen", fmt.Sprintf("%d=%s", i, l))
-			}
+		a = append(a, "--socket", c.socketInside())
+		for i, l := range c.listens() {
+			a = append(a, "--listen", fmt.Sprintf("%d=%s", i, l))
 		}
 		a = append(a, "--")
 	}
 	return append(a, argv...), nil
+}
+
+// Within runs start, which starts one of the cage's commands (Args) and
+// waits for it to end, on an OS thread of its own restricted with Landlock
+// (see restrictThread), so that the command and everything it starts are
+// in the domain, and chant is not. start must not return before the
+// command has ended: bubblewrap's --die-with-parent, and the command's
+// Pdeathsig, follow the thread that started it, which ends with start.
+// On a nil cage, start runs as is.
+func (c *Cage) Within(start func() error) error {
+	if c == nil {
+		return start()
+	}
+	done := make(chan error, 1)
+	go func() {
+		// Never unlocked: the thread carries the domain and ends with
+		// this goroutine.
+		runtime.LockOSThread()
+		if err := restrictThread(); err != nil {
+			done <- fmt.Errorf("sandbox: landlock: %w", err)
+			return
+		}
+		done <- start()
+	}()
+	return <-done
+}
+
+// Landlock says whether the cages here get Landlock, for doctor.
+func Landlock() string {
+	_, s := landlockState()
+	return s
 }
 
 // underHidden reports whether p lies inside a directory the cage
@@ -374,15 +394,112 @@ var probe struct {
 
 // Probe makes one cage, with a network of its own, around true: an error
 // (ErrUnavailable) says why no sandbox can be had here. The answer is kept
-// for the process.
+// for the process and, when the cage was made, in the user's cache for as
+// long as what decides it stays the same (probeKey): a start of bubblewrap
+// is a noticeable part of a short phase. A kept answer that has gone stale
+// costs no confinement: the phase's own bubblewrap then refuses, and
+// Refused says so.
 func Probe() error {
 	probe.Lock()
 	defer probe.Unlock()
 	if !probe.done {
-		probe.err = doProbe()
+		probe.err = probeKept()
 		probe.done = true
 	}
 	return probe.err
+}
+
+func probeKept() error {
+	key, file := probeKey(), probeFile()
+	if key != "" && file != "" {
+		if kept, err := os.ReadFile(file); err == nil && string(kept) == key {
+			return nil
+		}
+	}
+	err := doProbe()
+	if err == nil && key != "" && file != "" {
+		// Only an answer that the cage can be made is kept; failing to
+		// keep it costs the next run a probe.
+		if os.MkdirAll(filepath.Dir(file), 0o700) == nil {
+			safefs.Root{Dir: filepath.Dir(file)}.WriteFile(filepath.Base(file), []byte(key), safefs.Regular, false)
+		}
+	}
+	return err
+}
+
+// probeFile is where Probe keeps its answer, "" if nowhere.
+func probeFile() string {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(cache, "chant", "sandbox-probe")
+}
+
+// probeKey is what decides whether bubblewrap can make a cage here: the
+// program, the kernel and this boot of it, the user, and the settings
+// that allow or refuse user namespaces; "" when it cannot be told.
+func probeKey() string {
+	bwrap, err := bwrapPath()
+	if err != nil {
+		return ""
+	}
+	fi, err := os.Stat(bwrap)
+	if err != nil {
+		return ""
+	}
+	var uts unix.Utsname
+	if unix.Uname(&uts) != nil {
+		return ""
+	}
+	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "bwrap %s %d %d %o\nkernel %s\nboot %s\nuid %d\n", bwrap, fi.Size(), fi.ModTime().UnixNano(), fi.Mode(),
+		unix.ByteSliceToString(uts.Release[:]), strings.TrimSpace(string(boot)), os.Getuid())
+	for _, knob := range []string{"user/max_user_namespaces", "kernel/unprivileged_userns_clone", "kernel/apparmor_restrict_unprivileged_userns"} {
+		v, err := os.ReadFile("/proc/sys/" + knob)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return ""
+		}
+		fmt.Fprintf(&b, "%s %s\n", knob, strings.TrimSpace(string(v)))
+	}
+	return b.String()
+}
+
+// forgetProbe drops the kept answer, after bubblewrap refused a cage.
+func forgetProbe() {
+	if file := probeFile(); file != "" {
+		os.Remove(file)
+	}
+	forgetProbeState()
+}
+
+// forgetProbeState drops the answer kept for the process.
+func forgetProbeState() {
+	probe.Lock()
+	probe.done = false
+	probe.Unlock()
+}
+
+// Refused returns, when a caged command's end (its output and the error
+// of its wait) was bubblewrap refusing to make the cage rather than the
+// command's own, why (ErrUnavailable); else nil. The kept answer of Probe
+// is then dropped. A command that prints what bubblewrap would can only
+// fail its own phase this way.
+func Refused(output string, err error) error {
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		return nil
+	}
+	first, _, _ := strings.Cut(output, "\n")
+	if !strings.HasPrefix(first, "bwrap: ") {
+		return nil
+	}
+	forgetProbe()
+	return fmt.Errorf("%w: bubblewrap could not make the cage (%s)", ErrUnavailable, oneLine(first))
 }
 
 func doProbe() error {

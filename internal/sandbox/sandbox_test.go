@@ -109,8 +109,15 @@ func newTestCage(t *testing.T, p Policy) *testCage {
 	return tc
 }
 
-// run runs a shell script in the cage and returns its output.
+// run runs a shell script in the cage, as chant does (Within), and
+// returns its output.
 func (tc *testCage) run(t *testing.T, script string) (string, error) {
+	t.Helper()
+	return tc.runAs(t, script, true)
+}
+
+// runAs is run, and without Landlock when within is false.
+func (tc *testCage) runAs(t *testing.T, script string, within bool) (string, error) {
 	t.Helper()
 	if err := tc.Prepare(); err != nil {
 		t.Fatal(err)
@@ -127,7 +134,15 @@ func (tc *testCage) run(t *testing.T, script string) (string, error) {
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), "WT="+tc.Dir, "REPO="+tc.repo, "OUTSIDE="+tc.outside)
-	out, err := cmd.CombinedOutput()
+	var out []byte
+	if within {
+		err = tc.Within(func() error {
+			out, err = cmd.CombinedOutput()
+			return err
+		})
+	} else {
+		out, err = cmd.CombinedOutput()
+	}
 	return string(out) + log.String(), err
 }
 
@@ -359,11 +374,15 @@ func TestRelayCarriesBothWays(t *testing.T) {
 	}
 }
 
-// Landlock, the layer under the mount namespace: writes still go only
-// where they may, and an abstract Unix socket of the host, which a cage
-// sharing the host's network reaches, is out of reach.
+// Landlock, the layer the namespaces leave open with network: allow: an
+// abstract Unix socket of the host, which a cage sharing the host's
+// network reaches, is out of reach, and bubblewrap, started in the
+// domain, still builds the cage.
 func TestCageLandlock(t *testing.T) {
 	requireSandbox(t)
+	if ok, why := landlockState(); !ok {
+		t.Skip(why)
+	}
 	py, err := exec.LookPath("python3")
 	if err != nil {
 		t.Skip("needs python3 to connect to an abstract Unix socket")
@@ -386,22 +405,16 @@ func TestCageLandlock(t *testing.T) {
 	}()
 	script := fmt.Sprintf(`
 		echo work > "$WT/work.txt" && echo worktree: ok
-		echo t > /tmp/t && echo tmp: ok
-		echo x > /dev/null && echo devnull: ok
-		echo x > "$REPO/../cache/c" && echo cache: ok
-		echo x >> "$OUTSIDE/../state.json" && echo state file: ok
 		echo x > "$OUTSIDE/evil" 2>/dev/null || echo outside: refused
 		%s -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect("\0%s"); print("abstract:", s.recv(64).decode().strip())' 2>/dev/null || echo abstract: refused
 	`, py, name)
 	for _, lock := range []bool{false, true} {
 		tc := newTestCage(t, Policy{})
-		tc.Landlock = lock
-		tc.Files = []File{{Path: filepath.Join(tc.root, "state.json"), Initial: []byte("{}\n")}}
-		out, err := tc.run(t, script)
+		out, err := tc.runAs(t, script, lock)
 		if err != nil {
 			t.Fatalf("landlock %v: %v\n%s", lock, err, out)
 		}
-		for _, want := range []string{"worktree: ok", "tmp: ok", "devnull: ok", "cache: ok", "state file: ok", "outside: refused"} {
+		for _, want := range []string{"worktree: ok", "outside: refused"} {
 			if !strings.Contains(out, want+"\n") {
 				t.Errorf("landlock %v: no %q in:\n%s", lock, want, out)
 			}
@@ -410,5 +423,96 @@ func TestCageLandlock(t *testing.T) {
 		if !strings.Contains(out, abstract+"\n") {
 			t.Errorf("landlock %v: no %q in:\n%s", lock, abstract, out)
 		}
+	}
+}
+
+// Within leaves chant itself out of the domain: the thread that started
+// the cage ends with it, and the rest of the process still reaches the
+// host's abstract sockets.
+func TestWithinLeavesChantOut(t *testing.T) {
+	if ok, why := landlockState(); !ok {
+		t.Skip(why)
+	}
+	name := fmt.Sprintf("@chant-within-test-%d", time.Now().UnixNano())
+	l, err := net.Listen("unix", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	var inside error
+	err = (&Cage{}).Within(func() error {
+		c, err := net.Dial("unix", name)
+		if err == nil {
+			c.Close()
+		}
+		inside = err
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inside == nil {
+		t.Error("the restricted thread reached the host's abstract socket")
+	}
+	for i := 0; i < 20; i++ { // on whatever threads the runtime picks
+		c, err := net.Dial("unix", name)
+		if err != nil {
+			t.Fatalf("after Within, chant cannot reach the socket: %v", err)
+		}
+		c.Close()
+	}
+}
+
+// Probe keeps its answer that a cage can be made, keyed by what decides
+// it; a stale key is probed again, and bubblewrap refusing a cage drops
+// it.
+func TestProbeKeptAndRefused(t *testing.T) {
+	requireSandbox(t)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	forgetProbe()
+	if err := Probe(); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := os.ReadFile(probeFile())
+	if err != nil || string(kept) != probeKey() || !strings.Contains(string(kept), "boot ") {
+		t.Fatalf("kept %q (%v), want the key %q", kept, err, probeKey())
+	}
+	if err := os.WriteFile(probeFile(), []byte("bwrap elsewhere\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	forgetProbeState()
+	if err := Probe(); err != nil {
+		t.Fatal(err)
+	}
+	if kept, _ := os.ReadFile(probeFile()); string(kept) != probeKey() {
+		t.Fatalf("a stale answer was not probed again: %q", kept)
+	}
+
+	// The command's own failure is its own.
+	out, err := exec.Command("sh", "-c", "echo 'bwrap: a command may say this'; exit 3").CombinedOutput()
+	if Refused(string(out), err) != nil {
+		t.Error("a command's status 3 taken for bubblewrap's refusal")
+	}
+	out, err = exec.Command("sh", "-c", "echo tests failed; exit 1").CombinedOutput()
+	if Refused(string(out), err) != nil {
+		t.Error("a command's failure taken for bubblewrap's refusal")
+	}
+	bwrap, _ := bwrapPath()
+	out, err = exec.Command(bwrap, "--ro-bind", "/nonexistent-chant-test", "/x", "true").CombinedOutput()
+	refused := Refused(string(out), err)
+	if !errors.Is(refused, ErrUnavailable) || !strings.Contains(refused.Error(), "nonexistent-chant-test") {
+		t.Fatalf("bubblewrap's refusal (%q, %v) gave %v", out, err, refused)
+	}
+	if _, err := os.Stat(probeFile()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the kept answer outlived a refusal: %v", err)
 	}
 }
