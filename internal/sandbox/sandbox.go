@@ -16,6 +16,8 @@
 //   - optionally a network namespace of its own: loopback only (deny), or
 //     loopback where each listed host:port is relayed out by chant (see
 //     relay.go), and nothing else.
+//   - Landlock scopes, from the thread that starts bubblewrap (see Within):
+//     no abstract Unix socket or signal reaching out of the cage.
 //
 // Reads are not confined: the agent sees what the user can read.
 package sandbox
