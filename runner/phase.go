@@ -138,7 +138,9 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolat
 	if err == nil && !v.OK() {
 		err = errors.New(strings.Join(v.Problems(), "; "))
 	}
-	if stopped {
+	if stopped || errors.Is(err, sandbox.ErrUnavailable) {
+		// Bubblewrap refused the cage (the kernel's answer kept by the
+		// probe went stale): the spec did not fail, nothing ran.
 		return p.stop(err)
 	}
 	if turn != nil {

@@ -378,9 +378,10 @@ func (r *run) runSequential(ctx context.Context, rep *Report, specs *spec.Reload
 
 // notRun reports whether a phase's error means its spec was refused
 // before anything ran (the user's changes in its targets, a link where
-// chant writes, an approval that does not hold).
+// chant writes, an approval that does not hold, no sandbox to be had).
 func notRun(err error) bool {
-	return errors.Is(err, ErrDirtyTargets) || errors.Is(err, ErrUnsafePath) || errors.Is(err, ErrNotApproved)
+	return errors.Is(err, ErrDirtyTargets) || errors.Is(err, ErrUnsafePath) || errors.Is(err, ErrNotApproved) ||
+		errors.Is(err, sandbox.ErrUnavailable)
 }
 
 // reload reads the specs again (only what changed) and assesses them.
