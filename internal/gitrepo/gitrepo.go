@@ -21,6 +21,7 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/chant-run/chant/internal/gitdir"
 )
@@ -55,6 +56,9 @@ func Open(dir string) (*Repo, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open git repository at %s: %w", dirs.WorkTree, err)
+	}
+	if fs, ok := r.Storer.(*filesystem.Storage); ok {
+		r.Storer = newObjectStore(fs, dirs.Common)
 	}
 	return &Repo{Root: dirs.WorkTree, GitDir: dirs.Git, CommonDir: dirs.Common, repo: r}, nil
 }
