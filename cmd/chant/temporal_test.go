@@ -398,6 +398,46 @@ func TestTemporalEngine(t *testing.T) {
 	testgit.Git(t, repo, "fsck", "--strict", "--no-dangling")
 }
 
+// TestTemporalEngineUnderLoad: 40 phases that do next to nothing, two
+// workers, --parallel 8: every one lands, once. (Half of them failed with
+// "the result commit … is not in the repository" while the commit was
+// there: the run's object storage never saw the packs the workers pushed
+// after its first look.)
+func TestTemporalEngineUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the Temporal dev server")
+	}
+	addr := temporalServer(t)
+	queue := fmt.Sprintf("chant-load-%d", time.Now().UnixNano())
+	const n = 40
+	files := map[string]string{
+		".chant/config.md": fmt.Sprintf("---\nproject: {name: load}\ndefaults: {provider: command}\nagent:\n  command: sh agent.sh\n"+
+			"engine: temporal\ntemporal:\n  address: %s\n  task_queue: %s\n---\n", addr, queue),
+		"agent.sh": strings.Replace(temporalAgent, `case "$CHANT_SPEC_ID" in slow*) sleep 8 ;; *) sleep 1 ;; esac`+"\n", "", 1),
+	}
+	for i := range n {
+		id := fmt.Sprintf("n%02d", i)
+		files[".chant/specs/"+id+".md"] = temporalSpec(id, "")
+	}
+	repo := testgit.Repo(t, files)
+	startWorker(t, addr, queue, "w1")
+	startWorker(t, addr, queue, "w2")
+	out, errOut, code := chant(t, "-C", repo, "run", "--parallel", "8")
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("All %d specs are completed.", n)) {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	log := testgit.Git(t, repo, "log", "--format=%s")
+	for i := range n {
+		id := fmt.Sprintf("n%02d", i)
+		if c := strings.Count(log, "chant("+id+"): "); c != 1 {
+			t.Errorf("%d work commits of %s, want 1", c, id)
+		}
+	}
+	if st := testgit.Git(t, repo, "status", "--porcelain"); st != "" {
+		t.Errorf("git status:\n%s", st)
+	}
+}
+
 // TestTemporalEngineOverMutualTLS: a dev server that requires client
 // certificates; a worker and a run with the CA and a client certificate
 // (flags for the worker, TEMPORAL_TLS_* for the run and approve) run a
