@@ -104,36 +104,37 @@ func (set *Set) Problems() []Problem {
 		if s.broken {
 			continue // its frontmatter could not be read: the parse error says why
 		}
+		at := s.sites()
 		if s.Prompt != "" && !ValidPromptName(s.Prompt) {
-			add(s.errAt("prompt", s.Prompt, "prompt: %q is not a prompt name (letters, digits, '.', '-', '_'; the template is .chant/prompts/<name>.md)", s.Prompt), SeverityError, CodePromptName)
+			add(at.errAt("prompt", s.Prompt, "prompt: %q is not a prompt name (letters, digits, '.', '-', '_'; the template is .chant/prompts/<name>.md)", s.Prompt), SeverityError, CodePromptName)
 		}
 		for _, dep := range s.DependsOn {
 			switch d := set.byID[dep]; {
 			case d == nil:
-				add(s.errAt("depends_on", dep, "depends_on: %s does not exist", dep), SeverityError, CodeMissingDependency)
+				add(at.errAt("depends_on", dep, "depends_on: %s does not exist", dep), SeverityError, CodeMissingDependency)
 			case d.Status == StatusCancelled && !d.Archived:
-				add(s.errAt("depends_on", dep, "depends_on: %s is cancelled, so %s can never run", dep, s.ID), SeverityError, CodeCancelledDependency)
+				add(at.errAt("depends_on", dep, "depends_on: %s is cancelled, so %s can never run", dep, s.ID), SeverityError, CodeCancelledDependency)
 			case dep == DriverOf(s.ID):
-				add(s.errAt("depends_on", dep, "depends_on: %s is this member's own driver; members run within their driver", dep), SeverityWarning, CodeDriverDependency)
+				add(at.errAt("depends_on", dep, "depends_on: %s is this member's own driver; members run within their driver", dep), SeverityWarning, CodeDriverDependency)
 			}
 		}
 		for _, m := range s.Members {
 			if set.byID[m] == nil {
-				add(s.errAt("members", m, "members: %s does not exist", m), SeverityError, CodeMissingMember)
+				add(at.errAt("members", m, "members: %s does not exist", m), SeverityError, CodeMissingMember)
 			}
 		}
 		if a := s.Approval; a != nil && a.Status == ApprovalApproved && (a.By == "" || a.At == "") {
-			add(s.errAt("approval", "", "approval: approved without by and at"), SeverityError, CodeApproval)
+			add(at.errAt("approval", "", "approval: approved without by and at"), SeverityError, CodeApproval)
 		}
 		for _, t := range s.TargetFiles {
 			if filepath.ToSlash(filepath.Clean(t)) == filepath.ToSlash(s.Path) {
-				add(s.errAt("target_files", t, "target_files: %s is the spec's own file, which only chant writes", t), SeverityError, CodeOwnFile)
+				add(at.errAt("target_files", t, "target_files: %s is the spec's own file, which only chant writes", t), SeverityError, CodeOwnFile)
 			}
 		}
 		for _, key := range []string{"target_files", "informed_by", "context"} {
 			for _, p := range s.pathList(key) {
 				if filepath.IsAbs(p) || strings.HasPrefix(p, "/") || !filepath.IsLocal(filepath.Clean(p)) {
-					add(s.errAt(key, p, "%s: %s leaves the repository", key, p), SeverityError, CodeOutside)
+					add(at.errAt(key, p, "%s: %s leaves the repository", key, p), SeverityError, CodeOutside)
 				}
 			}
 		}
@@ -169,24 +170,58 @@ func problemOf(err error, severity, code string) Problem {
 }
 
 // errAt is an Error at the list item value under key (or at key when value
-// is "" or not found).
+// is "" or not found). For many errors in one spec, use sites.
 func (s *Spec) errAt(key, value, format string, args ...any) *Error {
-	e := &Error{Path: s.Path, Line: s.KeyLine(key), Col: 1, Msg: fmt.Sprintf(format, args...)}
-	fm := s.node()
-	i := findKey(fm, key)
+	return s.sites().errAt(key, value, format, args...)
+}
+
+// siteFinder places errors in one spec's file: its frontmatter is decoded
+// once, when the first error needs it, and each key's list is indexed by
+// value once, so that a spec with thousands of problems costs what one
+// with a few does, per problem.
+type siteFinder struct {
+	s       *Spec
+	decoded bool
+	fm      *yaml.Node
+	items   map[string]map[string]*yaml.Node // key → scalar value → its first item
+}
+
+func (s *Spec) sites() *siteFinder { return &siteFinder{s: s} }
+
+func (f *siteFinder) errAt(key, value, format string, args ...any) *Error {
+	s := f.s
+	e := &Error{Path: s.Path, Col: 1, Msg: fmt.Sprintf(format, args...)}
+	if !f.decoded {
+		f.decoded, f.fm = true, s.node()
+	}
+	i := findKey(f.fm, key)
 	if i < 0 {
 		return e
 	}
-	k, v := fm.Content[i], fm.Content[i+1]
-	e.Col = k.Column
-	nodes := []*yaml.Node{v}
-	if v.Kind == yaml.SequenceNode {
-		nodes = v.Content
+	k, v := f.fm.Content[i], f.fm.Content[i+1]
+	e.Line, e.Col = k.Line+s.layout.yamlOffset, k.Column
+	if value == "" {
+		return e
 	}
-	for _, n := range nodes {
-		if value != "" && n.Kind == yaml.ScalarNode && n.Value == value {
-			e.Line, e.Col = n.Line+s.layout.yamlOffset, n.Column
+	items, ok := f.items[key]
+	if !ok {
+		items = map[string]*yaml.Node{}
+		nodes := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			nodes = v.Content
 		}
+		for _, n := range nodes {
+			if _, seen := items[n.Value]; n.Kind == yaml.ScalarNode && !seen {
+				items[n.Value] = n
+			}
+		}
+		if f.items == nil {
+			f.items = map[string]map[string]*yaml.Node{}
+		}
+		f.items[key] = items
+	}
+	if n := items[value]; n != nil {
+		e.Line, e.Col = n.Line+s.layout.yamlOffset, n.Column
 	}
 	return e
 }
@@ -356,13 +391,14 @@ func (w *Workspace) PathProblems(set *Set) []Problem {
 	}
 	within := NewConfinement(root)
 	for _, s := range set.Specs {
+		at := s.sites()
 		for _, key := range []string{"target_files", "informed_by", "context"} {
 			for _, p := range s.pathList(key) {
 				if !filepath.IsLocal(filepath.Clean(p)) {
 					continue // reported by Problems
 				}
 				if within.Escapes(filepath.Join(root, filepath.FromSlash(p))) {
-					e := s.errAt(key, p, "%s: %s leads outside the repository through a symbolic link", key, p)
+					e := at.errAt(key, p, "%s: %s leads outside the repository through a symbolic link", key, p)
 					out = append(out, problemOf(e, SeverityError, CodeThroughLink))
 				}
 			}

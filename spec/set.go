@@ -415,6 +415,10 @@ func (s *Spec) KeyLine(key string) int {
 	return 0
 }
 
+// nodeDecodes counts node's decodes, for the tests that hold problems to
+// one decode per spec.
+var nodeDecodes atomic.Int64
+
 // node returns the frontmatter's YAML mapping (nil without one), decoded
 // again from the file's bytes: a spec does not keep it, since its tree of
 // YAML nodes is several times the size of the file, and only problems and
@@ -423,6 +427,7 @@ func (s *Spec) node() *yaml.Node {
 	if !s.layout.hasFM || s.broken {
 		return nil
 	}
+	nodeDecodes.Add(1)
 	src := s.text()
 	if len(src) < s.layout.yamlEnd {
 		return nil

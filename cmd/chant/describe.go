@@ -107,12 +107,21 @@ func deps(list []runner.Dep) string {
 	return strings.Join(parts, ", ")
 }
 
+// shownCycle is the longest dependency cycle a blocked spec's reason
+// spells out.
+const shownCycle = 6
+
 func blockers(st *runner.State) string {
 	if st.Workspace {
 		return "the workspace has errors (see chant lint)"
 	}
-	if len(st.Cycle) > 0 {
-		return "in a dependency cycle " + strings.Join(st.Cycle, " → ")
+	if n := len(st.Cycle) - 1; n > 0 {
+		if n <= shownCycle {
+			return "in a dependency cycle " + strings.Join(st.Cycle, " → ")
+		}
+		// Every spec of the cycle says this: a path of thousands each
+		// would make status quadratic in the cycle. Lint has it once.
+		return fmt.Sprintf("in a dependency cycle of %d specs through %s (chant lint shows it)", n, st.Cycle[0])
 	}
 	parts := make([]string, len(st.Blockers))
 	for i, d := range st.Blockers {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -149,4 +150,47 @@ func snapshot(t *testing.T, dir string) map[string][]byte {
 		return nil
 	})
 	return out
+}
+
+// Inputs whose problems are many stay linear: a spec with thousands of
+// unknown dependencies is one decode of its frontmatter (each problem
+// decoded it again), and a long dependency cycle is spelled out once, in
+// lint, not by every spec in it (status printed the whole path per spec).
+func TestManyProblemsStayLinear(t *testing.T) {
+	const deps, cycle = 3000, 300
+	files := map[string]string{".chant/config.md": "---\nproject: {name: many}\ndefaults: {provider: command}\nagent: {command: 'true'}\n---\n"}
+	var b strings.Builder
+	b.WriteString("---\ndepends_on:\n")
+	for i := range deps {
+		fmt.Fprintf(&b, "  - missing-%04d\n", i)
+	}
+	b.WriteString("---\n# Many\n\n## Acceptance Criteria\n\n- [ ] x\n")
+	files[".chant/specs/many.md"] = b.String()
+	for i := range cycle {
+		files[fmt.Sprintf(".chant/specs/c%03d.md", i)] = fmt.Sprintf("---\ndepends_on: [c%03d]\n---\n# C%d\n\n## Acceptance Criteria\n\n- [ ] x\n", (i+1)%cycle, i)
+	}
+	repo := testgit.Repo(t, files)
+	out, errOut, code := chant(t, "-C", repo, "lint")
+	if code != 1 || strings.Count(out, "does not exist") != deps {
+		t.Fatalf("lint: exit %d, %d unknown dependencies reported, want %d\n%.2000s", code, strings.Count(out, "does not exist"), deps, errOut)
+	}
+	// Each where it is written: the last one on its own line.
+	if want := fmt.Sprintf(".chant/specs/many.md:%d:5: error: depends_on: missing-%04d does not exist", deps+2, deps-1); !strings.Contains(out, want) {
+		t.Errorf("lint does not place the last unknown dependency: want %q", want)
+	}
+	if strings.Count(out, "dependency cycle") != 1 {
+		t.Errorf("lint reports the cycle %d times, want once", strings.Count(out, "dependency cycle"))
+	}
+	out, errOut, code = chant(t, "-C", repo, "status")
+	if code != 0 {
+		t.Fatalf("status: exit %d\n%s", code, errOut)
+	}
+	if !regexp.MustCompile(`(?m)^c001 .*blocked: in a dependency cycle of 300 specs through c000 \(chant lint shows it\)$`).MatchString(out) {
+		t.Errorf("status does not name the cycle in a line:\n%.3000s", out)
+	}
+	// The cycle's path is in the one problem of its first spec, not in
+	// each of the 300 lines.
+	if n := strings.Count(out, "c150 → c151"); n != 1 {
+		t.Errorf("status spells the cycle out %d times, want once", n)
+	}
 }
