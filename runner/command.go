@@ -186,8 +186,10 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	if err == nil && ctx.Err() == nil && c.ReplyFiles {
 		err = writeReplyFiles(job, res.Output)
 	}
-	if refused := sandbox.Refused(res.Output, err); job.Cage != nil && refused != nil {
-		return res, refused
+	if job.Cage != nil {
+		if refused := sandbox.Refused(res.Output, err); refused != nil {
+			return res, refused
+		}
 	}
 	switch {
 	case ctx.Err() != nil:

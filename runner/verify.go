@@ -211,9 +211,12 @@ func runCheck(ctx context.Context, c spec.Check, dir, id string, cage *sandbox.C
 	err = cage.Within(func() error { return procs.Run(cmd, marker, &out, nil) })
 	r := CheckResult{Check: c, Duration: time.Since(start), Output: tail(out.String(), 16<<10)}
 	var exit *exec.ExitError
-	refused := sandbox.Refused(out.String(), err)
+	var refused error
+	if cage != nil {
+		refused = sandbox.Refused(out.String(), err)
+	}
 	switch {
-	case cage != nil && refused != nil:
+	case refused != nil:
 		r.Err = "could not run: " + refused.Error()
 	case ctx.Err() == context.DeadlineExceeded:
 		r.Err = fmt.Sprintf("timed out after %s", timeout)

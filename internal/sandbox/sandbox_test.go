@@ -387,22 +387,7 @@ func TestCageLandlock(t *testing.T) {
 	if err != nil {
 		t.Skip("needs python3 to connect to an abstract Unix socket")
 	}
-	name := fmt.Sprintf("chant-sandbox-test-%d", time.Now().UnixNano())
-	l, err := net.Listen("unix", "@"+name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			io.WriteString(c, "host socket\n")
-			c.Close()
-		}
-	}()
+	name := hostAbstractSocket(t)
 	script := fmt.Sprintf(`
 		echo work > "$WT/work.txt" && echo worktree: ok
 		echo x > "$OUTSIDE/evil" 2>/dev/null || echo outside: refused
@@ -433,23 +418,9 @@ func TestWithinLeavesChantOut(t *testing.T) {
 	if ok, why := landlockState(); !ok {
 		t.Skip(why)
 	}
-	name := fmt.Sprintf("@chant-within-test-%d", time.Now().UnixNano())
-	l, err := net.Listen("unix", name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	name := "@" + hostAbstractSocket(t)
 	var inside error
-	err = (&Cage{}).Within(func() error {
+	err := (&Cage{}).Within(func() error {
 		c, err := net.Dial("unix", name)
 		if err == nil {
 			c.Close()
@@ -515,4 +486,28 @@ func TestProbeKeptAndRefused(t *testing.T) {
 	if _, err := os.Stat(probeFile()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the kept answer outlived a refusal: %v", err)
 	}
+}
+
+// hostAbstractSocket listens on an abstract Unix socket of the host, which
+// answers "host socket", until the test ends; it returns its name (without
+// the leading @).
+func hostAbstractSocket(t *testing.T) string {
+	t.Helper()
+	name := fmt.Sprintf("chant-sandbox-test-%d", time.Now().UnixNano())
+	l, err := net.Listen("unix", "@"+name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			io.WriteString(c, "host socket\n")
+			c.Close()
+		}
+	}()
+	return name
 }
