@@ -181,7 +181,9 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 		// must not swallow what chant prints next.
 		sinks = append(sinks, textsafe.NewWriter(c.Stream))
 	}
-	err = job.Cage.Within(func() error { return procs.Run(cmd, job.Marker, io.MultiWriter(sinks...), job.Started) })
+	err = job.Cage.Within(func() error {
+		return procs.Run(cmd, survivorMark(job.Cage, job.Marker), io.MultiWriter(sinks...), job.Started)
+	})
 	res := &Result{Output: capture.String(), Model: c.Model, Author: c.Author}
 	if err == nil && ctx.Err() == nil && c.ReplyFiles {
 		err = writeReplyFiles(job, res.Output)

@@ -301,7 +301,7 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 	res, agentErr := r.agent.Run(ctx, job)
 	done()
 	// Whatever the agent left running goes, before anything is read.
-	procs.KillAll(p.prog.PGID, p.prog.Marker)
+	procs.KillAll(p.prog.PGID, survivorMark(p.cage, p.prog.Marker))
 	changed, err := guard.Restore()
 	if err != nil {
 		return res, nil, err

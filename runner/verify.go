@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/chant-run/chant/internal/procs"
@@ -200,7 +201,7 @@ func runCheck(ctx context.Context, c spec.Check, dir, id string, cage *sandbox.C
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	marker := procs.NewMarker()
-	var out bytes.Buffer
+	var out lockedBuffer // the relay of a network list writes to it too
 	argv, release, err := caged(cage, dir, []string{"sh", "-c", c.Run}, &out)
 	if err != nil {
 		return CheckResult{Check: c, Err: "could not run: " + err.Error()}
@@ -208,7 +209,7 @@ func runCheck(ctx context.Context, c spec.Check, dir, id string, cage *sandbox.C
 	defer release()
 	cmd := procs.Command(ctx, dir, append(os.Environ(), "CHANT_SPEC_ID="+id), marker, argv[0], argv[1:]...)
 	start := time.Now()
-	err = cage.Within(func() error { return procs.Run(cmd, marker, &out, nil) })
+	err = cage.Within(func() error { return procs.Run(cmd, survivorMark(cage, marker), &out, nil) })
 	r := CheckResult{Check: c, Duration: time.Since(start), Output: tail(out.String(), 16<<10)}
 	var exit *exec.ExitError
 	var refused error
@@ -229,6 +230,24 @@ func runCheck(ctx context.Context, c spec.Check, dir, id string, cage *sandbox.C
 	r.Held = r.Err == "" && r.Passed == (c.Expect == spec.ExpectPass)
 	r.ReadOnly = !r.Held && metReadOnly(cage, r.Output)
 	return r
+}
+
+// lockedBuffer is a buffer that two writers share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // tail keeps the last n bytes of s, cut at a line start.

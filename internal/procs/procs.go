@@ -68,7 +68,16 @@ func cutEnv(kv string) (name, value string, ok bool) {
 // KillAll kills a command's process group and every process carrying its
 // marker, again until none is left (new ones may be forked meanwhile) or
 // two seconds have passed. It returns how many marked processes it found.
+// With no marker it kills the group alone: for a command whose processes
+// the kernel ends with it (a sandbox's PID namespace), where a scan of
+// /proc would find none.
 func KillAll(pgid int, marker string) int {
+	if marker == "" {
+		if pgid > 0 {
+			syscall.Kill(-pgid, syscall.SIGKILL)
+		}
+		return 0
+	}
 	found := map[int]bool{}
 	deadline := time.Now().Add(2 * time.Second)
 	for {
@@ -91,7 +100,8 @@ func KillAll(pgid int, marker string) int {
 // process group, waits for it and, as soon as it exits, kills everything
 // it left behind, before its output is finished: a process it leaves
 // holding the output open is not waited for, and nothing it left runs on
-// after Run returns. Its standard output and error go to out.
+// after Run returns (see KillAll: with no marker, its group alone). Its
+// standard output and error go to out.
 func Run(cmd *exec.Cmd, marker string, out io.Writer, started func(pgid int)) error {
 	pr, pw, err := os.Pipe()
 	if err != nil {

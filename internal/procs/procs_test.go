@@ -64,6 +64,46 @@ func TestKillAllEndsWhatACommandLeftBehind(t *testing.T) {
 	}
 }
 
+// With no marker (a caged command, whose PID namespace the kernel empties)
+// KillAll ends the group and looks no further.
+func TestKillAllWithoutMarkerEndsTheGroupAlone(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("finds processes through /proc")
+	}
+	dir := t.TempDir()
+	pids := filepath.Join(dir, "pids")
+	cmd := Command(context.Background(), "", nil, NewMarker(), "sh", "-c", `
+		sleep 60 & echo $! >> "$1"
+		setsid sh -c 'echo $$ >> "$1"; exec sleep 60' sh "$1" &
+		sleep 0.3`, "sh", pids)
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(pids)
+	var left []int
+	for _, f := range strings.Fields(string(data)) {
+		pid, _ := strconv.Atoi(f)
+		left = append(left, pid)
+	}
+	if len(left) != 2 {
+		t.Fatalf("the command did not leave two processes: %v", left)
+	}
+	defer syscall.Kill(left[1], syscall.SIGKILL)
+	if n := KillAll(cmd.Process.Pid, ""); n != 0 {
+		t.Errorf("KillAll found %d marked processes, with no marker", n)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for alive(left[0]) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if alive(left[0]) {
+		t.Errorf("process %d of the group survived", left[0])
+	}
+	if !alive(left[1]) {
+		t.Errorf("process %d, out of the group, was killed: KillAll looked for it", left[1])
+	}
+}
+
 func TestCommandDropsGitsRedirectionsAndSetsPWD(t *testing.T) {
 	cmd := Command(context.Background(), "/work/tree", []string{"GIT_DIR=/elsewhere", "PWD=/user/repo", "HOME=/h", MarkerVar + "=old"}, "new", "true")
 	got := strings.Join(cmd.Env, " ")

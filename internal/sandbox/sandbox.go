@@ -30,6 +30,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -149,6 +150,10 @@ func ExpandPath(p string, getenv func(string) string) (string, error) {
 	}
 	return filepath.Clean(p), nil
 }
+
+// RequireEnv, set, makes a missing sandbox fail the tests that need one
+// rather than skip them: .ci/run sets it, having installed bubblewrap.
+const RequireEnv = "CHANT_REQUIRE_SANDBOX"
 
 // Policy is what the config allows a phase's processes beyond their
 // worktree and private /tmp.
@@ -273,7 +278,7 @@ func (c *Cage) Args(workdir string, argv []string) ([]string, error) {
 	}
 	var visible []string
 	for _, p := range c.Visible {
-		if underHidden(p) {
+		if underHidden(p) && !slices.Contains(c.Protected, p) { // those are bound below
 			if _, err := os.Stat(p); err == nil { // bwrap fails on one it cannot reach
 				visible = append(visible, p)
 			}
