@@ -151,7 +151,7 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolat
 	}
 	p.prog.Step, p.prog.Output, p.prog.Model, p.prog.Author = stepVerified, res.Output, res.Model, res.Author
 	if err := saveProgress(r.stateDir, p.prog); err != nil {
-		return err
+		return p.fail(res.Output, v, fmt.Errorf("the work was verified but not committed: %w", err))
 	}
 	commit, err := p.land(v)
 	ph.Commit = commit
@@ -195,14 +195,53 @@ func (r *run) begin(s *spec.Spec, tree *isolation.Tree) (*phase, error) {
 			return nil, fmt.Errorf("%s: %w: %s", s.ID, ErrNotApproved, reason)
 		}
 	}
+	kept := keptPath(r.stateDir, s.ID)
+	os.Remove(kept) // a crashed phase's
+	if err := os.MkdirAll(progressDir(r.stateDir), 0o777); err != nil {
+		return nil, err
+	}
+	// Another file system (a workspace linked into the repository) has
+	// its spec put back by writing it.
+	os.Link(ed.Path, kept)
 	if err := spec.WriteFileAtomic(ed.Path, ed.New); err != nil {
+		os.Remove(kept)
 		return nil, err
 	}
 	p.prog = &progress{Spec: s.ID, Step: stepRunning, Base: head.Commit.String(), Branch: head.Branch, Slot: tree.Slot()}
 	if err := saveProgress(r.stateDir, p.prog); err != nil {
+		if perr := p.putBack(); perr != nil {
+			return nil, fmt.Errorf("%w (and putting its spec back: %v)", err, perr)
+		}
+		removeProgress(r.stateDir, s.ID)
 		return nil, err
 	}
 	return p, nil
+}
+
+// errSpecChanged means the spec file no longer holds what the phase
+// wrote there: someone changed it meanwhile.
+var errSpecChanged = errors.New("the spec file changed during the phase")
+
+// putBack puts the spec file back as it was before the phase, if it still
+// holds what the phase wrote (errSpecChanged if not): by renaming the kept
+// file (keptPath) over it, which needs no free space, or else by writing
+// it. The caller holds the workspace lock.
+func (p *phase) putBack() error {
+	path := p.r.w.SpecPath(p.spec.ID)
+	if cur, err := os.ReadFile(path); err != nil || string(cur) != string(p.snapshot) || p.before == nil {
+		return errSpecChanged
+	}
+	kept := keptPath(p.r.stateDir, p.spec.ID)
+	if data, err := os.ReadFile(kept); err == nil && string(data) == string(p.before) {
+		if err := os.Rename(kept, path); err == nil {
+			if d, err := os.Open(filepath.Dir(path)); err == nil {
+				d.Sync()
+				d.Close()
+			}
+			return nil
+		}
+	}
+	return spec.WriteFileAtomic(path, p.before)
 }
 
 // checkTargets refuses a spec whose target files the user has changed and
@@ -672,14 +711,35 @@ func (p *phase) fail(output string, v *Verification, cause error) error {
 		err = r.landRecord(p, data, fmt.Sprintf("chant: record %s failed\n", p.spec.ID), now)
 	}
 	if err != nil {
-		// Not committed (the branch or the spec file moved meanwhile):
-		// the spec must still not stay in_progress.
+		// Not committed. Unless the user changed the spec file meanwhile,
+		// nothing could be (the disk is full, the object store read-only):
+		// the spec goes back as it was before the run, so that the working
+		// tree holds nothing of the phase, and the failure is said, not
+		// recorded.
+		switch perr := p.putBackLocked(); {
+		case perr == nil:
+			removeProgress(r.stateDir, p.spec.ID)
+			return fmt.Errorf("%w (its failure could not be recorded: %v; its spec is as it was before the run)", cause, err)
+		case !errors.Is(perr, errSpecChanged):
+			return fmt.Errorf("%w (and recording the failure: %v; and putting its spec back: %v)", cause, err, perr)
+		}
+		// The user's edit stays, with the record in it, uncommitted.
 		if _, uerr := r.w.Update(p.spec.ID, func(_ *spec.Spec, e *spec.Editor) error { edit(e); return nil }); uerr != nil {
 			return fmt.Errorf("%w (and recording the failure: %v)", cause, uerr)
 		}
 	}
 	removeProgress(r.stateDir, p.spec.ID)
 	return cause
+}
+
+// putBackLocked is putBack under the workspace lock.
+func (p *phase) putBackLocked() error {
+	unlock, err := p.r.w.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return p.putBack()
 }
 
 // stop puts the spec file of a stopped phase back as it was before the
@@ -694,9 +754,8 @@ func (p *phase) stop(cause error) error {
 			return err
 		}
 		defer unlock()
-		path := r.w.SpecPath(p.spec.ID)
-		if cur, err := os.ReadFile(path); err == nil && string(cur) == string(p.snapshot) && p.before != nil {
-			return spec.WriteFileAtomic(path, p.before)
+		if err := p.putBack(); !errors.Is(err, errSpecChanged) {
+			return err
 		}
 		// Changed meanwhile (by the user): only the status goes back.
 		ed, err := r.w.EditLocked(p.spec.ID, backToPending)

@@ -96,7 +96,16 @@ func loadProgress(stateDir string) ([]*progress, error) {
 	return out, nil
 }
 
+// keptPath is where a phase keeps its spec file as it was before the
+// phase: a second name of the same file (a hard link), made before the
+// file is replaced by its in_progress version, so that putting it back is
+// a rename, which a full disk allows (see phase.putBack).
+func keptPath(stateDir, id string) string {
+	return filepath.Join(progressDir(stateDir), id+".before")
+}
+
 func removeProgress(stateDir, id string) error {
+	os.Remove(keptPath(stateDir, id))
 	err := os.Remove(filepath.Join(progressDir(stateDir), id+".json"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
