@@ -243,6 +243,9 @@ func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader
 			continue
 		case errors.Is(ph.Err, ErrStopped):
 			rep.Stopped = append(rep.Stopped, *ph)
+			if errors.Is(ph.Err, ErrEngineUnreachable) {
+				stop = true // the next phase would wait as long
+			}
 			continue
 		}
 		rep.Ran = append(rep.Ran, *ph)

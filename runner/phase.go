@@ -138,9 +138,11 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolat
 	if err == nil && !v.OK() {
 		err = errors.New(strings.Join(v.Problems(), "; "))
 	}
-	if stopped || errors.Is(err, sandbox.ErrUnavailable) {
+	if stopped || errors.Is(err, sandbox.ErrUnavailable) || errors.Is(err, ErrEngineUnreachable) {
 		// Bubblewrap refused the cage (the kernel's answer kept by the
-		// probe went stale): the spec did not fail, nothing ran.
+		// probe went stale): the spec did not fail, nothing ran. Or the
+		// engine was out of reach for longer than the phase may take: it
+		// did not fail here either, and the next run takes its result.
 		return p.stop(err)
 	}
 	if turn != nil {
@@ -369,6 +371,9 @@ func (p *phase) isolate(ctx context.Context) error {
 	return prepareTree(ctx, r.w, r.repo, p.tree, p.cage, p.prog.head().Commit, p.spec.ID, p.log, r.activity)
 }
 
+// setupTimeout bounds each isolation.setup command.
+const setupTimeout = 30 * time.Minute
+
 // prepareTree copies isolation.copy's files from the user's working tree
 // into a tree synced to commit, and runs isolation.setup there. Setup may
 // create only ignored files (build caches, dependencies): anything else it
@@ -402,7 +407,7 @@ func prepareTree(ctx context.Context, w *spec.Workspace, repo *gitrepo.Repo, tre
 	for _, command := range cfg.Setup {
 		fmt.Fprintf(log, "setup: %s\n", command)
 		done := activity(id, "setup `"+command+"`")
-		c := runCheck(ctx, spec.Check{Run: command, Expect: spec.ExpectPass, Timeout: "30m"}, tree.Dir, id, cage)
+		c := runCheck(ctx, spec.Check{Run: command, Expect: spec.ExpectPass, Timeout: setupTimeout.String()}, tree.Dir, id, cage)
 		done()
 		fmt.Fprint(log, c.Output)
 		if !c.Held {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -23,6 +24,13 @@ import (
 // commit on the branch. The worker never touches the user's branch: it
 // hands back a commit on the phase's base holding the verified targets,
 // under a refs/chant/results/ reference of the repository.
+
+// ErrEngineUnreachable means the engine could not be reached for longer
+// than a phase may take (RemotePhase.Patience): the run gave the phase
+// up, stopped rather than failed. Its spec is as it was before the run;
+// the phase goes on wherever it runs, and the next run takes its result
+// (the same key).
+var ErrEngineUnreachable = fmt.Errorf("%w: the engine is unreachable", ErrStopped)
 
 // An Engine runs phases away from this process.
 type Engine interface {
@@ -57,6 +65,11 @@ type RemotePhase struct {
 	PromptName string
 	// SkipCriteria as Options.SkipCriteria.
 	SkipCriteria bool
+	// Patience is how long the run waits for an engine it cannot reach
+	// before it gives the phase up (ErrEngineUnreachable): as long as the
+	// phase may take, its agent's timeout and its checks'. The run's own,
+	// never sent.
+	Patience time.Duration `json:"-"`
 }
 
 // RemoteResult is what a worker hands back. The run trusts the worker as
@@ -92,6 +105,20 @@ func remoteKey(req *RemotePhase) string {
 	return req.Spec + "-" + hex.EncodeToString(h.Sum(nil))[:20]
 }
 
+// phaseTimeout is the longest a phase of s may take: its agent's timeout,
+// its setup commands' and its checks'.
+func phaseTimeout(c *spec.Config, s *spec.Spec) (time.Duration, error) {
+	d, err := agentTimeout(c)
+	if err != nil {
+		return 0, err
+	}
+	d += time.Duration(len(c.Isolation.Setup)) * setupTimeout
+	for _, ch := range s.Checks {
+		d += checkTimeout(ch)
+	}
+	return d, nil
+}
+
 // attemptRemote is attempt, on a worker: the request goes to the engine,
 // and what the worker verified comes back, its targets read from the
 // result commit.
@@ -111,6 +138,9 @@ func (p *phase) attemptRemote(ctx context.Context) (*Result, *Verification, erro
 		req.Repo = r.repo.Root
 	}
 	req.Key = remoteKey(req)
+	if req.Patience, err = phaseTimeout(r.w.Config, p.spec); err != nil {
+		return nil, nil, err
+	}
 	if err := r.publishBase(req); err != nil {
 		return nil, nil, err
 	}

@@ -110,7 +110,8 @@ type Report struct {
 	Ran       []Phase
 	Failed    []*Phase // of Ran, those that failed
 	// Stopped are phases a --fail-fast parallel run stopped when another
-	// failed: their specs are as they were before the run.
+	// failed, or that the run gave up for an engine out of reach
+	// (ErrEngineUnreachable): their specs are as they were before the run.
 	Stopped []Phase
 	// Refused are specs that were not run, each with why: the user's own
 	// changes in its target files, a symbolic link where chant writes, an
@@ -287,6 +288,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return rep, fmt.Errorf("%w: %s", ErrPhaseFailed, strings.Join(ids, ", "))
 	case len(rep.Refused) > 0:
 		return rep, rep.Refused[0].Err
+	case len(rep.Stopped) > 0:
+		return rep, rep.Stopped[0].Err // the engine out of reach
 	case len(named) == 0:
 		var ids []string
 		var problems []spec.Problem

@@ -188,16 +188,21 @@ func metReadOnly(cage *sandbox.Cage, output string) bool {
 	return cage != nil && strings.Contains(strings.ToLower(output), "read-only file system")
 }
 
+// checkTimeout is a check's timeout, DefaultCheckTimeout unless it sets one.
+func checkTimeout(c spec.Check) time.Duration {
+	if c.Timeout != "" {
+		if d, err := time.ParseDuration(c.Timeout); err == nil && d > 0 {
+			return d
+		}
+	}
+	return DefaultCheckTimeout
+}
+
 // runCheck runs one check with sh -c in dir, in its own process group and
 // marked, so that a timeout, or its end, leaves nothing of it running; in
 // cage when there is one (a phase's check runs the agent's code).
 func runCheck(ctx context.Context, c spec.Check, dir, id string, cage *sandbox.Cage) CheckResult {
-	timeout := DefaultCheckTimeout
-	if c.Timeout != "" {
-		if d, err := time.ParseDuration(c.Timeout); err == nil && d > 0 {
-			timeout = d
-		}
-	}
+	timeout := checkTimeout(c)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	marker := procs.NewMarker()

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
+	"go.temporal.io/sdk/client"
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/temporalengine"
@@ -112,8 +114,10 @@ func first(values ...string) string {
 }
 
 // pipeline connects to the workflow of the pipeline of repo's branch, for
-// the temporal engine; nil for the local engine.
-func (f *engineFlags) pipeline(cfg *spec.Config, repo *gitrepo.Repo, identity string) (*temporalengine.Engine, error) {
+// the temporal engine; nil for the local engine. With wait, it waits for a
+// cluster out of reach (temporalengine.DefaultPatience), saying so there,
+// and so does the engine; without, an unreachable cluster is an error.
+func (f *engineFlags) pipeline(ctx context.Context, cfg *spec.Config, repo *gitrepo.Repo, identity string, wait io.Writer) (*temporalengine.Engine, error) {
 	engine, conn, queue, repoURL, heartbeat, err := f.settings(cfg)
 	if err != nil || engine != spec.EngineTemporal {
 		return nil, err
@@ -129,12 +133,18 @@ func (f *engineFlags) pipeline(cfg *spec.Config, repo *gitrepo.Repo, identity st
 	if host, err := os.Hostname(); err == nil {
 		conn.Identity += " on " + host
 	}
-	client, err := temporalengine.Dial(conn)
+	dial := func() (client.Client, error) { return temporalengine.Dial(conn) }
+	if wait != nil {
+		dial = func() (client.Client, error) {
+			return temporalengine.DialWaiting(ctx, conn, temporalengine.DefaultPatience, wait)
+		}
+	}
+	cl, err := dial()
 	if err != nil {
 		return nil, err
 	}
-	return &temporalengine.Engine{Client: client, Address: conn.Address, WorkflowID: temporalengine.WorkflowID(repoURL, head.String()),
-		Input: temporalengine.PipelineInput{Repo: repoURL, Branch: head.String(), Queue: queue, Heartbeat: heartbeat}}, nil
+	return &temporalengine.Engine{Client: cl, Address: conn.Address, WorkflowID: temporalengine.WorkflowID(repoURL, head.String()),
+		Input: temporalengine.PipelineInput{Repo: repoURL, Branch: head.String(), Queue: queue, Heartbeat: heartbeat}, Log: wait}, nil
 }
 
 // signalGate tells the pipeline's workflow, if the workspace runs on
@@ -142,7 +152,7 @@ func (f *engineFlags) pipeline(cfg *spec.Config, repo *gitrepo.Repo, identity st
 // whatever happens here: the run reads it from the spec file.
 func signalGate(g *globals, cfg *spec.Config, repo *gitrepo.Repo, id, status, by string) {
 	var f engineFlags
-	e, err := f.pipeline(cfg, repo, "chant "+map[bool]string{true: "approve", false: "reject"}[status == "approved"])
+	e, err := f.pipeline(context.Background(), cfg, repo, "chant "+map[bool]string{true: "approve", false: "reject"}[status == "approved"], nil)
 	if e == nil && err == nil {
 		return // local
 	}

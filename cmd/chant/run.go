@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -127,7 +128,24 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	if err != nil && len(rep.Failed) > 0 {
 		return &reported{err}
 	}
+	if errors.Is(err, runner.ErrEngineUnreachable) {
+		opts.reportUnreachable(rep)
+		return &reported{err}
+	}
 	return err
+}
+
+// reportUnreachable says which phases the run gave up because the engine
+// stayed out of reach, and how they go on.
+func (opts *runOptions) reportUnreachable(rep *runner.Report) {
+	var ids []string
+	for _, ph := range rep.Stopped {
+		ids = append(ids, ph.Spec.ID)
+	}
+	fmt.Fprintf(opts.stderr, "\nGiven up: %s: %v.\n", strings.Join(ids, ", "), rep.Stopped[0].Err)
+	fmt.Fprintf(opts.stderr, "%s as before the run; what runs on a worker goes on. Once the server answers, %s run takes %s result%s.\n",
+		map[bool]string{true: "Its spec is", false: "Their specs are"}[len(ids) == 1], opts.invocation(),
+		map[bool]string{true: "its", false: "their"}[len(ids) == 1], map[bool]string{true: "", false: "s"}[len(ids) == 1])
 }
 
 // attachEngine, for the temporal engine, starts or joins the pipeline's
@@ -143,7 +161,7 @@ func (opts *runOptions) attachEngine(ctx context.Context, w, target *spec.Worksp
 	if err != nil {
 		return nil, err
 	}
-	e, err := opts.engineFlags.pipeline(w.Config, repo, "chant run")
+	e, err := opts.engineFlags.pipeline(ctx, w.Config, repo, "chant run", out)
 	if err != nil {
 		return nil, err
 	}

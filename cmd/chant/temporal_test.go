@@ -70,11 +70,18 @@ func launchDevServer(root string, log *bytes.Buffer, conn temporalengine.Connect
 		return "", nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cmd, err := launchDevServerAt(root, addr, log, conn, args...)
+	return addr, cmd, err
+}
+
+// launchDevServerAt starts a dev server on addr (and the 8 ports after
+// it) and returns once conn reaches it.
+func launchDevServerAt(root, addr string, log *bytes.Buffer, conn temporalengine.Connection, args ...string) (*exec.Cmd, error) {
 	cmd := exec.Command("bash", append(append([]string{filepath.Join(root, "scripts", "temporal-dev-server"), "--quiet"}, args...), addr)...)
 	cmd.Stdout, cmd.Stderr = &lockedBuffer{b: log}, &lockedBuffer{b: log}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	conn.Address = addr
 	exited := make(chan error, 1)
@@ -84,7 +91,7 @@ func launchDevServer(root string, log *bytes.Buffer, conn temporalengine.Connect
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-exited:
-			return "", cmd, fmt.Errorf("it exited: %v", err)
+			return cmd, fmt.Errorf("it exited: %v", err)
 		case <-time.After(500 * time.Millisecond):
 		}
 		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
@@ -92,11 +99,11 @@ func launchDevServer(root string, log *bytes.Buffer, conn temporalengine.Connect
 			cl, err := temporalengine.Dial(conn)
 			if err == nil {
 				cl.Close()
-				return addr, cmd, nil
+				return cmd, nil
 			}
 		}
 	}
-	return "", cmd, fmt.Errorf("not up after 30 minutes")
+	return cmd, fmt.Errorf("not up after 30 minutes")
 }
 
 // stopDevServer stops the dev server, if a test started it.

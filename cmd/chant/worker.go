@@ -84,7 +84,9 @@ func runWorker(c *cobra.Command, opts *workerOptions) error {
 		return err
 	}
 	conn.Identity = opts.identity
-	client, err := temporalengine.Dial(conn)
+	// A worker started before the cluster is up (or while it restarts)
+	// waits for it.
+	client, err := temporalengine.DialWaiting(c.Context(), conn, 0, opts.stdout)
 	if err != nil {
 		return err
 	}

@@ -6,14 +6,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/chant-run/chant/runner"
 )
@@ -27,7 +31,20 @@ type Engine struct {
 	WorkflowID string
 	Input      PipelineInput
 	Poll       time.Duration // how often the workflow is asked (default 250 ms)
+	// Patience is how long Attach waits for a cluster it cannot reach
+	// (default DefaultPatience); a phase waits its own
+	// (runner.RemotePhase.Patience).
+	Patience time.Duration
+	// Log hears when the cluster stops answering and when it answers
+	// again (nil: nobody).
+	Log io.Writer
+	outage
 }
+
+// DefaultPatience is how long a run waits for an unreachable cluster to
+// attach to its workflow: as long as a phase with the default timeouts
+// may take.
+const DefaultPatience = 40 * time.Minute
 
 // WorkflowID is the pipeline's workflow ID: one per repository and
 // branch, so that a run started again joins the workflow it left.
@@ -38,35 +55,40 @@ func WorkflowID(repo, branch string) string {
 }
 
 // Attach starts the pipeline's workflow, or joins it if it runs (never a
-// second one); joined says which.
+// second one); joined says which. It waits for a cluster it cannot reach
+// (Patience).
 func (e *Engine) Attach(ctx context.Context) (joined bool, err error) {
 	if e.Input.Queue == "" {
 		e.Input.Queue = DefaultQueue
 	}
-	if d, err := e.Client.DescribeWorkflowExecution(ctx, e.WorkflowID, ""); err == nil {
-		joined = d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	patience := e.Patience
+	if patience <= 0 {
+		patience = DefaultPatience
 	}
-	_, err = e.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       e.WorkflowID,
-		TaskQueue:                e.Input.Queue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-	}, WorkflowName, e.Input)
-	if err != nil {
-		return false, fmt.Errorf("%w: start the workflow %s: %w", ErrConnection, e.WorkflowID, err)
-	}
-	return joined, nil
+	err = e.call(ctx, patience, "start the workflow "+e.WorkflowID, func(ctx context.Context) error {
+		if d, err := e.Client.DescribeWorkflowExecution(ctx, e.WorkflowID, ""); err == nil {
+			joined = d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+		}
+		_, err := e.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID:                       e.WorkflowID,
+			TaskQueue:                e.Input.Queue,
+			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		}, WorkflowName, e.Input)
+		return err
+	})
+	return joined, err
 }
 
 // state asks the workflow what it knows.
 func (e *Engine) state(ctx context.Context) (*State, error) {
 	v, err := e.Client.QueryWorkflow(ctx, e.WorkflowID, "", QueryState)
 	if err != nil {
-		return nil, fmt.Errorf("%w: ask the workflow %s: %w", ErrConnection, e.WorkflowID, err)
+		return nil, err
 	}
 	var st State
 	if err := v.Get(&st); err != nil {
-		return nil, fmt.Errorf("%w: the workflow's state: %w", ErrConnection, err)
+		return nil, err
 	}
 	return &st, nil
 }
@@ -82,16 +104,38 @@ func find(st *State, key string) *PhaseState {
 
 // Phase asks the workflow for a phase (unless it has it, running or
 // done) and waits for its result; update is told which worker runs it.
-// Interrupted, it cancels the phase on its worker.
+// Interrupted, it cancels the phase on its worker. A cluster out of reach
+// (a restart, a network cut) is waited for, as long as the phase may take
+// (req.Patience): only then is the phase given up
+// (runner.ErrEngineUnreachable), and it goes on on its worker.
 func (e *Engine) Phase(ctx context.Context, req *runner.RemotePhase, update func(worker string)) (*runner.RemoteResult, error) {
-	st, err := e.state(ctx)
-	if err != nil {
-		return nil, err
+	patience := req.Patience
+	if patience <= 0 {
+		patience = DefaultPatience
 	}
-	if p := find(st, req.Key); p == nil || p.Status == StatusCancelled || p.Status == StatusFailed {
-		if err := e.Client.SignalWorkflow(ctx, e.WorkflowID, "", SignalPhase, PhaseRequest{Req: *req}); err != nil {
-			return nil, fmt.Errorf("%w: ask for %s: %w", ErrConnection, req.Spec, err)
+	ask := func() error {
+		var st *State
+		err := e.call(ctx, patience, "ask the workflow "+e.WorkflowID, func(ctx context.Context) (err error) {
+			st, err = e.state(ctx)
+			return err
+		})
+		if errors.As(err, new(*serviceerror.NotFound)) {
+			// The workflow is gone (its cluster lost its store): a new
+			// one runs the phase again.
+			if _, err := e.Attach(ctx); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		} else if p := find(st, req.Key); p != nil && p.Status != StatusCancelled && p.Status != StatusFailed {
+			return nil
 		}
+		return e.call(ctx, patience, "ask for "+req.Spec, func(ctx context.Context) error {
+			return e.Client.SignalWorkflow(ctx, e.WorkflowID, "", SignalPhase, PhaseRequest{Req: *req})
+		})
+	}
+	if err := ask(); err != nil {
+		return nil, err
 	}
 	poll := e.Poll
 	if poll <= 0 {
@@ -111,11 +155,21 @@ func (e *Engine) Phase(ctx context.Context, req *runner.RemotePhase, update func
 			return nil, ctx.Err()
 		case <-t.C:
 		}
-		st, err := e.state(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				continue
+		var st *State
+		err := e.call(ctx, patience, "ask the workflow "+e.WorkflowID, func(ctx context.Context) (err error) {
+			st, err = e.state(ctx)
+			return err
+		})
+		switch {
+		case ctx.Err() != nil:
+			continue
+		case errors.As(err, new(*serviceerror.NotFound)):
+			if err := ask(); err != nil {
+				return nil, err
 			}
+			asked = false
+			continue
+		case err != nil:
 			return nil, err
 		}
 		p := find(st, req.Key)
@@ -158,6 +212,90 @@ func (e *Engine) worker(ctx context.Context, key string) string {
 		}
 	}
 	return ""
+}
+
+// callTimeout bounds one call to the cluster: a call lost in a network
+// cut is made again rather than waited for.
+const callTimeout = 10 * time.Second
+
+// outage is what an Engine knows of the cluster's reachability, shared by
+// its phases, so that an outage is said once, and its end once.
+type outage struct {
+	mu   sync.Mutex
+	down bool
+}
+
+// call makes a call to the cluster, again and again while it fails in a
+// way that passes by itself (transient), for up to patience of failures in
+// a row; then the error wraps runner.ErrEngineUnreachable. Another error
+// is returned at once. The first failure, and the end of the outage, are
+// said on Log.
+func (e *Engine) call(ctx context.Context, patience time.Duration, what string, fn func(ctx context.Context) error) error {
+	var since time.Time
+	wait := 250 * time.Millisecond
+	for {
+		c, cancel := context.WithTimeout(ctx, callTimeout)
+		err := fn(c)
+		cancel()
+		if err == nil {
+			e.answered()
+			return nil
+		}
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case !Transient(err):
+			return fmt.Errorf("%w: %s: %w", ErrConnection, what, err)
+		case since.IsZero():
+			since = time.Now()
+		case time.Since(since) >= patience:
+			return fmt.Errorf("%w: the Temporal server at %s did not answer for %s (%s: %v)", runner.ErrEngineUnreachable, e.Address, patience, what, err)
+		}
+		e.unreachable(what, err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+func (e *Engine) unreachable(what string, err error) {
+	e.outage.mu.Lock()
+	defer e.outage.mu.Unlock()
+	if !e.outage.down && e.Log != nil {
+		fmt.Fprintf(e.Log, "The Temporal server at %s is unreachable, waiting (%s: %v)\n", e.Address, what, err)
+	}
+	e.outage.down = true
+}
+
+func (e *Engine) answered() {
+	e.outage.mu.Lock()
+	defer e.outage.mu.Unlock()
+	if e.outage.down && e.Log != nil {
+		fmt.Fprintf(e.Log, "The Temporal server at %s answers again\n", e.Address)
+	}
+	e.outage.down = false
+}
+
+// Transient reports whether an error of a call to the cluster may pass by
+// itself: the server unreachable or restarting, the network cut, a call
+// that timed out, no worker polling yet to answer a query. A request the
+// cluster refuses for what it is (invalid, not permitted, an unknown
+// namespace, a workflow that does not exist) is not.
+func Transient(err error) bool {
+	switch {
+	case errors.As(err, new(*serviceerror.InvalidArgument)), errors.As(err, new(*serviceerror.PermissionDenied)),
+		errors.As(err, new(*serviceerror.NamespaceNotFound)), errors.As(err, new(*serviceerror.NotFound)),
+		errors.As(err, new(*serviceerror.QueryFailed)), errors.As(err, new(*serviceerror.Unimplemented)),
+		errors.As(err, new(*serviceerror.ClientVersionNotSupported)), errors.As(err, new(*serviceerror.ServerVersionNotSupported)):
+		return false
+	}
+	if s, ok := status.FromError(err); ok && (s.Code() == codes.Unauthenticated || s.Code() == codes.PermissionDenied || s.Code() == codes.InvalidArgument) {
+		return false
+	}
+	return true
 }
 
 // Done tells the workflow that the run has taken a phase's result.

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 	"unicode/utf8"
@@ -39,6 +40,51 @@ var ErrConnection = errors.New("temporal")
 
 // Dial connects to the cluster.
 func Dial(c Connection) (client.Client, error) {
+	return dial(context.Background(), c, 15*time.Second)
+}
+
+// DialWaiting is Dial for a worker or a run that may start before the
+// cluster is up, or while it restarts: while the cluster cannot be
+// reached (Transient), it tries again, for up to patience (0: until ctx
+// ends), and says once on log that it waits. A refusal (TLS, credentials)
+// is returned at once.
+func DialWaiting(ctx context.Context, c Connection, patience time.Duration, log io.Writer) (client.Client, error) {
+	var since time.Time
+	wait := 500 * time.Millisecond
+	for {
+		cl, err := dial(ctx, c, 5*time.Second)
+		switch {
+		case err == nil:
+			if !since.IsZero() && log != nil {
+				fmt.Fprintf(log, "The Temporal server at %s answers\n", c.Address)
+			}
+			return cl, nil
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case !errors.Is(err, errUnreached) || !Transient(err):
+			return nil, err
+		case since.IsZero():
+			since = time.Now()
+			if log != nil {
+				fmt.Fprintf(log, "The Temporal server at %s is unreachable, waiting (%v)\n", c.Address, err)
+			}
+		case patience > 0 && time.Since(since) >= patience:
+			return nil, fmt.Errorf("%w (waited %s)", err, patience)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// errUnreached marks a failure to reach the cluster, as opposed to an
+// error in the connection's settings.
+var errUnreached = errors.New("unreached")
+
+func dial(ctx context.Context, c Connection, timeout time.Duration) (client.Client, error) {
 	if c.Address == "" {
 		return nil, fmt.Errorf("%w: no address (--address HOST:PORT)", ErrConnection)
 	}
@@ -74,14 +120,20 @@ func Dial(c Connection) (client.Client, error) {
 	if c.APIKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(c.APIKey)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cl, err := client.DialContext(ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s (namespace %s): %w", ErrConnection, c.Address, opts.Namespace, err)
+		return nil, fmt.Errorf("%w: %s (namespace %s): %w", ErrConnection, c.Address, opts.Namespace, unreached{err})
 	}
 	return cl, nil
 }
+
+// unreached is an error of client.DialContext, marked errUnreached.
+type unreached struct{ err error }
+
+func (u unreached) Error() string   { return u.err.Error() }
+func (u unreached) Unwrap() []error { return []error{u.err, errUnreached} }
 
 // quietLogger drops the SDK's own logging: chant says what matters.
 type quietLogger struct{}
