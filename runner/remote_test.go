@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chant-run/chant/internal/procs"
+	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -265,5 +266,48 @@ func TestAWorkerRunsPhasesSideBySide(t *testing.T) {
 	}
 	if len(trees) != 2 {
 		t.Errorf("worktrees: %v, want 2 in %s", trees, wk.Dir)
+	}
+}
+
+// unreachableEngine is an engine whose cluster stays out of reach: it
+// gives each phase up, as temporalengine does after the phase's patience.
+type unreachableEngine struct{ asked []string }
+
+func (e *unreachableEngine) Done(string) {}
+
+func (e *unreachableEngine) Phase(ctx context.Context, req *RemotePhase, update func(string)) (*RemoteResult, error) {
+	e.asked = append(e.asked, req.Spec)
+	if req.Patience < DefaultAgentTimeout {
+		return nil, fmt.Errorf("patience %s: shorter than the agent's timeout", req.Patience)
+	}
+	return nil, fmt.Errorf("%w: the Temporal server did not answer for %s", ErrEngineUnreachable, req.Patience)
+}
+
+// A phase given up for an engine out of reach is stopped, not failed: its
+// spec is as before the run (git status clean), no other phase starts,
+// and the next run, with the engine back, runs it.
+func TestAPhaseGivenUpForTheEngineRunsWithTheNextRun(t *testing.T) {
+	w := remoteRepo(t, map[string]string{"a": parallelSpec("out/a.txt"), "b": parallelSpec("out/b.txt")})
+	gone := &unreachableEngine{}
+	rep, err := Run(context.Background(), Options{Workspace: w, Engine: gone})
+	if !errors.Is(err, ErrEngineUnreachable) || len(rep.Stopped) != 1 || len(rep.Failed) != 0 || len(gone.asked) != 1 {
+		t.Fatalf("err %v, stopped %d, failed %d, asked %v: want one phase given up and no other started", err, len(rep.Stopped), len(rep.Failed), gone.asked)
+	}
+	for _, id := range []string{"a", "b"} {
+		if s, _ := spec.ReadFile(w.SpecPath(id)); s.Status != spec.StatusPending {
+			t.Errorf("%s is %s after the engine was given up, want pending", id, s.Status)
+		}
+	}
+	if st := testgit.Git(t, w.Root, "status", "--porcelain"); st != "" {
+		t.Errorf("git status:\n%s", st)
+	}
+	back := &workersEngine{workers: []*Worker{{Identity: "w1", Dir: t.TempDir()}}}
+	if _, err := Run(context.Background(), Options{Workspace: w, Engine: back}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b"} {
+		if s, _ := spec.ReadFile(w.SpecPath(id)); s.Status != spec.StatusCompleted {
+			t.Errorf("%s is %s after the engine came back, want completed", id, s.Status)
+		}
 	}
 }
