@@ -208,9 +208,14 @@ func (p *phase) attemptRemote(ctx context.Context) (*Result, *Verification, erro
 	return result, v, nil
 }
 
-// publishBase makes the phase's base fetchable by workers: a reference in
-// the repository, pushed to the engine's repository if that is another.
+// publishBase makes the phase's base fetchable by workers when they use
+// another repository: a reference here, pushed there. Workers that use
+// this one copy the base by its hash (gitrepo.FetchCommit): it is the
+// branch's head.
 func (r *run) publishBase(req *RemotePhase) error {
+	if r.localEngineRepo() {
+		return nil
+	}
 	unlock, err := r.w.Lock() // every git write of chant's
 	if err != nil {
 		return err
@@ -218,9 +223,6 @@ func (r *run) publishBase(req *RemotePhase) error {
 	defer unlock()
 	if err := r.repo.SetRef(req.BaseRef, plumbing.NewHash(req.Base)); err != nil {
 		return err
-	}
-	if r.localEngineRepo() {
-		return nil
 	}
 	return r.repo.Push(req.Repo, "+"+req.BaseRef+":"+req.BaseRef)
 }

@@ -105,7 +105,7 @@ func (c *workerClone) fetch(req *RemotePhase) error {
 	if c.repo.HasObject(base) {
 		return nil
 	}
-	if err := c.repo.Fetch(req.Repo, "+"+req.BaseRef+":"+req.BaseRef); err != nil {
+	if err := c.repo.FetchCommit(req.Repo, base, req.BaseRef); err != nil {
 		return err
 	}
 	if !c.repo.HasObject(base) {

@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // Init makes dir a new, empty git repository (a work tree with .git) if it
@@ -47,7 +51,11 @@ func (r *Repo) Ref(name string) (plumbing.Hash, error) {
 
 // Fetch fetches refspecs from the repository at url (a path, file://, ssh
 // or https: go-git's transports), forcing the local references they name.
+// From a repository on this machine, the objects are copied (see copyRefs).
 func (r *Repo) Fetch(url string, refspecs ...string) error {
+	if from := openLocal(url); from != nil {
+		return copyRefs(from, r, refspecs)
+	}
 	remote, specs, err := r.remote(url, refspecs)
 	if err != nil {
 		return err
@@ -59,9 +67,28 @@ func (r *Repo) Fetch(url string, refspecs ...string) error {
 	return nil
 }
 
+// FetchCommit brings a commit of the repository at url here, and points
+// ref at it. From a repository on this machine the commit is copied by its
+// hash, whatever references there are; from another, ref is fetched (it
+// must name the commit there).
+func (r *Repo) FetchCommit(url string, commit plumbing.Hash, ref string) error {
+	from := openLocal(url)
+	if from == nil {
+		return r.Fetch(url, "+"+ref+":"+ref)
+	}
+	if err := copyObjects(from, r, commit); err != nil {
+		return fmt.Errorf("copy %s from %s: %w", Short(commit.String()), from.Root, err)
+	}
+	return r.SetRef(ref, commit)
+}
+
 // Push pushes refspecs to the repository at url, forcing the references
-// they name there.
+// they name there. To a repository on this machine, the objects are
+// copied (see copyRefs).
 func (r *Repo) Push(url string, refspecs ...string) error {
+	if to := openLocal(url); to != nil {
+		return copyRefs(r, to, refspecs)
+	}
 	remote, specs, err := r.remote(url, refspecs)
 	if err != nil {
 		return err
@@ -84,4 +111,129 @@ func (r *Repo) remote(url string, refspecs []string) (*git.Remote, []config.RefS
 		}
 	}
 	return git.NewRemote(r.repo.Storer, &config.RemoteConfig{Name: "chant", URLs: []string{url}}), specs, nil
+}
+
+// openLocal opens the repository a URL names when it is on this machine (a
+// path or file://, with a work tree or bare); nil otherwise.
+func openLocal(url string) *Repo {
+	path, ok := strings.CutPrefix(url, "file://")
+	if !ok && (strings.Contains(url, "://") || !filepath.IsAbs(url)) {
+		return nil // ssh, https, or scp-like host:path
+	}
+	if r, err := Open(path); err == nil {
+		return r
+	}
+	g, err := git.PlainOpen(path)
+	if err != nil {
+		return nil
+	}
+	if fs, ok := g.Storer.(*filesystem.Storage); ok {
+		g.Storer = newObjectStore(fs, path)
+	}
+	return &Repo{Root: path, GitDir: path, CommonDir: path, repo: g}
+}
+
+// copyRefs does what a forced fetch or push of refspecs ("+SRC:DST", no
+// wildcards) does between two repositories on one machine, without a
+// transport: the objects that DST's new commit needs and to lacks are
+// copied, as loose objects, then DST is set. go-git's file transport
+// instead lists every reference of the other side and walks what each
+// reaches, at a cost that grows with the repository and its references
+// (a third of a second a phase for a worker, with a few dozen).
+func copyRefs(from, to *Repo, refspecs []string) error {
+	for _, rs := range refspecs {
+		src, dst, ok := strings.Cut(strings.TrimPrefix(rs, "+"), ":")
+		if !ok || strings.Contains(rs, "*") {
+			return fmt.Errorf("refspec %q: not +SRC:DST", rs)
+		}
+		h, err := from.Ref(src)
+		if err != nil {
+			return err
+		}
+		if h.IsZero() {
+			return fmt.Errorf("%s: no reference %s", from.Root, src)
+		}
+		if err := copyObjects(from, to, h); err != nil {
+			return fmt.Errorf("copy %s from %s to %s: %w", src, from.Root, to.Root, err)
+		}
+		if err := to.SetRef(dst, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyObjects copies into to the objects reachable from commit tip that
+// it lacks. An object to has is taken to come with all it reaches (objects
+// are written after what they reach, here as by git), so the walk stops
+// there: a fetch of a commit on a known base copies the new objects only.
+func copyObjects(from, to *Repo, tip plumbing.Hash) error {
+	type item struct {
+		h     plumbing.Hash
+		t     plumbing.ObjectType
+		ready bool // what it reaches is copied: write it
+	}
+	stack := []item{{h: tip, t: plumbing.CommitObject}}
+	queued := map[plumbing.Hash]bool{tip: true}
+	// to's lookups skip objectStore's listing of packs again on a miss:
+	// here a miss is the rule, and an object missed that is in a new pack
+	// is only written twice.
+	has := func(h plumbing.Hash) bool {
+		if o, ok := to.repo.Storer.(*objectStore); ok {
+			return o.Storage.HasEncodedObject(h) == nil
+		}
+		return to.HasObject(h)
+	}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if !it.ready && has(it.h) {
+			continue
+		}
+		obj, err := from.repo.Storer.EncodedObject(it.t, it.h)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", it.t, Short(it.h.String()), err)
+		}
+		if it.ready || it.t == plumbing.BlobObject {
+			if _, err := to.repo.Storer.SetEncodedObject(obj); err != nil {
+				return err
+			}
+			continue
+		}
+		stack = append(stack, item{h: it.h, t: it.t, ready: true})
+		push := func(h plumbing.Hash, t plumbing.ObjectType) {
+			if !queued[h] {
+				queued[h] = true
+				stack = append(stack, item{h: h, t: t})
+			}
+		}
+		switch it.t {
+		case plumbing.CommitObject:
+			c, err := object.DecodeCommit(from.repo.Storer, obj)
+			if err != nil {
+				return err
+			}
+			push(c.TreeHash, plumbing.TreeObject)
+			for _, p := range c.ParentHashes {
+				push(p, plumbing.CommitObject)
+			}
+		case plumbing.TreeObject:
+			t, err := object.DecodeTree(from.repo.Storer, obj)
+			if err != nil {
+				return err
+			}
+			for _, e := range t.Entries {
+				switch {
+				case e.Mode == filemode.Submodule: // a commit of another repository
+				case e.Mode == filemode.Dir:
+					push(e.Hash, plumbing.TreeObject)
+				default:
+					push(e.Hash, plumbing.BlobObject)
+				}
+			}
+		default:
+			return fmt.Errorf("%s %s: not a commit, tree or blob", it.t, Short(it.h.String()))
+		}
+	}
+	return nil
 }

@@ -39,6 +39,19 @@ type Engine struct {
 	// again (nil: nobody).
 	Log io.Writer
 	outage
+	seen seen
+}
+
+// seen is what the run's phases last heard from the cluster, shared: the
+// phases waiting at once ask for the workflow's state, and for who runs
+// what, once per poll between them, not once each (the state query is a
+// task for a worker, and a description a read of the workflow's store).
+type seen struct {
+	mu        sync.Mutex
+	state     *State
+	stateAt   time.Time
+	workers   map[string]string // phase key → the worker running it
+	workersAt time.Time
 }
 
 // DefaultPatience is how long a run waits for an unreachable cluster to
@@ -80,6 +93,34 @@ func (e *Engine) Attach(ctx context.Context) (joined bool, err error) {
 	return joined, err
 }
 
+// poll is how often the workflow is asked.
+func (e *Engine) poll() time.Duration {
+	if e.Poll > 0 {
+		return e.Poll
+	}
+	return 250 * time.Millisecond
+}
+
+// recentState is the workflow's state as asked at most a poll ago (by any
+// phase), asked again if older; fresh asks anew.
+func (e *Engine) recentState(ctx context.Context, patience time.Duration, fresh bool) (*State, error) {
+	e.seen.mu.Lock()
+	defer e.seen.mu.Unlock()
+	if !fresh && e.seen.state != nil && time.Since(e.seen.stateAt) < e.poll() {
+		return e.seen.state, nil
+	}
+	var st *State
+	err := e.call(ctx, patience, "ask the workflow "+e.WorkflowID, func(ctx context.Context) (err error) {
+		st, err = e.state(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.seen.state, e.seen.stateAt = st, time.Now()
+	return st, nil
+}
+
 // state asks the workflow what it knows.
 func (e *Engine) state(ctx context.Context) (*State, error) {
 	v, err := e.Client.QueryWorkflow(ctx, e.WorkflowID, "", QueryState)
@@ -114,11 +155,9 @@ func (e *Engine) Phase(ctx context.Context, req *runner.RemotePhase, update func
 		patience = DefaultPatience
 	}
 	ask := func() error {
-		var st *State
-		err := e.call(ctx, patience, "ask the workflow "+e.WorkflowID, func(ctx context.Context) (err error) {
-			st, err = e.state(ctx)
-			return err
-		})
+		// Fresh: a phase asked for in an earlier life of the run may have
+		// ended since the last look.
+		st, err := e.recentState(ctx, patience, true)
 		if errors.As(err, new(*serviceerror.NotFound)) {
 			// The workflow is gone (its cluster lost its store): a new
 			// one runs the phase again.
@@ -137,11 +176,7 @@ func (e *Engine) Phase(ctx context.Context, req *runner.RemotePhase, update func
 	if err := ask(); err != nil {
 		return nil, err
 	}
-	poll := e.Poll
-	if poll <= 0 {
-		poll = 250 * time.Millisecond
-	}
-	t := time.NewTicker(poll)
+	t := time.NewTicker(e.poll())
 	defer t.Stop()
 	asked := false
 	for {
@@ -155,11 +190,7 @@ func (e *Engine) Phase(ctx context.Context, req *runner.RemotePhase, update func
 			return nil, ctx.Err()
 		case <-t.C:
 		}
-		var st *State
-		err := e.call(ctx, patience, "ask the workflow "+e.WorkflowID, func(ctx context.Context) (err error) {
-			st, err = e.state(ctx)
-			return err
-		})
+		st, err := e.recentState(ctx, patience, false)
 		switch {
 		case ctx.Err() != nil:
 			continue
@@ -199,19 +230,32 @@ func (e *Engine) Phase(ctx context.Context, req *runner.RemotePhase, update func
 	}
 }
 
+// workersEvery is how often the run asks which worker runs what: it is
+// for people to read, and a description costs the cluster more than a
+// query.
+const workersEvery = time.Second
+
 // worker names the worker that has the phase now, from the workflow's
-// pending activities ("" if none has it yet).
+// pending activities as described at most workersEvery ago ("" if none
+// has it yet, or the cluster does not answer).
 func (e *Engine) worker(ctx context.Context, key string) string {
-	d, err := e.Client.DescribeWorkflowExecution(ctx, e.WorkflowID, "")
-	if err != nil {
-		return ""
-	}
-	for _, a := range d.GetPendingActivities() {
-		if a.GetActivityId() == key && a.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED {
-			return a.GetLastWorkerIdentity()
+	e.seen.mu.Lock()
+	defer e.seen.mu.Unlock()
+	if e.seen.workers == nil || time.Since(e.seen.workersAt) >= workersEvery {
+		c, cancel := context.WithTimeout(ctx, callTimeout)
+		d, err := e.Client.DescribeWorkflowExecution(c, e.WorkflowID, "")
+		cancel()
+		if err != nil {
+			return ""
+		}
+		e.seen.workers, e.seen.workersAt = map[string]string{}, time.Now()
+		for _, a := range d.GetPendingActivities() {
+			if a.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED {
+				e.seen.workers[a.GetActivityId()] = a.GetLastWorkerIdentity()
+			}
 		}
 	}
-	return ""
+	return e.seen.workers[key]
 }
 
 // callTimeout bounds one call to the cluster: a call lost in a network

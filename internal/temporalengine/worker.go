@@ -185,7 +185,6 @@ func (w *Worker) phase(ctx context.Context, req runner.RemotePhase) (*runner.Rem
 	}
 	done := make(chan struct{})
 	defer close(done)
-	activity.RecordHeartbeat(ctx)
 	go func() {
 		t := time.NewTicker(beat)
 		defer t.Stop()
