@@ -157,7 +157,7 @@ func signalGate(g *globals, cfg *spec.Config, repo *gitrepo.Repo, id, status, by
 		return // local
 	}
 	if err == nil {
-		defer e.Client.Close()
+		defer e.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		if err = e.Gate(ctx, id, status, by); err == nil {

@@ -167,7 +167,7 @@ func (opts *runOptions) attachEngine(ctx context.Context, w, target *spec.Worksp
 	}
 	joined, err := e.Attach(ctx)
 	if err != nil {
-		e.Client.Close()
+		e.Close()
 		return nil, err
 	}
 	verb := "started"
@@ -183,7 +183,7 @@ func (opts *runOptions) attachEngine(ctx context.Context, w, target *spec.Worksp
 // that await a decision (it keeps waiting for them, durably), or that the
 // pipeline is over.
 func (opts *runOptions) leaveEngine(e *temporalengine.Engine, rep *runner.Report) {
-	defer e.Client.Close()
+	defer e.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	var awaiting []string

@@ -30,7 +30,9 @@ type Engine struct {
 	Address    string // the cluster's, for messages
 	WorkflowID string
 	Input      PipelineInput
-	Poll       time.Duration // how often the workflow is asked (default 250 ms)
+	// Poll is how often a phase asks the workflow for its result; by
+	// default it watches the workflow's history instead (see watch).
+	Poll time.Duration
 	// Patience is how long Attach waits for a cluster it cannot reach
 	// (default DefaultPatience); a phase waits its own
 	// (runner.RemotePhase.Patience).
@@ -52,6 +54,87 @@ type seen struct {
 	stateAt   time.Time
 	workers   map[string]string // phase key → the worker running it
 	workersAt time.Time
+	// moved is closed, and replaced, when the workflow's history shows a
+	// phase that ended (see watch): the phases waiting look at once.
+	moved    chan struct{}
+	watching bool
+	stop     context.CancelFunc
+}
+
+// watch follows the workflow's history, long-polling the cluster, and
+// when the workflow has taken in a phase's end (a workflow task completed
+// after an activity ended), drops the state seen and wakes the phases
+// waiting: a result is seen as soon as it is there, without the run
+// asking the workflow every few hundred milliseconds. It follows the
+// workflow across continue-as-new, and through an outage at its own pace;
+// the phases' slow poll (watchedPoll) covers what it misses.
+func (e *Engine) watch(ctx context.Context) {
+	for ctx.Err() == nil {
+		it := e.Client.GetWorkflowHistory(ctx, e.WorkflowID, "", true, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		ended := false
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				break
+			}
+			switch ev.GetEventType() {
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+				enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+				ended = true
+			case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+				if ended {
+					ended = false
+					e.wake()
+				}
+			}
+		}
+		select { // the run continued as new, or the cluster is away
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// wake drops the state seen and wakes the phases waiting.
+func (e *Engine) wake() {
+	e.seen.mu.Lock()
+	defer e.seen.mu.Unlock()
+	e.seen.state = nil
+	if e.seen.moved != nil {
+		close(e.seen.moved)
+	}
+	e.seen.moved = make(chan struct{})
+}
+
+// moved returns the channel closed at the next wake, starting the watch
+// the first time.
+func (e *Engine) moved() <-chan struct{} {
+	e.seen.mu.Lock()
+	defer e.seen.mu.Unlock()
+	if !e.seen.watching {
+		e.seen.watching = true
+		var ctx context.Context
+		ctx, e.seen.stop = context.WithCancel(context.Background())
+		go e.watch(ctx)
+	}
+	if e.seen.moved == nil {
+		e.seen.moved = make(chan struct{})
+	}
+	return e.seen.moved
+}
+
+// watchedPoll is how often a phase asks the workflow while the history is
+// watched: what the watch may miss, and which worker runs it.
+const watchedPoll = time.Second
+
+// Close stops the watch of the workflow and closes the client.
+func (e *Engine) Close() {
+	e.seen.mu.Lock()
+	if e.seen.stop != nil {
+		e.seen.stop()
+	}
+	e.seen.mu.Unlock()
+	e.Client.Close()
 }
 
 // DefaultPatience is how long a run waits for an unreachable cluster to
@@ -93,7 +176,7 @@ func (e *Engine) Attach(ctx context.Context) (joined bool, err error) {
 	return joined, err
 }
 
-// poll is how often the workflow is asked.
+// poll is the most a state seen may be reused for.
 func (e *Engine) poll() time.Duration {
 	if e.Poll > 0 {
 		return e.Poll
@@ -176,11 +259,20 @@ func (e *Engine) Phase(ctx context.Context, req *runner.RemotePhase, update func
 	if err := ask(); err != nil {
 		return nil, err
 	}
-	t := time.NewTicker(e.poll())
+	poll := e.poll()
+	if e.Poll <= 0 {
+		poll = watchedPoll
+	}
+	t := time.NewTicker(poll)
 	defer t.Stop()
 	asked := false
 	for {
+		var moved <-chan struct{}
+		if e.Poll <= 0 {
+			moved = e.moved()
+		}
 		select {
+		case <-moved:
 		case <-ctx.Done():
 			// Stop its agent, wherever it runs (a new context: this one
 			// has ended).

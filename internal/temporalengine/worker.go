@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -61,7 +63,7 @@ func DialWaiting(ctx context.Context, c Connection, patience time.Duration, log 
 			return cl, nil
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
-		case !errors.Is(err, errUnreached) || !Transient(err):
+		case !errors.Is(err, errUnreached) || !Transient(err) || c.refused(err):
 			return nil, err
 		case since.IsZero():
 			since = time.Now()
@@ -80,6 +82,32 @@ func DialWaiting(ctx context.Context, c Connection, patience time.Duration, log 
 	}
 }
 
+// refused reports whether a failed dial was the server refusing us rather
+// than the server being away: a certificate it does not trust or that we
+// do not (TLS 1.3 refuses a missing client certificate after the
+// handshake, so the client may see only the connection break), while the
+// server's port answers.
+func (c Connection) refused(err error) bool {
+	msg := err.Error()
+	if strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:") {
+		return true
+	}
+	if !c.tls() {
+		return false
+	}
+	conn, derr := net.DialTimeout("tcp", c.Address, 2*time.Second)
+	if derr != nil {
+		return false
+	}
+	conn.Close()
+	return true
+}
+
+// tls reports whether the connection uses TLS.
+func (c Connection) tls() bool {
+	return c.TLSCert != "" || c.TLSKey != "" || c.TLSCA != "" || c.TLSServerName != "" || c.APIKey != ""
+}
+
 // errUnreached marks a failure to reach the cluster, as opposed to an
 // error in the connection's settings.
 var errUnreached = errors.New("unreached")
@@ -95,7 +123,7 @@ func dial(ctx context.Context, c Connection, timeout time.Duration) (client.Clie
 	if opts.Logger == nil {
 		opts.Logger = quietLogger{}
 	}
-	if c.TLSCert != "" || c.TLSKey != "" || c.TLSCA != "" || c.TLSServerName != "" || c.APIKey != "" {
+	if c.tls() {
 		cfg := &tls.Config{ServerName: c.TLSServerName, MinVersion: tls.VersionTLS12}
 		if c.TLSCert != "" || c.TLSKey != "" {
 			cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
