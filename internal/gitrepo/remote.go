@@ -3,6 +3,7 @@ package gitrepo
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -195,8 +196,21 @@ func copyObjects(from, to *Repo, tip plumbing.Hash) error {
 			return fmt.Errorf("%s %s: %w", it.t, Short(it.h.String()), err)
 		}
 		if it.ready || it.t == plumbing.BlobObject {
-			if _, err := to.repo.Storer.SetEncodedObject(obj); err != nil {
+			// writeLoose, not go-git's writer, whose temporary file
+			// costs a check of each directory on the way to it.
+			rd, err := obj.Reader()
+			if err != nil {
 				return err
+			}
+			content, err := io.ReadAll(rd)
+			rd.Close()
+			if err != nil {
+				return err
+			}
+			if h, err := to.writeLoose(it.t, content); err != nil {
+				return err
+			} else if h != it.h {
+				return fmt.Errorf("%s %s: its content hashes to %s", it.t, Short(it.h.String()), Short(h.String()))
 			}
 			continue
 		}

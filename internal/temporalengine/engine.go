@@ -16,6 +16,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -41,7 +42,8 @@ type Engine struct {
 	// again (nil: nobody).
 	Log io.Writer
 	outage
-	seen seen
+	seen  seen
+	taken taken
 }
 
 // seen is what the run's phases last heard from the cluster, shared: the
@@ -59,33 +61,52 @@ type seen struct {
 	moved    chan struct{}
 	watching bool
 	stop     context.CancelFunc
+	ends     map[string]*PhaseState // by key: phases that ended, from the history
 }
 
-// watch follows the workflow's history, long-polling the cluster, and
-// when the workflow has taken in a phase's end (a workflow task completed
-// after an activity ended), drops the state seen and wakes the phases
-// waiting: a result is seen as soon as it is there, without the run
-// asking the workflow every few hundred milliseconds. It follows the
-// workflow across continue-as-new, and through an outage at its own pace;
-// the phases' slow poll (watchedPoll) covers what it misses.
+// watch follows the workflow's history, long-polling the cluster: a
+// phase's end (its activity completed, failed, timed out or cancelled) is
+// kept, its result decoded from the event, and the phases waiting are
+// woken. A result is so seen as soon as the cluster has it, without a
+// query (a task for a worker) per look, and without waiting for the
+// workflow to take it in. It follows the workflow across continue-as-new,
+// and through an outage at its own pace; the phases' slow look at the
+// workflow's state (watchedPoll) covers what it misses.
 func (e *Engine) watch(ctx context.Context) {
 	for ctx.Err() == nil {
 		it := e.Client.GetWorkflowHistory(ctx, e.WorkflowID, "", true, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		ended := false
+		keys := map[int64]string{} // an activity's scheduled event → its phase's key
 		for it.HasNext() {
 			ev, err := it.Next()
 			if err != nil {
 				break
 			}
+			var end *PhaseState
 			switch ev.GetEventType() {
-			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED,
-				enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
-				ended = true
-			case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-				if ended {
-					ended = false
-					e.wake()
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+				key := ev.GetActivityTaskScheduledEventAttributes().GetActivityId()
+				keys[ev.GetEventId()] = key
+				e.setEnd(key, nil) // asked again: an earlier end is over
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+				a := ev.GetActivityTaskCompletedEventAttributes()
+				var res runner.RemoteResult
+				if err := converter.GetDefaultDataConverter().FromPayloads(a.GetResult(), &res); err != nil {
+					continue // the workflow's state will say
 				}
+				end = &PhaseState{Key: keys[a.GetScheduledEventId()], Status: StatusDone, Result: &res}
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+				a := ev.GetActivityTaskFailedEventAttributes()
+				end = &PhaseState{Key: keys[a.GetScheduledEventId()], Status: StatusFailed, Error: a.GetFailure().GetMessage()}
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+				a := ev.GetActivityTaskTimedOutEventAttributes()
+				end = &PhaseState{Key: keys[a.GetScheduledEventId()], Status: StatusFailed, Error: a.GetFailure().GetMessage()}
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+				a := ev.GetActivityTaskCanceledEventAttributes()
+				end = &PhaseState{Key: keys[a.GetScheduledEventId()], Status: StatusCancelled}
+			}
+			if end != nil && end.Key != "" {
+				e.setEnd(end.Key, end)
+				e.wake()
 			}
 		}
 		select { // the run continued as new, or the cluster is away
@@ -93,6 +114,27 @@ func (e *Engine) watch(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// setEnd keeps (or, nil, forgets) how a phase ended, as the history says.
+func (e *Engine) setEnd(key string, end *PhaseState) {
+	e.seen.mu.Lock()
+	defer e.seen.mu.Unlock()
+	if e.seen.ends == nil {
+		e.seen.ends = map[string]*PhaseState{}
+	}
+	if end == nil {
+		delete(e.seen.ends, key)
+	} else {
+		e.seen.ends[key] = end
+	}
+}
+
+// endOf is how a phase ended, as the history said (nil if not seen).
+func (e *Engine) endOf(key string) *PhaseState {
+	e.seen.mu.Lock()
+	defer e.seen.mu.Unlock()
+	return e.seen.ends[key]
 }
 
 // wake drops the state seen and wakes the phases waiting.
@@ -127,8 +169,10 @@ func (e *Engine) moved() <-chan struct{} {
 // watched: what the watch may miss, and which worker runs it.
 const watchedPoll = time.Second
 
-// Close stops the watch of the workflow and closes the client.
+// Close tells the workflow the results taken, stops the watch of the
+// workflow and closes the client.
 func (e *Engine) Close() {
+	e.tellTaken()
 	e.seen.mu.Lock()
 	if e.seen.stop != nil {
 		e.seen.stop()
@@ -252,6 +296,7 @@ func (e *Engine) Phase(ctx context.Context, req *runner.RemotePhase, update func
 		} else if p := find(st, req.Key); p != nil && p.Status != StatusCancelled && p.Status != StatusFailed {
 			return nil
 		}
+		e.setEnd(req.Key, nil) // an end seen before is over
 		return e.call(ctx, patience, "ask for "+req.Spec, func(ctx context.Context) error {
 			return e.Client.SignalWorkflow(ctx, e.WorkflowID, "", SignalPhase, PhaseRequest{Req: *req})
 		})
@@ -266,6 +311,36 @@ func (e *Engine) Phase(ctx context.Context, req *runner.RemotePhase, update func
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	asked := false
+	ended := func(p *PhaseState) (*runner.RemoteResult, error) {
+		e.setEnd(req.Key, nil)
+		switch p.Status {
+		case StatusDone:
+			if update != nil && p.Result != nil {
+				update(p.Result.Worker)
+			}
+			return p.Result, nil
+		case StatusCancelled:
+			return nil, fmt.Errorf("%w: cancelled on its worker", runner.ErrInterrupted)
+		}
+		return nil, fmt.Errorf("no worker could run it: %s", p.Error)
+	}
+	// fromHistory is the phase's end as the history says. A failure or
+	// a cancellation is checked against the workflow's state: replayed
+	// from the start (after continue-as-new, an outage), the history shows
+	// an earlier attempt's end before the phase was asked for again.
+	fromHistory := func() *PhaseState {
+		p := e.endOf(req.Key)
+		if p == nil || p.Status == StatusDone {
+			return p
+		}
+		if st, err := e.recentState(ctx, patience, true); err == nil {
+			if q := find(st, req.Key); q != nil && q.Status == StatusRunning {
+				e.setEnd(req.Key, nil)
+				return nil
+			}
+		}
+		return p
+	}
 	for {
 		var moved <-chan struct{}
 		if e.Poll <= 0 {
@@ -273,6 +348,10 @@ func (e *Engine) Phase(ctx context.Context, req *runner.RemotePhase, update func
 		}
 		select {
 		case <-moved:
+			if p := fromHistory(); p != nil {
+				return ended(p)
+			}
+			continue
 		case <-ctx.Done():
 			// Stop its agent, wherever it runs (a new context: this one
 			// has ended).
@@ -281,6 +360,9 @@ func (e *Engine) Phase(ctx context.Context, req *runner.RemotePhase, update func
 			cancel()
 			return nil, ctx.Err()
 		case <-t.C:
+		}
+		if p := fromHistory(); p != nil {
+			return ended(p)
 		}
 		st, err := e.recentState(ctx, patience, false)
 		switch {
@@ -303,15 +385,8 @@ func (e *Engine) Phase(ctx context.Context, req *runner.RemotePhase, update func
 			}
 			asked = true // the signal may not be in yet
 			continue
-		case p.Status == StatusDone:
-			if update != nil && p.Result != nil {
-				update(p.Result.Worker)
-			}
-			return p.Result, nil
-		case p.Status == StatusFailed:
-			return nil, fmt.Errorf("no worker could run it: %s", p.Error)
-		case p.Status == StatusCancelled:
-			return nil, fmt.Errorf("%w: cancelled on its worker", runner.ErrInterrupted)
+		case p.Status != StatusRunning:
+			return ended(p)
 		}
 		asked = true
 		if update != nil {
@@ -434,11 +509,46 @@ func Transient(err error) bool {
 	return true
 }
 
-// Done tells the workflow that the run has taken a phase's result.
+// takenEvery is how long the run gathers the keys of the results it took
+// before it tells the workflow, in one signal: each signal is a workflow
+// task, a cost on the cluster and a worker.
+const takenEvery = time.Second
+
+// taken are the keys of results taken and not yet told.
+type taken struct {
+	mu    sync.Mutex
+	keys  []string
+	timer *time.Timer
+}
+
+// Done tells the workflow that the run has taken a phase's result, with
+// the others taken within takenEvery (and at Finish or Close).
 func (e *Engine) Done(key string) {
+	e.taken.mu.Lock()
+	defer e.taken.mu.Unlock()
+	e.taken.keys = append(e.taken.keys, key)
+	if e.taken.timer == nil {
+		e.taken.timer = time.AfterFunc(takenEvery, e.tellTaken)
+	}
+}
+
+// tellTaken tells the workflow the keys taken so far. Best effort: a
+// result not forgotten stays until the pipeline ends.
+func (e *Engine) tellTaken() {
+	e.taken.mu.Lock()
+	keys := e.taken.keys
+	e.taken.keys = nil
+	if e.taken.timer != nil {
+		e.taken.timer.Stop()
+		e.taken.timer = nil
+	}
+	e.taken.mu.Unlock()
+	if len(keys) == 0 {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	e.Client.SignalWorkflow(ctx, e.WorkflowID, "", SignalTaken, key)
+	e.Client.SignalWorkflow(ctx, e.WorkflowID, "", SignalTakenAll, keys)
 }
 
 // Gate tells the workflow about a gate (awaiting, approved, rejected).
@@ -457,6 +567,7 @@ func (e *Engine) Gate(ctx context.Context, spec, status, by string) error {
 // Finish tells the workflow that the run is over: it ends once no phase
 // runs.
 func (e *Engine) Finish(ctx context.Context) error {
+	e.tellTaken()
 	err := e.Client.SignalWorkflow(ctx, e.WorkflowID, "", SignalFinish, nil)
 	var nf *serviceerror.NotFound
 	if err != nil && !errors.As(err, &nf) {

@@ -27,11 +27,14 @@ const (
 	SignalPhase  = "chant.phase"
 	SignalCancel = "chant.cancel"
 	SignalTaken  = "chant.taken"
-	SignalGate   = "chant.gate"
-	SignalFinish = "chant.finish"
-	QueryState   = "chant.state"
-	DefaultQueue = "chant"
-	DefaultNS    = "default"
+	// SignalTakenAll says the run took several results (a []string of
+	// keys; SignalTaken's is one).
+	SignalTakenAll = "chant.taken-all"
+	SignalGate     = "chant.gate"
+	SignalFinish   = "chant.finish"
+	QueryState     = "chant.state"
+	DefaultQueue   = "chant"
+	DefaultNS      = "default"
 )
 
 // historyBudget is how many events the workflow's history may reach
@@ -118,6 +121,7 @@ func Pipeline(ctx workflow.Context, in PipelineInput) error {
 	phaseCh := workflow.GetSignalChannel(ctx, SignalPhase)
 	cancelCh := workflow.GetSignalChannel(ctx, SignalCancel)
 	takenCh := workflow.GetSignalChannel(ctx, SignalTaken)
+	takenAllCh := workflow.GetSignalChannel(ctx, SignalTakenAll)
 	gateCh := workflow.GetSignalChannel(ctx, SignalGate)
 	finishCh := workflow.GetSignalChannel(ctx, SignalFinish)
 	cancels := map[string]workflow.CancelFunc{}
@@ -173,14 +177,24 @@ func Pipeline(ctx workflow.Context, in PipelineInput) error {
 			cancel()
 		}
 	})
-	sel.AddReceive(takenCh, func(c workflow.ReceiveChannel, _ bool) {
-		var key string
-		c.Receive(ctx, &key)
-		// The run has the result: forget the phase (asked again, after a
-		// reset, it runs again).
+	// taken forgets a phase whose result the run has (asked again, after
+	// a reset, it runs again).
+	taken := func(key string) {
 		if p := byKey[key]; p != nil && p.Status != StatusRunning {
 			delete(byKey, key)
 			state.Phases = slices.DeleteFunc(state.Phases, func(q *PhaseState) bool { return q == p })
+		}
+	}
+	sel.AddReceive(takenCh, func(c workflow.ReceiveChannel, _ bool) {
+		var key string
+		c.Receive(ctx, &key)
+		taken(key)
+	})
+	sel.AddReceive(takenAllCh, func(c workflow.ReceiveChannel, _ bool) {
+		var keys []string
+		c.Receive(ctx, &keys)
+		for _, key := range keys {
+			taken(key)
 		}
 	})
 	sel.AddReceive(gateCh, func(c workflow.ReceiveChannel, _ bool) {

@@ -68,7 +68,7 @@ func TestAPhaseKeyRunsOnce(t *testing.T) {
 		if len(st.Gates) != 1 || st.Gates[0].Status != "approved" || st.Gates[0].By != "Alice" {
 			t.Errorf("gates: %+v", st.Gates)
 		}
-		env.SignalWorkflow(SignalTaken, "a-1") // the run landed it
+		env.SignalWorkflow(SignalTakenAll, []string{"a-1", "unknown"}) // the run landed it
 	}, 5*time.Second)
 	env.RegisterDelayedCallback(func() {
 		if st := query(t, env); len(st.Phases) != 0 {
