@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ type engineFlags struct {
 	queue         string
 	repo          string
 	heartbeat     time.Duration
+	wait          time.Duration
 	tlsCert       string
 	tlsKey        string
 	tlsCA         string
@@ -38,8 +40,10 @@ func (f *engineFlags) add(fs *pflag.FlagSet, run bool) {
 		fs.StringVar(&f.engine, "engine", "", "where phases run: `local` (this machine) or temporal (chant workers; default: engine in config.md, else local)")
 		fs.StringVar(&f.repo, "repo-url", "", "where workers fetch this repository (`URL`: a path, file://, ssh or https; default: temporal.repo, else this repository's path)")
 		fs.DurationVar(&f.heartbeat, "heartbeat", 0, "retry a phase on another worker after its worker is silent this `long` (default: temporal.heartbeat, else 30s)")
+		fs.DurationVar(&f.wait, "wait", temporalengine.DefaultPatience, "wait this `long` for a cluster out of reach when the run starts, 0 until stopped (mid-run, each phase waits as long as it may take)")
 	} else {
 		fs.StringVar(&f.engine, "engine", "temporal", "the engine whose phases to run: `temporal`")
+		fs.DurationVar(&f.wait, "wait", 0, "give up after this `long` without the cluster (0: wait until stopped)")
 	}
 	fs.StringVar(&f.address, "address", "", "the Temporal cluster's frontend, `HOST:PORT` (default: temporal.address)")
 	fs.StringVar(&f.namespace, "namespace", "", "the Temporal `NAMESPACE` (default: temporal.namespace, else default)")
@@ -78,6 +82,9 @@ func (f *engineFlags) settings(cfg *spec.Config) (engine string, conn temporalen
 	default:
 		return "", conn, "", "", 0, &usageError{fmt.Errorf("--engine %s: not an engine (local or temporal)", engine)}
 	}
+	if f.wait < 0 {
+		return "", conn, "", "", 0, &usageError{fmt.Errorf("--wait %s: not a duration to wait (0: until stopped)", f.wait)}
+	}
 	if heartbeat < 0 || heartbeat > 0 && heartbeat < time.Second {
 		return "", conn, "", "", 0, &usageError{fmt.Errorf("--heartbeat %s: at least 1s", heartbeat)}
 	}
@@ -115,7 +122,7 @@ func first(values ...string) string {
 
 // pipeline connects to the workflow of the pipeline of repo's branch, for
 // the temporal engine; nil for the local engine. With wait, it waits for a
-// cluster out of reach (temporalengine.DefaultPatience), saying so there,
+// cluster out of reach (--wait), saying so there,
 // and so does the engine; without, an unreachable cluster is an error.
 func (f *engineFlags) pipeline(ctx context.Context, cfg *spec.Config, repo *gitrepo.Repo, identity string, wait io.Writer) (*temporalengine.Engine, error) {
 	engine, conn, queue, repoURL, heartbeat, err := f.settings(cfg)
@@ -136,15 +143,19 @@ func (f *engineFlags) pipeline(ctx context.Context, cfg *spec.Config, repo *gitr
 	dial := func() (client.Client, error) { return temporalengine.Dial(conn) }
 	if wait != nil {
 		dial = func() (client.Client, error) {
-			return temporalengine.DialWaiting(ctx, conn, temporalengine.DefaultPatience, wait)
+			return temporalengine.DialWaiting(ctx, conn, f.wait, wait)
 		}
 	}
 	cl, err := dial()
 	if err != nil {
 		return nil, err
 	}
+	patience := f.wait
+	if patience == 0 {
+		patience = math.MaxInt64 // until stopped
+	}
 	return &temporalengine.Engine{Client: cl, Address: conn.Address, WorkflowID: temporalengine.WorkflowID(repoURL, head.String()),
-		Input: temporalengine.PipelineInput{Repo: repoURL, Branch: head.String(), Queue: queue, Heartbeat: heartbeat}, Log: wait}, nil
+		Input: temporalengine.PipelineInput{Repo: repoURL, Branch: head.String(), Queue: queue, Heartbeat: heartbeat}, Log: wait, Patience: patience}, nil
 }
 
 // signalGate tells the pipeline's workflow, if the workspace runs on

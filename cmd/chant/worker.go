@@ -86,7 +86,7 @@ func runWorker(c *cobra.Command, opts *workerOptions) error {
 	conn.Identity = opts.identity
 	// A worker started before the cluster is up (or while it restarts)
 	// waits for it.
-	client, err := temporalengine.DialWaiting(c.Context(), conn, 0, opts.stdout)
+	client, err := temporalengine.DialWaiting(c.Context(), conn, opts.wait, opts.stdout)
 	if err != nil {
 		return err
 	}
