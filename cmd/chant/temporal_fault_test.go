@@ -208,7 +208,8 @@ func TestTemporalEngineThroughFaults(t *testing.T) {
 	running()
 	time.Sleep(time.Second)
 	syscall.Kill(-server.Process.Pid, syscall.SIGKILL)
-	server.Wait()
+	// Reaped by launchDevServerAt's own Wait.
+	waitFor(t, 30*time.Second, "the killed server to exit", func() bool { return syscall.Kill(server.Process.Pid, 0) != nil })
 	time.Sleep(5 * time.Second)
 	if server, err = launchDevServerAt(root, addr, &serverLog, temporalengine.Connection{}, "--db", db); err != nil {
 		fail("the dev server, again: %v", err)
