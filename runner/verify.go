@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/chant-run/chant/internal/procs"
@@ -206,20 +205,21 @@ func runCheck(ctx context.Context, c spec.Check, dir, id string, cage *sandbox.C
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	marker := procs.NewMarker()
-	var out lockedBuffer // the relay of a network list writes to it too
-	argv, release, err := caged(cage, dir, []string{"sh", "-c", c.Run}, &out)
+	var buf bytes.Buffer
+	out := &lockedWriter{w: &buf} // the relay of a network list writes to it too
+	argv, release, err := caged(cage, dir, []string{"sh", "-c", c.Run}, out)
 	if err != nil {
 		return CheckResult{Check: c, Err: "could not run: " + err.Error()}
 	}
-	defer release()
 	cmd := procs.Command(ctx, dir, append(os.Environ(), "CHANT_SPEC_ID="+id), marker, argv[0], argv[1:]...)
 	start := time.Now()
-	err = cage.Within(func() error { return procs.Run(cmd, survivorMark(cage, marker), &out, nil) })
-	r := CheckResult{Check: c, Duration: time.Since(start), Output: tail(out.String(), 16<<10)}
+	err = cage.Within(func() error { return procs.Run(cmd, survivorMark(cage, marker), out, nil) })
+	release() // the relay stopped, nothing writes to buf any more
+	r := CheckResult{Check: c, Duration: time.Since(start), Output: tail(buf.String(), 16<<10)}
 	var exit *exec.ExitError
 	var refused error
 	if cage != nil {
-		refused = sandbox.Refused(out.String(), err)
+		refused = sandbox.Refused(buf.String(), err)
 	}
 	switch {
 	case refused != nil:
@@ -235,24 +235,6 @@ func runCheck(ctx context.Context, c spec.Check, dir, id string, cage *sandbox.C
 	r.Held = r.Err == "" && r.Passed == (c.Expect == spec.ExpectPass)
 	r.ReadOnly = !r.Held && metReadOnly(cage, r.Output)
 	return r
-}
-
-// lockedBuffer is a buffer that two writers share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // tail keeps the last n bytes of s, cut at a line start.
