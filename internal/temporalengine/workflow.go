@@ -28,7 +28,8 @@ const (
 	SignalCancel = "chant.cancel"
 	SignalTaken  = "chant.taken"
 	// SignalTakenAll says the run took several results (a []string of
-	// keys; SignalTaken's is one).
+	// keys). SignalTaken's is one: what runs of earlier chants send, still
+	// heard, since a team's runs and workers may differ in version.
 	SignalTakenAll = "chant.taken-all"
 	SignalGate     = "chant.gate"
 	SignalFinish   = "chant.finish"
