@@ -3,6 +3,7 @@ package procs
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -21,15 +22,12 @@ func alive(pid int) bool {
 	return !strings.Contains(s[strings.LastIndexByte(s, ')'):], ") Z")
 }
 
-// A command that leaves processes behind, one of them in a new session
-// (out of its process group): KillAll ends them all.
-func TestKillAllEndsWhatACommandLeftBehind(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("finds processes through /proc")
-	}
-	dir := t.TempDir()
-	pids := filepath.Join(dir, "pids")
-	marker := NewMarker()
+// leaveTwo runs a command (marked) that leaves two processes behind: one
+// in its process group, the other in a new session. It returns the
+// command and their PIDs.
+func leaveTwo(t *testing.T, marker string) (*exec.Cmd, []int) {
+	t.Helper()
+	pids := filepath.Join(t.TempDir(), "pids")
 	cmd := Command(context.Background(), "", nil, marker, "sh", "-c", `
 		sleep 60 & echo $! >> "$1"
 		setsid sh -c 'echo $$ >> "$1"; exec sleep 60' sh "$1" &
@@ -43,6 +41,17 @@ func TestKillAllEndsWhatACommandLeftBehind(t *testing.T) {
 		pid, _ := strconv.Atoi(f)
 		left = append(left, pid)
 	}
+	return cmd, left
+}
+
+// A command that leaves processes behind, one of them in a new session
+// (out of its process group): KillAll ends them all.
+func TestKillAllEndsWhatACommandLeftBehind(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("finds processes through /proc")
+	}
+	marker := NewMarker()
+	cmd, left := leaveTwo(t, marker)
 	if len(left) != 2 || !alive(left[0]) || !alive(left[1]) {
 		t.Fatalf("the command did not leave two live processes: %v", left)
 	}
@@ -70,21 +79,7 @@ func TestKillAllWithoutMarkerEndsTheGroupAlone(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("finds processes through /proc")
 	}
-	dir := t.TempDir()
-	pids := filepath.Join(dir, "pids")
-	cmd := Command(context.Background(), "", nil, NewMarker(), "sh", "-c", `
-		sleep 60 & echo $! >> "$1"
-		setsid sh -c 'echo $$ >> "$1"; exec sleep 60' sh "$1" &
-		sleep 0.3`, "sh", pids)
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
-	}
-	data, _ := os.ReadFile(pids)
-	var left []int
-	for _, f := range strings.Fields(string(data)) {
-		pid, _ := strconv.Atoi(f)
-		left = append(left, pid)
-	}
+	cmd, left := leaveTwo(t, NewMarker())
 	if len(left) != 2 {
 		t.Fatalf("the command did not leave two processes: %v", left)
 	}
