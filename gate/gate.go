@@ -106,12 +106,12 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time, fil
 		if status == spec.ApprovalApproved {
 			// Bind the approval to what was reviewed: what the gate's agent
 			// will be given and the work under review, as they are now.
-			c, err := Cover(w, set, cur, "", repo, true, files)
+			c, err := Cover(w, set, cur, "", repo, files)
 			if err != nil {
 				return err
 			}
 			binding = c.Binding()
-			if cur.Approval.Status == status && Bound(cur.Approval.Hash) && VoidReason(cur.Approval.Hash, binding) == "" {
+			if c.Verdict() == "" {
 				// A valid approval stands; a void one may be given again.
 				return fmt.Errorf("%w: %s was approved by %s at %s", ErrDecided, cur.ID, cur.Approval.By, cur.Approval.At)
 			}

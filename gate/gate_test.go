@@ -42,7 +42,11 @@ func TestApproveRecordsAndCommits(t *testing.T) {
 	}
 	got, _ := os.ReadFile(w.SpecPath("ship"))
 	before, _ := spec.Parse("ship.md", []byte(gateSpec))
-	c, err := Cover(w, nil, before, "", nil, true, nil)
+	repo, err := gitrepo.Open(w.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Cover(w, nil, before, "", repo, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,11 +247,7 @@ func TestApprovalCoversWhatWasReviewed(t *testing.T) {
 		t.Helper()
 		w, set := open()
 		repo, _ := gitrepo.Open(root)
-		reason, err := Void(w, set, set.Get("g1"), repo, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return reason
+		return Void(w, set, set.Get("g1"), repo, nil)
 	}
 	git := func(args ...string) {
 		testgit.Git(t, root, append([]string{"-c", "user.name=T", "-c", "user.email=t@x"}, args...)...)

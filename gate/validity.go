@@ -4,10 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,14 +17,12 @@ import (
 // those voids it; a decision on another gate, or a commit of unrelated
 // files, does not.
 
-// Covered is what an approval of a gate covers, read once.
+// Covered is what an approval of a gate covers, read once: the contract
+// its agent will be given, the work under review and the files its agent
+// runs with.
 type Covered struct {
-	Spec       *spec.Spec        // the gate spec as read
-	PromptName string            // its prompt template's name
-	Template   []byte            // the template
-	Inputs     []spec.InputFile  // its context and informed_by files
-	Agent      []byte            // the agent's configuration, canonical
-	Work       map[string]string // its dependencies' target files as committed: path → "mode hash" ("" if absent)
+	*spec.Contract
+	Work map[string]string // its dependencies' target files as committed: path → "mode hash" ("" if absent)
 	// Runs are the repository's files its agent is started with as code
 	// or instructions (a command agent's script, CLAUDE.md, .claude/,
 	// AGENTS.md, ...), as committed: path → "mode hash"; a path named and
@@ -40,47 +35,17 @@ type Covered struct {
 // runner knows them (its presets).
 type AgentFiles func(w *spec.Workspace, repoRoot string, s *spec.Spec) []string
 
-// Cover reads what an approval of s covers: the spec, the prompt template
-// it runs with (override is run --prompt), the agent configuration, the
-// context and informed_by files, and, withWork, the target files of every
-// spec it depends on (directly or not) and the files its agent runs with
-// (files), as HEAD holds them. A phase reads its inputs through Cover too,
-// so what its agent is given is exactly what was approved.
-func Cover(w *spec.Workspace, set *spec.Set, s *spec.Spec, override string, repo *gitrepo.Repo, withWork bool, files AgentFiles) (*Covered, error) {
-	c := &Covered{Spec: s, PromptName: spec.PromptName(w.Config, s, override)}
-	var err error
-	if c.Template, err = w.ReadPrompt(c.PromptName); errors.Is(err, fs.ErrNotExist) {
-		c.Template = nil // no template: nothing to render (the replay agent needs none)
-	} else if err != nil {
-		return nil, fmt.Errorf("spec %s: %w", s.ID, err)
+// Cover reads what an approval of s covers: its contract (override is run
+// --prompt), the target files of every spec it depends on (directly or
+// not) and the files its agent runs with (files), as HEAD holds them. A
+// gate's phase reads its contract through Cover, so that what its agent
+// is given is exactly what was approved.
+func Cover(w *spec.Workspace, set *spec.Set, s *spec.Spec, override string, repo *gitrepo.Repo, files AgentFiles) (*Covered, error) {
+	contract, err := spec.ReadContract(w, s, override)
+	if err != nil {
+		return nil, err
 	}
-	if c.Inputs, err = w.ReadInputs(append(append([]string{}, s.Context...), s.InformedBy...)); err != nil {
-		return nil, fmt.Errorf("spec %s: context/informed_by: %w", s.ID, err)
-	}
-	cfg := w.Config
-	agent := map[string]any{
-		"provider": cfg.Defaults.Provider, "model": cfg.Defaults.Model,
-		"command": cfg.Agent.Command, "timeout": cfg.Agent.Timeout,
-		"replay_bundle": cfg.Replay.Bundle, "replay_dir": cfg.Replay.Dir,
-		"isolation_copy": cfg.Isolation.Copy, "isolation_setup": cfg.Isolation.Setup,
-		// What the agent may do: an approval given in a sandbox does not
-		// hold for a run without one.
-		"sandbox_off": cfg.Sandbox.Off, "sandbox_network": cfg.Sandbox.Network, "sandbox_hosts": cfg.Sandbox.Hosts,
-		"sandbox_writable": cfg.Sandbox.Writable,
-	}
-	if cfg.Agent.Model != "" {
-		// The model a preset runs (only when set, so that approvals given
-		// before agent.model existed still hold).
-		agent["agent_model"] = cfg.Agent.Model
-	}
-	c.Agent, _ = json.Marshal(agent)
-	if !withWork {
-		return c, nil
-	}
-	c.Work, c.Runs = map[string]string{}, map[string]string{}
-	if repo == nil {
-		return c, nil
-	}
+	c := &Covered{Contract: contract, Work: map[string]string{}, Runs: map[string]string{}}
 	head, err := repo.ReadHead()
 	if err != nil {
 		return nil, err
@@ -99,13 +64,10 @@ func Cover(w *spec.Workspace, set *spec.Set, s *spec.Spec, override string, repo
 			}
 		}
 	}
+	paths := w.InRepo(repo.Root)
 	for _, dep := range dependencies(set, s) {
 		for _, t := range dep.TargetFiles {
-			rel, err := filepath.Rel(repo.Root, filepath.Join(w.Root, filepath.FromSlash(t)))
-			if err != nil {
-				continue
-			}
-			rel = filepath.ToSlash(rel)
+			rel := paths.Of(t)
 			f, err := repo.FileAt(head.Commit, rel)
 			if err != nil {
 				return nil, err
@@ -201,26 +163,33 @@ var partNames = map[string]string{
 	"runs":   "what its agent runs with (its script, or instruction and settings files such as CLAUDE.md, AGENTS.md, .claude/)",
 }
 
-// Void says why a granted approval does not open the gate, or "" if it
-// does: it was not given through chant approve (no binding: hand-written,
-// or written by another tool), or something it covers has changed since.
-func Void(w *spec.Workspace, set *spec.Set, s *spec.Spec, repo *gitrepo.Repo, files AgentFiles) (string, error) {
-	a := s.Approval
-	if a == nil || a.Status != spec.ApprovalApproved {
-		return "", nil
+// Verdict is the one answer, for every caller, to whether the approval
+// of the gate c was read for opens it: "" if it does, else why not. It
+// does not when it was not granted, was not given through chant approve
+// (no binding: hand-written, or written by another tool), or something it
+// covers has changed since.
+func (c *Covered) Verdict() string {
+	a := c.Spec.Approval
+	switch {
+	case a == nil || a.Status != spec.ApprovalApproved:
+		return "not approved"
+	case strings.HasPrefix(a.Hash, "v2 "):
+		return "approved by an older chant, whose binding did not cover all of the gate spec nor the files its agent runs with: approve again with chant approve"
+	case !Bound(a.Hash):
+		return "approved without chant's binding to what was reviewed (hand-written, or by another tool): approve again with chant approve"
 	}
-	if !Bound(a.Hash) {
-		if strings.HasPrefix(a.Hash, "v2 ") {
-			return "approved by an older chant, whose binding did not cover all of the gate spec nor the files its agent runs with: approve again with chant approve", nil
-		}
-		return "approved without chant's binding to what was reviewed (hand-written, or by another tool): approve again with chant approve", nil
-	}
-	c, err := Cover(w, set, s, "", repo, true, files)
+	return VoidReason(a.Hash, c.Binding())
+}
+
+// Void says why gate s's granted approval does not open it now, or "" if
+// it does (Verdict, with what it covers read from HEAD).
+func Void(w *spec.Workspace, set *spec.Set, s *spec.Spec, repo *gitrepo.Repo, files AgentFiles) string {
+	c, err := Cover(w, set, s, "", repo, files)
 	if err != nil {
 		// What it covers cannot be read: it cannot be shown to hold.
-		return "approval cannot be checked: " + err.Error(), nil
+		return "approval cannot be checked: " + err.Error()
 	}
-	return VoidReason(a.Hash, c.Binding()), nil
+	return c.Verdict()
 }
 
 // VoidReason says why an approval recorded with binding no longer holds

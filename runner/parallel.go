@@ -65,7 +65,7 @@ func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader
 	slots := make(chan *isolation.Tree, n)
 	slots <- r.tree
 	for i := 1; i < n; i++ {
-		t, err := openTree("", r.repo, r.wsRel, slotName(i))
+		t, err := openTree("", r.repo, r.paths.Root(), slotName(i))
 		if err != nil {
 			return err
 		}

@@ -46,7 +46,7 @@ type phase struct {
 	r        *run
 	spec     *spec.Spec // the spec as read at its start (in_progress): its contract
 	snapshot []byte     // its bytes: what the user's spec file holds during the phase
-	cover    *gate.Covered
+	contract *spec.Contract
 	specRel  string // the spec file, relative to the repository root
 	prog     *progress
 	log      io.Writer
@@ -94,6 +94,24 @@ func (e *DirtyTargetsError) Unwrap() error { return ErrDirtyTargets }
 // ErrNotApproved means a gate's approval does not hold at the moment its
 // phase reads its contract.
 var ErrNotApproved = errors.New("not approved")
+
+// readContract reads what the phase of s is given. A gate's is read
+// through what its approval covers, and only when the approval holds
+// against it (gate's verdict), so that its agent is given exactly what was
+// approved.
+func (r *run) readContract(s *spec.Spec) (*spec.Contract, error) {
+	if !s.Gate() {
+		return spec.ReadContract(r.w, s, r.opts.Prompt)
+	}
+	c, err := gate.Cover(r.w, r.specs(), s, r.opts.Prompt, r.repo, AgentFiles)
+	if err != nil {
+		return nil, err
+	}
+	if why := c.Verdict(); why != "" {
+		return nil, fmt.Errorf("%s: %w: %s", s.ID, ErrNotApproved, why)
+	}
+	return c.Contract, nil
+}
 
 // execute runs one spec; any failure of the phase is recorded in the spec
 // and returned.
@@ -182,20 +200,9 @@ func (r *run) begin(s *spec.Spec, tree *isolation.Tree) (*phase, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &phase{r: r, spec: ed.Spec, snapshot: ed.New, specRel: r.repoPath(r.w.SpecPath(s.ID)), tree: tree, before: ed.Old}
-	p.cover, err = gate.Cover(r.w, r.specs(), p.spec, r.opts.Prompt, r.repo, p.spec.Gate(), AgentFiles)
-	if err != nil {
+	p := &phase{r: r, spec: ed.Spec, snapshot: ed.New, specRel: r.paths.Abs(r.w.SpecPath(s.ID)), tree: tree, before: ed.Old}
+	if p.contract, err = r.readContract(p.spec); err != nil {
 		return nil, err
-	}
-	if p.spec.Gate() {
-		// What the agent will be given is what was approved, read now.
-		reason := "not approved"
-		if a := p.spec.Approval; a.Status == spec.ApprovalApproved && gate.Bound(a.Hash) {
-			reason = gate.VoidReason(a.Hash, p.cover.Binding())
-		}
-		if reason != "" {
-			return nil, fmt.Errorf("%s: %w: %s", s.ID, ErrNotApproved, reason)
-		}
 	}
 	kept := keptPath(r.stateDir, s.ID)
 	os.Remove(kept) // a crashed phase's
@@ -251,7 +258,7 @@ func (p *phase) putBack() error {
 func (r *run) checkTargets(s *spec.Spec, head gitrepo.Head) error {
 	rels := make([]string, len(s.TargetFiles))
 	for i, t := range s.TargetFiles {
-		rels[i] = r.repoPath(filepath.Join(r.w.Root, filepath.FromSlash(t)))
+		rels[i] = r.paths.Of(t)
 	}
 	staged, err := r.repo.IndexFiles(rels)
 	if err != nil {
@@ -322,12 +329,12 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 	}
 	job := &Job{
 		Spec: p.spec, Workspace: r.w, Dir: tree.Dir, SpecFile: filepath.Join(tree.Dir, filepath.FromSlash(p.specRel)),
-		PromptName: p.cover.PromptName, Log: p.log, Marker: p.prog.Marker, Scratch: filepath.Join(r.stateDir, "scratch"),
+		PromptName: p.contract.PromptName, Log: p.log, Marker: p.prog.Marker, Scratch: filepath.Join(r.stateDir, "scratch"),
 		render: func() (string, error) {
 			if p.render != nil {
 				return p.render()
 			}
-			return Render(r.w, p.cover)
+			return Render(r.w, p.contract)
 		},
 		Started: func(pgid int) {
 			p.prog.PGID = pgid
@@ -451,10 +458,10 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 	v := &Verification{Total: len(criteria)}
 	targets := map[string]string{} // repository path → as declared
 	for _, t := range p.spec.TargetFiles {
-		targets[r.repoPath(filepath.Join(r.w.Root, filepath.FromSlash(t)))] = t
+		targets[r.paths.Of(t)] = t
 	}
-	specsDir := r.repoPath(r.w.SpecsDir) + "/"
-	chantDir := r.repoPath(r.w.ChantDir) + "/"
+	specsDir := r.paths.Abs(r.w.SpecsDir) + "/"
+	chantDir := r.paths.Abs(r.w.ChantDir) + "/"
 	byPath := map[string]isolation.Change{}
 	ticked := map[int]bool{}
 	for _, c := range changes {
@@ -473,11 +480,11 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 			}
 		case targets[c.Path] != "":
 		case strings.HasPrefix(c.Path, specsDir):
-			v.OtherSpecs = append(v.OtherSpecs, r.wsPath(c.Path))
+			v.OtherSpecs = append(v.OtherSpecs, r.paths.Workspace(c.Path))
 		case strings.HasPrefix(c.Path, chantDir) || c.Path+"/" == chantDir:
-			v.Undeclared = append(v.Undeclared, r.wsPath(c.Path))
+			v.Undeclared = append(v.Undeclared, r.paths.Workspace(c.Path))
 		default:
-			v.Undeclared = append(v.Undeclared, r.wsPath(c.Path))
+			v.Undeclared = append(v.Undeclared, r.paths.Workspace(c.Path))
 		}
 	}
 	for _, c := range criteria {
@@ -488,7 +495,7 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 	v.SkippedCriteria = r.opts.SkipCriteria && len(v.Unchecked) > 0
 	p.work = map[string]landedFile{}
 	for _, t := range p.spec.TargetFiles {
-		rel := r.repoPath(filepath.Join(r.w.Root, filepath.FromSlash(t)))
+		rel := r.paths.Of(t)
 		c, changed := byPath[rel]
 		switch {
 		case !changed:
@@ -526,7 +533,7 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 		}
 		fmt.Fprintf(p.log, "check: %s (expect %s)\n", c.Run, c.Expect)
 		done := r.activity(p.spec.ID, "check `"+c.Run+"`")
-		res := runCheck(ctx, c, filepath.Join(tree.Dir, filepath.FromSlash(r.wsRel)), p.spec.ID, p.cage)
+		res := runCheck(ctx, c, filepath.Join(tree.Dir, filepath.FromSlash(r.paths.Root())), p.spec.ID, p.cage)
 		done()
 		fmt.Fprintf(p.log, "%s", res.Output)
 		v.Checks = append(v.Checks, res)
@@ -537,7 +544,7 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 	for rel, f := range p.work {
 		data, mode, err := tree.Read(rel)
 		if err != nil || mode != f.mode || string(data) != string(f.data) {
-			v.ChangedByChecks = append(v.ChangedByChecks, r.wsPath(rel))
+			v.ChangedByChecks = append(v.ChangedByChecks, r.paths.Workspace(rel))
 		}
 	}
 	return v, nil
@@ -548,9 +555,9 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 // and an agent must not hide a spec behind an ignore rule. It is saved, so
 // that what a phase killed half-way wrote there is undone by the next.
 func (p *phase) watch() error {
-	watched := []string{p.r.repoPath(p.r.w.ChantDir)}
+	watched := []string{p.r.paths.Abs(p.r.w.ChantDir)}
 	for _, t := range p.spec.TargetFiles {
-		watched = append(watched, p.r.repoPath(filepath.Join(p.r.w.Root, filepath.FromSlash(t))))
+		watched = append(watched, p.r.paths.Of(t))
 	}
 	return p.tree.Watch(watched)
 }
@@ -802,17 +809,6 @@ func (r *run) openLog(id string) (*os.File, error) {
 		return nil, fmt.Errorf("%s: %w: %v; chant writes its log there: remove it", rel, ErrUnsafePath, err)
 	}
 	return f, err
-}
-
-// wsPath is a repository path as the workspace names it.
-func (r *run) wsPath(rel string) string {
-	if r.wsRel == "" || r.wsRel == "." {
-		return rel
-	}
-	if p, ok := strings.CutPrefix(rel, r.wsRel+"/"); ok {
-		return p
-	}
-	return rel
 }
 
 // agentName names an agent in progress lines.

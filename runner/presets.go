@@ -204,9 +204,9 @@ func (p *Preset) State(getenv func(string) string) (dirs []string, files []sandb
 // spec's replay recording.
 func AgentFiles(w *spec.Workspace, repoRoot string, s *spec.Spec) []string {
 	var out []string
+	paths := w.InRepo(repoRoot)
 	add := func(abs string) { // a path of the repository, once
-		r, err := filepath.Rel(repoRoot, abs)
-		if r = filepath.ToSlash(r); err == nil && filepath.IsLocal(r) && !slices.Contains(out, r) {
+		if r, ok := paths.Inside(abs); ok && r != "." && !slices.Contains(out, r) {
 			out = append(out, r)
 		}
 	}

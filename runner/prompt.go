@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -43,7 +42,7 @@ func UnknownPlaceholders(template []byte) []spec.Problem {
 // spec's body without chant's records (Approval Discussion, Agent Output);
 // {{spec.context}} and {{spec.informed_by}} inline the files read, each
 // under its path. Everything it uses is what an approval covers.
-func Render(w *spec.Workspace, c *gate.Covered) (string, error) {
+func Render(w *spec.Workspace, c *spec.Contract) (string, error) {
 	s := c.Spec
 	if c.Template == nil {
 		return "", fmt.Errorf("%w %q: %s does not exist", ErrPrompt, c.PromptName, w.Rel(w.PromptPath(c.PromptName)))

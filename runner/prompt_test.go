@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -27,7 +26,7 @@ func TestRenderPrompt(t *testing.T) {
 	})
 	set, _ := w.Load()
 	render := func(id, override string) (string, error) {
-		c, err := gate.Cover(w, set, set.Get(id), override, nil, false, nil)
+		c, err := spec.ReadContract(w, set.Get(id), override)
 		if err != nil {
 			return "", err
 		}
@@ -77,7 +76,7 @@ func TestBuiltInPromptAndEmptySections(t *testing.T) {
 	render := func(prompt string) string {
 		t.Helper()
 		set, _ := w.Load()
-		c, err := gate.Cover(w, set, set.Get("greet"), prompt, nil, false, nil)
+		c, err := spec.ReadContract(w, set.Get("greet"), prompt)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -37,7 +37,7 @@ func (p *phase) recording() ([]gitrepo.Change, error) {
 	if msg := spec.ReplayDirProblem(r.w.Config.Replay.Dir); msg != "" {
 		return nil, &spec.Error{Path: r.w.Config.Path, Msg: msg}
 	}
-	dir := r.repoPath(filepath.Join(RecordingsDir(r.w), p.spec.ID))
+	dir := r.paths.Abs(filepath.Join(RecordingsDir(r.w), p.spec.ID))
 	want := map[string]gitrepo.Change{}
 	for rel, f := range p.work {
 		want[dir+"/files/"+rel] = gitrepo.Change{Mode: f.mode, Data: f.data}
@@ -75,12 +75,12 @@ func (p *phase) recording() ([]gitrepo.Change, error) {
 			return err
 		}
 		if d.Type()&fs.ModeSymlink != 0 && path != root {
-			return fmt.Errorf("%w: %s is a symbolic link", ErrUnsafePath, r.repoPath(path))
+			return fmt.Errorf("%w: %s is a symbolic link", ErrUnsafePath, r.paths.Abs(path))
 		}
 		if d.IsDir() {
 			return nil
 		}
-		rel := r.repoPath(path)
+		rel := r.paths.Abs(path)
 		if _, ok := want[rel]; !ok {
 			want[rel] = gitrepo.Change{}
 		}

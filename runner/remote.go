@@ -124,14 +124,14 @@ func phaseTimeout(c *spec.Config, s *spec.Spec) (time.Duration, error) {
 // result commit.
 func (p *phase) attemptRemote(ctx context.Context) (*Result, *Verification, error) {
 	r := p.r
-	prompt, err := Render(r.w, p.cover)
+	prompt, err := Render(r.w, p.contract)
 	if err != nil {
 		return nil, nil, err
 	}
 	base := p.prog.head().Commit
 	req := &RemotePhase{
 		Spec: p.spec.ID, Repo: r.opts.EngineRepo, Base: base.String(), BaseRef: BaseRef(base.String()),
-		WsRel: r.wsRel, SpecPath: p.specRel, Snapshot: p.snapshot, Config: r.w.Config.Source(), Prompt: prompt, PromptName: p.cover.PromptName,
+		WsRel: r.paths.Root(), SpecPath: p.specRel, Snapshot: p.snapshot, Config: r.w.Config.Source(), Prompt: prompt, PromptName: p.contract.PromptName,
 		SkipCriteria: r.opts.SkipCriteria,
 	}
 	if req.Repo == "" {
@@ -187,7 +187,7 @@ func (p *phase) attemptRemote(ctx context.Context) (*Result, *Verification, erro
 	// What lands is what the worker verified: the targets as its result
 	// commit holds them, where they differ from the base.
 	for _, t := range p.spec.TargetFiles {
-		rel := r.repoPath(filepath.Join(r.w.Root, filepath.FromSlash(t)))
+		rel := r.paths.Of(t)
 		was, err := r.repo.FileAt(base, rel)
 		if err != nil {
 			return result, nil, err

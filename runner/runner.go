@@ -16,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/internal/bookkeeping"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
@@ -242,12 +241,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	tree, err := openTree("", repo, repoRel(repo, w, "."), "phase")
+	tree, err := openTree("", repo, w.InRepo(repo.Root).Of("."), "phase")
 	if err != nil {
 		return rep, err
 	}
 	r := &run{opts: opts, w: w, repo: repo, agent: agent, tree: tree, set: set, stateDir: repo.StateDir(), sandbox: policy}
-	r.wsRel = r.repoPath(w.Root)
+	r.paths = w.InRepo(repo.Root)
 	unlock, err = w.Lock() // every git write, info/exclude included
 	if err != nil {
 		return rep, err
@@ -339,7 +338,7 @@ type run struct {
 	tree     *isolation.Tree
 	stateDir string
 	sandbox  *sandbox.Policy // what a phase's processes may do; nil: sandbox: off
-	wsRel    string          // the workspace root, relative to the repository root
+	paths    spec.RepoPaths  // the workspace's paths in the repository
 }
 
 // runSequential is the loop of a run of one spec after another: the first
@@ -491,21 +490,18 @@ func (r *run) resumeVerified(ctx context.Context, s *spec.Spec, prog *progress, 
 		return "", err
 	}
 	defer logFile.Close()
-	p := &phase{r: r, spec: s, snapshot: s.Bytes(), specRel: r.repoPath(r.w.SpecPath(s.ID)), prog: prog, log: logFile, tree: r.tree}
+	p := &phase{r: r, spec: s, snapshot: s.Bytes(), specRel: r.paths.Abs(r.w.SpecPath(s.ID)), prog: prog, log: logFile, tree: r.tree}
 	if prog.Slot != "" && prog.Slot != r.tree.Slot() {
 		// The worktree a phase of a parallel run worked in.
 		if !validSlot(prog.Slot) {
 			return "", p.fail(prog.Output, nil, fmt.Errorf("its progress names no worktree of chant's: %q", prog.Slot))
 		}
-		if p.tree, err = openTree("", r.repo, r.wsRel, prog.Slot); err != nil {
+		if p.tree, err = openTree("", r.repo, r.paths.Root(), prog.Slot); err != nil {
 			return "", p.fail(prog.Output, nil, err)
 		}
 	}
-	if p.cover, err = gate.Cover(r.w, r.specs(), s, r.opts.Prompt, r.repo, s.Gate(), AgentFiles); err != nil {
+	if p.contract, err = r.readContract(s); err != nil {
 		return "", p.fail(prog.Output, nil, err)
-	}
-	if a := s.Approval; s.Gate() && (a.Status != spec.ApprovalApproved || !gate.Bound(a.Hash) || gate.VoidReason(a.Hash, p.cover.Binding()) != "") {
-		return "", p.fail(prog.Output, nil, fmt.Errorf("%w: its approval no longer holds", ErrNotApproved))
 	}
 	v, err := p.verify(ctx)
 	ph.Verification = v
@@ -532,14 +528,4 @@ func setStatus(status string) func(*spec.Spec, *spec.Editor) error {
 		e.Set("status", status)
 		return nil
 	}
-}
-
-// repoPath returns an absolute path relative to the repository root, with
-// forward slashes.
-func (r *run) repoPath(abs string) string {
-	rel, err := filepath.Rel(r.repo.Root, abs)
-	if err != nil {
-		return filepath.ToSlash(abs)
-	}
-	return filepath.ToSlash(rel)
 }

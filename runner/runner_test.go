@@ -312,7 +312,7 @@ func TestAFailedAgentLeavesNothingToTheNextPhase(t *testing.T) {
 	}
 	set, _ := w.Load()
 	boom := &fakeAgent{files: map[string]string{"a.txt": "half\n", "stray.txt": "left behind\n"}, err: errors.New("boom"), errAfterWrite: true}
-	r := &run{opts: Options{Workspace: w, Out: io.Discard, Now: time.Now}, w: w, set: set, repo: repo, agent: boom, tree: tree, stateDir: repo.StateDir(), wsRel: "."}
+	r := &run{opts: Options{Workspace: w, Out: io.Discard, Now: time.Now}, w: w, set: set, repo: repo, agent: boom, tree: tree, stateDir: repo.StateDir(), paths: w.InRepo(repo.Root)}
 	if ph := r.phase(context.Background(), set.Get("a")); ph.Err == nil {
 		t.Fatal("a did not fail")
 	}

@@ -259,11 +259,7 @@ func (a *Assessment) gate(s *spec.Spec, repo *gitrepo.Repo, now time.Time, open 
 			g.Void = "there is no git repository to check the approval against"
 			return g, KindAwaiting, nil
 		}
-		void, err := gate.Void(a.Workspace, a.Set, s, repo, AgentFiles)
-		if err != nil {
-			return nil, "", err
-		}
-		if void != "" {
+		if void := gate.Void(a.Workspace, a.Set, s, repo, AgentFiles); void != "" {
 			g.Void = void
 			return g, KindAwaiting, nil
 		}

@@ -97,12 +97,12 @@ func Verify(ctx context.Context, w *spec.Workspace, opts VerifyOptions) ([]Verif
 	if err != nil {
 		return nil, err
 	}
-	tree, err := openTree("", repo, repoRel(repo, w, "."), "verify")
+	tree, err := openTree("", repo, w.InRepo(repo.Root).Of("."), "verify")
 	if err != nil {
 		return nil, err
 	}
 	cage := newCage(policy, repo, tree)
-	wsDir := filepath.Join(tree.Dir, filepath.FromSlash(repoRel(repo, w, ".")))
+	wsDir := filepath.Join(tree.Dir, filepath.FromSlash(w.InRepo(repo.Root).Of(".")))
 	activity := func(id, what string) func() {
 		if opts.Activity == nil {
 			return func() {}
@@ -154,7 +154,7 @@ func verifyAt(ctx context.Context, w *spec.Workspace, repo *gitrepo.Repo, tree *
 	}
 	v := &Verification{Total: len(s.Criteria())}
 	for _, t := range s.TargetFiles {
-		f, err := repo.FileAt(commit, repoRel(repo, w, t))
+		f, err := repo.FileAt(commit, w.InRepo(repo.Root).Of(t))
 		if err != nil {
 			return nil, err
 		}

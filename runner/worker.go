@@ -16,7 +16,6 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
-	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/spec"
@@ -188,11 +187,11 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 	defer logFile.Close()
 	fmt.Fprintf(logFile, "=== %s %s (%s) on %s, base %s\n", time.Now().UTC().Format(time.RFC3339), s.ID, req.Key, wk.Identity, gitrepo.Short(req.Base))
 	r := &run{opts: Options{Workspace: w, SkipCriteria: req.SkipCriteria, Out: io.Discard, Now: time.Now},
-		w: w, repo: repo, agent: agent, tree: tree, stateDir: stateDir, wsRel: req.WsRel, shared: c.guard, sandbox: policy}
+		w: w, repo: repo, agent: agent, tree: tree, stateDir: stateDir, paths: w.InRepo(repo.Root), shared: c.guard, sandbox: policy}
 	p := &phase{r: r, spec: s, snapshot: req.Snapshot, specRel: req.SpecPath, log: logFile, tree: tree,
-		cover:  &gate.Covered{Spec: s, PromptName: req.PromptName},
-		render: func() (string, error) { return req.Prompt, nil },
-		prog:   &progress{Spec: s.ID, Step: stepRunning, Base: req.Base, Slot: slotName(slot), Key: req.Key, Worker: wk.Identity}}
+		contract: &spec.Contract{Spec: s, PromptName: req.PromptName},
+		render:   func() (string, error) { return req.Prompt, nil },
+		prog:     &progress{Spec: s.ID, Step: stepRunning, Base: req.Base, Slot: slotName(slot), Key: req.Key, Worker: wk.Identity}}
 	if err := saveProgress(stateDir, p.prog); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
 	}

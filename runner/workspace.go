@@ -2,22 +2,11 @@ package runner
 
 import (
 	"path"
-	"path/filepath"
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/spec"
 )
-
-// repoRel is a path of the workspace (relative to its root) relative to
-// the repository root.
-func repoRel(repo *gitrepo.Repo, w *spec.Workspace, p string) string {
-	rel, err := filepath.Rel(repo.Root, filepath.Join(w.Root, filepath.FromSlash(p)))
-	if err != nil {
-		return p
-	}
-	return filepath.ToSlash(rel)
-}
 
 // openTree opens a phase worktree of repo (under base; "" is the usual
 // place) that leaves out the spec directories of the workspace at wsRel

@@ -280,8 +280,8 @@ const LogsDir = "logs"
 // never be committed.
 func (w *Workspace) RepoPatterns(repoRoot string) []string {
 	dir := "/.chant/"
-	if rel, err := filepath.Rel(repoRoot, w.ChantDir); err == nil && filepath.IsLocal(rel) {
-		dir = "/" + filepath.ToSlash(rel) + "/"
+	if rel, ok := w.InRepo(repoRoot).Inside(w.ChantDir); ok {
+		dir = "/" + rel + "/"
 	}
 	return []string{dir + LogsDir + "/"}
 }

@@ -7,7 +7,7 @@ package bookkeeping
 
 import (
 	"bytes"
-	"path/filepath"
+	"fmt"
 	"sync"
 	"time"
 
@@ -87,12 +87,12 @@ func Commit(w *spec.Workspace, repo *gitrepo.Repo, id, message string, now time.
 // repository path, its new content, and its content now as the expected
 // before.
 func SpecChange(repo *gitrepo.Repo, ed *spec.Edited) (gitrepo.Change, error) {
-	rel, err := filepath.Rel(repo.Root, ed.Path)
-	if err != nil {
-		return gitrepo.Change{}, err
+	rel, ok := spec.RepoPaths{RepoRoot: repo.Root}.Inside(ed.Path)
+	if !ok {
+		return gitrepo.Change{}, fmt.Errorf("%s lies outside the repository %s", ed.Path, repo.Root)
 	}
 	return gitrepo.Change{
-		Path:   filepath.ToSlash(rel),
+		Path:   rel,
 		Mode:   0o100644,
 		Data:   ed.New,
 		Before: gitrepo.File{Mode: 0o100644, Hash: gitrepo.BlobHash(ed.Old)},
