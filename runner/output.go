@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/spec"
 )
@@ -37,4 +38,20 @@ func truncate(s string, max int) string {
 		count++
 	}
 	return fmt.Sprintf("%s\n... (output truncated, %d chars total)", s[:cut], n)
+}
+
+// sandboxLine says how a phase's processes ran, for its record and log.
+func sandboxLine(policy *sandbox.Policy) string {
+	if policy == nil {
+		return "Sandbox: off (sandbox: off in the config): the agent, setup and checks ran with your permissions."
+	}
+	return "Sandbox: " + policy.Describe() + "."
+}
+
+// recordSandbox adds to a phase's record that it ran without a sandbox.
+func recordSandbox(policy *sandbox.Policy, text string) string {
+	if policy != nil {
+		return text
+	}
+	return text + "\n\n" + sandboxLine(nil)
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chant-run/chant/internal/testgit"
+	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -26,14 +27,14 @@ type sideBySideAgent struct {
 	pause  time.Duration
 	pauses map[string]time.Duration // per spec, instead of pause
 	fail   map[string]bool          // these specs' agents fail
-	also   func(job *Job)           // something more an agent does
+	also   func(job *agent.Job)     // something more an agent does
 	mu     sync.Mutex
 	spans  map[string][2]time.Time // spec → when its agent ran
 	now    int                     // agents running
 	most   int                     // the most that ran at once
 }
 
-func (a *sideBySideAgent) Run(ctx context.Context, job *Job) (*Result, error) {
+func (a *sideBySideAgent) Run(ctx context.Context, job *agent.Job) (*agent.Result, error) {
 	a.mu.Lock()
 	a.now++
 	a.most = max(a.most, a.now)
@@ -70,7 +71,7 @@ func (a *sideBySideAgent) Run(ctx context.Context, job *Job) (*Result, error) {
 			return nil, err
 		}
 	}
-	return &Result{Output: "did " + job.Spec.ID}, tickAll(job.SpecFile)
+	return &agent.Result{Output: "did " + job.Spec.ID}, tickAll(job.SpecFile)
 }
 
 // together reports whether two specs' agents ran at the same time.
@@ -275,7 +276,7 @@ func TestParallelGitConfigChangeFailsEveryPhaseRunningThen(t *testing.T) {
 	before, _ := os.ReadFile(config)
 	var once sync.Once
 	// a changes it while b still runs: b's agent might as well have.
-	agent := &sideBySideAgent{pauses: map[string]time.Duration{"a": 50 * time.Millisecond, "b": 400 * time.Millisecond}, also: func(job *Job) {
+	agent := &sideBySideAgent{pauses: map[string]time.Duration{"a": 50 * time.Millisecond, "b": 400 * time.Millisecond}, also: func(job *agent.Job) {
 		if job.Spec.ID == "a" {
 			once.Do(func() {
 				f, _ := os.OpenFile(config, os.O_APPEND|os.O_WRONLY, 0)

@@ -20,6 +20,7 @@ import (
 	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/internal/textsafe"
+	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -103,7 +104,7 @@ func (r *run) readContract(s *spec.Spec) (*spec.Contract, error) {
 	if !s.Gate() {
 		return spec.ReadContract(r.w, s, r.opts.Prompt)
 	}
-	c, err := gate.Cover(r.w, r.specs(), s, r.opts.Prompt, r.repo, AgentFiles)
+	c, err := gate.Cover(r.w, r.specs(), s, r.opts.Prompt, r.repo, agent.Files)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +142,7 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolat
 		defer r.opts.Engine.Done(p.prog.Key)
 	}
 	if res == nil {
-		res = &Result{}
+		res = &agent.Result{}
 	}
 	ph.Verification = v
 	stopped := ctx.Err() != nil && errors.Is(context.Cause(ctx), ErrStopped)
@@ -151,7 +152,7 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolat
 		// is judged.
 		err = context.Cause(ctx)
 	case err == nil && ctx.Err() != nil:
-		err = fmt.Errorf("%w while checking", ErrInterrupted)
+		err = fmt.Errorf("%w while checking", agent.ErrInterrupted)
 	}
 	if err == nil && !v.OK() {
 		err = errors.New(strings.Join(v.Problems(), "; "))
@@ -286,7 +287,7 @@ func (r *run) checkTargets(s *spec.Spec, head gitrepo.Head) error {
 
 // attempt prepares the worktree, runs the agent there and verifies what it
 // did.
-func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
+func (p *phase) attempt(ctx context.Context) (*agent.Result, *Verification, error) {
 	r := p.r
 	tree := p.tree
 	if err := tree.Sync(p.prog.head().Commit); err != nil {
@@ -313,7 +314,7 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 		guard = g
 	}
 	fmt.Fprintln(p.log, sandboxLine(r.sandbox))
-	p.cage = newCage(r.sandbox, r.repo, tree)
+	p.cage = r.sandbox.CageFor(tree.Dir, r.repo.Root, r.repo.CommonDir)
 	if err := p.isolate(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -327,14 +328,14 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 	if err := saveProgress(r.stateDir, p.prog); err != nil {
 		return nil, nil, err
 	}
-	job := &Job{
+	job := &agent.Job{
 		Spec: p.spec, Workspace: r.w, Dir: tree.Dir, SpecFile: filepath.Join(tree.Dir, filepath.FromSlash(p.specRel)),
 		PromptName: p.contract.PromptName, Log: p.log, Marker: p.prog.Marker, Scratch: filepath.Join(r.stateDir, "scratch"),
-		render: func() (string, error) {
+		Render: func() (string, error) {
 			if p.render != nil {
 				return p.render()
 			}
-			return Render(r.w, p.contract)
+			return agent.Render(r.w, p.contract)
 		},
 		Started: func(pgid int) {
 			p.prog.PGID = pgid
@@ -349,13 +350,13 @@ func (p *phase) attempt(ctx context.Context) (*Result, *Verification, error) {
 	res, agentErr := r.agent.Run(ctx, job)
 	done()
 	// Whatever the agent left running goes, before anything is read.
-	procs.KillAll(p.prog.PGID, survivorMark(p.cage, p.prog.Marker))
+	procs.KillAll(p.prog.PGID, p.cage.SurvivorMark(p.prog.Marker))
 	changed, err := guard.Restore()
 	if err != nil {
 		return res, nil, err
 	}
 	if res == nil {
-		res = &Result{}
+		res = &agent.Result{}
 	}
 	res.Output = textsafe.Clean(res.Output)
 	if agentErr != nil {
@@ -812,11 +813,11 @@ func (r *run) openLog(id string) (*os.File, error) {
 }
 
 // agentName names an agent in progress lines.
-func agentName(a Agent) string {
+func agentName(a agent.Agent) string {
 	switch a := a.(type) {
-	case *Replay:
+	case *agent.Replay:
 		return "replay"
-	case *Command:
+	case *agent.Command:
 		if len(a.Argv) > 0 {
 			return filepath.Base(a.Argv[0])
 		}

@@ -12,19 +12,9 @@ import (
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/safefs"
+	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
 )
-
-// RecordingsDir is where a workspace's replay recordings are, and where
-// --record writes them: replay.dir, which must be inside .chant (see
-// spec.ReplayDirProblem), default .chant/recordings.
-func RecordingsDir(w *spec.Workspace) string {
-	dir := w.Config.Replay.Dir
-	if dir == "" {
-		dir = filepath.Join(".chant", "recordings")
-	}
-	return filepath.Join(w.Root, filepath.FromSlash(dir))
-}
 
 // recording returns the changes that save what the agent did for the
 // phase's spec as a replay recording (the format the replay agent reads):
@@ -37,12 +27,12 @@ func (p *phase) recording() ([]gitrepo.Change, error) {
 	if msg := spec.ReplayDirProblem(r.w.Config.Replay.Dir); msg != "" {
 		return nil, &spec.Error{Path: r.w.Config.Path, Msg: msg}
 	}
-	dir := r.paths.Abs(filepath.Join(RecordingsDir(r.w), p.spec.ID))
+	dir := r.paths.Abs(filepath.Join(agent.RecordingsDir(r.w), p.spec.ID))
 	want := map[string]gitrepo.Change{}
 	for rel, f := range p.work {
 		want[dir+"/files/"+rel] = gitrepo.Change{Mode: f.mode, Data: f.data}
 	}
-	var rec recording
+	var rec agent.Recording
 	for _, c := range p.spec.Criteria() {
 		if c.Checked {
 			rec.Checked = append(rec.Checked, c.Text)

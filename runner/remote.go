@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -108,7 +109,7 @@ func remoteKey(req *RemotePhase) string {
 // phaseTimeout is the longest a phase of s may take: its agent's timeout,
 // its setup commands' and its checks'.
 func phaseTimeout(c *spec.Config, s *spec.Spec) (time.Duration, error) {
-	d, err := agentTimeout(c)
+	d, err := agent.Timeout(c)
 	if err != nil {
 		return 0, err
 	}
@@ -122,9 +123,9 @@ func phaseTimeout(c *spec.Config, s *spec.Spec) (time.Duration, error) {
 // attemptRemote is attempt, on a worker: the request goes to the engine,
 // and what the worker verified comes back, its targets read from the
 // result commit.
-func (p *phase) attemptRemote(ctx context.Context) (*Result, *Verification, error) {
+func (p *phase) attemptRemote(ctx context.Context) (*agent.Result, *Verification, error) {
 	r := p.r
-	prompt, err := Render(r.w, p.contract)
+	prompt, err := agent.Render(r.w, p.contract)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -161,13 +162,13 @@ func (p *phase) attemptRemote(ctx context.Context) (*Result, *Verification, erro
 	})
 	done()
 	if err != nil && ctx.Err() != nil {
-		return nil, nil, fmt.Errorf("%w: the phase was stopped on its worker", ErrInterrupted)
+		return nil, nil, fmt.Errorf("%w: the phase was stopped on its worker", agent.ErrInterrupted)
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 	fmt.Fprintf(p.log, "worker: %s\n%s\n", res.Worker, res.Output)
-	result := &Result{Output: res.Output, Model: res.Model, Author: res.Author}
+	result := &agent.Result{Output: res.Output, Model: res.Model, Author: res.Author}
 	if res.Failed != "" {
 		return result, nil, fmt.Errorf("on worker %s: %s", res.Worker, res.Failed)
 	}

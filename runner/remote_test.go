@@ -15,6 +15,7 @@ import (
 
 	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/internal/testgit"
+	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -203,7 +204,7 @@ func TestAnInterruptedRemotePhaseIsRecordedAsInterrupted(t *testing.T) {
 	engine := &blockingEngine{started: make(chan struct{})}
 	go func() { <-engine.started; cancel() }()
 	rep, err := Run(ctx, Options{Workspace: w, Engine: engine})
-	if err == nil || len(rep.Ran) != 1 || !errors.Is(rep.Ran[0].Err, ErrInterrupted) {
+	if err == nil || len(rep.Ran) != 1 || !errors.Is(rep.Ran[0].Err, agent.ErrInterrupted) {
 		t.Fatalf("err %v, ran %+v", err, rep.Ran)
 	}
 	if s, _ := spec.ReadFile(w.SpecPath("a")); s.Status != spec.StatusFailed || !strings.Contains(strings.Join(s.VerificationFailures, " "), "stopped on its worker") {
@@ -277,7 +278,7 @@ func (e *unreachableEngine) Done(string) {}
 
 func (e *unreachableEngine) Phase(ctx context.Context, req *RemotePhase, update func(string)) (*RemoteResult, error) {
 	e.asked = append(e.asked, req.Spec)
-	if req.Patience < DefaultAgentTimeout {
+	if req.Patience < agent.DefaultAgentTimeout {
 		return nil, fmt.Errorf("patience %s: shorter than the agent's timeout", req.Patience)
 	}
 	return nil, fmt.Errorf("%w: the Temporal server did not answer for %s", ErrEngineUnreachable, req.Patience)

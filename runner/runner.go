@@ -21,6 +21,7 @@ import (
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/internal/sandbox"
+	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -29,17 +30,19 @@ var (
 	ErrPhaseFailed = errors.New("phase failed")
 	// ErrRunInProgress means another chant run holds the workspace.
 	ErrRunInProgress = errors.New("another chant run is in progress")
-	// ErrProvider means the configured agent provider is not available.
-	ErrProvider = errors.New("unknown agent provider")
 	// ErrInvalid means a spec named to run has lint errors.
 	ErrInvalid = errors.New("invalid spec")
+	// ErrStopped means a phase of a parallel run was stopped because
+	// another failed and the run was --fail-fast: its spec is back as it
+	// was, to run with the next run.
+	ErrStopped = errors.New("stopped")
 )
 
 // Options configure a run.
 type Options struct {
 	Workspace *spec.Workspace // the workspace found from the command line
 	IDs       []string        // run only these specs (partial IDs); all ready ones when empty
-	Agent     Agent           // nil: the agent the config asks for
+	Agent     agent.Agent     // nil: the agent the config asks for
 	Out       io.Writer       // progress lines
 	Stream    io.Writer       // the agent's output as it happens; nil for quiet
 	Prompt    string          // prompt template for every spec (--prompt)
@@ -98,7 +101,7 @@ func (o *Options) validate() error {
 		return errors.New("runner: --record records an agent run here; with an engine, agents run on workers")
 	}
 	if o.Prompt != "" && !spec.ValidPromptName(o.Prompt) {
-		return fmt.Errorf("%w %q: not a template name (letters, digits, '.', '-', '_'; the template is .chant/prompts/<name>.md)", ErrPrompt, o.Prompt)
+		return fmt.Errorf("%w %q: not a template name (letters, digits, '.', '-', '_'; the template is .chant/prompts/<name>.md)", agent.ErrPrompt, o.Prompt)
 	}
 	return nil
 }
@@ -229,15 +232,15 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 		named[s.ID] = true
 	}
-	agent := opts.Agent
-	if agent == nil && opts.Engine == nil {
-		if agent, err = agentFor(w, opts); err != nil {
+	ag := opts.Agent
+	if ag == nil && opts.Engine == nil {
+		if ag, err = agentFor(w, opts); err != nil {
 			return rep, err
 		}
 	}
 	// No sandbox, no run (unless the config says sandbox: off): said
 	// before anything starts.
-	policy, err := SandboxPolicy(w)
+	policy, err := agent.SandboxPolicy(w)
 	if err != nil {
 		return rep, err
 	}
@@ -245,7 +248,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	r := &run{opts: opts, w: w, repo: repo, agent: agent, tree: tree, set: set, stateDir: repo.StateDir(), sandbox: policy}
+	r := &run{opts: opts, w: w, repo: repo, agent: ag, tree: tree, set: set, stateDir: repo.StateDir(), sandbox: policy}
 	r.paths = w.InRepo(repo.Root)
 	unlock, err = w.Lock() // every git write, info/exclude included
 	if err != nil {
@@ -316,15 +319,15 @@ func problemErrors(problems []spec.Problem) spec.Errors {
 
 // agentFor is the agent the config asks for. The config has been checked
 // (AgentProblems) before.
-func agentFor(w *spec.Workspace, opts Options) (Agent, error) {
+func agentFor(w *spec.Workspace, opts Options) (agent.Agent, error) {
 	switch w.Config.Defaults.Provider {
 	case "", "replay":
 		if opts.Record {
 			return nil, &spec.Error{Path: w.Config.Path, Msg: "--record needs a real agent (a preset such as claude, or command); the provider is replay"}
 		}
-		return ReplayFor(w, opts.Bundles)
+		return agent.ReplayFor(w, opts.Bundles)
 	}
-	return CommandFor(w, opts.Stream)
+	return agent.CommandFor(w, opts.Stream)
 }
 
 type run struct {
@@ -334,7 +337,7 @@ type run struct {
 	set      *spec.Set    // the specs as last loaded
 	shared   *sharedGuard // a parallel run's watch of git's configuration
 	repo     *gitrepo.Repo
-	agent    Agent
+	agent    agent.Agent
 	tree     *isolation.Tree
 	stateDir string
 	sandbox  *sandbox.Policy // what a phase's processes may do; nil: sandbox: off

@@ -17,6 +17,7 @@ import (
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/internal/testgit"
+	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -56,12 +57,12 @@ type fakeAgent struct {
 	runs          []string
 }
 
-func (a *fakeAgent) Run(ctx context.Context, job *Job) (*Result, error) {
+func (a *fakeAgent) Run(ctx context.Context, job *agent.Job) (*agent.Result, error) {
 	a.runs = append(a.runs, job.Spec.ID)
 	if a.err != nil && !a.errAfterWrite {
 		return nil, a.err
 	}
-	res := &Result{Output: "did " + job.Spec.ID}
+	res := &agent.Result{Output: "did " + job.Spec.ID}
 	files := a.files
 	if a.write {
 		files = map[string]string{}

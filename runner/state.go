@@ -12,6 +12,7 @@ import (
 
 	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -259,7 +260,7 @@ func (a *Assessment) gate(s *spec.Spec, repo *gitrepo.Repo, now time.Time, open 
 			g.Void = "there is no git repository to check the approval against"
 			return g, KindAwaiting, nil
 		}
-		if void := gate.Void(a.Workspace, a.Set, s, repo, AgentFiles); void != "" {
+		if void := gate.Void(a.Workspace, a.Set, s, repo, agent.Files); void != "" {
 			g.Void = void
 			return g, KindAwaiting, nil
 		}
@@ -330,7 +331,7 @@ func (a *Assessment) lint(opts AssessOptions) (map[string][]spec.Problem, error)
 		}
 	}
 	// The config and the agent.
-	for _, p := range append(spec.ConfigProblems(w.Config), AgentProblems(w)...) {
+	for _, p := range append(spec.ConfigProblems(w.Config), agent.ConfigProblems(w)...) {
 		add(p)
 	}
 	// The prompt templates specs that may still run would run with.
@@ -339,8 +340,8 @@ func (a *Assessment) lint(opts AssessOptions) (map[string][]spec.Problem, error)
 	}
 	// The replay agent's recordings.
 	if p := w.Config.Defaults.Provider; p == "" || p == "replay" {
-		if replay, err := ReplayFor(w, opts.Bundles); err == nil {
-			for _, rp := range replay.problems(w, set) {
+		if replay, err := agent.ReplayFor(w, opts.Bundles); err == nil {
+			for _, rp := range replay.Problems(w, set) {
 				add(rp.Problem, set.Get(rp.Spec))
 			}
 		}
@@ -414,7 +415,7 @@ func (a *Assessment) promptProblems(override string, add func(spec.Problem, ...*
 		if _, builtin := spec.BuiltinPrompt(name); builtin && !fileExists(w.PromptPath(name)) {
 			continue // the built-in template is known good
 		}
-		for _, p := range UnknownPlaceholders(data) {
+		for _, p := range agent.UnknownPlaceholders(data) {
 			p.Path = path
 			add(p, users[name]...)
 		}

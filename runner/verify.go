@@ -172,19 +172,9 @@ func (c CheckResult) Describe() string {
 		return fmt.Sprintf("%s as expected (%s)", outcome, c.Duration.Round(time.Millisecond))
 	}
 	if c.ReadOnly {
-		return fmt.Sprintf("%s, expected to %s; %s", outcome, c.Check.Expect, readOnlyHint)
+		return fmt.Sprintf("%s, expected to %s; %s", outcome, c.Check.Expect, sandbox.ReadOnlyHint)
 	}
 	return fmt.Sprintf("%s, expected to %s", outcome, c.Check.Expect)
-}
-
-// readOnlyHint is said of a process of a phase that failed on a read-only
-// file system.
-const readOnlyHint = "it met a read-only file system, the sandbox's: a path it must write goes in sandbox.writable (never your repository)"
-
-// metReadOnly reports whether a sandboxed process's output says it was
-// refused a write by a read-only file system.
-func metReadOnly(cage *sandbox.Cage, output string) bool {
-	return cage != nil && strings.Contains(strings.ToLower(output), "read-only file system")
 }
 
 // checkTimeout is a check's timeout, DefaultCheckTimeout unless it sets one.
@@ -207,13 +197,13 @@ func runCheck(ctx context.Context, c spec.Check, dir, id string, cage *sandbox.C
 	marker := procs.NewMarker()
 	var buf bytes.Buffer
 	out := &lockedWriter{w: &buf} // the relay of a network list writes to it too
-	argv, release, err := caged(cage, dir, []string{"sh", "-c", c.Run}, out)
+	argv, release, err := cage.Command(dir, []string{"sh", "-c", c.Run}, out)
 	if err != nil {
 		return CheckResult{Check: c, Err: "could not run: " + err.Error()}
 	}
 	cmd := procs.Command(ctx, dir, append(os.Environ(), "CHANT_SPEC_ID="+id), marker, argv[0], argv[1:]...)
 	start := time.Now()
-	err = cage.Within(func() error { return procs.Run(cmd, survivorMark(cage, marker), out, nil) })
+	err = cage.Within(func() error { return procs.Run(cmd, cage.SurvivorMark(marker), out, nil) })
 	release() // the relay stopped, nothing writes to buf any more
 	r := CheckResult{Check: c, Duration: time.Since(start), Output: tail(buf.String(), 16<<10)}
 	var exit *exec.ExitError
@@ -233,7 +223,7 @@ func runCheck(ctx context.Context, c spec.Check, dir, id string, cage *sandbox.C
 		r.Err = "could not run: " + err.Error()
 	}
 	r.Held = r.Err == "" && r.Passed == (c.Expect == spec.ExpectPass)
-	r.ReadOnly = !r.Held && metReadOnly(cage, r.Output)
+	r.ReadOnly = !r.Held && cage.MetReadOnly(r.Output)
 	return r
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/sandbox"
+	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -93,7 +94,7 @@ func Verify(ctx context.Context, w *spec.Workspace, opts VerifyOptions) ([]Verif
 	}
 	defer lock.Unlock()
 	// Checks run committed agents' code: in the sandbox, as in a phase.
-	policy, err := SandboxPolicy(w)
+	policy, err := agent.SandboxPolicy(w)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +102,7 @@ func Verify(ctx context.Context, w *spec.Workspace, opts VerifyOptions) ([]Verif
 	if err != nil {
 		return nil, err
 	}
-	cage := newCage(policy, repo, tree)
+	cage := policy.CageFor(tree.Dir, repo.Root, repo.CommonDir)
 	wsDir := filepath.Join(tree.Dir, filepath.FromSlash(w.InRepo(repo.Root).Of(".")))
 	activity := func(id, what string) func() {
 		if opts.Activity == nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/procs"
+	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -169,14 +170,14 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 	atBase := &spec.Workspace{Root: inTree, ChantDir: filepath.Join(inTree, ".chant"), SpecsDir: filepath.Join(inTree, ".chant", "specs"), Config: cfg}
 	root := filepath.Join(repo.Root, filepath.FromSlash(req.WsRel))
 	w := &spec.Workspace{Root: root, ChantDir: filepath.Join(root, ".chant"), SpecsDir: filepath.Join(root, ".chant", "specs"), Config: cfg}
-	agent, err := agentFor(atBase, Options{Bundles: wk.Bundles})
+	ag, err := agentFor(atBase, Options{Bundles: wk.Bundles})
 	if err != nil {
 		return &RemoteResult{Worker: wk.Identity, Failed: err.Error()}, nil
 	}
-	if cmd, ok := agent.(*Command); ok {
+	if cmd, ok := ag.(*agent.Command); ok {
 		cmd.Env = append(cmd.Env, "CHANT_WORKER="+wk.Identity)
 	}
-	policy, err := SandboxPolicy(atBase)
+	policy, err := agent.SandboxPolicy(atBase)
 	if err != nil {
 		return &RemoteResult{Worker: wk.Identity, Failed: err.Error()}, nil
 	}
@@ -187,7 +188,7 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 	defer logFile.Close()
 	fmt.Fprintf(logFile, "=== %s %s (%s) on %s, base %s\n", time.Now().UTC().Format(time.RFC3339), s.ID, req.Key, wk.Identity, gitrepo.Short(req.Base))
 	r := &run{opts: Options{Workspace: w, SkipCriteria: req.SkipCriteria, Out: io.Discard, Now: time.Now},
-		w: w, repo: repo, agent: agent, tree: tree, stateDir: stateDir, paths: w.InRepo(repo.Root), shared: c.guard, sandbox: policy}
+		w: w, repo: repo, agent: ag, tree: tree, stateDir: stateDir, paths: w.InRepo(repo.Root), shared: c.guard, sandbox: policy}
 	p := &phase{r: r, spec: s, snapshot: req.Snapshot, specRel: req.SpecPath, log: logFile, tree: tree,
 		contract: &spec.Contract{Spec: s, PromptName: req.PromptName},
 		render:   func() (string, error) { return req.Prompt, nil },

@@ -15,7 +15,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/chant-run/chant/internal/modelserver"
-	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/runner/agent"
 )
 
 // agentCLIsEnv names a directory of agent CLIs (node_modules/.bin) that
@@ -41,7 +41,7 @@ func TestRealAgents(t *testing.T) {
 	for _, name := range []string{"claude", "codex", "gemini", "opencode"} {
 		t.Run(name, func(t *testing.T) {
 			requireAgent(t, name)
-			preset, _ := runner.PresetNamed(name)
+			preset, _ := agent.PresetNamed(name)
 			testscript.Run(t, scriptParams(t, "testdata/agents", map[string]string{
 				"AGENT": name, "AUTHOR_RE": regexp.QuoteMeta(preset.Author().Name), "API": apis[name],
 			}))

@@ -13,7 +13,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/chant-run/chant/internal/isolation"
-	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/runner/agent"
 )
 
 // testUser is the ordinary user TestRealAgentsAsUser runs chant as; it is
@@ -64,7 +64,7 @@ func TestRealAgentsAsUser(t *testing.T) {
 				}
 				t.Skip(msg)
 			}
-			preset, _ := runner.PresetNamed(name)
+			preset, _ := agent.PresetNamed(name)
 			p := scriptParams(t, "testdata/agents", map[string]string{
 				"AGENT": name, "AUTHOR_RE": regexp.QuoteMeta(preset.Author().Name), "API": apis[name],
 			})

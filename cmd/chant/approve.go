@@ -8,7 +8,7 @@ import (
 
 	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/internal/gitrepo"
-	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/runner/agent"
 )
 
 type decideOptions struct {
@@ -66,7 +66,7 @@ func runDecide(opts *decideOptions, approve bool) error {
 	}
 	var d *gate.Decision
 	if approve {
-		d, err = gate.Approve(target, opts.id, opts.by, now, runner.AgentFiles)
+		d, err = gate.Approve(target, opts.id, opts.by, now, agent.Files)
 	} else {
 		d, err = gate.Reject(target, opts.id, opts.by, opts.reason, now)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/temporalengine"
-	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -43,12 +43,12 @@ func runDoctor(ctx context.Context, g *globals) error {
 	row("Workspace", w.Root)
 	cfg := w.Config
 	provider := cfg.Defaults.Provider
-	switch p, preset := runner.PresetNamed(provider); {
+	switch p, preset := agent.PresetNamed(provider); {
 	case provider == "" || provider == "replay":
 		row("Agent", "replay (recorded work; "+recordingsWhere(w)+")")
 	case preset:
 		row("Agent", fmt.Sprintf("%s (defaults.provider: %s)", p.Title, p.Name))
-		row("Command", (&runner.Command{Argv: p.Argv(cfg.Agent.Model)}).Line())
+		row("Command", (&agent.Command{Argv: p.Argv(cfg.Agent.Model)}).Line())
 		if path, err := p.Find(); err != nil {
 			row("Program", err.Error())
 			ok = false
@@ -67,7 +67,7 @@ func runDoctor(ctx context.Context, g *globals) error {
 			}
 		}
 	}
-	model := runner.ModelName(w)
+	model := agent.ModelName(w)
 	if model == "" {
 		model = "the agent's default"
 	}
@@ -96,7 +96,7 @@ func runDoctor(ctx context.Context, g *globals) error {
 		row("Git", err.Error())
 		ok = false
 	}
-	sb, sbOK := runner.DescribeSandbox(w)
+	sb, sbOK := agent.DescribeSandbox(w)
 	row("Sandbox", sb)
 	ok = ok && sbOK
 	if root, err := g.workspace(); err == nil {
@@ -148,7 +148,7 @@ func recordingsWhere(w *spec.Workspace) string {
 	if b := w.Config.Replay.Bundle; b != "" {
 		return "bundled recordings " + b
 	}
-	return "recordings in " + w.Rel(runner.RecordingsDir(w))
+	return "recordings in " + w.Rel(agent.RecordingsDir(w))
 }
 
 // version is the first line a program prints for --version.

@@ -9,6 +9,7 @@ import (
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -52,9 +53,9 @@ func exitCode(err error, stderr io.Writer) int {
 		errors.Is(err, spec.ErrNoWorkspace), errors.Is(err, spec.ErrNotFound), errors.Is(err, spec.ErrAmbiguous),
 		errors.Is(err, gate.ErrNotGate), errors.Is(err, gate.ErrNoName), errors.Is(err, gate.ErrNoReason),
 		errors.Is(err, gate.ErrDecided), errors.Is(err, gate.ErrNotApprover), errors.Is(err, gate.ErrSelfApproval),
-		errors.Is(err, gate.ErrFromAgent), errors.Is(err, gate.ErrExpired), errors.Is(err, runner.ErrRunInProgress), errors.Is(err, runner.ErrProvider),
-		errors.Is(err, runner.ErrNotCompleted), errors.Is(err, runner.ErrPrompt), errors.Is(err, runner.ErrDirtyTargets),
-		errors.Is(err, runner.ErrUnsafePath), errors.Is(err, runner.ErrNotApproved), errors.Is(err, runner.ErrAgentMissing),
+		errors.Is(err, gate.ErrFromAgent), errors.Is(err, gate.ErrExpired), errors.Is(err, runner.ErrRunInProgress), errors.Is(err, agent.ErrProvider),
+		errors.Is(err, runner.ErrNotCompleted), errors.Is(err, agent.ErrPrompt), errors.Is(err, runner.ErrDirtyTargets),
+		errors.Is(err, runner.ErrUnsafePath), errors.Is(err, runner.ErrNotApproved), errors.Is(err, agent.ErrAgentMissing),
 		errors.Is(err, runner.ErrInvalid), errors.Is(err, gitrepo.ErrNotRepository), errors.Is(err, sandbox.ErrUnavailable):
 		return exitBadInput
 	}

@@ -14,7 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/chant-run/chant/internal/gitdir"
-	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -43,7 +43,7 @@ changes nothing.`,
 			return runInit(opts, c.Flags().Changed("agent"), c.Flags().Changed("name"))
 		},
 	}
-	c.Flags().StringVar(&opts.agent, "agent", "claude", "the agent: `PRESET` ("+strings.Join(runner.Providers(), ", ")+")")
+	c.Flags().StringVar(&opts.agent, "agent", "claude", "the agent: `PRESET` ("+strings.Join(agent.Providers(), ", ")+")")
 	c.Flags().StringVar(&opts.name, "name", "", "the project's `NAME` (default: the directory's name)")
 	c.Flags().BoolVar(&opts.prompts, "prompts", false, "also write the built-in prompt templates into .chant/prompts/ to edit them")
 	return c
@@ -74,11 +74,11 @@ func runInit(opts *initOptions, agentGiven, nameGiven bool) error {
 			opts.name = ask(in, opts.stdout, "Project name", opts.name)
 		}
 		if !agentGiven {
-			opts.agent = ask(in, opts.stdout, "Agent ("+strings.Join(runner.Providers(), ", ")+")", opts.agent)
+			opts.agent = ask(in, opts.stdout, "Agent ("+strings.Join(agent.Providers(), ", ")+")", opts.agent)
 		}
 	}
-	if !slices.Contains(runner.Providers(), opts.agent) {
-		return &usageError{fmt.Errorf("--agent %q: one of %s", opts.agent, strings.Join(runner.Providers(), ", "))}
+	if !slices.Contains(agent.Providers(), opts.agent) {
+		return &usageError{fmt.Errorf("--agent %q: one of %s", opts.agent, strings.Join(agent.Providers(), ", "))}
 	}
 	var wrote []string
 	write := func(rel string, data []byte) error {
@@ -133,7 +133,7 @@ func runInit(opts *initOptions, agentGiven, nameGiven bool) error {
 	if exists {
 		return nil
 	}
-	if p, ok := runner.PresetNamed(opts.agent); ok {
+	if p, ok := agent.PresetNamed(opts.agent); ok {
 		if _, err := p.Find(); err != nil {
 			fmt.Fprintf(out, "%s is not installed here: %s\n", p.Binary, p.Install)
 		}
@@ -159,14 +159,14 @@ func ask(in *bufio.Reader, out io.Writer, question, def string) string {
 }
 
 // configTemplate is a new config.md: every key commented with what it does.
-func configTemplate(name, agent string) []byte {
+func configTemplate(name, provider string) []byte {
 	quoted := name
 	if strings.ContainsAny(name, ":#{}[],&*!|>'\"%@`") || strings.TrimSpace(name) != name {
 		quoted = fmt.Sprintf("%q", name)
 	}
 	command := "  # command: my-agent --flag          # with provider: command, the command that runs the agent (the prompt on its standard input)\n" +
 		"  # name: my-agent                    # with provider: command, its commits' author: \"my-agent (chant)\"\n"
-	if agent == "command" {
+	if provider == "command" {
 		command = "  command:                             # the command that runs your agent: the prompt comes on its standard input\n" +
 			"  name: agent                          # its commits' author: \"agent (chant)\"\n"
 	}
@@ -175,7 +175,7 @@ func configTemplate(name, agent string) []byte {
 project:
   name: ` + quoted + `              # {{project.name}} in prompts
 defaults:
-  provider: ` + agent + `           # the agent: ` + strings.Join(runner.Providers(), ", ") + `
+  provider: ` + provider + `           # the agent: ` + strings.Join(agent.Providers(), ", ") + `
   prompt: standard           # the prompt template: .chant/prompts/<name>.md, else the one built in
 agent:
   timeout: 30m               # a phase's agent is stopped after this long

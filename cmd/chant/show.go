@@ -9,6 +9,7 @@ import (
 
 	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -94,7 +95,7 @@ func runShow(opts *showOptions) error {
 	for _, c := range s.Checks {
 		row("Check", fmt.Sprintf("%s (expect %s)", c.Run, c.Expect))
 	}
-	row("Sandbox", runner.SandboxOff(target))
+	row("Sandbox", agent.SandboxOff(target))
 	if len(s.Criteria()) > 0 {
 		fmt.Fprintf(out, "\nAcceptance criteria (%d of %d checked):\n", len(s.Criteria())-len(s.Unchecked()), len(s.Criteria()))
 		for _, c := range s.Criteria() {

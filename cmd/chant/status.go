@@ -16,6 +16,7 @@ import (
 	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -154,7 +155,7 @@ func runStatus(opts *statusOptions) error {
 		return err
 	}
 	fmt.Fprintf(out, "\n%s\n", summaryLine(len(states), summary))
-	if off := runner.SandboxOff(target); off != "" {
+	if off := agent.SandboxOff(target); off != "" {
 		fmt.Fprintf(out, "Sandbox: %s.\n", off)
 	}
 	return out.Flush()

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/runner/agent"
 )
 
 // Engine is a run's side of a pipeline's workflow (runner.Engine): it
@@ -320,7 +321,7 @@ func (e *Engine) Phase(ctx context.Context, req *runner.RemotePhase, update func
 			}
 			return p.Result, nil
 		case StatusCancelled:
-			return nil, fmt.Errorf("%w: cancelled on its worker", runner.ErrInterrupted)
+			return nil, fmt.Errorf("%w: cancelled on its worker", agent.ErrInterrupted)
 		}
 		return nil, fmt.Errorf("no worker could run it: %s", p.Error)
 	}

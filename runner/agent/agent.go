@@ -1,4 +1,4 @@
-package runner
+package agent
 
 import (
 	"context"
@@ -49,16 +49,18 @@ type Job struct {
 	// with sandbox: off.
 	Cage *sandbox.Cage
 
-	render func() (string, error)
+	// Render renders the spec's prompt, from what the phase read before
+	// the agent started (see Render).
+	Render func() (string, error)
 }
 
 // Prompt renders the spec's prompt from what the phase read before the
 // agent (see Render).
 func (j *Job) Prompt() (string, error) {
-	if j.render == nil {
+	if j.Render == nil {
 		return "", fmt.Errorf("%w: no prompt for %s", ErrPrompt, j.Spec.ID)
 	}
-	return j.render()
+	return j.Render()
 }
 
 // Result is what an agent reports. The runner verifies it; nothing here is
@@ -77,6 +79,17 @@ var ReplayAuthor = gitrepo.Person{Name: "chant replay agent", Email: "replay@cha
 
 // ErrNoRecording means the replay agent has no recording for a spec.
 var ErrNoRecording = errors.New("no recording")
+
+// RecordingsDir is where a workspace's replay recordings are, and where
+// --record writes them: replay.dir, which must be inside .chant (see
+// spec.ReplayDirProblem), default .chant/recordings.
+func RecordingsDir(w *spec.Workspace) string {
+	dir := w.Config.Replay.Dir
+	if dir == "" {
+		dir = filepath.Join(".chant", "recordings")
+	}
+	return filepath.Join(w.Root, filepath.FromSlash(dir))
+}
 
 // Replay is the agent that replays recorded work: for each spec, a directory
 // named by the spec ID holding
@@ -112,12 +125,14 @@ func ReplayFor(w *spec.Workspace, bundles func(string) (fs.FS, error)) (*Replay,
 	return &Replay{Recordings: os.DirFS(dir), Source: w.Rel(dir)}, nil
 }
 
-type recording struct {
+// Recording is the recording.yaml of a replay recording: the criteria the
+// agent checked.
+type Recording struct {
 	Checked []string `yaml:"checked,omitempty"`
 }
 
-// specProblem is a problem that belongs to one spec.
-type specProblem struct {
+// SpecProblem is a problem that belongs to one spec.
+type SpecProblem struct {
 	Spec    string
 	Problem spec.Problem
 }
@@ -128,8 +143,8 @@ type specProblem struct {
 // its path or through a symbolic link). Each problem names the recording
 // file and belongs to its spec. A missing recording is not a problem here:
 // it fails its phase when reached.
-func (r *Replay) problems(w *spec.Workspace, set *spec.Set) []specProblem {
-	var out []specProblem
+func (r *Replay) Problems(w *spec.Workspace, set *spec.Set) []SpecProblem {
+	var out []SpecProblem
 	root, err := filepath.EvalSymlinks(w.Root)
 	if err != nil {
 		root = w.Root
@@ -145,7 +160,7 @@ func (r *Replay) problems(w *spec.Workspace, set *spec.Set) []specProblem {
 	}
 	for _, s := range set.Specs {
 		add := func(p, msg string, line int) {
-			out = append(out, specProblem{s.ID, spec.Problem{Path: r.Source + "/" + p, Line: line, Col: 1, Severity: spec.SeverityError, Code: spec.CodeRecording, Message: msg}})
+			out = append(out, SpecProblem{s.ID, spec.Problem{Path: r.Source + "/" + p, Line: line, Col: 1, Severity: spec.SeverityError, Code: spec.CodeRecording, Message: msg}})
 		}
 		if !recorded[s.ID] {
 			continue
@@ -158,7 +173,7 @@ func (r *Replay) problems(w *spec.Workspace, set *spec.Set) []specProblem {
 		})
 		name := path.Join(s.ID, "recording.yaml")
 		if data, err := fs.ReadFile(r.Recordings, name); err == nil {
-			var rec recording
+			var rec Recording
 			if err := yaml.Unmarshal(data, &rec); err != nil {
 				ln, msg := 0, err.Error()
 				if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
@@ -193,7 +208,7 @@ func (r *Replay) Run(ctx context.Context, job *Job) (*Result, error) {
 	if _, err := fs.Stat(r.Recordings, id); err != nil {
 		return nil, fmt.Errorf("%w for %s in %s", ErrNoRecording, id, r.Source)
 	}
-	var rec recording
+	var rec Recording
 	if data, err := fs.ReadFile(r.Recordings, path.Join(id, "recording.yaml")); err == nil {
 		if err := yaml.Unmarshal(data, &rec); err != nil {
 			return nil, fmt.Errorf("recording %s/recording.yaml (%s): %w", id, r.Source, err)

@@ -1,4 +1,4 @@
-package runner
+package agent
 
 import (
 	"errors"
@@ -67,7 +67,7 @@ func TestPresetsFindAuthorsAndProviders(t *testing.T) {
 	}
 }
 
-// AgentFiles names what an approval covers of what the agent runs, as
+// Files names what an approval covers of what the agent runs, as
 // paths of the repository, for a workspace in a subdirectory too.
 func TestAgentFiles(t *testing.T) {
 	root := t.TempDir()
@@ -88,7 +88,7 @@ func TestAgentFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := &spec.Workspace{Root: filepath.Join(root, tc.ws), Config: cfg}
-		if got := AgentFiles(w, root, s); !slices.Equal(got, tc.want) {
+		if got := Files(w, root, s); !slices.Equal(got, tc.want) {
 			t.Errorf("%s in %s: %q, want %q", tc.config, tc.ws, got, tc.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package runner
+package agent
 
 import (
 	"bytes"
@@ -29,10 +29,6 @@ var (
 	ErrAgentTimeout = errors.New("agent timed out")
 	// ErrInterrupted means the run was interrupted (Ctrl-C).
 	ErrInterrupted = errors.New("interrupted")
-	// ErrStopped means a phase of a parallel run was stopped because
-	// another failed and the run was --fail-fast: its spec is back as it
-	// was, to run with the next run.
-	ErrStopped = errors.New("stopped")
 )
 
 // Command is the agent that runs a coding CLI: a preset's command line, or
@@ -58,7 +54,7 @@ type Command struct {
 func CommandFor(w *spec.Workspace, stream io.Writer) (*Command, error) {
 	c := &Command{Stream: stream, Model: ModelName(w)}
 	var err error
-	if c.Timeout, err = agentTimeout(w.Config); err != nil {
+	if c.Timeout, err = Timeout(w.Config); err != nil {
 		return nil, &spec.Error{Path: w.Config.Path, Msg: err.Error()}
 	}
 	if p, ok := PresetNamed(w.Config.Defaults.Provider); ok {
@@ -84,8 +80,8 @@ func CommandFor(w *spec.Workspace, stream io.Writer) (*Command, error) {
 	return c, nil
 }
 
-// agentTimeout is agent.timeout, default DefaultAgentTimeout.
-func agentTimeout(c *spec.Config) (time.Duration, error) {
+// Timeout is agent.timeout, default DefaultAgentTimeout.
+func Timeout(c *spec.Config) (time.Duration, error) {
 	if c.Agent.Timeout == "" {
 		return DefaultAgentTimeout, nil
 	}
@@ -167,7 +163,7 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	if c.Shell != "" {
 		argv = []string{"sh", "-c", c.Shell}
 	}
-	argv, release, err := caged(job.Cage, job.Dir, argv, job.Log)
+	argv, release, err := job.Cage.Command(job.Dir, argv, job.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +178,7 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 		sinks = append(sinks, textsafe.NewWriter(c.Stream))
 	}
 	err = job.Cage.Within(func() error {
-		return procs.Run(cmd, survivorMark(job.Cage, job.Marker), io.MultiWriter(sinks...), job.Started)
+		return procs.Run(cmd, job.Cage.SurvivorMark(job.Marker), io.MultiWriter(sinks...), job.Started)
 	})
 	res := &Result{Output: capture.String(), Model: c.Model, Author: c.Author}
 	if err == nil && ctx.Err() == nil && c.ReplyFiles {
@@ -198,8 +194,8 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 		return res, fmt.Errorf("%w: the agent was stopped", ErrInterrupted)
 	case runCtx.Err() == context.DeadlineExceeded:
 		return res, fmt.Errorf("%w after %s (agent.timeout); its process group was killed", ErrAgentTimeout, c.Timeout)
-	case err != nil && metReadOnly(job.Cage, res.Output):
-		return res, fmt.Errorf("agent command failed: %w (%s)", err, readOnlyHint)
+	case err != nil && job.Cage.MetReadOnly(res.Output):
+		return res, fmt.Errorf("agent command failed: %w (%s)", err, sandbox.ReadOnlyHint)
 	case err != nil:
 		return res, fmt.Errorf("agent command failed: %w", err)
 	}

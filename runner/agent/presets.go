@@ -1,4 +1,4 @@
-package runner
+package agent
 
 import (
 	"encoding/json"
@@ -18,6 +18,9 @@ import (
 
 // ErrAgentMissing means the agent CLI a preset runs is not installed.
 var ErrAgentMissing = errors.New("agent CLI not found")
+
+// ErrProvider means the configured agent provider is not one chant knows.
+var ErrProvider = errors.New("unknown agent provider")
 
 // Preset is a coding agent CLI that chant runs by name (defaults.provider:
 // claude, …): a command line that runs without asking anything, may edit
@@ -196,13 +199,13 @@ func (p *Preset) State(getenv func(string) string) (dirs []string, files []sandb
 	return dirs, files, nil
 }
 
-// AgentFiles names what of the repository (paths relative to repoRoot)
+// Files names what of the repository (paths relative to repoRoot)
 // the agent of spec s runs as code or reads as instructions, for an
 // approval of a gate to cover: the preset's instruction and settings
 // files, at the repository's root and the workspace's; the command
 // agent's script when agent.command names one in the repository; the
 // spec's replay recording.
-func AgentFiles(w *spec.Workspace, repoRoot string, s *spec.Spec) []string {
+func Files(w *spec.Workspace, repoRoot string, s *spec.Spec) []string {
 	var out []string
 	paths := w.InRepo(repoRoot)
 	add := func(abs string) { // a path of the repository, once
@@ -282,10 +285,10 @@ func tomlString(s string) string {
 	return string(b)
 }
 
-// AgentProblems checks the config's agent: a provider chant knows, a
+// ConfigProblems checks the config's agent: a provider chant knows, a
 // command for the command provider, a timeout that is a duration. lint
 // reports them and run refuses to start on them.
-func AgentProblems(w *spec.Workspace) []spec.Problem {
+func ConfigProblems(w *spec.Workspace) []spec.Problem {
 	c := w.Config
 	var out []spec.Problem
 	add := func(msg string) {
@@ -305,7 +308,7 @@ func AgentProblems(w *spec.Workspace) []spec.Problem {
 			add(fmt.Sprintf("%s: defaults.provider %q (known: %s)", ErrProvider, p, strings.Join(Providers(), ", ")))
 		}
 	}
-	if _, err := agentTimeout(c); err != nil {
+	if _, err := Timeout(c); err != nil {
 		out = append(out, spec.Problem{Path: c.Path, Line: c.KeyLine("agent", "timeout"), Col: 1, Severity: spec.SeverityError, Code: spec.CodeAgent, Message: err.Error()})
 	}
 	return out
