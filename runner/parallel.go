@@ -176,7 +176,7 @@ func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				j.phase = r.parallelPhase(phases, s, tree, slots, func(failed bool) {
+				j.phase = r.inSlot(phases, s, tree, slots, func(failed bool) {
 					events <- parallelEvent{id: s.ID, failed: failed}
 					<-j.grant
 				})
@@ -258,10 +258,10 @@ func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader
 	}
 }
 
-// parallelPhase runs one spec of a parallel run in tree, which it gives
+// inSlot runs one spec of a parallel run in tree, which it gives
 // back to slots once its work is verified (or failed), before it waits
 // for its turn.
-func (r *run) parallelPhase(ctx context.Context, s *spec.Spec, tree *isolation.Tree, slots chan<- *isolation.Tree, turn func(failed bool)) *Phase {
+func (r *run) inSlot(ctx context.Context, s *spec.Spec, tree *isolation.Tree, slots chan<- *isolation.Tree, turn func(failed bool)) *Phase {
 	released := false
 	release := func() {
 		if !released {
@@ -270,7 +270,7 @@ func (r *run) parallelPhase(ctx context.Context, s *spec.Spec, tree *isolation.T
 		}
 	}
 	defer release()
-	return r.phaseIn(ctx, s, tree, func(p *phase, failing bool) {
+	return r.phase(ctx, s, tree, func(p *phase, failing bool) {
 		p.ticked() // read from the worktree while it is the phase's
 		// Recorded first: a run killed from now on runs the phase again
 		// rather than verify it in a worktree another phase may use.

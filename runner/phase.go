@@ -44,7 +44,7 @@ import (
 
 // phase is one spec's run across its steps.
 type phase struct {
-	r        *run
+	env      *env
 	spec     *spec.Spec // the spec as read at its start (in_progress): its contract
 	snapshot []byte     // its bytes: what the user's spec file holds during the phase
 	contract *spec.Contract
@@ -62,6 +62,31 @@ type phase struct {
 	// render, when set, gives the prompt (a worker's: rendered by the run
 	// that sent the phase).
 	render func() (string, error)
+}
+
+// env is what the phases of a run, or of a worker, share, read by each
+// phase and never changed by it: where they work, with which agent and
+// sandbox, under which options. A phase has no other way to its run.
+type env struct {
+	w        *spec.Workspace
+	repo     *gitrepo.Repo
+	paths    spec.RepoPaths // the workspace's paths in the repository
+	stateDir string
+	agent    agent.Agent
+	sandbox  *sandbox.Policy // what a phase's processes may do; nil: sandbox: off
+	// shared, in a parallel run or on a worker, watches git's
+	// configuration for all phases at once; nil: each phase watches it.
+	shared *sharedGuard
+	// specs returns the specs as last loaded (a gate's contract covers
+	// its dependencies' work).
+	specs        func() *spec.Set
+	prompt       string // run --prompt
+	skipCriteria bool
+	record       bool
+	engine       Engine // nil: phases run here
+	engineRepo   string
+	now          func() time.Time
+	onActivity   func(Activity)
 }
 
 type landedFile struct {
@@ -100,11 +125,11 @@ var ErrNotApproved = errors.New("not approved")
 // through what its approval covers, and only when the approval holds
 // against it (gate's verdict), so that its agent is given exactly what was
 // approved.
-func (r *run) readContract(s *spec.Spec) (*spec.Contract, error) {
+func (r *env) readContract(s *spec.Spec) (*spec.Contract, error) {
 	if !s.Gate() {
-		return spec.ReadContract(r.w, s, r.opts.Prompt)
+		return spec.ReadContract(r.w, s, r.prompt)
 	}
-	c, err := gate.Cover(r.w, r.specs(), s, r.opts.Prompt, r.repo, agent.Files)
+	c, err := gate.Cover(r.w, r.specs(), s, r.prompt, r.repo, agent.Files)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +145,7 @@ func (r *run) readContract(s *spec.Spec) (*spec.Contract, error) {
 // turn, when set, is called once the work is verified or failed, before
 // the phase changes the branch: a parallel run waits there for the
 // phase's turn to land.
-func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolation.Tree, turn func(p *phase, failing bool)) error {
+func (r *env) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolation.Tree, turn func(p *phase, failing bool)) error {
 	logFile, err := r.openLog(s.ID)
 	if err != nil {
 		return err
@@ -131,15 +156,15 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolat
 		return err
 	}
 	p.log = logFile
-	fmt.Fprintf(logFile, "=== %s %s: %s\n", r.opts.Now().UTC().Format(time.RFC3339), s.ID, s.Title)
+	fmt.Fprintf(logFile, "=== %s %s: %s\n", r.now().UTC().Format(time.RFC3339), s.ID, s.Title)
 	attempt := p.attempt
-	if r.opts.Engine != nil {
+	if r.engine != nil {
 		attempt = p.attemptRemote
 	}
 	res, v, err := attempt(ctx)
 	if p.prog.Key != "" {
 		// Whatever becomes of it here, the engine may forget its result.
-		defer r.opts.Engine.Done(p.prog.Key)
+		defer r.engine.Done(p.prog.Key)
 	}
 	if res == nil {
 		res = &agent.Result{}
@@ -181,7 +206,7 @@ func (r *run) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolat
 }
 
 // begin starts a phase under the workspace lock.
-func (r *run) begin(s *spec.Spec, tree *isolation.Tree) (*phase, error) {
+func (r *env) begin(s *spec.Spec, tree *isolation.Tree) (*phase, error) {
 	unlock, err := r.w.Lock()
 	if err != nil {
 		return nil, err
@@ -201,7 +226,7 @@ func (r *run) begin(s *spec.Spec, tree *isolation.Tree) (*phase, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &phase{r: r, spec: ed.Spec, snapshot: ed.New, specRel: r.paths.Abs(r.w.SpecPath(s.ID)), tree: tree, before: ed.Old}
+	p := &phase{env: r, spec: ed.Spec, snapshot: ed.New, specRel: r.paths.Abs(r.w.SpecPath(s.ID)), tree: tree, before: ed.Old}
 	if p.contract, err = r.readContract(p.spec); err != nil {
 		return nil, err
 	}
@@ -237,11 +262,11 @@ var errSpecChanged = errors.New("the spec file changed during the phase")
 // file (keptPath) over it, which needs no free space, or else by writing
 // it. The caller holds the workspace lock.
 func (p *phase) putBack() error {
-	path := p.r.w.SpecPath(p.spec.ID)
+	path := p.env.w.SpecPath(p.spec.ID)
 	if cur, err := os.ReadFile(path); err != nil || string(cur) != string(p.snapshot) || p.before == nil {
 		return errSpecChanged
 	}
-	kept := keptPath(p.r.stateDir, p.spec.ID)
+	kept := keptPath(p.env.stateDir, p.spec.ID)
 	if data, err := os.ReadFile(kept); err == nil && string(data) == string(p.before) {
 		if err := os.Rename(kept, path); err == nil {
 			if d, err := os.Open(filepath.Dir(path)); err == nil {
@@ -256,7 +281,7 @@ func (p *phase) putBack() error {
 
 // checkTargets refuses a spec whose target files the user has changed and
 // not committed (in the working tree or staged).
-func (r *run) checkTargets(s *spec.Spec, head gitrepo.Head) error {
+func (r *env) checkTargets(s *spec.Spec, head gitrepo.Head) error {
 	rels := make([]string, len(s.TargetFiles))
 	for i, t := range s.TargetFiles {
 		rels[i] = r.paths.Of(t)
@@ -288,7 +313,7 @@ func (r *run) checkTargets(s *spec.Spec, head gitrepo.Head) error {
 // attempt prepares the worktree, runs the agent there and verifies what it
 // did.
 func (p *phase) attempt(ctx context.Context) (*agent.Result, *Verification, error) {
-	r := p.r
+	r := p.env
 	tree := p.tree
 	if err := tree.Sync(p.prog.head().Commit); err != nil {
 		return nil, nil, fmt.Errorf("prepare the phase's worktree: %w", err)
@@ -375,7 +400,7 @@ func (p *phase) attempt(ctx context.Context) (*agent.Result, *Verification, erro
 // isolate copies isolation.copy's files into the worktree and runs
 // isolation.setup there (see prepareTree).
 func (p *phase) isolate(ctx context.Context) error {
-	r := p.r
+	r := p.env
 	return prepareTree(ctx, r.w, r.repo, p.tree, p.cage, p.prog.head().Commit, p.spec.ID, p.log, r.activity)
 }
 
@@ -447,7 +472,7 @@ func mustRel(base, p string) string {
 // verify compares the worktree with the phase's base and its contract,
 // then runs the checks there.
 func (p *phase) verify(ctx context.Context) (*Verification, error) {
-	r, tree := p.r, p.tree
+	r, tree := p.env, p.tree
 	if err := p.watch(); err != nil {
 		return nil, err
 	}
@@ -493,7 +518,7 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 			v.Unchecked = append(v.Unchecked, c)
 		}
 	}
-	v.SkippedCriteria = r.opts.SkipCriteria && len(v.Unchecked) > 0
+	v.SkippedCriteria = r.skipCriteria && len(v.Unchecked) > 0
 	p.work = map[string]landedFile{}
 	for _, t := range p.spec.TargetFiles {
 		rel := r.paths.Of(t)
@@ -521,7 +546,7 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 				v.BadTargets = append(v.BadTargets, fmt.Sprintf("target %s is a symbolic link leading outside the repository (to %s)", t, data))
 				continue
 			}
-			if mode == safefs.Symlink && r.opts.Record {
+			if mode == safefs.Symlink && r.record {
 				v.BadTargets = append(v.BadTargets, "target "+t+" is a symbolic link; --record records regular files only")
 				continue
 			}
@@ -556,9 +581,9 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 // and an agent must not hide a spec behind an ignore rule. It is saved, so
 // that what a phase killed half-way wrote there is undone by the next.
 func (p *phase) watch() error {
-	watched := []string{p.r.paths.Abs(p.r.w.ChantDir)}
+	watched := []string{p.env.paths.Abs(p.env.w.ChantDir)}
 	for _, t := range p.spec.TargetFiles {
-		watched = append(watched, p.r.paths.Of(t))
+		watched = append(watched, p.env.paths.Of(t))
 	}
 	return p.tree.Watch(watched)
 }
@@ -577,8 +602,8 @@ func escapes(root, rel, target string) bool {
 // land commits the verified work and the spec's record, and brings the
 // user's working tree and index along.
 func (p *phase) land(v *Verification) (string, error) {
-	r := p.r
-	now := r.opts.Now()
+	r := p.env
+	now := r.now()
 	unlock, err := r.w.Lock()
 	if err != nil {
 		return "", err
@@ -605,7 +630,7 @@ func (p *phase) land(v *Verification) (string, error) {
 			}
 			changes := []gitrepo.Change{{Path: p.specRel, Mode: safefs.Regular, Data: data,
 				Before: gitrepo.File{Mode: safefs.Regular, Hash: gitrepo.BlobHash(p.snapshot)}}}
-			if r.opts.Record {
+			if r.record {
 				more, err := p.recording()
 				if err != nil {
 					return nil, err
@@ -674,7 +699,7 @@ func (p *phase) record(v *Verification, commit string, now time.Time) ([]byte, e
 	e.Set("verification_status", v.Status())
 	e.Delete("verification_failures")
 	e.Set("last_verified", now)
-	e.AppendBody(agentOutput(now, recordSandbox(p.r.sandbox, p.prog.Output+"\n\n"+v.Summary())))
+	e.AppendBody(agentOutput(now, recordSandbox(p.env.sandbox, p.prog.Output+"\n\n"+v.Summary())))
 	out, err := e.Bytes()
 	if err != nil {
 		return nil, err
@@ -690,8 +715,8 @@ func (p *phase) record(v *Verification, commit string, now time.Time) ([]byte, e
 // worktree to inspect, and nothing of it reaches the branch. It returns
 // cause.
 func (p *phase) fail(output string, v *Verification, cause error) error {
-	r := p.r
-	now := r.opts.Now()
+	r := p.env
+	now := r.now()
 	text := output
 	if v != nil {
 		text += "\n\n" + v.Summary()
@@ -747,7 +772,7 @@ func (p *phase) fail(output string, v *Verification, cause error) error {
 
 // putBackLocked is putBack under the workspace lock.
 func (p *phase) putBackLocked() error {
-	unlock, err := p.r.w.Lock()
+	unlock, err := p.env.w.Lock()
 	if err != nil {
 		return err
 	}
@@ -759,7 +784,7 @@ func (p *phase) putBackLocked() error {
 // phase, and returns cause. Nothing is committed: the spec did not fail,
 // it runs with the next run.
 func (p *phase) stop(cause error) error {
-	r := p.r
+	r := p.env
 	fmt.Fprintf(p.log, "Stopped: %v\n", cause)
 	err := func() error {
 		unlock, err := r.w.Lock()
@@ -785,7 +810,7 @@ func (p *phase) stop(cause error) error {
 }
 
 // landRecord commits a new version of the phase's spec file alone.
-func (r *run) landRecord(p *phase, data []byte, message string, now time.Time) error {
+func (r *env) landRecord(p *phase, data []byte, message string, now time.Time) error {
 	unlock, err := r.w.Lock()
 	if err != nil {
 		return err
@@ -803,7 +828,7 @@ func (r *run) landRecord(p *phase, data []byte, message string, now time.Time) e
 
 // openLog opens the spec's log for appending: .chant/logs/<id>.log, never
 // through a symbolic link (a committed one could point anywhere).
-func (r *run) openLog(id string) (*os.File, error) {
+func (r *env) openLog(id string) (*os.File, error) {
 	rel := filepath.ToSlash(filepath.Join(".chant", spec.LogsDir, id+".log"))
 	f, err := safefs.Root{Dir: r.w.Root}.OpenAppend(rel)
 	if errors.Is(err, safefs.ErrSymlink) || errors.Is(err, safefs.ErrNotRegular) {

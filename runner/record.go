@@ -23,7 +23,7 @@ import (
 // that this one does not have are removed; nothing else in the directory
 // is touched. They land with the spec's record.
 func (p *phase) recording() ([]gitrepo.Change, error) {
-	r := p.r
+	r := p.env
 	if msg := spec.ReplayDirProblem(r.w.Config.Replay.Dir); msg != "" {
 		return nil, &spec.Error{Path: r.w.Config.Path, Msg: msg}
 	}

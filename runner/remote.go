@@ -124,16 +124,16 @@ func phaseTimeout(c *spec.Config, s *spec.Spec) (time.Duration, error) {
 // and what the worker verified comes back, its targets read from the
 // result commit.
 func (p *phase) attemptRemote(ctx context.Context) (*agent.Result, *Verification, error) {
-	r := p.r
+	r := p.env
 	prompt, err := agent.Render(r.w, p.contract)
 	if err != nil {
 		return nil, nil, err
 	}
 	base := p.prog.head().Commit
 	req := &RemotePhase{
-		Spec: p.spec.ID, Repo: r.opts.EngineRepo, Base: base.String(), BaseRef: BaseRef(base.String()),
+		Spec: p.spec.ID, Repo: r.engineRepo, Base: base.String(), BaseRef: BaseRef(base.String()),
 		WsRel: r.paths.Root(), SpecPath: p.specRel, Snapshot: p.snapshot, Config: r.w.Config.Source(), Prompt: prompt, PromptName: p.contract.PromptName,
-		SkipCriteria: r.opts.SkipCriteria,
+		SkipCriteria: r.skipCriteria,
 	}
 	if req.Repo == "" {
 		req.Repo = r.repo.Root
@@ -152,7 +152,7 @@ func (p *phase) attemptRemote(ctx context.Context) (*agent.Result, *Verification
 		return nil, nil, err
 	}
 	done := r.activity(p.spec.ID, "on a worker")
-	res, err := r.opts.Engine.Phase(ctx, req, func(worker string) {
+	res, err := r.engine.Phase(ctx, req, func(worker string) {
 		if worker != p.prog.Worker {
 			p.prog.Worker = worker
 			saveProgress(r.stateDir, p.prog)
@@ -213,7 +213,7 @@ func (p *phase) attemptRemote(ctx context.Context) (*agent.Result, *Verification
 // another repository: a reference here, pushed there. Workers that use
 // this one copy the base by its hash (gitrepo.FetchCommit): it is the
 // branch's head.
-func (r *run) publishBase(req *RemotePhase) error {
+func (r *env) publishBase(req *RemotePhase) error {
 	if r.localEngineRepo() {
 		return nil
 	}
@@ -229,7 +229,7 @@ func (r *run) publishBase(req *RemotePhase) error {
 }
 
 // fetchResult brings a worker's result commit here and returns it.
-func (r *run) fetchResult(req *RemotePhase, res *RemoteResult) (plumbing.Hash, error) {
+func (r *env) fetchResult(req *RemotePhase, res *RemoteResult) (plumbing.Hash, error) {
 	work := plumbing.NewHash(res.Work)
 	if !r.localEngineRepo() && !r.repo.HasObject(work) {
 		unlock, err := r.w.Lock()
@@ -250,8 +250,8 @@ func (r *run) fetchResult(req *RemotePhase, res *RemoteResult) (plumbing.Hash, e
 }
 
 // localEngineRepo reports whether workers use this very repository.
-func (r *run) localEngineRepo() bool {
-	u := r.opts.EngineRepo
+func (r *env) localEngineRepo() bool {
+	u := r.engineRepo
 	if u == "" {
 		return true
 	}

@@ -141,15 +141,15 @@ type Activity struct {
 }
 
 // activity reports what starts, and returns its end.
-func (r *run) activity(spec, what string) func() {
-	if r.opts.Activity == nil {
+func (e *env) activity(spec, what string) func() {
+	if e.onActivity == nil {
 		return func() {}
 	}
 	a := Activity{Spec: spec, What: what, Start: time.Now()}
-	r.opts.Activity(a)
+	e.onActivity(a)
 	return func() {
 		a.Done = true
-		r.opts.Activity(a)
+		e.onActivity(a)
 	}
 }
 
@@ -248,8 +248,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	r := &run{opts: opts, w: w, repo: repo, agent: ag, tree: tree, set: set, stateDir: repo.StateDir(), sandbox: policy}
-	r.paths = w.InRepo(repo.Root)
+	r := newRun(opts, repo, set, ag, policy, tree)
 	unlock, err = w.Lock() // every git write, info/exclude included
 	if err != nil {
 		return rep, err
@@ -330,18 +329,23 @@ func agentFor(w *spec.Workspace, opts Options) (agent.Agent, error) {
 	return agent.CommandFor(w, opts.Stream)
 }
 
+// run is a run's scheduling; what its phases share is its env.
 type run struct {
-	opts     Options
-	w        *spec.Workspace
-	mu       sync.Mutex   // guards set (a parallel run's phases read it)
-	set      *spec.Set    // the specs as last loaded
-	shared   *sharedGuard // a parallel run's watch of git's configuration
-	repo     *gitrepo.Repo
-	agent    agent.Agent
-	tree     *isolation.Tree
-	stateDir string
-	sandbox  *sandbox.Policy // what a phase's processes may do; nil: sandbox: off
-	paths    spec.RepoPaths  // the workspace's paths in the repository
+	*env
+	opts Options
+	mu   sync.Mutex // guards set (a parallel run's phases read it)
+	set  *spec.Set  // the specs as last loaded
+	tree *isolation.Tree
+}
+
+// newRun is the run of opts in repo, with the specs as loaded (set).
+func newRun(opts Options, repo *gitrepo.Repo, set *spec.Set, ag agent.Agent, policy *sandbox.Policy, tree *isolation.Tree) *run {
+	w := opts.Workspace
+	r := &run{opts: opts, set: set, tree: tree}
+	r.env = &env{w: w, repo: repo, paths: w.InRepo(repo.Root), stateDir: repo.StateDir(), agent: ag, sandbox: policy,
+		specs: r.loaded, prompt: opts.Prompt, skipCriteria: opts.SkipCriteria, record: opts.Record,
+		engine: opts.Engine, engineRepo: opts.EngineRepo, now: opts.Now, onActivity: opts.Activity}
+	return r
 }
 
 // runSequential is the loop of a run of one spec after another: the first
@@ -366,7 +370,7 @@ func (r *run) runSequential(ctx context.Context, rep *Report, specs *spec.Reload
 			return nil
 		}
 		tried[next.ID] = true
-		ph := r.phase(ctx, next)
+		ph := r.phase(ctx, next, r.tree, nil)
 		if notRun(ph.Err) {
 			rep.Refused = append(rep.Refused, Refusal{next, ph.Err}) // the spec is as it was
 			continue
@@ -402,21 +406,17 @@ func (r *run) reload(specs *spec.Reloader) (*spec.Set, *Assessment, error) {
 	return set, a, err
 }
 
-// specs returns the specs as last loaded.
-func (r *run) specs() *spec.Set {
+// loaded returns the specs as last loaded.
+func (r *run) loaded() *spec.Set {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.set
 }
 
-// phase runs one spec in the run's worktree and reports how it went.
-func (r *run) phase(ctx context.Context, s *spec.Spec) *Phase {
-	return r.phaseIn(ctx, s, r.tree, nil)
-}
-
-// phaseIn runs one spec in tree; turn, if set, is called before the phase
-// changes the branch (see execute).
-func (r *run) phaseIn(ctx context.Context, s *spec.Spec, tree *isolation.Tree, turn func(p *phase, failing bool)) *Phase {
+// phase runs one spec in tree, saying so on the run's output, and reports
+// how it went; turn, if set, is called before the phase changes the branch
+// (see execute).
+func (r *run) phase(ctx context.Context, s *spec.Spec, tree *isolation.Tree, turn func(p *phase, failing bool)) *Phase {
 	out := r.opts.Out
 	start := r.opts.Now()
 	ph := &Phase{Spec: s}
@@ -493,7 +493,7 @@ func (r *run) resumeVerified(ctx context.Context, s *spec.Spec, prog *progress, 
 		return "", err
 	}
 	defer logFile.Close()
-	p := &phase{r: r, spec: s, snapshot: s.Bytes(), specRel: r.paths.Abs(r.w.SpecPath(s.ID)), prog: prog, log: logFile, tree: r.tree}
+	p := &phase{env: r.env, spec: s, snapshot: s.Bytes(), specRel: r.paths.Abs(r.w.SpecPath(s.ID)), prog: prog, log: logFile, tree: r.tree}
 	if prog.Slot != "" && prog.Slot != r.tree.Slot() {
 		// The worktree a phase of a parallel run worked in.
 		if !validSlot(prog.Slot) {

@@ -313,13 +313,13 @@ func TestAFailedAgentLeavesNothingToTheNextPhase(t *testing.T) {
 	}
 	set, _ := w.Load()
 	boom := &fakeAgent{files: map[string]string{"a.txt": "half\n", "stray.txt": "left behind\n"}, err: errors.New("boom"), errAfterWrite: true}
-	r := &run{opts: Options{Workspace: w, Out: io.Discard, Now: time.Now}, w: w, set: set, repo: repo, agent: boom, tree: tree, stateDir: repo.StateDir(), paths: w.InRepo(repo.Root)}
-	if ph := r.phase(context.Background(), set.Get("a")); ph.Err == nil {
+	r := newRun(Options{Workspace: w, Out: io.Discard, Now: time.Now}, repo, set, boom, nil, tree)
+	if ph := r.phase(context.Background(), set.Get("a"), tree, nil); ph.Err == nil {
 		t.Fatal("a did not fail")
 	}
 	r.agent = &fakeAgent{write: true, tick: true}
 	r.set, _ = w.Load()
-	if ph := r.phase(context.Background(), r.set.Get("b")); ph.Err != nil {
+	if ph := r.phase(context.Background(), r.set.Get("b"), tree, nil); ph.Err != nil {
 		t.Fatalf("b, after a's agent failed in the same run: %v", ph.Err)
 	}
 }

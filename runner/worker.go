@@ -187,9 +187,9 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 	}
 	defer logFile.Close()
 	fmt.Fprintf(logFile, "=== %s %s (%s) on %s, base %s\n", time.Now().UTC().Format(time.RFC3339), s.ID, req.Key, wk.Identity, gitrepo.Short(req.Base))
-	r := &run{opts: Options{Workspace: w, SkipCriteria: req.SkipCriteria, Out: io.Discard, Now: time.Now},
-		w: w, repo: repo, agent: ag, tree: tree, stateDir: stateDir, paths: w.InRepo(repo.Root), shared: c.guard, sandbox: policy}
-	p := &phase{r: r, spec: s, snapshot: req.Snapshot, specRel: req.SpecPath, log: logFile, tree: tree,
+	e := &env{w: w, repo: repo, paths: w.InRepo(repo.Root), stateDir: stateDir, agent: ag, sandbox: policy, shared: c.guard,
+		skipCriteria: req.SkipCriteria, now: time.Now}
+	p := &phase{env: e, spec: s, snapshot: req.Snapshot, specRel: req.SpecPath, log: logFile, tree: tree,
 		contract: &spec.Contract{Spec: s, PromptName: req.PromptName},
 		render:   func() (string, error) { return req.Prompt, nil },
 		prog:     &progress{Spec: s.ID, Step: stepRunning, Base: req.Base, Slot: slotName(slot), Key: req.Key, Worker: wk.Identity}}
