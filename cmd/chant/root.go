@@ -120,18 +120,9 @@ func (g *globals) invocation() string {
 		cmd = "go run ./cmd/chant"
 	}
 	if g.dir != "" {
-		cmd += " -C " + shellQuote(g.dir)
+		cmd += " -C " + textsafe.ShellQuote(g.dir)
 	}
 	return cmd
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '/' || r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // exactArgs is cobra.ExactArgs with a usage error.

@@ -241,3 +241,16 @@ func Line(s string) string {
 		return r
 	}, Clean(s))
 }
+
+// ShellQuote makes s one word of a POSIX shell command line that chant
+// shows for a person to copy (an agent's command, a hint naming a
+// directory): as is when it holds only characters no shell treats
+// specially, else in single quotes.
+func ShellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '=' || r == ',' || r == ':' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

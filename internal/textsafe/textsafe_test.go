@@ -105,3 +105,18 @@ func FuzzClean(f *testing.F) {
 		}
 	})
 }
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"claude":                   "claude",
+		"--allowedTools=Bash,Edit": "--allowedTools=Bash,Edit",
+		"/tmp/my dir":              "'/tmp/my dir'",
+		"it's":                     `'it'\''s'`,
+		"":                         "''",
+		"$(rm -rf ~)":              "'$(rm -rf ~)'",
+	} {
+		if got := ShellQuote(in); got != want {
+			t.Errorf("ShellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -110,18 +110,9 @@ func (c *Command) Line() string {
 	}
 	quoted := make([]string, len(c.Argv))
 	for i, a := range c.Argv {
-		quoted[i] = shellQuote(a)
+		quoted[i] = textsafe.ShellQuote(a)
 	}
 	return strings.Join(quoted, " ")
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '=' || r == ',' || r == ':' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Run runs the command in its own process group, marked; a timeout or an
