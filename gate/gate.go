@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chant-run/chant/internal/bookkeeping"
+	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/spec"
@@ -19,23 +20,23 @@ import (
 
 var (
 	// ErrNotGate means the spec does not require an approval.
-	ErrNotGate = errors.New("not a human gate")
+	ErrNotGate = fault.New(fault.Input, "not a human gate")
 	// ErrNoName means no reviewer name was given, or one with control
 	// characters.
-	ErrNoName = errors.New("a reviewer name is required (--by), on one line, without control characters")
+	ErrNoName = fault.New(fault.Input, "a reviewer name is required (--by), on one line, without control characters")
 	// ErrNoReason means a rejection without a reason.
-	ErrNoReason = errors.New("a rejection needs a reason (--reason)")
+	ErrNoReason = fault.New(fault.Input, "a rejection needs a reason (--reason)")
 	// ErrDecided means the gate's spec has already run, or the decision is
 	// already the one asked for.
-	ErrDecided = errors.New("already decided")
+	ErrDecided = fault.New(fault.Input, "already decided")
 	// ErrNotApprover means the name is not in approval.approvers.
-	ErrNotApprover = errors.New("not an approver")
+	ErrNotApprover = fault.New(fault.Input, "not an approver")
 	// ErrSelfApproval means the approver wrote the work under review.
-	ErrSelfApproval = errors.New("self-approval")
+	ErrSelfApproval = fault.New(fault.Input, "self-approval")
 	// ErrFromAgent means a decision was attempted from inside an agent run.
-	ErrFromAgent = errors.New("decision from inside an agent run")
+	ErrFromAgent = fault.New(fault.Input, "decision from inside an agent run")
 	// ErrExpired means the gate was left unanswered past its deadline.
-	ErrExpired = errors.New("expired")
+	ErrExpired = fault.New(fault.Input, "expired")
 )
 
 // Decision is a recorded approval or rejection.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/internal/bookkeeping"
+	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/procs"
@@ -98,10 +99,10 @@ var (
 	// ErrDirtyTargets means the user has uncommitted changes in a spec's
 	// target files: it does not run, so that nothing of theirs is
 	// committed or overwritten.
-	ErrDirtyTargets = errors.New("uncommitted changes in target files")
+	ErrDirtyTargets = fault.New(fault.Input, "uncommitted changes in target files")
 	// ErrUnsafePath means a file chant writes (a log, a recording) is, or
 	// lies behind, a symbolic link or a special file.
-	ErrUnsafePath = errors.New("unsafe path")
+	ErrUnsafePath = fault.New(fault.Input, "unsafe path")
 )
 
 // DirtyTargetsError names the spec and the files.
@@ -119,7 +120,7 @@ func (e *DirtyTargetsError) Unwrap() error { return ErrDirtyTargets }
 
 // ErrNotApproved means a gate's approval does not hold at the moment its
 // phase reads its contract.
-var ErrNotApproved = errors.New("not approved")
+var ErrNotApproved = fault.New(fault.Input, "not approved")
 
 // readContract reads what the phase of s is given. A gate's is read
 // through what its approval covers, and only when the approval holds

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chant-run/chant/internal/bookkeeping"
+	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/procs"
@@ -27,11 +28,11 @@ import (
 
 var (
 	// ErrPhaseFailed means a phase's agent failed or its work did not verify.
-	ErrPhaseFailed = errors.New("phase failed")
+	ErrPhaseFailed = fault.New(fault.Failed, "phase failed")
 	// ErrRunInProgress means another chant run holds the workspace.
-	ErrRunInProgress = errors.New("another chant run is in progress")
+	ErrRunInProgress = fault.New(fault.Input, "another chant run is in progress")
 	// ErrInvalid means a spec named to run has lint errors.
-	ErrInvalid = errors.New("invalid spec")
+	ErrInvalid = fault.New(fault.Input, "invalid spec")
 	// ErrStopped means a phase of a parallel run was stopped because
 	// another failed and the run was --fail-fast: its spec is back as it
 	// was, to run with the next run.

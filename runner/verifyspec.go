@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/sandbox"
@@ -18,7 +18,7 @@ import (
 )
 
 // ErrNotCompleted means verify was asked about a spec that has not run.
-var ErrNotCompleted = errors.New("not completed")
+var ErrNotCompleted = fault.New(fault.Input, "not completed")
 
 // VerifyOptions say what to verify and how.
 type VerifyOptions struct {

@@ -6,15 +6,17 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/chant-run/chant/internal/fault"
 )
 
 var (
 	// ErrNotFound means no spec matches an ID.
-	ErrNotFound = errors.New("no spec matches")
+	ErrNotFound = fault.New(fault.Input, "no spec matches")
 	// ErrAmbiguous means a partial ID matches more than one spec.
-	ErrAmbiguous = errors.New("ambiguous")
+	ErrAmbiguous = fault.New(fault.Input, "ambiguous")
 	// ErrNoWorkspace means no .chant directory was found.
-	ErrNoWorkspace = errors.New("not a chant workspace")
+	ErrNoWorkspace = fault.New(fault.Input, "not a chant workspace")
 )
 
 // Error is a problem at a place in a file. Line and Col are 1-based; zero
@@ -25,6 +27,9 @@ type Error struct {
 	Col  int
 	Msg  string
 }
+
+// Class: a problem in a file is the user's input.
+func (e *Error) Class() fault.Class { return fault.Input }
 
 func (e *Error) Error() string {
 	path := DisplayPath(e.Path)
@@ -64,6 +69,9 @@ func (es Errors) Error() string {
 }
 
 func (es Errors) Unwrap() []error { return es }
+
+// Class: problems in files are the user's input.
+func (es Errors) Class() fault.Class { return fault.Input }
 
 // withPath sets the path on an *Error that has none.
 func withPath(err error, path string) error {

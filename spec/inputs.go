@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/safefs"
 )
 
@@ -18,7 +19,7 @@ import (
 // read them, confined to the repository.
 
 // ErrPrompt means a prompt template is missing or not a template name.
-var ErrPrompt = errors.New("prompt")
+var ErrPrompt = fault.New(fault.Input, "prompt")
 
 // PromptName is the template a spec runs with: override (--prompt), else
 // the spec's prompt:, else the config's defaults.prompt, else "standard".

@@ -2,19 +2,19 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/fixture"
+	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/spec"
 )
 
 // errProblems means lint found problems it has printed.
-var errProblems = errors.New("lint found problems")
+var errProblems = fault.New(fault.Failed, "lint found problems")
 
 type lintOptions struct {
 	*globals

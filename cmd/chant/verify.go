@@ -9,11 +9,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/runner"
 )
 
 // errDrift means a completed spec's checks no longer hold.
-var errDrift = errors.New("drift")
+var errDrift = fault.New(fault.Failed, "drift")
 
 type verifyOptions struct {
 	*globals

@@ -23,11 +23,12 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
+	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/gitdir"
 )
 
 // ErrNotRepository means the directory is not inside a git work tree.
-var ErrNotRepository = errors.New("not a git repository")
+var ErrNotRepository = fault.New(fault.Input, "not a git repository")
 
 // Repo is a git work tree.
 type Repo struct {

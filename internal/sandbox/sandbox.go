@@ -38,12 +38,13 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/safefs"
 )
 
 // ErrUnavailable means no sandbox can be made here: bwrap is missing, or
 // the kernel refuses the namespaces it needs.
-var ErrUnavailable = errors.New("no sandbox")
+var ErrUnavailable = fault.New(fault.Input, "no sandbox")
 
 // Network says what the cage may reach over the network.
 type Network int

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,16 +10,17 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/spec"
 )
 
 // ErrAgentMissing means the agent CLI a preset runs is not installed.
-var ErrAgentMissing = errors.New("agent CLI not found")
+var ErrAgentMissing = fault.New(fault.Input, "agent CLI not found")
 
 // ErrProvider means the configured agent provider is not one chant knows.
-var ErrProvider = errors.New("unknown agent provider")
+var ErrProvider = fault.New(fault.Input, "unknown agent provider")
 
 // Preset is a coding agent CLI that chant runs by name (defaults.provider:
 // claude, …): a command line that runs without asking anything, may edit

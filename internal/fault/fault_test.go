@@ -1,0 +1,31 @@
+package fault
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestOf(t *testing.T) {
+	bad := New(Input, "bad")
+	failed := New(Failed, "failed")
+	for _, c := range []struct {
+		err  error
+		want Class
+	}{
+		{errors.New("plain"), Unclassified},
+		{bad, Input},
+		{fmt.Errorf("spec x: %w", bad), Input},
+		{fmt.Errorf("%w: %w", bad, failed), Failed},
+		{fmt.Errorf("%w: %w", failed, bad), Failed},
+		{errors.Join(errors.New("a"), fmt.Errorf("b: %w", bad)), Input},
+		{nil, Unclassified},
+	} {
+		if got := Of(c.err); got != c.want {
+			t.Errorf("Of(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+	if !errors.Is(fmt.Errorf("x: %w", bad), bad) {
+		t.Error("a sentinel is not found by errors.Is")
+	}
+}
