@@ -3,7 +3,6 @@
 // maps classes to exit statuses in one place and lists no errors.
 package fault
 
-
 // Class is what kind of trouble an error is.
 type Class int
 
