@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -23,12 +24,62 @@ import (
 // tests instead of skipping them.
 const agentCLIsEnv = "CHANT_AGENT_CLIS"
 
-// npmAgents are the presets whose real CLI .ci/run installs from npm.
-var npmAgents = map[string]string{
-	"claude":   "@anthropic-ai/claude-code",
-	"codex":    "@openai/codex",
-	"gemini":   "@google/gemini-cli",
-	"opencode": "opencode-ai",
+// npmPresets are the presets whose real CLI .ci/run installs from npm
+// (.ci/agents/package.json): those with a Package.
+func npmPresets() []*agent.Preset {
+	var out []*agent.Preset
+	for _, p := range agent.Presets {
+		if p.Package != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// modelAPIs is the API of the scripted model server that each npm preset's
+// CLI speaks.
+var modelAPIs = map[string]string{"claude": "anthropic", "codex": "responses", "gemini": "gemini", "opencode": "chat"}
+
+// The presets are the one list of agent CLIs: .ci/agents/package.json pins
+// each npm preset's package and nothing else, the README's table of
+// presets has each, and the end-to-end tests know the API each speaks.
+func TestAgentListsAgree(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(projectRoot(t), ".ci", "agents", "package.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkg struct{ Dependencies map[string]string }
+	if err := json.Unmarshal(data, &pkg); err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(projectRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, p := range npmPresets() {
+		want[p.Package] = true
+		if pkg.Dependencies[p.Package] == "" {
+			t.Errorf(".ci/agents/package.json does not pin %s (preset %s)", p.Package, p.Name)
+		}
+		if modelAPIs[p.Name] == "" {
+			t.Errorf("preset %s: no model API for its end-to-end test (modelAPIs)", p.Name)
+		}
+	}
+	for dep := range pkg.Dependencies {
+		if !want[dep] {
+			t.Errorf(".ci/agents/package.json pins %s, the package of no preset", dep)
+		}
+	}
+	for _, p := range agent.Presets {
+		row := fmt.Sprintf("| `%s` | %s | `%s` |", p.Name, p.Title, p.Install())
+		if p.Package == "" {
+			row = fmt.Sprintf("| `%s` |", p.Name)
+		}
+		if !strings.Contains(string(readme), "\n"+row) {
+			t.Errorf("README.md's table of presets has no row starting %q", row)
+		}
+	}
 }
 
 // TestRealAgents runs testdata/agents/flow.txtar with each preset's real
@@ -36,14 +87,12 @@ var npmAgents = map[string]string{
 // specs (the second a human gate), run, approve as the repository's own
 // user, run again.
 func TestRealAgents(t *testing.T) {
-	// The API each CLI speaks to the server.
-	apis := map[string]string{"claude": "anthropic", "codex": "responses", "gemini": "gemini", "opencode": "chat"}
-	for _, name := range []string{"claude", "codex", "gemini", "opencode"} {
+	for _, preset := range npmPresets() {
+		name := preset.Name
 		t.Run(name, func(t *testing.T) {
 			requireAgent(t, name)
-			preset, _ := agent.PresetNamed(name)
 			testscript.Run(t, scriptParams(t, "testdata/agents", map[string]string{
-				"AGENT": name, "AUTHOR_RE": regexp.QuoteMeta(preset.Author().Name), "API": apis[name],
+				"AGENT": name, "AUTHOR_RE": regexp.QuoteMeta(preset.Author().Name), "API": modelAPIs[name],
 			}))
 		})
 	}
@@ -56,7 +105,8 @@ func requireAgent(t *testing.T, name string) {
 	if _, err := lookAgent(name); err == nil {
 		return
 	}
-	pkg := npmAgents[name]
+	preset, _ := agent.PresetNamed(name)
+	pkg := preset.Package
 	if dir := os.Getenv(agentCLIsEnv); dir != "" {
 		t.Fatalf("%s is not in %s=%s, where .ci/run installs %s", name, agentCLIsEnv, dir, pkg)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/chant-run/chant/internal/isolation"
-	"github.com/chant-run/chant/runner/agent"
 )
 
 // testUser is the ordinary user TestRealAgentsAsUser runs chant as; it is
@@ -51,8 +50,8 @@ func TestRealAgentsAsUser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	apis := map[string]string{"claude": "anthropic", "codex": "responses", "gemini": "gemini", "opencode": "chat"}
-	for _, name := range []string{"claude", "codex", "gemini", "opencode"} {
+	for _, preset := range npmPresets() {
+		name := preset.Name
 		t.Run(name, func(t *testing.T) {
 			requireAgent(t, name)
 			cli, _ := lookAgent(name)
@@ -64,9 +63,8 @@ func TestRealAgentsAsUser(t *testing.T) {
 				}
 				t.Skip(msg)
 			}
-			preset, _ := agent.PresetNamed(name)
 			p := scriptParams(t, "testdata/agents", map[string]string{
-				"AGENT": name, "AUTHOR_RE": regexp.QuoteMeta(preset.Author().Name), "API": apis[name],
+				"AGENT": name, "AUTHOR_RE": regexp.QuoteMeta(preset.Author().Name), "API": modelAPIs[name],
 			})
 			setup := p.Setup
 			p.Setup = func(e *testscript.Env) error {

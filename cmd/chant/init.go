@@ -135,7 +135,7 @@ func runInit(opts *initOptions, agentGiven, nameGiven bool) error {
 	}
 	if p, ok := agent.PresetNamed(opts.agent); ok {
 		if _, err := p.Find(); err != nil {
-			fmt.Fprintf(out, "%s is not installed here: %s\n", p.Binary, p.Install)
+			fmt.Fprintf(out, "%s is not installed here: %s\n", p.Binary, p.Install())
 		}
 	}
 	if opts.agent == "command" {

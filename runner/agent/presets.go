@@ -29,10 +29,13 @@ var ErrProvider = fault.New(fault.Input, "unknown agent provider")
 // environment, so that the CLI's own variables (ANTHROPIC_BASE_URL,
 // OPENAI_BASE_URL, API keys) work as they do in a shell.
 type Preset struct {
-	Name    string // the provider's name in config.md
-	Title   string // what it is
-	Binary  string // the program run
-	Install string // how to install it
+	Name   string // the provider's name in config.md
+	Title  string // what it is
+	Binary string // the program run
+	// Package is the npm package of a CLI installed with npm, pinned for
+	// chant's tests in .ci/agents/package.json; "" for others.
+	Package string
+	install string // how to install it, without npm
 	// Email is the address of its commits' author, "<Title> (chant)".
 	Email string
 	// args are the arguments after the binary, for a model ("": the CLI's
@@ -59,7 +62,7 @@ type Preset struct {
 var Presets = []*Preset{
 	{
 		Name: "claude", Title: "Claude Code", Binary: "claude", Email: "claude-code@agents.chant.invalid",
-		Install: "npm install -g @anthropic-ai/claude-code",
+		Package: "@anthropic-ai/claude-code",
 		args: func(model string, _ func(string) string) []string {
 			// --allowedTools rather than --dangerously-skip-permissions,
 			// which Claude Code refuses as root (containers, CI).
@@ -79,7 +82,7 @@ var Presets = []*Preset{
 	},
 	{
 		Name: "codex", Title: "OpenAI Codex CLI", Binary: "codex", Email: "codex@agents.chant.invalid",
-		Install: "npm install -g @openai/codex",
+		Package: "@openai/codex",
 		args: func(model string, getenv func(string) string) []string {
 			// No sandbox: agents must run tests (which write caches outside
 			// the worktree); chant's worktree is the isolation.
@@ -103,7 +106,7 @@ var Presets = []*Preset{
 	},
 	{
 		Name: "gemini", Title: "Gemini CLI", Binary: "gemini", Email: "gemini-cli@agents.chant.invalid",
-		Install: "npm install -g @google/gemini-cli",
+		Package: "@google/gemini-cli",
 		args: func(model string, _ func(string) string) []string {
 			a := []string{"--yolo", "--skip-trust"}
 			if model != "" {
@@ -116,7 +119,7 @@ var Presets = []*Preset{
 	},
 	{
 		Name: "opencode", Title: "opencode", Binary: "opencode", Email: "opencode@agents.chant.invalid",
-		Install: "npm install -g opencode-ai",
+		Package: "opencode-ai",
 		args: func(model string, getenv func(string) string) []string {
 			a := []string{"run", "--auto"}
 			if getenv("OPENAI_BASE_URL") != "" {
@@ -158,7 +161,7 @@ var Presets = []*Preset{
 	},
 	{
 		Name: "ollama", Title: "Ollama", Binary: "ollama", Email: "ollama@agents.chant.invalid",
-		Install: "see https://ollama.com/download",
+		install: "see https://ollama.com/download",
 		args: func(model string, _ func(string) string) []string {
 			if model == "" {
 				model = "qwen2.5-coder"
@@ -239,6 +242,14 @@ func Files(w *spec.Workspace, repoRoot string, s *spec.Spec) []string {
 	return out
 }
 
+// Install says how to install the CLI.
+func (p *Preset) Install() string {
+	if p.Package != "" {
+		return "npm install -g " + p.Package
+	}
+	return p.install
+}
+
 // PresetNamed returns the preset of a provider name.
 func PresetNamed(name string) (*Preset, bool) {
 	for _, p := range Presets {
@@ -275,7 +286,7 @@ func (p *Preset) Author() *gitrepo.Person {
 func (p *Preset) Find() (string, error) {
 	path, err := exec.LookPath(p.Binary)
 	if err != nil {
-		return "", fmt.Errorf("%w: %s not found: %s", ErrAgentMissing, p.Binary, p.Install)
+		return "", fmt.Errorf("%w: %s not found: %s", ErrAgentMissing, p.Binary, p.Install())
 	}
 	return path, nil
 }
