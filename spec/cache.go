@@ -23,7 +23,7 @@ import (
 // whole (Load).
 
 // cacheVersion changes whenever what is cached changes.
-const cacheVersion = 2
+const cacheVersion = 3
 
 // racyWindow: a file changed this recently is not cached, since a change
 // within the same clock tick of the file system would not show in its stat
@@ -65,18 +65,14 @@ type cacheEntry struct {
 	Errs []cachedError // the parse errors
 }
 
-// cachedSpec is a parsed spec without its text.
+// cachedSpec is a parsed spec without its text: its Fields whole, so that
+// a field added there is cached with no change here.
 type cachedSpec struct {
-	ID, Type, Status                                    string
-	DependsOn, Labels, TargetFiles, Context, InformedBy []string
-	Commits, Members, VerificationFailures              []string
-	Prompt, Model, CompletedAt                          string
-	VerificationStatus, LastVerified, Title             string
-	Approval                                            *Approval
-	Checks                                              []Check
-	Criteria                                            []Criterion
-	Layout                                              [8]int // layout, in field order
-	HasFM, Broken                                       bool
+	ID, Title     string
+	Fields        Fields
+	Criteria      []Criterion
+	Layout        [8]int // layout, in field order
+	HasFM, Broken bool
 }
 
 type cachedError struct {
@@ -278,11 +274,7 @@ func (c *statter) closeDirs() {
 func newCacheEntry(key fileKey, s *Spec, err error) *cacheEntry {
 	l := s.layout
 	e := &cacheEntry{Key: key, Spec: cachedSpec{
-		ID: s.ID, Type: s.Type, Status: s.Status, DependsOn: s.DependsOn, Labels: s.Labels, TargetFiles: s.TargetFiles,
-		Context: s.Context, InformedBy: s.InformedBy, Commits: s.Commits, Members: s.Members,
-		VerificationFailures: s.VerificationFailures, Prompt: s.Prompt, Model: s.Model, CompletedAt: s.CompletedAt,
-		VerificationStatus: s.VerificationStatus, LastVerified: s.LastVerified, Title: s.Title,
-		Approval: s.Approval, Checks: s.Checks, Criteria: s.Criteria(),
+		ID: s.ID, Title: s.Title, Fields: s.Fields, Criteria: s.Criteria(),
 		Layout: [8]int{l.bom, l.yamlStart, l.yamlEnd, l.bodyStart, l.closeLine, l.yamlOffset},
 		HasFM:  l.hasFM, Broken: s.broken,
 	}}
@@ -306,11 +298,7 @@ func newCacheEntry(key fileKey, s *Spec, err error) *cacheEntry {
 // when needed.
 func (e *cacheEntry) restore(path, name string, s *Spec) (*Spec, error) {
 	c := e.Spec
-	s.ID, s.Path, s.abs, s.Type, s.Status = c.ID, name, path, c.Type, c.Status
-	s.DependsOn, s.Labels, s.TargetFiles, s.Context, s.InformedBy = c.DependsOn, c.Labels, c.TargetFiles, c.Context, c.InformedBy
-	s.Commits, s.Members, s.VerificationFailures = c.Commits, c.Members, c.VerificationFailures
-	s.Prompt, s.Model, s.CompletedAt, s.VerificationStatus, s.LastVerified = c.Prompt, c.Model, c.CompletedAt, c.VerificationStatus, c.LastVerified
-	s.Title, s.Approval, s.Checks, s.broken = c.Title, c.Approval, c.Checks, c.Broken
+	s.ID, s.Path, s.abs, s.Title, s.Fields, s.broken = c.ID, name, path, c.Title, c.Fields, c.Broken
 	s.layout = layout{bom: c.Layout[0], yamlStart: c.Layout[1], yamlEnd: c.Layout[2], bodyStart: c.Layout[3],
 		closeLine: c.Layout[4], yamlOffset: c.Layout[5], hasFM: c.HasFM}
 	s.criteria = c.Criteria

@@ -2,11 +2,13 @@ package spec
 
 import (
 	"bytes"
+	"encoding/gob"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -427,5 +429,59 @@ func TestReloaderFollowsEveryChange(t *testing.T) {
 			t.Fatalf("after %v: Reloader and Load differ:\n%s%v\n---\n%s%v", done, describeSet(got), got.Invalid, describeSet(want), want.Invalid)
 		}
 		done = done[:0]
+	}
+}
+
+// fill sets every field of v, recursively, to a value that is not zero.
+func fill(v reflect.Value, i int) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(fmt.Sprintf("v%d", i))
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64:
+		v.SetInt(int64(i + 1))
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(v.Elem(), i)
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fill(v.Index(0), i)
+	case reflect.Struct:
+		for j := range v.NumField() {
+			fill(v.Field(j), i*100+j)
+		}
+	}
+}
+
+// The listing cache keeps every field of a spec: one added to Fields
+// needs no change to the cache, and this fails should the cache drop one.
+func TestCacheKeepsEveryField(t *testing.T) {
+	var f Fields
+	fill(reflect.ValueOf(&f).Elem(), 1)
+	s := &Spec{ID: "a", Title: "A", Fields: f}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(cacheRecord{Path: "/x/a.md", Entry: newCacheEntry(fileKey{Size: 1}, s, nil)}); err != nil {
+		t.Fatal(err)
+	}
+	var r cacheRecord
+	if err := gob.NewDecoder(&buf).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Entry.restore("/x/a.md", "a.md", &Spec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Fields, f) {
+		t.Fatalf("the cache kept\n%+v\nof\n%+v", got.Fields, f)
+	}
+	// And every field is read from its key.
+	for key := range fieldIndex() {
+		if (&Spec{}).field(key) == nil {
+			t.Errorf("no field for key %q", key)
+		}
+	}
+	if len(fieldIndex()) != reflect.TypeOf(Fields{}).NumField() {
+		t.Errorf("%d keys for %d fields: a field without its own yaml key", len(fieldIndex()), reflect.TypeOf(Fields{}).NumField())
 	}
 }

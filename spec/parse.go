@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -132,45 +133,23 @@ func (s *Spec) decodeFrontmatter(fm *yaml.Node) []error {
 	return errs
 }
 
+// field is where the value of a frontmatter key goes: the spec's field
+// (see Fields), a value to check the type of for a key Chant writes that
+// chant only keeps, or nil for a key of neither.
 func (s *Spec) field(key string) any {
-	switch key {
-	case "type":
-		return &s.Type
-	case "status":
-		return &s.Status
-	case "depends_on":
-		return (*stringList)(&s.DependsOn)
-	case "labels":
-		return (*stringList)(&s.Labels)
-	case "target_files":
-		return (*stringList)(&s.TargetFiles)
-	case "context":
-		return (*stringList)(&s.Context)
-	case "informed_by":
-		return (*stringList)(&s.InformedBy)
-	case "commits":
-		return (*stringList)(&s.Commits)
-	case "members":
-		return (*stringList)(&s.Members)
-	case "verification_failures":
-		return (*stringList)(&s.VerificationFailures)
-	case "prompt":
-		return &s.Prompt
-	case "model":
-		return &s.Model
-	case "completed_at":
-		return &s.CompletedAt
-	case "verification_status":
-		return &s.VerificationStatus
-	case "last_verified":
-		return &s.LastVerified
-	case "approval":
-		return &s.Approval
-	case "checks":
-		return &s.Checks
+	if i, ok := fieldIndex()[key]; ok {
+		f := reflect.ValueOf(&s.Fields).Elem().Field(i).Addr().Interface()
+		if list, ok := f.(*[]string); ok {
+			return (*stringList)(list)
+		}
+		return f
 	}
-	// Fields Chant writes that chant does not act on: checked for their
-	// type, then left in the file as they are.
+	return knownForeign(key)
+}
+
+// knownForeign is a value to check the type of for a key that Chant writes
+// and chant does not act on (left in the file as it is), or nil.
+func knownForeign(key string) any {
 	switch key {
 	case "tracks", "origin", "derived_fields":
 		return new(stringList)

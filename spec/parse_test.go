@@ -19,10 +19,10 @@ func TestParseFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Spec{
-		ID: "002-b", Type: "research", Status: StatusFailed, DependsOn: []string{"001-a"},
-		TargetFiles: []string{"notes.md"}, InformedBy: []string{"a.md", "b.md"}, Commits: []string{"abc1234"},
-		Approval: &Approval{Required: true, Status: ApprovalApproved, By: "Ada", At: "2026-01-02T03:04:05Z"},
-		Title:    "The title",
+		ID: "002-b", Fields: Fields{Type: "research", Status: StatusFailed, DependsOn: []string{"001-a"},
+			TargetFiles: []string{"notes.md"}, InformedBy: []string{"a.md", "b.md"}, Commits: []string{"abc1234"},
+			Approval: &Approval{Required: true, Status: ApprovalApproved, By: "Ada", At: "2026-01-02T03:04:05Z"}},
+		Title: "The title",
 	}
 	got := s
 	if got.ID != want.ID || got.Type != want.Type || got.Status != want.Status || got.Title != want.Title ||

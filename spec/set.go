@@ -114,7 +114,7 @@ func parseFiles(paths []string, archived map[string]bool, display func(string) s
 				if errors.As(err, &located) {
 					// Listed (so that lint and status name it) but unreadable.
 					located.Path = name
-					results[i].s = &Spec{ID: IDFromPath(name), Path: name, Type: "code", Status: StatusPending, broken: true}
+					results[i].s = &Spec{ID: IDFromPath(name), Path: name, Fields: Fields{Type: "code", Status: StatusPending}, broken: true}
 					results[i].err = located
 					continue
 				}

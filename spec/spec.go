@@ -5,6 +5,7 @@ package spec
 
 import (
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -43,25 +44,7 @@ type Spec struct {
 	ID   string
 	Path string // path of the file, as it was read
 
-	Type        string
-	Status      string
-	DependsOn   []string
-	Labels      []string
-	TargetFiles []string
-	Context     []string
-	InformedBy  []string
-	Commits     []string
-	Prompt      string
-	Model       string
-	CompletedAt string
-	Members     []string
-	Approval    *Approval
-	Checks      []Check
-
-	VerificationStatus string
-	LastVerified       string
-	// VerificationFailures say why the last phase failed (Chant's key).
-	VerificationFailures []string
+	Fields
 
 	// Archived specs live under .chant/archive/; they count as completed.
 	Archived bool
@@ -79,6 +62,45 @@ type Spec struct {
 	abs    string
 	textMu sync.Mutex
 }
+
+// Fields are the frontmatter keys chant reads and acts on, each declared
+// here once with its key: the parser fills them by key (a list of strings
+// also from a single string), the listing cache keeps them whole, and a
+// new field is read everywhere a spec is (see the README's Development
+// section). Keys chant only keeps are in knownForeign.
+type Fields struct {
+	Type        string    `yaml:"type"`
+	Status      string    `yaml:"status"`
+	DependsOn   []string  `yaml:"depends_on"`
+	Labels      []string  `yaml:"labels"`
+	TargetFiles []string  `yaml:"target_files"`
+	Context     []string  `yaml:"context"`
+	InformedBy  []string  `yaml:"informed_by"`
+	Commits     []string  `yaml:"commits"`
+	Prompt      string    `yaml:"prompt"`
+	Model       string    `yaml:"model"`
+	CompletedAt string    `yaml:"completed_at"`
+	Members     []string  `yaml:"members"`
+	Approval    *Approval `yaml:"approval"`
+	Checks      []Check   `yaml:"checks"`
+
+	VerificationStatus string `yaml:"verification_status"`
+	LastVerified       string `yaml:"last_verified"`
+	// VerificationFailures say why the last phase failed (Chant's key).
+	VerificationFailures []string `yaml:"verification_failures"`
+}
+
+// fieldIndex maps each key of Fields to its field's index, read once from
+// the declaration.
+var fieldIndex = sync.OnceValue(func() map[string]int {
+	t := reflect.TypeOf(Fields{})
+	m := make(map[string]int, t.NumField())
+	for i := range t.NumField() {
+		key, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		m[key] = i
+	}
+	return m
+})
 
 // Approval is a spec's human gate.
 type Approval struct {
