@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"regexp"
-	"sort"
 	"sync"
 
-	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
+	"github.com/chant-run/chant/runner/phase"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -29,20 +26,6 @@ import (
 //
 // A finished phase frees its worktree before it waits for its turn: what
 // it lands is in memory.
-
-// slotName names the worktree of slot i (0-based).
-func slotName(i int) string {
-	if i == 0 {
-		return "phase"
-	}
-	return fmt.Sprintf("phase-%d", i+1)
-}
-
-var slotPattern = regexp.MustCompile(`^phase(-[1-9][0-9]{0,3})?$`)
-
-// validSlot reports whether a progress file's slot names a worktree of
-// chant's (the file is chant's, but a name is never trusted into a path).
-func validSlot(s string) bool { return slotPattern.MatchString(s) }
 
 // parallelJob is one phase of a parallel run.
 type parallelJob struct {
@@ -65,15 +48,14 @@ func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader
 	slots := make(chan *isolation.Tree, n)
 	slots <- r.tree
 	for i := 1; i < n; i++ {
-		t, err := openTree("", r.repo, r.paths.Root(), slotName(i))
+		t, err := phase.OpenTree("", r.Repo, r.Paths.Root(), phase.SlotName(i))
 		if err != nil {
 			return err
 		}
 		slots <- t
 	}
-	r.shared = &sharedGuard{running: map[string]bool{}, blamed: map[string][]string{}}
 	var err error
-	if r.shared.g, err = r.repo.Guard(); err != nil {
+	if r.Shared, err = phase.NewSharedGuard(r.Repo); err != nil {
 		return err
 	}
 
@@ -103,7 +85,7 @@ func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader
 	failFast := func(id string) {
 		if r.opts.FailFast {
 			stop = true // nothing more starts
-			stopPhases(fmt.Errorf("%w: %s failed (--fail-fast)", ErrStopped, id))
+			stopPhases(fmt.Errorf("%w: %s failed (--fail-fast)", phase.ErrStopped, id))
 		}
 	}
 
@@ -241,9 +223,9 @@ func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader
 		case notRun(ph.Err):
 			rep.Refused = append(rep.Refused, Refusal{j.spec, ph.Err})
 			continue
-		case errors.Is(ph.Err, ErrStopped):
+		case errors.Is(ph.Err, phase.ErrStopped):
 			rep.Stopped = append(rep.Stopped, *ph)
-			if errors.Is(ph.Err, ErrEngineUnreachable) {
+			if errors.Is(ph.Err, phase.ErrEngineUnreachable) {
 				stop = true // the next phase would wait as long
 			}
 			continue
@@ -270,89 +252,10 @@ func (r *run) inSlot(ctx context.Context, s *spec.Spec, tree *isolation.Tree, sl
 		}
 	}
 	defer release()
-	return r.phase(ctx, s, tree, func(p *phase, failing bool) {
-		p.ticked() // read from the worktree while it is the phase's
-		// Recorded first: a run killed from now on runs the phase again
-		// rather than verify it in a worktree another phase may use.
-		p.prog.Released = true
-		if saveProgress(r.stateDir, p.prog) == nil {
+	return r.runOne(ctx, s, tree, func(releaseTree func() bool, failing bool) {
+		if releaseTree() {
 			release()
-		} else {
-			p.prog.Released = false // it keeps its worktree until it ends
 		}
 		turn(failing)
 	})
-}
-
-// sharedGuard watches git's configuration for every phase of a parallel
-// run: agents run side by side, so a change found after one of them may
-// be another's. It restores the configuration as the run found it, and
-// holds the change against every phase that was running when it was
-// found, so that none of them passes.
-type sharedGuard struct {
-	mu      sync.Mutex
-	g       *gitrepo.Guard
-	running map[string]bool
-	blamed  map[string][]string
-}
-
-// phaseGuard is the sharedGuard as one phase uses it.
-type phaseGuard struct {
-	s  *sharedGuard
-	id string
-}
-
-func (s *sharedGuard) enter(id string) *phaseGuard {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.running[id] = true
-	return &phaseGuard{s, id}
-}
-
-// Restore puts the configuration back as the run found it and returns
-// what changed while this phase ran.
-func (g *phaseGuard) Restore() ([]string, error) {
-	s := g.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	changed, err := s.g.Restore()
-	for id := range s.running {
-		if id != g.id && len(changed) > 0 {
-			s.blamed[id] = append(s.blamed[id], changed...)
-		}
-	}
-	out := append(s.blamed[g.id], changed...)
-	delete(s.blamed, g.id)
-	sort.Strings(out)
-	return compactStrings(out), err
-}
-
-// leave ends the phase's watch.
-func (g *phaseGuard) leave() {
-	g.s.mu.Lock()
-	defer g.s.mu.Unlock()
-	delete(g.s.running, g.id)
-	delete(g.s.blamed, g.id)
-}
-
-func compactStrings(s []string) []string {
-	var out []string
-	for i, x := range s {
-		if i == 0 || x != s[i-1] {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// lockedWriter serializes the lines of phases that run side by side.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }

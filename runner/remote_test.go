@@ -5,32 +5,29 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
-	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/runner/agent"
+	"github.com/chant-run/chant/runner/phase"
 	"github.com/chant-run/chant/spec"
 )
 
 // workersEngine hands phases to in-process workers in turn, and never
 // runs a key twice: what an engine (Temporal) does, without a server.
 type workersEngine struct {
-	workers []*Worker
+	workers []*phase.Worker
 	mu      sync.Mutex
 	next    int
-	results map[string]*RemoteResult
+	results map[string]*phase.RemoteResult
 	ran     map[string]string // spec → worker
 	done    map[string]bool   // keys the run said it took
 }
 
-func (e *workersEngine) Phase(ctx context.Context, req *RemotePhase, update func(string)) (*RemoteResult, error) {
+func (e *workersEngine) Phase(ctx context.Context, req *phase.RemotePhase, update func(string)) (*phase.RemoteResult, error) {
 	e.mu.Lock()
 	if res := e.results[req.Key]; res != nil {
 		e.mu.Unlock()
@@ -49,7 +46,7 @@ func (e *workersEngine) Phase(ctx context.Context, req *RemotePhase, update func
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.results == nil {
-		e.results, e.ran = map[string]*RemoteResult{}, map[string]string{}
+		e.results, e.ran = map[string]*phase.RemoteResult{}, map[string]string{}
 	}
 	e.results[req.Key], e.ran[req.Spec] = res, w.Identity
 	return res, nil
@@ -88,7 +85,7 @@ func TestRemotePhasesLandAsLocalOnes(t *testing.T) {
 		"lazy": parallelSpec("out/lazy.txt"),
 	}
 	w := remoteRepo(t, specs)
-	engine := &workersEngine{workers: []*Worker{
+	engine := &workersEngine{workers: []*phase.Worker{
 		{Identity: "w1", Dir: t.TempDir()},
 		{Identity: "w2", Dir: t.TempDir()},
 	}}
@@ -143,7 +140,7 @@ func TestRemotePhasesThroughAnotherRepository(t *testing.T) {
 	// the run pushes the base there and fetches the result from it.
 	bare := filepath.Join(t.TempDir(), "origin.git")
 	gitCmd(t, w.Root, "clone", "-q", "--bare", w.Root, bare)
-	engine := &workersEngine{workers: []*Worker{{Identity: "w1", Dir: t.TempDir()}}}
+	engine := &workersEngine{workers: []*phase.Worker{{Identity: "w1", Dir: t.TempDir()}}}
 	rep, err := Run(context.Background(), Options{Workspace: w, Engine: engine, EngineRepo: "file://" + bare})
 	if err != nil || len(rep.Ran) != 1 {
 		t.Fatalf("run: %v (%v)", err, rep.Ran)
@@ -152,7 +149,7 @@ func TestRemotePhasesThroughAnotherRepository(t *testing.T) {
 		t.Errorf("out/a.txt = %q", data)
 	}
 	base := gitCmd(t, w.Root, "rev-parse", "HEAD~2")
-	if got := gitCmd(t, bare, "rev-parse", BaseRef(base)); got != base {
+	if got := gitCmd(t, bare, "rev-parse", phase.BaseRef(base)); got != base {
 		t.Errorf("the base in the other repository: %q, want %s", got, base)
 	}
 	if refs := gitCmd(t, bare, "for-each-ref", "--format=%(refname)", "refs/chant/results"); !strings.HasPrefix(refs, "refs/chant/results/a-") {
@@ -161,40 +158,6 @@ func TestRemotePhasesThroughAnotherRepository(t *testing.T) {
 	// Its branch is the user's to push: chant never moved it.
 	if got, want := gitCmd(t, bare, "rev-parse", "main"), gitCmd(t, w.Root, "rev-parse", "HEAD~2"); got != want {
 		t.Errorf("the other repository's main moved: %s, want %s", got, want)
-	}
-}
-
-func TestAWorkerStartedAgainKillsWhatItsAgentsLeft(t *testing.T) {
-	w := remoteRepo(t, map[string]string{"a": parallelSpec("out/a.txt")})
-	wk := &Worker{Identity: "w1", Dir: t.TempDir()}
-	wk.init()
-	c, err := wk.clone(w.Root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// What an agent of a killed worker left running in slot "phase".
-	marker := procs.NewMarker()
-	left := exec.Command("sleep", "60")
-	left.Env = append(os.Environ(), procs.MarkerVar+"="+marker)
-	left.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := left.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { left.Wait(); close(exited) }()
-	stateDir := filepath.Join(c.repo.StateDir(), "worker", slotName(0))
-	if err := saveProgress(stateDir, &progress{Spec: "old", PGID: left.Process.Pid, Marker: marker}); err != nil {
-		t.Fatal(err)
-	}
-	engine := &workersEngine{workers: []*Worker{wk}}
-	if _, err := Run(context.Background(), Options{Workspace: w, Engine: engine}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-exited:
-	case <-time.After(5 * time.Second):
-		left.Process.Kill()
-		t.Fatal("the process a killed worker's agent left is still running")
 	}
 }
 
@@ -217,7 +180,7 @@ type blockingEngine struct{ started chan struct{} }
 
 func (e *blockingEngine) Done(string) {}
 
-func (e *blockingEngine) Phase(ctx context.Context, req *RemotePhase, update func(string)) (*RemoteResult, error) {
+func (e *blockingEngine) Phase(ctx context.Context, req *phase.RemotePhase, update func(string)) (*phase.RemoteResult, error) {
 	close(e.started)
 	<-ctx.Done()
 	return nil, ctx.Err()
@@ -235,7 +198,7 @@ func TestAWorkerUsesTheConfigTheRunRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine := &workersEngine{workers: []*Worker{{Identity: "w1", Dir: t.TempDir()}}}
+	engine := &workersEngine{workers: []*phase.Worker{{Identity: "w1", Dir: t.TempDir()}}}
 	if _, err := Run(context.Background(), Options{Workspace: w, Engine: engine}); err != nil {
 		t.Fatal(err)
 	}
@@ -246,8 +209,8 @@ func TestAWorkerUsesTheConfigTheRunRead(t *testing.T) {
 
 func TestAWorkerRunsPhasesSideBySide(t *testing.T) {
 	w := remoteRepo(t, map[string]string{"a": parallelSpec("out/a.txt"), "b": parallelSpec("out/b.txt"), "c": parallelSpec("out/c.txt")})
-	wk := &Worker{Identity: "w1", Dir: t.TempDir(), Slots: 2}
-	engine := &workersEngine{workers: []*Worker{wk}}
+	wk := &phase.Worker{Identity: "w1", Dir: t.TempDir(), Slots: 2}
+	engine := &workersEngine{workers: []*phase.Worker{wk}}
 	rep, err := Run(context.Background(), Options{Workspace: w, Engine: engine, Parallel: 3})
 	if err != nil || len(rep.Ran) != 3 {
 		t.Fatalf("run: %v, ran %v", err, rep.Ran)
@@ -276,12 +239,12 @@ type unreachableEngine struct{ asked []string }
 
 func (e *unreachableEngine) Done(string) {}
 
-func (e *unreachableEngine) Phase(ctx context.Context, req *RemotePhase, update func(string)) (*RemoteResult, error) {
+func (e *unreachableEngine) Phase(ctx context.Context, req *phase.RemotePhase, update func(string)) (*phase.RemoteResult, error) {
 	e.asked = append(e.asked, req.Spec)
 	if req.Patience < agent.DefaultAgentTimeout {
 		return nil, fmt.Errorf("patience %s: shorter than the agent's timeout", req.Patience)
 	}
-	return nil, fmt.Errorf("%w: the Temporal server did not answer for %s", ErrEngineUnreachable, req.Patience)
+	return nil, fmt.Errorf("%w: the Temporal server did not answer for %s", phase.ErrEngineUnreachable, req.Patience)
 }
 
 // A phase given up for an engine out of reach is stopped, not failed: its
@@ -291,7 +254,7 @@ func TestAPhaseGivenUpForTheEngineRunsWithTheNextRun(t *testing.T) {
 	w := remoteRepo(t, map[string]string{"a": parallelSpec("out/a.txt"), "b": parallelSpec("out/b.txt")})
 	gone := &unreachableEngine{}
 	rep, err := Run(context.Background(), Options{Workspace: w, Engine: gone})
-	if !errors.Is(err, ErrEngineUnreachable) || len(rep.Stopped) != 1 || len(rep.Failed) != 0 || len(gone.asked) != 1 {
+	if !errors.Is(err, phase.ErrEngineUnreachable) || len(rep.Stopped) != 1 || len(rep.Failed) != 0 || len(gone.asked) != 1 {
 		t.Fatalf("err %v, stopped %d, failed %d, asked %v: want one phase given up and no other started", err, len(rep.Stopped), len(rep.Failed), gone.asked)
 	}
 	for _, id := range []string{"a", "b"} {
@@ -302,7 +265,7 @@ func TestAPhaseGivenUpForTheEngineRunsWithTheNextRun(t *testing.T) {
 	if st := testgit.Git(t, w.Root, "status", "--porcelain"); st != "" {
 		t.Errorf("git status:\n%s", st)
 	}
-	back := &workersEngine{workers: []*Worker{{Identity: "w1", Dir: t.TempDir()}}}
+	back := &workersEngine{workers: []*phase.Worker{{Identity: "w1", Dir: t.TempDir()}}}
 	if _, err := Run(context.Background(), Options{Workspace: w, Engine: back}); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/chant-run/chant/internal/bookkeeping"
 	"github.com/chant-run/chant/internal/gitrepo"
-	"github.com/chant-run/chant/internal/procs"
+	"github.com/chant-run/chant/runner/phase"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -35,17 +35,8 @@ func Reset(w *spec.Workspace, id string, now time.Time) (*spec.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	progs, err := loadProgress(repo.StateDir())
-	if err != nil {
+	if err := phase.Abandon(repo.StateDir(), s.ID); err != nil {
 		return nil, err
-	}
-	for _, p := range progs {
-		procs.KillAll(p.PGID, p.Marker)
-		if p.Spec == s.ID {
-			if err := removeProgress(repo.StateDir(), p.Spec); err != nil {
-				return nil, err
-			}
-		}
 	}
 	message := fmt.Sprintf("chant(%s): reset\n\nWas %s.", s.ID, s.Status)
 	written, _, err := bookkeeping.Commit(w, repo, s.ID, message, now, func(cur *spec.Spec, e *spec.Editor) error {

@@ -1,7 +1,8 @@
-// Package runner plans and executes a run: it takes the specs of a workspace
-// in dependency order, has an agent do each ready one in a worktree of its
-// own, verifies the work against the spec's contract and lands it on the
-// branch as commits that chant builds itself.
+// Package runner plans and schedules a run: it assesses where every spec
+// stands (Assess, the one state model), takes over what an interrupted run
+// left, and runs the ready specs in dependency order, one after another or
+// side by side (Options.Parallel, or on an engine's workers), each as a
+// phase (package phase) that an agent (package agent) does.
 package runner
 
 import (
@@ -10,8 +11,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -20,9 +19,9 @@ import (
 	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
-	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/runner/agent"
+	"github.com/chant-run/chant/runner/phase"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -33,10 +32,6 @@ var (
 	ErrRunInProgress = fault.New(fault.Input, "another chant run is in progress")
 	// ErrInvalid means a spec named to run has lint errors.
 	ErrInvalid = fault.New(fault.Input, "invalid spec")
-	// ErrStopped means a phase of a parallel run was stopped because
-	// another failed and the run was --fail-fast: its spec is back as it
-	// was, to run with the next run.
-	ErrStopped = errors.New("stopped")
 )
 
 // Options configure a run.
@@ -64,11 +59,11 @@ type Options struct {
 	Bundles func(name string) (fs.FS, error)
 	// Activity, when set, is told when an agent, a check or a setup
 	// command starts and ends, for a display that shows it running.
-	Activity func(Activity)
+	Activity func(phase.Activity)
 	// Engine, when set, runs each phase's agent and verification on its
 	// workers (see Engine); the run lands what they verified. A run with
 	// an engine is a parallel run (Parallel phases at once, at least 1).
-	Engine Engine
+	Engine phase.Engine
 	// EngineRepo is where the engine's workers fetch the repository from
 	// ("": this repository's path).
 	EngineRepo string
@@ -92,7 +87,7 @@ func (o *Options) validate() error {
 		// Phases side by side (or on workers, in the parallel loop) write
 		// lines at once; their agents' output would interleave, and goes
 		// to their logs alone.
-		o.Out = &lockedWriter{w: o.Out}
+		o.Out = phase.NewLockedWriter(o.Out)
 		o.Stream = nil
 	}
 	if o.Engine != nil && o.Parallel < 1 {
@@ -133,38 +128,12 @@ type Refusal struct {
 	Err  error
 }
 
-// Activity is something a phase runs that may take minutes.
-type Activity struct {
-	Spec  string
-	What  string // "agent claude", "check `go test ./...`", "setup `npm ci`"
-	Start time.Time
-	Done  bool
-}
-
-// activity reports what starts, and returns its end.
-func (e *env) activity(spec, what string) func() {
-	if e.onActivity == nil {
-		return func() {}
-	}
-	a := Activity{Spec: spec, What: what, Start: time.Now()}
-	e.onActivity(a)
-	return func() {
-		a.Done = true
-		e.onActivity(a)
-	}
-}
-
 // Phase is one spec's execution.
 type Phase struct {
 	Spec     *spec.Spec
 	Duration time.Duration
-	Commit   string // short SHA of the work commit
-	// Unchanged: the agent's result is what the spec's earlier commit
-	// holds (after a reset); Commit is that commit, and only the record
-	// was committed.
-	Unchanged    bool
-	Verification *Verification
-	Err          error // why it failed
+	phase.Outcome
+	Err error // why it failed
 }
 
 // Run runs every ready spec, one after another in dependency order, until
@@ -235,7 +204,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	ag := opts.Agent
 	if ag == nil && opts.Engine == nil {
-		if ag, err = agentFor(w, opts); err != nil {
+		if ag, err = agent.For(w, opts.Record, opts.Bundles, opts.Stream); err != nil {
 			return rep, err
 		}
 	}
@@ -245,7 +214,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	tree, err := openTree("", repo, w.InRepo(repo.Root).Of("."), "phase")
+	tree, err := phase.OpenTree("", repo, w.InRepo(repo.Root).Of("."), "phase")
 	if err != nil {
 		return rep, err
 	}
@@ -317,22 +286,9 @@ func problemErrors(problems []spec.Problem) spec.Errors {
 	return errs
 }
 
-// agentFor is the agent the config asks for. The config has been checked
-// (AgentProblems) before.
-func agentFor(w *spec.Workspace, opts Options) (agent.Agent, error) {
-	switch w.Config.Defaults.Provider {
-	case "", "replay":
-		if opts.Record {
-			return nil, &spec.Error{Path: w.Config.Path, Msg: "--record needs a real agent (a preset such as claude, or command); the provider is replay"}
-		}
-		return agent.ReplayFor(w, opts.Bundles)
-	}
-	return agent.CommandFor(w, opts.Stream)
-}
-
-// run is a run's scheduling; what its phases share is its env.
+// run is a run's scheduling; what its phases share is its Env.
 type run struct {
-	*env
+	*phase.Env
 	opts Options
 	mu   sync.Mutex // guards set (a parallel run's phases read it)
 	set  *spec.Set  // the specs as last loaded
@@ -343,9 +299,9 @@ type run struct {
 func newRun(opts Options, repo *gitrepo.Repo, set *spec.Set, ag agent.Agent, policy *sandbox.Policy, tree *isolation.Tree) *run {
 	w := opts.Workspace
 	r := &run{opts: opts, set: set, tree: tree}
-	r.env = &env{w: w, repo: repo, paths: w.InRepo(repo.Root), stateDir: repo.StateDir(), agent: ag, sandbox: policy,
-		specs: r.loaded, prompt: opts.Prompt, skipCriteria: opts.SkipCriteria, record: opts.Record,
-		engine: opts.Engine, engineRepo: opts.EngineRepo, now: opts.Now, onActivity: opts.Activity}
+	r.Env = &phase.Env{Workspace: w, Repo: repo, Paths: w.InRepo(repo.Root), StateDir: repo.StateDir(), Agent: ag, Sandbox: policy,
+		Specs: r.loaded, Prompt: opts.Prompt, SkipCriteria: opts.SkipCriteria, Record: opts.Record,
+		Engine: opts.Engine, EngineRepo: opts.EngineRepo, Now: opts.Now, OnActivity: opts.Activity}
 	return r
 }
 
@@ -371,7 +327,7 @@ func (r *run) runSequential(ctx context.Context, rep *Report, specs *spec.Reload
 			return nil
 		}
 		tried[next.ID] = true
-		ph := r.phase(ctx, next, r.tree, nil)
+		ph := r.runOne(ctx, next, r.tree, nil)
 		if notRun(ph.Err) {
 			rep.Refused = append(rep.Refused, Refusal{next, ph.Err}) // the spec is as it was
 			continue
@@ -390,7 +346,7 @@ func (r *run) runSequential(ctx context.Context, rep *Report, specs *spec.Reload
 // before anything ran (the user's changes in its targets, a link where
 // chant writes, an approval that does not hold, no sandbox to be had).
 func notRun(err error) bool {
-	return errors.Is(err, ErrDirtyTargets) || errors.Is(err, ErrUnsafePath) || errors.Is(err, ErrNotApproved) ||
+	return errors.Is(err, phase.ErrDirtyTargets) || errors.Is(err, phase.ErrUnsafePath) || errors.Is(err, phase.ErrNotApproved) ||
 		errors.Is(err, sandbox.ErrUnavailable)
 }
 
@@ -403,7 +359,7 @@ func (r *run) reload(specs *spec.Reloader) (*spec.Set, *Assessment, error) {
 	r.mu.Lock()
 	r.set = set
 	r.mu.Unlock()
-	a, err := Assess(r.w, set, r.opts.Now(), AssessOptions{Prompt: r.opts.Prompt, Bundles: r.opts.Bundles})
+	a, err := Assess(r.Workspace, set, r.opts.Now(), AssessOptions{Prompt: r.opts.Prompt, Bundles: r.opts.Bundles})
 	return set, a, err
 }
 
@@ -414,20 +370,20 @@ func (r *run) loaded() *spec.Set {
 	return r.set
 }
 
-// phase runs one spec in tree, saying so on the run's output, and reports
-// how it went; turn, if set, is called before the phase changes the branch
-// (see execute).
-func (r *run) phase(ctx context.Context, s *spec.Spec, tree *isolation.Tree, turn func(p *phase, failing bool)) *Phase {
+// runOne runs the phase of one spec in tree, saying so on the run's
+// output, and reports how it went; turn, if set, is called before the
+// phase changes the branch (see phase.Turn).
+func (r *run) runOne(ctx context.Context, s *spec.Spec, tree *isolation.Tree, turn phase.Turn) *Phase {
 	out := r.opts.Out
 	start := r.opts.Now()
 	ph := &Phase{Spec: s}
 	fmt.Fprintf(out, "run   %-20s %s\n", s.ID, s.Title)
-	ph.Err = r.execute(ctx, s, ph, tree, turn)
+	ph.Outcome, ph.Err = r.Execute(ctx, s, tree, turn)
 	ph.Duration = r.opts.Now().Sub(start).Round(10 * time.Millisecond)
 	switch {
 	case notRun(ph.Err):
 		fmt.Fprintf(out, "skip  %-20s %s  (not run)\n", s.ID, s.Title)
-	case errors.Is(ph.Err, ErrStopped):
+	case errors.Is(ph.Err, phase.ErrStopped):
 		fmt.Fprintf(out, "stop  %-20s %s  (%v after %s; it runs with the next run)\n", s.ID, s.Title, ph.Err, ph.Duration)
 	case ph.Err != nil:
 		fmt.Fprintf(out, "FAIL  %-20s %s  (failed after %s)\n", s.ID, s.Title, ph.Duration)
@@ -441,95 +397,13 @@ func (r *run) phase(ctx context.Context, s *spec.Spec, tree *isolation.Tree, tur
 	return ph
 }
 
-// resume takes over what a run killed at any instant left, before anything
-// else runs (this run holds the run lock, so no other run is active, and
-// git has been repaired): it kills the processes its agent left, lands
-// phases that got past their verification once verified again, and
-// returns phases caught earlier to pending, to run again.
+// resume takes over what a run killed at any instant left (phase.Resume),
+// before anything else runs: this run holds the run lock, so no other run
+// is active, and git has been repaired.
 func (r *run) resume(ctx context.Context, rep *Report) error {
-	os.RemoveAll(filepath.Join(r.stateDir, "scratch")) // prompt files of killed agents
-	progs, err := loadProgress(r.stateDir)
-	if err != nil {
-		return err
+	resumed, err := r.Resume(ctx, r.set, r.tree, r.opts.Out)
+	for _, res := range resumed {
+		rep.Ran = append(rep.Ran, Phase{Spec: res.Spec, Outcome: res.Outcome, Err: res.Err})
 	}
-	resumed := map[string]bool{}
-	for _, prog := range progs {
-		if n := procs.KillAll(prog.PGID, prog.Marker); n > 0 {
-			fmt.Fprintf(r.opts.Out, "Stopped %d process(es) that the agent of %s left running in an interrupted run\n", n, prog.Spec)
-		}
-		s := r.set.Get(prog.Spec)
-		switch {
-		case s == nil || s.Status != spec.StatusInProgress:
-			if err := removeProgress(r.stateDir, prog.Spec); err != nil {
-				return err
-			}
-		case prog.Step == stepVerified && !prog.Released:
-			resumed[s.ID] = true
-			fmt.Fprintf(r.opts.Out, "Resuming %s: an interrupted run had verified its work; verifying it again\n", s.ID)
-			ph := Phase{Spec: s}
-			ph.Commit, ph.Err = r.resumeVerified(ctx, s, prog, &ph)
-			rep.Ran = append(rep.Ran, ph)
-		}
-	}
-	for _, s := range r.set.Specs {
-		if s.Status == spec.StatusInProgress && !resumed[s.ID] {
-			fmt.Fprintf(r.opts.Out, "Taking over %s, left in progress by an interrupted run\n", s.ID)
-			_, err := r.w.Update(s.ID, backToPending)
-			if err != nil {
-				return err
-			}
-			if err := removeProgress(r.stateDir, s.ID); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// resumeVerified verifies again, in the worktree the interrupted run left,
-// the work of a phase that had verified, and lands it.
-func (r *run) resumeVerified(ctx context.Context, s *spec.Spec, prog *progress, ph *Phase) (string, error) {
-	logFile, err := r.openLog(s.ID)
-	if err != nil {
-		return "", err
-	}
-	defer logFile.Close()
-	p := &phase{env: r.env, spec: s, snapshot: s.Bytes(), specRel: r.paths.Abs(r.w.SpecPath(s.ID)), prog: prog, log: logFile, tree: r.tree}
-	if prog.Slot != "" && prog.Slot != r.tree.Slot() {
-		// The worktree a phase of a parallel run worked in.
-		if !validSlot(prog.Slot) {
-			return "", p.fail(prog.Output, nil, fmt.Errorf("its progress names no worktree of chant's: %q", prog.Slot))
-		}
-		if p.tree, err = openTree("", r.repo, r.paths.Root(), prog.Slot); err != nil {
-			return "", p.fail(prog.Output, nil, err)
-		}
-	}
-	if p.contract, err = r.readContract(s); err != nil {
-		return "", p.fail(prog.Output, nil, err)
-	}
-	v, err := p.verify(ctx)
-	ph.Verification = v
-	if err == nil && !v.OK() {
-		err = errors.New(strings.Join(v.Problems(), "; "))
-	}
-	if err != nil {
-		return "", p.fail(prog.Output, v, err)
-	}
-	return p.land(v)
-}
-
-// backToPending is the edit that returns a spec left in progress to
-// pending.
-func backToPending(cur *spec.Spec, e *spec.Editor) error {
-	if cur.Status == spec.StatusInProgress {
-		e.Set("status", spec.StatusPending)
-	}
-	return nil
-}
-
-func setStatus(status string) func(*spec.Spec, *spec.Editor) error {
-	return func(_ *spec.Spec, e *spec.Editor) error {
-		e.Set("status", status)
-		return nil
-	}
+	return err
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
@@ -20,31 +19,6 @@ import (
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
 )
-
-func TestTruncateKeepsCharactersWhole(t *testing.T) {
-	s := strings.Repeat("é", 6000) // two bytes each
-	got := truncate(s, MaxAgentOutput)
-	if !utf8.ValidString(got) {
-		t.Fatal("truncated output is not valid UTF-8")
-	}
-	if !strings.HasSuffix(got, "\n... (output truncated, 6000 chars total)") {
-		t.Fatalf("no truncation note: %q", got[len(got)-60:])
-	}
-	if n := utf8.RuneCountInString(strings.SplitN(got, "\n", 2)[0]); n != MaxAgentOutput {
-		t.Fatalf("kept %d characters, want %d", n, MaxAgentOutput)
-	}
-	if truncate("short", 10) != "short" {
-		t.Fatal("short text changed")
-	}
-}
-
-func TestAgentOutputFenceOutgrowsTheText(t *testing.T) {
-	out := agentOutput(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), "see:\n```go\ncode\n```")
-	want := "## Agent Output\n\n2026-01-02T03:04:05Z\n\n````\nsee:\n```go\ncode\n```\n````\n"
-	if out != want {
-		t.Fatalf("got %q\nwant %q", out, want)
-	}
-}
 
 // fakeAgent writes files and ticks criteria as told.
 type fakeAgent struct {
@@ -314,12 +288,12 @@ func TestAFailedAgentLeavesNothingToTheNextPhase(t *testing.T) {
 	set, _ := w.Load()
 	boom := &fakeAgent{files: map[string]string{"a.txt": "half\n", "stray.txt": "left behind\n"}, err: errors.New("boom"), errAfterWrite: true}
 	r := newRun(Options{Workspace: w, Out: io.Discard, Now: time.Now}, repo, set, boom, nil, tree)
-	if ph := r.phase(context.Background(), set.Get("a"), tree, nil); ph.Err == nil {
+	if ph := r.runOne(context.Background(), set.Get("a"), tree, nil); ph.Err == nil {
 		t.Fatal("a did not fail")
 	}
-	r.agent = &fakeAgent{write: true, tick: true}
+	r.Agent = &fakeAgent{write: true, tick: true}
 	r.set, _ = w.Load()
-	if ph := r.phase(context.Background(), r.set.Get("b"), tree, nil); ph.Err != nil {
+	if ph := r.runOne(context.Background(), r.set.Get("b"), tree, nil); ph.Err != nil {
 		t.Fatalf("b, after a's agent failed in the same run: %v", ph.Err)
 	}
 }

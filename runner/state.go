@@ -13,6 +13,7 @@ import (
 	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/runner/agent"
+	"github.com/chant-run/chant/runner/phase"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -172,9 +173,9 @@ func Assess(w *spec.Workspace, set *spec.Set, now time.Time, opts AssessOptions)
 			st.Kind = KindCancelled
 		case s.Status == spec.StatusInProgress:
 			st.Kind = KindInterrupted
-			if stateDir != "" && Running(stateDir, s.ID) {
+			if stateDir != "" && phase.Running(stateDir, s.ID) {
 				st.Kind = KindRunning
-				st.Worker = RunningOn(stateDir, s.ID)
+				st.Worker = phase.RunningOn(stateDir, s.ID)
 			}
 		case s.Status == spec.StatusPending, s.Status == spec.StatusFailed:
 			if err := a.standing(st, cycles[s.ID], repo, now); err != nil {

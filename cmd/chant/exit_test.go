@@ -11,6 +11,7 @@ import (
 	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/runner/agent"
+	"github.com/chant-run/chant/runner/phase"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -30,7 +31,7 @@ func TestExitCodes(t *testing.T) {
 		{fmt.Errorf("%w: bwrap not found", sandbox.ErrUnavailable), exitBadInput},
 		{gitrepo.ErrNotRepository, exitBadInput},
 		{fmt.Errorf("%w %q", agent.ErrPrompt, "x"), exitBadInput},
-		{&runner.DirtyTargetsError{Spec: "a", Paths: []string{"f"}}, exitBadInput},
+		{&phase.DirtyTargetsError{Spec: "a", Paths: []string{"f"}}, exitBadInput},
 		{fmt.Errorf("%w: a", runner.ErrPhaseFailed), exitFailed},
 		// A failure wins over the bad input it carries.
 		{fmt.Errorf("%w: a: %w", runner.ErrPhaseFailed, located), exitFailed},

@@ -14,7 +14,7 @@ import (
 
 	"github.com/chant-run/chant/internal/gitdir"
 	"github.com/chant-run/chant/internal/safefs"
-	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/runner/phase"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -85,7 +85,7 @@ func runLog(ctx context.Context, opts *logOptions) error {
 		stateDir = dirs.StateDir()
 	}
 	shown := len(data)
-	for runner.Running(stateDir, s.ID) {
+	for phase.Running(stateDir, s.ID) {
 		select {
 		case <-ctx.Done():
 			return nil

@@ -11,7 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/chant-run/chant/internal/textsafe"
-	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/runner/phase"
 )
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
@@ -37,15 +37,15 @@ type liveOutput struct {
 	out     io.Writer
 	tty     bool
 	every   time.Duration
-	current map[string]runner.Activity // what runs, by spec
-	shown   int                        // progress lines on screen (terminal)
-	midLine bool                       // the last output did not end a line
+	current map[string]phase.Activity // what runs, by spec
+	shown   int                       // progress lines on screen (terminal)
+	midLine bool                      // the last output did not end a line
 	stop    chan struct{}
 	once    sync.Once
 }
 
 func newLiveOutput(out io.Writer) *liveOutput {
-	l := &liveOutput{out: out, every: 30 * time.Second, stop: make(chan struct{}), current: map[string]runner.Activity{}}
+	l := &liveOutput{out: out, every: 30 * time.Second, stop: make(chan struct{}), current: map[string]phase.Activity{}}
 	if f, ok := fileOf(out); ok {
 		l.tty = isTerminal(f)
 	}
@@ -74,7 +74,7 @@ func (l *liveOutput) Write(p []byte) (int, error) {
 }
 
 // Activity follows what the runner runs.
-func (l *liveOutput) Activity(a runner.Activity) {
+func (l *liveOutput) Activity(a phase.Activity) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.clear()
@@ -121,8 +121,8 @@ func (l *liveOutput) tick() {
 }
 
 // running lists what runs, the longest running first.
-func (l *liveOutput) running() []runner.Activity {
-	out := make([]runner.Activity, 0, len(l.current))
+func (l *liveOutput) running() []phase.Activity {
+	out := make([]phase.Activity, 0, len(l.current))
 	for _, a := range l.current {
 		out = append(out, a)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/temporalengine"
 	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/runner/phase"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -128,7 +129,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	if err != nil && len(rep.Failed) > 0 {
 		return &reported{err}
 	}
-	if errors.Is(err, runner.ErrEngineUnreachable) {
+	if errors.Is(err, phase.ErrEngineUnreachable) {
 		opts.reportUnreachable(rep)
 		return &reported{err}
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/internal/fault"
-	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/runner/phase"
 )
 
 // errDrift means a completed spec's checks no longer hold.
@@ -64,7 +64,7 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	if opts.verbose {
 		log = opts.stdout
 	}
-	results, err := runner.Verify(ctx, target, runner.VerifyOptions{IDs: opts.ids, Head: opts.head, Log: log})
+	results, err := phase.Verify(ctx, target, phase.VerifyOptions{IDs: opts.ids, Head: opts.head, Log: log})
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/temporalengine"
-	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/runner/phase"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -92,7 +92,7 @@ func runWorker(c *cobra.Command, opts *workerOptions) error {
 	}
 	defer client.Close()
 	w := &temporalengine.Worker{Client: client, Queue: queue, Concurrency: opts.concurrency,
-		Phases: &runner.Worker{Identity: opts.identity, Dir: dir, Bundles: fixture.Recordings, Log: opts.stdout}}
+		Phases: &phase.Worker{Identity: opts.identity, Dir: dir, Bundles: fixture.Recordings, Log: opts.stdout}}
 	fmt.Fprintf(opts.stdout, "Worker %s: phases from task queue %s at %s (namespace %s), up to %d at once; its files in %s\n",
 		opts.identity, queue, conn.Address, conn.Namespace, opts.concurrency, dir)
 	return w.Run(c.Context())

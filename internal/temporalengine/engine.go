@@ -20,11 +20,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/runner/agent"
+	"github.com/chant-run/chant/runner/phase"
 )
 
-// Engine is a run's side of a pipeline's workflow (runner.Engine): it
+// Engine is a run's side of a pipeline's workflow (phase.Engine): it
 // starts the workflow or joins the one running, asks it for phases and
 // waits for their results.
 type Engine struct {
@@ -37,7 +37,7 @@ type Engine struct {
 	Poll time.Duration
 	// Patience is how long Attach waits for a cluster it cannot reach
 	// (default DefaultPatience); a phase waits its own
-	// (runner.RemotePhase.Patience).
+	// (phase.RemotePhase.Patience).
 	Patience time.Duration
 	// Log hears when the cluster stops answering and when it answers
 	// again (nil: nobody).
@@ -90,7 +90,7 @@ func (e *Engine) watch(ctx context.Context) {
 				e.setEnd(key, nil) // asked again: an earlier end is over
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
 				a := ev.GetActivityTaskCompletedEventAttributes()
-				var res runner.RemoteResult
+				var res phase.RemoteResult
 				if err := converter.GetDefaultDataConverter().FromPayloads(a.GetResult(), &res); err != nil {
 					continue // the workflow's state will say
 				}
@@ -276,8 +276,8 @@ func find(st *State, key string) *PhaseState {
 // Interrupted, it cancels the phase on its worker. A cluster out of reach
 // (a restart, a network cut) is waited for, as long as the phase may take
 // (req.Patience): only then is the phase given up
-// (runner.ErrEngineUnreachable), and it goes on on its worker.
-func (e *Engine) Phase(ctx context.Context, req *runner.RemotePhase, update func(worker string)) (*runner.RemoteResult, error) {
+// (phase.ErrEngineUnreachable), and it goes on on its worker.
+func (e *Engine) Phase(ctx context.Context, req *phase.RemotePhase, update func(worker string)) (*phase.RemoteResult, error) {
 	patience := req.Patience
 	if patience <= 0 {
 		patience = DefaultPatience
@@ -312,7 +312,7 @@ func (e *Engine) Phase(ctx context.Context, req *runner.RemotePhase, update func
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	asked := false
-	ended := func(p *PhaseState) (*runner.RemoteResult, error) {
+	ended := func(p *PhaseState) (*phase.RemoteResult, error) {
 		e.setEnd(req.Key, nil)
 		switch p.Status {
 		case StatusDone:
@@ -439,7 +439,7 @@ type outage struct {
 
 // call makes a call to the cluster, again and again while it fails in a
 // way that passes by itself (transient), for up to patience of failures in
-// a row; then the error wraps runner.ErrEngineUnreachable. Another error
+// a row; then the error wraps phase.ErrEngineUnreachable. Another error
 // is returned at once. The first failure, and the end of the outage, are
 // said on Log.
 func (e *Engine) call(ctx context.Context, patience time.Duration, what string, fn func(ctx context.Context) error) error {
@@ -461,7 +461,7 @@ func (e *Engine) call(ctx context.Context, patience time.Duration, what string, 
 		case since.IsZero():
 			since = time.Now()
 		case time.Since(since) >= patience:
-			return fmt.Errorf("%w: the Temporal server at %s did not answer for %s (%s: %v)", runner.ErrEngineUnreachable, e.Address, patience, what, err)
+			return fmt.Errorf("%w: the Temporal server at %s did not answer for %s (%s: %v)", phase.ErrEngineUnreachable, e.Address, patience, what, err)
 		}
 		e.unreachable(what, err)
 		select {

@@ -9,11 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chant-run/chant/runner/phase"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-
-	"github.com/chant-run/chant/runner"
 )
 
 // fakeCluster is the part of a client the run's side of the engine uses:
@@ -76,9 +75,9 @@ func fakeEngine(f *fakeCluster, log *bytes.Buffer) *Engine {
 // comes. (Before, the first failed call failed the phase.)
 func TestPhaseWaitsThroughAnOutage(t *testing.T) {
 	f := &fakeCluster{down: 3, fail: serviceerror.NewUnavailable("connection refused"),
-		state: State{Phases: []*PhaseState{{Key: "k", Spec: "s", Status: StatusDone, Result: &runner.RemoteResult{Worker: "w1"}}}}}
+		state: State{Phases: []*PhaseState{{Key: "k", Spec: "s", Status: StatusDone, Result: &phase.RemoteResult{Worker: "w1"}}}}}
 	var log bytes.Buffer
-	res, err := fakeEngine(f, &log).Phase(context.Background(), &runner.RemotePhase{Key: "k", Spec: "s", Patience: time.Minute}, nil)
+	res, err := fakeEngine(f, &log).Phase(context.Background(), &phase.RemotePhase{Key: "k", Spec: "s", Patience: time.Minute}, nil)
 	if err != nil || res == nil || res.Worker != "w1" {
 		t.Fatalf("Phase = %+v, %v", res, err)
 	}
@@ -95,8 +94,8 @@ func TestPhaseWaitsThroughAnOutage(t *testing.T) {
 func TestPhaseGivenUpAfterItsPatience(t *testing.T) {
 	f := &fakeCluster{down: -1, fail: serviceerror.NewUnavailable("connection refused")}
 	start := time.Now()
-	_, err := fakeEngine(f, nil).Phase(context.Background(), &runner.RemotePhase{Key: "k", Spec: "s", Patience: 600 * time.Millisecond}, nil)
-	if !errors.Is(err, runner.ErrEngineUnreachable) || !errors.Is(err, runner.ErrStopped) {
+	_, err := fakeEngine(f, nil).Phase(context.Background(), &phase.RemotePhase{Key: "k", Spec: "s", Patience: 600 * time.Millisecond}, nil)
+	if !errors.Is(err, phase.ErrEngineUnreachable) || !errors.Is(err, phase.ErrStopped) {
 		t.Fatalf("Phase: %v; want ErrEngineUnreachable", err)
 	}
 	if took := time.Since(start); took < 600*time.Millisecond || took > 30*time.Second {
@@ -111,8 +110,8 @@ func TestPhaseGivenUpAfterItsPatience(t *testing.T) {
 func TestPhaseRefusedIsNotWaitedFor(t *testing.T) {
 	f := &fakeCluster{down: -1, fail: serviceerror.NewPermissionDenied("no", "")}
 	var log bytes.Buffer
-	_, err := fakeEngine(f, &log).Phase(context.Background(), &runner.RemotePhase{Key: "k", Spec: "s", Patience: time.Hour}, nil)
-	if err == nil || errors.Is(err, runner.ErrEngineUnreachable) || !errors.Is(err, ErrConnection) || f.calls != 1 {
+	_, err := fakeEngine(f, &log).Phase(context.Background(), &phase.RemotePhase{Key: "k", Spec: "s", Patience: time.Hour}, nil)
+	if err == nil || errors.Is(err, phase.ErrEngineUnreachable) || !errors.Is(err, ErrConnection) || f.calls != 1 {
 		t.Fatalf("Phase: %v after %d calls; want the refusal at once", err, f.calls)
 	}
 	if log.Len() != 0 {

@@ -13,14 +13,13 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/chant-run/chant/runner/phase"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/chant-run/chant/runner"
 )
 
 // Connection is how to reach a Temporal cluster.
@@ -176,7 +175,7 @@ type Worker struct {
 	Client      client.Client
 	Queue       string
 	Concurrency int // phases at once
-	Phases      *runner.Worker
+	Phases      *phase.Worker
 }
 
 // Run polls until ctx ends.
@@ -205,7 +204,7 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // phase is the activity: one phase, heartbeating while it runs.
-func (w *Worker) phase(ctx context.Context, req runner.RemotePhase) (*runner.RemoteResult, error) {
+func (w *Worker) phase(ctx context.Context, req phase.RemotePhase) (*phase.RemoteResult, error) {
 	info := activity.GetInfo(ctx)
 	beat := info.HeartbeatTimeout / 3
 	if beat <= 0 || beat > 10*time.Second {
@@ -227,7 +226,7 @@ func (w *Worker) phase(ctx context.Context, req runner.RemotePhase) (*runner.Rem
 	}()
 	res, err := w.Phases.RunPhase(ctx, &req)
 	switch {
-	case errors.Is(err, runner.ErrBadPhase):
+	case errors.Is(err, phase.ErrBadPhase):
 		return nil, badRequest(err)
 	case err != nil:
 		return nil, err // retried, perhaps on another worker
@@ -240,7 +239,7 @@ func (w *Worker) phase(ctx context.Context, req runner.RemotePhase) (*runner.Rem
 // a few MB); the worker's log has all of them.
 const maxText = 256 << 10
 
-func trimResult(res *runner.RemoteResult) {
+func trimResult(res *phase.RemoteResult) {
 	res.Output = trimText(res.Output)
 	if v := res.Verification; v != nil {
 		for i := range v.Checks {

@@ -13,10 +13,9 @@ import (
 	"sort"
 	"time"
 
+	"github.com/chant-run/chant/runner/phase"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/chant-run/chant/runner"
 )
 
 // Names that workflows, activities, signals and queries are registered
@@ -65,11 +64,11 @@ type State struct {
 
 // PhaseState is one phase asked of the workflow.
 type PhaseState struct {
-	Key    string               `json:"key"`
-	Spec   string               `json:"spec"`
-	Status string               `json:"status"` // running, done, failed, cancelled
-	Error  string               `json:"error,omitempty"`
-	Result *runner.RemoteResult `json:"result,omitempty"`
+	Key    string              `json:"key"`
+	Spec   string              `json:"spec"`
+	Status string              `json:"status"` // running, done, failed, cancelled
+	Error  string              `json:"error,omitempty"`
+	Result *phase.RemoteResult `json:"result,omitempty"`
 }
 
 // Phase statuses.
@@ -89,7 +88,7 @@ type GateState struct {
 
 // PhaseRequest asks the workflow for a phase.
 type PhaseRequest struct {
-	Req runner.RemotePhase
+	Req phase.RemotePhase
 }
 
 // GateSignal tells the workflow about a gate.
@@ -158,7 +157,7 @@ func Pipeline(ctx workflow.Context, in PipelineInput) error {
 		f := workflow.ExecuteActivity(actx, ActivityName, r.Req)
 		sel.AddFuture(f, func(f workflow.Future) {
 			delete(cancels, p.Key)
-			var res runner.RemoteResult
+			var res phase.RemoteResult
 			err := f.Get(ctx, &res)
 			var canceled *temporal.CanceledError
 			switch {

@@ -10,17 +10,16 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/chant-run/chant/runner/phase"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/chant-run/chant/runner"
 )
 
 // pipelineEnv is the workflow in the SDK's test environment (time is
 // simulated), with phase as its activity.
-func pipelineEnv(t *testing.T, phase func(ctx context.Context, req runner.RemotePhase) (*runner.RemoteResult, error)) *testsuite.TestWorkflowEnvironment {
+func pipelineEnv(t *testing.T, phase func(ctx context.Context, req phase.RemotePhase) (*phase.RemoteResult, error)) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflowWithOptions(Pipeline, workflow.RegisterOptions{Name: WorkflowName})
@@ -43,13 +42,13 @@ func query(t *testing.T, env *testsuite.TestWorkflowEnvironment) *State {
 
 func TestAPhaseKeyRunsOnce(t *testing.T) {
 	var runs atomic.Int32
-	env := pipelineEnv(t, func(ctx context.Context, req runner.RemotePhase) (*runner.RemoteResult, error) {
+	env := pipelineEnv(t, func(ctx context.Context, req phase.RemotePhase) (*phase.RemoteResult, error) {
 		runs.Add(1)
-		return &runner.RemoteResult{Worker: "w", Output: "did " + req.Spec}, nil
+		return &phase.RemoteResult{Worker: "w", Output: "did " + req.Spec}, nil
 	})
 	ask := func(at time.Duration, key string) {
 		env.RegisterDelayedCallback(func() {
-			env.SignalWorkflow(SignalPhase, PhaseRequest{Req: runner.RemotePhase{Key: key, Spec: "a"}})
+			env.SignalWorkflow(SignalPhase, PhaseRequest{Req: phase.RemotePhase{Key: key, Spec: "a"}})
 		}, at)
 	}
 	ask(time.Second, "a-1")
@@ -87,21 +86,21 @@ func TestAPhaseKeyRunsOnce(t *testing.T) {
 
 func TestAFailedPhaseRunsAgainWhenAskedAgain(t *testing.T) {
 	var runs atomic.Int32
-	env := pipelineEnv(t, func(ctx context.Context, req runner.RemotePhase) (*runner.RemoteResult, error) {
+	env := pipelineEnv(t, func(ctx context.Context, req phase.RemotePhase) (*phase.RemoteResult, error) {
 		if runs.Add(1) == 1 {
 			return nil, badRequest(errors.New("no such spec"))
 		}
-		return &runner.RemoteResult{Worker: "w"}, nil
+		return &phase.RemoteResult{Worker: "w"}, nil
 	})
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(SignalPhase, PhaseRequest{Req: runner.RemotePhase{Key: "a-1", Spec: "a"}})
+		env.SignalWorkflow(SignalPhase, PhaseRequest{Req: phase.RemotePhase{Key: "a-1", Spec: "a"}})
 	}, time.Second)
 	env.RegisterDelayedCallback(func() {
 		st := query(t, env)
 		if len(st.Phases) != 1 || st.Phases[0].Status != StatusFailed {
 			t.Errorf("after a failure that is not retried: %+v", st.Phases[0])
 		}
-		env.SignalWorkflow(SignalPhase, PhaseRequest{Req: runner.RemotePhase{Key: "a-1", Spec: "a"}})
+		env.SignalWorkflow(SignalPhase, PhaseRequest{Req: phase.RemotePhase{Key: "a-1", Spec: "a"}})
 	}, time.Minute)
 	env.RegisterDelayedCallback(func() {
 		if st := query(t, env); st.Phases[0].Status != StatusDone {
@@ -116,7 +115,7 @@ func TestAFailedPhaseRunsAgainWhenAskedAgain(t *testing.T) {
 }
 
 func TestFinishWaitsForRunningPhasesAndCancelStopsOne(t *testing.T) {
-	env := pipelineEnv(t, func(ctx context.Context, req runner.RemotePhase) (*runner.RemoteResult, error) {
+	env := pipelineEnv(t, func(ctx context.Context, req phase.RemotePhase) (*phase.RemoteResult, error) {
 		for {
 			select {
 			case <-ctx.Done():
@@ -127,7 +126,7 @@ func TestFinishWaitsForRunningPhasesAndCancelStopsOne(t *testing.T) {
 		}
 	})
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(SignalPhase, PhaseRequest{Req: runner.RemotePhase{Key: "a-1", Spec: "a"}})
+		env.SignalWorkflow(SignalPhase, PhaseRequest{Req: phase.RemotePhase{Key: "a-1", Spec: "a"}})
 	}, time.Second)
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(SignalFinish, nil) // a phase runs: not yet
@@ -149,7 +148,7 @@ func TestFinishWaitsForRunningPhasesAndCancelStopsOne(t *testing.T) {
 
 func TestResultTextsAreBounded(t *testing.T) {
 	long := strings.Repeat("é", maxText) // two bytes each
-	res := &runner.RemoteResult{Output: long, Verification: &runner.Verification{Checks: []runner.CheckResult{{Output: long}}}}
+	res := &phase.RemoteResult{Output: long, Verification: &phase.Verification{Checks: []phase.CheckResult{{Output: long}}}}
 	trimResult(res)
 	for _, s := range []string{res.Output, res.Verification.Checks[0].Output} {
 		if len(s) > maxText+100 || !utf8.ValidString(s) || !strings.HasPrefix(s, "[… the start is in the worker's log]") {
@@ -165,12 +164,12 @@ func TestALongPipelineContinuesAsNewWithItsResults(t *testing.T) {
 	defer func(n int, f func(workflow.Context) int) { historyBudget, historyLength = n, f }(historyBudget, historyLength)
 	events := 0
 	historyBudget, historyLength = 5, func(workflow.Context) int { events++; return events }
-	env := pipelineEnv(t, func(ctx context.Context, req runner.RemotePhase) (*runner.RemoteResult, error) {
-		return &runner.RemoteResult{Worker: "w", Output: req.Key}, nil
+	env := pipelineEnv(t, func(ctx context.Context, req phase.RemotePhase) (*phase.RemoteResult, error) {
+		return &phase.RemoteResult{Worker: "w", Output: req.Key}, nil
 	})
 	for i := range 10 {
 		env.RegisterDelayedCallback(func() {
-			env.SignalWorkflow(SignalPhase, PhaseRequest{Req: runner.RemotePhase{Key: fmt.Sprintf("s-%d", i), Spec: "s"}})
+			env.SignalWorkflow(SignalPhase, PhaseRequest{Req: phase.RemotePhase{Key: fmt.Sprintf("s-%d", i), Spec: "s"}})
 		}, time.Duration(i+1)*time.Second)
 	}
 	env.RegisterDelayedCallback(func() {

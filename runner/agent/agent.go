@@ -91,6 +91,22 @@ func RecordingsDir(w *spec.Workspace) string {
 	return filepath.Join(w.Root, filepath.FromSlash(dir))
 }
 
+// For is the agent the config asks for (its problems are
+// ConfigProblems'): the replay agent with bundles (recordings built into
+// the program), or a command, its output streamed to stream (nil: not).
+// record says the run records what the agent does, which the replay agent
+// cannot.
+func For(w *spec.Workspace, record bool, bundles func(string) (fs.FS, error), stream io.Writer) (Agent, error) {
+	switch w.Config.Defaults.Provider {
+	case "", "replay":
+		if record {
+			return nil, &spec.Error{Path: w.Config.Path, Msg: "--record needs a real agent (a preset such as claude, or command); the provider is replay"}
+		}
+		return ReplayFor(w, bundles)
+	}
+	return CommandFor(w, stream)
+}
+
 // Replay is the agent that replays recorded work: for each spec, a directory
 // named by the spec ID holding
 //

@@ -1,4 +1,4 @@
-package runner
+package phase
 
 import (
 	"errors"
@@ -24,10 +24,10 @@ import (
 // is touched. They land with the spec's record.
 func (p *phase) recording() ([]gitrepo.Change, error) {
 	r := p.env
-	if msg := spec.ReplayDirProblem(r.w.Config.Replay.Dir); msg != "" {
-		return nil, &spec.Error{Path: r.w.Config.Path, Msg: msg}
+	if msg := spec.ReplayDirProblem(r.Workspace.Config.Replay.Dir); msg != "" {
+		return nil, &spec.Error{Path: r.Workspace.Config.Path, Msg: msg}
 	}
-	dir := r.paths.Abs(filepath.Join(agent.RecordingsDir(r.w), p.spec.ID))
+	dir := r.Paths.Abs(filepath.Join(agent.RecordingsDir(r.Workspace), p.spec.ID))
 	want := map[string]gitrepo.Change{}
 	for rel, f := range p.work {
 		want[dir+"/files/"+rel] = gitrepo.Change{Mode: f.mode, Data: f.data}
@@ -56,7 +56,7 @@ func (p *phase) recording() ([]gitrepo.Change, error) {
 	want[dir+"/transcript.md"] = gitrepo.Change{Mode: safefs.Regular, Data: []byte(strings.TrimSpace(p.prog.Output) + "\n")}
 
 	// An earlier recording's files that this one does not write go.
-	root := filepath.Join(r.repo.Root, filepath.FromSlash(dir+"/files"))
+	root := filepath.Join(r.Repo.Root, filepath.FromSlash(dir+"/files"))
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
@@ -65,12 +65,12 @@ func (p *phase) recording() ([]gitrepo.Change, error) {
 			return err
 		}
 		if d.Type()&fs.ModeSymlink != 0 && path != root {
-			return fmt.Errorf("%w: %s is a symbolic link", ErrUnsafePath, r.paths.Abs(path))
+			return fmt.Errorf("%w: %s is a symbolic link", ErrUnsafePath, r.Paths.Abs(path))
 		}
 		if d.IsDir() {
 			return nil
 		}
-		rel := r.paths.Abs(path)
+		rel := r.Paths.Abs(path)
 		if _, ok := want[rel]; !ok {
 			want[rel] = gitrepo.Change{}
 		}
@@ -88,7 +88,7 @@ func (p *phase) recording() ([]gitrepo.Change, error) {
 	for _, path := range paths {
 		c := want[path]
 		c.Path = path
-		if c.Before, err = r.repo.WorkFile(path); err != nil {
+		if c.Before, err = r.Repo.WorkFile(path); err != nil {
 			return nil, err
 		}
 		out = append(out, c)

@@ -1,4 +1,4 @@
-package runner
+package phase
 
 import (
 	"context"
@@ -98,7 +98,7 @@ func Verify(ctx context.Context, w *spec.Workspace, opts VerifyOptions) ([]Verif
 	if err != nil {
 		return nil, err
 	}
-	tree, err := openTree("", repo, w.InRepo(repo.Root).Of("."), "verify")
+	tree, err := OpenTree("", repo, w.InRepo(repo.Root).Of("."), "verify")
 	if err != nil {
 		return nil, err
 	}

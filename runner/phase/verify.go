@@ -1,4 +1,4 @@
-package runner
+package phase
 
 import (
 	"bytes"
@@ -196,7 +196,7 @@ func runCheck(ctx context.Context, c spec.Check, dir, id string, cage *sandbox.C
 	defer cancel()
 	marker := procs.NewMarker()
 	var buf bytes.Buffer
-	out := &lockedWriter{w: &buf} // the relay of a network list writes to it too
+	out := NewLockedWriter(&buf) // the relay of a network list writes to it too
 	argv, release, err := cage.Command(dir, []string{"sh", "-c", c.Run}, out)
 	if err != nil {
 		return CheckResult{Check: c, Err: "could not run: " + err.Error()}

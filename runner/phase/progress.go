@@ -1,4 +1,4 @@
-package runner
+package phase
 
 import (
 	"encoding/json"
@@ -12,6 +12,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/internal/safefs"
 )
 
@@ -146,4 +147,22 @@ func Running(stateDir, id string) bool {
 	}
 	err = syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// Abandon kills what the agents of interrupted phases left running and
+// forgets the progress of spec id, which a person reset.
+func Abandon(stateDir, id string) error {
+	progs, err := loadProgress(stateDir)
+	if err != nil {
+		return err
+	}
+	for _, p := range progs {
+		procs.KillAll(p.PGID, p.Marker)
+		if p.Spec == id {
+			if err := removeProgress(stateDir, p.Spec); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package runner
+package phase
 
 import (
 	"path"
@@ -8,12 +8,12 @@ import (
 	"github.com/chant-run/chant/spec"
 )
 
-// openTree opens a phase worktree of repo (under base; "" is the usual
+// OpenTree opens a phase worktree of repo (under base; "" is the usual
 // place) that leaves out the spec directories of the workspace at wsRel
 // in the repository: the agent gets its own spec, which chant puts there,
 // and the prompt inlines what else it is given. Every other spec would
 // make each phase's checkout and scan grow with their number.
-func openTree(base string, repo *gitrepo.Repo, wsRel, slot string) (*isolation.Tree, error) {
+func OpenTree(base string, repo *gitrepo.Repo, wsRel, slot string) (*isolation.Tree, error) {
 	t, err := isolation.OpenIn(base, repo, slot)
 	if err != nil {
 		return nil, err

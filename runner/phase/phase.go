@@ -1,4 +1,4 @@
-package runner
+package phase
 
 import (
 	"context"
@@ -45,7 +45,7 @@ import (
 
 // phase is one spec's run across its steps.
 type phase struct {
-	env      *env
+	env      *Env
 	spec     *spec.Spec // the spec as read at its start (in_progress): its contract
 	snapshot []byte     // its bytes: what the user's spec file holds during the phase
 	contract *spec.Contract
@@ -65,29 +65,29 @@ type phase struct {
 	render func() (string, error)
 }
 
-// env is what the phases of a run, or of a worker, share, read by each
+// Env is what the phases of a run, or of a worker, share, read by each
 // phase and never changed by it: where they work, with which agent and
 // sandbox, under which options. A phase has no other way to its run.
-type env struct {
-	w        *spec.Workspace
-	repo     *gitrepo.Repo
-	paths    spec.RepoPaths // the workspace's paths in the repository
-	stateDir string
-	agent    agent.Agent
-	sandbox  *sandbox.Policy // what a phase's processes may do; nil: sandbox: off
-	// shared, in a parallel run or on a worker, watches git's
+type Env struct {
+	Workspace *spec.Workspace
+	Repo      *gitrepo.Repo
+	Paths     spec.RepoPaths // the workspace's paths in the repository
+	StateDir  string         // chant's state directory (progress files, scratch)
+	Agent     agent.Agent
+	Sandbox   *sandbox.Policy // what a phase's processes may do; nil: sandbox: off
+	// Shared, in a parallel run or on a worker, watches git's
 	// configuration for all phases at once; nil: each phase watches it.
-	shared *sharedGuard
-	// specs returns the specs as last loaded (a gate's contract covers
+	Shared *SharedGuard
+	// Specs returns the specs as last loaded (a gate's contract covers
 	// its dependencies' work).
-	specs        func() *spec.Set
-	prompt       string // run --prompt
-	skipCriteria bool
-	record       bool
-	engine       Engine // nil: phases run here
-	engineRepo   string
-	now          func() time.Time
-	onActivity   func(Activity)
+	Specs        func() *spec.Set
+	Prompt       string // run --prompt
+	SkipCriteria bool   // complete a spec whose criteria are not all checked
+	Record       bool   // save what the agent did as a replay recording
+	Engine       Engine // nil: phases run here
+	EngineRepo   string // where the engine's workers fetch from ("": the repository)
+	Now          func() time.Time
+	OnActivity   func(Activity) // nil: nobody is told
 }
 
 type landedFile struct {
@@ -118,19 +118,26 @@ func (e *DirtyTargetsError) Error() string {
 
 func (e *DirtyTargetsError) Unwrap() error { return ErrDirtyTargets }
 
-// ErrNotApproved means a gate's approval does not hold at the moment its
-// phase reads its contract.
-var ErrNotApproved = fault.New(fault.Input, "not approved")
+var (
+	// ErrNotApproved means a gate's approval does not hold at the moment
+	// its phase reads its contract.
+	ErrNotApproved = fault.New(fault.Input, "not approved")
+	// ErrStopped means a phase was stopped before it came to anything (a
+	// parallel run --fail-fast stopped it when another failed; the engine
+	// was out of reach): its spec is back as it was, to run with the next
+	// run.
+	ErrStopped = errors.New("stopped")
+)
 
 // readContract reads what the phase of s is given. A gate's is read
 // through what its approval covers, and only when the approval holds
 // against it (gate's verdict), so that its agent is given exactly what was
 // approved.
-func (r *env) readContract(s *spec.Spec) (*spec.Contract, error) {
+func (r *Env) readContract(s *spec.Spec) (*spec.Contract, error) {
 	if !s.Gate() {
-		return spec.ReadContract(r.w, s, r.prompt)
+		return spec.ReadContract(r.Workspace, s, r.Prompt)
 	}
-	c, err := gate.Cover(r.w, r.specs(), s, r.prompt, r.repo, agent.Files)
+	c, err := gate.Cover(r.Workspace, r.Specs(), s, r.Prompt, r.Repo, agent.Files)
 	if err != nil {
 		return nil, err
 	}
@@ -140,13 +147,33 @@ func (r *env) readContract(s *spec.Spec) (*spec.Contract, error) {
 	return c.Contract, nil
 }
 
-// execute runs one spec; any failure of the phase is recorded in the spec
-// and returned.
-//
-// turn, when set, is called once the work is verified or failed, before
-// the phase changes the branch: a parallel run waits there for the
-// phase's turn to land.
-func (r *env) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolation.Tree, turn func(p *phase, failing bool)) error {
+// Outcome is what a phase came to, besides its error.
+type Outcome struct {
+	Commit string // short SHA of the work commit
+	// Unchanged: the agent's result is what the spec's earlier commit
+	// holds (after a reset); Commit is that commit, and only the record
+	// was committed.
+	Unchanged    bool
+	Verification *Verification
+}
+
+// Turn is called once a phase's work is verified or failed, before the
+// phase changes the branch: a parallel run waits there for the phase's
+// turn to land. releaseTree gives up the phase's worktree (what it lands
+// is in memory; its progress says so first) and reports whether it could.
+type Turn func(releaseTree func() bool, failing bool)
+
+// Execute runs the phase of s in tree: its steps, from begin to landing
+// (see the top of this file). Any failure of the phase is recorded in the
+// spec and returned. turn, when set, is called before the phase changes
+// the branch.
+func (r *Env) Execute(ctx context.Context, s *spec.Spec, tree *isolation.Tree, turn Turn) (Outcome, error) {
+	var out Outcome
+	err := r.execute(ctx, s, &out, tree, turn)
+	return out, err
+}
+
+func (r *Env) execute(ctx context.Context, s *spec.Spec, ph *Outcome, tree *isolation.Tree, turn Turn) error {
 	logFile, err := r.openLog(s.ID)
 	if err != nil {
 		return err
@@ -157,15 +184,15 @@ func (r *env) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolat
 		return err
 	}
 	p.log = logFile
-	fmt.Fprintf(logFile, "=== %s %s: %s\n", r.now().UTC().Format(time.RFC3339), s.ID, s.Title)
+	fmt.Fprintf(logFile, "=== %s %s: %s\n", r.Now().UTC().Format(time.RFC3339), s.ID, s.Title)
 	attempt := p.attempt
-	if r.engine != nil {
+	if r.Engine != nil {
 		attempt = p.attemptRemote
 	}
 	res, v, err := attempt(ctx)
 	if p.prog.Key != "" {
 		// Whatever becomes of it here, the engine may forget its result.
-		defer r.engine.Done(p.prog.Key)
+		defer r.Engine.Done(p.prog.Key)
 	}
 	if res == nil {
 		res = &agent.Result{}
@@ -191,13 +218,13 @@ func (r *env) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolat
 		return p.stop(err)
 	}
 	if turn != nil {
-		turn(p, err != nil)
+		turn(p.releaseTree, err != nil)
 	}
 	if err != nil {
 		return p.fail(res.Output, v, err)
 	}
 	p.prog.Step, p.prog.Output, p.prog.Model, p.prog.Author = stepVerified, res.Output, res.Model, res.Author
-	if err := saveProgress(r.stateDir, p.prog); err != nil {
+	if err := saveProgress(r.StateDir, p.prog); err != nil {
 		return p.fail(res.Output, v, fmt.Errorf("the work was verified but not committed: %w", err))
 	}
 	commit, err := p.land(v)
@@ -206,34 +233,48 @@ func (r *env) execute(ctx context.Context, s *spec.Spec, ph *Phase, tree *isolat
 	return err
 }
 
+// releaseTree records that the phase no longer needs its worktree (what
+// it lands is in memory), and reports whether it could: a run killed from
+// then on runs the phase again rather than verify it in a worktree another
+// phase may use.
+func (p *phase) releaseTree() bool {
+	p.ticked() // read from the worktree while it is the phase's
+	p.prog.Released = true
+	if saveProgress(p.env.StateDir, p.prog) == nil {
+		return true
+	}
+	p.prog.Released = false // it keeps its worktree until it ends
+	return false
+}
+
 // begin starts a phase under the workspace lock.
-func (r *env) begin(s *spec.Spec, tree *isolation.Tree) (*phase, error) {
-	unlock, err := r.w.Lock()
+func (r *Env) begin(s *spec.Spec, tree *isolation.Tree) (*phase, error) {
+	unlock, err := r.Workspace.Lock()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if _, err := bookkeeping.Repair(r.w, r.repo); err != nil {
+	if _, err := bookkeeping.Repair(r.Workspace, r.Repo); err != nil {
 		return nil, err
 	}
-	head, err := r.repo.ReadHead()
+	head, err := r.Repo.ReadHead()
 	if err != nil {
 		return nil, err
 	}
 	if err := r.checkTargets(s, head); err != nil {
 		return nil, err
 	}
-	ed, err := r.w.EditLocked(s.ID, setStatus(spec.StatusInProgress))
+	ed, err := r.Workspace.EditLocked(s.ID, setStatus(spec.StatusInProgress))
 	if err != nil {
 		return nil, err
 	}
-	p := &phase{env: r, spec: ed.Spec, snapshot: ed.New, specRel: r.paths.Abs(r.w.SpecPath(s.ID)), tree: tree, before: ed.Old}
+	p := &phase{env: r, spec: ed.Spec, snapshot: ed.New, specRel: r.Paths.Abs(r.Workspace.SpecPath(s.ID)), tree: tree, before: ed.Old}
 	if p.contract, err = r.readContract(p.spec); err != nil {
 		return nil, err
 	}
-	kept := keptPath(r.stateDir, s.ID)
+	kept := keptPath(r.StateDir, s.ID)
 	os.Remove(kept) // a crashed phase's
-	if err := os.MkdirAll(progressDir(r.stateDir), 0o777); err != nil {
+	if err := os.MkdirAll(progressDir(r.StateDir), 0o777); err != nil {
 		return nil, err
 	}
 	// Another file system (a workspace linked into the repository) has
@@ -244,11 +285,11 @@ func (r *env) begin(s *spec.Spec, tree *isolation.Tree) (*phase, error) {
 		return nil, err
 	}
 	p.prog = &progress{Spec: s.ID, Step: stepRunning, Base: head.Commit.String(), Branch: head.Branch, Slot: tree.Slot()}
-	if err := saveProgress(r.stateDir, p.prog); err != nil {
+	if err := saveProgress(r.StateDir, p.prog); err != nil {
 		if perr := p.putBack(); perr != nil {
 			return nil, fmt.Errorf("%w (and putting its spec back: %v)", err, perr)
 		}
-		removeProgress(r.stateDir, s.ID)
+		removeProgress(r.StateDir, s.ID)
 		return nil, err
 	}
 	return p, nil
@@ -263,11 +304,11 @@ var errSpecChanged = errors.New("the spec file changed during the phase")
 // file (keptPath) over it, which needs no free space, or else by writing
 // it. The caller holds the workspace lock.
 func (p *phase) putBack() error {
-	path := p.env.w.SpecPath(p.spec.ID)
+	path := p.env.Workspace.SpecPath(p.spec.ID)
 	if cur, err := os.ReadFile(path); err != nil || string(cur) != string(p.snapshot) || p.before == nil {
 		return errSpecChanged
 	}
-	kept := keptPath(p.env.stateDir, p.spec.ID)
+	kept := keptPath(p.env.StateDir, p.spec.ID)
 	if data, err := os.ReadFile(kept); err == nil && string(data) == string(p.before) {
 		if err := os.Rename(kept, path); err == nil {
 			if d, err := os.Open(filepath.Dir(path)); err == nil {
@@ -282,22 +323,22 @@ func (p *phase) putBack() error {
 
 // checkTargets refuses a spec whose target files the user has changed and
 // not committed (in the working tree or staged).
-func (r *env) checkTargets(s *spec.Spec, head gitrepo.Head) error {
+func (r *Env) checkTargets(s *spec.Spec, head gitrepo.Head) error {
 	rels := make([]string, len(s.TargetFiles))
 	for i, t := range s.TargetFiles {
-		rels[i] = r.paths.Of(t)
+		rels[i] = r.Paths.Of(t)
 	}
-	staged, err := r.repo.IndexFiles(rels)
+	staged, err := r.Repo.IndexFiles(rels)
 	if err != nil {
 		return err
 	}
 	var dirty []string
 	for i, rel := range rels {
-		committed, err := r.repo.FileAt(head.Commit, rel)
+		committed, err := r.Repo.FileAt(head.Commit, rel)
 		if err != nil {
 			return err
 		}
-		cur, err := r.repo.WorkFile(rel)
+		cur, err := r.Repo.WorkFile(rel)
 		if err != nil {
 			return err
 		}
@@ -328,19 +369,19 @@ func (p *phase) attempt(ctx context.Context) (*agent.Result, *Verification, erro
 	// git's configuration is copied before anything runs in the worktree:
 	// setup commands are held to it as the agent is.
 	var guard interface{ Restore() ([]string, error) }
-	if r.shared != nil {
-		g := r.shared.enter(p.spec.ID)
+	if r.Shared != nil {
+		g := r.Shared.enter(p.spec.ID)
 		defer g.leave()
 		guard = g
 	} else {
-		g, err := r.repo.Guard()
+		g, err := r.Repo.Guard()
 		if err != nil {
 			return nil, nil, err
 		}
 		guard = g
 	}
-	fmt.Fprintln(p.log, sandboxLine(r.sandbox))
-	p.cage = r.sandbox.CageFor(tree.Dir, r.repo.Root, r.repo.CommonDir)
+	fmt.Fprintln(p.log, sandboxLine(r.Sandbox))
+	p.cage = r.Sandbox.CageFor(tree.Dir, r.Repo.Root, r.Repo.CommonDir)
 	if err := p.isolate(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -351,29 +392,29 @@ func (p *phase) attempt(ctx context.Context) (*agent.Result, *Verification, erro
 		return nil, nil, err
 	}
 	p.prog.Marker = procs.NewMarker()
-	if err := saveProgress(r.stateDir, p.prog); err != nil {
+	if err := saveProgress(r.StateDir, p.prog); err != nil {
 		return nil, nil, err
 	}
 	job := &agent.Job{
-		Spec: p.spec, Workspace: r.w, Dir: tree.Dir, SpecFile: filepath.Join(tree.Dir, filepath.FromSlash(p.specRel)),
-		PromptName: p.contract.PromptName, Log: p.log, Marker: p.prog.Marker, Scratch: filepath.Join(r.stateDir, "scratch"),
+		Spec: p.spec, Workspace: r.Workspace, Dir: tree.Dir, SpecFile: filepath.Join(tree.Dir, filepath.FromSlash(p.specRel)),
+		PromptName: p.contract.PromptName, Log: p.log, Marker: p.prog.Marker, Scratch: filepath.Join(r.StateDir, "scratch"),
 		Render: func() (string, error) {
 			if p.render != nil {
 				return p.render()
 			}
-			return agent.Render(r.w, p.contract)
+			return agent.Render(r.Workspace, p.contract)
 		},
 		Started: func(pgid int) {
 			p.prog.PGID = pgid
-			saveProgress(r.stateDir, p.prog)
+			saveProgress(r.StateDir, p.prog)
 		},
 		Cage: p.cage,
 	}
 	// Whatever happens next, the tree is no longer known to hold only what
 	// chant put there: the next sync scans it unless verification does.
 	tree.Touched()
-	done := r.activity(p.spec.ID, "agent "+agentName(r.agent))
-	res, agentErr := r.agent.Run(ctx, job)
+	done := r.activity(p.spec.ID, "agent "+agentName(r.Agent))
+	res, agentErr := r.Agent.Run(ctx, job)
 	done()
 	// Whatever the agent left running goes, before anything is read.
 	procs.KillAll(p.prog.PGID, p.cage.SurvivorMark(p.prog.Marker))
@@ -402,7 +443,7 @@ func (p *phase) attempt(ctx context.Context) (*agent.Result, *Verification, erro
 // isolation.setup there (see prepareTree).
 func (p *phase) isolate(ctx context.Context) error {
 	r := p.env
-	return prepareTree(ctx, r.w, r.repo, p.tree, p.cage, p.prog.head().Commit, p.spec.ID, p.log, r.activity)
+	return prepareTree(ctx, r.Workspace, r.Repo, p.tree, p.cage, p.prog.head().Commit, p.spec.ID, p.log, r.activity)
 }
 
 // setupTimeout bounds each isolation.setup command.
@@ -485,10 +526,10 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 	v := &Verification{Total: len(criteria)}
 	targets := map[string]string{} // repository path → as declared
 	for _, t := range p.spec.TargetFiles {
-		targets[r.paths.Of(t)] = t
+		targets[r.Paths.Of(t)] = t
 	}
-	specsDir := r.paths.Abs(r.w.SpecsDir) + "/"
-	chantDir := r.paths.Abs(r.w.ChantDir) + "/"
+	specsDir := r.Paths.Abs(r.Workspace.SpecsDir) + "/"
+	chantDir := r.Paths.Abs(r.Workspace.ChantDir) + "/"
 	byPath := map[string]isolation.Change{}
 	ticked := map[int]bool{}
 	for _, c := range changes {
@@ -507,11 +548,11 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 			}
 		case targets[c.Path] != "":
 		case strings.HasPrefix(c.Path, specsDir):
-			v.OtherSpecs = append(v.OtherSpecs, r.paths.Workspace(c.Path))
+			v.OtherSpecs = append(v.OtherSpecs, r.Paths.Workspace(c.Path))
 		case strings.HasPrefix(c.Path, chantDir) || c.Path+"/" == chantDir:
-			v.Undeclared = append(v.Undeclared, r.paths.Workspace(c.Path))
+			v.Undeclared = append(v.Undeclared, r.Paths.Workspace(c.Path))
 		default:
-			v.Undeclared = append(v.Undeclared, r.paths.Workspace(c.Path))
+			v.Undeclared = append(v.Undeclared, r.Paths.Workspace(c.Path))
 		}
 	}
 	for _, c := range criteria {
@@ -519,14 +560,14 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 			v.Unchecked = append(v.Unchecked, c)
 		}
 	}
-	v.SkippedCriteria = r.skipCriteria && len(v.Unchecked) > 0
+	v.SkippedCriteria = r.SkipCriteria && len(v.Unchecked) > 0
 	p.work = map[string]landedFile{}
 	for _, t := range p.spec.TargetFiles {
-		rel := r.paths.Of(t)
+		rel := r.Paths.Of(t)
 		c, changed := byPath[rel]
 		switch {
 		case !changed:
-			switch f, _ := r.repo.FileAt(p.prog.head().Commit, rel); {
+			switch f, _ := r.Repo.FileAt(p.prog.head().Commit, rel); {
 			case f.Exists() && len(p.spec.Commits) > 0:
 				v.Same = append(v.Same, t) // as the spec's earlier completion left it
 			case f.Exists():
@@ -547,7 +588,7 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 				v.BadTargets = append(v.BadTargets, fmt.Sprintf("target %s is a symbolic link leading outside the repository (to %s)", t, data))
 				continue
 			}
-			if mode == safefs.Symlink && r.record {
+			if mode == safefs.Symlink && r.Record {
 				v.BadTargets = append(v.BadTargets, "target "+t+" is a symbolic link; --record records regular files only")
 				continue
 			}
@@ -560,7 +601,7 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 		}
 		fmt.Fprintf(p.log, "check: %s (expect %s)\n", c.Run, c.Expect)
 		done := r.activity(p.spec.ID, "check `"+c.Run+"`")
-		res := runCheck(ctx, c, filepath.Join(tree.Dir, filepath.FromSlash(r.paths.Root())), p.spec.ID, p.cage)
+		res := runCheck(ctx, c, filepath.Join(tree.Dir, filepath.FromSlash(r.Paths.Root())), p.spec.ID, p.cage)
 		done()
 		fmt.Fprintf(p.log, "%s", res.Output)
 		v.Checks = append(v.Checks, res)
@@ -571,7 +612,7 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 	for rel, f := range p.work {
 		data, mode, err := tree.Read(rel)
 		if err != nil || mode != f.mode || string(data) != string(f.data) {
-			v.ChangedByChecks = append(v.ChangedByChecks, r.paths.Workspace(rel))
+			v.ChangedByChecks = append(v.ChangedByChecks, r.Paths.Workspace(rel))
 		}
 	}
 	return v, nil
@@ -582,9 +623,9 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 // and an agent must not hide a spec behind an ignore rule. It is saved, so
 // that what a phase killed half-way wrote there is undone by the next.
 func (p *phase) watch() error {
-	watched := []string{p.env.paths.Abs(p.env.w.ChantDir)}
+	watched := []string{p.env.Paths.Abs(p.env.Workspace.ChantDir)}
 	for _, t := range p.spec.TargetFiles {
-		watched = append(watched, p.env.paths.Of(t))
+		watched = append(watched, p.env.Paths.Of(t))
 	}
 	return p.tree.Watch(watched)
 }
@@ -604,8 +645,8 @@ func escapes(root, rel, target string) bool {
 // user's working tree and index along.
 func (p *phase) land(v *Verification) (string, error) {
 	r := p.env
-	now := r.now()
-	unlock, err := r.w.Lock()
+	now := r.Now()
+	unlock, err := r.Workspace.Lock()
 	if err != nil {
 		return "", err
 	}
@@ -614,7 +655,7 @@ func (p *phase) land(v *Verification) (string, error) {
 		defer unlock()
 		var work []gitrepo.Change
 		for rel, f := range p.work {
-			before, err := r.repo.FileAt(p.prog.head().Commit, rel)
+			before, err := r.Repo.FileAt(p.prog.head().Commit, rel)
 			if err != nil {
 				return err
 			}
@@ -631,7 +672,7 @@ func (p *phase) land(v *Verification) (string, error) {
 			}
 			changes := []gitrepo.Change{{Path: p.specRel, Mode: safefs.Regular, Data: data,
 				Before: gitrepo.File{Mode: safefs.Regular, Hash: gitrepo.BlobHash(p.snapshot)}}}
-			if r.record {
+			if r.Record {
 				more, err := p.recording()
 				if err != nil {
 					return nil, err
@@ -653,7 +694,7 @@ func (p *phase) land(v *Verification) (string, error) {
 		// Onto the phase's base: Land builds on the branch's head if only
 		// chant's own commits moved it since (in a parallel run, the
 		// results that landed meanwhile, with other targets).
-		made, err := r.repo.Land(gitrepo.Landing{Onto: p.prog.head(), When: now, Commits: commits})
+		made, err := r.Repo.Land(gitrepo.Landing{Onto: p.prog.head(), When: now, Commits: commits})
 		for _, h := range made {
 			hashes = append(hashes, h.String())
 		}
@@ -671,7 +712,7 @@ func (p *phase) land(v *Verification) (string, error) {
 	if err != nil {
 		return commit, err
 	}
-	return commit, removeProgress(r.stateDir, p.spec.ID)
+	return commit, removeProgress(r.StateDir, p.spec.ID)
 }
 
 // record is the spec as completed: the ticks the agent made, the status,
@@ -700,7 +741,7 @@ func (p *phase) record(v *Verification, commit string, now time.Time) ([]byte, e
 	e.Set("verification_status", v.Status())
 	e.Delete("verification_failures")
 	e.Set("last_verified", now)
-	e.AppendBody(agentOutput(now, recordSandbox(p.env.sandbox, p.prog.Output+"\n\n"+v.Summary())))
+	e.AppendBody(agentOutput(now, recordSandbox(p.env.Sandbox, p.prog.Output+"\n\n"+v.Summary())))
 	out, err := e.Bytes()
 	if err != nil {
 		return nil, err
@@ -717,12 +758,12 @@ func (p *phase) record(v *Verification, commit string, now time.Time) ([]byte, e
 // cause.
 func (p *phase) fail(output string, v *Verification, cause error) error {
 	r := p.env
-	now := r.now()
+	now := r.Now()
 	text := output
 	if v != nil {
 		text += "\n\n" + v.Summary()
 	}
-	text = recordSandbox(r.sandbox, strings.TrimSpace(text+"\n\nFailed: "+cause.Error()))
+	text = recordSandbox(r.Sandbox, strings.TrimSpace(text+"\n\nFailed: "+cause.Error()))
 	reasons := []string{cause.Error()}
 	if v != nil && len(v.Problems()) > 0 {
 		reasons = v.Problems()
@@ -757,23 +798,23 @@ func (p *phase) fail(output string, v *Verification, cause error) error {
 		// recorded.
 		switch perr := p.putBackLocked(); {
 		case perr == nil:
-			removeProgress(r.stateDir, p.spec.ID)
+			removeProgress(r.StateDir, p.spec.ID)
 			return fmt.Errorf("%w (its failure could not be recorded: %v; its spec is as it was before the run)", cause, err)
 		case !errors.Is(perr, errSpecChanged):
 			return fmt.Errorf("%w (and recording the failure: %v; and putting its spec back: %v)", cause, err, perr)
 		}
 		// The user's edit stays, with the record in it, uncommitted.
-		if _, uerr := r.w.Update(p.spec.ID, func(_ *spec.Spec, e *spec.Editor) error { edit(e); return nil }); uerr != nil {
+		if _, uerr := r.Workspace.Update(p.spec.ID, func(_ *spec.Spec, e *spec.Editor) error { edit(e); return nil }); uerr != nil {
 			return fmt.Errorf("%w (and recording the failure: %v)", cause, uerr)
 		}
 	}
-	removeProgress(r.stateDir, p.spec.ID)
+	removeProgress(r.StateDir, p.spec.ID)
 	return cause
 }
 
 // putBackLocked is putBack under the workspace lock.
 func (p *phase) putBackLocked() error {
-	unlock, err := p.env.w.Lock()
+	unlock, err := p.env.Workspace.Lock()
 	if err != nil {
 		return err
 	}
@@ -788,7 +829,7 @@ func (p *phase) stop(cause error) error {
 	r := p.env
 	fmt.Fprintf(p.log, "Stopped: %v\n", cause)
 	err := func() error {
-		unlock, err := r.w.Lock()
+		unlock, err := r.Workspace.Lock()
 		if err != nil {
 			return err
 		}
@@ -797,7 +838,7 @@ func (p *phase) stop(cause error) error {
 			return err
 		}
 		// Changed meanwhile (by the user): only the status goes back.
-		ed, err := r.w.EditLocked(p.spec.ID, backToPending)
+		ed, err := r.Workspace.EditLocked(p.spec.ID, BackToPending)
 		if err != nil {
 			return err
 		}
@@ -806,22 +847,22 @@ func (p *phase) stop(cause error) error {
 	if err != nil {
 		return fmt.Errorf("%w (and putting its spec back: %v)", cause, err)
 	}
-	removeProgress(r.stateDir, p.spec.ID)
+	removeProgress(r.StateDir, p.spec.ID)
 	return cause
 }
 
 // landRecord commits a new version of the phase's spec file alone.
-func (r *env) landRecord(p *phase, data []byte, message string, now time.Time) error {
-	unlock, err := r.w.Lock()
+func (r *Env) landRecord(p *phase, data []byte, message string, now time.Time) error {
+	unlock, err := r.Workspace.Lock()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	head, err := r.repo.ReadHead()
+	head, err := r.Repo.ReadHead()
 	if err != nil {
 		return err
 	}
-	_, err = r.repo.Land(gitrepo.Landing{Onto: head, When: now, Commits: []gitrepo.CommitSpec{{Message: message, Changes: []gitrepo.Change{
+	_, err = r.Repo.Land(gitrepo.Landing{Onto: head, When: now, Commits: []gitrepo.CommitSpec{{Message: message, Changes: []gitrepo.Change{
 		{Path: p.specRel, Mode: safefs.Regular, Data: data, Before: gitrepo.File{Mode: safefs.Regular, Hash: gitrepo.BlobHash(p.snapshot)}},
 	}}}})
 	return err
@@ -829,9 +870,9 @@ func (r *env) landRecord(p *phase, data []byte, message string, now time.Time) e
 
 // openLog opens the spec's log for appending: .chant/logs/<id>.log, never
 // through a symbolic link (a committed one could point anywhere).
-func (r *env) openLog(id string) (*os.File, error) {
+func (r *Env) openLog(id string) (*os.File, error) {
 	rel := filepath.ToSlash(filepath.Join(".chant", spec.LogsDir, id+".log"))
-	f, err := safefs.Root{Dir: r.w.Root}.OpenAppend(rel)
+	f, err := safefs.Root{Dir: r.Workspace.Root}.OpenAppend(rel)
 	if errors.Is(err, safefs.ErrSymlink) || errors.Is(err, safefs.ErrNotRegular) {
 		return nil, fmt.Errorf("%s: %w: %v; chant writes its log there: remove it", rel, ErrUnsafePath, err)
 	}
@@ -853,4 +894,41 @@ func agentName(a agent.Agent) string {
 		return "command"
 	}
 	return "agent"
+}
+
+// Activity is something a phase runs that may take minutes.
+type Activity struct {
+	Spec  string
+	What  string // "agent claude", "check `go test ./...`", "setup `npm ci`"
+	Start time.Time
+	Done  bool
+}
+
+// activity reports what starts, and returns its end.
+func (e *Env) activity(spec, what string) func() {
+	if e.OnActivity == nil {
+		return func() {}
+	}
+	a := Activity{Spec: spec, What: what, Start: time.Now()}
+	e.OnActivity(a)
+	return func() {
+		a.Done = true
+		e.OnActivity(a)
+	}
+}
+
+// BackToPending is the edit that returns a spec left in progress to
+// pending.
+func BackToPending(cur *spec.Spec, e *spec.Editor) error {
+	if cur.Status == spec.StatusInProgress {
+		e.Set("status", spec.StatusPending)
+	}
+	return nil
+}
+
+func setStatus(status string) func(*spec.Spec, *spec.Editor) error {
+	return func(_ *spec.Spec, e *spec.Editor) error {
+		e.Set("status", status)
+		return nil
+	}
 }

@@ -1,4 +1,4 @@
-package runner
+package phase
 
 import (
 	"context"
@@ -125,21 +125,21 @@ func phaseTimeout(c *spec.Config, s *spec.Spec) (time.Duration, error) {
 // result commit.
 func (p *phase) attemptRemote(ctx context.Context) (*agent.Result, *Verification, error) {
 	r := p.env
-	prompt, err := agent.Render(r.w, p.contract)
+	prompt, err := agent.Render(r.Workspace, p.contract)
 	if err != nil {
 		return nil, nil, err
 	}
 	base := p.prog.head().Commit
 	req := &RemotePhase{
-		Spec: p.spec.ID, Repo: r.engineRepo, Base: base.String(), BaseRef: BaseRef(base.String()),
-		WsRel: r.paths.Root(), SpecPath: p.specRel, Snapshot: p.snapshot, Config: r.w.Config.Source(), Prompt: prompt, PromptName: p.contract.PromptName,
-		SkipCriteria: r.skipCriteria,
+		Spec: p.spec.ID, Repo: r.EngineRepo, Base: base.String(), BaseRef: BaseRef(base.String()),
+		WsRel: r.Paths.Root(), SpecPath: p.specRel, Snapshot: p.snapshot, Config: r.Workspace.Config.Source(), Prompt: prompt, PromptName: p.contract.PromptName,
+		SkipCriteria: r.SkipCriteria,
 	}
 	if req.Repo == "" {
-		req.Repo = r.repo.Root
+		req.Repo = r.Repo.Root
 	}
 	req.Key = remoteKey(req)
-	if req.Patience, err = phaseTimeout(r.w.Config, p.spec); err != nil {
+	if req.Patience, err = phaseTimeout(r.Workspace.Config, p.spec); err != nil {
 		return nil, nil, err
 	}
 	if err := r.publishBase(req); err != nil {
@@ -148,14 +148,14 @@ func (p *phase) attemptRemote(ctx context.Context) (*agent.Result, *Verification
 	// No worktree here holds its work: a run killed from now on asks the
 	// engine again (the same key) rather than verify anything locally.
 	p.prog.Released, p.prog.Key = true, req.Key
-	if err := saveProgress(r.stateDir, p.prog); err != nil {
+	if err := saveProgress(r.StateDir, p.prog); err != nil {
 		return nil, nil, err
 	}
 	done := r.activity(p.spec.ID, "on a worker")
-	res, err := r.engine.Phase(ctx, req, func(worker string) {
+	res, err := r.Engine.Phase(ctx, req, func(worker string) {
 		if worker != p.prog.Worker {
 			p.prog.Worker = worker
-			saveProgress(r.stateDir, p.prog)
+			saveProgress(r.StateDir, p.prog)
 			done()
 			done = r.activity(p.spec.ID, "on "+worker)
 		}
@@ -188,19 +188,19 @@ func (p *phase) attemptRemote(ctx context.Context) (*agent.Result, *Verification
 	// What lands is what the worker verified: the targets as its result
 	// commit holds them, where they differ from the base.
 	for _, t := range p.spec.TargetFiles {
-		rel := r.paths.Of(t)
-		was, err := r.repo.FileAt(base, rel)
+		rel := r.Paths.Of(t)
+		was, err := r.Repo.FileAt(base, rel)
 		if err != nil {
 			return result, nil, err
 		}
-		now, err := r.repo.FileAt(work, rel)
+		now, err := r.Repo.FileAt(work, rel)
 		if err != nil {
 			return result, nil, err
 		}
 		if now == was || !now.Exists() {
 			continue
 		}
-		data, err := r.repo.ReadBlob(now.Hash)
+		data, err := r.Repo.ReadBlob(now.Hash)
 		if err != nil {
 			return result, nil, err
 		}
@@ -213,45 +213,45 @@ func (p *phase) attemptRemote(ctx context.Context) (*agent.Result, *Verification
 // another repository: a reference here, pushed there. Workers that use
 // this one copy the base by its hash (gitrepo.FetchCommit): it is the
 // branch's head.
-func (r *env) publishBase(req *RemotePhase) error {
+func (r *Env) publishBase(req *RemotePhase) error {
 	if r.localEngineRepo() {
 		return nil
 	}
-	unlock, err := r.w.Lock() // every git write of chant's
+	unlock, err := r.Workspace.Lock() // every git write of chant's
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if err := r.repo.SetRef(req.BaseRef, plumbing.NewHash(req.Base)); err != nil {
+	if err := r.Repo.SetRef(req.BaseRef, plumbing.NewHash(req.Base)); err != nil {
 		return err
 	}
-	return r.repo.Push(req.Repo, "+"+req.BaseRef+":"+req.BaseRef)
+	return r.Repo.Push(req.Repo, "+"+req.BaseRef+":"+req.BaseRef)
 }
 
 // fetchResult brings a worker's result commit here and returns it.
-func (r *env) fetchResult(req *RemotePhase, res *RemoteResult) (plumbing.Hash, error) {
+func (r *Env) fetchResult(req *RemotePhase, res *RemoteResult) (plumbing.Hash, error) {
 	work := plumbing.NewHash(res.Work)
-	if !r.localEngineRepo() && !r.repo.HasObject(work) {
-		unlock, err := r.w.Lock()
+	if !r.localEngineRepo() && !r.Repo.HasObject(work) {
+		unlock, err := r.Workspace.Lock()
 		if err != nil {
 			return work, err
 		}
 		ref := ResultRef(req.Key)
-		err = r.repo.Fetch(req.Repo, "+"+ref+":"+ref)
+		err = r.Repo.Fetch(req.Repo, "+"+ref+":"+ref)
 		unlock()
 		if err != nil {
 			return work, err
 		}
 	}
-	if !r.repo.HasObject(work) {
+	if !r.Repo.HasObject(work) {
 		return work, fmt.Errorf("the result commit %s of worker %s is not in the repository", gitrepo.Short(res.Work), res.Worker)
 	}
 	return work, nil
 }
 
 // localEngineRepo reports whether workers use this very repository.
-func (r *env) localEngineRepo() bool {
-	u := r.engineRepo
+func (r *Env) localEngineRepo() bool {
+	u := r.EngineRepo
 	if u == "" {
 		return true
 	}
@@ -264,7 +264,7 @@ func (r *env) localEngineRepo() bool {
 	if err != nil {
 		return false
 	}
-	b, err := os.Stat(r.repo.Root)
+	b, err := os.Stat(r.Repo.Root)
 	return err == nil && os.SameFile(a, b)
 }
 

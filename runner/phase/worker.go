@@ -1,4 +1,4 @@
-package runner
+package phase
 
 import (
 	"context"
@@ -46,7 +46,7 @@ type Worker struct {
 type workerClone struct {
 	repo  *gitrepo.Repo
 	mu    sync.Mutex // fetches into it and pushes from it, one at a time
-	guard *sharedGuard
+	guard *SharedGuard
 }
 
 // ErrWorker means a worker could not run a phase at all (the repository
@@ -89,7 +89,7 @@ func (wk *Worker) clone(url string) (*workerClone, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &workerClone{repo: repo, guard: &sharedGuard{running: map[string]bool{}, blamed: map[string][]string{}}}
+	c := &workerClone{repo: repo, guard: &SharedGuard{running: map[string]bool{}, blamed: map[string][]string{}}}
 	if c.guard.g, err = repo.Guard(); err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 	}
 	defer func() { wk.slots <- slot }()
 	repo := c.repo
-	stateDir := filepath.Join(repo.StateDir(), "worker", slotName(slot))
+	stateDir := filepath.Join(repo.StateDir(), "worker", SlotName(slot))
 	// What an agent of a killed worker left running in this slot goes.
 	if progs, err := loadProgress(stateDir); err == nil {
 		for _, prog := range progs {
@@ -151,7 +151,7 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 			removeProgress(stateDir, prog.Spec)
 		}
 	}
-	tree, err := openTree(filepath.Join(wk.Dir, "worktrees"), repo, req.WsRel, slotName(slot))
+	tree, err := OpenTree(filepath.Join(wk.Dir, "worktrees"), repo, req.WsRel, SlotName(slot))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
 	}
@@ -170,7 +170,7 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 	atBase := &spec.Workspace{Root: inTree, ChantDir: filepath.Join(inTree, ".chant"), SpecsDir: filepath.Join(inTree, ".chant", "specs"), Config: cfg}
 	root := filepath.Join(repo.Root, filepath.FromSlash(req.WsRel))
 	w := &spec.Workspace{Root: root, ChantDir: filepath.Join(root, ".chant"), SpecsDir: filepath.Join(root, ".chant", "specs"), Config: cfg}
-	ag, err := agentFor(atBase, Options{Bundles: wk.Bundles})
+	ag, err := agent.For(atBase, false, wk.Bundles, nil)
 	if err != nil {
 		return &RemoteResult{Worker: wk.Identity, Failed: err.Error()}, nil
 	}
@@ -187,12 +187,12 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 	}
 	defer logFile.Close()
 	fmt.Fprintf(logFile, "=== %s %s (%s) on %s, base %s\n", time.Now().UTC().Format(time.RFC3339), s.ID, req.Key, wk.Identity, gitrepo.Short(req.Base))
-	e := &env{w: w, repo: repo, paths: w.InRepo(repo.Root), stateDir: stateDir, agent: ag, sandbox: policy, shared: c.guard,
-		skipCriteria: req.SkipCriteria, now: time.Now}
+	e := &Env{Workspace: w, Repo: repo, Paths: w.InRepo(repo.Root), StateDir: stateDir, Agent: ag, Sandbox: policy, Shared: c.guard,
+		SkipCriteria: req.SkipCriteria, Now: time.Now}
 	p := &phase{env: e, spec: s, snapshot: req.Snapshot, specRel: req.SpecPath, log: logFile, tree: tree,
 		contract: &spec.Contract{Spec: s, PromptName: req.PromptName},
 		render:   func() (string, error) { return req.Prompt, nil },
-		prog:     &progress{Spec: s.ID, Step: stepRunning, Base: req.Base, Slot: slotName(slot), Key: req.Key, Worker: wk.Identity}}
+		prog:     &progress{Spec: s.ID, Step: stepRunning, Base: req.Base, Slot: SlotName(slot), Key: req.Key, Worker: wk.Identity}}
 	if err := saveProgress(stateDir, p.prog); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
 	}
