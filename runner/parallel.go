@@ -42,52 +42,44 @@ type parallelEvent struct {
 	failed bool // waiting, it will record a failure
 }
 
+// scheduler is the state of a parallel run's loop.
+type scheduler struct {
+	r      *run
+	rep    *Report
+	named  map[string]bool // specs named on the command line (none: all)
+	tried  map[string]bool // specs started (or resumed) in this run
+	slots  chan *isolation.Tree
+	events chan parallelEvent
+	jobs   map[string]*parallelJob // started, not ended
+	// landing is the job given its turn, until it ends.
+	landing string
+	// stop: no more starts (--fail-fast, interrupted, the engine gone).
+	stop       bool
+	wg         sync.WaitGroup
+	phases     context.Context // the phases' context, cancelled by stopPhases
+	stopPhases context.CancelCauseFunc
+}
+
 // runParallel is the loop of a parallel run; tried holds resumed specs.
+// Each turn: reload the specs if a phase ended, start what may start,
+// give the next phase in plan order its turn to land, and wait for a
+// phase to finish or end.
 func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader, named, tried map[string]bool) error {
-	n := r.opts.Parallel
-	slots := make(chan *isolation.Tree, n)
-	slots <- r.tree
-	for i := 1; i < n; i++ {
-		t, err := phase.OpenTree("", r.Repo, r.Paths.Root(), phase.SlotName(i))
-		if err != nil {
-			return err
-		}
-		slots <- t
+	sc := &scheduler{r: r, rep: rep, named: named, tried: tried, events: make(chan parallelEvent), jobs: map[string]*parallelJob{}}
+	if err := sc.openSlots(); err != nil {
+		return err
 	}
 	var err error
 	if r.Shared, err = phase.NewSharedGuard(r.Repo); err != nil {
 		return err
 	}
-
-	events := make(chan parallelEvent)
-	jobs := map[string]*parallelJob{} // started, not ended
-	landing := ""                     // the job given its turn, until it ends
-	stop := false                     // no more starts: --fail-fast, or interrupted
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer func() {
-		// An early return (an error): every phase ends, interrupted, and
-		// lands what it may.
-		for len(jobs) > 0 {
-			ev := <-events
-			if !ev.done {
-				close(jobs[ev.id].grant)
-				continue
-			}
-			delete(jobs, ev.id)
-		}
-	}()
+	defer sc.wg.Wait()
+	defer sc.drain()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// With --fail-fast, the first failure stops the phases that run.
-	phases, stopPhases := context.WithCancelCause(ctx)
-	defer stopPhases(nil)
-	failFast := func(id string) {
-		if r.opts.FailFast {
-			stop = true // nothing more starts
-			stopPhases(fmt.Errorf("%w: %s failed (--fail-fast)", phase.ErrStopped, id))
-		}
-	}
+	sc.phases, sc.stopPhases = context.WithCancelCause(ctx)
+	defer sc.stopPhases(nil)
 
 	var set *spec.Set
 	var a *Assessment
@@ -97,147 +89,222 @@ func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader
 			if set, a, err = r.reload(specs); err != nil {
 				return err
 			}
-			changed = false
 		}
 		order := set.Order()
-		// The specs that may still run in this run, before any is started:
-		// ready ones, and those that wait only on specs that run or may.
-		may := map[string]bool{}
-		for _, s := range order {
-			if tried[s.ID] || len(named) > 0 && !named[s.ID] {
-				continue
-			}
-			st := a.States[s.ID]
-			switch {
-			case st.Runnable(named[s.ID]):
-				may[s.ID] = true
-			case st.Kind == KindWaiting:
-				ok := len(st.Waits) > 0
-				for _, d := range st.Waits {
-					if jobs[d.ID] == nil && !may[d.ID] {
-						ok = false
-					}
-				}
-				may[s.ID] = ok
-			}
-		}
-		if stop || ctx.Err() != nil {
+		may := sc.mayRun(order, a)
+		if sc.stop || ctx.Err() != nil {
 			may = map[string]bool{}
 		}
-		// Starts, in plan order.
-		started := false
-		var before []*spec.Spec // specs before the current one that run, wait to land, or may run
-		for _, s := range order {
-			if jobs[s.ID] != nil {
-				before = append(before, s)
-				continue
-			}
-			if !may[s.ID] {
-				continue
-			}
-			startable := a.States[s.ID].Runnable(named[s.ID]) && len(slots) > 0
-			for _, o := range before {
-				if startable && spec.TargetsOverlap(o.TargetFiles, s.TargetFiles) {
-					startable = false
-				}
-			}
-			for _, j := range jobs {
-				if startable && spec.TargetsOverlap(j.spec.TargetFiles, s.TargetFiles) {
-					startable = false
-				}
-			}
-			before = append(before, s)
-			if !startable {
-				continue
-			}
-			tried[s.ID] = true
-			started = true
-			j := &parallelJob{spec: s, grant: make(chan struct{})}
-			jobs[s.ID] = j
-			tree := <-slots
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				j.phase = r.inSlot(phases, s, tree, slots, func(failed bool) {
-					events <- parallelEvent{id: s.ID, failed: failed}
-					<-j.grant
-				})
-				events <- parallelEvent{id: s.ID, done: true}
-			}()
-		}
-		// A turn to land, in plan order, one at a time.
-		if landing == "" {
-			for _, s := range order {
-				j := jobs[s.ID]
-				if j == nil && may[s.ID] && !tried[s.ID] {
-					break // a spec before may still run
-				}
-				if j == nil {
-					continue
-				}
-				if j.waiting {
-					landing = s.ID
-					close(j.grant)
-				}
-				break // the first that runs or waits: nothing after it lands first
-			}
-		}
-		if landing == "" && !started && len(jobs) > 0 {
-			// Should every phase wait for its turn while nothing can
-			// start (an earlier spec that became runnable only now, by an
-			// approval given meanwhile, overlapping them), the earliest
-			// lands rather than none.
-			all := true
-			for _, j := range jobs {
-				all = all && j.waiting
-			}
-			for _, s := range order {
-				if j := jobs[s.ID]; all && j != nil {
-					landing = s.ID
-					close(j.grant)
-					break
-				}
-			}
-		}
-		if len(jobs) == 0 {
+		started := sc.start(order, a, may)
+		sc.grantTurn(order, may, started)
+		if len(sc.jobs) == 0 {
 			return nil
 		}
-		ev := <-events
-		j := jobs[ev.id]
-		// A phase that ended has changed spec files (its own, and what it
-		// landed); one that waits for its turn has not.
-		changed = ev.done
+		changed = sc.wait(ctx)
+	}
+}
+
+// openSlots makes the run's worktrees, one per phase at once.
+func (sc *scheduler) openSlots() error {
+	r := sc.r
+	sc.slots = make(chan *isolation.Tree, r.opts.Parallel)
+	sc.slots <- r.tree
+	for i := 1; i < r.opts.Parallel; i++ {
+		t, err := phase.OpenTree("", r.Repo, r.Paths.Root(), phase.SlotName(i))
+		if err != nil {
+			return err
+		}
+		sc.slots <- t
+	}
+	return nil
+}
+
+// drain, on an early return (an error), lets every phase end,
+// interrupted, and land what it may.
+func (sc *scheduler) drain() {
+	for len(sc.jobs) > 0 {
+		ev := <-sc.events
 		if !ev.done {
-			j.waiting = true
-			if ev.failed {
-				failFast(ev.id)
-			}
+			close(sc.jobs[ev.id].grant)
 			continue
 		}
-		delete(jobs, ev.id)
-		if landing == ev.id {
-			landing = ""
+		delete(sc.jobs, ev.id)
+	}
+}
+
+// failFast stops the phases that run, and any more from starting, when
+// the run is --fail-fast and id failed.
+func (sc *scheduler) failFast(id string) {
+	if sc.r.opts.FailFast {
+		sc.stop = true
+		sc.stopPhases(fmt.Errorf("%w: %s failed (--fail-fast)", phase.ErrStopped, id))
+	}
+}
+
+// mayRun are the specs that may still run in this run, before any is
+// started: ready ones, and those that wait only on specs that run or may.
+func (sc *scheduler) mayRun(order []*spec.Spec, a *Assessment) map[string]bool {
+	may := map[string]bool{}
+	for _, s := range order {
+		if sc.tried[s.ID] || len(sc.named) > 0 && !sc.named[s.ID] {
+			continue
 		}
-		ph := j.phase
+		st := a.States[s.ID]
 		switch {
-		case notRun(ph.Err):
-			rep.Refused = append(rep.Refused, Refusal{j.spec, ph.Err})
-			continue
-		case errors.Is(ph.Err, phase.ErrStopped):
-			rep.Stopped = append(rep.Stopped, *ph)
-			if errors.Is(ph.Err, phase.ErrEngineUnreachable) {
-				stop = true // the next phase would wait as long
+		case st.Runnable(sc.named[s.ID]):
+			may[s.ID] = true
+		case st.Kind == KindWaiting:
+			ok := len(st.Waits) > 0
+			for _, d := range st.Waits {
+				if sc.jobs[d.ID] == nil && !may[d.ID] {
+					ok = false
+				}
 			}
-			continue
-		}
-		rep.Ran = append(rep.Ran, *ph)
-		if ph.Err != nil {
-			failFast(ph.Spec.ID)
-		}
-		if errors.Is(ph.Err, context.Canceled) || ctx.Err() != nil {
-			stop = true
+			may[s.ID] = ok
 		}
 	}
+	return may
+}
+
+// start starts, in plan order, every spec that may: runnable, a slot
+// free, and its targets overlapping none of a spec before it that runs,
+// waits to land or may run, nor of a spec that runs. It reports whether
+// it started any.
+func (sc *scheduler) start(order []*spec.Spec, a *Assessment, may map[string]bool) bool {
+	started := false
+	var before []*spec.Spec // specs before the current one that run, wait to land, or may run
+	for _, s := range order {
+		if sc.jobs[s.ID] != nil {
+			before = append(before, s)
+			continue
+		}
+		if !may[s.ID] {
+			continue
+		}
+		startable := a.States[s.ID].Runnable(sc.named[s.ID]) && len(sc.slots) > 0 && !sc.overlaps(s, before)
+		before = append(before, s)
+		if startable {
+			sc.launch(s)
+			started = true
+		}
+	}
+	return started
+}
+
+// overlaps reports whether s's targets overlap those of a spec of before
+// or of a running one.
+func (sc *scheduler) overlaps(s *spec.Spec, before []*spec.Spec) bool {
+	for _, o := range before {
+		if spec.TargetsOverlap(o.TargetFiles, s.TargetFiles) {
+			return true
+		}
+	}
+	for _, j := range sc.jobs {
+		if spec.TargetsOverlap(j.spec.TargetFiles, s.TargetFiles) {
+			return true
+		}
+	}
+	return false
+}
+
+// launch starts the phase of s in a free slot.
+func (sc *scheduler) launch(s *spec.Spec) {
+	sc.tried[s.ID] = true
+	j := &parallelJob{spec: s, grant: make(chan struct{})}
+	sc.jobs[s.ID] = j
+	tree := <-sc.slots
+	sc.wg.Add(1)
+	go func() {
+		defer sc.wg.Done()
+		j.phase = sc.r.inSlot(sc.phases, s, tree, sc.slots, func(failed bool) {
+			sc.events <- parallelEvent{id: s.ID, failed: failed}
+			<-j.grant
+		})
+		sc.events <- parallelEvent{id: s.ID, done: true}
+	}()
+}
+
+// grantTurn gives the first phase in plan order that waits its turn to
+// land, unless a spec before it runs or may still run: one at a time.
+func (sc *scheduler) grantTurn(order []*spec.Spec, may map[string]bool, started bool) {
+	if sc.landing != "" {
+		return
+	}
+	for _, s := range order {
+		j := sc.jobs[s.ID]
+		if j == nil && may[s.ID] && !sc.tried[s.ID] {
+			break // a spec before may still run
+		}
+		if j == nil {
+			continue
+		}
+		if j.waiting {
+			sc.grant(s.ID)
+		}
+		break // the first that runs or waits: nothing after it lands first
+	}
+	if sc.landing != "" || started || len(sc.jobs) == 0 {
+		return
+	}
+	// Should every phase wait for its turn while nothing can start (an
+	// earlier spec that became runnable only now, by an approval given
+	// meanwhile, overlapping them), the earliest lands rather than none.
+	for _, j := range sc.jobs {
+		if !j.waiting {
+			return
+		}
+	}
+	for _, s := range order {
+		if sc.jobs[s.ID] != nil {
+			sc.grant(s.ID)
+			return
+		}
+	}
+}
+
+func (sc *scheduler) grant(id string) {
+	sc.landing = id
+	close(sc.jobs[id].grant)
+}
+
+// wait takes the next event of a phase: one that finished waits for its
+// turn; one that ended goes into the report. It reports whether spec files
+// may have changed (a phase that ended has changed its own, and what it
+// landed; one that waits has not).
+func (sc *scheduler) wait(ctx context.Context) bool {
+	ev := <-sc.events
+	j := sc.jobs[ev.id]
+	if !ev.done {
+		j.waiting = true
+		if ev.failed {
+			sc.failFast(ev.id)
+		}
+		return false
+	}
+	delete(sc.jobs, ev.id)
+	if sc.landing == ev.id {
+		sc.landing = ""
+	}
+	ph := j.phase
+	switch {
+	case notRun(ph.Err):
+		sc.rep.Refused = append(sc.rep.Refused, Refusal{j.spec, ph.Err})
+		return true
+	case errors.Is(ph.Err, phase.ErrStopped):
+		sc.rep.Stopped = append(sc.rep.Stopped, *ph)
+		if errors.Is(ph.Err, phase.ErrEngineUnreachable) {
+			sc.stop = true // the next phase would wait as long
+		}
+		return true
+	}
+	sc.rep.Ran = append(sc.rep.Ran, *ph)
+	if ph.Err != nil {
+		sc.failFast(ph.Spec.ID)
+	}
+	if errors.Is(ph.Err, context.Canceled) || ctx.Err() != nil {
+		sc.stop = true
+	}
+	return true
 }
 
 // inSlot runs one spec of a parallel run in tree, which it gives

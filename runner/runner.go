@@ -145,33 +145,14 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	w := opts.Workspace
 	rep := &Report{Workspace: w}
-
 	release, err := holdRun(w, opts.Now())
 	if err != nil {
 		return rep, err
 	}
 	defer release()
-
-	repo, err := gitrepo.Open(w.Root)
-	if errors.Is(err, gitrepo.ErrNotRepository) {
-		return rep, fmt.Errorf("%w; chant runs specs against a git repository: make one with git init", err)
-	}
+	repo, err := openRepaired(w, opts.Out)
 	if err != nil {
 		return rep, err
-	}
-	// A command killed in the middle of a landing is finished (or undone)
-	// before anything is read.
-	unlock, err := w.Lock()
-	if err != nil {
-		return rep, err
-	}
-	fixed, err := bookkeeping.Repair(w, repo)
-	unlock()
-	if err != nil {
-		return rep, err
-	}
-	for _, f := range fixed {
-		fmt.Fprintf(opts.Out, "Repaired: %s\n", f)
 	}
 	// Everything is checked before anything is written. The specs are
 	// loaded again before each phase, reading only files that changed.
@@ -181,50 +162,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	a, err := Assess(w, set, opts.Now(), AssessOptions{Prompt: opts.Prompt, Bundles: opts.Bundles})
+	named, err := check(w, set, opts, rep)
 	if err != nil {
 		return rep, err
 	}
-	if len(a.Blocking) > 0 {
-		return rep, problemErrors(a.Blocking)
-	}
-	named := map[string]bool{}
-	for _, id := range opts.IDs {
-		s, err := set.Resolve(id)
-		if err != nil {
-			return rep, err
-		}
-		if st := a.States[s.ID]; st.Kind == KindInvalid {
-			return rep, fmt.Errorf("%w: %s is invalid: %w", ErrInvalid, s.ID, problemErrors(st.Errors()))
-		}
-		if !named[s.ID] {
-			rep.Named = append(rep.Named, s.ID)
-		}
-		named[s.ID] = true
-	}
-	ag := opts.Agent
-	if ag == nil && opts.Engine == nil {
-		if ag, err = agent.For(w, opts.Record, opts.Bundles, opts.Stream); err != nil {
-			return rep, err
-		}
-	}
-	// No sandbox, no run (unless the config says sandbox: off): said
-	// before anything starts.
-	policy, err := agent.SandboxPolicy(w)
-	if err != nil {
-		return rep, err
-	}
-	tree, err := phase.OpenTree("", repo, w.InRepo(repo.Root).Of("."), "phase")
-	if err != nil {
-		return rep, err
-	}
-	r := newRun(opts, repo, set, ag, policy, tree)
-	unlock, err = w.Lock() // every git write, info/exclude included
-	if err != nil {
-		return rep, err
-	}
-	err = repo.Exclude(w.RepoPatterns(repo.Root)...)
-	unlock()
+	r, err := prepare(w, repo, set, opts)
 	if err != nil {
 		return rep, err
 	}
@@ -242,39 +184,132 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := loop(ctx, rep, specs, named, tried); err != nil {
 		return rep, err
 	}
+	return rep, r.end(rep, specs, named)
+}
+
+// openRepaired opens w's repository, finishing (or undoing) what a command
+// killed in the middle of a landing left, before anything is read.
+func openRepaired(w *spec.Workspace, out io.Writer) (*gitrepo.Repo, error) {
+	repo, err := gitrepo.Open(w.Root)
+	if errors.Is(err, gitrepo.ErrNotRepository) {
+		return nil, fmt.Errorf("%w; chant runs specs against a git repository: make one with git init", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := w.Lock()
+	if err != nil {
+		return nil, err
+	}
+	fixed, err := bookkeeping.Repair(w, repo)
+	unlock()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fixed {
+		fmt.Fprintf(out, "Repaired: %s\n", f)
+	}
+	return repo, nil
+}
+
+// check refuses a run that cannot start (the config's or the agent's
+// problems, a named spec that is invalid) and resolves the specs named on
+// the command line (into rep.Named).
+func check(w *spec.Workspace, set *spec.Set, opts Options, rep *Report) (map[string]bool, error) {
+	a, err := Assess(w, set, opts.Now(), AssessOptions{Prompt: opts.Prompt, Bundles: opts.Bundles})
+	if err != nil {
+		return nil, err
+	}
+	if len(a.Blocking) > 0 {
+		return nil, problemErrors(a.Blocking)
+	}
+	named := map[string]bool{}
+	for _, id := range opts.IDs {
+		s, err := set.Resolve(id)
+		if err != nil {
+			return nil, err
+		}
+		if st := a.States[s.ID]; st.Kind == KindInvalid {
+			return nil, fmt.Errorf("%w: %s is invalid: %w", ErrInvalid, s.ID, problemErrors(st.Errors()))
+		}
+		if !named[s.ID] {
+			rep.Named = append(rep.Named, s.ID)
+		}
+		named[s.ID] = true
+	}
+	return named, nil
+}
+
+// prepare makes the run: its agent and sandbox (no sandbox, no run, unless
+// the config says sandbox: off: said before anything starts), its first
+// worktree, and git told to ignore chant's logs.
+func prepare(w *spec.Workspace, repo *gitrepo.Repo, set *spec.Set, opts Options) (*run, error) {
+	ag := opts.Agent
+	if ag == nil && opts.Engine == nil {
+		var err error
+		if ag, err = agent.For(w, opts.Record, opts.Bundles, opts.Stream); err != nil {
+			return nil, err
+		}
+	}
+	policy, err := agent.SandboxPolicy(w)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := phase.OpenTree("", repo, w.InRepo(repo.Root).Of("."), "phase")
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := w.Lock() // every git write, info/exclude included
+	if err != nil {
+		return nil, err
+	}
+	err = repo.Exclude(w.RepoPatterns(repo.Root)...)
+	unlock()
+	if err != nil {
+		return nil, err
+	}
+	return newRun(opts, repo, set, ag, policy, tree), nil
+}
+
+// end fills in the report's failures and where every spec stands, and
+// says how the run ended.
+func (r *run) end(rep *Report, specs *spec.Reloader, named map[string]bool) error {
 	for i := range rep.Ran {
 		if rep.Ran[i].Err != nil {
 			rep.Failed = append(rep.Failed, &rep.Ran[i])
 		}
 	}
-	if set, rep.Final, err = r.reload(specs); err != nil {
-		return rep, err
+	set, final, err := r.reload(specs)
+	if err != nil {
+		return err
 	}
+	rep.Final = final
 	switch {
 	case len(rep.Failed) > 0:
 		ids := make([]string, len(rep.Failed))
 		for i, f := range rep.Failed {
 			ids[i] = f.Spec.ID
 		}
-		return rep, fmt.Errorf("%w: %s", ErrPhaseFailed, strings.Join(ids, ", "))
+		return fmt.Errorf("%w: %s", ErrPhaseFailed, strings.Join(ids, ", "))
 	case len(rep.Refused) > 0:
-		return rep, rep.Refused[0].Err
+		return rep.Refused[0].Err
 	case len(rep.Stopped) > 0:
-		return rep, rep.Stopped[0].Err // the engine out of reach
-	case len(named) == 0:
-		var ids []string
-		var problems []spec.Problem
-		for _, s := range set.Order() {
-			if st := rep.Final.States[s.ID]; st.Kind == KindInvalid {
-				ids = append(ids, s.ID)
-				problems = append(problems, st.Errors()...)
-			}
-		}
-		if len(ids) > 0 {
-			return rep, fmt.Errorf("%w: %s did not run: %w", ErrInvalid, strings.Join(ids, ", "), problemErrors(problems))
+		return rep.Stopped[0].Err // the engine out of reach
+	case len(named) > 0:
+		return nil
+	}
+	var ids []string
+	var problems []spec.Problem
+	for _, s := range set.Order() {
+		if st := final.States[s.ID]; st.Kind == KindInvalid {
+			ids = append(ids, s.ID)
+			problems = append(problems, st.Errors()...)
 		}
 	}
-	return rep, nil
+	if len(ids) > 0 {
+		return fmt.Errorf("%w: %s did not run: %w", ErrInvalid, strings.Join(ids, ", "), problemErrors(problems))
+	}
+	return nil
 }
 
 // problemErrors turns lint problems into errors naming file and line.
