@@ -356,65 +356,20 @@ func (r *Env) checkTargets(s *spec.Spec, head gitrepo.Head) error {
 // did.
 func (p *phase) attempt(ctx context.Context) (*agent.Result, *Verification, error) {
 	r := p.env
-	tree := p.tree
-	if err := tree.Sync(p.prog.head().Commit); err != nil {
-		return nil, nil, fmt.Errorf("prepare the phase's worktree: %w", err)
-	}
-	if err := p.watch(); err != nil {
+	guard, leave, err := p.prepare(ctx)
+	if err != nil {
 		return nil, nil, err
 	}
-	if err := tree.Put(p.specRel, p.snapshot, safefs.Regular); err != nil {
-		return nil, nil, err
-	}
-	// git's configuration is copied before anything runs in the worktree:
-	// setup commands are held to it as the agent is.
-	var guard interface{ Restore() ([]string, error) }
-	if r.Shared != nil {
-		g := r.Shared.enter(p.spec.ID)
-		defer g.leave()
-		guard = g
-	} else {
-		g, err := r.Repo.Guard()
-		if err != nil {
-			return nil, nil, err
-		}
-		guard = g
-	}
-	fmt.Fprintln(p.log, sandboxLine(r.Sandbox))
-	p.cage = r.Sandbox.CageFor(tree.Dir, r.Repo.Root, r.Repo.CommonDir)
-	if err := p.isolate(ctx); err != nil {
-		return nil, nil, err
-	}
-	if changed, err := guard.Restore(); err != nil || len(changed) > 0 {
-		if err == nil {
-			err = fmt.Errorf("isolation.setup changed git's configuration (undone): %s; setup may only create ignored files", strings.Join(changed, ", "))
-		}
-		return nil, nil, err
-	}
+	defer leave()
 	p.prog.Marker = procs.NewMarker()
 	if err := saveProgress(r.StateDir, p.prog); err != nil {
 		return nil, nil, err
 	}
-	job := &agent.Job{
-		Spec: p.spec, Workspace: r.Workspace, Dir: tree.Dir, SpecFile: filepath.Join(tree.Dir, filepath.FromSlash(p.specRel)),
-		PromptName: p.contract.PromptName, Log: p.log, Marker: p.prog.Marker, Scratch: filepath.Join(r.StateDir, "scratch"),
-		Render: func() (string, error) {
-			if p.render != nil {
-				return p.render()
-			}
-			return agent.Render(r.Workspace, p.contract)
-		},
-		Started: func(pgid int) {
-			p.prog.PGID = pgid
-			saveProgress(r.StateDir, p.prog)
-		},
-		Cage: p.cage,
-	}
 	// Whatever happens next, the tree is no longer known to hold only what
 	// chant put there: the next sync scans it unless verification does.
-	tree.Touched()
+	p.tree.Touched()
 	done := r.activity(p.spec.ID, "agent "+agentName(r.Agent))
-	res, agentErr := r.Agent.Run(ctx, job)
+	res, agentErr := r.Agent.Run(ctx, p.job())
 	done()
 	// Whatever the agent left running goes, before anything is read.
 	procs.KillAll(p.prog.PGID, p.cage.SurvivorMark(p.prog.Marker))
@@ -437,6 +392,73 @@ func (p *phase) attempt(ctx context.Context) (*agent.Result, *Verification, erro
 		v.GitConfig = changed
 	}
 	return res, v, err
+}
+
+// configGuard puts git's configuration back as a phase found it.
+type configGuard interface{ Restore() ([]string, error) }
+
+// prepare syncs the worktree to the phase's base with its spec in it, and
+// runs isolation's setup there, in the phase's cage. git's configuration
+// is watched from before anything runs in the worktree (setup commands are
+// held to it as the agent is): the guard, and leave to call when done.
+func (p *phase) prepare(ctx context.Context) (configGuard, func(), error) {
+	r, tree := p.env, p.tree
+	if err := tree.Sync(p.prog.head().Commit); err != nil {
+		return nil, nil, fmt.Errorf("prepare the phase's worktree: %w", err)
+	}
+	if err := p.watch(); err != nil {
+		return nil, nil, err
+	}
+	if err := tree.Put(p.specRel, p.snapshot, safefs.Regular); err != nil {
+		return nil, nil, err
+	}
+	var guard configGuard
+	leave := func() {}
+	if r.Shared != nil {
+		g := r.Shared.enter(p.spec.ID)
+		guard, leave = g, g.leave
+	} else {
+		g, err := r.Repo.Guard()
+		if err != nil {
+			return nil, nil, err
+		}
+		guard = g
+	}
+	fmt.Fprintln(p.log, sandboxLine(r.Sandbox))
+	p.cage = r.Sandbox.CageFor(tree.Dir, r.Repo.Root, r.Repo.CommonDir)
+	err := p.isolate(ctx)
+	if err == nil {
+		if changed, rerr := guard.Restore(); rerr != nil {
+			err = rerr
+		} else if len(changed) > 0 {
+			err = fmt.Errorf("isolation.setup changed git's configuration (undone): %s; setup may only create ignored files", strings.Join(changed, ", "))
+		}
+	}
+	if err != nil {
+		leave()
+		return nil, nil, err
+	}
+	return guard, leave, nil
+}
+
+// job is what the agent is given to work on.
+func (p *phase) job() *agent.Job {
+	r := p.env
+	return &agent.Job{
+		Spec: p.spec, Workspace: r.Workspace, Dir: p.tree.Dir, SpecFile: filepath.Join(p.tree.Dir, filepath.FromSlash(p.specRel)),
+		PromptName: p.contract.PromptName, Log: p.log, Marker: p.prog.Marker, Scratch: filepath.Join(r.StateDir, "scratch"),
+		Render: func() (string, error) {
+			if p.render != nil {
+				return p.render()
+			}
+			return agent.Render(r.Workspace, p.contract)
+		},
+		Started: func(pgid int) {
+			p.prog.PGID = pgid
+			saveProgress(r.StateDir, p.prog)
+		},
+		Cage: p.cage,
+	}
 }
 
 // isolate copies isolation.copy's files into the worktree and runs
@@ -514,29 +536,46 @@ func mustRel(base, p string) string {
 // verify compares the worktree with the phase's base and its contract,
 // then runs the checks there.
 func (p *phase) verify(ctx context.Context) (*Verification, error) {
-	r, tree := p.env, p.tree
 	if err := p.watch(); err != nil {
 		return nil, err
 	}
-	changes, err := tree.Scan()
+	changes, err := p.tree.Scan()
 	if err != nil {
 		return nil, err
 	}
 	criteria := p.spec.Criteria()
 	v := &Verification{Total: len(criteria)}
+	byPath, ticked := p.sortChanges(changes, criteria, v)
+	for _, c := range criteria {
+		if !c.Checked && !ticked[c.Offset] {
+			v.Unchecked = append(v.Unchecked, c)
+		}
+	}
+	v.SkippedCriteria = p.env.SkipCriteria && len(v.Unchecked) > 0
+	if err := p.readTargets(byPath, v); err != nil {
+		return nil, err
+	}
+	p.runChecks(ctx, v)
+	return v, nil
+}
+
+// sortChanges files each change of the worktree: the spec's own file (only
+// ticks of its boxes may change: which, returned), its targets, other
+// specs, anything else undeclared. It returns the changes by path.
+func (p *phase) sortChanges(changes []isolation.Change, criteria []spec.Criterion, v *Verification) (map[string]isolation.Change, map[int]bool) {
+	r := p.env
 	targets := map[string]string{} // repository path → as declared
 	for _, t := range p.spec.TargetFiles {
 		targets[r.Paths.Of(t)] = t
 	}
 	specsDir := r.Paths.Abs(r.Workspace.SpecsDir) + "/"
-	chantDir := r.Paths.Abs(r.Workspace.ChantDir) + "/"
 	byPath := map[string]isolation.Change{}
 	ticked := map[int]bool{}
 	for _, c := range changes {
 		byPath[c.Path] = c
 		switch {
 		case c.Path == p.specRel:
-			data, _, err := tree.Read(p.specRel)
+			data, _, err := p.tree.Read(p.specRel)
 			boxes, ok := ticksOnly(p.snapshot, data, criteria)
 			switch {
 			case err != nil:
@@ -549,18 +588,17 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 		case targets[c.Path] != "":
 		case strings.HasPrefix(c.Path, specsDir):
 			v.OtherSpecs = append(v.OtherSpecs, r.Paths.Workspace(c.Path))
-		case strings.HasPrefix(c.Path, chantDir) || c.Path+"/" == chantDir:
-			v.Undeclared = append(v.Undeclared, r.Paths.Workspace(c.Path))
 		default:
 			v.Undeclared = append(v.Undeclared, r.Paths.Workspace(c.Path))
 		}
 	}
-	for _, c := range criteria {
-		if !c.Checked && !ticked[c.Offset] {
-			v.Unchecked = append(v.Unchecked, c)
-		}
-	}
-	v.SkippedCriteria = r.SkipCriteria && len(v.Unchecked) > 0
+	return byPath, ticked
+}
+
+// readTargets reads what the agent left in each target (p.work), and says
+// in v which are missing, unchanged or not what may land.
+func (p *phase) readTargets(byPath map[string]isolation.Change, v *Verification) error {
+	r, tree := p.env, p.tree
 	p.work = map[string]landedFile{}
 	for _, t := range p.spec.TargetFiles {
 		rel := r.Paths.Of(t)
@@ -582,7 +620,7 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 		default:
 			data, mode, err := tree.Read(rel)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if mode == safefs.Symlink && escapes(tree.Dir, rel, string(data)) {
 				v.BadTargets = append(v.BadTargets, fmt.Sprintf("target %s is a symbolic link leading outside the repository (to %s)", t, data))
@@ -595,6 +633,14 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 			p.work[rel] = landedFile{mode: mode, data: data}
 		}
 	}
+	return nil
+}
+
+// runChecks runs the spec's checks in the worktree, then makes sure they
+// left the targets as verified: what lands is what was verified, and a
+// check that rewrote a target (or something it started) makes that untrue.
+func (p *phase) runChecks(ctx context.Context, v *Verification) {
+	r, tree := p.env, p.tree
 	for _, c := range p.spec.Checks {
 		if ctx.Err() != nil {
 			break
@@ -607,15 +653,12 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 		v.Checks = append(v.Checks, res)
 		tree.Touched()
 	}
-	// What lands is what was verified: a check that rewrote a target
-	// (or something it started) makes that untrue.
 	for rel, f := range p.work {
 		data, mode, err := tree.Read(rel)
 		if err != nil || mode != f.mode || string(data) != string(f.data) {
 			v.ChangedByChecks = append(v.ChangedByChecks, r.Paths.Workspace(rel))
 		}
 	}
-	return v, nil
 }
 
 // watch makes the worktree compare chant's own directory and the phase's
@@ -905,15 +948,18 @@ type Activity struct {
 }
 
 // activity reports what starts, and returns its end.
-func (e *Env) activity(spec, what string) func() {
-	if e.OnActivity == nil {
+func (e *Env) activity(spec, what string) func() { return tell(e.OnActivity, spec, what) }
+
+// tell tells on (if set) that what starts for spec, and returns its end.
+func tell(on func(Activity), spec, what string) func() {
+	if on == nil {
 		return func() {}
 	}
 	a := Activity{Spec: spec, What: what, Start: time.Now()}
-	e.OnActivity(a)
+	on(a)
 	return func() {
 		a.Done = true
-		e.OnActivity(a)
+		on(a)
 	}
 }
 

@@ -125,24 +125,8 @@ func phaseTimeout(c *spec.Config, s *spec.Spec) (time.Duration, error) {
 // result commit.
 func (p *phase) attemptRemote(ctx context.Context) (*agent.Result, *Verification, error) {
 	r := p.env
-	prompt, err := agent.Render(r.Workspace, p.contract)
+	req, err := p.request()
 	if err != nil {
-		return nil, nil, err
-	}
-	base := p.prog.head().Commit
-	req := &RemotePhase{
-		Spec: p.spec.ID, Repo: r.EngineRepo, Base: base.String(), BaseRef: BaseRef(base.String()),
-		WsRel: r.Paths.Root(), SpecPath: p.specRel, Snapshot: p.snapshot, Config: r.Workspace.Config.Source(), Prompt: prompt, PromptName: p.contract.PromptName,
-		SkipCriteria: r.SkipCriteria,
-	}
-	if req.Repo == "" {
-		req.Repo = r.Repo.Root
-	}
-	req.Key = remoteKey(req)
-	if req.Patience, err = phaseTimeout(r.Workspace.Config, p.spec); err != nil {
-		return nil, nil, err
-	}
-	if err := r.publishBase(req); err != nil {
 		return nil, nil, err
 	}
 	// No worktree here holds its work: a run killed from now on asks the
@@ -181,32 +165,69 @@ func (p *phase) attemptRemote(ctx context.Context) (*agent.Result, *Verification
 	if !v.OK() || res.Work == "" {
 		return result, v, nil
 	}
-	work, err := r.fetchResult(req, res)
-	if err != nil {
+	if err := p.takeWork(req, res); err != nil {
 		return result, nil, err
 	}
-	// What lands is what the worker verified: the targets as its result
-	// commit holds them, where they differ from the base.
+	return result, v, nil
+}
+
+// request is the phase as sent to the engine, its base published where
+// the workers fetch from.
+func (p *phase) request() (*RemotePhase, error) {
+	r := p.env
+	prompt, err := agent.Render(r.Workspace, p.contract)
+	if err != nil {
+		return nil, err
+	}
+	base := p.prog.head().Commit.String()
+	req := &RemotePhase{
+		Spec: p.spec.ID, Repo: r.EngineRepo, Base: base, BaseRef: BaseRef(base),
+		WsRel: r.Paths.Root(), SpecPath: p.specRel, Snapshot: p.snapshot, Config: r.Workspace.Config.Source(), Prompt: prompt, PromptName: p.contract.PromptName,
+		SkipCriteria: r.SkipCriteria,
+	}
+	if req.Repo == "" {
+		req.Repo = r.Repo.Root
+	}
+	req.Key = remoteKey(req)
+	if req.Patience, err = phaseTimeout(r.Workspace.Config, p.spec); err != nil {
+		return nil, err
+	}
+	if err := r.publishBase(req); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// takeWork fetches the worker's result commit: what lands is what the
+// worker verified, the targets as its result commit holds them, where
+// they differ from the base.
+func (p *phase) takeWork(req *RemotePhase, res *RemoteResult) error {
+	r := p.env
+	work, err := r.fetchResult(req, res)
+	if err != nil {
+		return err
+	}
+	base := p.prog.head().Commit
 	for _, t := range p.spec.TargetFiles {
 		rel := r.Paths.Of(t)
 		was, err := r.Repo.FileAt(base, rel)
 		if err != nil {
-			return result, nil, err
+			return err
 		}
 		now, err := r.Repo.FileAt(work, rel)
 		if err != nil {
-			return result, nil, err
+			return err
 		}
 		if now == was || !now.Exists() {
 			continue
 		}
 		data, err := r.Repo.ReadBlob(now.Hash)
 		if err != nil {
-			return result, nil, err
+			return err
 		}
 		p.work[rel] = landedFile{mode: now.Mode, data: data}
 	}
-	return result, v, nil
+	return nil
 }
 
 // publishBase makes the phase's base fetchable by workers when they use

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -58,23 +57,9 @@ func Verify(ctx context.Context, w *spec.Workspace, opts VerifyOptions) ([]Verif
 	if err != nil {
 		return nil, err
 	}
-	var specs []*spec.Spec
-	for _, id := range opts.IDs {
-		s, err := set.Resolve(id)
-		if err != nil {
-			return nil, err
-		}
-		if s.Status != spec.StatusCompleted && !s.Archived {
-			return nil, fmt.Errorf("%w: %s is %s; only completed specs can be verified", ErrNotCompleted, s.ID, s.Status)
-		}
-		specs = append(specs, s)
-	}
-	if len(opts.IDs) == 0 {
-		for _, s := range set.Order() {
-			if s.Status == spec.StatusCompleted && !s.Archived {
-				specs = append(specs, s)
-			}
-		}
+	specs, err := verifiable(set, opts.IDs)
+	if err != nil {
+		return nil, err
 	}
 	repo, err := gitrepo.Open(w.Root)
 	if err != nil {
@@ -104,34 +89,13 @@ func Verify(ctx context.Context, w *spec.Workspace, opts VerifyOptions) ([]Verif
 	}
 	cage := policy.CageFor(tree.Dir, repo.Root, repo.CommonDir)
 	wsDir := filepath.Join(tree.Dir, filepath.FromSlash(w.InRepo(repo.Root).Of(".")))
-	activity := func(id, what string) func() {
-		if opts.Activity == nil {
-			return func() {}
-		}
-		a := Activity{Spec: id, What: what, Start: time.Now()}
-		opts.Activity(a)
-		return func() { a.Done = true; opts.Activity(a) }
-	}
+	activity := func(id, what string) func() { return tell(opts.Activity, id, what) }
 	var out []Verified
 	for _, s := range specs {
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
-		vd := Verified{Spec: s}
-		commit := head.Commit
-		switch {
-		case opts.Head:
-		case len(s.Commits) == 0:
-			vd.Note = "it has no commit of its own"
-		default:
-			own := s.Commits[len(s.Commits)-1]
-			if h, err := repo.ResolveCommit(own); err == nil {
-				commit, vd.Own = h, true
-			} else {
-				vd.Note = fmt.Sprintf("its commit %s is not in the repository", own)
-			}
-		}
-		vd.Commit = gitrepo.Short(commit.String())
+		vd, commit := verifiedAt(repo, head.Commit, s, opts.Head)
 		fmt.Fprintf(opts.Log, "=== %s at %s\n", s.ID, vd.Commit)
 		v, err := verifyAt(ctx, w, repo, tree, cage, s, commit, wsDir, opts.Log, activity)
 		if err != nil {
@@ -141,6 +105,51 @@ func Verify(ctx context.Context, w *spec.Workspace, opts VerifyOptions) ([]Verif
 		out = append(out, vd)
 	}
 	return out, nil
+}
+
+// verifiable are the specs named (ids; all completed ones when none), each
+// of which must be completed.
+func verifiable(set *spec.Set, ids []string) ([]*spec.Spec, error) {
+	var specs []*spec.Spec
+	for _, id := range ids {
+		s, err := set.Resolve(id)
+		if err != nil {
+			return nil, err
+		}
+		if s.Status != spec.StatusCompleted && !s.Archived {
+			return nil, fmt.Errorf("%w: %s is %s; only completed specs can be verified", ErrNotCompleted, s.ID, s.Status)
+		}
+		specs = append(specs, s)
+	}
+	if len(ids) == 0 {
+		for _, s := range set.Order() {
+			if s.Status == spec.StatusCompleted && !s.Archived {
+				specs = append(specs, s)
+			}
+		}
+	}
+	return specs, nil
+}
+
+// verifiedAt is the commit s is verified at: its own last commit, or head
+// (atHead, or when it has none in the repository, which the result notes).
+func verifiedAt(repo *gitrepo.Repo, head plumbing.Hash, s *spec.Spec, atHead bool) (Verified, plumbing.Hash) {
+	vd := Verified{Spec: s}
+	commit := head
+	switch {
+	case atHead:
+	case len(s.Commits) == 0:
+		vd.Note = "it has no commit of its own"
+	default:
+		own := s.Commits[len(s.Commits)-1]
+		if h, err := repo.ResolveCommit(own); err == nil {
+			commit, vd.Own = h, true
+		} else {
+			vd.Note = fmt.Sprintf("its commit %s is not in the repository", own)
+		}
+	}
+	vd.Commit = gitrepo.Short(commit.String())
+	return vd, commit
 }
 
 // verifyAt checks one spec in tree, synced to commit.

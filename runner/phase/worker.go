@@ -17,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
@@ -118,15 +119,9 @@ func (c *workerClone) fetch(req *RemotePhase) error {
 // the phase itself came to, failure included, is in the result.
 func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult, error) {
 	wk.init()
-	if !keyPattern.MatchString(req.Key) {
-		return nil, fmt.Errorf("%w: %q is not a phase key", ErrBadPhase, req.Key)
-	}
-	s, err := remoteSpec(req)
+	s, err := checkRequest(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadPhase, err)
-	}
-	if !filepath.IsLocal(filepath.FromSlash(req.SpecPath)) || req.WsRel != "." && !filepath.IsLocal(filepath.FromSlash(req.WsRel)) {
-		return nil, fmt.Errorf("%w: paths outside the repository: %s, %s", ErrBadPhase, req.WsRel, req.SpecPath)
+		return nil, err
 	}
 	c, err := wk.clone(req.Repo)
 	if err != nil {
@@ -142,44 +137,16 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 		return nil, ctx.Err()
 	}
 	defer func() { wk.slots <- slot }()
-	repo := c.repo
-	stateDir := filepath.Join(repo.StateDir(), "worker", SlotName(slot))
-	// What an agent of a killed worker left running in this slot goes.
-	if progs, err := loadProgress(stateDir); err == nil {
-		for _, prog := range progs {
-			procs.KillAll(prog.PGID, prog.Marker)
-			removeProgress(stateDir, prog.Spec)
-		}
-	}
-	tree, err := OpenTree(filepath.Join(wk.Dir, "worktrees"), repo, req.WsRel, SlotName(slot))
+	tree, stateDir, err := wk.slotTree(c, req, slot)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWorker, err)
 	}
-	base := plumbing.NewHash(req.Base)
-	if err := tree.Sync(base); err != nil {
-		return nil, fmt.Errorf("%w: prepare the phase's worktree: %w", ErrWorker, err)
-	}
-	// The contract as the run read it: the config it sent (the agent,
-	// isolation), recordings from the worktree at the base; paths are
-	// the clone's.
-	cfg, err := spec.ParseConfig(filepath.ToSlash(filepath.Join(req.WsRel, ".chant", spec.ConfigFile)), req.Config)
+	e, err := wk.env(c, req, tree, stateDir)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadPhase, err)
+		return nil, err
 	}
-	inTree := filepath.Join(tree.Dir, filepath.FromSlash(req.WsRel))
-	atBase := &spec.Workspace{Root: inTree, ChantDir: filepath.Join(inTree, ".chant"), SpecsDir: filepath.Join(inTree, ".chant", "specs"), Config: cfg}
-	root := filepath.Join(repo.Root, filepath.FromSlash(req.WsRel))
-	w := &spec.Workspace{Root: root, ChantDir: filepath.Join(root, ".chant"), SpecsDir: filepath.Join(root, ".chant", "specs"), Config: cfg}
-	ag, err := agent.For(atBase, false, wk.Bundles, nil)
-	if err != nil {
-		return &RemoteResult{Worker: wk.Identity, Failed: err.Error()}, nil
-	}
-	if cmd, ok := ag.(*agent.Command); ok {
-		cmd.Env = append(cmd.Env, "CHANT_WORKER="+wk.Identity)
-	}
-	policy, err := agent.SandboxPolicy(atBase)
-	if err != nil {
-		return &RemoteResult{Worker: wk.Identity, Failed: err.Error()}, nil
+	if e.Agent == nil {
+		return &RemoteResult{Worker: wk.Identity, Failed: e.failed}, nil
 	}
 	logFile, err := wk.openLog(req.Key)
 	if err != nil {
@@ -187,9 +154,7 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 	}
 	defer logFile.Close()
 	fmt.Fprintf(logFile, "=== %s %s (%s) on %s, base %s\n", time.Now().UTC().Format(time.RFC3339), s.ID, req.Key, wk.Identity, gitrepo.Short(req.Base))
-	e := &Env{Workspace: w, Repo: repo, Paths: w.InRepo(repo.Root), StateDir: stateDir, Agent: ag, Sandbox: policy, Shared: c.guard,
-		SkipCriteria: req.SkipCriteria, Now: time.Now}
-	p := &phase{env: e, spec: s, snapshot: req.Snapshot, specRel: req.SpecPath, log: logFile, tree: tree,
+	p := &phase{env: e.Env, spec: s, snapshot: req.Snapshot, specRel: req.SpecPath, log: logFile, tree: tree,
 		contract: &spec.Contract{Spec: s, PromptName: req.PromptName},
 		render:   func() (string, error) { return req.Prompt, nil },
 		prog:     &progress{Spec: s.ID, Step: stepRunning, Base: req.Base, Slot: SlotName(slot), Key: req.Key, Worker: wk.Identity}}
@@ -203,6 +168,88 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 		fmt.Fprintf(wk.Log, "stop  %s: %v\n", s.ID, ctx.Err())
 		return nil, ctx.Err() // cancelled or timed out: the engine decides
 	}
+	return wk.result(c, req, p, res, v, err)
+}
+
+// checkRequest refuses a request that is not a phase: its key, its spec,
+// its paths (which must stay inside the repository).
+func checkRequest(req *RemotePhase) (*spec.Spec, error) {
+	if !keyPattern.MatchString(req.Key) {
+		return nil, fmt.Errorf("%w: %q is not a phase key", ErrBadPhase, req.Key)
+	}
+	s, err := remoteSpec(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadPhase, err)
+	}
+	if !filepath.IsLocal(filepath.FromSlash(req.SpecPath)) || req.WsRel != "." && !filepath.IsLocal(filepath.FromSlash(req.WsRel)) {
+		return nil, fmt.Errorf("%w: paths outside the repository: %s, %s", ErrBadPhase, req.WsRel, req.SpecPath)
+	}
+	return s, nil
+}
+
+// slotTree is the worktree of slot, synced to the phase's base, and the
+// slot's state directory; what an agent of a killed worker left running in
+// the slot goes first.
+func (wk *Worker) slotTree(c *workerClone, req *RemotePhase, slot int) (*isolation.Tree, string, error) {
+	stateDir := filepath.Join(c.repo.StateDir(), "worker", SlotName(slot))
+	if progs, err := loadProgress(stateDir); err == nil {
+		for _, prog := range progs {
+			procs.KillAll(prog.PGID, prog.Marker)
+			removeProgress(stateDir, prog.Spec)
+		}
+	}
+	tree, err := OpenTree(filepath.Join(wk.Dir, "worktrees"), c.repo, req.WsRel, SlotName(slot))
+	if err != nil {
+		return nil, "", err
+	}
+	if err := tree.Sync(plumbing.NewHash(req.Base)); err != nil {
+		return nil, "", fmt.Errorf("prepare the phase's worktree: %w", err)
+	}
+	return tree, stateDir, nil
+}
+
+// workerEnv is the Env of a worker's phase, or why the phase failed before
+// it could have one (failed, with no agent).
+type workerEnv struct {
+	*Env
+	failed string
+}
+
+// env is the Env of a phase on the worker: the contract as the run read
+// it, the config it sent (the agent, isolation) and recordings from the
+// worktree at the base; paths are the clone's.
+func (wk *Worker) env(c *workerClone, req *RemotePhase, tree *isolation.Tree, stateDir string) (*workerEnv, error) {
+	cfg, err := spec.ParseConfig(filepath.ToSlash(filepath.Join(req.WsRel, ".chant", spec.ConfigFile)), req.Config)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadPhase, err)
+	}
+	workspace := func(root string) *spec.Workspace {
+		return &spec.Workspace{Root: root, ChantDir: filepath.Join(root, ".chant"), SpecsDir: filepath.Join(root, ".chant", "specs"), Config: cfg}
+	}
+	atBase := workspace(filepath.Join(tree.Dir, filepath.FromSlash(req.WsRel)))
+	w := workspace(filepath.Join(c.repo.Root, filepath.FromSlash(req.WsRel)))
+	e := &workerEnv{Env: &Env{Workspace: w, Repo: c.repo, Paths: w.InRepo(c.repo.Root), StateDir: stateDir, Shared: c.guard,
+		SkipCriteria: req.SkipCriteria, Now: time.Now}}
+	ag, err := agent.For(atBase, false, wk.Bundles, nil)
+	if err != nil {
+		e.failed = err.Error()
+		return e, nil
+	}
+	if cmd, ok := ag.(*agent.Command); ok {
+		cmd.Env = append(cmd.Env, "CHANT_WORKER="+wk.Identity)
+	}
+	if e.Sandbox, err = agent.SandboxPolicy(atBase); err != nil {
+		e.failed = err.Error()
+		return e, nil
+	}
+	e.Agent = ag
+	return e, nil
+}
+
+// result is what the worker sends back of an attempt: its failure, or its
+// verification and, when verified, the result commit pushed.
+func (wk *Worker) result(c *workerClone, req *RemotePhase, p *phase, res *agent.Result, v *Verification, err error) (*RemoteResult, error) {
+	s := p.spec
 	out := &RemoteResult{Worker: wk.Identity}
 	if res != nil {
 		out.Output, out.Model, out.Author = res.Output, res.Model, res.Author
@@ -215,7 +262,7 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 	out.Verification, out.Ticks = v, p.ticked()
 	if v.OK() && len(p.work) > 0 {
 		c.mu.Lock() // the clone's references and pushes, one phase at a time
-		out.Work, err = wk.commitWork(repo, req, p, res.Author)
+		out.Work, err = wk.commitWork(c.repo, req, p, res.Author)
 		c.mu.Unlock()
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrWorker, err)
