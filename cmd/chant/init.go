@@ -64,9 +64,7 @@ func runInit(opts *initOptions, agentGiven, nameGiven bool) error {
 	if opts.name == "" {
 		opts.name = filepath.Base(abs)
 	}
-	chantDir := filepath.Join(abs, ".chant")
-	configPath := filepath.Join(chantDir, spec.ConfigFile)
-	_, err = os.Lstat(configPath)
+	_, err = os.Lstat(filepath.Join(abs, ".chant", spec.ConfigFile))
 	exists := err == nil
 	if !exists && stdinIsTerminal() {
 		in := bufio.NewReader(opts.stdin)
@@ -80,6 +78,18 @@ func runInit(opts *initOptions, agentGiven, nameGiven bool) error {
 	if !slices.Contains(agent.Providers(), opts.agent) {
 		return &usageError{fmt.Errorf("--agent %q: one of %s", opts.agent, strings.Join(agent.Providers(), ", "))}
 	}
+	wrote, err := opts.writeSetup(abs, exists)
+	if err != nil {
+		return err
+	}
+	opts.sayInit(abs, exists, wrote)
+	return nil
+}
+
+// writeSetup writes what init makes (the config, .chant/.gitignore, the
+// specs directory, unless the config exists; the prompts with --prompts),
+// never over a file that is there, and returns what it wrote.
+func (opts *initOptions) writeSetup(abs string, exists bool) ([]string, error) {
 	var wrote []string
 	write := func(rel string, data []byte) error {
 		path := filepath.Join(abs, filepath.FromSlash(rel))
@@ -97,14 +107,15 @@ func runInit(opts *initOptions, agentGiven, nameGiven bool) error {
 	}
 	if !exists {
 		if err := write(".chant/"+spec.ConfigFile, configTemplate(opts.name, opts.agent)); err != nil {
-			return err
+			return nil, err
 		}
 		if err := write(".chant/.gitignore", []byte("# chant's logs of each phase's agent and checks\nlogs/\n")); err != nil {
-			return err
+			return nil, err
 		}
-		if _, err := os.Stat(filepath.Join(chantDir, "specs")); err != nil {
-			if err := os.MkdirAll(filepath.Join(chantDir, "specs"), 0o777); err != nil {
-				return err
+		specs := filepath.Join(abs, ".chant", "specs")
+		if _, err := os.Stat(specs); err != nil {
+			if err := os.MkdirAll(specs, 0o777); err != nil {
+				return nil, err
 			}
 			wrote = append(wrote, ".chant/specs/")
 		}
@@ -113,14 +124,19 @@ func runInit(opts *initOptions, agentGiven, nameGiven bool) error {
 		for _, name := range spec.BuiltinPromptNames() {
 			data, _ := spec.BuiltinPrompt(name)
 			if err := write(".chant/prompts/"+name+".md", data); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
+	return wrote, nil
+}
+
+// sayInit says what init wrote and what to do next.
+func (opts *initOptions) sayInit(abs string, exists bool, wrote []string) {
 	out := opts.stdout
 	if len(wrote) == 0 {
 		fmt.Fprintf(out, "chant is already set up in %s (%s); nothing changed.\n", abs, filepath.Join(".chant", spec.ConfigFile))
-		return nil
+		return
 	}
 	if exists {
 		fmt.Fprintf(out, "Wrote in %s:\n", abs)
@@ -131,7 +147,7 @@ func runInit(opts *initOptions, agentGiven, nameGiven bool) error {
 		fmt.Fprintf(out, "  %s\n", w)
 	}
 	if exists {
-		return nil
+		return
 	}
 	if p, ok := agent.PresetNamed(opts.agent); ok {
 		if _, err := p.Find(); err != nil {
@@ -142,7 +158,6 @@ func runInit(opts *initOptions, agentGiven, nameGiven bool) error {
 		fmt.Fprintf(out, "Set agent.command in .chant/%s to the command that runs your agent.\n", spec.ConfigFile)
 	}
 	fmt.Fprintf(out, "Next:\n  git add .chant && git commit -m \"Set up chant\"\n  %s add \"What to do\" --target FILE --criterion \"What must hold\"\n  %s run\n", opts.invocation(), opts.invocation())
-	return nil
 }
 
 func stdinIsTerminal() bool { return term.IsTerminal(int(os.Stdin.Fd())) }

@@ -231,26 +231,15 @@ func (opts *runOptions) reportFailure(rep *runner.Report, f *runner.Phase) {
 
 // summarize says where the run left things.
 func (opts *runOptions) summarize(rep *runner.Report) {
-	out := opts.stdout
-	a := rep.Final
 	failedNow := map[string]bool{}
 	for _, f := range rep.Failed {
 		failedNow[f.Spec.ID] = true
 	}
 	if len(rep.Named) > 0 {
-		for _, id := range rep.Named {
-			st := a.States[id]
-			switch {
-			case failedNow[id]:
-			case st.Done():
-				fmt.Fprintf(out, "%s is completed.\n", id)
-			case opts.gateHint(st):
-			default:
-				fmt.Fprintf(out, "%s did not run: %s.\n", id, why(st))
-			}
-		}
+		opts.summarizeNamed(rep, failedNow)
 		return
 	}
+	a := rep.Final
 	var open, done int
 	var notDone []*runner.State
 	for _, s := range a.Set.Order() {
@@ -264,29 +253,8 @@ func (opts *runOptions) summarize(rep *runner.Report) {
 			notDone = append(notDone, st)
 		}
 	}
-	if len(rep.Failed) > 0 {
-		ids := make([]string, len(rep.Failed))
-		for i, f := range rep.Failed {
-			ids[i] = f.Spec.ID
-		}
-		if opts.failFast {
-			fmt.Fprintf(out, "\nFailed: %s. The run stopped there (--fail-fast).\n", strings.Join(ids, ", "))
-			if len(rep.Stopped) > 0 {
-				var stopped []string // in plan order
-				for _, s := range a.Set.Order() {
-					for _, ph := range rep.Stopped {
-						if ph.Spec.ID == s.ID {
-							stopped = append(stopped, s.ID)
-						}
-					}
-				}
-				fmt.Fprintf(out, "Stopped while running: %s; %s as before and run%s with the next run.\n", strings.Join(stopped, ", "),
-					map[bool]string{true: "it is", false: "they are"}[len(stopped) == 1], map[bool]string{true: "s", false: ""}[len(stopped) == 1])
-			}
-		} else {
-			fmt.Fprintf(out, "\nFailed: %s. What depends on %s did not run; the rest did.\n", strings.Join(ids, ", "), map[bool]string{true: "it", false: "them"}[len(ids) == 1])
-		}
-	}
+	opts.sayFailed(rep)
+	out := opts.stdout
 	switch {
 	case open == 0 && done == 0:
 		fmt.Fprintf(out, "Nothing to run: there are no specs yet (write one with: %s add).\n", opts.invocation())
@@ -298,18 +266,7 @@ func (opts *runOptions) summarize(rep *runner.Report) {
 		fmt.Fprintf(out, "%s.\n", upperFirst(allCompleted(done)))
 		return
 	case len(rep.Ran) == 0 && len(rep.Refused) == 0:
-		fmt.Fprintf(out, "Nothing is ready to run (%d of %s completed):\n", done, plural(done+open, "spec"))
-		var failed []string
-		for _, st := range notDone {
-			fmt.Fprintf(out, "  %s: %s\n", st.Spec.ID, why(st))
-			if st.Kind == runner.KindFailed {
-				failed = append(failed, st.Spec.ID)
-			}
-		}
-		if len(failed) > 0 {
-			// A failed spec runs again only when named.
-			fmt.Fprintf(out, "Run %s again with: %s run %s\n", map[bool]string{true: "it", false: "them"}[len(failed) == 1], opts.invocation(), strings.Join(failed, " "))
-		}
+		opts.sayNothingReady(notDone, done, open)
 	default:
 		for _, st := range notDone {
 			switch st.Kind {
@@ -324,6 +281,70 @@ func (opts *runOptions) summarize(rep *runner.Report) {
 	}
 	for _, st := range notDone {
 		opts.gateHint(st)
+	}
+}
+
+// summarizeNamed says where each spec named on the command line stands.
+func (opts *runOptions) summarizeNamed(rep *runner.Report, failedNow map[string]bool) {
+	for _, id := range rep.Named {
+		st := rep.Final.States[id]
+		switch {
+		case failedNow[id]:
+		case st.Done():
+			fmt.Fprintf(opts.stdout, "%s is completed.\n", id)
+		case opts.gateHint(st):
+		default:
+			fmt.Fprintf(opts.stdout, "%s did not run: %s.\n", id, why(st))
+		}
+	}
+}
+
+// sayFailed names the specs that failed in this run, and what that
+// stopped.
+func (opts *runOptions) sayFailed(rep *runner.Report) {
+	if len(rep.Failed) == 0 {
+		return
+	}
+	out := opts.stdout
+	ids := make([]string, len(rep.Failed))
+	for i, f := range rep.Failed {
+		ids[i] = f.Spec.ID
+	}
+	if !opts.failFast {
+		fmt.Fprintf(out, "\nFailed: %s. What depends on %s did not run; the rest did.\n", strings.Join(ids, ", "), map[bool]string{true: "it", false: "them"}[len(ids) == 1])
+		return
+	}
+	fmt.Fprintf(out, "\nFailed: %s. The run stopped there (--fail-fast).\n", strings.Join(ids, ", "))
+	if len(rep.Stopped) == 0 {
+		return
+	}
+	var stopped []string // in plan order
+	for _, s := range rep.Final.Set.Order() {
+		for _, ph := range rep.Stopped {
+			if ph.Spec.ID == s.ID {
+				stopped = append(stopped, s.ID)
+			}
+		}
+	}
+	fmt.Fprintf(out, "Stopped while running: %s; %s as before and run%s with the next run.\n", strings.Join(stopped, ", "),
+		map[bool]string{true: "it is", false: "they are"}[len(stopped) == 1], map[bool]string{true: "s", false: ""}[len(stopped) == 1])
+}
+
+// sayNothingReady says why none of the specs not done could run, and how
+// to run again those that failed.
+func (opts *runOptions) sayNothingReady(notDone []*runner.State, done, open int) {
+	out := opts.stdout
+	fmt.Fprintf(out, "Nothing is ready to run (%d of %s completed):\n", done, plural(done+open, "spec"))
+	var failed []string
+	for _, st := range notDone {
+		fmt.Fprintf(out, "  %s: %s\n", st.Spec.ID, why(st))
+		if st.Kind == runner.KindFailed {
+			failed = append(failed, st.Spec.ID)
+		}
+	}
+	if len(failed) > 0 {
+		// A failed spec runs again only when named.
+		fmt.Fprintf(out, "Run %s again with: %s run %s\n", map[bool]string{true: "it", false: "them"}[len(failed) == 1], opts.invocation(), strings.Join(failed, " "))
 	}
 }
 
