@@ -98,52 +98,7 @@ func (set *Set) Problems() []Problem {
 		add(e, SeverityError, code)
 	}
 	for _, s := range set.Specs {
-		if strings.IndexFunc(s.ID, unicode.IsControl) >= 0 {
-			add(&Error{Path: s.Path, Line: 1, Col: 1, Msg: fmt.Sprintf("the file name has control characters (spec ID %q): rename the file", s.ID)}, SeverityError, CodeFileName)
-		}
-		if s.broken {
-			continue // its frontmatter could not be read: the parse error says why
-		}
-		at := s.sites()
-		if s.Prompt != "" && !ValidPromptName(s.Prompt) {
-			add(at.errAt("prompt", s.Prompt, "prompt: %q is not a prompt name (letters, digits, '.', '-', '_'; the template is .chant/prompts/<name>.md)", s.Prompt), SeverityError, CodePromptName)
-		}
-		for _, dep := range s.DependsOn {
-			switch d := set.byID[dep]; {
-			case d == nil:
-				add(at.errAt("depends_on", dep, "depends_on: %s does not exist", dep), SeverityError, CodeMissingDependency)
-			case d.Status == StatusCancelled && !d.Archived:
-				add(at.errAt("depends_on", dep, "depends_on: %s is cancelled, so %s can never run", dep, s.ID), SeverityError, CodeCancelledDependency)
-			case dep == DriverOf(s.ID):
-				add(at.errAt("depends_on", dep, "depends_on: %s is this member's own driver; members run within their driver", dep), SeverityWarning, CodeDriverDependency)
-			}
-		}
-		for _, m := range s.Members {
-			if set.byID[m] == nil {
-				add(at.errAt("members", m, "members: %s does not exist", m), SeverityError, CodeMissingMember)
-			}
-		}
-		if a := s.Approval; a != nil && a.Status == ApprovalApproved && (a.By == "" || a.At == "") {
-			add(at.errAt("approval", "", "approval: approved without by and at"), SeverityError, CodeApproval)
-		}
-		for _, t := range s.TargetFiles {
-			if filepath.ToSlash(filepath.Clean(t)) == filepath.ToSlash(s.Path) {
-				add(at.errAt("target_files", t, "target_files: %s is the spec's own file, which only chant writes", t), SeverityError, CodeOwnFile)
-			}
-		}
-		for _, key := range []string{"target_files", "informed_by", "context"} {
-			for _, p := range s.pathList(key) {
-				if filepath.IsAbs(p) || strings.HasPrefix(p, "/") || !filepath.IsLocal(filepath.Clean(p)) {
-					add(at.errAt(key, p, "%s: %s leaves the repository", key, p), SeverityError, CodeOutside)
-				}
-			}
-		}
-		if s.Title == "" {
-			add(&Error{Path: s.Path, Line: s.layout.closeLine + 1, Col: 1, Msg: "no title: the body has no level-1 heading (# Title)"}, SeverityError, CodeNoTitle)
-		}
-		if len(s.Criteria()) == 0 && !s.Archived {
-			add(&Error{Path: s.Path, Line: s.layout.closeLine + 1, Col: 1, Msg: "no acceptance criteria: add a task list under ## Acceptance Criteria"}, SeverityWarning, CodeNoCriteria)
-		}
+		set.specProblems(s, add)
 	}
 	for _, cycle := range set.Cycles() {
 		names := make([]string, len(cycle))
@@ -159,6 +114,62 @@ func (set *Set) Problems() []Problem {
 		return out[i].Line < out[j].Line
 	})
 	return out
+}
+
+// specProblems adds the problems of one spec of the set.
+func (set *Set) specProblems(s *Spec, add func(err error, severity, code string)) {
+	if strings.IndexFunc(s.ID, unicode.IsControl) >= 0 {
+		add(&Error{Path: s.Path, Line: 1, Col: 1, Msg: fmt.Sprintf("the file name has control characters (spec ID %q): rename the file", s.ID)}, SeverityError, CodeFileName)
+	}
+	if s.broken {
+		return // its frontmatter could not be read: the parse error says why
+	}
+	at := s.sites()
+	if s.Prompt != "" && !ValidPromptName(s.Prompt) {
+		add(at.errAt("prompt", s.Prompt, "prompt: %q is not a prompt name (letters, digits, '.', '-', '_'; the template is .chant/prompts/<name>.md)", s.Prompt), SeverityError, CodePromptName)
+	}
+	set.referenceProblems(s, at, add)
+	if a := s.Approval; a != nil && a.Status == ApprovalApproved && (a.By == "" || a.At == "") {
+		add(at.errAt("approval", "", "approval: approved without by and at"), SeverityError, CodeApproval)
+	}
+	for _, t := range s.TargetFiles {
+		if filepath.ToSlash(filepath.Clean(t)) == filepath.ToSlash(s.Path) {
+			add(at.errAt("target_files", t, "target_files: %s is the spec's own file, which only chant writes", t), SeverityError, CodeOwnFile)
+		}
+	}
+	for _, key := range []string{"target_files", "informed_by", "context"} {
+		for _, p := range s.pathList(key) {
+			if filepath.IsAbs(p) || strings.HasPrefix(p, "/") || !filepath.IsLocal(filepath.Clean(p)) {
+				add(at.errAt(key, p, "%s: %s leaves the repository", key, p), SeverityError, CodeOutside)
+			}
+		}
+	}
+	if s.Title == "" {
+		add(&Error{Path: s.Path, Line: s.layout.closeLine + 1, Col: 1, Msg: "no title: the body has no level-1 heading (# Title)"}, SeverityError, CodeNoTitle)
+	}
+	if len(s.Criteria()) == 0 && !s.Archived {
+		add(&Error{Path: s.Path, Line: s.layout.closeLine + 1, Col: 1, Msg: "no acceptance criteria: add a task list under ## Acceptance Criteria"}, SeverityWarning, CodeNoCriteria)
+	}
+}
+
+// referenceProblems adds the problems of what s names of the set: its
+// dependencies and members.
+func (set *Set) referenceProblems(s *Spec, at *siteFinder, add func(err error, severity, code string)) {
+	for _, dep := range s.DependsOn {
+		switch d := set.byID[dep]; {
+		case d == nil:
+			add(at.errAt("depends_on", dep, "depends_on: %s does not exist", dep), SeverityError, CodeMissingDependency)
+		case d.Status == StatusCancelled && !d.Archived:
+			add(at.errAt("depends_on", dep, "depends_on: %s is cancelled, so %s can never run", dep, s.ID), SeverityError, CodeCancelledDependency)
+		case dep == DriverOf(s.ID):
+			add(at.errAt("depends_on", dep, "depends_on: %s is this member's own driver; members run within their driver", dep), SeverityWarning, CodeDriverDependency)
+		}
+	}
+	for _, m := range s.Members {
+		if set.byID[m] == nil {
+			add(at.errAt("members", m, "members: %s does not exist", m), SeverityError, CodeMissingMember)
+		}
+	}
 }
 
 func problemOf(err error, severity, code string) Problem {
