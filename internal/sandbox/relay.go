@@ -107,80 +107,97 @@ func (c *Cage) Relay(log io.Writer) (stop func(), err error) {
 		return nil, fmt.Errorf("sandbox: relay: %w", err)
 	}
 	l.SetUnlinkOnClose(false) // its name is the descriptor's, gone by then
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	conns := map[net.Conn]bool{}
-	track := func(cn net.Conn, add bool) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		if conns == nil {
-			return false
-		}
-		if add {
-			conns[cn] = true
-		} else {
-			delete(conns, cn)
-		}
-		return true
-	}
-	say := func(format string, a ...any) {
-		if log != nil {
-			mu.Lock()
-			fmt.Fprintf(log, "sandbox: "+format+"\n", a...)
-			mu.Unlock()
-		}
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			in, err := l.Accept()
-			if err != nil {
-				return
-			}
-			if !track(in, true) {
-				in.Close()
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer track(in, false)
-				defer in.Close()
-				in.SetReadDeadline(time.Now().Add(10 * time.Second))
-				line, err := readLine(in, 16)
-				in.SetReadDeadline(time.Time{})
-				i, perr := strconv.Atoi(line)
-				if err != nil || perr != nil || i < 0 || i >= len(c.Hosts) {
-					say("refused a connection that named no listed endpoint")
-					return
-				}
-				out, err := net.DialTimeout("tcp", c.Hosts[i].String(), 30*time.Second)
-				if err != nil {
-					say("%s: %v", c.Hosts[i], err)
-					return
-				}
-				if !track(out, true) {
-					out.Close()
-					return
-				}
-				defer track(out, false)
-				defer out.Close()
-				join(in, out)
-			}()
-		}
-	}()
+	r := &relay{hosts: c.Hosts, log: log, conns: map[net.Conn]bool{}}
+	r.wg.Add(1)
+	go r.serve(l)
 	return func() {
 		l.Close()
-		mu.Lock()
-		for cn := range conns {
+		r.mu.Lock()
+		for cn := range r.conns {
 			cn.Close()
 		}
-		conns = nil
-		mu.Unlock()
-		wg.Wait()
+		r.conns = nil
+		r.mu.Unlock()
+		r.wg.Wait()
 		os.Remove(path)
 	}, nil
+}
+
+// relay is a cage's relay while it serves.
+type relay struct {
+	hosts []Endpoint
+	log   io.Writer
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns map[net.Conn]bool // open, to close at stop; nil once stopped
+}
+
+// track adds (or removes) a connection to those to close at stop; false
+// once stopped.
+func (r *relay) track(cn net.Conn, add bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.conns == nil {
+		return false
+	}
+	if add {
+		r.conns[cn] = true
+	} else {
+		delete(r.conns, cn)
+	}
+	return true
+}
+
+func (r *relay) say(format string, a ...any) {
+	if r.log != nil {
+		r.mu.Lock()
+		fmt.Fprintf(r.log, "sandbox: "+format+"\n", a...)
+		r.mu.Unlock()
+	}
+}
+
+// serve accepts connections until l is closed.
+func (r *relay) serve(l net.Listener) {
+	defer r.wg.Done()
+	for {
+		in, err := l.Accept()
+		if err != nil {
+			return
+		}
+		if !r.track(in, true) {
+			in.Close()
+			return
+		}
+		r.wg.Add(1)
+		go r.handle(in)
+	}
+}
+
+// handle joins a connection to the endpoint it names.
+func (r *relay) handle(in net.Conn) {
+	defer r.wg.Done()
+	defer r.track(in, false)
+	defer in.Close()
+	in.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := readLine(in, 16)
+	in.SetReadDeadline(time.Time{})
+	i, perr := strconv.Atoi(line)
+	if err != nil || perr != nil || i < 0 || i >= len(r.hosts) {
+		r.say("refused a connection that named no listed endpoint")
+		return
+	}
+	out, err := net.DialTimeout("tcp", r.hosts[i].String(), 30*time.Second)
+	if err != nil {
+		r.say("%s: %v", r.hosts[i], err)
+		return
+	}
+	if !r.track(out, true) {
+		out.Close()
+		return
+	}
+	defer r.track(out, false)
+	defer out.Close()
+	join(in, out)
 }
 
 // readLine reads one line of at most max bytes, a byte at a time: what

@@ -267,32 +267,7 @@ func (c *Cage) Args(workdir string, argv []string) ([]string, error) {
 		a = append(a, "--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve")
 	}
 	a = append(a, "--bind", c.Tmp, "/tmp")
-	seen := map[string]bool{}
-	bind := func(flag string, paths ...string) {
-		for _, p := range paths {
-			if p == "" || seen[flag+p] {
-				continue
-			}
-			seen[flag+p] = true
-			a = append(a, flag, p, p)
-		}
-	}
-	var visible []string
-	for _, p := range c.Visible {
-		if underHidden(p) && !slices.Contains(c.Protected, p) { // those are bound below
-			if _, err := os.Stat(p); err == nil { // bwrap fails on one it cannot reach
-				visible = append(visible, p)
-			}
-		}
-	}
-	bind("--ro-bind-try", shallowFirst(visible)...)
-	writable := append([]string{}, c.Writable...)
-	for _, f := range c.Files {
-		writable = append(writable, f.Path)
-	}
-	bind("--bind", shallowFirst(writable)...)
-	bind("--ro-bind", shallowFirst(c.Protected)...)
-	bind("--bind", c.Dir)
+	a = append(a, c.binds()...)
 	if c.Network == NetList {
 		hosts, err := c.writeHosts()
 		if err != nil {
@@ -329,6 +304,41 @@ func (c *Cage) Args(workdir string, argv []string) ([]string, error) {
 		a = append(a, "--")
 	}
 	return append(a, argv...), nil
+}
+
+// binds are the bubblewrap arguments that mount the cage's paths: what it
+// must see under a hidden directory (read-only), the writable paths, the
+// protected ones (read-only again inside those), the worktree; each path
+// once, shallower ones first.
+func (c *Cage) binds() []string {
+	var a []string
+	seen := map[string]bool{}
+	bind := func(flag string, paths ...string) {
+		for _, p := range paths {
+			if p == "" || seen[flag+p] {
+				continue
+			}
+			seen[flag+p] = true
+			a = append(a, flag, p, p)
+		}
+	}
+	var visible []string
+	for _, p := range c.Visible {
+		if underHidden(p) && !slices.Contains(c.Protected, p) { // those are bound below
+			if _, err := os.Stat(p); err == nil { // bwrap fails on one it cannot reach
+				visible = append(visible, p)
+			}
+		}
+	}
+	bind("--ro-bind-try", shallowFirst(visible)...)
+	writable := append([]string{}, c.Writable...)
+	for _, f := range c.Files {
+		writable = append(writable, f.Path)
+	}
+	bind("--bind", shallowFirst(writable)...)
+	bind("--ro-bind", shallowFirst(c.Protected)...)
+	bind("--bind", c.Dir)
+	return a
 }
 
 // Within runs start, which starts one of the cage's commands (Args) and
