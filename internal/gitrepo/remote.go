@@ -169,13 +169,14 @@ func copyRefs(from, to *Repo, refspecs []string) error {
 // are written after what they reach, here as by git), so the walk stops
 // there: a fetch of a commit on a known base copies the new objects only.
 func copyObjects(from, to *Repo, tip plumbing.Hash) error {
-	type item struct {
-		h     plumbing.Hash
-		t     plumbing.ObjectType
-		ready bool // what it reaches is copied: write it
-	}
-	stack := []item{{h: tip, t: plumbing.CommitObject}}
+	stack := []copyItem{{h: tip, t: plumbing.CommitObject}}
 	queued := map[plumbing.Hash]bool{tip: true}
+	push := func(h plumbing.Hash, t plumbing.ObjectType) {
+		if !queued[h] {
+			queued[h] = true
+			stack = append(stack, copyItem{h: h, t: t})
+		}
+	}
 	// to's lookups skip objectStore's listing of packs again on a miss:
 	// here a miss is the rule, and an object missed that is in a new pack
 	// is only written twice.
@@ -196,58 +197,76 @@ func copyObjects(from, to *Repo, tip plumbing.Hash) error {
 			return fmt.Errorf("%s %s: %w", it.t, Short(it.h.String()), err)
 		}
 		if it.ready || it.t == plumbing.BlobObject {
-			// writeLoose, not go-git's writer, whose temporary file
-			// costs a check of each directory on the way to it.
-			rd, err := obj.Reader()
-			if err != nil {
+			if err := to.copyLoose(it, obj); err != nil {
 				return err
-			}
-			content, err := io.ReadAll(rd)
-			rd.Close()
-			if err != nil {
-				return err
-			}
-			if h, err := to.writeLoose(it.t, content); err != nil {
-				return err
-			} else if h != it.h {
-				return fmt.Errorf("%s %s: its content hashes to %s", it.t, Short(it.h.String()), Short(h.String()))
 			}
 			continue
 		}
-		stack = append(stack, item{h: it.h, t: it.t, ready: true})
-		push := func(h plumbing.Hash, t plumbing.ObjectType) {
-			if !queued[h] {
-				queued[h] = true
-				stack = append(stack, item{h: h, t: t})
+		stack = append(stack, copyItem{h: it.h, t: it.t, ready: true})
+		if err := from.pushReached(it, obj, push); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyItem is an object copyObjects has to copy.
+type copyItem struct {
+	h     plumbing.Hash
+	t     plumbing.ObjectType
+	ready bool // what it reaches is copied: write it
+}
+
+// copyLoose writes obj (it) as a loose object: writeLoose, not go-git's
+// writer, whose temporary file costs a check of each directory on the way
+// to it.
+func (r *Repo) copyLoose(it copyItem, obj plumbing.EncodedObject) error {
+	rd, err := obj.Reader()
+	if err != nil {
+		return err
+	}
+	content, err := io.ReadAll(rd)
+	rd.Close()
+	if err != nil {
+		return err
+	}
+	if h, err := r.writeLoose(it.t, content); err != nil {
+		return err
+	} else if h != it.h {
+		return fmt.Errorf("%s %s: its content hashes to %s", it.t, Short(it.h.String()), Short(h.String()))
+	}
+	return nil
+}
+
+// pushReached pushes what the commit or tree obj (it) reaches: a commit's
+// tree and parents, a tree's entries (never a submodule's commit).
+func (r *Repo) pushReached(it copyItem, obj plumbing.EncodedObject, push func(plumbing.Hash, plumbing.ObjectType)) error {
+	switch it.t {
+	case plumbing.CommitObject:
+		c, err := object.DecodeCommit(r.repo.Storer, obj)
+		if err != nil {
+			return err
+		}
+		push(c.TreeHash, plumbing.TreeObject)
+		for _, p := range c.ParentHashes {
+			push(p, plumbing.CommitObject)
+		}
+	case plumbing.TreeObject:
+		t, err := object.DecodeTree(r.repo.Storer, obj)
+		if err != nil {
+			return err
+		}
+		for _, e := range t.Entries {
+			switch {
+			case e.Mode == filemode.Submodule: // a commit of another repository
+			case e.Mode == filemode.Dir:
+				push(e.Hash, plumbing.TreeObject)
+			default:
+				push(e.Hash, plumbing.BlobObject)
 			}
 		}
-		switch it.t {
-		case plumbing.CommitObject:
-			c, err := object.DecodeCommit(from.repo.Storer, obj)
-			if err != nil {
-				return err
-			}
-			push(c.TreeHash, plumbing.TreeObject)
-			for _, p := range c.ParentHashes {
-				push(p, plumbing.CommitObject)
-			}
-		case plumbing.TreeObject:
-			t, err := object.DecodeTree(from.repo.Storer, obj)
-			if err != nil {
-				return err
-			}
-			for _, e := range t.Entries {
-				switch {
-				case e.Mode == filemode.Submodule: // a commit of another repository
-				case e.Mode == filemode.Dir:
-					push(e.Hash, plumbing.TreeObject)
-				default:
-					push(e.Hash, plumbing.BlobObject)
-				}
-			}
-		default:
-			return fmt.Errorf("%s %s: not a commit, tree or blob", it.t, Short(it.h.String()))
-		}
+	default:
+		return fmt.Errorf("%s %s: not a commit, tree or blob", it.t, Short(it.h.String()))
 	}
 	return nil
 }
