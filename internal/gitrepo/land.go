@@ -123,71 +123,14 @@ func (r *Repo) Land(l Landing) ([]plumbing.Hash, error) {
 	if err := r.checkMoves(head, l.Onto); err != nil {
 		return nil, err
 	}
-	parent := head.Commit
-	tree, err := r.TreeOf(parent)
-	if err != nil {
-		return nil, err
-	}
-	hashes := make([]plumbing.Hash, 0, len(l.Commits))
 	j := landed{Ref: head.Branch, Old: head.Commit}
 	if j.Ref == "" {
 		j.Ref = plumbing.HEAD
 	}
-	before := map[string]File{}
-	after := map[string]File{}
-	var order, changed []string
-	for _, c := range l.Commits {
-		changes := c.Changes
-		if c.Make != nil {
-			more, err := c.Make(hashes)
-			if err != nil {
-				return nil, err
-			}
-			changes = append(append([]Change{}, changes...), more...)
-		}
-		edits := make([]TreeEdit, 0, len(changes))
-		for _, ch := range changes {
-			if _, seen := before[ch.Path]; !seen {
-				// The working tree must hold what the caller expects.
-				cur, err := r.WorkFile(ch.Path)
-				if err != nil {
-					return nil, err
-				}
-				if cur != ch.Before {
-					changed = append(changed, ch.Path)
-				}
-				before[ch.Path] = ch.Before
-				order = append(order, ch.Path)
-			}
-			f := File{Mode: ch.Mode}
-			if ch.Mode != 0 {
-				if f.Hash, err = r.WriteBlob(ch.Data); err != nil {
-					return nil, err
-				}
-			}
-			after[ch.Path] = f
-			edits = append(edits, TreeEdit{Path: ch.Path, File: f})
-		}
-		if len(changed) > 0 {
-			return nil, &WorkTreeError{Paths: changed}
-		}
-		if tree, err = r.EditTree(tree, edits); err != nil {
-			return nil, err
-		}
-		var parents []plumbing.Hash
-		if !parent.IsZero() {
-			parents = []plumbing.Hash{parent}
-		}
-		if parent, err = r.NewCommit(tree, parents, c.Message, c.Author, l.When); err != nil {
-			return nil, err
-		}
-		hashes = append(hashes, parent)
+	hashes, err := r.makeCommits(l, &j)
+	if err != nil {
+		return nil, err
 	}
-	j.New = parent
-	for _, p := range order {
-		j.Files = append(j.Files, landedFile{Path: p, Before: before[p], After: after[p]})
-	}
-
 	if err := r.writeJournal(&j); err != nil {
 		return nil, err
 	}
@@ -214,6 +157,87 @@ func (r *Repo) Land(l Landing) ([]plumbing.Hash, error) {
 	}
 	r.dropJournal()
 	return hashes, nil
+}
+
+// makeCommits makes the landing's commits on j.Old, each with its
+// changes, and fills the journal j with the new tip and every file's
+// before and after. The working tree must hold what each change expects
+// before it (WorkTreeError if not).
+func (r *Repo) makeCommits(l Landing, j *landed) ([]plumbing.Hash, error) {
+	parent := j.Old
+	tree, err := r.TreeOf(parent)
+	if err != nil {
+		return nil, err
+	}
+	hashes := make([]plumbing.Hash, 0, len(l.Commits))
+	before := map[string]File{}
+	after := map[string]File{}
+	var order []string
+	for _, c := range l.Commits {
+		changes := c.Changes
+		if c.Make != nil {
+			more, err := c.Make(hashes)
+			if err != nil {
+				return nil, err
+			}
+			changes = append(append([]Change{}, changes...), more...)
+		}
+		edits, err := r.changeEdits(changes, before, after, &order)
+		if err != nil {
+			return nil, err
+		}
+		if tree, err = r.EditTree(tree, edits); err != nil {
+			return nil, err
+		}
+		var parents []plumbing.Hash
+		if !parent.IsZero() {
+			parents = []plumbing.Hash{parent}
+		}
+		if parent, err = r.NewCommit(tree, parents, c.Message, c.Author, l.When); err != nil {
+			return nil, err
+		}
+		hashes = append(hashes, parent)
+	}
+	j.New = parent
+	for _, p := range order {
+		j.Files = append(j.Files, landedFile{Path: p, Before: before[p], After: after[p]})
+	}
+	return hashes, nil
+}
+
+// changeEdits writes the blobs of changes and returns their tree edits.
+// A path's first change records what the working tree must hold before
+// (before, in order), each its content after.
+func (r *Repo) changeEdits(changes []Change, before, after map[string]File, order *[]string) ([]TreeEdit, error) {
+	var changed []string
+	edits := make([]TreeEdit, 0, len(changes))
+	for _, ch := range changes {
+		if _, seen := before[ch.Path]; !seen {
+			// The working tree must hold what the caller expects.
+			cur, err := r.WorkFile(ch.Path)
+			if err != nil {
+				return nil, err
+			}
+			if cur != ch.Before {
+				changed = append(changed, ch.Path)
+			}
+			before[ch.Path] = ch.Before
+			*order = append(*order, ch.Path)
+		}
+		f := File{Mode: ch.Mode}
+		if ch.Mode != 0 {
+			var err error
+			if f.Hash, err = r.WriteBlob(ch.Data); err != nil {
+				return nil, err
+			}
+		}
+		after[ch.Path] = f
+		edits = append(edits, TreeEdit{Path: ch.Path, File: f})
+	}
+	if len(changed) > 0 {
+		return nil, &WorkTreeError{Paths: changed}
+	}
+	return edits, nil
 }
 
 // checkMoves accepts head if it is where the work started (want) or ahead
