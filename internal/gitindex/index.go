@@ -124,69 +124,89 @@ func Decode(data []byte) (*Index, error) {
 	off := 12
 	prev := ""
 	for i := range ix.Entries {
-		e := &ix.Entries[i]
-		start := off
-		if off+62 > len(body) {
-			return nil, fmt.Errorf("%w: entry %d is cut short", ErrCorrupt, i)
+		var err error
+		if off, err = ix.decodeEntry(&ix.Entries[i], i, body, off, prev); err != nil {
+			return nil, err
 		}
-		u := func(k int) uint32 { return binary.BigEndian.Uint32(body[off+4*k:]) }
-		e.CTime = Time{u(0), u(1)}
-		e.MTime = Time{u(2), u(3)}
-		e.Dev, e.Ino, e.Mode, e.UID, e.GID, e.Size = u(4), u(5), u(6), u(7), u(8), u(9)
-		copy(e.Hash[:], body[off+40:off+60])
-		flags := binary.BigEndian.Uint16(body[off+60:])
-		e.Flags = flags &^ flagNameMask
-		off += 62
-		if flags&flagExtended != 0 {
-			if ix.Version < 3 || off+2 > len(body) {
-				return nil, fmt.Errorf("%w: entry %d has extended flags in version %d", ErrCorrupt, i, ix.Version)
-			}
-			e.ExtFlags = binary.BigEndian.Uint16(body[off:])
-			off += 2
-		}
-		if ix.Version == 4 {
-			strip, k := readOffsetVarint(body[off:])
-			if k == 0 || strip > uint64(len(prev)) {
-				return nil, fmt.Errorf("%w: entry %d has a bad path prefix", ErrCorrupt, i)
-			}
-			off += k
-			end := bytes.IndexByte(body[off:], 0)
-			if end < 0 {
-				return nil, fmt.Errorf("%w: entry %d has an unterminated path", ErrCorrupt, i)
-			}
-			e.Path = prev[:len(prev)-int(strip)] + string(body[off:off+end])
-			off += end + 1
-		} else {
-			end := bytes.IndexByte(body[off:], 0)
-			if end < 0 {
-				return nil, fmt.Errorf("%w: entry %d has an unterminated path", ErrCorrupt, i)
-			}
-			e.Path = string(body[off : off+end])
-			off = start + entrySize(off-start+end)
-			if off > len(body) {
-				return nil, fmt.Errorf("%w: entry %d is cut short", ErrCorrupt, i)
-			}
-		}
-		if e.Mode&0o170000 == 0o040000 {
-			return nil, fmt.Errorf("%w: a sparse index (directory entry %s)", ErrUnsupported, e.Path)
-		}
-		prev = e.Path
+		prev = ix.Entries[i].Path
 	}
+	if err := ix.decodeExtensions(body, off); err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
+
+// decodeEntry decodes entry i, at off in body, into e (prev is the path
+// of the entry before: version 4 strips a prefix of it), and returns the
+// offset after it.
+func (ix *Index) decodeEntry(e *Entry, i int, body []byte, off int, prev string) (int, error) {
+	start := off
+	if off+62 > len(body) {
+		return 0, fmt.Errorf("%w: entry %d is cut short", ErrCorrupt, i)
+	}
+	u := func(k int) uint32 { return binary.BigEndian.Uint32(body[off+4*k:]) }
+	e.CTime = Time{u(0), u(1)}
+	e.MTime = Time{u(2), u(3)}
+	e.Dev, e.Ino, e.Mode, e.UID, e.GID, e.Size = u(4), u(5), u(6), u(7), u(8), u(9)
+	copy(e.Hash[:], body[off+40:off+60])
+	flags := binary.BigEndian.Uint16(body[off+60:])
+	e.Flags = flags &^ flagNameMask
+	off += 62
+	if flags&flagExtended != 0 {
+		if ix.Version < 3 || off+2 > len(body) {
+			return 0, fmt.Errorf("%w: entry %d has extended flags in version %d", ErrCorrupt, i, ix.Version)
+		}
+		e.ExtFlags = binary.BigEndian.Uint16(body[off:])
+		off += 2
+	}
+	if ix.Version == 4 {
+		strip, k := readOffsetVarint(body[off:])
+		if k == 0 || strip > uint64(len(prev)) {
+			return 0, fmt.Errorf("%w: entry %d has a bad path prefix", ErrCorrupt, i)
+		}
+		off += k
+		end := bytes.IndexByte(body[off:], 0)
+		if end < 0 {
+			return 0, fmt.Errorf("%w: entry %d has an unterminated path", ErrCorrupt, i)
+		}
+		e.Path = prev[:len(prev)-int(strip)] + string(body[off:off+end])
+		off += end + 1
+	} else {
+		end := bytes.IndexByte(body[off:], 0)
+		if end < 0 {
+			return 0, fmt.Errorf("%w: entry %d has an unterminated path", ErrCorrupt, i)
+		}
+		e.Path = string(body[off : off+end])
+		off = start + entrySize(off-start+end)
+		if off > len(body) {
+			return 0, fmt.Errorf("%w: entry %d is cut short", ErrCorrupt, i)
+		}
+	}
+	if e.Mode&0o170000 == 0o040000 {
+		return 0, fmt.Errorf("%w: a sparse index (directory entry %s)", ErrUnsupported, e.Path)
+	}
+	return off, nil
+}
+
+// decodeExtensions reads the extensions from off in body: the cache tree
+// and resolve-undo are kept, optional ones that describe the whole index
+// dropped, and one a reader must understand refused.
+func (ix *Index) decodeExtensions(body []byte, off int) error {
 	for off < len(body) {
 		if off+8 > len(body) {
-			return nil, fmt.Errorf("%w: extension header cut short", ErrCorrupt)
+			return fmt.Errorf("%w: extension header cut short", ErrCorrupt)
 		}
 		sig := string(body[off : off+4])
 		size := int(binary.BigEndian.Uint32(body[off+4:]))
 		if size < 0 || off+8+size > len(body) {
-			return nil, fmt.Errorf("%w: extension %q cut short", ErrCorrupt, sig)
+			return fmt.Errorf("%w: extension %q cut short", ErrCorrupt, sig)
 		}
 		data := body[off+8 : off+8+size]
 		switch {
 		case sig == "TREE":
 			t, rest, err := parseTree(data)
 			if err != nil || len(rest) != 0 {
-				return nil, fmt.Errorf("%w: cache tree: %v", ErrCorrupt, err)
+				return fmt.Errorf("%w: cache tree: %v", ErrCorrupt, err)
 			}
 			ix.tree = t
 		case sig == "REUC":
@@ -194,7 +214,7 @@ func Decode(data []byte) (*Index, error) {
 		case sig[0] < 'A' || sig[0] > 'Z':
 			// A lowercase signature is an extension a reader must understand
 			// (a split index's "link", a sparse index's "sdir").
-			return nil, fmt.Errorf("%w: it uses the %q extension (core.splitIndex or a sparse index)", ErrUnsupported, sig)
+			return fmt.Errorf("%w: it uses the %q extension (core.splitIndex or a sparse index)", ErrUnsupported, sig)
 		default:
 			// Optional extensions that describe the whole index (untracked
 			// cache, fsmonitor state, entry offsets) are dropped: git
@@ -202,7 +222,7 @@ func Decode(data []byte) (*Index, error) {
 		}
 		off += 8 + size
 	}
-	return ix, nil
+	return nil
 }
 
 // entrySize is the padded on-disk size of a version 2/3 entry whose fixed
