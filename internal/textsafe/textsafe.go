@@ -100,95 +100,104 @@ func (f *filter) write(out *bytes.Buffer, p []byte, own []byte) {
 		f.partial = f.partial[:0]
 	}
 	for i := 0; i < len(p); {
-		c := p[i]
-		switch f.state {
-		case esc:
+		if f.state != normal {
+			f.inSequence(p[i])
 			i++
-			switch {
-			case c == '[':
-				f.state = csi
-			case c == ']' || c == 'P' || c == 'X' || c == '^' || c == '_':
-				f.state, f.n = str, 0
-			case c >= 0x20 && c <= 0x2f:
-				f.state = escInter
-			default:
-				f.state = normal
-			}
-			continue
-		case escInter:
-			i++
-			if c < 0x20 || c > 0x2f {
-				f.state = normal
-			}
-			continue
-		case csi:
-			i++
-			if c >= 0x40 && c <= 0x7e || c < 0x20 && c != 0x1b {
-				f.state = normal
-			}
-			continue
-		case str, strEsc:
-			i++
-			f.n++
-			switch {
-			case c == 0x07, f.state == strEsc && c == '\\':
-				f.state = normal
-			case c == 0x1b:
-				f.state = strEsc
-			case f.n > maxString:
-				f.state = normal
-			default:
-				f.state = str
-			}
 			continue
 		}
-		// normal
-		if c == 0 && own != nil && bytes.HasPrefix(p[i:], own) {
+		c := p[i]
+		switch {
+		case c == 0 && own != nil && bytes.HasPrefix(p[i:], own):
 			// chant's own sequence: written as it is, up to its end.
 			j := i + len(own)
 			end := ownEnd(p[j:])
 			out.Write(p[j : j+end])
 			i = j + end
-			continue
-		}
-		if c == 0x1b {
+		case c == 0x1b:
 			f.state = esc
 			i++
-			continue
-		}
-		if c < 0x80 {
+		case c < 0x80:
 			f.invalid = false
 			if c >= 0x20 && c != 0x7f || c == '\n' || c == '\t' {
 				out.WriteByte(c)
 			}
 			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(p[i:])
-		if r == utf8.RuneError && size <= 1 {
-			if !utf8.FullRune(p[i:]) {
-				f.partial = append(f.partial, p[i:]...)
-				return
-			}
-			if !f.invalid {
-				out.WriteString("\uFFFD")
-			}
-			f.invalid = true
-			i++
-			continue
-		}
-		f.invalid = false
-		i += size
-		switch {
-		case r == 0x9b: // CSI in 8 bits
-			f.state = csi
-		case r == 0x9d || r == 0x90 || r == 0x98 || r == 0x9e || r == 0x9f: // OSC, DCS, SOS, PM, APC
-			f.state, f.n = str, 0
-		case unicode.IsControl(r), bidi(r):
 		default:
-			out.WriteRune(r)
+			size := f.text(out, p[i:])
+			if size == 0 {
+				return // an incomplete UTF-8 sequence, kept for the next write
+			}
+			i += size
 		}
 	}
+}
+
+// inSequence takes byte c of an escape sequence: it moves the state on,
+// and writes nothing.
+func (f *filter) inSequence(c byte) {
+	switch f.state {
+	case esc:
+		switch {
+		case c == '[':
+			f.state = csi
+		case c == ']' || c == 'P' || c == 'X' || c == '^' || c == '_':
+			f.state, f.n = str, 0
+		case c >= 0x20 && c <= 0x2f:
+			f.state = escInter
+		default:
+			f.state = normal
+		}
+	case escInter:
+		if c < 0x20 || c > 0x2f {
+			f.state = normal
+		}
+	case csi:
+		if c >= 0x40 && c <= 0x7e || c < 0x20 && c != 0x1b {
+			f.state = normal
+		}
+	case str, strEsc:
+		f.n++
+		switch {
+		case c == 0x07, f.state == strEsc && c == '\\':
+			f.state = normal
+		case c == 0x1b:
+			f.state = strEsc
+		case f.n > maxString:
+			f.state = normal
+		default:
+			f.state = str
+		}
+	}
+}
+
+// text takes the non-ASCII character at the start of p: written unless it
+// is a control or bidirectional one, or the start of an 8-bit sequence; a
+// run of invalid bytes becomes one U+FFFD. It returns the bytes taken, 0
+// when p holds only the start of a character (kept in partial).
+func (f *filter) text(out *bytes.Buffer, p []byte) int {
+	r, size := utf8.DecodeRune(p)
+	if r == utf8.RuneError && size <= 1 {
+		if !utf8.FullRune(p) {
+			f.partial = append(f.partial, p...)
+			return 0
+		}
+		if !f.invalid {
+			out.WriteString("\uFFFD")
+		}
+		f.invalid = true
+		return 1
+	}
+	f.invalid = false
+	switch {
+	case r == 0x9b: // CSI in 8 bits
+		f.state = csi
+	case r == 0x9d || r == 0x90 || r == 0x98 || r == 0x9e || r == 0x9f: // OSC, DCS, SOS, PM, APC
+		f.state, f.n = str, 0
+	case unicode.IsControl(r), bidi(r):
+	default:
+		out.WriteRune(r)
+	}
+	return size
 }
 
 // ownEnd is the length of chant's own sequences at the start of p: escape
