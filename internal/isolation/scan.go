@@ -106,28 +106,11 @@ func (s *scanner) dir(rel string, lo, hi int, extras map[string]*extra) {
 			f()
 		}
 	}()
-	entries := s.t.index.Entries
 	prefix := ""
 	if rel != "" {
 		prefix = rel + "/"
 	}
-	files := map[string]int{}
-	dirs := map[string][2]int{}
-	for i := lo; i < hi; {
-		rest := entries[i].Path[len(prefix):]
-		j := strings.IndexByte(rest, '/')
-		if j < 0 {
-			files[rest] = i
-			i++
-			continue
-		}
-		name := rest[:j]
-		sub := prefix + name + "/"
-		end := i + sort.Search(hi-i, func(k int) bool { return !strings.HasPrefix(entries[i+k].Path, sub) })
-		dirs[name] = [2]int{i, end}
-		i = end
-	}
-
+	l := s.listing(prefix, lo, hi, extras)
 	fd, err := s.root.OpenDir(rel, false)
 	if err != nil {
 		// Gone, or replaced by a file or link: everything under it is gone
@@ -146,9 +129,7 @@ func (s *scanner) dir(rel string, lo, hi int, extras map[string]*extra) {
 		return
 	}
 	defer f.Close()
-	seen := map[string]bool{}
 	for _, name := range names {
-		p := prefix + name
 		if rel == "" && name == ".git" {
 			continue // the worktree's link to its git directory
 		}
@@ -156,66 +137,109 @@ func (s *scanner) dir(rel string, lo, hi int, extras map[string]*extra) {
 		if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			continue // gone since the listing
 		}
-		isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
-		if x, ok := extras[name]; ok { // chant's own file, over the base's
-			seen[name] = true
-			s.compare(fd, name, p, &st, x.file, &x.stat)
-			continue
-		}
-		if i, ok := files[name]; ok {
-			seen[name] = true
-			e := &entries[i]
-			if e.Mode == gitindex.ModeGitlink {
-				continue // a submodule: not compared
-			}
-			s.compare(fd, name, p, &st, gitrepo.File{Mode: e.Mode, Hash: e.Hash}, &e.Stat)
-			continue
-		}
-		if r, ok := dirs[name]; ok {
-			seen[name] = true
-			if s.t.omitted(p + "/") {
-				// Its base files are not there: whatever is, is new.
-				if isDir {
-					s.wg.Add(1)
-					x := s.extras[p]
-					subdirs = append(subdirs, func() { go s.untracked(p, x) })
-				} else {
-					s.emit(Change{Path: p, Now: s.nowOf(fd, name, p, &st)})
-					s.missing(p, s.extras[p])
-				}
-				continue
-			}
-			if isDir {
-				s.wg.Add(1)
-				lo, hi, x := r[0], r[1], s.extras[p]
-				subdirs = append(subdirs, func() { go s.dir(p, lo, hi, x) })
-			} else {
-				s.deleted(r[0], r[1])
-				s.emit(Change{Path: p, Now: s.nowOf(fd, name, p, &st)})
-			}
-			continue
-		}
-		if spawn := s.newPath(fd, name, p, &st); spawn != nil {
+		if spawn := s.entry(l, fd, name, &st); spawn != nil {
 			subdirs = append(subdirs, spawn)
 		}
 	}
-	for name, i := range files {
-		if _, over := extras[name]; !seen[name] && !over && entries[i].Mode != gitindex.ModeGitlink {
+	s.unseen(l)
+}
+
+// dirListing is what the base holds in one directory being scanned, and
+// what of it the scan has seen there.
+type dirListing struct {
+	prefix string            // the directory's path and a slash ("" at the root)
+	files  map[string]int    // name → index entry
+	dirs   map[string][2]int // name → its entries' range
+	extras map[string]*extra // chant's own files there, over the base's
+	seen   map[string]bool
+}
+
+// listing splits the index entries lo to hi (those under prefix) into the
+// directory's files and subdirectories.
+func (s *scanner) listing(prefix string, lo, hi int, extras map[string]*extra) *dirListing {
+	entries := s.t.index.Entries
+	l := &dirListing{prefix: prefix, files: map[string]int{}, dirs: map[string][2]int{}, extras: extras, seen: map[string]bool{}}
+	for i := lo; i < hi; {
+		rest := entries[i].Path[len(prefix):]
+		j := strings.IndexByte(rest, '/')
+		if j < 0 {
+			l.files[rest] = i
+			i++
+			continue
+		}
+		name := rest[:j]
+		sub := prefix + name + "/"
+		end := i + sort.Search(hi-i, func(k int) bool { return !strings.HasPrefix(entries[i+k].Path, sub) })
+		l.dirs[name] = [2]int{i, end}
+		i = end
+	}
+	return l
+}
+
+// entry compares what stands at name in the directory (fd, stat data st)
+// with the base, and returns the scan of a subdirectory to start, if any.
+func (s *scanner) entry(l *dirListing, fd int, name string, st *unix.Stat_t) func() {
+	p := l.prefix + name
+	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+	if x, ok := l.extras[name]; ok { // chant's own file, over the base's
+		l.seen[name] = true
+		s.compare(fd, name, p, st, x.file, &x.stat)
+		return nil
+	}
+	if i, ok := l.files[name]; ok {
+		l.seen[name] = true
+		e := &s.t.index.Entries[i]
+		if e.Mode != gitindex.ModeGitlink { // a submodule: not compared
+			s.compare(fd, name, p, st, gitrepo.File{Mode: e.Mode, Hash: e.Hash}, &e.Stat)
+		}
+		return nil
+	}
+	r, ok := l.dirs[name]
+	if !ok {
+		return s.newPath(fd, name, p, st)
+	}
+	l.seen[name] = true
+	switch {
+	case s.t.omitted(p+"/") && isDir:
+		// Its base files are not there: whatever is, is new.
+		s.wg.Add(1)
+		x := s.extras[p]
+		return func() { go s.untracked(p, x) }
+	case s.t.omitted(p + "/"):
+		s.emit(Change{Path: p, Now: s.nowOf(fd, name, p, st)})
+		s.missing(p, s.extras[p])
+	case isDir:
+		s.wg.Add(1)
+		lo, hi, x := r[0], r[1], s.extras[p]
+		return func() { go s.dir(p, lo, hi, x) }
+	default:
+		s.deleted(r[0], r[1])
+		s.emit(Change{Path: p, Now: s.nowOf(fd, name, p, st)})
+	}
+	return nil
+}
+
+// unseen reports what the base (or chant) had in the directory and the
+// scan did not find there: gone.
+func (s *scanner) unseen(l *dirListing) {
+	entries := s.t.index.Entries
+	for name, i := range l.files {
+		if _, over := l.extras[name]; !l.seen[name] && !over && entries[i].Mode != gitindex.ModeGitlink {
 			s.emit(Change{Path: entries[i].Path, Was: gitrepo.File{Mode: entries[i].Mode, Hash: entries[i].Hash}})
 		}
 	}
-	for name, r := range dirs {
+	for name, r := range l.dirs {
 		switch {
-		case seen[name]:
-		case s.t.omitted(prefix + name + "/"):
-			s.missing(prefix+name, s.extras[prefix+name])
+		case l.seen[name]:
+		case s.t.omitted(l.prefix + name + "/"):
+			s.missing(l.prefix+name, s.extras[l.prefix+name])
 		default:
 			s.deleted(r[0], r[1])
 		}
 	}
-	for name, x := range extras {
-		if !seen[name] {
-			s.emit(Change{Path: prefix + name, Was: x.file})
+	for name, x := range l.extras {
+		if !l.seen[name] {
+			s.emit(Change{Path: l.prefix + name, Was: x.file})
 		}
 	}
 }
