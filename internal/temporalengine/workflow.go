@@ -103,136 +103,157 @@ type GateSignal struct {
 // results for the run to take, records gate decisions, and ends when the
 // run says it is finished and no phase is running.
 func Pipeline(ctx workflow.Context, in PipelineInput) error {
-	state := in.State
-	if state == nil {
-		state = &State{}
+	pl := &pipeline{ctx: ctx, in: in, state: in.State, byKey: map[string]*PhaseState{}, cancels: map[string]workflow.CancelFunc{}}
+	if pl.state == nil {
+		pl.state = &State{}
 	}
-	byKey := map[string]*PhaseState{} // carried over: done phases only
-	for _, p := range state.Phases {
-		byKey[p.Key] = p
+	for _, p := range pl.state.Phases { // carried over: done phases only
+		pl.byKey[p.Key] = p
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (*State, error) { return state, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (*State, error) { return pl.state, nil }); err != nil {
 		return err
 	}
-	heartbeat := in.Heartbeat
-	if heartbeat <= 0 {
-		heartbeat = 30 * time.Second
+	pl.heartbeat = in.Heartbeat
+	if pl.heartbeat <= 0 {
+		pl.heartbeat = 30 * time.Second
 	}
-	phaseCh := workflow.GetSignalChannel(ctx, SignalPhase)
-	cancelCh := workflow.GetSignalChannel(ctx, SignalCancel)
-	takenCh := workflow.GetSignalChannel(ctx, SignalTaken)
-	takenAllCh := workflow.GetSignalChannel(ctx, SignalTakenAll)
-	gateCh := workflow.GetSignalChannel(ctx, SignalGate)
-	finishCh := workflow.GetSignalChannel(ctx, SignalFinish)
-	cancels := map[string]workflow.CancelFunc{}
-	finishing := false
-	sel := workflow.NewSelector(ctx)
-	sel.AddReceive(phaseCh, func(c workflow.ReceiveChannel, _ bool) {
+	pl.sel = workflow.NewSelector(ctx)
+	pl.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalPhase), func(c workflow.ReceiveChannel, _ bool) {
 		var r PhaseRequest
 		c.Receive(ctx, &r)
-		if old := byKey[r.Req.Key]; old != nil && old.Status != StatusCancelled && old.Status != StatusFailed {
-			return // running or done: never twice
-		}
-		p := &PhaseState{Key: r.Req.Key, Spec: r.Req.Spec, Status: StatusRunning}
-		if old := byKey[r.Req.Key]; old != nil {
-			*old = *p
-			p = old
-		} else {
-			byKey[p.Key] = p
-			state.Phases = append(state.Phases, p)
-		}
-		actx, cancel := workflow.WithCancel(ctx)
-		cancels[p.Key] = cancel
-		actx = workflow.WithActivityOptions(actx, workflow.ActivityOptions{
-			TaskQueue:           in.Queue,
-			ActivityID:          p.Key,
-			StartToCloseTimeout: 72 * time.Hour, // the agent's own timeout is the config's
-			HeartbeatTimeout:    heartbeat,
-			WaitForCancellation: true,
-			RetryPolicy: &temporal.RetryPolicy{
-				InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 5,
-				NonRetryableErrorTypes: []string{ErrTypeBadRequest},
-			},
-		})
-		f := workflow.ExecuteActivity(actx, ActivityName, r.Req)
-		sel.AddFuture(f, func(f workflow.Future) {
-			delete(cancels, p.Key)
-			var res phase.RemoteResult
-			err := f.Get(ctx, &res)
-			var canceled *temporal.CanceledError
-			switch {
-			case errors.As(err, &canceled):
-				p.Status, p.Error = StatusCancelled, "cancelled"
-			case err != nil:
-				p.Status, p.Error = StatusFailed, err.Error()
-			default:
-				p.Status, p.Result = StatusDone, &res
-			}
-		})
+		pl.start(r)
 	})
-	sel.AddReceive(cancelCh, func(c workflow.ReceiveChannel, _ bool) {
+	pl.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalCancel), func(c workflow.ReceiveChannel, _ bool) {
 		var key string
 		c.Receive(ctx, &key)
-		if cancel := cancels[key]; cancel != nil {
+		if cancel := pl.cancels[key]; cancel != nil {
 			cancel()
 		}
 	})
-	// taken forgets a phase whose result the run has (asked again, after
-	// a reset, it runs again).
-	taken := func(key string) {
-		if p := byKey[key]; p != nil && p.Status != StatusRunning {
-			delete(byKey, key)
-			state.Phases = slices.DeleteFunc(state.Phases, func(q *PhaseState) bool { return q == p })
-		}
-	}
-	sel.AddReceive(takenCh, func(c workflow.ReceiveChannel, _ bool) {
+	pl.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalTaken), func(c workflow.ReceiveChannel, _ bool) {
 		var key string
 		c.Receive(ctx, &key)
-		taken(key)
+		pl.taken(key)
 	})
-	sel.AddReceive(takenAllCh, func(c workflow.ReceiveChannel, _ bool) {
+	pl.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalTakenAll), func(c workflow.ReceiveChannel, _ bool) {
 		var keys []string
 		c.Receive(ctx, &keys)
 		for _, key := range keys {
-			taken(key)
+			pl.taken(key)
 		}
 	})
-	sel.AddReceive(gateCh, func(c workflow.ReceiveChannel, _ bool) {
+	pl.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalGate), func(c workflow.ReceiveChannel, _ bool) {
 		var g GateSignal
 		c.Receive(ctx, &g)
-		for _, old := range state.Gates {
-			if old.Spec == g.Spec {
-				old.Status, old.By = g.Status, g.By
-				return
-			}
-		}
-		state.Gates = append(state.Gates, &GateState{Spec: g.Spec, Status: g.Status, By: g.By})
-		sort.Slice(state.Gates, func(i, j int) bool { return state.Gates[i].Spec < state.Gates[j].Spec })
+		pl.gate(g)
 	})
-	sel.AddReceive(finishCh, func(c workflow.ReceiveChannel, _ bool) {
+	pl.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalFinish), func(c workflow.ReceiveChannel, _ bool) {
 		c.Receive(ctx, nil)
-		finishing = true
+		pl.finishing = true
 	})
 	for {
-		sel.Select(ctx)
-		if len(cancels) > 0 {
+		pl.sel.Select(ctx)
+		if len(pl.cancels) > 0 {
 			continue
 		}
-		if finishing && !sel.HasPending() {
+		if pl.finishing && !pl.sel.HasPending() {
 			return nil
 		}
-		if historyLength(ctx) > historyBudget && !sel.HasPending() {
-			// Only what the next run may still take is carried over.
-			kept := &State{Gates: state.Gates}
-			for _, p := range state.Phases {
-				if p.Status == StatusDone {
-					kept.Phases = append(kept.Phases, p)
-				}
-			}
-			in.State = kept
-			return workflow.NewContinueAsNewError(ctx, WorkflowName, in)
+		if historyLength(ctx) > historyBudget && !pl.sel.HasPending() {
+			return pl.continueAsNew()
 		}
 	}
+}
+
+// pipeline is the state of a Pipeline workflow.
+type pipeline struct {
+	ctx       workflow.Context
+	in        PipelineInput
+	state     *State
+	byKey     map[string]*PhaseState
+	cancels   map[string]workflow.CancelFunc // of running phases
+	finishing bool
+	heartbeat time.Duration
+	sel       workflow.Selector
+}
+
+// start starts the activity of a phase asked for, unless it runs or is
+// done: never twice.
+func (pl *pipeline) start(r PhaseRequest) {
+	ctx := pl.ctx
+	if old := pl.byKey[r.Req.Key]; old != nil && old.Status != StatusCancelled && old.Status != StatusFailed {
+		return
+	}
+	p := &PhaseState{Key: r.Req.Key, Spec: r.Req.Spec, Status: StatusRunning}
+	if old := pl.byKey[r.Req.Key]; old != nil {
+		*old = *p
+		p = old
+	} else {
+		pl.byKey[p.Key] = p
+		pl.state.Phases = append(pl.state.Phases, p)
+	}
+	actx, cancel := workflow.WithCancel(ctx)
+	pl.cancels[p.Key] = cancel
+	actx = workflow.WithActivityOptions(actx, workflow.ActivityOptions{
+		TaskQueue:           pl.in.Queue,
+		ActivityID:          p.Key,
+		StartToCloseTimeout: 72 * time.Hour, // the agent's own timeout is the config's
+		HeartbeatTimeout:    pl.heartbeat,
+		WaitForCancellation: true,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 5,
+			NonRetryableErrorTypes: []string{ErrTypeBadRequest},
+		},
+	})
+	f := workflow.ExecuteActivity(actx, ActivityName, r.Req)
+	pl.sel.AddFuture(f, func(f workflow.Future) {
+		delete(pl.cancels, p.Key)
+		var res phase.RemoteResult
+		err := f.Get(ctx, &res)
+		var canceled *temporal.CanceledError
+		switch {
+		case errors.As(err, &canceled):
+			p.Status, p.Error = StatusCancelled, "cancelled"
+		case err != nil:
+			p.Status, p.Error = StatusFailed, err.Error()
+		default:
+			p.Status, p.Result = StatusDone, &res
+		}
+	})
+}
+
+// taken forgets a phase whose result the run has (asked again, after a
+// reset, it runs again).
+func (pl *pipeline) taken(key string) {
+	if p := pl.byKey[key]; p != nil && p.Status != StatusRunning {
+		delete(pl.byKey, key)
+		pl.state.Phases = slices.DeleteFunc(pl.state.Phases, func(q *PhaseState) bool { return q == p })
+	}
+}
+
+// gate records a gate's decision.
+func (pl *pipeline) gate(g GateSignal) {
+	for _, old := range pl.state.Gates {
+		if old.Spec == g.Spec {
+			old.Status, old.By = g.Status, g.By
+			return
+		}
+	}
+	pl.state.Gates = append(pl.state.Gates, &GateState{Spec: g.Spec, Status: g.Status, By: g.By})
+	sort.Slice(pl.state.Gates, func(i, j int) bool { return pl.state.Gates[i].Spec < pl.state.Gates[j].Spec })
+}
+
+// continueAsNew starts the workflow again with a history of its own,
+// carrying over only what the next run may still take.
+func (pl *pipeline) continueAsNew() error {
+	kept := &State{Gates: pl.state.Gates}
+	for _, p := range pl.state.Phases {
+		if p.Status == StatusDone {
+			kept.Phases = append(kept.Phases, p)
+		}
+	}
+	pl.in.State = kept
+	return workflow.NewContinueAsNewError(pl.ctx, WorkflowName, pl.in)
 }
 
 // ErrTypeBadRequest is the error type of a phase no worker can run (a
