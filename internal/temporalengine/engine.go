@@ -278,31 +278,11 @@ func find(st *State, key string) *PhaseState {
 // (req.Patience): only then is the phase given up
 // (phase.ErrEngineUnreachable), and it goes on on its worker.
 func (e *Engine) Phase(ctx context.Context, req *phase.RemotePhase, update func(worker string)) (*phase.RemoteResult, error) {
-	patience := req.Patience
-	if patience <= 0 {
-		patience = DefaultPatience
+	w := &phaseWatch{e: e, ctx: ctx, req: req, update: update, patience: req.Patience}
+	if w.patience <= 0 {
+		w.patience = DefaultPatience
 	}
-	ask := func() error {
-		// Fresh: a phase asked for in an earlier life of the run may have
-		// ended since the last look.
-		st, err := e.recentState(ctx, patience, true)
-		if errors.As(err, new(*serviceerror.NotFound)) {
-			// The workflow is gone (its cluster lost its store): a new
-			// one runs the phase again.
-			if _, err := e.Attach(ctx); err != nil {
-				return err
-			}
-		} else if err != nil {
-			return err
-		} else if p := find(st, req.Key); p != nil && p.Status != StatusCancelled && p.Status != StatusFailed {
-			return nil
-		}
-		e.setEnd(req.Key, nil) // an end seen before is over
-		return e.call(ctx, patience, "ask for "+req.Spec, func(ctx context.Context) error {
-			return e.Client.SignalWorkflow(ctx, e.WorkflowID, "", SignalPhase, PhaseRequest{Req: *req})
-		})
-	}
-	if err := ask(); err != nil {
+	if err := w.ask(); err != nil {
 		return nil, err
 	}
 	poll := e.poll()
@@ -311,37 +291,6 @@ func (e *Engine) Phase(ctx context.Context, req *phase.RemotePhase, update func(
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
-	asked := false
-	ended := func(p *PhaseState) (*phase.RemoteResult, error) {
-		e.setEnd(req.Key, nil)
-		switch p.Status {
-		case StatusDone:
-			if update != nil && p.Result != nil {
-				update(p.Result.Worker)
-			}
-			return p.Result, nil
-		case StatusCancelled:
-			return nil, fmt.Errorf("%w: cancelled on its worker", agent.ErrInterrupted)
-		}
-		return nil, fmt.Errorf("no worker could run it: %s", p.Error)
-	}
-	// fromHistory is the phase's end as the history says. A failure or
-	// a cancellation is checked against the workflow's state: replayed
-	// from the start (after continue-as-new, an outage), the history shows
-	// an earlier attempt's end before the phase was asked for again.
-	fromHistory := func() *PhaseState {
-		p := e.endOf(req.Key)
-		if p == nil || p.Status == StatusDone {
-			return p
-		}
-		if st, err := e.recentState(ctx, patience, true); err == nil {
-			if q := find(st, req.Key); q != nil && q.Status == StatusRunning {
-				e.setEnd(req.Key, nil)
-				return nil
-			}
-		}
-		return p
-	}
 	for {
 		var moved <-chan struct{}
 		if e.Poll <= 0 {
@@ -349,8 +298,8 @@ func (e *Engine) Phase(ctx context.Context, req *phase.RemotePhase, update func(
 		}
 		select {
 		case <-moved:
-			if p := fromHistory(); p != nil {
-				return ended(p)
+			if p := w.fromHistory(); p != nil {
+				return w.ended(p)
 			}
 			continue
 		case <-ctx.Done():
@@ -362,40 +311,119 @@ func (e *Engine) Phase(ctx context.Context, req *phase.RemotePhase, update func(
 			return nil, ctx.Err()
 		case <-t.C:
 		}
-		if p := fromHistory(); p != nil {
-			return ended(p)
-		}
-		st, err := e.recentState(ctx, patience, false)
-		switch {
-		case ctx.Err() != nil:
-			continue
-		case errors.As(err, new(*serviceerror.NotFound)):
-			if err := ask(); err != nil {
-				return nil, err
-			}
-			asked = false
-			continue
-		case err != nil:
-			return nil, err
-		}
-		p := find(st, req.Key)
-		switch {
-		case p == nil:
-			if asked {
-				return nil, fmt.Errorf("%w: the workflow %s lost the phase %s", ErrConnection, e.WorkflowID, req.Key)
-			}
-			asked = true // the signal may not be in yet
-			continue
-		case p.Status != StatusRunning:
-			return ended(p)
-		}
-		asked = true
-		if update != nil {
-			if w := e.worker(ctx, req.Key); w != "" {
-				update(w)
-			}
+		if res, over, err := w.look(); over {
+			return res, err
 		}
 	}
+}
+
+// phaseWatch is one phase asked of the workflow, watched until it ends.
+type phaseWatch struct {
+	e        *Engine
+	ctx      context.Context
+	req      *phase.RemotePhase
+	update   func(worker string)
+	patience time.Duration
+	asked    bool // the workflow has had time to take the signal
+}
+
+// ask asks the workflow for the phase, unless it runs it or has done it.
+func (w *phaseWatch) ask() error {
+	e, req := w.e, w.req
+	// Fresh: a phase asked for in an earlier life of the run may have
+	// ended since the last look.
+	st, err := e.recentState(w.ctx, w.patience, true)
+	if errors.As(err, new(*serviceerror.NotFound)) {
+		// The workflow is gone (its cluster lost its store): a new one
+		// runs the phase again.
+		if _, err := e.Attach(w.ctx); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	} else if p := find(st, req.Key); p != nil && p.Status != StatusCancelled && p.Status != StatusFailed {
+		return nil
+	}
+	e.setEnd(req.Key, nil) // an end seen before is over
+	return e.call(w.ctx, w.patience, "ask for "+req.Spec, func(ctx context.Context) error {
+		return e.Client.SignalWorkflow(ctx, e.WorkflowID, "", SignalPhase, PhaseRequest{Req: *req})
+	})
+}
+
+// ended is what the phase came to.
+func (w *phaseWatch) ended(p *PhaseState) (*phase.RemoteResult, error) {
+	w.e.setEnd(w.req.Key, nil)
+	switch p.Status {
+	case StatusDone:
+		if w.update != nil && p.Result != nil {
+			w.update(p.Result.Worker)
+		}
+		return p.Result, nil
+	case StatusCancelled:
+		return nil, fmt.Errorf("%w: cancelled on its worker", agent.ErrInterrupted)
+	}
+	return nil, fmt.Errorf("no worker could run it: %s", p.Error)
+}
+
+// fromHistory is the phase's end as the history says. A failure or a
+// cancellation is checked against the workflow's state: replayed from the
+// start (after continue-as-new, an outage), the history shows an earlier
+// attempt's end before the phase was asked for again.
+func (w *phaseWatch) fromHistory() *PhaseState {
+	e := w.e
+	p := e.endOf(w.req.Key)
+	if p == nil || p.Status == StatusDone {
+		return p
+	}
+	if st, err := e.recentState(w.ctx, w.patience, true); err == nil {
+		if q := find(st, w.req.Key); q != nil && q.Status == StatusRunning {
+			e.setEnd(w.req.Key, nil)
+			return nil
+		}
+	}
+	return p
+}
+
+// look asks the history, then the workflow's state, where the phase
+// stands; over says it ended (with what it came to), or the watch failed.
+func (w *phaseWatch) look() (res *phase.RemoteResult, over bool, err error) {
+	e, req := w.e, w.req
+	if p := w.fromHistory(); p != nil {
+		res, err = w.ended(p)
+		return res, true, err
+	}
+	st, err := e.recentState(w.ctx, w.patience, false)
+	switch {
+	case w.ctx.Err() != nil:
+		return nil, false, nil
+	case errors.As(err, new(*serviceerror.NotFound)):
+		if err := w.ask(); err != nil {
+			return nil, true, err
+		}
+		w.asked = false
+		return nil, false, nil
+	case err != nil:
+		return nil, true, err
+	}
+	p := find(st, req.Key)
+	switch {
+	case p == nil:
+		if w.asked {
+			return nil, true, fmt.Errorf("%w: the workflow %s lost the phase %s", ErrConnection, e.WorkflowID, req.Key)
+		}
+		w.asked = true // the signal may not be in yet
+		return nil, false, nil
+	case p.Status != StatusRunning:
+		res, err = w.ended(p)
+		return res, true, err
+	}
+	w.asked = true
+	if w.update != nil {
+		if wk := e.worker(w.ctx, req.Key); wk != "" {
+			w.update(wk)
+		}
+	}
+	return nil, false, nil
 }
 
 // workersEvery is how often the run asks which worker runs what: it is
