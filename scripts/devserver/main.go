@@ -40,7 +40,44 @@ func main() {
 	}
 }
 
+// options are the command line's.
+type options struct {
+	db, tlsCert, tlsKey, tlsClientCA string
+	namespaces                       []string
+	quiet                            bool
+	host                             string
+	port                             int
+}
+
 func run() error {
+	o, err := parseArgs()
+	if err != nil || o == nil {
+		return err
+	}
+	level := "info"
+	if o.quiet {
+		level = "error"
+	}
+	logger := log.NewZapLogger(log.BuildZapLogger(log.Config{Stdout: true, Level: level}))
+	sqlConfig, err := storeConfig(o.db)
+	if err != nil {
+		return err
+	}
+	cfg := serverConfig(o.host, o.port, sqlConfig)
+	if err := o.applyTLS(cfg); err != nil {
+		return err
+	}
+	registered, err := setUpStore(sqlConfig, o)
+	if err != nil {
+		return err
+	}
+	return serve(cfg, logger, net.JoinHostPort(o.host, strconv.Itoa(o.port)), registered)
+}
+
+// parseArgs reads the command line; nil options (and no error) after
+// printing the usage asked for. A usage error exits with status 2.
+func parseArgs() (*options, error) {
+	o := &options{}
 	fs := flag.NewFlagSet("temporal-dev-server", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: temporal-dev-server [--db FILE] [--namespace NS]... [--tls-cert F --tls-key F [--tls-client-ca F]] HOST:PORT\n\n"+
@@ -48,23 +85,22 @@ func run() error {
 			"state is in memory and goes with the process.\n\n")
 		fs.PrintDefaults()
 	}
-	db := fs.String("db", "", "keep the server's state in this SQLite file (created if missing)")
-	var namespaces []string
+	fs.StringVar(&o.db, "db", "", "keep the server's state in this SQLite file (created if missing)")
 	fs.Func("namespace", "register this namespace too (\"default\" always is)", func(s string) error {
-		namespaces = append(namespaces, s)
+		o.namespaces = append(o.namespaces, s)
 		return nil
 	})
-	quiet := fs.Bool("quiet", false, "log only errors")
-	tlsCert := fs.String("tls-cert", "", "serve TLS with this certificate `FILE` (PEM; it must name HOST)")
-	tlsKey := fs.String("tls-key", "", "the certificate's key `FILE` (PEM)")
-	tlsClientCA := fs.String("tls-client-ca", "", "require client certificates signed by this CA `FILE` (mutual TLS); the server's certificate must then be one too (its system workers present it)")
+	fs.BoolVar(&o.quiet, "quiet", false, "log only errors")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve TLS with this certificate `FILE` (PEM; it must name HOST)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "the certificate's key `FILE` (PEM)")
+	fs.StringVar(&o.tlsClientCA, "tls-client-ca", "", "require client certificates signed by this CA `FILE` (mutual TLS); the server's certificate must then be one too (its system workers present it)")
 	// Usage goes to stdout when asked for, to stderr with an error.
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if err == flag.ErrHelp {
 			fs.SetOutput(os.Stdout)
 			fs.Usage()
-			return nil
+			return nil, nil
 		}
 		fmt.Fprintln(os.Stderr, "temporal-dev-server:", err)
 		fs.SetOutput(os.Stderr)
@@ -78,43 +114,48 @@ func run() error {
 	}
 	host, portText, err := net.SplitHostPort(fs.Arg(0))
 	if err != nil {
-		return fmt.Errorf("%s: not HOST:PORT: %w", fs.Arg(0), err)
+		return nil, fmt.Errorf("%s: not HOST:PORT: %w", fs.Arg(0), err)
 	}
-	port, err := strconv.Atoi(portText)
-	if err != nil || port <= 0 || port > 65535-4 {
-		return fmt.Errorf("%s: not a port number", portText)
+	if o.port, err = strconv.Atoi(portText); err != nil || o.port <= 0 || o.port > 65535-4 {
+		return nil, fmt.Errorf("%s: not a port number", portText)
 	}
 	if host == "" || host == "localhost" {
 		host = "127.0.0.1"
 	}
-	// The frontend listens on ADDR; the other services on the ports after
-	// it, their membership ports after those and the metrics on PORT+8, so
-	// that nothing is picked at random.
-	ports := func(i int) int { return port + i }
-
-	level := "info"
-	if *quiet {
-		level = "error"
+	o.host = host
+	if (o.tlsCert == "") != (o.tlsKey == "") || o.tlsClientCA != "" && o.tlsCert == "" {
+		return nil, fmt.Errorf("--tls-cert and --tls-key go together, and --tls-client-ca needs them")
 	}
-	logger := log.NewZapLogger(log.BuildZapLogger(log.Config{Stdout: true, Level: level}))
+	return o, nil
+}
 
-	sqlConfig := config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
-	if *db == "" {
+// storeConfig is the SQLite store: in memory, or the file db.
+func storeConfig(db string) (*config.SQL, error) {
+	sqlConfig := &config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
+	if db == "" {
 		sqlConfig.ConnectAttributes["mode"] = "memory"
 		sqlConfig.ConnectAttributes["cache"] = "shared"
 		sqlConfig.DatabaseName = fmt.Sprintf("chant-dev-%d-%d", os.Getpid(), time.Now().UnixNano())
-	} else {
-		path, err := filepath.Abs(*db)
-		if err != nil {
-			return err
-		}
-		sqlConfig.ConnectAttributes["mode"] = "rwc"
-		sqlConfig.DatabaseName = path
+		return sqlConfig, nil
 	}
+	path, err := filepath.Abs(db)
+	if err != nil {
+		return nil, err
+	}
+	sqlConfig.ConnectAttributes["mode"] = "rwc"
+	sqlConfig.DatabaseName = path
+	return sqlConfig, nil
+}
+
+// serverConfig is the cluster of one: the frontend listens on host:port;
+// the other services on the ports after it, their membership ports after
+// those and the metrics on port+8, so that nothing is picked at random.
+func serverConfig(host string, port int, sqlConfig *config.SQL) *config.Config {
+	ports := func(i int) int { return port + i }
 	service := func(i int) config.Service {
 		return config.Service{RPC: config.RPC{GRPCPort: ports(i), MembershipPort: ports(4 + i), BindOnIP: host}}
 	}
-	cfg := &config.Config{
+	return &config.Config{
 		Global: config.Global{
 			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: host},
 			Metrics: &metrics.Config{Prometheus: &metrics.PrometheusConfig{
@@ -122,7 +163,7 @@ func run() error {
 		},
 		Persistence: config.Persistence{
 			DefaultStore: sqliteplugin.PluginName, VisibilityStore: sqliteplugin.PluginName, NumHistoryShards: 1,
-			DataStores: map[string]config.DataStore{sqliteplugin.PluginName: {SQL: &sqlConfig}},
+			DataStores: map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlConfig}},
 		},
 		ClusterMetadata: &cluster.Config{
 			EnableGlobalNamespace: false, FailoverVersionIncrement: 10, MasterClusterName: "active", CurrentClusterName: "active",
@@ -143,31 +184,39 @@ func run() error {
 			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
 		}},
 	}
-	if (*tlsCert == "") != (*tlsKey == "") || *tlsClientCA != "" && *tlsCert == "" {
-		return fmt.Errorf("--tls-cert and --tls-key go together, and --tls-client-ca needs them")
+}
+
+// applyTLS has the frontend serve TLS when asked.
+func (o *options) applyTLS(cfg *config.Config) error {
+	if o.tlsCert == "" {
+		return nil
 	}
-	if *tlsCert != "" {
-		server := config.ServerTLS{CertFile: *tlsCert, KeyFile: *tlsKey}
-		worker := config.WorkerTLS{Client: config.ClientTLS{ServerName: host, DisableHostVerification: true, ForceTLS: true}}
-		if *tlsClientCA != "" {
-			server.ClientCAFiles, server.RequireClientAuth = []string{*tlsClientCA}, true
-			worker.CertFile, worker.KeyFile = *tlsCert, *tlsKey
-		}
-		// The cluster's own system workers reach the frontend in this
-		// process: they skip checking its name.
-		cfg.Global.TLS = config.RootTLS{Frontend: config.GroupTLS{Server: server}, SystemWorker: worker}
+	server := config.ServerTLS{CertFile: o.tlsCert, KeyFile: o.tlsKey}
+	worker := config.WorkerTLS{Client: config.ClientTLS{ServerName: o.host, DisableHostVerification: true, ForceTLS: true}}
+	if o.tlsClientCA != "" {
+		server.ClientCAFiles, server.RequireClientAuth = []string{o.tlsClientCA}, true
+		worker.CertFile, worker.KeyFile = o.tlsCert, o.tlsKey
 	}
-	if *db != "" {
+	// The cluster's own system workers reach the frontend in this
+	// process: they skip checking its name.
+	cfg.Global.TLS = config.RootTLS{Frontend: config.GroupTLS{Server: server}, SystemWorker: worker}
+	return nil
+}
+
+// setUpStore makes the schema of a new store file and registers the
+// namespaces ("default" and those asked for); it returns their names.
+func setUpStore(sqlConfig *config.SQL, o *options) ([]string, error) {
+	if o.db != "" {
 		if _, err := os.Stat(sqlConfig.DatabaseName); os.IsNotExist(err) {
-			if err := sqlite.SetupSchema(&sqlConfig); err != nil {
-				return fmt.Errorf("set up the schema in %s: %w", *db, err)
+			if err := sqlite.SetupSchema(sqlConfig); err != nil {
+				return nil, fmt.Errorf("set up the schema in %s: %w", o.db, err)
 			}
 		}
 	}
 	var nsConfigs []*sqlite.NamespaceConfig
 	var registered []string
 	seen := map[string]bool{}
-	for _, ns := range append([]string{"default"}, namespaces...) {
+	for _, ns := range append([]string{"default"}, o.namespaces...) {
 		if ns = strings.TrimSpace(ns); ns == "" || seen[ns] {
 			continue
 		}
@@ -175,13 +224,18 @@ func run() error {
 		registered = append(registered, ns)
 		c, err := sqlite.NewNamespaceConfig("active", ns, false, nil)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		nsConfigs = append(nsConfigs, c)
 	}
-	if err := sqlite.CreateNamespaces(&sqlConfig, nsConfigs...); err != nil {
-		return fmt.Errorf("create namespaces: %w", err)
+	if err := sqlite.CreateNamespaces(sqlConfig, nsConfigs...); err != nil {
+		return nil, fmt.Errorf("create namespaces: %w", err)
 	}
+	return registered, nil
+}
+
+// serve runs the server until SIGINT or SIGTERM.
+func serve(cfg *config.Config, logger log.Logger, addr string, registered []string) error {
 	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
 	if err != nil {
 		return err
@@ -206,7 +260,7 @@ func run() error {
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	fmt.Printf("temporal-dev-server: listening on %s (namespaces: %s)\n", net.JoinHostPort(host, strconv.Itoa(port)), strings.Join(registered, ", "))
+	fmt.Printf("temporal-dev-server: listening on %s (namespaces: %s)\n", addr, strings.Join(registered, ", "))
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig
