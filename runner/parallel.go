@@ -9,6 +9,7 @@ import (
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/runner/phase"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/store"
 )
 
 // A parallel run (Options.Parallel > 1) runs up to N specs at once, each
@@ -64,7 +65,7 @@ type scheduler struct {
 // Each turn: reload the specs if a phase ended, start what may start,
 // give the next phase in plan order its turn to land, and wait for a
 // phase to finish or end.
-func (r *run) runParallel(ctx context.Context, rep *Report, specs *spec.Reloader, named, tried map[string]bool) error {
+func (r *run) runParallel(ctx context.Context, rep *Report, specs *store.Reloader, named, tried map[string]bool) error {
 	sc := &scheduler{r: r, rep: rep, named: named, tried: tried, events: make(chan parallelEvent), jobs: map[string]*parallelJob{}}
 	if err := sc.openSlots(); err != nil {
 		return err

@@ -23,6 +23,7 @@ import (
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/phase"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/store"
 )
 
 var (
@@ -156,7 +157,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	// Everything is checked before anything is written. The specs are
 	// loaded again before each phase, reading only files that changed.
-	specs := w.Reloader()
+	specs := store.NewReloader(w)
 	defer specs.Close()
 	set, err := specs.Load()
 	if err != nil {
@@ -273,7 +274,7 @@ func prepare(w *spec.Workspace, repo *gitrepo.Repo, set *spec.Set, opts Options)
 
 // end fills in the report's failures and where every spec stands, and
 // says how the run ended.
-func (r *run) end(rep *Report, specs *spec.Reloader, named map[string]bool) error {
+func (r *run) end(rep *Report, specs *store.Reloader, named map[string]bool) error {
 	for i := range rep.Ran {
 		if rep.Ran[i].Err != nil {
 			rep.Failed = append(rep.Failed, &rep.Ran[i])
@@ -342,7 +343,7 @@ func newRun(opts Options, repo *gitrepo.Repo, set *spec.Set, ag agent.Agent, pol
 
 // runSequential is the loop of a run of one spec after another: the first
 // runnable spec in plan order, until none is; tried holds resumed specs.
-func (r *run) runSequential(ctx context.Context, rep *Report, specs *spec.Reloader, named, tried map[string]bool) error {
+func (r *run) runSequential(ctx context.Context, rep *Report, specs *store.Reloader, named, tried map[string]bool) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -386,7 +387,7 @@ func notRun(err error) bool {
 }
 
 // reload reads the specs again (only what changed) and assesses them.
-func (r *run) reload(specs *spec.Reloader) (*spec.Set, *Assessment, error) {
+func (r *run) reload(specs *store.Reloader) (*spec.Set, *Assessment, error) {
 	set, err := specs.Load()
 	if err != nil {
 		return nil, nil, err

@@ -36,33 +36,57 @@ func LoadDir(dir string) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	return loadFiles(paths, nil, nil, nil)
+	return LoadFiles(paths, nil, nil, nil)
 }
 
-// loadFiles parses files in parallel; those in archived are marked so, and
+// LoadFiles parses files in parallel; those in archived are marked so, and
 // display (if not nil) gives the path a spec and its errors show. Two files
 // with the same ID are an error naming both; the first one read (active
 // specs before archived ones) is the one used.
-func loadFiles(paths []string, archived map[string]bool, display func(string) string, cache specCache) (*Set, error) {
-	results, err := parseFiles(paths, archived, display, cache)
+func LoadFiles(paths []string, archived map[string]bool, display func(string) string, cache Cache) (*Set, error) {
+	results, err := ParseFiles(paths, archived, display, cache)
 	if cache != nil {
-		cache.save() // its directories are closed whatever happened
+		cache.Save() // its directories are closed whatever happened
 	}
 	if err != nil {
 		return nil, err
 	}
-	return assemble(results, nil), nil
+	return Assemble(results, nil), nil
 }
 
-// parsed is what reading one spec file gave.
-type parsed struct {
-	s   *Spec
-	err error // the file's problems (s holds what could be read)
+// A Cache is what a load asks before it reads and parses each spec file,
+// and tells after: package store's listing cache (of the read-only
+// commands, on disk) and Reloader (of a run, in memory).
+type Cache interface {
+	// Lookup says what is known of the file at path (shown as name); a
+	// spec it makes goes in spot, a zero Spec.
+	Lookup(path, name string, spot *Spec) Known
+	// Store records what parsing the file gave (k: what Lookup said), at
+	// now.
+	Store(path string, k Known, s *Spec, err error, now time.Time)
+	// Save ends the load.
+	Save()
 }
 
-// parseFiles reads and parses files in parallel (through cache, if not
+// Known is what a Cache knows of a file: with Hit, the spec as it was
+// (and its problems); Key is what the cache needs to store it again (nil:
+// not to be stored).
+type Known struct {
+	Hit  bool
+	Spec *Spec
+	Err  error
+	Key  any
+}
+
+// Parsed is what reading one spec file gave.
+type Parsed struct {
+	Spec *Spec
+	Err  error // the file's problems (Spec holds what could be read)
+}
+
+// ParseFiles reads and parses files in parallel (through cache, if not
 // nil), in the order of paths; an error is one of reading, not parsing.
-func parseFiles(paths []string, archived map[string]bool, display func(string) string, cache specCache) ([]parsed, error) {
+func ParseFiles(paths []string, archived map[string]bool, display func(string) string, cache Cache) ([]Parsed, error) {
 	now := time.Now()
 	type result struct {
 		s   *Spec
@@ -93,21 +117,13 @@ func parseFiles(paths []string, archived map[string]bool, display func(string) s
 				if display != nil {
 					name = display(name)
 				}
-				var key fileKey
-				keyed := false
+				var known Known
 				if cache != nil {
-					// The stat data before the read: a change after it
-					// shows as other stat data next time.
-					if key, keyed = cache.statKey(paths[i]); keyed {
-						if s, err, hit := cache.lookup(paths[i], name, key, spot); hit {
-							s.Archived = archived[paths[i]]
-							results[i].s, results[i].err = s, err
-							continue
-						}
+					if known = cache.Lookup(paths[i], name, spot); known.Hit {
+						known.Spec.Archived = archived[paths[i]]
+						results[i].s, results[i].err = known.Spec, known.Err
+						continue
 					}
-				}
-				if cache != nil && parsedHook != nil {
-					parsedHook(paths[i])
 				}
 				src, err := readSpecFile(paths[i])
 				var located *Error
@@ -123,38 +139,38 @@ func parseFiles(paths []string, archived map[string]bool, display func(string) s
 					continue
 				}
 				results[i].s, results[i].err = parseInto(spot, name, src)
-				if keyed {
-					cache.store(paths[i], key, results[i].s, results[i].err, now)
+				if known.Key != nil {
+					cache.Store(paths[i], known, results[i].s, results[i].err, now)
 				}
 				results[i].s.Archived = archived[paths[i]]
 			}
 		}()
 	}
 	wg.Wait()
-	out := make([]parsed, len(results))
+	out := make([]Parsed, len(results))
 	for i, r := range results {
 		if r.io != nil {
 			return nil, r.io
 		}
-		out[i] = parsed{r.s, r.err}
+		out[i] = Parsed{r.s, r.err}
 	}
 	return out, nil
 }
 
-// assemble builds a Set of parsed files. With like, a set of the same
+// Assemble builds a Set of parsed files. With like, a set of the same
 // IDs, the specs take its order rather than being sorted again.
-func assemble(results []parsed, like *Set) *Set {
+func Assemble(results []Parsed, like *Set) *Set {
 	set := &Set{byID: make(map[string]*Spec, len(results))}
 	for _, r := range results {
-		if first := set.byID[r.s.ID]; first != nil {
-			set.Invalid = append(set.Invalid, &duplicateError{&Error{Path: r.s.Path, Line: 1, Col: 1,
-				Msg: fmt.Sprintf("duplicate spec ID %s: also %s", r.s.ID, first.Path)}})
+		if first := set.byID[r.Spec.ID]; first != nil {
+			set.Invalid = append(set.Invalid, &duplicateError{&Error{Path: r.Spec.Path, Line: 1, Col: 1,
+				Msg: fmt.Sprintf("duplicate spec ID %s: also %s", r.Spec.ID, first.Path)}})
 			continue
 		}
-		if r.err != nil {
-			set.Invalid = append(set.Invalid, r.err)
+		if r.Err != nil {
+			set.Invalid = append(set.Invalid, r.Err)
 		}
-		set.add(r.s)
+		set.add(r.Spec)
 	}
 	if like != nil && len(like.Specs) == len(set.Specs) {
 		specs := make([]*Spec, 0, len(set.Specs))

@@ -202,30 +202,16 @@ const ArchiveDir = "archive"
 // .chant/archive/**/*.md as archived. Paths in the specs (and in their
 // errors) are relative to the workspace root.
 func (w *Workspace) Load() (*Set, error) {
-	paths, archived, err := w.specFiles()
+	paths, archived, err := w.SpecFiles()
 	if err != nil {
 		return nil, err
 	}
-	return loadFiles(paths, archived, w.Rel, nil)
+	return LoadFiles(paths, archived, w.Rel, nil)
 }
 
-// List is Load for commands that only read: files unchanged since the last
-// listing are not read again (see the listing cache), and a spec's text is
-// read only when something asks for it.
-func (w *Workspace) List() (*Set, error) {
-	paths, archived, err := w.specFiles()
-	if err != nil {
-		return nil, err
-	}
-	if c := w.openListCache(); c != nil {
-		return loadFiles(paths, archived, w.Rel, c)
-	}
-	return loadFiles(paths, archived, w.Rel, nil)
-}
-
-// specFiles lists the spec files: .chant/specs/*.md, then those anywhere
+// SpecFiles lists the spec files: .chant/specs/*.md, then those anywhere
 // under .chant/archive (marked archived).
-func (w *Workspace) specFiles() ([]string, map[string]bool, error) {
+func (w *Workspace) SpecFiles() ([]string, map[string]bool, error) {
 	paths, err := mdFiles(w.SpecsDir)
 	if err != nil {
 		return nil, nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 
+	"github.com/chant-run/chant/spec/store"
 	"github.com/spf13/cobra"
 )
 
@@ -17,7 +18,7 @@ func completeIDs(g *globals, max int) func(*cobra.Command, []string, string) ([]
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		set, err := w.List()
+		set, err := store.List(w)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}

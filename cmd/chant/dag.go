@@ -11,6 +11,7 @@ import (
 	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/store"
 )
 
 type dagOptions struct {
@@ -45,7 +46,7 @@ func runDag(opts *dagOptions) error {
 	if err != nil {
 		return err
 	}
-	set, err := target.List()
+	set, err := store.List(target)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/chant-run/chant/internal/temporalengine"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/store"
 )
 
 // errDoctor means doctor found something to fix.
@@ -72,7 +73,7 @@ func runDoctor(ctx context.Context, g *globals) error {
 		model = "the agent's default"
 	}
 	row("Model", model)
-	set, err := w.List()
+	set, err := store.List(w)
 	if err != nil {
 		return err
 	}

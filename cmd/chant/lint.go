@@ -11,6 +11,7 @@ import (
 	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/store"
 )
 
 // errProblems means lint found problems it has printed.
@@ -53,7 +54,7 @@ func runLint(opts *lintOptions) error {
 	if err != nil {
 		return err
 	}
-	set, err := w.List()
+	set, err := store.List(w)
 	if err != nil {
 		return err
 	}

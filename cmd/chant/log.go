@@ -16,6 +16,7 @@ import (
 	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/runner/phase"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/store"
 )
 
 type logOptions struct {
@@ -51,7 +52,7 @@ func runLog(ctx context.Context, opts *logOptions) error {
 	if err != nil {
 		return err
 	}
-	set, err := w.List()
+	set, err := store.List(w)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/store"
 )
 
 type showOptions struct {
@@ -38,7 +39,7 @@ func runShow(opts *showOptions) error {
 	if err != nil {
 		return err
 	}
-	set, err := target.List()
+	set, err := store.List(target)
 	if err != nil {
 		return err
 	}

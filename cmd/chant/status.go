@@ -18,6 +18,7 @@ import (
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/store"
 )
 
 type statusOptions struct {
@@ -111,7 +112,7 @@ func runStatus(opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	set, err := target.List()
+	set, err := store.List(target)
 	if err != nil {
 		return err
 	}

@@ -1,19 +1,19 @@
-package spec
+package store
 
 import (
 	"bytes"
-	"encoding/gob"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chant-run/chant/spec"
 )
 
 // cacheSpecs are files of every shape a listing meets: valid, gated,
@@ -31,13 +31,13 @@ var cacheSpecs = map[string]string{
 
 // cacheWorkspace makes a git repository with cacheSpecs, and one archived
 // spec, every file old enough to be cached.
-func cacheWorkspace(t *testing.T) *Workspace {
+func cacheWorkspace(t *testing.T) *spec.Workspace {
 	t.Helper()
 	w := newWorkspace(t, cacheSpecs)
 	if out, err := exec.Command("git", "init", "-q", w.Root).CombinedOutput(); err != nil {
 		t.Fatalf("git init: %v\n%s", err, out)
 	}
-	arch := filepath.Join(w.ChantDir, ArchiveDir, "2026-01-01")
+	arch := filepath.Join(w.ChantDir, spec.ArchiveDir, "2026-01-01")
 	if err := os.MkdirAll(arch, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func countParsed(t *testing.T) func() []string {
 }
 
 // describeSet renders everything a command can learn from a set.
-func describeSet(set *Set) string {
+func describeSet(set *spec.Set) string {
 	var b strings.Builder
 	for _, s := range set.Specs {
 		fmt.Fprintf(&b, "%s %s type=%s status=%s deps=%q labels=%q targets=%q ctx=%q informed=%q commits=%q members=%q failures=%q prompt=%q model=%q completed=%q vs=%q lv=%q title=%q archived=%v\n",
@@ -110,7 +110,7 @@ func TestListAgreesWithLoad(t *testing.T) {
 	want := describeSet(loaded)
 	parsed() // Load never counts: it does not use the cache
 	for i, what := range []string{"first listing", "from the cache"} {
-		listed, err := w.List()
+		listed, err := List(w)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,9 +131,9 @@ func TestListSeesEveryChange(t *testing.T) {
 	noRacyWindow(t)
 	w := cacheWorkspace(t)
 	parsed := countParsed(t)
-	list := func() *Set {
+	list := func() *spec.Set {
 		t.Helper()
-		set, err := w.List()
+		set, err := List(w)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +154,7 @@ func TestListSeesEveryChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chtimes(p, fi.ModTime(), fi.ModTime()) // as a tool that keeps mtimes would
-	if got := list().Get("001").Status; got != StatusCancelled {
+	if got := list().Get("001").Status; got != spec.StatusCancelled {
 		t.Errorf("edited spec listed with status %q", got)
 	}
 	if got := parsed(); fmt.Sprint(got) != "[001.md]" {
@@ -185,7 +185,7 @@ func TestListRereadsRecentFiles(t *testing.T) {
 	w := cacheWorkspace(t)
 	parsed := countParsed(t)
 	for range 2 {
-		if _, err := w.List(); err != nil {
+		if _, err := List(w); err != nil {
 			t.Fatal(err)
 		}
 		if got := len(parsed()); got != len(cacheSpecs)+1 {
@@ -194,9 +194,9 @@ func TestListRereadsRecentFiles(t *testing.T) {
 	}
 	// Once old enough, they are.
 	noRacyWindow(t)
-	w.List()
+	List(w)
 	parsed()
-	w.List()
+	List(w)
 	if got := parsed(); len(got) != 0 {
 		t.Errorf("old files parsed again: %v", got)
 	}
@@ -204,20 +204,20 @@ func TestListRereadsRecentFiles(t *testing.T) {
 
 func TestListCacheDiscarded(t *testing.T) {
 	noRacyWindow(t)
-	cases := map[string]func(t *testing.T, w *Workspace, cache string){
-		"other chant build": func(t *testing.T, w *Workspace, cache string) {
+	cases := map[string]func(t *testing.T, w *spec.Workspace, cache string){
+		"other chant build": func(t *testing.T, w *spec.Workspace, cache string) {
 			old := executableID
 			executableID = func() string { return "another build" }
 			t.Cleanup(func() { executableID = old })
 		},
-		"garbage": func(t *testing.T, w *Workspace, cache string) {
+		"garbage": func(t *testing.T, w *spec.Workspace, cache string) {
 			os.WriteFile(cache, []byte("\x00\x01garbage"), 0o644)
 		},
-		"truncated": func(t *testing.T, w *Workspace, cache string) {
+		"truncated": func(t *testing.T, w *spec.Workspace, cache string) {
 			data, _ := os.ReadFile(cache)
 			os.WriteFile(cache, data[:len(data)/2], 0o644)
 		},
-		"symbolic link": func(t *testing.T, w *Workspace, cache string) {
+		"symbolic link": func(t *testing.T, w *spec.Workspace, cache string) {
 			elsewhere := filepath.Join(t.TempDir(), "specs")
 			os.Rename(cache, elsewhere)
 			os.Symlink(elsewhere, cache)
@@ -233,7 +233,7 @@ func TestListCacheDiscarded(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			w := cacheWorkspace(t)
 			parsed := countParsed(t)
-			if _, err := w.List(); err != nil {
+			if _, err := List(w); err != nil {
 				t.Fatal(err)
 			}
 			parsed()
@@ -242,7 +242,7 @@ func TestListCacheDiscarded(t *testing.T) {
 				t.Fatalf("no cache written: %v", err)
 			}
 			spoil(t, w, cache)
-			set, err := w.List()
+			set, err := List(w)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -259,7 +259,7 @@ func TestListCacheDiscarded(t *testing.T) {
 
 func TestListWithoutGitKeepsNoCache(t *testing.T) {
 	w := newWorkspace(t, cacheSpecs)
-	if _, err := w.List(); err != nil {
+	if _, err := List(w); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(w.ChantDir, "cache")); !os.IsNotExist(err) {
@@ -283,7 +283,7 @@ func reloaderReadsOnlyWhatChanged(t *testing.T, follow bool) {
 	noRacyWindow(t)
 	w := cacheWorkspace(t)
 	parsed := countParsed(t)
-	r := w.Reloader()
+	r := NewReloader(w)
 	defer r.Close()
 	first, err := r.Load()
 	if err != nil {
@@ -298,7 +298,7 @@ func reloaderReadsOnlyWhatChanged(t *testing.T, follow bool) {
 	// Edit one spec as chant does (a new file renamed over the old).
 	p := filepath.Join(w.SpecsDir, "002.md")
 	data, _ := os.ReadFile(p)
-	if err := WriteFileAtomic(p, bytes.Replace(data, []byte("status: pending"), []byte("status: in_progress"), 1)); err != nil {
+	if err := spec.WriteFileAtomic(p, bytes.Replace(data, []byte("status: pending"), []byte("status: in_progress"), 1)); err != nil {
 		t.Fatal(err)
 	}
 	os.Remove(filepath.Join(w.SpecsDir, "004.md"))
@@ -309,7 +309,7 @@ func reloaderReadsOnlyWhatChanged(t *testing.T, follow bool) {
 	if got := parsed(); fmt.Sprint(got) != "[002.md]" {
 		t.Errorf("second load parsed %v, want only the edited file", got)
 	}
-	if second.Get("002").Status != StatusInProgress || second.Get("004") != nil {
+	if second.Get("002").Status != spec.StatusInProgress || second.Get("004") != nil {
 		t.Errorf("second load missed a change: 002 %q, 004 %v", second.Get("002").Status, second.Get("004"))
 	}
 	if second.Get("001") != first.Get("001") {
@@ -351,14 +351,14 @@ func reloaderReadsOnlyWhatChanged(t *testing.T, follow bool) {
 func TestReloaderFollowsEveryChange(t *testing.T) {
 	noRacyWindow(t)
 	w := cacheWorkspace(t)
-	r := w.Reloader()
+	r := NewReloader(w)
 	defer r.Close()
 	rng := rand.New(rand.NewPCG(1, 2))
 	name := func() string { return fmt.Sprintf("%03d.md", rng.IntN(12)) }
 	body := func() string {
 		return fmt.Sprintf("---\nstatus: %s\ndepends_on: [%03d]\n---\n# T%d\n", []string{"pending", "completed", "bogus"}[rng.IntN(3)], rng.IntN(12), rng.IntN(1000))
 	}
-	arch := filepath.Join(w.ChantDir, ArchiveDir)
+	arch := filepath.Join(w.ChantDir, spec.ArchiveDir)
 	ops := []func() string{
 		func() string {
 			p := filepath.Join(w.SpecsDir, name())
@@ -367,7 +367,7 @@ func TestReloaderFollowsEveryChange(t *testing.T) {
 		},
 		func() string {
 			p := filepath.Join(w.SpecsDir, name())
-			WriteFileAtomic(p, []byte(body()))
+			spec.WriteFileAtomic(p, []byte(body()))
 			return "replace " + p
 		},
 		func() string { p := filepath.Join(w.SpecsDir, name()); os.RemoveAll(p); return "remove " + p },
@@ -432,56 +432,24 @@ func TestReloaderFollowsEveryChange(t *testing.T) {
 	}
 }
 
-// fill sets every field of v, recursively, to a value that is not zero.
-func fill(v reflect.Value, i int) {
-	switch v.Kind() {
-	case reflect.String:
-		v.SetString(fmt.Sprintf("v%d", i))
-	case reflect.Bool:
-		v.SetBool(true)
-	case reflect.Int, reflect.Int64:
-		v.SetInt(int64(i + 1))
-	case reflect.Pointer:
-		v.Set(reflect.New(v.Type().Elem()))
-		fill(v.Elem(), i)
-	case reflect.Slice:
-		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
-		fill(v.Index(0), i)
-	case reflect.Struct:
-		for j := range v.NumField() {
-			fill(v.Field(j), i*100+j)
+// newWorkspace makes a workspace (no repository) with specs by ID.
+func newWorkspace(t *testing.T, specs map[string]string) *spec.Workspace {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, ".chant", "specs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, ".chant", "config.md"), []byte("---\nproject: {name: t}\n---\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for id, src := range specs {
+		if err := os.WriteFile(filepath.Join(root, ".chant", "specs", id+".md"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
-}
-
-// The listing cache keeps every field of a spec: one added to Fields
-// needs no change to the cache, and this fails should the cache drop one.
-func TestCacheKeepsEveryField(t *testing.T) {
-	var f Fields
-	fill(reflect.ValueOf(&f).Elem(), 1)
-	s := &Spec{ID: "a", Title: "A", Fields: f}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(cacheRecord{Path: "/x/a.md", Entry: newCacheEntry(fileKey{Size: 1}, s, nil)}); err != nil {
-		t.Fatal(err)
-	}
-	var r cacheRecord
-	if err := gob.NewDecoder(&buf).Decode(&r); err != nil {
-		t.Fatal(err)
-	}
-	got, err := r.Entry.restore("/x/a.md", "a.md", &Spec{})
+	w, err := spec.OpenWorkspace(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got.Fields, f) {
-		t.Fatalf("the cache kept\n%+v\nof\n%+v", got.Fields, f)
-	}
-	// And every field is read from its key.
-	for key := range fieldIndex() {
-		if (&Spec{}).field(key) == nil {
-			t.Errorf("no field for key %q", key)
-		}
-	}
-	if len(fieldIndex()) != reflect.TypeOf(Fields{}).NumField() {
-		t.Errorf("%d keys for %d fields: a field without its own yaml key", len(fieldIndex()), reflect.TypeOf(Fields{}).NumField())
-	}
+	return w
 }

@@ -1,4 +1,4 @@
-package spec
+package store
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"unsafe"
 
+	"github.com/chant-run/chant/spec"
 	"golang.org/x/sys/unix"
 )
 
@@ -34,7 +35,7 @@ const (
 // directory (where either may be made or removed). It returns nil when
 // the system cannot (too many watches, no inotify): the Reloader then
 // stats every file.
-func watchSpecs(w *Workspace) *dirWatch {
+func watchSpecs(w *spec.Workspace) *dirWatch {
 	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
 	if err != nil {
 		return nil
@@ -51,7 +52,7 @@ func watchSpecs(w *Workspace) *dirWatch {
 	// Without a specs directory there is little to stat.
 	ok := add(w.ChantDir) == nil && add(w.SpecsDir) == nil
 	if ok {
-		err := filepath.WalkDir(filepath.Join(w.ChantDir, ArchiveDir), func(p string, d fs.DirEntry, err error) error {
+		err := filepath.WalkDir(filepath.Join(w.ChantDir, spec.ArchiveDir), func(p string, d fs.DirEntry, err error) error {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
 			}
@@ -71,7 +72,7 @@ func watchSpecs(w *Workspace) *dirWatch {
 
 // changes returns the paths whose files may have changed since the last
 // call, or all=true when the listing must be read again in full.
-func (dw *dirWatch) changes(w *Workspace) (paths map[string]bool, all bool) {
+func (dw *dirWatch) changes(w *spec.Workspace) (paths map[string]bool, all bool) {
 	paths = map[string]bool{}
 	for {
 		n, err := unix.Read(dw.fd, dw.buf)
@@ -99,7 +100,7 @@ func (dw *dirWatch) changes(w *Workspace) (paths map[string]bool, all bool) {
 			case dir == w.ChantDir:
 				// Only the spec directories matter here: one made, moved
 				// or removed changes the listing.
-				if name == filepath.Base(w.SpecsDir) || name == ArchiveDir {
+				if name == filepath.Base(w.SpecsDir) || name == spec.ArchiveDir {
 					all = true
 				}
 			case ev.Mask&unix.IN_ISDIR != 0:

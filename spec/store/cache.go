@@ -1,0 +1,265 @@
+package store
+
+import (
+	"bufio"
+	"encoding/gob"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/chant-run/chant/spec"
+)
+
+// The listing cache: what parsing each spec file gave, with the file's stat
+// data, kept in chant's state directory (in .git, never in git status), so
+// that listing a workspace reads and parses only the files that changed
+// since, as git's index spares git status from reading unchanged files.
+// Only the read-only commands use it (List); what writes specs reads them
+// whole (spec's Workspace.Load).
+
+// cacheVersion changes whenever what is cached changes.
+const cacheVersion = 4
+
+// racyWindow: a file changed this recently is not cached, since a change
+// within the same clock tick of the file system would not show in its stat
+// data (as git's racily clean entries). A variable for tests.
+var racyWindow = 2 * time.Second
+
+// followFiles says whether a Reloader may follow the spec directories'
+// events rather than stat each file (see dirWatch). A variable for tests.
+var followFiles = true
+
+// parsedHook, when set (by tests), is called for each file a listing reads
+// and parses rather than taking from the cache.
+var parsedHook func(path string)
+
+// The cache file is a gob stream: a cacheHeader, then a cacheRecord for
+// each file (one small message each, rather than one message of the
+// whole cache, which gob would build in memory first).
+type cacheHeader struct {
+	Version int
+	Exe     string // the chant program that wrote it: another build may parse differently
+	Count   int
+}
+
+type cacheRecord struct {
+	Path  string
+	Entry *cacheEntry
+}
+
+// fileKey is what identifies a file's content without reading it.
+type fileKey struct {
+	Size, Mtime, Ctime int64
+	Ino, Dev           uint64
+	Mode               uint32
+}
+
+type cacheEntry struct {
+	Key  fileKey
+	Spec spec.Snapshot
+}
+
+// statter reads stat data without following a symbolic link, by name in
+// a directory opened once.
+type statter struct {
+	mu   sync.Mutex
+	dirs map[string]int // directory → descriptor
+}
+
+// listCache is the cache of one List.
+type listCache struct {
+	statter
+	path    string
+	exe     string
+	old     map[string]*cacheEntry
+	mu      sync.Mutex
+	entries map[string]*cacheEntry
+	changed bool
+}
+
+// List is spec's Workspace.Load for commands that only read: files
+// unchanged since the last listing are not read again (see the listing
+// cache), and a spec's text is read only when something asks for it.
+func List(w *spec.Workspace) (*spec.Set, error) {
+	paths, archived, err := w.SpecFiles()
+	if err != nil {
+		return nil, err
+	}
+	if c := openListCache(w); c != nil {
+		return spec.LoadFiles(paths, archived, w.Rel, c)
+	}
+	return spec.LoadFiles(paths, archived, w.Rel, nil)
+}
+
+// openListCache reads the cache of the workspace, or starts an empty one;
+// nil when the workspace has no git directory to keep it in.
+func openListCache(w *spec.Workspace) *listCache {
+	dir := w.StateDir()
+	if dir == w.ChantDir {
+		return nil // not a git repository: nowhere out of sight
+	}
+	c := &listCache{path: filepath.Join(dir, "cache", "specs"), exe: executableID(), entries: map[string]*cacheEntry{}}
+	// Never through a symbolic link: the cache is chant's own file.
+	fd, err := unix.Open(c.path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return c
+	}
+	file := os.NewFile(uintptr(fd), c.path)
+	if fi, err := file.Stat(); err != nil || !fi.Mode().IsRegular() {
+		file.Close()
+		return c
+	}
+	defer file.Close()
+	dec := gob.NewDecoder(bufio.NewReaderSize(file, 64<<10))
+	var h cacheHeader
+	if dec.Decode(&h) != nil || h.Version != cacheVersion || h.Exe != c.exe || h.Count < 0 {
+		return c
+	}
+	old := make(map[string]*cacheEntry, min(h.Count, 1<<20))
+	for range h.Count {
+		var r cacheRecord
+		if dec.Decode(&r) != nil || r.Entry == nil {
+			return c // torn or foreign: start afresh
+		}
+		old[r.Path] = r.Entry
+	}
+	c.old = old
+	return c
+}
+
+// executableID names the running program's build: its path, size and
+// modification time. A variable for tests.
+var executableID = func() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%s %d %d", exe, fi.Size(), fi.ModTime().UnixNano())
+}
+
+// Lookup returns the spec cached for path, made in spot, if the file is as
+// it was then. The stat data is taken before the file is read: a change
+// after it shows as other stat data next time.
+func (c *listCache) Lookup(path, name string, spot *spec.Spec) spec.Known {
+	key, ok := c.statKey(path)
+	if !ok {
+		missed(path)
+		return spec.Known{}
+	}
+	e, ok := c.old[path]
+	if !ok || e.Key != key {
+		missed(path)
+		return spec.Known{Key: key}
+	}
+	c.mu.Lock()
+	c.entries[path] = e
+	c.mu.Unlock()
+	s, err := e.Spec.Restore(path, name, spot)
+	return spec.Known{Hit: true, Spec: s, Err: err, Key: key}
+}
+
+// missed tells parsedHook of a file a load reads and parses.
+func missed(path string) {
+	if parsedHook != nil {
+		parsedHook(path)
+	}
+}
+
+// Store records what parsing path gave, unless the file changed too
+// recently to be told apart from a change to come, and leaves the spec as
+// a listing has it (spec's Listed).
+func (c *listCache) Store(path string, k spec.Known, s *spec.Spec, err error, now time.Time) {
+	key := k.Key.(fileKey)
+	s.Listed(path)
+	e := &cacheEntry{Key: key, Spec: s.Snapshot(err)}
+	c.mu.Lock()
+	c.changed = true
+	if now.Sub(time.Unix(0, max(key.Mtime, key.Ctime))) >= racyWindow {
+		c.entries[path] = e
+	}
+	c.mu.Unlock()
+}
+
+// Save writes the cache if it changed (atomically; a failure only costs
+// the next listing its speed).
+func (c *listCache) Save() {
+	c.closeDirs()
+	if !c.changed && len(c.entries) == len(c.old) {
+		return
+	}
+	c.old = nil
+	dir := filepath.Dir(c.path)
+	if os.MkdirAll(dir, 0o777) != nil {
+		return
+	}
+	// Streamed into a new file (never through a link), renamed over the
+	// old one: a reader sees the old cache or the new one.
+	tmp, err := os.CreateTemp(dir, ".specs-*")
+	if err != nil {
+		return
+	}
+	w := bufio.NewWriterSize(tmp, 64<<10)
+	enc := gob.NewEncoder(w)
+	err = enc.Encode(cacheHeader{Version: cacheVersion, Exe: c.exe, Count: len(c.entries)})
+	for path, e := range c.entries {
+		if err != nil {
+			break
+		}
+		err = enc.Encode(cacheRecord{Path: path, Entry: e})
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), c.path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+}
+
+// statKey reads a file's stat data without following a symbolic link,
+// by its name in a directory opened once (dirs); ok is false for anything
+// but a regular file (which the normal read reports).
+func (c *statter) statKey(path string) (fileKey, bool) {
+	dir, name := filepath.Split(path)
+	c.mu.Lock()
+	if c.dirs == nil {
+		c.dirs = map[string]int{}
+	}
+	fd, ok := c.dirs[dir]
+	if !ok {
+		var err error
+		if fd, err = unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+			fd = -1
+		}
+		c.dirs[dir] = fd
+	}
+	c.mu.Unlock()
+	var st unix.Stat_t
+	if fd < 0 || unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fileKey{}, false
+	}
+	return fileKey{Size: st.Size, Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(), Ino: st.Ino, Dev: uint64(st.Dev), Mode: st.Mode}, true
+}
+
+// closeDirs closes the directories statKey opened.
+func (c *statter) closeDirs() {
+	for _, fd := range c.dirs {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+	c.dirs = nil
+}

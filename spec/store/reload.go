@@ -1,0 +1,191 @@
+package store
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chant-run/chant/spec"
+)
+
+// A Reloader loads a workspace's specs again and again (as a run does
+// before each phase), reading and parsing only the files that changed
+// since its last load. On Linux it learns which ones from inotify; where
+// it cannot (or when events were lost), from each file's stat data.
+// Unlike the listing cache it keeps whole specs, text included, in
+// memory, and unchanged files give the same *spec.Spec as before: specs are
+// never changed in place. Close it when done.
+type Reloader struct {
+	w    *spec.Workspace
+	mu   sync.Mutex          // guards next, written by parsing workers
+	last map[string]reloaded // path → what the last load found
+	next map[string]reloaded
+
+	loading  sync.Mutex // one Load at a time
+	watch    *dirWatch  // nil: stat every file
+	paths    []string   // the last listing
+	archived map[string]bool
+	index    map[string]int // path → its place in paths
+	results  []spec.Parsed  // what each of paths gave
+	set      *spec.Set
+}
+
+type reloaded struct {
+	key fileKey
+	s   *spec.Spec
+	err error
+}
+
+// NewReloader returns a Reloader of w with nothing loaded yet.
+func NewReloader(w *spec.Workspace) *Reloader { return &Reloader{w: w} }
+
+// Load is spec's Workspace.Load, reading only what changed since the last Load.
+// With nothing changed, it returns the same *spec.Set.
+func (r *Reloader) Load() (*spec.Set, error) {
+	r.loading.Lock()
+	defer r.loading.Unlock()
+	if r.watch != nil && r.set != nil {
+		if set, ok, err := r.patch(); ok || err != nil {
+			return set, err
+		}
+	}
+	return r.full()
+}
+
+// Close stops following the workspace's files.
+func (r *Reloader) Close() {
+	r.loading.Lock()
+	defer r.loading.Unlock()
+	if r.watch != nil {
+		r.watch.close()
+		r.watch = nil
+	}
+	r.set = nil
+}
+
+// full lists the spec files and reads those whose stat data changed.
+func (r *Reloader) full() (*spec.Set, error) {
+	// Following before listing: a change made meanwhile shows next time.
+	if r.watch != nil {
+		r.watch.close()
+	}
+	r.watch, r.set = nil, nil
+	if followFiles {
+		r.watch = watchSpecs(r.w)
+	}
+	paths, archived, err := r.w.SpecFiles()
+	if err != nil {
+		return nil, err
+	}
+	r.next = make(map[string]reloaded, len(paths))
+	c := &reloadCache{r: r}
+	results, err := spec.ParseFiles(paths, archived, r.w.Rel, c)
+	c.Save()
+	if err != nil {
+		return nil, err
+	}
+	r.last, r.next = r.next, nil
+	set := spec.Assemble(results, nil)
+	r.paths, r.archived, r.results, r.set = paths, archived, results, set
+	r.index = make(map[string]int, len(paths))
+	for i, p := range paths {
+		r.index[p] = i
+	}
+	return set, nil
+}
+
+// patch reads again the files inotify says changed; ok is false when the
+// listing itself may have changed (a file made or removed, an event lost):
+// then only a full load will do.
+func (r *Reloader) patch() (set *spec.Set, ok bool, err error) {
+	changed, all := r.watch.changes(r.w)
+	if all {
+		return nil, false, nil
+	}
+	if len(changed) == 0 {
+		return r.set, true, nil
+	}
+	var redo []string
+	for p := range changed {
+		i, listed := r.index[p]
+		fi, err := os.Lstat(p)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, false, nil
+		}
+		// What specFiles lists: anything but a directory named *.md.
+		if present := err == nil && !fi.IsDir() && strings.HasSuffix(p, ".md"); present != listed {
+			return nil, false, nil
+		}
+		if listed {
+			redo = append(redo, r.paths[i])
+		}
+	}
+	if len(redo) == 0 {
+		return r.set, true, nil
+	}
+	c := &reloadCache{r: r, fresh: true}
+	fresh, err := spec.ParseFiles(redo, r.archived, r.w.Rel, c)
+	c.Save()
+	if err != nil {
+		return nil, false, err
+	}
+	results := append([]spec.Parsed(nil), r.results...)
+	for i, p := range redo {
+		results[r.index[p]] = fresh[i]
+	}
+	r.results = results
+	r.set = spec.Assemble(results, r.set)
+	return r.set, true, nil
+}
+
+// reloadCache is one Load of a Reloader: a full one (stat data decides,
+// what was found goes to next) or, fresh, the files known to have changed
+// (read whatever their stat data, what was found replaces last's).
+type reloadCache struct {
+	statter
+	r     *Reloader
+	fresh bool
+}
+
+func (c *reloadCache) Lookup(path, name string, _ *spec.Spec) spec.Known {
+	key, ok := c.statKey(path)
+	if !ok {
+		missed(path)
+		return spec.Known{}
+	}
+	if c.fresh {
+		missed(path)
+		return spec.Known{Key: key} // and last is being written
+	}
+	e, ok := c.r.last[path]
+	if !ok || e.key != key || e.s.Path != name {
+		missed(path)
+		return spec.Known{Key: key}
+	}
+	c.r.mu.Lock()
+	c.r.next[path] = e
+	c.r.mu.Unlock()
+	return spec.Known{Hit: true, Spec: e.s, Err: e.err, Key: key}
+}
+
+func (c *reloadCache) Store(path string, k spec.Known, s *spec.Spec, err error, now time.Time) {
+	key := k.Key.(fileKey)
+	into := c.r.next
+	if c.fresh {
+		into = c.r.last
+	}
+	c.r.mu.Lock()
+	defer c.r.mu.Unlock()
+	// As in the listing cache: a file changed within the racy window may
+	// change again without its stat data showing it.
+	if now.Sub(time.Unix(0, max(key.Mtime, key.Ctime))) < racyWindow {
+		delete(into, path)
+		return
+	}
+	into[path] = reloaded{key, s, err}
+}
+
+func (c *reloadCache) Save() { c.closeDirs() }
