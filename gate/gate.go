@@ -16,6 +16,7 @@ import (
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/doc"
 )
 
 var (
@@ -95,7 +96,7 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time, fil
 
 	done := map[string]string{spec.ApprovalApproved: "Approved", spec.ApprovalRejected: "Rejected"}[status]
 	message := fmt.Sprintf("chant(%s): %s\n\n%s by %s.", s.ID, verb, done, by)
-	written, commit, err := bookkeeping.Commit(w, repo, s.ID, message, now, func(cur *spec.Spec, e *spec.Editor) error {
+	written, commit, err := bookkeeping.Commit(w, repo, s.ID, message, now, func(cur *spec.Spec, e *doc.Editor) error {
 		// Decide on the file as it is now, under the lock.
 		switch {
 		case !cur.Gate():

@@ -14,6 +14,7 @@ import (
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/doc"
 )
 
 const gateSpec = "---\ntype: task\n# reviewed weekly\napproval:\n  required: true\n  status: pending\nx-owner: ops\n---\n# Ship it\n\n## Acceptance Criteria\n\n- [ ] shipped\n"
@@ -313,7 +314,7 @@ func TestApprovalCoversWhatWasReviewed(t *testing.T) {
 	// not open the gate.
 	for _, hash := range []string{"", "0123456789abcdef"} {
 		data, _ := os.ReadFile(filepath.Join(root, ".chant/specs/g1.md"))
-		e := spec.NewEditor(data)
+		e := doc.NewEditor(data)
 		e.SetIn("approval", "hash", hash)
 		out, err := e.Bytes()
 		if err != nil {

@@ -196,12 +196,12 @@ func (sc *scheduler) start(order []*spec.Spec, a *Assessment, may map[string]boo
 // or of a running one.
 func (sc *scheduler) overlaps(s *spec.Spec, before []*spec.Spec) bool {
 	for _, o := range before {
-		if spec.TargetsOverlap(o.TargetFiles, s.TargetFiles) {
+		if TargetsOverlap(o.TargetFiles, s.TargetFiles) {
 			return true
 		}
 	}
 	for _, j := range sc.jobs {
-		if spec.TargetsOverlap(j.spec.TargetFiles, s.TargetFiles) {
+		if TargetsOverlap(j.spec.TargetFiles, s.TargetFiles) {
 			return true
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/runner/phase"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/doc"
 )
 
 // Reset starts a spec over: status pending, its acceptance criteria
@@ -39,7 +40,7 @@ func Reset(w *spec.Workspace, id string, now time.Time) (*spec.Spec, error) {
 		return nil, err
 	}
 	message := fmt.Sprintf("chant(%s): reset\n\nWas %s.", s.ID, s.Status)
-	written, _, err := bookkeeping.Commit(w, repo, s.ID, message, now, func(cur *spec.Spec, e *spec.Editor) error {
+	written, _, err := bookkeeping.Commit(w, repo, s.ID, message, now, func(cur *spec.Spec, e *doc.Editor) error {
 		for _, c := range cur.Criteria() { // boxes first: their offsets are the file's as read
 			if c.Checked {
 				e.UncheckBox(c.Offset)

@@ -18,6 +18,7 @@ import (
 	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/doc"
 )
 
 // fakeAgent writes files and ticks criteria as told.
@@ -72,7 +73,7 @@ func tickAll(specFile string) error {
 	if err != nil {
 		return err
 	}
-	e := spec.NewEditor(src)
+	e := doc.NewEditor(src)
 	for _, c := range s.Criteria() {
 		e.CheckBox(c.Offset)
 	}

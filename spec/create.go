@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/chant-run/chant/internal/safefs"
 	"gopkg.in/yaml.v3"
 )
 
@@ -170,8 +171,8 @@ func (w *Workspace) Create(d Draft) (string, error) {
 		return "", err
 	}
 	path := w.SpecPath(d.ID)
-	tmp := filepath.Join(w.SpecsDir, "."+d.ID+".md"+tempMarker+"new")
-	if err := WriteFileAtomic(tmp, data); err != nil {
+	tmp := filepath.Join(w.SpecsDir, "."+d.ID+".md"+safefs.TempMarker+"new")
+	if err := safefs.WriteFileAtomic(tmp, data); err != nil {
 		return "", err
 	}
 	defer os.Remove(tmp)

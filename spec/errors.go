@@ -2,12 +2,9 @@ package spec
 
 import (
 	"errors"
-	"fmt"
-	"strconv"
-	"strings"
-	"unicode"
 
 	"github.com/chant-run/chant/internal/fault"
+	"github.com/chant-run/chant/spec/doc"
 )
 
 var (
@@ -19,59 +16,11 @@ var (
 	ErrNoWorkspace = fault.New(fault.Input, "not a chant workspace")
 )
 
-// Error is a problem at a place in a file. Line and Col are 1-based; zero
-// means unknown.
-type Error struct {
-	Path string
-	Line int
-	Col  int
-	Msg  string
-}
+// Error is a problem at a place in a file (package doc's).
+type Error = doc.Error
 
-// Class: a problem in a file is the user's input.
-func (e *Error) Class() fault.Class { return fault.Input }
-
-func (e *Error) Error() string {
-	path := DisplayPath(e.Path)
-	switch {
-	case e.Path == "":
-		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
-	case e.Line == 0:
-		return fmt.Sprintf("%s: %s", path, e.Msg)
-	case e.Col == 0:
-		return fmt.Sprintf("%s:%d: %s", path, e.Line, e.Msg)
-	}
-	return fmt.Sprintf("%s:%d:%d: %s", path, e.Line, e.Col, e.Msg)
-}
-
-// DisplayPath is a path as messages show it: quoted when it holds control
-// characters, so that a file name with a newline cannot forge a line of
-// output.
-func DisplayPath(p string) string {
-	if strings.IndexFunc(p, unicode.IsControl) >= 0 {
-		return strconv.Quote(p)
-	}
-	return p
-}
-
-// Errors is a list of problems, each naming its file.
-type Errors []error
-
-func (es Errors) Error() string {
-	s := ""
-	for i, e := range es {
-		if i > 0 {
-			s += "\n"
-		}
-		s += e.Error()
-	}
-	return s
-}
-
-func (es Errors) Unwrap() []error { return es }
-
-// Class: problems in files are the user's input.
-func (es Errors) Class() fault.Class { return fault.Input }
+// Errors is a list of problems, each naming its file (package doc's).
+type Errors = doc.Errors
 
 // withPath sets the path on an *Error that has none.
 func withPath(err error, path string) error {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/chant-run/chant/spec/doc"
 )
 
 func addSeeds(f *testing.F) {
@@ -54,7 +56,7 @@ func FuzzEdit(f *testing.F) {
 		if err != nil {
 			return
 		}
-		e := NewEditor(src)
+		e := doc.NewEditor(src)
 		e.Set("status", StatusCompleted)
 		e.Set("commits", []string{"abc1234"})
 		e.SetIn("approval", "by", "Fuzz Tester")

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chant-run/chant/spec/doc"
 	"github.com/rogpeppe/go-internal/diff"
 )
 
@@ -19,23 +20,23 @@ var update = flag.Bool("update", false, "rewrite the golden diffs in testdata/go
 // untouched, byte for byte.
 func TestGoldenEdits(t *testing.T) {
 	at := time.Date(2026, 11, 24, 10, 30, 0, 0, time.UTC)
-	ops := map[string]func(s *Spec, e *Editor){
+	ops := map[string]func(s *Spec, e *doc.Editor){
 		// What the runner writes when a phase completes.
-		"record": func(s *Spec, e *Editor) {
+		"record": func(s *Spec, e *doc.Editor) {
 			e.Set("status", StatusCompleted)
 			e.Set("commits", append(append([]string{}, s.Commits...), "1a2b3c4"))
 			e.Set("completed_at", at)
 			e.AppendBody("## Agent Output\n\n2026-11-24T10:30:00Z\n\n```\nDone.\n```")
 		},
 		// What approve writes.
-		"approve": func(s *Spec, e *Editor) {
+		"approve": func(s *Spec, e *doc.Editor) {
 			e.SetIn("approval", "status", ApprovalApproved)
 			e.SetIn("approval", "by", "Ada Lovelace")
 			e.SetIn("approval", "at", at)
 			e.AppendToSection("Approval Discussion", "**Ada Lovelace** - 2026-11-24 10:30 - APPROVED")
 		},
 		// What a failed phase writes.
-		"fail": func(s *Spec, e *Editor) {
+		"fail": func(s *Spec, e *doc.Editor) {
 			e.Set("status", StatusFailed)
 		},
 	}
@@ -58,7 +59,7 @@ func TestGoldenEdits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e := NewEditor(src)
+			e := doc.NewEditor(src)
 			op(s, e)
 			out, err := e.Bytes()
 			if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/safefs"
+	"github.com/chant-run/chant/spec/doc"
 )
 
 // What a phase's agent is given comes from the workspace: the spec, its
@@ -132,7 +133,7 @@ func (s *Spec) BodyWithout(sections ...string) string {
 	body := bytes.ReplaceAll(s.Body(), []byte("\r\n"), []byte("\n"))
 	var b strings.Builder
 	kept, skipping := 0, false
-	headings(body, 0, func(off, level int, title string) bool {
+	doc.Headings(body, 0, func(off, level int, title string) bool {
 		if !skipping {
 			b.Write(body[kept:off])
 		}
@@ -155,13 +156,13 @@ func (s *Spec) BodyWithout(sections ...string) string {
 func (s *Spec) Section(heading string) string {
 	body := bytes.ReplaceAll(s.Body(), []byte("\r\n"), []byte("\n"))
 	start, end := -1, len(body)
-	headings(body, 0, func(off, level int, title string) bool {
+	doc.Headings(body, 0, func(off, level int, title string) bool {
 		if start >= 0 {
 			end = off
 			return false
 		}
 		if level == 2 && strings.EqualFold(title, heading) {
-			start = nextLine(body, off)
+			start = doc.NextLine(body, off)
 		}
 		return true
 	})

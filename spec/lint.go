@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/chant-run/chant/spec/doc"
 	"gopkg.in/yaml.v3"
 )
 
@@ -70,7 +71,7 @@ var ProblemCodes = map[string]bool{
 }
 
 func (p Problem) String() string {
-	return fmt.Sprintf("%s:%d:%d: %s: %s", DisplayPath(p.Path), max(p.Line, 1), max(p.Col, 1), p.Severity, p.Message)
+	return fmt.Sprintf("%s:%d:%d: %s: %s", doc.DisplayPath(p.Path), max(p.Line, 1), max(p.Col, 1), p.Severity, p.Message)
 }
 
 // Problems checks every spec of the set: what could not be parsed, unknown,
@@ -145,10 +146,10 @@ func (set *Set) specProblems(s *Spec, add func(err error, severity, code string)
 		}
 	}
 	if s.Title == "" {
-		add(&Error{Path: s.Path, Line: s.layout.closeLine + 1, Col: 1, Msg: "no title: the body has no level-1 heading (# Title)"}, SeverityError, CodeNoTitle)
+		add(&Error{Path: s.Path, Line: s.layout.CloseLine + 1, Col: 1, Msg: "no title: the body has no level-1 heading (# Title)"}, SeverityError, CodeNoTitle)
 	}
 	if len(s.Criteria()) == 0 && !s.Archived {
-		add(&Error{Path: s.Path, Line: s.layout.closeLine + 1, Col: 1, Msg: "no acceptance criteria: add a task list under ## Acceptance Criteria"}, SeverityWarning, CodeNoCriteria)
+		add(&Error{Path: s.Path, Line: s.layout.CloseLine + 1, Col: 1, Msg: "no acceptance criteria: add a task list under ## Acceptance Criteria"}, SeverityWarning, CodeNoCriteria)
 	}
 }
 
@@ -205,12 +206,12 @@ func (f *siteFinder) errAt(key, value, format string, args ...any) *Error {
 	if !f.decoded {
 		f.decoded, f.fm = true, s.node()
 	}
-	i := findKey(f.fm, key)
+	i := doc.FindKey(f.fm, key)
 	if i < 0 {
 		return e
 	}
 	k, v := f.fm.Content[i], f.fm.Content[i+1]
-	e.Line, e.Col = k.Line+s.layout.yamlOffset, k.Column
+	e.Line, e.Col = k.Line+s.layout.YAMLOffset, k.Column
 	if value == "" {
 		return e
 	}
@@ -232,7 +233,7 @@ func (f *siteFinder) errAt(key, value, format string, args ...any) *Error {
 		f.items[key] = items
 	}
 	if n := items[value]; n != nil {
-		e.Line, e.Col = n.Line+s.layout.yamlOffset, n.Column
+		e.Line, e.Col = n.Line+s.layout.YAMLOffset, n.Column
 	}
 	return e
 }
@@ -329,7 +330,7 @@ func ConfigProblems(c *Config) []Problem {
 	at := func(path ...string) (int, int) {
 		n := c.root
 		for _, key := range path {
-			i := findKey(n, key)
+			i := doc.FindKey(n, key)
 			if i < 0 {
 				return 0, 0
 			}

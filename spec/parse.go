@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/chant-run/chant/internal/safefs"
+	"github.com/chant-run/chant/spec/doc"
 )
 
 // markdown parses spec bodies; the GFM extension gives task-list checkboxes.
@@ -79,7 +80,7 @@ func parseInto(s *Spec, path string, src []byte) (*Spec, error) {
 		s.broken = true
 		return s, &Error{Path: path, Line: invalidUTF8Line(src), Col: 1, Msg: "file is not valid UTF-8"}
 	}
-	l, fm, err := splitFrontmatter(src)
+	l, fm, err := doc.Split(src)
 	s.layout = l
 	if err != nil {
 		s.broken = true
@@ -103,7 +104,7 @@ func parseInto(s *Spec, path string, src []byte) (*Spec, error) {
 // the file is written).
 func (s *Spec) decodeFrontmatter(fm *yaml.Node) []error {
 	var errs []error
-	off := s.layout.yamlOffset
+	off := s.layout.YAMLOffset
 	seen := map[string]int{}
 	for i := 0; i+1 < len(fm.Content); i += 2 {
 		k, v := fm.Content[i], fm.Content[i+1]
@@ -204,7 +205,7 @@ func (s *Spec) checkValue(key string) string {
 func decodeMessage(err error) string {
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
-		_, msg := splitYAMLLine(te.Errors[0])
+		_, msg := doc.SplitYAMLLine(te.Errors[0])
 		return msg
 	}
 	return err.Error()
@@ -215,9 +216,9 @@ func decodeMessage(err error) string {
 // could be a level-1 heading (or its setext underline) in turn, since what a
 // line is depends only on the lines before it.
 func (s *Spec) parseTitle() {
-	body := s.src[s.layout.bodyStart:]
+	body := s.src[s.layout.BodyStart:]
 	for off := 0; off < len(body); {
-		end := nextLine(body, off)
+		end := doc.NextLine(body, off)
 		line := bytes.TrimLeft(body[off:end], " ")
 		if len(body[off:end])-len(line) < 4 && (bytes.HasPrefix(line, []byte("#")) || bytes.HasPrefix(line, []byte("="))) {
 			if title, ok := firstH1(body[:end]); ok {
@@ -246,10 +247,10 @@ func firstH1(src []byte) (string, bool) {
 // (see criteriaStart): most of a spec is prose that cannot hold criteria.
 func (s *Spec) parseCriteria() {
 	src := s.text()
-	if len(src) < s.layout.bodyStart {
+	if len(src) < s.layout.BodyStart {
 		return
 	}
-	body := src[s.layout.bodyStart:]
+	body := src[s.layout.BodyStart:]
 	if !containsFold(body, "acceptance criteria") {
 		return
 	}
@@ -257,7 +258,7 @@ func (s *Spec) parseCriteria() {
 	if !ok {
 		start = 0
 	}
-	s.criteria = criteriaIn(src, s.layout.bodyStart+start)
+	s.criteria = criteriaIn(src, s.layout.BodyStart+start)
 }
 
 // criteriaIn parses src from off on for the criteria, with offsets in src.
@@ -304,11 +305,11 @@ func criteriaIn(src []byte, off int) []Criterion {
 // that cannot be told without parsing everything.
 func criteriaStart(body []byte) (int, bool) {
 	fence := ""
-	for off := 0; off < len(body); off = nextLine(body, off) {
-		line := bytes.TrimRight(body[off:nextLine(body, off)], "\r\n")
+	for off := 0; off < len(body); off = doc.NextLine(body, off) {
+		line := bytes.TrimRight(body[off:doc.NextLine(body, off)], "\r\n")
 		trimmed := bytes.TrimLeft(line, " ")
 		indent := len(line) - len(trimmed)
-		if f := fenceOf(string(trimmed)); f != "" && indent < 4 {
+		if f := doc.FenceOf(string(trimmed)); f != "" && indent < 4 {
 			switch {
 			case fence == "":
 				fence = f
@@ -336,7 +337,7 @@ func criteriaStart(body []byte) (int, bool) {
 		// A mention that may be a heading in some other form (indented,
 		// quoted, setext): only a full parse can tell.
 		quoted := bytes.TrimLeft(trimmed, "> ")
-		next := bytes.TrimSpace(body[nextLine(body, off):nextLine(body, nextLine(body, off))])
+		next := bytes.TrimSpace(body[doc.NextLine(body, off):doc.NextLine(body, doc.NextLine(body, off))])
 		if bytes.HasPrefix(quoted, []byte("#")) || len(next) > 0 && (len(bytes.Trim(next, "=")) == 0 || len(bytes.Trim(next, "-")) == 0) {
 			return 0, false
 		}

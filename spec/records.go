@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chant-run/chant/spec/doc"
 	"gopkg.in/yaml.v3"
 )
 
@@ -104,7 +105,7 @@ func (s *Spec) Reviewed(drop map[string][]string) []byte {
 	var b strings.Builder
 	if fm := s.node(); fm != nil {
 		for key, sub := range drop {
-			i := findKey(fm, key)
+			i := doc.FindKey(fm, key)
 			switch {
 			case i < 0:
 			case sub == nil:
@@ -112,7 +113,7 @@ func (s *Spec) Reviewed(drop map[string][]string) []byte {
 			case fm.Content[i+1].Kind == yaml.MappingNode:
 				m := fm.Content[i+1]
 				for _, k := range sub {
-					if j := findKey(m, k); j >= 0 {
+					if j := doc.FindKey(m, k); j >= 0 {
 						m.Content = append(m.Content[:j], m.Content[j+2:]...)
 					}
 				}

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chant-run/chant/spec/doc"
 	"gopkg.in/yaml.v3"
 )
 
@@ -425,8 +426,8 @@ func uniq(list []string) []string {
 // KeyLine returns the file line of a top-level frontmatter key, or 0.
 func (s *Spec) KeyLine(key string) int {
 	fm := s.node()
-	if i := findKey(fm, key); i >= 0 {
-		return fm.Content[i].Line + s.layout.yamlOffset
+	if i := doc.FindKey(fm, key); i >= 0 {
+		return fm.Content[i].Line + s.layout.YAMLOffset
 	}
 	return 0
 }
@@ -440,15 +441,15 @@ var nodeDecodes atomic.Int64
 // YAML nodes is several times the size of the file, and only problems and
 // approvals need it.
 func (s *Spec) node() *yaml.Node {
-	if !s.layout.hasFM || s.broken {
+	if !s.layout.HasFM || s.broken {
 		return nil
 	}
 	nodeDecodes.Add(1)
 	src := s.text()
-	if len(src) < s.layout.yamlEnd {
+	if len(src) < s.layout.YAMLEnd {
 		return nil
 	}
-	fm, err := decodeBlock(src[s.layout.yamlStart:s.layout.yamlEnd], s.layout)
+	fm, err := doc.DecodeBlock(src[s.layout.YAMLStart:s.layout.YAMLEnd], s.layout)
 	if err != nil {
 		return nil
 	}

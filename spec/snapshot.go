@@ -3,6 +3,8 @@ package spec
 import (
 	"errors"
 	"strings"
+
+	"github.com/chant-run/chant/spec/doc"
 )
 
 // Snapshot is a parsed spec without its text, as a cache keeps it (with
@@ -28,8 +30,8 @@ func (s *Spec) Snapshot(err error) Snapshot {
 	l := s.layout
 	sn := Snapshot{
 		ID: s.ID, Title: s.Title, Fields: s.Fields, Criteria: s.Criteria(),
-		Layout: [8]int{l.bom, l.yamlStart, l.yamlEnd, l.bodyStart, l.closeLine, l.yamlOffset},
-		HasFM:  l.hasFM, Broken: s.broken,
+		Layout: [8]int{l.BOM, l.YAMLStart, l.YAMLEnd, l.BodyStart, l.CloseLine, l.YAMLOffset},
+		HasFM:  l.HasFM, Broken: s.broken,
 	}
 	var list Errors
 	var one *Error
@@ -51,8 +53,8 @@ func (s *Spec) Snapshot(err error) Snapshot {
 // (zero), its text to be read when needed, and its parse errors.
 func (sn *Snapshot) Restore(path, name string, s *Spec) (*Spec, error) {
 	s.ID, s.Path, s.abs, s.Title, s.Fields, s.broken = sn.ID, name, path, sn.Title, sn.Fields, sn.Broken
-	s.layout = layout{bom: sn.Layout[0], yamlStart: sn.Layout[1], yamlEnd: sn.Layout[2], bodyStart: sn.Layout[3],
-		closeLine: sn.Layout[4], yamlOffset: sn.Layout[5], hasFM: sn.HasFM}
+	s.layout = doc.Layout{BOM: sn.Layout[0], YAMLStart: sn.Layout[1], YAMLEnd: sn.Layout[2], BodyStart: sn.Layout[3],
+		CloseLine: sn.Layout[4], YAMLOffset: sn.Layout[5], HasFM: sn.HasFM}
 	s.criteria = sn.Criteria
 	s.criteriaOnce.Do(func() {})
 	var errs Errors

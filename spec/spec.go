@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/chant-run/chant/spec/doc"
 	"gopkg.in/yaml.v3"
 )
 
@@ -55,7 +56,7 @@ type Spec struct {
 	criteria     []Criterion
 
 	src    []byte
-	layout layout
+	layout doc.Layout
 	broken bool // the frontmatter could not be read at all
 	// abs is the file a listed spec reads its text from, when it is first
 	// needed (src is nil until then).
@@ -231,7 +232,7 @@ func kindName(n *yaml.Node) string {
 }
 
 // Body returns the Markdown after the frontmatter.
-func (s *Spec) Body() []byte { return s.text()[s.layout.bodyStart:] }
+func (s *Spec) Body() []byte { return s.text()[s.layout.BodyStart:] }
 
 // Bytes returns the file's content as parsed.
 func (s *Spec) Bytes() []byte { return s.text() }

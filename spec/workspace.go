@@ -14,6 +14,7 @@ import (
 
 	"github.com/chant-run/chant/internal/gitdir"
 	"github.com/chant-run/chant/internal/safefs"
+	"github.com/chant-run/chant/spec/doc"
 )
 
 // Workspace is a directory with a .chant folder: its config and its specs.
@@ -147,23 +148,23 @@ func OpenWorkspace(root string) (*Workspace, error) {
 // ParseConfig parses config.md.
 func ParseConfig(path string, src []byte) (*Config, error) {
 	c := &Config{Path: path, src: append([]byte(nil), src...)}
-	l, root, err := splitFrontmatter(src)
+	l, root, err := doc.Split(src)
 	if err != nil {
 		return nil, withPath(err, path)
 	}
-	c.root, c.yamlOffset = root, l.yamlOffset
+	c.root, c.yamlOffset = root, l.YAMLOffset
 	if root != nil {
 		if err := root.Decode(c); err != nil {
 			msg := decodeMessage(err)
-			ln, text := splitYAMLLine(msg)
+			ln, text := doc.SplitYAMLLine(msg)
 			if ln == 0 {
 				var te *yaml.TypeError
 				if errors.As(err, &te) && len(te.Errors) > 0 {
-					ln, text = splitYAMLLine(te.Errors[0])
+					ln, text = doc.SplitYAMLLine(te.Errors[0])
 				}
 			}
 			if ln > 0 {
-				ln += l.yamlOffset
+				ln += l.YAMLOffset
 			}
 			return nil, &Error{Path: path, Line: ln, Msg: "invalid config: " + text}
 		}
@@ -177,7 +178,7 @@ func (c *Config) KeyLine(path ...string) int {
 	line := 0
 	n := c.root
 	for _, key := range path {
-		i := findKey(n, key)
+		i := doc.FindKey(n, key)
 		if i < 0 {
 			break
 		}
@@ -313,7 +314,7 @@ func OpenLock(dir, name string) (*flock.Flock, error) {
 // re-parses the file (so a change made meanwhile by another process is not
 // lost), lets edit change it, and writes it back atomically. The caller must
 // not hold the lock.
-func (w *Workspace) Update(id string, edit func(s *Spec, e *Editor) error) (*Spec, error) {
+func (w *Workspace) Update(id string, edit func(s *Spec, e *doc.Editor) error) (*Spec, error) {
 	unlock, err := w.Lock()
 	if err != nil {
 		return nil, err
@@ -323,13 +324,13 @@ func (w *Workspace) Update(id string, edit func(s *Spec, e *Editor) error) (*Spe
 }
 
 // UpdateLocked is Update for a caller that holds the workspace lock.
-func (w *Workspace) UpdateLocked(id string, edit func(s *Spec, e *Editor) error) (*Spec, error) {
+func (w *Workspace) UpdateLocked(id string, edit func(s *Spec, e *doc.Editor) error) (*Spec, error) {
 	ed, err := w.EditLocked(id, edit)
 	if err != nil {
 		return nil, err
 	}
 	if string(ed.New) != string(ed.Old) {
-		if err := WriteFileAtomic(ed.Path, ed.New); err != nil {
+		if err := safefs.WriteFileAtomic(ed.Path, ed.New); err != nil {
 			return nil, err
 		}
 	}
@@ -346,7 +347,7 @@ type Edited struct {
 // EditLocked reads and parses the spec with this exact ID, lets edit
 // change it, and returns the result without writing it; the edited file
 // must parse. The caller holds the workspace lock.
-func (w *Workspace) EditLocked(id string, edit func(s *Spec, e *Editor) error) (*Edited, error) {
+func (w *Workspace) EditLocked(id string, edit func(s *Spec, e *doc.Editor) error) (*Edited, error) {
 	path := w.SpecPath(id)
 	src, err := readSpecFile(path)
 	if err != nil {
@@ -356,7 +357,7 @@ func (w *Workspace) EditLocked(id string, edit func(s *Spec, e *Editor) error) (
 	if err != nil {
 		return nil, err
 	}
-	e := NewEditor(src)
+	e := doc.NewEditor(src)
 	if err := edit(s, e); err != nil {
 		return nil, err
 	}

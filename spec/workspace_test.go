@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/chant-run/chant/spec/doc"
 )
 
 func newWorkspace(t *testing.T, specs map[string]string) *Workspace {
@@ -49,7 +51,7 @@ func TestFindWorkspace(t *testing.T) {
 func TestUpdateRefusesToWriteAnInvalidFile(t *testing.T) {
 	w := newWorkspace(t, map[string]string{"a": "---\nstatus: pending\n---\n# A\n"})
 	before, _ := os.ReadFile(w.SpecPath("a"))
-	_, err := w.Update("a", func(s *Spec, e *Editor) error {
+	_, err := w.Update("a", func(s *Spec, e *doc.Editor) error {
 		e.Set("status", "nonsense")
 		return nil
 	})
@@ -127,8 +129,8 @@ func TestUpdateWorker(t *testing.T) {
 	}
 }
 
-func appendEntry(entry string) func(*Spec, *Editor) error {
-	return func(s *Spec, e *Editor) error {
+func appendEntry(entry string) func(*Spec, *doc.Editor) error {
+	return func(s *Spec, e *doc.Editor) error {
 		e.AppendToSection("Log", "- "+entry)
 		e.Set("last", entry)
 		return nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/doc"
 )
 
 // The words every command uses for where a spec stands (runner.State).
@@ -81,7 +82,7 @@ func why(st *runner.State) string {
 
 // problemLine is a problem in a line, with its place.
 func problemLine(p spec.Problem) string {
-	return fmt.Sprintf("%s:%d:%d: %s", spec.DisplayPath(p.Path), max(p.Line, 1), max(p.Col, 1), p.Message)
+	return fmt.Sprintf("%s:%d:%d: %s", doc.DisplayPath(p.Path), max(p.Line, 1), max(p.Col, 1), p.Message)
 }
 
 func rejection(g *runner.GateState) string {

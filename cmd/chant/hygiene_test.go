@@ -85,12 +85,6 @@ const (
 	maxPackageLines   = 3000
 )
 
-// oversized are packages still over maxPackageLines, with why; the test
-// fails when one is not any more, so that the exception goes with it.
-var oversized = map[string]string{
-	"spec": "issue 21, not yet done: the format still holds the config's and the workspace's files (create, inputs, locking)",
-}
-
 // TestCodeShape holds every function outside tests and generated code to
 // maxFuncLines and maxFuncComplexity, and every package to
 // maxPackageLines of non-test Go; with -v it lists the ten longest and
@@ -150,12 +144,8 @@ func TestCodeShape(t *testing.T) {
 		}
 	}
 	for pkg, n := range pkgLines {
-		_, known := oversized[pkg]
-		switch {
-		case n > maxPackageLines && !known:
+		if n > maxPackageLines {
 			t.Errorf("package %s: %d lines of non-test Go (at most %d)", pkg, n, maxPackageLines)
-		case n <= maxPackageLines && known:
-			t.Errorf("package %s: %d lines, within the limit: drop it from oversized", pkg, n)
 		}
 	}
 	slices.SortFunc(fns, func(a, b fn) int { return b.lines - a.lines })

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/chant-run/chant/internal/gitdir"
+	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
 )
@@ -99,7 +100,7 @@ func (opts *initOptions) writeSetup(abs string, exists bool) ([]string, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o777); err != nil {
 			return err
 		}
-		if err := spec.WriteFileAtomic(path, data); err != nil {
+		if err := safefs.WriteFileAtomic(path, data); err != nil {
 			return err
 		}
 		wrote = append(wrote, rel)

@@ -10,7 +10,7 @@ import (
 	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/runner/agent"
-	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/doc"
 	"github.com/chant-run/chant/spec/store"
 )
 
@@ -60,7 +60,7 @@ func runShow(opts *showOptions) error {
 		}
 	}
 	row("ID", s.ID)
-	row("File", spec.DisplayPath(s.Path))
+	row("File", doc.DisplayPath(s.Path))
 	row("Type", s.Type)
 	status := statusWord(st)
 	if st.Kind == runner.KindInvalid {

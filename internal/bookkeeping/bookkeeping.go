@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/doc"
 )
 
 // Repair puts right what a chant command killed at any instant may have
@@ -33,7 +35,7 @@ func Repair(w *spec.Workspace, repo *gitrepo.Repo) ([]string, error) {
 	if swept[w.SpecsDir] {
 		return fixed, nil
 	}
-	if err := spec.RemoveStaleTemps(w.SpecsDir); err != nil {
+	if err := safefs.RemoveStaleTemps(w.SpecsDir); err != nil {
 		return fixed, err
 	}
 	swept[w.SpecsDir] = true
@@ -50,7 +52,7 @@ var (
 // alone with message, then writes it. It returns the spec as written and
 // the commit's short hash ("" when the edit changed nothing).
 func Commit(w *spec.Workspace, repo *gitrepo.Repo, id, message string, now time.Time,
-	edit func(*spec.Spec, *spec.Editor) error) (*spec.Spec, string, error) {
+	edit func(*spec.Spec, *doc.Editor) error) (*spec.Spec, string, error) {
 	unlock, err := w.Lock()
 	if err != nil {
 		return nil, "", err

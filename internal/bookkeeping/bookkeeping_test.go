@@ -12,6 +12,7 @@ import (
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/doc"
 )
 
 func TestCommitAndRepair(t *testing.T) {
@@ -32,7 +33,7 @@ func TestCommitAndRepair(t *testing.T) {
 
 	// A refused edit writes and commits nothing.
 	refuse := errors.New("no")
-	if _, _, err := Commit(w, repo, "a", "nothing", time.Now(), func(*spec.Spec, *spec.Editor) error { return refuse }); !errors.Is(err, refuse) {
+	if _, _, err := Commit(w, repo, "a", "nothing", time.Now(), func(*spec.Spec, *doc.Editor) error { return refuse }); !errors.Is(err, refuse) {
 		t.Fatalf("refused edit: %v", err)
 	}
 	if n := testgit.Git(t, root, "rev-list", "--count", "HEAD"); n != "1" {
@@ -42,7 +43,7 @@ func TestCommitAndRepair(t *testing.T) {
 		t.Error("a stale temporary file survived the repair")
 	}
 
-	written, short, err := Commit(w, repo, "a", "chant(a): reset", time.Now(), func(_ *spec.Spec, e *spec.Editor) error {
+	written, short, err := Commit(w, repo, "a", "chant(a): reset", time.Now(), func(_ *spec.Spec, e *doc.Editor) error {
 		e.Set("status", spec.StatusPending)
 		return nil
 	})
@@ -65,7 +66,7 @@ func TestCommitAndRepair(t *testing.T) {
 	// A file the user staged stays staged and out of chant's commit.
 	os.WriteFile(filepath.Join(root, "mine.txt"), []byte("mine\n"), 0o644)
 	testgit.Git(t, root, "add", "mine.txt")
-	if _, _, err := Commit(w, repo, "a", "chant(a): again", time.Now(), func(_ *spec.Spec, e *spec.Editor) error {
+	if _, _, err := Commit(w, repo, "a", "chant(a): again", time.Now(), func(_ *spec.Spec, e *doc.Editor) error {
 		e.Set("status", spec.StatusFailed)
 		return nil
 	}); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/doc"
 )
 
 // Agent does the work of one spec in the phase's worktree.
@@ -281,7 +282,7 @@ func (r *Replay) Run(ctx context.Context, job *Job) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replay %s: %w", id, err)
 	}
-	e := spec.NewEditor(src)
+	e := doc.NewEditor(src)
 	for _, text := range rec.Checked {
 		for _, c := range s.Criteria() {
 			if c.Text == text && !c.Checked {

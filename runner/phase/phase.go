@@ -23,6 +23,7 @@ import (
 	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/doc"
 )
 
 // A phase:
@@ -280,7 +281,7 @@ func (r *Env) begin(s *spec.Spec, tree *isolation.Tree) (*phase, error) {
 	// Another file system (a workspace linked into the repository) has
 	// its spec put back by writing it.
 	os.Link(ed.Path, kept)
-	if err := spec.WriteFileAtomic(ed.Path, ed.New); err != nil {
+	if err := safefs.WriteFileAtomic(ed.Path, ed.New); err != nil {
 		os.Remove(kept)
 		return nil, err
 	}
@@ -318,7 +319,7 @@ func (p *phase) putBack() error {
 			return nil
 		}
 	}
-	return spec.WriteFileAtomic(path, p.before)
+	return safefs.WriteFileAtomic(path, p.before)
 }
 
 // checkTargets refuses a spec whose target files the user has changed and
@@ -761,7 +762,7 @@ func (p *phase) land(v *Verification) (string, error) {
 // record is the spec as completed: the ticks the agent made, the status,
 // the work commit, the verification and the agent's output.
 func (p *phase) record(v *Verification, commit string, now time.Time) ([]byte, error) {
-	e := spec.NewEditor(p.snapshot)
+	e := doc.NewEditor(p.snapshot)
 	if v != nil {
 		unchecked := map[int]bool{}
 		for _, c := range v.Unchecked {
@@ -820,14 +821,14 @@ func (p *phase) fail(output string, v *Verification, cause error) error {
 		}
 		reasons[i] = r
 	}
-	edit := func(e *spec.Editor) {
+	edit := func(e *doc.Editor) {
 		e.Set("status", spec.StatusFailed)
 		e.Set("verification_status", "failed")
 		e.Set("verification_failures", reasons)
 		e.Set("last_verified", now)
 		e.AppendBody(agentOutput(now, text))
 	}
-	e := spec.NewEditor(p.snapshot)
+	e := doc.NewEditor(p.snapshot)
 	edit(e)
 	data, err := e.Bytes()
 	if err == nil {
@@ -847,7 +848,7 @@ func (p *phase) fail(output string, v *Verification, cause error) error {
 			return fmt.Errorf("%w (and recording the failure: %v; and putting its spec back: %v)", cause, err, perr)
 		}
 		// The user's edit stays, with the record in it, uncommitted.
-		if _, uerr := r.Workspace.Update(p.spec.ID, func(_ *spec.Spec, e *spec.Editor) error { edit(e); return nil }); uerr != nil {
+		if _, uerr := r.Workspace.Update(p.spec.ID, func(_ *spec.Spec, e *doc.Editor) error { edit(e); return nil }); uerr != nil {
 			return fmt.Errorf("%w (and recording the failure: %v)", cause, uerr)
 		}
 	}
@@ -885,7 +886,7 @@ func (p *phase) stop(cause error) error {
 		if err != nil {
 			return err
 		}
-		return spec.WriteFileAtomic(ed.Path, ed.New)
+		return safefs.WriteFileAtomic(ed.Path, ed.New)
 	}()
 	if err != nil {
 		return fmt.Errorf("%w (and putting its spec back: %v)", cause, err)
@@ -965,15 +966,15 @@ func tell(on func(Activity), spec, what string) func() {
 
 // BackToPending is the edit that returns a spec left in progress to
 // pending.
-func BackToPending(cur *spec.Spec, e *spec.Editor) error {
+func BackToPending(cur *spec.Spec, e *doc.Editor) error {
 	if cur.Status == spec.StatusInProgress {
 		e.Set("status", spec.StatusPending)
 	}
 	return nil
 }
 
-func setStatus(status string) func(*spec.Spec, *spec.Editor) error {
-	return func(_ *spec.Spec, e *spec.Editor) error {
+func setStatus(status string) func(*spec.Spec, *doc.Editor) error {
+	return func(_ *spec.Spec, e *doc.Editor) error {
 		e.Set("status", status)
 		return nil
 	}

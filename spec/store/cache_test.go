@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -298,7 +299,7 @@ func reloaderReadsOnlyWhatChanged(t *testing.T, follow bool) {
 	// Edit one spec as chant does (a new file renamed over the old).
 	p := filepath.Join(w.SpecsDir, "002.md")
 	data, _ := os.ReadFile(p)
-	if err := spec.WriteFileAtomic(p, bytes.Replace(data, []byte("status: pending"), []byte("status: in_progress"), 1)); err != nil {
+	if err := safefs.WriteFileAtomic(p, bytes.Replace(data, []byte("status: pending"), []byte("status: in_progress"), 1)); err != nil {
 		t.Fatal(err)
 	}
 	os.Remove(filepath.Join(w.SpecsDir, "004.md"))
@@ -367,7 +368,7 @@ func TestReloaderFollowsEveryChange(t *testing.T) {
 		},
 		func() string {
 			p := filepath.Join(w.SpecsDir, name())
-			spec.WriteFileAtomic(p, []byte(body()))
+			safefs.WriteFileAtomic(p, []byte(body()))
 			return "replace " + p
 		},
 		func() string { p := filepath.Join(w.SpecsDir, name()); os.RemoveAll(p); return "remove " + p },

@@ -1,4 +1,4 @@
-package spec
+package safefs
 
 import (
 	"fmt"
@@ -16,7 +16,7 @@ func WriteFileAtomic(path string, data []byte) error {
 		perm = fi.Mode().Perm()
 	}
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+tempMarker+"*")
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+TempMarker+"*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -44,15 +44,15 @@ func WriteFileAtomic(path string, data []byte) error {
 	return nil
 }
 
-// tempMarker names WriteFileAtomic's temporary files: .<name>.tmp-<random>.
-const tempMarker = ".tmp-"
+// TempMarker names WriteFileAtomic's temporary files: .<name>.tmp-<random>.
+const TempMarker = ".tmp-"
 
 // RemoveStaleTemps deletes the temporary files a write killed before its
 // rename left in dir (WriteFileAtomic's, and those of chant's writes into
 // the working tree, .<name>.chant-<random>). The caller must hold the lock
 // that serializes writes to dir, so that no live write is removed.
 func RemoveStaleTemps(dir string) error {
-	matches, err := filepath.Glob(filepath.Join(dir, ".*"+tempMarker+"*"))
+	matches, err := filepath.Glob(filepath.Join(dir, ".*"+TempMarker+"*"))
 	if err != nil {
 		return err
 	}

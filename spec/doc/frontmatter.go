@@ -1,4 +1,4 @@
-package spec
+package doc
 
 import (
 	"bytes"
@@ -12,18 +12,18 @@ import (
 // utf8BOM is skipped before the frontmatter; adrg/frontmatter does not.
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// layout locates the parts of a spec file, as byte offsets into it.
-type layout struct {
-	bom        int // length of a leading UTF-8 BOM (0 or 3)
-	hasFM      bool
-	yamlStart  int // first byte of the YAML block
-	yamlEnd    int // first byte of the closing "---" line
-	bodyStart  int // first byte after the closing line
-	closeLine  int // 1-based line of the closing "---"
-	yamlOffset int // lines before the YAML block (add to yaml.Node.Line)
+// Layout locates the parts of a document, as byte offsets into it.
+type Layout struct {
+	BOM        int // length of a leading UTF-8 BOM (0 or 3)
+	HasFM      bool
+	YAMLStart  int // first byte of the YAML block
+	YAMLEnd    int // first byte of the closing "---" line
+	BodyStart  int // first byte after the closing line
+	CloseLine  int // 1-based line of the closing "---"
+	YAMLOffset int // lines before the YAML block (add to yaml.Node.Line)
 }
 
-// splitFrontmatter finds the YAML frontmatter of src and decodes it into a
+// Split finds the YAML frontmatter of src and decodes it into a
 // yaml.Node: adrg/frontmatter splits the file, once, and its format decodes
 // the block with yaml.v3. The block must open on the first line and close
 // on a later line that is exactly "---" (trailing blanks allowed). Around
@@ -32,20 +32,20 @@ type layout struct {
 // is never taken for one, and indented "---" lines (inside a YAML block
 // scalar) are hidden from the library, which would otherwise end the
 // frontmatter there.
-func splitFrontmatter(src []byte) (layout, *yaml.Node, error) {
-	var l layout
+func Split(src []byte) (Layout, *yaml.Node, error) {
+	var l Layout
 	if bytes.HasPrefix(src, utf8BOM) {
-		l.bom = len(utf8BOM)
+		l.BOM = len(utf8BOM)
 	}
-	rest := src[l.bom:]
+	rest := src[l.BOM:]
 	first, firstLen := line(rest, 0)
 	if !isDelimiter(first) {
-		l.bodyStart = l.bom
+		l.BodyStart = l.BOM
 		return l, nil, nil
 	}
-	l.hasFM = true
-	l.yamlStart = l.bom + firstLen
-	l.yamlOffset = 1
+	l.HasFM = true
+	l.YAMLStart = l.BOM + firstLen
+	l.YAMLOffset = 1
 
 	var (
 		found bool
@@ -56,9 +56,9 @@ func splitFrontmatter(src []byte) (layout, *yaml.Node, error) {
 		found = true
 		// data is the library's copy (of the masked input, perhaps): the
 		// block is decoded from the file's own bytes at the same place.
-		l.yamlEnd = l.yamlStart + len(data)
-		l.closeLine = 2 + bytes.Count(data, []byte("\n"))
-		root, perr = decodeBlock(src[l.yamlStart:l.yamlEnd], l)
+		l.YAMLEnd = l.YAMLStart + len(data)
+		l.CloseLine = 2 + bytes.Count(data, []byte("\n"))
+		root, perr = DecodeBlock(src[l.YAMLStart:l.YAMLEnd], l)
 		return nil
 	})
 	body, err := frontmatter.Parse(bytes.NewReader(maskIndentedDelimiters(rest)), nil, format)
@@ -68,27 +68,27 @@ func splitFrontmatter(src []byte) (layout, *yaml.Node, error) {
 	if !found {
 		return l, nil, &Error{Line: 1, Col: 1, Msg: "frontmatter opened on line 1 is never closed: no line \"---\" follows"}
 	}
-	l.bodyStart = len(src) - len(body)
+	l.BodyStart = len(src) - len(body)
 	return l, root, perr
 }
 
-// decodeBlock decodes the YAML block of a frontmatter laid out as l.
-func decodeBlock(block []byte, l layout) (*yaml.Node, error) {
+// DecodeBlock decodes the YAML block of a frontmatter laid out as l.
+func DecodeBlock(block []byte, l Layout) (*yaml.Node, error) {
 	// YAML takes a lone CR for a line break; lines here are LF-terminated,
 	// so line numbers and edits would disagree. Refuse it plainly.
 	if i := bareCR(block); i >= 0 {
-		return nil, &Error{Line: l.yamlOffset + 1 + bytes.Count(block[:i], []byte("\n")), Msg: "carriage return without line feed in the frontmatter"}
+		return nil, &Error{Line: l.YAMLOffset + 1 + bytes.Count(block[:i], []byte("\n")), Msg: "carriage return without line feed in the frontmatter"}
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(block, &doc); err != nil {
-		return nil, yamlError(err, l.yamlOffset, l.closeLine-1)
+		return nil, yamlError(err, l.YAMLOffset, l.CloseLine-1)
 	}
 	if doc.Kind == 0 { // empty block
 		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}, nil
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return nil, &Error{Line: root.Line + l.yamlOffset, Col: root.Column, Msg: "frontmatter must be a YAML mapping of keys to values"}
+		return nil, &Error{Line: root.Line + l.YAMLOffset, Col: root.Column, Msg: "frontmatter must be a YAML mapping of keys to values"}
 	}
 	return root, nil
 }
@@ -147,7 +147,7 @@ func yamlError(err error, offset, lastLine int) error {
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg = te.Errors[0]
 	}
-	ln, text := splitYAMLLine(msg)
+	ln, text := SplitYAMLLine(msg)
 	if strings.HasPrefix(text, "did not find expected") {
 		// yaml.v3 counts lines from 0 for parser (not scanner) errors.
 		ln++
@@ -158,8 +158,8 @@ func yamlError(err error, offset, lastLine int) error {
 	return &Error{Line: ln, Col: 1, Msg: "invalid YAML: " + text}
 }
 
-// splitYAMLLine takes "yaml: line 3: did not find …" apart.
-func splitYAMLLine(msg string) (int, string) {
+// SplitYAMLLine takes "yaml: line 3: did not find …" apart.
+func SplitYAMLLine(msg string) (int, string) {
 	s := msg
 	for _, p := range []string{"yaml: ", "line "} {
 		if len(s) >= len(p) && s[:len(p)] == p {

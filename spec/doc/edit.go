@@ -1,4 +1,4 @@
-package spec
+package doc
 
 import (
 	"bytes"
@@ -41,7 +41,7 @@ func (e *Editor) Bytes() ([]byte, error) { return e.src, e.err }
 // Set sets a top-level frontmatter key. Values may be string, bool, int,
 // []string or []KV; a time.Time is written in RFC 3339 UTC.
 func (e *Editor) Set(key string, value any) {
-	e.apply(func(d *doc) error { return d.set(d.root, d.l.yamlEnd, 0, key, value) })
+	e.apply(func(d *doc) error { return d.set(d.root, d.l.YAMLEnd, 0, key, value) })
 	e.verify(value, key)
 }
 
@@ -49,9 +49,9 @@ func (e *Editor) Set(key string, value any) {
 // creating the mapping if it is absent.
 func (e *Editor) SetIn(parent, key string, value any) {
 	e.apply(func(d *doc) error {
-		i := findKey(d.root, parent)
+		i := FindKey(d.root, parent)
 		if i < 0 || d.root.Content[i+1].Kind != yaml.MappingNode {
-			return d.set(d.root, d.l.yamlEnd, 0, parent, []KV{{key, value}})
+			return d.set(d.root, d.l.YAMLEnd, 0, parent, []KV{{key, value}})
 		}
 		pv := d.root.Content[i+1]
 		if pv.Style&yaml.FlowStyle != 0 {
@@ -61,7 +61,7 @@ func (e *Editor) SetIn(parent, key string, value any) {
 		if len(pv.Content) > 0 {
 			indent = pv.Content[0].Column - 1
 		}
-		return d.set(pv, d.entryEnd(d.root, i, d.l.yamlEnd), indent, key, value)
+		return d.set(pv, d.entryEnd(d.root, i, d.l.YAMLEnd), indent, key, value)
 	})
 	e.verify(value, parent, key)
 }
@@ -80,7 +80,7 @@ func (e *Editor) verify(value any, path ...string) {
 	}
 	node := d.root
 	for _, key := range path {
-		i := findKey(node, key)
+		i := FindKey(node, key)
 		if i < 0 || node.Kind != yaml.MappingNode {
 			node = nil
 			break
@@ -136,12 +136,12 @@ func normalize(v any) any {
 // Delete removes a top-level frontmatter key, with its value.
 func (e *Editor) Delete(key string) {
 	e.apply(func(d *doc) error {
-		i := findKey(d.root, key)
+		i := FindKey(d.root, key)
 		if i < 0 {
 			return nil
 		}
-		start := d.lineStart(d.root.Content[i].Line + d.l.yamlOffset)
-		d.splice(start, d.entryEnd(d.root, i, d.l.yamlEnd), "")
+		start := d.lineStart(d.root.Content[i].Line + d.l.YAMLOffset)
+		d.splice(start, d.entryEnd(d.root, i, d.l.YAMLEnd), "")
 		return nil
 	})
 }
@@ -170,7 +170,7 @@ func (e *Editor) AppendToSection(heading, text string) {
 			at--
 		}
 		if at < len(d.src) {
-			at = nextLine(d.src, at)
+			at = NextLine(d.src, at)
 		}
 		ins := d.blockSeparator(at) + d.eolText(text)
 		if at < len(d.src) && d.src[at] != '\n' && d.src[at] != '\r' {
@@ -215,19 +215,19 @@ func (e *Editor) apply(op func(*doc) error) {
 // doc is one parse of the document being edited.
 type doc struct {
 	src   []byte
-	l     layout
+	l     Layout
 	root  *yaml.Node
 	eol   string
 	lines []int // byte offset of the start of each line (index 0 is line 1)
 }
 
 func parseDoc(src []byte) (*doc, error) {
-	l, root, err := splitFrontmatter(src)
+	l, root, err := Split(src)
 	if err != nil {
 		return nil, err
 	}
 	if root != nil && root.Style&yaml.FlowStyle != 0 {
-		return nil, &Error{Line: root.Line + l.yamlOffset, Col: root.Column,
+		return nil, &Error{Line: root.Line + l.YAMLOffset, Col: root.Column,
 			Msg: "frontmatter written as a flow mapping ({…}) cannot be edited in place; write it as one key per line"}
 	}
 	d := &doc{src: src, l: l, root: root, eol: "\n"}
@@ -240,10 +240,10 @@ func parseDoc(src []byte) (*doc, error) {
 			d.lines = append(d.lines, i+1)
 		}
 	}
-	if !l.hasFM {
+	if !l.HasFM {
 		// Give the document an empty frontmatter block to edit.
 		head := "---" + d.eol + "---" + d.eol
-		nd, err := parseDoc(append(append(append([]byte(nil), src[:l.bom]...), head...), src[l.bom:]...))
+		nd, err := parseDoc(append(append(append([]byte(nil), src[:l.BOM]...), head...), src[l.BOM:]...))
 		if err != nil {
 			return nil, err
 		}
@@ -273,9 +273,9 @@ func (d *doc) splice(start, end int, text string) {
 func (d *doc) entryEnd(m *yaml.Node, i, limit int) int {
 	end := limit
 	if i+2 < len(m.Content) {
-		end = d.lineStart(m.Content[i+2].Line + d.l.yamlOffset)
+		end = d.lineStart(m.Content[i+2].Line + d.l.YAMLOffset)
 	}
-	keyLineEnd := nextLine(d.src, d.lineStart(m.Content[i].Line+d.l.yamlOffset))
+	keyLineEnd := NextLine(d.src, d.lineStart(m.Content[i].Line+d.l.YAMLOffset))
 	for end > keyLineEnd {
 		prev := prevLineStart(d.src, end)
 		t := strings.TrimSpace(string(d.src[prev:end]))
@@ -290,17 +290,17 @@ func (d *doc) entryEnd(m *yaml.Node, i, limit int) int {
 // set sets key in the block mapping m, whose entries end at byte limit and
 // are indented by indent spaces.
 func (d *doc) set(m *yaml.Node, limit, indent int, key string, value any) error {
-	i := findKey(m, key)
+	i := FindKey(m, key)
 	if i < 0 {
 		d.splice(limit, limit, d.render(key, value, indent))
 		return nil
 	}
 	k, v := m.Content[i], m.Content[i+1]
-	start := d.lineStart(k.Line + d.l.yamlOffset)
+	start := d.lineStart(k.Line + d.l.YAMLOffset)
 	if sv, ok := scalarText(value); ok && v.Kind == yaml.ScalarNode && v.Line == k.Line &&
 		v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
 		// Replace only the value, keeping a trailing comment.
-		lineEnd := start + len(bytes.TrimRight(d.src[start:nextLine(d.src, start)], "\r\n"))
+		lineEnd := start + len(bytes.TrimRight(d.src[start:NextLine(d.src, start)], "\r\n"))
 		from := start + byteColumn(d.src[start:lineEnd], v.Column)
 		to := lineEnd
 		if v.LineComment != "" {
@@ -338,18 +338,18 @@ func (d *doc) setFlow(i int, key string, value any) error {
 	if err != nil {
 		return err
 	}
-	start := d.lineStart(k.Line + d.l.yamlOffset)
+	start := d.lineStart(k.Line + d.l.YAMLOffset)
 	indent := strings.Repeat(" ", k.Column-1)
 	comment := ""
 	if pv.LineComment != "" {
 		// Keep a trailing comment and the spaces before it.
-		line := d.src[start:nextLine(d.src, start)]
+		line := d.src[start:NextLine(d.src, start)]
 		if c := bytes.LastIndex(line, []byte(pv.LineComment)); c >= 0 {
 			ws := len(line[:c]) - len(bytes.TrimRight(line[:c], " \t"))
 			comment = string(line[c-ws:c]) + pv.LineComment
 		}
 	}
-	d.splice(start, d.entryEnd(d.root, i, d.l.yamlEnd),
+	d.splice(start, d.entryEnd(d.root, i, d.l.YAMLEnd),
 		indent+k.Value+": "+strings.TrimSpace(string(out))+comment+d.eol)
 	return nil
 }
@@ -409,7 +409,7 @@ func (d *doc) seqIndent() string {
 // end of the document). Headings inside code fences do not count.
 func (d *doc) section(heading string) (start, end int) {
 	start, end = -1, len(d.src)
-	headings(d.src, d.l.bodyStart, func(off, level int, title string) bool {
+	Headings(d.src, d.l.BodyStart, func(off, level int, title string) bool {
 		if start >= 0 {
 			end = off
 			return false
@@ -428,12 +428,12 @@ func (d *doc) section(heading string) (start, end int) {
 // headings calls visit with the offset, level and title of each level-1
 // and level-2 ATX heading of src from offset from on, outside code fences,
 // while visit returns true.
-func headings(src []byte, from int, visit func(off, level int, title string) bool) {
+func Headings(src []byte, from int, visit func(off, level int, title string) bool) {
 	fence := ""
-	for off := from; off < len(src); off = nextLine(src, off) {
-		text := strings.TrimRight(string(src[off:nextLine(src, off)]), "\r\n")
+	for off := from; off < len(src); off = NextLine(src, off) {
+		text := strings.TrimRight(string(src[off:NextLine(src, off)]), "\r\n")
 		trimmed := strings.TrimLeft(text, " ")
-		if f := fenceOf(trimmed); f != "" && len(text)-len(trimmed) < 4 {
+		if f := FenceOf(trimmed); f != "" && len(text)-len(trimmed) < 4 {
 			switch {
 			case fence == "":
 				fence = f
@@ -462,7 +462,7 @@ func headings(src []byte, from int, visit func(off, level int, title string) boo
 
 var fenceRE = regexp.MustCompile("^(```+|~~~+)")
 
-func fenceOf(line string) string { return fenceRE.FindString(line) }
+func FenceOf(line string) string { return fenceRE.FindString(line) }
 
 // blockSeparator returns what must precede a block inserted at off so that
 // it starts on a new line after a blank line.
@@ -488,7 +488,7 @@ func (d *doc) eolText(text string) string {
 	return strings.ReplaceAll(text, "\n", d.eol)
 }
 
-func findKey(m *yaml.Node, key string) int {
+func FindKey(m *yaml.Node, key string) int {
 	if m == nil {
 		return -1
 	}
@@ -500,7 +500,7 @@ func findKey(m *yaml.Node, key string) int {
 	return -1
 }
 
-func nextLine(b []byte, off int) int {
+func NextLine(b []byte, off int) int {
 	if i := bytes.IndexByte(b[off:], '\n'); i >= 0 {
 		return off + i + 1
 	}
