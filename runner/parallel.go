@@ -8,6 +8,7 @@ import (
 
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/runner/phase"
+	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/store"
 )
@@ -83,7 +84,7 @@ func (r *run) runParallel(ctx context.Context, rep *Report, specs *store.Reloade
 	defer sc.stopPhases(nil)
 
 	var set *spec.Set
-	var a *Assessment
+	var a *plan.Assessment
 	changed := true // the specs may have changed since they were read
 	for {
 		if changed {
@@ -144,7 +145,7 @@ func (sc *scheduler) failFast(id string) {
 
 // mayRun are the specs that may still run in this run, before any is
 // started: ready ones, and those that wait only on specs that run or may.
-func (sc *scheduler) mayRun(order []*spec.Spec, a *Assessment) map[string]bool {
+func (sc *scheduler) mayRun(order []*spec.Spec, a *plan.Assessment) map[string]bool {
 	may := map[string]bool{}
 	for _, s := range order {
 		if sc.tried[s.ID] || len(sc.named) > 0 && !sc.named[s.ID] {
@@ -154,7 +155,7 @@ func (sc *scheduler) mayRun(order []*spec.Spec, a *Assessment) map[string]bool {
 		switch {
 		case st.Runnable(sc.named[s.ID]):
 			may[s.ID] = true
-		case st.Kind == KindWaiting:
+		case st.Kind == plan.KindWaiting:
 			ok := len(st.Waits) > 0
 			for _, d := range st.Waits {
 				if sc.jobs[d.ID] == nil && !may[d.ID] {
@@ -171,7 +172,7 @@ func (sc *scheduler) mayRun(order []*spec.Spec, a *Assessment) map[string]bool {
 // free, and its targets overlapping none of a spec before it that runs,
 // waits to land or may run, nor of a spec that runs. It reports whether
 // it started any.
-func (sc *scheduler) start(order []*spec.Spec, a *Assessment, may map[string]bool) bool {
+func (sc *scheduler) start(order []*spec.Spec, a *plan.Assessment, may map[string]bool) bool {
 	started := false
 	var before []*spec.Spec // specs before the current one that run, wait to land, or may run
 	for _, s := range order {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/runner/agent"
+	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -262,7 +263,7 @@ func TestParallelGateStopsOnlyItsBranch(t *testing.T) {
 	if got := statuses(t, w); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("statuses %v, want %v", got, want)
 	}
-	if k := rep.Final.States["gate"].Kind; k != KindAwaiting {
+	if k := rep.Final.States["gate"].Kind; k != plan.KindAwaiting {
 		t.Errorf("gate is %s, want awaiting approval", k)
 	}
 }

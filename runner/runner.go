@@ -1,8 +1,8 @@
-// Package runner plans and schedules a run: it assesses where every spec
-// stands (Assess, the one state model), takes over what an interrupted run
-// left, and runs the ready specs in dependency order, one after another or
-// side by side (Options.Parallel, or on an engine's workers), each as a
-// phase (package phase) that an agent (package agent) does.
+// Package runner schedules a run: from where every spec stands (package
+// plan), it takes over what an interrupted run left, and runs the ready
+// specs in dependency order, one after another or side by side
+// (Options.Parallel, or on an engine's workers), each as a phase (package
+// phase) that an agent (package agent) does.
 package runner
 
 import (
@@ -22,6 +22,7 @@ import (
 	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/phase"
+	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/store"
 )
@@ -120,7 +121,7 @@ type Report struct {
 	// run of everything ready.
 	Named []string
 	// Final is where every spec stands after the run.
-	Final *Assessment
+	Final *plan.Assessment
 }
 
 // Refusal is a spec a run did not run, and why.
@@ -217,7 +218,7 @@ func openRepaired(w *spec.Workspace, out io.Writer) (*gitrepo.Repo, error) {
 // problems, a named spec that is invalid) and resolves the specs named on
 // the command line (into rep.Named).
 func check(w *spec.Workspace, set *spec.Set, opts Options, rep *Report) (map[string]bool, error) {
-	a, err := Assess(w, set, opts.Now(), AssessOptions{Prompt: opts.Prompt, Bundles: opts.Bundles})
+	a, err := plan.Assess(w, set, opts.Now(), plan.AssessOptions{Prompt: opts.Prompt, Bundles: opts.Bundles})
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +231,7 @@ func check(w *spec.Workspace, set *spec.Set, opts Options, rep *Report) (map[str
 		if err != nil {
 			return nil, err
 		}
-		if st := a.States[s.ID]; st.Kind == KindInvalid {
+		if st := a.States[s.ID]; st.Kind == plan.KindInvalid {
 			return nil, fmt.Errorf("%w: %s is invalid: %w", ErrInvalid, s.ID, problemErrors(st.Errors()))
 		}
 		if !named[s.ID] {
@@ -302,7 +303,7 @@ func (r *run) end(rep *Report, specs *store.Reloader, named map[string]bool) err
 	var ids []string
 	var problems []spec.Problem
 	for _, s := range set.Order() {
-		if st := final.States[s.ID]; st.Kind == KindInvalid {
+		if st := final.States[s.ID]; st.Kind == plan.KindInvalid {
 			ids = append(ids, s.ID)
 			problems = append(problems, st.Errors()...)
 		}
@@ -387,7 +388,7 @@ func notRun(err error) bool {
 }
 
 // reload reads the specs again (only what changed) and assesses them.
-func (r *run) reload(specs *store.Reloader) (*spec.Set, *Assessment, error) {
+func (r *run) reload(specs *store.Reloader) (*spec.Set, *plan.Assessment, error) {
 	set, err := specs.Load()
 	if err != nil {
 		return nil, nil, err
@@ -395,7 +396,7 @@ func (r *run) reload(specs *store.Reloader) (*spec.Set, *Assessment, error) {
 	r.mu.Lock()
 	r.set = set
 	r.mu.Unlock()
-	a, err := Assess(r.Workspace, set, r.opts.Now(), AssessOptions{Prompt: r.opts.Prompt, Bundles: r.opts.Bundles})
+	a, err := plan.Assess(r.Workspace, set, r.opts.Now(), plan.AssessOptions{Prompt: r.opts.Prompt, Bundles: r.opts.Bundles})
 	return set, a, err
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/runner/agent"
+	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/doc"
 )
@@ -240,7 +241,7 @@ func TestInvalidSpecsDoNotRunTheOthersDo(t *testing.T) {
 	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), ".chant/specs/a.md:2:14: depends_on: zzz does not exist") || strings.Join(agent.runs, " ") != "b" {
 		t.Fatalf("Run = %v, runs %v", err, agent.runs)
 	}
-	if st := rep.Final.States["c"]; st.Kind != KindBlocked || st.Blockers[0].ID != "a" || st.Blockers[0].Kind != KindInvalid {
+	if st := rep.Final.States["c"]; st.Kind != plan.KindBlocked || st.Blockers[0].ID != "a" || st.Blockers[0].Kind != plan.KindInvalid {
 		t.Errorf("c: %+v", st)
 	}
 	// Named, an invalid spec is refused before anything runs.

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/fixture"
-	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/store"
 )
@@ -50,7 +50,7 @@ func runDag(opts *dagOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := runner.Assess(target, set, time.Now(), runner.AssessOptions{Bundles: fixture.Recordings})
+	a, err := plan.Assess(target, set, time.Now(), plan.AssessOptions{Bundles: fixture.Recordings})
 	if err != nil {
 		return err
 	}
@@ -75,22 +75,22 @@ type graph struct {
 	set    *spec.Set
 	nodes  []*spec.Spec
 	shown  map[string]bool
-	states map[string]*runner.State
+	states map[string]*plan.State
 }
 
 // class is the node's state for styling: done, ready, gate, failed,
 // running, waiting.
 func (g graph) class(s *spec.Spec) string {
 	switch g.states[s.ID].Kind {
-	case runner.KindCompleted, runner.KindArchived:
+	case plan.KindCompleted, plan.KindArchived:
 		return "done"
-	case runner.KindFailed, runner.KindInvalid:
+	case plan.KindFailed, plan.KindInvalid:
 		return "failed"
-	case runner.KindRunning, runner.KindInterrupted:
+	case plan.KindRunning, plan.KindInterrupted:
 		return "running"
-	case runner.KindAwaiting, runner.KindRejected, runner.KindExpired:
+	case plan.KindAwaiting, plan.KindRejected, plan.KindExpired:
 		return "gate"
-	case runner.KindReady:
+	case plan.KindReady:
 		return "ready"
 	}
 	return "waiting"
@@ -101,9 +101,9 @@ func (g graph) label(s *spec.Spec) string {
 	st := g.states[s.ID]
 	state := statusWord(st)
 	switch st.Kind {
-	case runner.KindAwaiting, runner.KindRejected, runner.KindExpired, runner.KindFailed, runner.KindBlocked:
+	case plan.KindAwaiting, plan.KindRejected, plan.KindExpired, plan.KindFailed, plan.KindBlocked:
 		state += ", " + why(st)
-	case runner.KindInvalid:
+	case plan.KindInvalid:
 		state += ", " + plural(len(st.Errors()), "problem")
 	}
 	return fmt.Sprintf("%s: %s (%s)", s.ID, s.Title, state)

@@ -5,20 +5,20 @@ import (
 	"strings"
 	"time"
 
-	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/doc"
 )
 
-// The words every command uses for where a spec stands (runner.State).
+// The words every command uses for where a spec stands (plan.State).
 
 // statusWord is a spec's status as listed: the file's status, or invalid,
 // or archived.
-func statusWord(st *runner.State) string {
+func statusWord(st *plan.State) string {
 	switch st.Kind {
-	case runner.KindInvalid:
+	case plan.KindInvalid:
 		return "invalid"
-	case runner.KindArchived:
+	case plan.KindArchived:
 		return "archived"
 	}
 	return st.Spec.Status
@@ -29,45 +29,45 @@ var statusWords = []string{spec.StatusPending, spec.StatusInProgress, spec.Statu
 	spec.StatusNeedsAttention, spec.StatusBlocked, spec.StatusCancelled, "invalid", "archived"}
 
 // why says why a spec is not done, in a line; "" when it is done.
-func why(st *runner.State) string {
+func why(st *plan.State) string {
 	switch st.Kind {
-	case runner.KindCompleted, runner.KindArchived:
+	case plan.KindCompleted, plan.KindArchived:
 		return ""
-	case runner.KindReady:
+	case plan.KindReady:
 		return "ready to run"
-	case runner.KindInvalid:
+	case plan.KindInvalid:
 		errs := st.Errors()
 		msg := "invalid: " + problemLine(errs[0])
 		if len(errs) > 1 {
 			msg += fmt.Sprintf(" (and %d more)", len(errs)-1)
 		}
 		return msg
-	case runner.KindCancelled:
+	case plan.KindCancelled:
 		return "cancelled: it never runs"
-	case runner.KindRunning:
+	case plan.KindRunning:
 		if st.Worker != "" {
 			return "running now on worker " + st.Worker
 		}
 		return "running now"
-	case runner.KindInterrupted:
+	case plan.KindInterrupted:
 		return "interrupted: the next run takes it over"
-	case runner.KindFailed:
+	case plan.KindFailed:
 		msg := "failed"
 		if len(st.Failure) > 0 {
 			msg += ": " + strings.Join(st.Failure, "; ")
 		}
 		return msg
-	case runner.KindHeld:
+	case plan.KindHeld:
 		return strings.ReplaceAll(st.Spec.Status, "_", " ") + " (as its file says)"
-	case runner.KindBlocked:
+	case plan.KindBlocked:
 		return "blocked: " + blockers(st)
-	case runner.KindWaiting:
+	case plan.KindWaiting:
 		return "waits on " + deps(st.Waits)
-	case runner.KindRejected:
+	case plan.KindRejected:
 		return rejection(st.Gate)
-	case runner.KindExpired:
+	case plan.KindExpired:
 		return "approval expired at " + st.Gate.Deadline.UTC().Format(time.RFC3339) + ", unanswered (approval.expires_after)"
-	case runner.KindAwaiting:
+	case plan.KindAwaiting:
 		if st.Gate.Void != "" {
 			return st.Gate.Void
 		}
@@ -85,7 +85,7 @@ func problemLine(p spec.Problem) string {
 	return fmt.Sprintf("%s:%d:%d: %s", doc.DisplayPath(p.Path), max(p.Line, 1), max(p.Col, 1), p.Message)
 }
 
-func rejection(g *runner.GateState) string {
+func rejection(g *plan.GateState) string {
 	msg := "rejected"
 	if g.By != "" {
 		msg += " by " + g.By
@@ -96,11 +96,11 @@ func rejection(g *runner.GateState) string {
 	return msg
 }
 
-func deps(list []runner.Dep) string {
+func deps(list []plan.Dep) string {
 	parts := make([]string, len(list))
 	for i, d := range list {
 		kind := string(d.Kind)
-		if d.Kind == runner.KindHeld {
+		if d.Kind == plan.KindHeld {
 			kind = strings.ReplaceAll(d.Status, "_", " ")
 		}
 		parts[i] = fmt.Sprintf("%s (%s)", d.ID, kind)
@@ -112,7 +112,7 @@ func deps(list []runner.Dep) string {
 // spells out.
 const shownCycle = 6
 
-func blockers(st *runner.State) string {
+func blockers(st *plan.State) string {
 	if st.Workspace {
 		return "the workspace has errors (see chant lint)"
 	}
@@ -129,7 +129,7 @@ func blockers(st *runner.State) string {
 		switch d.Kind {
 		case "":
 			parts[i] = d.ID + " does not exist"
-		case runner.KindBlocked:
+		case plan.KindBlocked:
 			parts[i] = d.ID + " is blocked"
 		default:
 			parts[i] = fmt.Sprintf("%s is %s", d.ID, d.Kind)

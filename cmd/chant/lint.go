@@ -9,7 +9,7 @@ import (
 
 	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/fault"
-	"github.com/chant-run/chant/runner"
+	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/store"
 )
@@ -87,7 +87,7 @@ func runLint(opts *lintOptions) error {
 // lintProblems are every problem lint reports (with all, archived specs'
 // too, as warnings): the same that make specs invalid and stop a run.
 func lintProblems(w *spec.Workspace, set *spec.Set, all bool) ([]spec.Problem, error) {
-	a, err := runner.Assess(w, set, time.Now(), runner.AssessOptions{All: all, Bundles: fixture.Recordings})
+	a, err := plan.Assess(w, set, time.Now(), plan.AssessOptions{All: all, Bundles: fixture.Recordings})
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/chant-run/chant/internal/temporalengine"
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/runner/phase"
+	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -190,7 +191,7 @@ func (opts *runOptions) leaveEngine(e *temporalengine.Engine, rep *runner.Report
 	var awaiting []string
 	if rep != nil && rep.Final != nil {
 		for _, s := range rep.Final.Set.Order() {
-			if rep.Final.States[s.ID].Kind == runner.KindAwaiting {
+			if rep.Final.States[s.ID].Kind == plan.KindAwaiting {
 				awaiting = append(awaiting, s.ID)
 			}
 		}
@@ -241,11 +242,11 @@ func (opts *runOptions) summarize(rep *runner.Report) {
 	}
 	a := rep.Final
 	var open, done int
-	var notDone []*runner.State
+	var notDone []*plan.State
 	for _, s := range a.Set.Order() {
 		st := a.States[s.ID]
 		switch {
-		case st.Kind == runner.KindArchived:
+		case st.Kind == plan.KindArchived:
 		case st.Done():
 			done++
 		default:
@@ -270,11 +271,11 @@ func (opts *runOptions) summarize(rep *runner.Report) {
 	default:
 		for _, st := range notDone {
 			switch st.Kind {
-			case runner.KindFailed:
+			case plan.KindFailed:
 				if !failedNow[st.Spec.ID] {
 					fmt.Fprintf(out, "%s %s. Run it again with: %s run %s\n", st.Spec.ID, why(st), opts.invocation(), st.Spec.ID)
 				}
-			case runner.KindInvalid, runner.KindExpired:
+			case plan.KindInvalid, plan.KindExpired:
 				fmt.Fprintf(out, "%s: %s\n", st.Spec.ID, why(st))
 			}
 		}
@@ -332,13 +333,13 @@ func (opts *runOptions) sayFailed(rep *runner.Report) {
 
 // sayNothingReady says why none of the specs not done could run, and how
 // to run again those that failed.
-func (opts *runOptions) sayNothingReady(notDone []*runner.State, done, open int) {
+func (opts *runOptions) sayNothingReady(notDone []*plan.State, done, open int) {
 	out := opts.stdout
 	fmt.Fprintf(out, "Nothing is ready to run (%d of %s completed):\n", done, plural(done+open, "spec"))
 	var failed []string
 	for _, st := range notDone {
 		fmt.Fprintf(out, "  %s: %s\n", st.Spec.ID, why(st))
-		if st.Kind == runner.KindFailed {
+		if st.Kind == plan.KindFailed {
 			failed = append(failed, st.Spec.ID)
 		}
 	}
@@ -349,14 +350,14 @@ func (opts *runOptions) sayNothingReady(notDone []*runner.State, done, open int)
 }
 
 // gateHint says how to open a gate that awaits an approval, if st is one.
-func (opts *runOptions) gateHint(st *runner.State) bool {
+func (opts *runOptions) gateHint(st *plan.State) bool {
 	approve := fmt.Sprintf("%s approve %s --by \"<your name>\"", opts.invocation(), st.Spec.ID)
 	switch {
-	case st.Kind == runner.KindAwaiting && st.Gate.Void == "":
+	case st.Kind == plan.KindAwaiting && st.Gate.Void == "":
 		fmt.Fprintf(opts.stdout, "%s %s (%s). To approve it:\n  %s\n", st.Spec.ID, why(st), st.Spec.Title, approve)
-	case st.Kind == runner.KindAwaiting:
+	case st.Kind == plan.KindAwaiting:
 		fmt.Fprintf(opts.stdout, "%s: %s:\n  %s\n", st.Spec.ID, why(st), approve)
-	case st.Kind == runner.KindRejected:
+	case st.Kind == plan.KindRejected:
 		fmt.Fprintf(opts.stdout, "%s was %s; it stays closed until someone approves it:\n  %s\n", st.Spec.ID, why(st), approve)
 	default:
 		return false

@@ -8,8 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/fixture"
-	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/runner/agent"
+	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec/doc"
 	"github.com/chant-run/chant/spec/store"
 )
@@ -47,7 +47,7 @@ func runShow(opts *showOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := runner.Assess(target, set, time.Now(), runner.AssessOptions{Bundles: fixture.Recordings})
+	a, err := plan.Assess(target, set, time.Now(), plan.AssessOptions{Bundles: fixture.Recordings})
 	if err != nil {
 		return err
 	}
@@ -63,10 +63,10 @@ func runShow(opts *showOptions) error {
 	row("File", doc.DisplayPath(s.Path))
 	row("Type", s.Type)
 	status := statusWord(st)
-	if st.Kind == runner.KindInvalid {
+	if st.Kind == plan.KindInvalid {
 		status += " (its file says " + s.Status + ")"
 	}
-	if w := why(st); w != "" && st.Kind != runner.KindInvalid && st.Kind != runner.KindFailed {
+	if w := why(st); w != "" && st.Kind != plan.KindInvalid && st.Kind != plan.KindFailed {
 		status += " (" + w + ")"
 	}
 	row("Status", status)

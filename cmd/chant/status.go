@@ -15,8 +15,8 @@ import (
 
 	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/textsafe"
-	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/runner/agent"
+	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/store"
 )
@@ -67,7 +67,7 @@ type specJSON struct {
 	Title       string         `json:"title"`
 	Type        string         `json:"type"`
 	Status      string         `json:"status"`
-	State       runner.Kind    `json:"state"`
+	State       plan.Kind      `json:"state"`
 	Archived    bool           `json:"archived,omitempty"`
 	DependsOn   []string       `json:"depends_on"`
 	TargetFiles []string       `json:"target_files"`
@@ -116,11 +116,11 @@ func runStatus(opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := runner.Assess(target, set, time.Now(), runner.AssessOptions{Bundles: fixture.Recordings})
+	a, err := plan.Assess(target, set, time.Now(), plan.AssessOptions{Bundles: fixture.Recordings})
 	if err != nil {
 		return err
 	}
-	var states []*runner.State
+	var states []*plan.State
 	summary := map[string]int{}
 	for _, s := range set.Order() {
 		st := a.States[s.ID]
@@ -129,7 +129,7 @@ func runStatus(opts *statusOptions) error {
 		}
 		states = append(states, st)
 		summary[statusWord(st)]++
-		if st.Kind == runner.KindReady {
+		if st.Kind == plan.KindReady {
 			summary["ready"]++
 		}
 	}
@@ -184,7 +184,7 @@ func (o *statusOptions) validate() error {
 }
 
 // keep applies the filters.
-func (o *statusOptions) keep(st *runner.State) bool {
+func (o *statusOptions) keep(st *plan.State) bool {
 	s := st.Spec
 	if len(o.statuses) > 0 && !slices.Contains(o.statuses, statusWord(st)) {
 		return false
@@ -195,7 +195,7 @@ func (o *statusOptions) keep(st *runner.State) bool {
 	if len(o.labels) > 0 && !overlaps(o.labels, s.Labels) {
 		return false
 	}
-	if o.ready && st.Kind != runner.KindReady {
+	if o.ready && st.Kind != plan.KindReady {
 		return false
 	}
 	if len(o.approvals) > 0 && (!s.Gate() || !slices.Contains(o.approvals, s.Approval.Status)) {
@@ -204,17 +204,17 @@ func (o *statusOptions) keep(st *runner.State) bool {
 	return true
 }
 
-func specToJSON(st *runner.State) specJSON {
+func specToJSON(st *plan.State) specJSON {
 	s := st.Spec
 	j := specJSON{
 		ID: s.ID, Title: s.Title, Type: s.Type, Status: s.Status, State: st.Kind, Archived: s.Archived,
 		DependsOn: nonNil(s.DependsOn), TargetFiles: nonNil(s.TargetFiles), Labels: nonNil(s.Labels),
 		Commits: nonNil(s.Commits), BlockedBy: []string{},
 		Criteria: criteriaJSON{Checked: len(s.Criteria()) - len(s.Unchecked()), Total: len(s.Criteria())},
-		Ready:    st.Kind == runner.KindReady, Reason: why(st), Failure: st.Failure,
-		Valid: st.Kind != runner.KindInvalid, Problems: st.Problems,
+		Ready:    st.Kind == plan.KindReady, Reason: why(st), Failure: st.Failure,
+		Valid: st.Kind != plan.KindInvalid, Problems: st.Problems,
 	}
-	for _, d := range append(append([]runner.Dep{}, st.Blockers...), st.Waits...) {
+	for _, d := range append(append([]plan.Dep{}, st.Blockers...), st.Waits...) {
 		j.BlockedBy = append(j.BlockedBy, d.ID)
 	}
 	if errs := st.Errors(); len(errs) > 0 {
@@ -268,22 +268,22 @@ func (st style) bold(s string) string {
 
 // status is the STATUS cell: on a terminal, with a symbol and a colour
 // for where the spec stands.
-func (st style) status(s *runner.State) cell {
+func (st style) status(s *plan.State) cell {
 	word := statusWord(s)
 	if !st.color {
 		return cell{text: word}
 	}
 	symbol, code := "·", "0"
 	switch s.Kind {
-	case runner.KindCompleted, runner.KindArchived:
+	case plan.KindCompleted, plan.KindArchived:
 		symbol, code = "✓", "32"
-	case runner.KindFailed, runner.KindInvalid:
+	case plan.KindFailed, plan.KindInvalid:
 		symbol, code = "✗", "31"
-	case runner.KindRunning, runner.KindInterrupted:
+	case plan.KindRunning, plan.KindInterrupted:
 		symbol, code = "▶", "33"
-	case runner.KindAwaiting, runner.KindRejected, runner.KindExpired:
+	case plan.KindAwaiting, plan.KindRejected, plan.KindExpired:
 		symbol, code = "⏸", "35"
-	case runner.KindReady:
+	case plan.KindReady:
 		symbol, code = "○", "36"
 	}
 	return cell{text: symbol + " " + word, paint: func(text string) string { return textsafe.Own("\x1b["+code+"m") + text + textsafe.Own("\x1b[0m") }}
@@ -307,7 +307,7 @@ func overlaps(a, b []string) bool {
 
 // writeStatusJSON prints one JSON object (statusJSON) with a spec on each
 // line: as easy to read as to grep, and quick to write for 100,000 specs.
-func writeStatusJSON(w io.Writer, repo string, summary map[string]int, states []*runner.State, sandboxed bool) error {
+func writeStatusJSON(w io.Writer, repo string, summary map[string]int, states []*plan.State, sandboxed bool) error {
 	out := bufio.NewWriter(w)
 	head, err := json.Marshal(struct {
 		Repo    string         `json:"repo"`
