@@ -179,11 +179,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	for _, ph := range rep.Ran {
 		tried[ph.Spec.ID] = true // resumed
 	}
-	loop := r.runSequential
+	sc := &scheduler{r: r, rep: rep, named: named, tried: tried}
+	loop := sc.sequential
 	if opts.Parallel > 1 || opts.Engine != nil {
-		loop = r.runParallel
+		loop = sc.parallel
 	}
-	if err := loop(ctx, rep, specs, named, tried); err != nil {
+	if err := loop(ctx, specs); err != nil {
 		return rep, err
 	}
 	return rep, r.end(rep, specs, named)
@@ -340,43 +341,6 @@ func newRun(opts Options, repo *gitrepo.Repo, set *spec.Set, ag agent.Agent, pol
 		Specs: r.loaded, Prompt: opts.Prompt, SkipCriteria: opts.SkipCriteria, Record: opts.Record,
 		Engine: opts.Engine, EngineRepo: opts.EngineRepo, Now: opts.Now, OnActivity: opts.Activity}
 	return r
-}
-
-// runSequential is the loop of a run of one spec after another: the first
-// runnable spec in plan order, until none is; tried holds resumed specs.
-func (r *run) runSequential(ctx context.Context, rep *Report, specs *store.Reloader, named, tried map[string]bool) error {
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		set, a, err := r.reload(specs)
-		if err != nil {
-			return err
-		}
-		var next *spec.Spec
-		for _, s := range set.Order() {
-			if !tried[s.ID] && (len(named) == 0 || named[s.ID]) && a.States[s.ID].Runnable(named[s.ID]) {
-				next = s
-				break
-			}
-		}
-		if next == nil {
-			return nil
-		}
-		tried[next.ID] = true
-		ph := r.runOne(ctx, next, r.tree, nil)
-		if notRun(ph.Err) {
-			rep.Refused = append(rep.Refused, Refusal{next, ph.Err}) // the spec is as it was
-			continue
-		}
-		rep.Ran = append(rep.Ran, *ph)
-		if errors.Is(ph.Err, context.Canceled) || ctx.Err() != nil {
-			return ph.Err
-		}
-		if ph.Err != nil && r.opts.FailFast {
-			return nil
-		}
-	}
 }
 
 // notRun reports whether a phase's error means its spec was refused

@@ -44,7 +44,9 @@ type parallelEvent struct {
 	failed bool // waiting, it will record a failure
 }
 
-// scheduler is the state of a parallel run's loop.
+// scheduler runs the specs of a run: one after another (sequential), or
+// side by side (parallel); either way, record puts what each phase came to
+// in the report.
 type scheduler struct {
 	r      *run
 	rep    *Report
@@ -62,12 +64,70 @@ type scheduler struct {
 	stopPhases context.CancelCauseFunc
 }
 
-// runParallel is the loop of a parallel run; tried holds resumed specs.
-// Each turn: reload the specs if a phase ended, start what may start,
-// give the next phase in plan order its turn to land, and wait for a
-// phase to finish or end.
-func (r *run) runParallel(ctx context.Context, rep *Report, specs *store.Reloader, named, tried map[string]bool) error {
-	sc := &scheduler{r: r, rep: rep, named: named, tried: tried, events: make(chan parallelEvent), jobs: map[string]*parallelJob{}}
+// sequential is the loop of a run of one spec after another: the first
+// runnable spec in plan order, until none is (or the run stops).
+func (sc *scheduler) sequential(ctx context.Context, specs *store.Reloader) error {
+	r := sc.r
+	for !sc.stop {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		set, a, err := r.reload(specs)
+		if err != nil {
+			return err
+		}
+		var next *spec.Spec
+		for _, s := range set.Order() {
+			if !sc.tried[s.ID] && (len(sc.named) == 0 || sc.named[s.ID]) && a.States[s.ID].Runnable(sc.named[s.ID]) {
+				next = s
+				break
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		sc.tried[next.ID] = true
+		ph := r.runOne(ctx, next, r.tree, nil)
+		sc.record(ctx, next, ph)
+		if errors.Is(ph.Err, context.Canceled) || ctx.Err() != nil {
+			return ph.Err
+		}
+	}
+	return nil
+}
+
+// record puts what a phase came to in the report, and stops what must
+// stop: a refused spec is as it was, a stopped one runs with the next run
+// (and an engine out of reach stops the run: the next phase would wait as
+// long); a failure stops the run with --fail-fast, an interruption stops
+// it.
+func (sc *scheduler) record(ctx context.Context, s *spec.Spec, ph *Phase) {
+	switch {
+	case notRun(ph.Err):
+		sc.rep.Refused = append(sc.rep.Refused, Refusal{s, ph.Err})
+		return
+	case errors.Is(ph.Err, phase.ErrStopped):
+		sc.rep.Stopped = append(sc.rep.Stopped, *ph)
+		if errors.Is(ph.Err, phase.ErrEngineUnreachable) {
+			sc.stop = true
+		}
+		return
+	}
+	sc.rep.Ran = append(sc.rep.Ran, *ph)
+	if ph.Err != nil {
+		sc.failFast(ph.Spec.ID)
+	}
+	if errors.Is(ph.Err, context.Canceled) || ctx.Err() != nil {
+		sc.stop = true
+	}
+}
+
+// parallel is the loop of a parallel run. Each turn: reload the specs if
+// a phase ended, start what may start, give the next phase in plan order
+// its turn to land, and wait for a phase to finish or end.
+func (sc *scheduler) parallel(ctx context.Context, specs *store.Reloader) error {
+	r := sc.r
+	sc.events, sc.jobs = make(chan parallelEvent), map[string]*parallelJob{}
 	if err := sc.openSlots(); err != nil {
 		return err
 	}
@@ -139,7 +199,9 @@ func (sc *scheduler) drain() {
 func (sc *scheduler) failFast(id string) {
 	if sc.r.opts.FailFast {
 		sc.stop = true
-		sc.stopPhases(fmt.Errorf("%w: %s failed (--fail-fast)", phase.ErrStopped, id))
+		if sc.stopPhases != nil { // a parallel run's
+			sc.stopPhases(fmt.Errorf("%w: %s failed (--fail-fast)", phase.ErrStopped, id))
+		}
 	}
 }
 
@@ -287,25 +349,7 @@ func (sc *scheduler) wait(ctx context.Context) bool {
 	if sc.landing == ev.id {
 		sc.landing = ""
 	}
-	ph := j.phase
-	switch {
-	case notRun(ph.Err):
-		sc.rep.Refused = append(sc.rep.Refused, Refusal{j.spec, ph.Err})
-		return true
-	case errors.Is(ph.Err, phase.ErrStopped):
-		sc.rep.Stopped = append(sc.rep.Stopped, *ph)
-		if errors.Is(ph.Err, phase.ErrEngineUnreachable) {
-			sc.stop = true // the next phase would wait as long
-		}
-		return true
-	}
-	sc.rep.Ran = append(sc.rep.Ran, *ph)
-	if ph.Err != nil {
-		sc.failFast(ph.Spec.ID)
-	}
-	if errors.Is(ph.Err, context.Canceled) || ctx.Err() != nil {
-		sc.stop = true
-	}
+	sc.record(ctx, j.spec, j.phase)
 	return true
 }
 
