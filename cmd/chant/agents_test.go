@@ -87,6 +87,7 @@ func TestAgentListsAgree(t *testing.T) {
 // specs (the second a human gate), run, approve as the repository's own
 // user, run again.
 func TestRealAgents(t *testing.T) {
+	t.Parallel() // minutes long (waits, kills, agent CLIs): beside the other long tests
 	for _, preset := range npmPresets() {
 		name := preset.Name
 		t.Run(name, func(t *testing.T) {

@@ -46,6 +46,7 @@ func killPipelineOf(t *testing.T, deps map[string]string) string {
 // random moments, again and again, then lets it finish, and checks that
 // the end state is the state of a run never interrupted.
 func TestKilledRunsEndLikeUninterruptedOnes(t *testing.T) {
+	t.Parallel() // minutes long (waits, kills, agent CLIs): beside the other long tests
 	killRuns(t, killPipeline, 20, 15, false) // about 20 s
 }
 
@@ -56,6 +57,7 @@ func TestKilledRunsEndLikeUninterruptedOnes(t *testing.T) {
 // that had verified when its run was killed lands first when the next
 // run starts.
 func TestKilledParallelRunsEndLikeUninterruptedOnes(t *testing.T) {
+	t.Parallel() // minutes long (waits, kills, agent CLIs): beside the other long tests
 	killRuns(t, func(t *testing.T) string { return killPipelineOf(t, map[string]string{"d": "a"}) }, 10, 10, true, "--parallel", "3")
 }
 

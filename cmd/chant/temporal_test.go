@@ -221,6 +221,7 @@ func temporalSpec(id string, extra string) string {
 // middle of a phase, which is retried on the other; and the run itself is
 // killed and started again, joining its workflow: every phase lands once.
 func TestTemporalEngine(t *testing.T) {
+	t.Parallel() // minutes long (waits, kills, agent CLIs): beside the other long tests
 	if testing.Short() {
 		t.Skip("needs the Temporal dev server")
 	}
