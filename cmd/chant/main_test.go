@@ -22,6 +22,10 @@ import (
 // chantBin is the chant binary built once for the end-to-end tests.
 var chantBin string
 
+// coverDirEnv, set to a directory, builds chant for coverage and has its
+// runs in the tests write their counters there (scripts/coverage).
+const coverDirEnv = "CHANT_COVERDIR"
+
 func TestMain(m *testing.M) {
 	// Phases run in process (benchmarks) have the test binary for the
 	// sandbox's helper, as chant's have chant.
@@ -38,6 +42,12 @@ func TestMain(m *testing.M) {
 	// Phase worktrees go to a directory of the tests', not the user's cache.
 	os.Setenv(isolation.DirEnv, filepath.Join(dir, "worktrees"))
 	build := exec.Command("go", "build", "-o", chantBin, ".")
+	if dir := os.Getenv(coverDirEnv); dir != "" {
+		// Every run of chant writes what it covered there (Go's
+		// integration coverage): scripts/coverage.
+		build = exec.Command("go", "build", "-cover", "-coverpkg=github.com/chant-run/chant/...", "-o", chantBin, ".")
+		os.Setenv("GOCOVERDIR", dir)
+	}
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building chant: %v\n%s", err, out)
 		os.Exit(2)
@@ -118,7 +128,7 @@ func scriptParams(t *testing.T, dir string, env map[string]string) testscript.Pa
 			e.Setenv("PATH", path)
 			e.Setenv("PROJECT", projectRoot(t))
 			e.Setenv("CHANT_BIN_DIR", filepath.Dir(chantBin))
-			for _, k := range []string{"HOME", "GOCACHE", "GOMODCACHE", "GOPATH", "GOFLAGS", "GOPROXY", "GOTOOLCHAIN", isolation.DirEnv} {
+			for _, k := range []string{"HOME", "GOCACHE", "GOMODCACHE", "GOPATH", "GOFLAGS", "GOPROXY", "GOTOOLCHAIN", "GOCOVERDIR", isolation.DirEnv} {
 				if v, ok := os.LookupEnv(k); ok {
 					e.Setenv(k, v)
 				}
