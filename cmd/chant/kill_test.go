@@ -46,7 +46,8 @@ func killPipelineOf(t *testing.T, deps map[string]string) string {
 // random moments, again and again, then lets it finish, and checks that
 // the end state is the state of a run never interrupted.
 func TestKilledRunsEndLikeUninterruptedOnes(t *testing.T) {
-	t.Parallel() // minutes long (waits, kills, agent CLIs): beside the other long tests
+	// Minutes long (waits, kills, agent CLIs): beside the other long tests.
+	t.Parallel()
 	killRuns(t, killPipeline, 20, 15, false) // about 20 s
 }
 
