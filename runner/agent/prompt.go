@@ -16,7 +16,7 @@ var ErrPrompt = spec.ErrPrompt
 // Placeholders are the names a prompt template may use, as in Chant.
 var Placeholders = []string{
 	"project.name", "spec.id", "spec.title", "spec.description", "spec.path",
-	"spec.target_files", "spec.context", "spec.informed_by",
+	"spec.target_files", "spec.context", "spec.informed_by", "spec.checks",
 }
 
 var placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.]+)\s*\}\}`)
@@ -41,7 +41,8 @@ func UnknownPlaceholders(template []byte) []spec.Problem {
 // The template's own frontmatter is dropped; {{spec.description}} is the
 // spec's body without chant's records (Approval Discussion, Agent Output);
 // {{spec.context}} and {{spec.informed_by}} inline the files read, each
-// under its path. Everything it uses is what an approval covers.
+// under its path; {{spec.checks}} lists the checks and how each must end.
+// Everything it uses is what an approval covers.
 func Render(w *spec.Workspace, c *spec.Contract) (string, error) {
 	s := c.Spec
 	if c.Template == nil {
@@ -63,6 +64,7 @@ func Render(w *spec.Workspace, c *spec.Contract) (string, error) {
 		"spec.target_files": strings.Join(s.TargetFiles, ", "),
 		"spec.context":      inline(c.Inputs, s.Context),
 		"spec.informed_by":  inline(c.Inputs, s.InformedBy),
+		"spec.checks":       checkList(s.Checks),
 	}
 	return fill(string(tmpl), func(line string) string {
 		return placeholderRE.ReplaceAllStringFunc(line, func(m string) string {
@@ -129,6 +131,38 @@ func fill(template string, render func(line string) string) string {
 		out = append(out, line)
 	}
 	return strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n"
+}
+
+// checkList lists the spec's checks, each with how it must end, as the
+// agent can run them itself before it finishes; "" without checks.
+func checkList(checks []spec.Check) string {
+	if len(checks) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("When you are done, chant runs these commands in the repository's root, and each must end\n" +
+		"as said. Run them yourself before you finish.\n\n")
+	for _, c := range checks {
+		must := "must pass (exit 0)"
+		if c.Expect == spec.ExpectFail {
+			must = "must fail (exit other than 0)"
+		}
+		fmt.Fprintf(&b, "- %s %s\n", codeSpan(c.Run), must)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// codeSpan is text as a Markdown code span, its delimiter longer than any
+// run of backticks in it.
+func codeSpan(text string) string {
+	fence := "`"
+	for strings.Contains(text, fence) {
+		fence += "`"
+	}
+	if strings.HasPrefix(text, "`") || strings.HasSuffix(text, "`") {
+		text = " " + text + " "
+	}
+	return fence + text + fence
 }
 
 // inline returns the input files read for patterns, each under a heading

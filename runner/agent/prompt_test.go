@@ -123,3 +123,39 @@ func writeWorkspace(t *testing.T, root string, files map[string]string) *spec.Wo
 	}
 	return w
 }
+
+// The built-in prompt lists the spec's checks, each with how it must end,
+// so that the agent can run them before it finishes; a spec without checks
+// gets no empty section.
+func TestPromptListsChecks(t *testing.T) {
+	w := writeWorkspace(t, t.TempDir(), map[string]string{
+		".chant/config.md": "---\nproject: {name: demo}\n---\n",
+		".chant/specs/a.md": "---\ntarget_files: [a.go]\nchecks:\n- go test ./...\n- run: grep -q `date` a.go\n  expect: fail\n---\n# A\n\n" +
+			"## Acceptance Criteria\n\n- [ ] done\n",
+		".chant/specs/b.md": "---\ntarget_files: [b.go]\n---\n# B\n",
+	})
+	set, err := w.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	render := func(id string) string {
+		c, err := spec.ReadContract(w, set.Get(id), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := Render(w, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	got := render("a")
+	for _, want := range []string{"## The checks\n", "- `go test ./...` must pass (exit 0)\n", "- ``grep -q `date` a.go`` must fail (exit other than 0)\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the prompt of a has no %q:\n%s", want, got)
+		}
+	}
+	if got := render("b"); strings.Contains(got, "## The checks") {
+		t.Errorf("a spec without checks is shown a checks section:\n%s", got)
+	}
+}
