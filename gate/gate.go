@@ -38,6 +38,9 @@ var (
 	ErrFromAgent = fault.New(fault.Input, "decision from inside an agent run")
 	// ErrExpired means the gate was left unanswered past its deadline.
 	ErrExpired = fault.New(fault.Input, "expired")
+	// ErrNotReady means an approval was asked for a gate whose
+	// dependencies have not all completed: nothing to review yet.
+	ErrNotReady = fault.New(fault.Input, "not ready for review")
 )
 
 // Decision is a recorded approval or rejection.
@@ -85,6 +88,11 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time, fil
 	}
 	if err := checkReviewer(w, set, s, by, repo, status == spec.ApprovalApproved); err != nil {
 		return nil, err
+	}
+	if status == spec.ApprovalApproved {
+		if err := checkLanded(set, s); err != nil {
+			return nil, err
+		}
 	}
 	if deadline, err := Deadline(w, set, s); err != nil {
 		return nil, err
@@ -174,6 +182,28 @@ func checkReviewer(w *spec.Workspace, set *spec.Set, s *spec.Spec, by string, re
 }
 
 // dependencies returns every spec s depends on, directly or not.
+// checkLanded refuses an approval of gate s while a spec it depends on has
+// not completed: the work under review is not there yet, and an approval
+// given now would be void the moment it lands.
+func checkLanded(set *spec.Set, s *spec.Spec) error {
+	var pending []string
+	for _, d := range dependencies(set, s) {
+		if !d.Done() {
+			pending = append(pending, d.ID+" ("+d.Status+")")
+		}
+	}
+	for _, id := range s.DependsOn {
+		if set.Get(id) == nil {
+			pending = append(pending, id+" (no such spec)")
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s depends on %s, not completed: approve it once the work under review has landed (chant run)",
+		ErrNotReady, s.ID, strings.Join(pending, ", "))
+}
+
 func dependencies(set *spec.Set, s *spec.Spec) []*spec.Spec {
 	var out []*spec.Spec
 	seen := map[string]bool{s.ID: true}

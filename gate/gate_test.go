@@ -326,3 +326,31 @@ func TestApprovalCoversWhatWasReviewed(t *testing.T) {
 		}
 	}
 }
+
+// A gate is approved once the work under review has landed: approved
+// before, the approval would be void the moment it did.
+func TestApproveWaitsForTheWorkUnderReview(t *testing.T) {
+	root := testgit.Repo(t, map[string]string{
+		".chant/config.md":     "---\nproject: {name: t}\n---\n",
+		".chant/specs/base.md": "---\nstatus: completed\n---\n# Base\n",
+		".chant/specs/work.md": "---\ndepends_on: [base]\n---\n# Work\n",
+		".chant/specs/gate.md": "---\ndepends_on: [work]\napproval: {required: true, status: pending}\n---\n# Gate\n",
+	})
+	w, err := spec.OpenWorkspace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(w.SpecPath("gate"))
+	head := testgit.Git(t, root, "rev-parse", "HEAD")
+	_, err = Approve(w, "gate", "Ada Lovelace", at, nil)
+	if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "work (pending)") || strings.Contains(err.Error(), "base") {
+		t.Fatalf("approving before the work landed: %v", err)
+	}
+	if after, _ := os.ReadFile(w.SpecPath("gate")); string(after) != string(before) || testgit.Git(t, root, "rev-parse", "HEAD") != head {
+		t.Error("a refused approval changed the gate or committed")
+	}
+	// A rejection needs no work to look at.
+	if _, err := Reject(w, "gate", "Ada Lovelace", "not this way", at); err != nil {
+		t.Errorf("rejecting before the work landed: %v", err)
+	}
+}
