@@ -140,7 +140,9 @@ func (d Draft) Bytes() []byte {
 	b.Write(front)
 	b.WriteString("---\n# " + strings.TrimSpace(d.Title) + "\n\n## Acceptance Criteria\n\n")
 	if len(d.Criteria) == 0 {
-		b.WriteString("<!-- One task item per criterion, such as: - [ ] the tests pass -->\n")
+		// Said without a box: an agent that ticks boxes by replacing text
+		// would tick the comment, and fail for changing its spec.
+		b.WriteString("<!-- One task item per criterion: a dash, a space, [ ], a space, then what must hold -->\n")
 	}
 	for _, c := range d.Criteria {
 		b.WriteString("- [ ] " + strings.TrimSpace(c) + "\n")

@@ -73,3 +73,22 @@ func TestCreateWritesAValidSpecOnce(t *testing.T) {
 		t.Fatalf("bare spec:\n%s", s.Bytes())
 	}
 }
+
+// The spec chant add writes without criteria holds no box but its
+// criteria's: an agent that ticks boxes by replacing "- [ ]" everywhere
+// must tick nothing else.
+func TestNewSpecHasNoBoxButItsCriteria(t *testing.T) {
+	for _, d := range []Draft{
+		{ID: "a", Title: "A"},
+		{ID: "b", Title: "B", Criteria: []string{"one", "two"}},
+	} {
+		data := d.Bytes()
+		s, err := Parse(d.ID+".md", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(data), "- [ ]"); n != len(s.Criteria()) || n != len(d.Criteria) {
+			t.Errorf("%s: %d boxes in the text, %d criteria:\n%s", d.ID, n, len(s.Criteria()), data)
+		}
+	}
+}

@@ -296,7 +296,22 @@ func specChanges(before *spec.Spec, after []byte) string {
 		what = append(what, fmt.Sprintf("acceptance criteria (%d, was %d)", len(a.Criteria()), len(before.Criteria())))
 	}
 	if len(what) == 0 {
-		what = append(what, "its text")
+		what = append(what, "text"+firstChange(before.Bytes(), after))
 	}
 	return "the agent changed its spec's " + strings.Join(what, ", ") + "; an agent may only tick the boxes of its acceptance criteria"
+}
+
+// firstChange says where after first differs from before: " (line N)", or
+// "" when it cannot tell.
+func firstChange(before, after []byte) string {
+	b, a := strings.Split(string(before), "\n"), strings.Split(string(after), "\n")
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return fmt.Sprintf(" (line %d)", i+1)
+		}
+	}
+	if len(a) != len(b) {
+		return fmt.Sprintf(" (line %d)", min(len(a), len(b))+1)
+	}
+	return ""
 }

@@ -52,3 +52,21 @@ func TestCheckHearsItsRelay(t *testing.T) {
 		}
 	}
 }
+
+// An agent that changed its spec's text beyond its boxes is told where,
+// in words that read.
+func TestSpecChangesSaysWhere(t *testing.T) {
+	src := "---\ntarget_files: [a.go]\n---\n# A\n\nDo it.\n\n## Acceptance Criteria\n\n- [ ] done\n"
+	before, err := spec.Parse("a.md", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := specChanges(before, []byte(strings.Replace(src, "Do it.", "Do it later.", 1)))
+	if want := "the agent changed its spec's text (line 6); an agent may only tick the boxes of its acceptance criteria"; got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	got = specChanges(before, []byte(strings.Replace(src, "[a.go]", "[a.go, b.go]", 1)))
+	if !strings.HasPrefix(got, "the agent changed its spec's target_files;") {
+		t.Errorf("got %q", got)
+	}
+}
