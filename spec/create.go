@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -61,7 +62,8 @@ type Draft struct {
 	Targets   []string
 	Criteria  []string
 	Labels    []string
-	Gate      bool // needs a person's approval before it runs
+	Checks    []Check // run after the agent; Expect "" is pass
+	Gate      bool    // needs a person's approval before it runs
 }
 
 // Check reports what is wrong with a draft for set: an ID that is taken
@@ -91,6 +93,16 @@ func (d Draft) Check(set *Set) error {
 	for _, t := range d.Targets {
 		if filepath.IsAbs(t) || !filepath.IsLocal(filepath.Clean(t)) {
 			problems = append(problems, fmt.Sprintf("target %s leaves the repository", t))
+		}
+	}
+	for _, c := range d.Checks {
+		switch {
+		case strings.TrimSpace(c.Run) == "":
+			problems = append(problems, "a check has no command")
+		case strings.ContainsAny(c.Run, "\r\n"):
+			problems = append(problems, fmt.Sprintf("check %q is more than one line", c.Run))
+		case c.Expect != "" && c.Expect != ExpectPass && c.Expect != ExpectFail:
+			problems = append(problems, fmt.Sprintf("check %q: expect %q is not pass or fail", c.Run, c.Expect))
 		}
 	}
 	if len(problems) > 0 {
@@ -128,16 +140,33 @@ func (d Draft) Bytes() []byte {
 	if len(d.Targets) > 0 {
 		add("target_files", list(d.Targets))
 	}
+	if len(d.Checks) > 0 {
+		checks := &yaml.Node{Kind: yaml.SequenceNode}
+		for _, c := range d.Checks {
+			if c.Expect == ExpectFail {
+				checks.Content = append(checks.Content, &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+					scalar("run"), scalar(c.Run), scalar("expect"), scalar(ExpectFail),
+				}})
+				continue
+			}
+			checks.Content = append(checks.Content, scalar(c.Run))
+		}
+		add("checks", checks)
+	}
 	if d.Gate {
 		add("approval", &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
 			scalar("required"), {Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"},
 			scalar("status"), scalar(ApprovalPending),
 		}})
 	}
-	front, _ := yaml.Marshal(fm)
+	var front bytes.Buffer
+	enc := yaml.NewEncoder(&front)
+	enc.SetIndent(2)
+	enc.Encode(fm)
+	enc.Close()
 	var b strings.Builder
 	b.WriteString("---\n")
-	b.Write(front)
+	b.Write(front.Bytes())
 	b.WriteString("---\n# " + strings.TrimSpace(d.Title) + "\n\n## Acceptance Criteria\n\n")
 	if len(d.Criteria) == 0 {
 		// Said without a box: an agent that ticks boxes by replacing text

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -89,6 +90,30 @@ func TestNewSpecHasNoBoxButItsCriteria(t *testing.T) {
 		}
 		if n := strings.Count(string(data), "- [ ]"); n != len(s.Criteria()) || n != len(d.Criteria) {
 			t.Errorf("%s: %d boxes in the text, %d criteria:\n%s", d.ID, n, len(s.Criteria()), data)
+		}
+	}
+}
+
+// chant add --check: the draft's checks are the spec's, read back as
+// written, a failing one as a mapping.
+func TestDraftChecks(t *testing.T) {
+	d := Draft{ID: "c", Title: "C", Targets: []string{"a.go"}, Checks: []Check{
+		{Run: "go test ./...", Expect: ExpectPass},
+		{Run: "grep -q 'TODO: x' a.go", Expect: ExpectFail},
+	}}
+	if err := d.Check(NewSet()); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Parse("c.md", d.Bytes())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, d.Bytes())
+	}
+	if !reflect.DeepEqual(s.Checks, d.Checks) {
+		t.Errorf("checks %+v, want %+v:\n%s", s.Checks, d.Checks, d.Bytes())
+	}
+	for _, bad := range []Check{{Run: " "}, {Run: "a\nb"}, {Run: "x", Expect: "maybe"}} {
+		if err := (Draft{ID: "c", Title: "C", Checks: []Check{bad}}).Check(NewSet()); err == nil {
+			t.Errorf("check %+v accepted", bad)
 		}
 	}
 }

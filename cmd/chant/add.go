@@ -13,8 +13,10 @@ import (
 
 type addOptions struct {
 	*globals
-	draft spec.Draft
-	edit  bool
+	draft   spec.Draft
+	checks  []string // --check, in order
+	expects []string // --expect, one per --check in order
+	edit    bool
 }
 
 func newAddCmd(g *globals) *cobra.Command {
@@ -36,6 +38,8 @@ unless --id gives one.`,
 	f.StringArrayVar(&opts.draft.Targets, "target", nil, "a file the spec may change (`FILE`, repeatable)")
 	f.StringArrayVar(&opts.draft.DependsOn, "depends-on", nil, "a spec that must be completed first (`ID`, partial IDs work; repeatable)")
 	f.StringArrayVar(&opts.draft.Criteria, "criterion", nil, "an acceptance criterion (`TEXT`, repeatable)")
+	f.StringArrayVar(&opts.checks, "check", nil, "a command chant runs after the agent, which must pass (`CMD`, repeatable; sh -c in the repository's root)")
+	f.StringArrayVar(&opts.expects, "expect", nil, "how the --check of the same place must end: `pass` or fail (one per --check, in order)")
 	f.StringArrayVar(&opts.draft.Labels, "label", nil, "a label (`L`, repeatable)")
 	f.StringVar(&opts.draft.Type, "type", "", "the spec's `TYPE`: code (default), task, driver, group, documentation, research")
 	f.BoolVar(&opts.draft.Gate, "gate", false, "a human gate: it runs only once someone approves it")
@@ -54,6 +58,16 @@ func runAdd(opts *addOptions) error {
 		return err
 	}
 	d := opts.draft
+	if len(opts.expects) > len(opts.checks) || len(opts.expects) > 0 && len(opts.expects) < len(opts.checks) {
+		return &usageError{fmt.Errorf("--expect: give one per --check, in order (%d --check, %d --expect)", len(opts.checks), len(opts.expects))}
+	}
+	for i, run := range opts.checks {
+		c := spec.Check{Run: run, Expect: spec.ExpectPass}
+		if i < len(opts.expects) {
+			c.Expect = opts.expects[i]
+		}
+		d.Checks = append(d.Checks, c)
+	}
 	for i, dep := range d.DependsOn {
 		s, err := set.Resolve(dep)
 		if err != nil {
