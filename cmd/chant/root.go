@@ -44,7 +44,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	// them it is a usage error like any other.
 	root.Args = func(c *cobra.Command, args []string) error {
 		if len(args) > 0 {
-			return &usageError{fmt.Errorf("unknown command %q (see 'chant --help')", args[0])}
+			return &usageError{fmt.Errorf("unknown command %q%s (see 'chant --help')", args[0], chantsName(args[0]))}
 		}
 		return nil
 	}
@@ -53,12 +53,29 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVarP(&g.dir, "dir", "C", "", "run as if chant was started in `DIR`")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
+		hint := ""
+		if flag, ok := strings.CutPrefix(err.Error(), "unknown flag: "); ok {
+			hint = chantsName(flag)
+		}
+		return &usageError{fmt.Errorf("%w%s (see '%s --help')", err, hint, c.CommandPath())}
 	})
 	root.Version = chantVersion()
 	root.SetVersionTemplate("chant {{.Version}}\n")
 	root.AddCommand(newInitCmd(g), newAddCmd(g), newDoctorCmd(g), newLogCmd(g), newRunCmd(g), newStatusCmd(g), newShowCmd(g), newApproveCmd(g), newRejectCmd(g), newLintCmd(g), newDagCmd(g), newResetCmd(g), newVerifyCmd(g), newWorkerCmd(g))
 	return root
+}
+
+// rustNames are the command and flag names of Chant (the Rust tool whose
+// format chant reads) that chant spells otherwise.
+var rustNames = map[string]string{"work": "run", "list": "status", "--needs-approval": "--gate"}
+
+// chantsName is ": chant's is X" for a name of Chant's that chant spells X,
+// else "".
+func chantsName(name string) string {
+	if ours, ok := rustNames[name]; ok {
+		return fmt.Sprintf(": chant's is %q", ours)
+	}
+	return ""
 }
 
 // workspace finds the workspace from -C or the current directory.
