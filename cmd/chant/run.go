@@ -124,11 +124,11 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		opts.reportFailure(rep, f)
 	}
 	for _, r := range rep.Refused {
-		fmt.Fprintf(opts.stderr, "\n%s did not run: %v\n", r.Spec.ID, r.Err)
+		fmt.Fprintf(opts.stderr, "\n%s did not run: %s\n", r.Spec.ID, strings.TrimPrefix(r.Err.Error(), r.Spec.ID+": "))
 	}
 	opts.summarize(rep)
-	if err != nil && len(rep.Failed) > 0 {
-		return &reported{err}
+	if err != nil && (len(rep.Failed) > 0 || len(rep.Refused) > 0 && err == rep.Refused[0].Err) {
+		return &reported{err} // said above
 	}
 	if errors.Is(err, phase.ErrEngineUnreachable) {
 		opts.reportUnreachable(rep)
@@ -287,10 +287,14 @@ func (opts *runOptions) summarize(rep *runner.Report) {
 
 // summarizeNamed says where each spec named on the command line stands.
 func (opts *runOptions) summarizeNamed(rep *runner.Report, failedNow map[string]bool) {
+	refused := map[string]bool{}
+	for _, r := range rep.Refused {
+		refused[r.Spec.ID] = true
+	}
 	for _, id := range rep.Named {
 		st := rep.Final.States[id]
 		switch {
-		case failedNow[id]:
+		case failedNow[id], refused[id]: // said, with why, on stderr
 		case st.Done():
 			fmt.Fprintf(opts.stdout, "%s is completed.\n", id)
 		case opts.gateHint(st):
