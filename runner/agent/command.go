@@ -186,11 +186,26 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	case runCtx.Err() == context.DeadlineExceeded:
 		return res, fmt.Errorf("%w after %s (agent.timeout); its process group was killed", ErrAgentTimeout, c.Timeout)
 	case err != nil && job.Cage.MetReadOnly(res.Output):
-		return res, fmt.Errorf("agent command failed: %w (%s)", err, sandbox.ReadOnlyHint)
+		return res, fmt.Errorf("agent command failed: %w%s (%s)", err, lastWords(res.Output), sandbox.ReadOnlyHint)
 	case err != nil:
-		return res, fmt.Errorf("agent command failed: %w", err)
+		return res, fmt.Errorf("agent command failed: %w%s", err, lastWords(res.Output))
 	}
 	return res, nil
+}
+
+// lastWords is ": " and the last line an agent printed before it failed
+// (its error, as a rule: "API Error: Unable to connect to API"), on one
+// line and cut to a readable length; "" if it printed nothing.
+func lastWords(output string) string {
+	lines := strings.Split(strings.TrimSpace(textsafe.Clean(output)), "\n")
+	last := strings.Join(strings.Fields(lines[len(lines)-1]), " ")
+	if last == "" {
+		return ""
+	}
+	if r := []rune(last); len(r) > 200 {
+		last = string(r[:200]) + "…"
+	}
+	return ": " + last
 }
 
 // capped keeps the first max bytes written to it and counts the rest.
