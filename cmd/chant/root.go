@@ -61,7 +61,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	})
 	root.Version = chantVersion()
 	root.SetVersionTemplate("chant {{.Version}}\n")
-	root.AddCommand(newInitCmd(g), newAddCmd(g), newDoctorCmd(g), newLogCmd(g), newRunCmd(g), newStatusCmd(g), newShowCmd(g), newApproveCmd(g), newRejectCmd(g), newLintCmd(g), newDagCmd(g), newResetCmd(g), newCancelCmd(g), newVerifyCmd(g), newWorkerCmd(g))
+	root.AddCommand(newInitCmd(g), newAddCmd(g), newDoctorCmd(g), newLogCmd(g), newRunCmd(g), newStatusCmd(g), newShowCmd(g), newApproveCmd(g), newRejectCmd(g), newLintCmd(g), newDagCmd(g), newResetCmd(g), newCancelCmd(g), newArchiveCmd(g), newVerifyCmd(g), newWorkerCmd(g))
 	return root
 }
 
