@@ -13,6 +13,7 @@ import (
 
 	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/progress"
 	"github.com/chant-run/chant/internal/temporalengine"
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/runner/phase"
@@ -91,7 +92,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		parallel = w.Config.Defaults.Parallel
 	}
 
-	live := newLiveOutput(opts.stdout)
+	live := progress.New(opts.stdout)
 	defer live.Close()
 	out := io.Writer(live)
 	var stream io.Writer

@@ -254,7 +254,7 @@ func summaryLine(n int, counts map[string]int) string {
 type style struct{ color bool }
 
 func newStyle(w io.Writer) style {
-	f, ok := fileOf(w)
+	f, ok := textsafe.FileOf(w)
 	noColor := os.Getenv("NO_COLOR") != "" // no-color.org: set and not empty
 	return style{color: ok && !noColor && term.IsTerminal(int(f.Fd()))}
 }

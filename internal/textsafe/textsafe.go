@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"unicode"
@@ -262,4 +263,14 @@ func ShellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// FileOf is the file a writer writes to, through a Writer if it is one:
+// whether chant's output is a terminal.
+func FileOf(w io.Writer) (*os.File, bool) {
+	if t, ok := w.(*Writer); ok {
+		w = t.Underlying()
+	}
+	f, ok := w.(*os.File)
+	return f, ok
 }

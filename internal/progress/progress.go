@@ -1,4 +1,8 @@
-package main
+// Package progress is a run's standard output with what runs shown live:
+// the runner's lines and the agent's streamed output go through it, and
+// while agents, checks or setup commands run, a line for each says what
+// and for how long.
+package progress
 
 import (
 	"fmt"
@@ -14,25 +18,14 @@ import (
 	"github.com/chant-run/chant/runner/phase"
 )
 
-func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
-
-// fileOf is the file a writer writes to, through chant's output filter.
-func fileOf(w io.Writer) (*os.File, bool) {
-	if t, ok := w.(*textsafe.Writer); ok {
-		w = t.Underlying()
-	}
-	f, ok := w.(*os.File)
-	return f, ok
-}
-
-// liveOutput is a run's standard output, shared by the runner's lines, the
+// Output is a run's standard output, shared by the runner's lines, the
 // agent's streamed output and the progress lines, so that none of them
 // cuts into another. While agents, checks or setup commands run, a
 // terminal shows one line for each (a parallel run has several), with
 // what runs and for how long, redrawn every second under the output;
 // piped output gets a line each every `every` (30s, or
 // CHANT_PROGRESS_EVERY), so that minutes of `go test` never look hung.
-type liveOutput struct {
+type Output struct {
 	mu      sync.Mutex
 	out     io.Writer
 	tty     bool
@@ -44,10 +37,11 @@ type liveOutput struct {
 	once    sync.Once
 }
 
-func newLiveOutput(out io.Writer) *liveOutput {
-	l := &liveOutput{out: out, every: 30 * time.Second, stop: make(chan struct{}), current: map[string]phase.Activity{}}
-	if f, ok := fileOf(out); ok {
-		l.tty = isTerminal(f)
+// New is out with the progress of what runs shown live.
+func New(out io.Writer) *Output {
+	l := &Output{out: out, every: 30 * time.Second, stop: make(chan struct{}), current: map[string]phase.Activity{}}
+	if f, ok := textsafe.FileOf(out); ok {
+		l.tty = term.IsTerminal(int(f.Fd()))
 	}
 	if l.tty {
 		l.every = time.Second
@@ -62,7 +56,7 @@ func newLiveOutput(out io.Writer) *liveOutput {
 }
 
 // Write writes output, below which the progress line is drawn again.
-func (l *liveOutput) Write(p []byte) (int, error) {
+func (l *Output) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.clear()
@@ -74,7 +68,7 @@ func (l *liveOutput) Write(p []byte) (int, error) {
 }
 
 // Activity follows what the runner runs.
-func (l *liveOutput) Activity(a phase.Activity) {
+func (l *Output) Activity(a phase.Activity) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.clear()
@@ -87,14 +81,14 @@ func (l *liveOutput) Activity(a phase.Activity) {
 }
 
 // Close stops the progress line.
-func (l *liveOutput) Close() {
+func (l *Output) Close() {
 	l.once.Do(func() { close(l.stop) })
 	l.mu.Lock()
 	l.clear()
 	l.mu.Unlock()
 }
 
-func (l *liveOutput) tick() {
+func (l *Output) tick() {
 	t := time.NewTicker(l.every)
 	defer t.Stop()
 	for {
@@ -121,7 +115,7 @@ func (l *liveOutput) tick() {
 }
 
 // running lists what runs, the longest running first.
-func (l *liveOutput) running() []phase.Activity {
+func (l *Output) running() []phase.Activity {
 	out := make([]phase.Activity, 0, len(l.current))
 	for _, a := range l.current {
 		out = append(out, a)
@@ -138,7 +132,7 @@ func (l *liveOutput) running() []phase.Activity {
 // draw shows the progress lines, one for each thing running (terminal
 // only, and not in the middle of a line of output); the cursor stays at
 // the end of the last.
-func (l *liveOutput) draw() {
+func (l *Output) draw() {
 	if !l.tty || l.midLine || l.shown > 0 {
 		return
 	}
@@ -153,7 +147,7 @@ func (l *liveOutput) draw() {
 
 // clear erases the progress lines, leaving the cursor where the first
 // began.
-func (l *liveOutput) clear() {
+func (l *Output) clear() {
 	if l.shown == 0 {
 		return
 	}
