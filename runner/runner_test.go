@@ -14,7 +14,7 @@ import (
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
-	"github.com/chant-run/chant/internal/sandbox"
+	"github.com/chant-run/chant/internal/phasetest"
 	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/plan"
@@ -85,20 +85,7 @@ func tickAll(specFile string) error {
 	return os.WriteFile(specFile, out, 0o644)
 }
 
-func TestMain(m *testing.M) {
-	// The test binary is the sandbox's helper too, as chant is.
-	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperCommand {
-		os.Exit(sandbox.HelperMain(os.Args[2:], os.Stderr))
-	}
-	dir, err := os.MkdirTemp("", "chant-worktrees-")
-	if err != nil {
-		panic(err)
-	}
-	os.Setenv(isolation.DirEnv, dir)
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { phasetest.Main(m) }
 
 // newRepo makes a git workspace with the given specs and one commit.
 func newRepo(t *testing.T, specs map[string]string) *spec.Workspace {

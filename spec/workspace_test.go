@@ -11,24 +11,13 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/spec/doc"
 )
 
 func newWorkspace(t *testing.T, specs map[string]string) *Workspace {
 	t.Helper()
-	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, ".chant", "specs"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, ".chant", "config.md"), []byte("---\nproject: {name: t}\n---\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for id, src := range specs {
-		if err := os.WriteFile(filepath.Join(root, ".chant", "specs", id+".md"), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	w, err := OpenWorkspace(root)
+	w, err := OpenWorkspace(testgit.Workspace(t, specs))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,24 +1,9 @@
 package phase
 
 import (
-	"os"
 	"testing"
 
-	"github.com/chant-run/chant/internal/isolation"
-	"github.com/chant-run/chant/internal/sandbox"
+	"github.com/chant-run/chant/internal/phasetest"
 )
 
-func TestMain(m *testing.M) {
-	// The test binary is the sandbox's helper too, as chant is.
-	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperCommand {
-		os.Exit(sandbox.HelperMain(os.Args[2:], os.Stderr))
-	}
-	dir, err := os.MkdirTemp("", "chant-worktrees-")
-	if err != nil {
-		panic(err)
-	}
-	os.Setenv(isolation.DirEnv, dir)
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { phasetest.Main(m) }

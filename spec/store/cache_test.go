@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chant-run/chant/internal/safefs"
+	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -436,19 +437,7 @@ func TestReloaderFollowsEveryChange(t *testing.T) {
 // newWorkspace makes a workspace (no repository) with specs by ID.
 func newWorkspace(t *testing.T, specs map[string]string) *spec.Workspace {
 	t.Helper()
-	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, ".chant", "specs"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, ".chant", "config.md"), []byte("---\nproject: {name: t}\n---\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for id, src := range specs {
-		if err := os.WriteFile(filepath.Join(root, ".chant", "specs", id+".md"), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	w, err := spec.OpenWorkspace(root)
+	w, err := spec.OpenWorkspace(testgit.Workspace(t, specs))
 	if err != nil {
 		t.Fatal(err)
 	}
