@@ -11,16 +11,13 @@ import (
 func Workspace(t testing.TB, specs map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
+	files := map[string]string{".chant/config.md": "---\nproject: {name: t}\n---\n"}
+	for id, src := range specs {
+		files[".chant/specs/"+id+".md"] = src
+	}
+	writeFiles(t, root, files)
 	if err := os.MkdirAll(filepath.Join(root, ".chant", "specs"), 0o755); err != nil {
 		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, ".chant", "config.md"), []byte("---\nproject: {name: t}\n---\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for id, src := range specs {
-		if err := os.WriteFile(filepath.Join(root, ".chant", "specs", id+".md"), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return root
 }
