@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -16,12 +17,33 @@ import (
 
 type showOptions struct {
 	*globals
-	id string
+	id       string
+	jsonMode bool
+}
+
+// showJSON is the shape of `chant show --json`: status --json's entry of
+// the spec, and what show adds.
+type showJSON struct {
+	specJSON
+	Path               string          `json:"path"`
+	Checks             []checkJSON     `json:"checks"`
+	AcceptanceCriteria []criterionJSON `json:"acceptance_criteria"`
+	Body               string          `json:"body"`
+}
+
+type checkJSON struct {
+	Run    string `json:"run"`
+	Expect string `json:"expect"`
+}
+
+type criterionJSON struct {
+	Text    string `json:"text"`
+	Checked bool   `json:"checked"`
 }
 
 func newShowCmd(g *globals) *cobra.Command {
 	opts := &showOptions{globals: g}
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:               "show ID",
 		Short:             "Show one spec with its state (read-only)",
 		Args:              exactArgs(1, "one spec ID"),
@@ -31,6 +53,24 @@ func newShowCmd(g *globals) *cobra.Command {
 			return runShow(opts)
 		},
 	}
+	c.Flags().BoolVar(&opts.jsonMode, "json", false, "print the spec and its state as JSON")
+	return c
+}
+
+// showAsJSON prints what show says of st, as JSON.
+func (opts *showOptions) showAsJSON(st *plan.State) error {
+	s := st.Spec
+	j := showJSON{specJSON: specToJSON(st), Path: s.Path, Checks: []checkJSON{}, AcceptanceCriteria: []criterionJSON{},
+		Body: strings.TrimSpace(string(s.Body()))}
+	for _, c := range s.Checks {
+		j.Checks = append(j.Checks, checkJSON{Run: c.Run, Expect: c.Expect})
+	}
+	for _, c := range s.Criteria() {
+		j.AcceptanceCriteria = append(j.AcceptanceCriteria, criterionJSON{Text: c.Text, Checked: c.Checked})
+	}
+	enc := json.NewEncoder(opts.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(j)
 }
 
 func runShow(opts *showOptions) error {
@@ -52,6 +92,9 @@ func runShow(opts *showOptions) error {
 		return err
 	}
 	st := a.States[s.ID]
+	if opts.jsonMode {
+		return opts.showAsJSON(st)
+	}
 	out := opts.stdout
 	fmt.Fprintf(out, "%s\n%s\n\n", s.Title, strings.Repeat("=", max(len([]rune(s.Title)), 3)))
 	row := func(k, v string) {
