@@ -186,9 +186,9 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	case runCtx.Err() == context.DeadlineExceeded:
 		return res, fmt.Errorf("%w after %s (agent.timeout); its process group was killed", ErrAgentTimeout, c.Timeout)
 	case err != nil && job.Cage.MetReadOnly(res.Output):
-		return res, fmt.Errorf("agent command failed: %w%s (%s)", err, lastWords(res.Output), sandbox.ReadOnlyHint)
+		return res, fmt.Errorf("agent command failed: %w%s (%s)", err, lastWords(string(capture.tail)), sandbox.ReadOnlyHint)
 	case err != nil:
-		return res, fmt.Errorf("agent command failed: %w%s", err, lastWords(res.Output))
+		return res, fmt.Errorf("agent command failed: %w%s", err, lastWords(string(capture.tail)))
 	}
 	return res, nil
 }
@@ -213,9 +213,16 @@ type capped struct {
 	buf     bytes.Buffer
 	max     int
 	dropped int
+	tail    []byte // the last tailSize bytes written, kept or not
 }
 
+// tailSize bounds what capped keeps of the end of the output: enough for
+// an agent's last words.
+const tailSize = 1 << 10
+
 func (c *capped) Write(p []byte) (int, error) {
+	c.tail = append(c.tail, p[max(len(p)-tailSize, 0):]...)
+	c.tail = c.tail[max(len(c.tail)-tailSize, 0):]
 	room := c.max - c.buf.Len()
 	if room >= len(p) {
 		return c.buf.Write(p)
