@@ -88,6 +88,10 @@ func archiveLocked(w *spec.Workspace, repo *gitrepo.Repo, specs []*spec.Spec, no
 		if err != nil {
 			return nil, fmt.Errorf("spec %s: %w", s.ID, err)
 		}
+		// As it is now, under the lock: it may have been reset meanwhile.
+		if now, err := spec.Parse(s.Path, data); err != nil || now.Status != spec.StatusCompleted {
+			return nil, fmt.Errorf("%w: %s is no longer completed", ErrCannotArchive, s.ID)
+		}
 		day := now.UTC().Format("2006-01-02")
 		if t, err := time.Parse(time.RFC3339, s.CompletedAt); err == nil {
 			day = t.UTC().Format("2006-01-02")
