@@ -255,6 +255,9 @@ func (c *Cage) Args(workdir string, argv []string) ([]string, error) {
 	a := []string{bwrap,
 		"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
 		"--disable-userns", "--die-with-parent", "--new-session",
+		// Run by root, bubblewrap leaves the cage every capability within
+		// its user namespace; run by anyone else, none. None either way.
+		"--cap-drop", "ALL",
 		"--ro-bind", "/", "/",
 		"--dev", "/dev", "--proc", "/proc",
 	}

@@ -164,6 +164,7 @@ func TestCageWrites(t *testing.T) {
 		[ -z "$(ls -A /run)" ] && echo run: empty
 		[ "$(cat /proc/1/comm)" = bwrap ] || [ "$(ls /proc | grep -c '^[0-9]')" -lt 10 ] && echo pids: own
 		sh -c 'unshare -U true' 2>/dev/null || echo userns: refused
+		grep -Eq '^CapEff:[[:space:]]+0+$' /proc/self/status && grep -Eq '^CapBnd:[[:space:]]+0+$' /proc/self/status && echo caps: none
 		[ -z "$XDG_RUNTIME_DIR$SSH_AUTH_SOCK" ] && echo hidden vars: unset
 		[ "$KEPT" = kept ] && echo other vars: kept
 	`)
@@ -171,7 +172,7 @@ func TestCageWrites(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	for _, want := range []string{"worktree: ok", "outside: refused", "repository: refused", "git: refused", "cache: ok",
-		"home: refused", "tmp: ok", "host tmp: hidden", "run: empty", "pids: own", "userns: refused", "hidden vars: unset", "other vars: kept"} {
+		"home: refused", "tmp: ok", "host tmp: hidden", "run: empty", "pids: own", "userns: refused", "caps: none", "hidden vars: unset", "other vars: kept"} {
 		if !strings.Contains(out, want+"\n") {
 			t.Errorf("no %q in:\n%s", want, out)
 		}
