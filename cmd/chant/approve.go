@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,40 +22,37 @@ type decideOptions struct {
 func newApproveCmd(g *globals) *cobra.Command {
 	opts := &decideOptions{globals: g}
 	c := &cobra.Command{
-		Use:               "approve ID --by NAME",
+		Use:               "approve ID [--by NAME]",
 		Short:             "Approve a human gate so that its spec can run",
 		Args:              exactArgs(1, "one spec ID"),
-		ValidArgsFunction: completeIDs(g, 1),
+		ValidArgsFunction: completeGates(g, "approved"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.id = args[0]
 			return runDecide(opts, true)
 		},
 	}
-	c.Flags().StringVar(&opts.by, "by", "", "who approves (`NAME`, required)")
+	c.Flags().StringVar(&opts.by, "by", "", "who approves (`NAME`; default: git config user.name)")
 	return c
 }
 
 func newRejectCmd(g *globals) *cobra.Command {
 	opts := &decideOptions{globals: g}
 	c := &cobra.Command{
-		Use:               "reject ID --by NAME --reason TEXT",
+		Use:               "reject ID [--by NAME] --reason TEXT",
 		Short:             "Reject a human gate: it stays closed, with the reason recorded",
 		Args:              exactArgs(1, "one spec ID"),
-		ValidArgsFunction: completeIDs(g, 1),
+		ValidArgsFunction: completeGates(g, "rejected"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.id = args[0]
 			return runDecide(opts, false)
 		},
 	}
-	c.Flags().StringVar(&opts.by, "by", "", "who rejects (`NAME`, required)")
+	c.Flags().StringVar(&opts.by, "by", "", "who rejects (`NAME`; default: git config user.name)")
 	c.Flags().StringVar(&opts.reason, "reason", "", "why (`TEXT`, required)")
 	return c
 }
 
 func runDecide(opts *decideOptions, approve bool) error {
-	if opts.by == "" {
-		return &usageError{gate.ErrNoName}
-	}
 	w, err := opts.workspace()
 	if err != nil {
 		return err
@@ -63,6 +61,15 @@ func runDecide(opts *decideOptions, approve bool) error {
 	target, err := opts.prepare(w, now)
 	if err != nil {
 		return err
+	}
+	if opts.by == "" {
+		// The name the person commits under: who runs chant, as a rule.
+		if repo, err := gitrepo.Open(target.Root); err == nil {
+			opts.by, _ = repo.ConfiguredIdentity()
+		}
+		if opts.by == "" {
+			return &usageError{errors.New("no reviewer name: give it with --by NAME, or set git config user.name")}
+		}
 	}
 	var d *gate.Decision
 	if approve {

@@ -86,7 +86,7 @@ func runDoctor(ctx context.Context, g *globals) error {
 	case errs+warns == 0:
 		row("Lint", fmt.Sprintf("clean (%d specs)", len(set.Specs)))
 	default:
-		row("Lint", fmt.Sprintf("%d errors, %d warnings in %d specs: see %s lint", errs, warns, len(set.Specs), g.invocation()))
+		row("Lint", fmt.Sprintf("%s, %s in %s: see %s lint", plural(errs, "error"), plural(warns, "warning"), plural(len(set.Specs), "spec"), g.invocation()))
 		ok = ok && errs == 0
 	}
 	if repo, err := gitrepo.Open(w.Root); err == nil {

@@ -36,14 +36,16 @@ type engineFlags struct {
 }
 
 func (f *engineFlags) add(fs *pflag.FlagSet, run bool) {
+	before := map[string]bool{}
+	fs.VisitAll(func(fl *pflag.Flag) { before[fl.Name] = true })
 	if run {
-		fs.StringVar(&f.engine, "engine", "", "where phases run: `local` (this machine) or temporal (chant workers; default: engine in config.md, else local)")
+		fs.StringVar(&f.engine, "engine", "", "the `ENGINE` phases run on: local (this machine) or temporal (chant workers; default: engine in config.md, else local)")
 		fs.StringVar(&f.repo, "repo-url", "", "where workers fetch this repository (`URL`: a path, file://, ssh or https; default: temporal.repo, else this repository's path)")
-		fs.DurationVar(&f.heartbeat, "heartbeat", 0, "retry a phase on another worker after its worker is silent this `long` (default: temporal.heartbeat, else 30s)")
-		fs.DurationVar(&f.wait, "wait", temporalengine.DefaultPatience, "wait this `long` for a cluster out of reach when the run starts, 0 until stopped (mid-run, each phase waits as long as it may take)")
+		fs.DurationVar(&f.heartbeat, "heartbeat", 0, "retry a phase on another worker after its worker is silent this `DURATION` (default: temporal.heartbeat, else 30s)")
+		fs.DurationVar(&f.wait, "wait", temporalengine.DefaultPatience, "wait this `DURATION` for a cluster out of reach when the run starts, 0 until stopped (mid-run, each phase waits as long as it may take)")
 	} else {
-		fs.StringVar(&f.engine, "engine", "temporal", "the engine whose phases to run: `temporal`")
-		fs.DurationVar(&f.wait, "wait", 0, "give up after this `long` without the cluster (0: wait until stopped)")
+		fs.StringVar(&f.engine, "engine", "temporal", "the `ENGINE` whose phases to run: temporal")
+		fs.DurationVar(&f.wait, "wait", 0, "give up after this `DURATION` without the cluster (0: wait until stopped)")
 	}
 	fs.StringVar(&f.address, "address", "", "the Temporal cluster's frontend, `HOST:PORT` (default: temporal.address)")
 	fs.StringVar(&f.namespace, "namespace", "", "the Temporal `NAMESPACE` (default: temporal.namespace, else default)")
@@ -53,6 +55,14 @@ func (f *engineFlags) add(fs *pflag.FlagSet, run bool) {
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "CA certificate `FILE` (PEM) the server's certificate is checked against (default: the system's)")
 	fs.StringVar(&f.tlsServerName, "tls-server-name", "", "the `NAME` the server's certificate must have (default: the address's host)")
 	fs.StringVar(&f.apiKeyFile, "api-key-file", "", "read a Temporal Cloud API key from `FILE` (or set TEMPORAL_API_KEY); it turns TLS on")
+	if run {
+		// Of use only with --engine temporal: run's help lists them apart.
+		fs.VisitAll(func(fl *pflag.Flag) {
+			if !before[fl.Name] && fl.Name != "engine" {
+				fs.SetAnnotation(fl.Name, flagGroup, []string{temporalFlags})
+			}
+		})
+	}
 }
 
 // settings merges the flags over the environment (the Temporal CLI's

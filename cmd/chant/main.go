@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -47,7 +48,9 @@ func listingMemory() {
 
 // run executes one chant command line and returns its exit status.
 // Ctrl-C, SIGTERM and SIGHUP (a closed terminal) cancel the command's
-// context: a run stops its agent and records why. A command still not
+// context with an interrupted cause: a run stops its phases, puts their
+// specs back as they were before it (the next run runs them), and the
+// command exits 128 and the signal's number. A command still not
 // done graceAfterSignal later, or at a second signal, exits at once
 // (chant's writes are atomic, so nothing is left torn): a signal always
 // ends a command.
@@ -55,8 +58,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -66,23 +69,24 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		case <-done:
 			return
 		}
-		cancel()
+		intr := &interrupted{sig}
+		cancel(intr)
 		select {
 		case <-sigs:
 		case <-time.After(graceAfterSignal):
 		case <-done:
 			return
 		}
-		fmt.Fprintf(stderr, "chant: stopped by %v\n", sig)
-		code := 130
-		if s, ok := sig.(syscall.Signal); ok {
-			code = 128 + int(s)
-		}
-		os.Exit(code)
+		fmt.Fprintf(stderr, "chant: %v, at once\n", intr)
+		os.Exit(intr.code())
 	}()
 	root := newRootCmd(stdin, stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	var intr *interrupted
+	if errors.As(context.Cause(ctx), &intr) && !errors.As(err, &intr) {
+		err = &stoppedBy{err, intr}
+	}
 	return exitCode(err, textsafe.NewWriter(stderr))
 }
 

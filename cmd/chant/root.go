@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/textsafe"
@@ -62,7 +63,32 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.Version = chantVersion()
 	root.SetVersionTemplate("chant {{.Version}}\n")
 	root.AddCommand(newInitCmd(g), newAddCmd(g), newDoctorCmd(g), newLogCmd(g), newRunCmd(g), newStatusCmd(g), newShowCmd(g), newApproveCmd(g), newRejectCmd(g), newLintCmd(g), newDagCmd(g), newResetCmd(g), newCancelCmd(g), newArchiveCmd(g), newVerifyCmd(g), newWorkerCmd(g))
+	strictCompletion(root)
 	return root
+}
+
+// strictCompletion makes cobra's completion command refuse a shell it has
+// no script for (it printed its help and exited 0).
+func strictCompletion(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		var shells []string
+		for _, sub := range c.Commands() {
+			shells = append(shells, sub.Name())
+		}
+		c.Args = func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return &usageError{fmt.Errorf("no completion script for %q: chant has them for %s", args[0], strings.Join(shells, ", "))}
+			}
+			return nil
+		}
+		c.RunE = func(c *cobra.Command, _ []string) error {
+			return &usageError{fmt.Errorf("name a shell: %s", strings.Join(shells, ", "))}
+		}
+	}
 }
 
 // rustNames are the command and flag names of Chant (the Rust tool whose
@@ -181,4 +207,40 @@ func chantVersion() string {
 		rev += "-dirty"
 	}
 	return "devel " + rev
+}
+
+// flagGroup is the annotation that puts a flag in a group of its own in a
+// command's help (groupedUsage); temporalFlags is the group of flags of
+// use only with --engine temporal.
+const (
+	flagGroup     = "chant-group"
+	temporalFlags = "Temporal flags (with --engine temporal)"
+)
+
+// groupedUsage is cobra's usage with each group of flags (flagGroup)
+// under a heading of its own after the command's other flags.
+func groupedUsage(c *cobra.Command) error {
+	w := c.OutOrStderr()
+	fmt.Fprintf(w, "Usage:\n  %s\n", c.UseLine())
+	groups := map[string]*pflag.FlagSet{"": pflag.NewFlagSet("", pflag.ContinueOnError)}
+	var names []string
+	c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+		g := ""
+		if v := f.Annotations[flagGroup]; len(v) > 0 {
+			g = v[0]
+		}
+		if groups[g] == nil {
+			groups[g] = pflag.NewFlagSet(g, pflag.ContinueOnError)
+			names = append(names, g)
+		}
+		groups[g].AddFlag(f)
+	})
+	fmt.Fprintf(w, "\nFlags:\n%s", groups[""].FlagUsages())
+	for _, g := range names {
+		fmt.Fprintf(w, "\n%s:\n%s", g, groups[g].FlagUsages())
+	}
+	if c.HasAvailableInheritedFlags() {
+		fmt.Fprintf(w, "\nGlobal Flags:\n%s", c.InheritedFlags().FlagUsages())
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -66,6 +67,9 @@ With IDs (partial IDs work when unique), run only those specs.`,
 		ValidArgsFunction: completeIDs(g, -1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.ids = args
+			if c.Flags().Changed("parallel") && opts.parallel < 1 {
+				return &usageError{fmt.Errorf("--parallel %d: not a number of specs to run at once (1 to %d)", opts.parallel, spec.MaxParallel)}
+			}
 			return runRun(c.Context(), opts)
 		},
 	}
@@ -76,6 +80,7 @@ With IDs (partial IDs work when unique), run only those specs.`,
 	c.Flags().BoolVar(&opts.failFast, "fail-fast", false, "stop the run at the first failure (otherwise a failure stops only what depends on it)")
 	c.Flags().IntVarP(&opts.parallel, "parallel", "j", 0, "run up to `N` specs at once (default: defaults.parallel, else 1)")
 	opts.engineFlags.add(c.Flags(), true)
+	c.SetUsageFunc(groupedUsage)
 	return c
 }
 
@@ -117,6 +122,12 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	if engine != nil {
 		opts.leaveEngine(engine, rep)
 	}
+	var intr *interrupted
+	if errors.As(err, &intr) {
+		live.Close()
+		opts.reportInterrupted(rep, intr)
+		return &reported{err}
+	}
 	if rep == nil || rep.Final == nil {
 		return err // refused before anything ran
 	}
@@ -130,6 +141,12 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	opts.summarize(rep)
 	if err != nil && (len(rep.Failed) > 0 || len(rep.Refused) > 0 && err == rep.Refused[0].Err) {
 		return &reported{err} // said above
+	}
+	if err == nil && len(rep.Named) == 0 {
+		if failed := failedBefore(rep); len(failed) > 0 {
+			// Said above; for CI, the run is not a success while they are.
+			return &reported{fmt.Errorf("%w before this run: %s", runner.ErrPhaseFailed, strings.Join(failed, ", "))}
+		}
 	}
 	if errors.Is(err, phase.ErrEngineUnreachable) {
 		opts.reportUnreachable(rep)
@@ -149,6 +166,32 @@ func (opts *runOptions) reportUnreachable(rep *runner.Report) {
 	fmt.Fprintf(opts.stderr, "%s as before the run; what runs on a worker goes on. Once the server answers, %s run takes %s result%s.\n",
 		map[bool]string{true: "Its spec is", false: "Their specs are"}[len(ids) == 1], opts.invocation(),
 		map[bool]string{true: "its", false: "their"}[len(ids) == 1], map[bool]string{true: "", false: "s"}[len(ids) == 1])
+}
+
+// reportInterrupted says which phases a signal stopped, and that they run
+// with the next run.
+func (opts *runOptions) reportInterrupted(rep *runner.Report, intr *interrupted) {
+	var ids []string
+	if rep != nil {
+		for _, ph := range rep.Stopped {
+			ids = append(ids, ph.Spec.ID)
+		}
+		if rep.Final != nil { // in plan order
+			order := map[string]int{}
+			for i, s := range rep.Final.Set.Order() {
+				order[s.ID] = i
+			}
+			sort.SliceStable(ids, func(i, j int) bool { return order[ids[i]] < order[ids[j]] })
+		}
+	}
+	fmt.Fprintf(opts.stdout, "\n%s.", upperFirst(intr.Error()))
+	if len(ids) > 0 {
+		one := len(ids) == 1
+		fmt.Fprintf(opts.stdout, " Stopped: %s; %s as before the run, and %s run runs %s again.",
+			strings.Join(ids, ", "), map[bool]string{true: "its spec is", false: "their specs are"}[one],
+			opts.invocation(), map[bool]string{true: "it", false: "them"}[one])
+	}
+	fmt.Fprintln(opts.stdout)
 }
 
 // attachEngine, for the temporal engine, starts or joins the pipeline's
@@ -284,6 +327,18 @@ func (opts *runOptions) summarize(rep *runner.Report) {
 	for _, st := range notDone {
 		opts.gateHint(st)
 	}
+}
+
+// failedBefore are the specs that a run left failed without running them
+// (they failed in an earlier run).
+func failedBefore(rep *runner.Report) []string {
+	var ids []string
+	for _, s := range rep.Final.Set.Order() {
+		if rep.Final.States[s.ID].Kind == plan.KindFailed {
+			ids = append(ids, s.ID)
+		}
+	}
+	return ids
 }
 
 // summarizeNamed says where each spec named on the command line stands.

@@ -140,15 +140,9 @@ func runShow(opts *showOptions) error {
 		row("Check", fmt.Sprintf("%s (expect %s)", c.Run, c.Expect))
 	}
 	row("Sandbox", agent.SandboxOff(target))
-	if len(s.Criteria()) > 0 {
-		fmt.Fprintf(out, "\nAcceptance criteria (%d of %d checked):\n", len(s.Criteria())-len(s.Unchecked()), len(s.Criteria()))
-		for _, c := range s.Criteria() {
-			box := "[ ]"
-			if c.Checked {
-				box = "[x]"
-			}
-			fmt.Fprintf(out, "  %s %s\n", box, c.Text)
-		}
+	if n := len(s.Criteria()); n > 0 {
+		// The criteria themselves are in the body, below.
+		row("Criteria", fmt.Sprintf("%d of %d checked", n-len(s.Unchecked()), n))
 	}
 	fmt.Fprintf(out, "\n%s\n", strings.TrimSpace(string(s.Body())))
 	return nil

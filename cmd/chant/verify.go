@@ -45,7 +45,7 @@ Exit 0 when everything holds, 1 on drift. Changes nothing.`,
 	}
 	c.Flags().BoolVar(&opts.all, "all", false, "verify every completed spec")
 	c.Flags().BoolVar(&opts.head, "head", false, "check against HEAD rather than each spec's own commit")
-	c.Flags().BoolVarP(&opts.verbose, "verbose", "v", false, "show the checks' output")
+	c.Flags().BoolVar(&opts.verbose, "verbose", false, "show the checks' output")
 	return c
 }
 

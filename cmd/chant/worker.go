@@ -32,7 +32,7 @@ task queue, until stopped (Ctrl-C or SIGTERM).
 
 A worker needs no checkout of its own: for each phase it fetches the
 repository the run names (a path, file://, ssh or https) at the phase's base
-commit into a clone under --dir, runs the agent that the repository's
+commit into a clone under --cache-dir, runs the agent that the repository's
 config asks for in a worktree of that clone, with CHANT_WORKER set to the
 worker's identity, and verifies the work exactly as a local run does. It
 hands back its verdict and a commit of the verified targets, pushed to a
@@ -47,7 +47,7 @@ that dies has its phase retried on another.`,
 	opts.engineFlags.add(c.Flags(), false)
 	c.Flags().StringVar(&opts.identity, "identity", "", "the worker's `NAME`, as status and the cluster show it (default: host name and process ID)")
 	c.Flags().IntVar(&opts.concurrency, "concurrency", 1, "run up to `N` phases at once")
-	c.Flags().StringVar(&opts.workDir, "dir", "", "the worker's own `DIR` for clones, worktrees and logs, one per worker process (default: ~/.cache/chant/worker/NAME)")
+	c.Flags().StringVar(&opts.workDir, "cache-dir", "", "the worker's own `DIR` for clones, worktrees and logs, one per worker process (default: ~/.cache/chant/worker/NAME)")
 	return c
 }
 
@@ -73,7 +73,7 @@ func runWorker(c *cobra.Command, opts *workerOptions) error {
 	if dir == "" {
 		cache, err := os.UserCacheDir()
 		if err != nil {
-			return &usageError{fmt.Errorf("no cache directory for the worker (%v): give one with --dir", err)}
+			return &usageError{fmt.Errorf("no cache directory for the worker (%v): give one with --cache-dir", err)}
 		}
 		dir = filepath.Join(cache, "chant", "worker", filepath.Base(opts.identity))
 	}

@@ -73,6 +73,19 @@ func (r *Repo) StateDir() string { return gitdir.Dirs{Git: r.GitDir}.StateDir() 
 // ignores them, git does not), else user.name/user.email from the
 // repository's, global or system config, else "chant".
 func (r *Repo) Identity() (name, email string) {
+	name, email = r.ConfiguredIdentity()
+	if name == "" {
+		name = "chant"
+	}
+	if email == "" {
+		email = "chant@localhost"
+	}
+	return name, email
+}
+
+// ConfiguredIdentity is Identity without its fallbacks: "" for what
+// neither the environment nor git's config says.
+func (r *Repo) ConfiguredIdentity() (name, email string) {
 	if cfg, err := r.repo.ConfigScoped(config.SystemScope); err == nil {
 		name, email = cfg.User.Name, cfg.User.Email
 	}
@@ -81,12 +94,6 @@ func (r *Repo) Identity() (name, email string) {
 	}
 	if v := os.Getenv("GIT_AUTHOR_EMAIL"); v != "" {
 		email = v
-	}
-	if name == "" {
-		name = "chant"
-	}
-	if email == "" {
-		email = "chant@localhost"
 	}
 	return name, email
 }
