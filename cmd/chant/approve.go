@@ -16,6 +16,7 @@ type decideOptions struct {
 	*globals
 	id     string
 	by     string
+	bySet  bool // --by given, if empty
 	reason string
 }
 
@@ -27,7 +28,7 @@ func newApproveCmd(g *globals) *cobra.Command {
 		Args:              exactArgs(1, "one spec ID"),
 		ValidArgsFunction: completeGates(g, "approved"),
 		RunE: func(c *cobra.Command, args []string) error {
-			opts.id = args[0]
+			opts.id, opts.bySet = args[0], c.Flags().Changed("by")
 			return runDecide(opts, true)
 		},
 	}
@@ -43,7 +44,7 @@ func newRejectCmd(g *globals) *cobra.Command {
 		Args:              exactArgs(1, "one spec ID"),
 		ValidArgsFunction: completeGates(g, "rejected"),
 		RunE: func(c *cobra.Command, args []string) error {
-			opts.id = args[0]
+			opts.id, opts.bySet = args[0], c.Flags().Changed("by")
 			return runDecide(opts, false)
 		},
 	}
@@ -63,8 +64,8 @@ func runDecide(opts *decideOptions, approve bool) error {
 		return err
 	}
 	if opts.by == "" {
-		// The name the person commits under: who runs chant, as a rule.
-		if repo, err := gitrepo.Open(target.Root); err == nil {
+		if repo, err := gitrepo.Open(target.Root); err == nil && !opts.bySet {
+			// The name the person commits under: who runs chant, as a rule.
 			opts.by, _ = repo.ConfiguredIdentity()
 		}
 		if opts.by == "" {

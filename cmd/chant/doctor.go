@@ -113,7 +113,7 @@ func runDoctor(ctx context.Context, g *globals) error {
 // cluster answers and which workers poll the queue.
 func doctorEngine(ctx context.Context, cfg *spec.Config, row func(k, v string)) bool {
 	var f engineFlags
-	engine, conn, queue, _, _, err := f.settings(cfg)
+	engine, conn, queue, _, _, err := f.Resolve(cfg)
 	switch {
 	case err != nil:
 		row("Engine", err.Error())

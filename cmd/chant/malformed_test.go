@@ -71,7 +71,7 @@ func TestMalformedInputs(t *testing.T) {
 		{name: "bad expires_after", files: map[string]string{".chant/config.md": "---\napproval: {expires_after: soon}\n---\n", ".chant/specs/g.md": spec("depends_on: [ok]\napproval: {required: true, status: pending}\n")}, args: []string{"status"}, err: `\.chant/config\.md: approval\.expires_after "soon" is not a duration`},
 		{name: "recording YAML", run: "ok", files: map[string]string{".chant/recordings/ok/recording.yaml": "checked: [\n"}, err: `\.chant/recordings/ok/recording\.yaml:\d+:\d+: invalid recording`},
 		{name: "recording escapes by path", run: "ok", files: map[string]string{".chant/recordings/ok/files/out/ok.txt": "x\n"}, link: [2]string{"out", outside}, err: `\.chant/recordings/ok/files/out/ok\.txt:1:1: the recording writes out/ok\.txt, outside the repository`},
-		{name: "approve without --by", args: []string{"approve", "ok"}, err: `a reviewer name is required \(--by\)`},
+		{name: "approve with an empty --by", args: []string{"approve", "ok", "--by", ""}, err: `no reviewer name: give it with --by NAME`},
 		{name: "approve a non-gate", args: []string{"approve", "ok", "--by", "me"}, err: `not a human gate: ok \(\.chant/specs/ok\.md\)`},
 		{name: "unknown spec", args: []string{"show", "nope"}, err: `no spec matches "nope"`},
 		{name: "unknown command", args: []string{"frobnicate"}, err: `unknown command "frobnicate"`},

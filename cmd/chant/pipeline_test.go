@@ -68,7 +68,7 @@ func TestBundledPipelineEndToEnd(t *testing.T) {
 	for _, bad := range [][]string{
 		{"approve", "999", "--by", "x"},      // no such spec
 		{"approve", "001", "--by", "x"},      // not a gate
-		{"approve", "006"},                   // no name
+		{"approve", "006", "--by", "a\nb"},   // a name of two lines
 		{"approve", "0", "--by", "x"},        // ambiguous
 		{"reject", "006", "--by", "x"},       // no reason
 		{"approve", "006", "--by", "x", "y"}, // extra argument

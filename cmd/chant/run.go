@@ -197,7 +197,7 @@ func (opts *runOptions) reportInterrupted(rep *runner.Report, intr *interrupted)
 // attachEngine, for the temporal engine, starts or joins the pipeline's
 // workflow and sets the run's options to use it; nil for a local run.
 func (opts *runOptions) attachEngine(ctx context.Context, w, target *spec.Workspace, ro *runner.Options, out io.Writer) (*temporalengine.Engine, error) {
-	if engine, _, _, _, _, err := opts.engineFlags.settings(w.Config); err != nil || engine != spec.EngineTemporal {
+	if engine, _, _, _, _, err := opts.engineFlags.Resolve(w.Config); err != nil || engine != spec.EngineTemporal {
 		return nil, err
 	}
 	if opts.record {
@@ -207,7 +207,7 @@ func (opts *runOptions) attachEngine(ctx context.Context, w, target *spec.Worksp
 	if err != nil {
 		return nil, err
 	}
-	e, err := opts.engineFlags.pipeline(ctx, w.Config, repo, "chant run", out)
+	e, err := opts.engineFlags.Pipeline(ctx, w.Config, repo, "chant run", out)
 	if err != nil {
 		return nil, err
 	}

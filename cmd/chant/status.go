@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/chant-run/chant/fixture"
+	"github.com/chant-run/chant/internal/table"
 	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/plan"
@@ -147,12 +148,12 @@ func runStatus(opts *statusOptions) error {
 		fmt.Fprintf(out, "Repository: %s (not made yet: '%s run' makes it from the %s fixture)\n\n",
 			repo, opts.invocation(), w.Config.Fixture)
 	}
-	var t table
-	t.add(cell{"ID", st.bold}, cell{"TYPE", st.bold}, cell{"STATUS", st.bold}, cell{"TITLE", st.bold}, cell{"WHY NOT DONE", st.bold})
+	var t table.Table
+	t.Add(table.Cell{Text: "ID", Paint: st.bold}, table.Cell{Text: "TYPE", Paint: st.bold}, table.Cell{Text: "STATUS", Paint: st.bold}, table.Cell{Text: "TITLE", Paint: st.bold}, table.Cell{Text: "WHY NOT DONE", Paint: st.bold})
 	for _, s := range states {
-		t.add(cell{text: s.Spec.ID}, cell{text: s.Spec.Type}, st.status(s), cell{text: s.Spec.Title}, cell{text: why(s)})
+		t.Add(table.Cell{Text: s.Spec.ID}, table.Cell{Text: s.Spec.Type}, st.status(s), table.Cell{Text: s.Spec.Title}, table.Cell{Text: why(s)})
 	}
-	if err := t.write(out); err != nil {
+	if err := t.Write(out); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "\n%s\n", summaryLine(len(states), summary))
@@ -268,10 +269,10 @@ func (st style) bold(s string) string {
 
 // status is the STATUS cell: on a terminal, with a symbol and a colour
 // for where the spec stands.
-func (st style) status(s *plan.State) cell {
+func (st style) status(s *plan.State) table.Cell {
 	word := statusWord(s)
 	if !st.color {
-		return cell{text: word}
+		return table.Cell{Text: word}
 	}
 	symbol, code := "·", "0"
 	switch s.Kind {
@@ -286,7 +287,7 @@ func (st style) status(s *plan.State) cell {
 	case plan.KindReady:
 		symbol, code = "○", "36"
 	}
-	return cell{text: symbol + " " + word, paint: func(text string) string { return textsafe.Own("\x1b["+code+"m") + text + textsafe.Own("\x1b[0m") }}
+	return table.Cell{Text: symbol + " " + word, Paint: func(text string) string { return textsafe.Own("\x1b["+code+"m") + text + textsafe.Own("\x1b[0m") }}
 }
 
 func nonNil(list []string) []string {

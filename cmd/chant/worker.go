@@ -52,19 +52,22 @@ that dies has its phase retried on another.`,
 }
 
 func runWorker(c *cobra.Command, opts *workerOptions) error {
-	if opts.engine != spec.EngineTemporal {
-		return &usageError{fmt.Errorf("--engine %s: a worker serves the temporal engine", opts.engine)}
+	if opts.Engine != spec.EngineTemporal {
+		return &usageError{fmt.Errorf("--engine %s: a worker serves the temporal engine", opts.Engine)}
 	}
 	if opts.concurrency < 1 || opts.concurrency > spec.MaxParallel {
 		return &usageError{fmt.Errorf("--concurrency %d: not a number of phases to run at once (1 to %d)", opts.concurrency, spec.MaxParallel)}
 	}
-	_, conn, queue, _, _, err := opts.engineFlags.settings(nil)
+	_, conn, queue, _, _, err := opts.engineFlags.Resolve(nil)
 	if err != nil {
 		return err
 	}
 	if opts.identity == "" {
 		host, _ := os.Hostname()
-		opts.identity = fmt.Sprintf("%s-%d", first(host, "worker"), os.Getpid())
+		if host == "" {
+			host = "worker"
+		}
+		opts.identity = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
 	if strings.ContainsAny(opts.identity, "\n\r") {
 		return &usageError{fmt.Errorf("--identity: one line")}
@@ -86,7 +89,7 @@ func runWorker(c *cobra.Command, opts *workerOptions) error {
 	conn.Identity = opts.identity
 	// A worker started before the cluster is up (or while it restarts)
 	// waits for it.
-	client, err := temporalengine.DialWaiting(c.Context(), conn, opts.wait, opts.stdout)
+	client, err := temporalengine.DialWaiting(c.Context(), conn, opts.Wait, opts.stdout)
 	if err != nil {
 		return err
 	}
