@@ -2,12 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/chant-run/chant/internal/term"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -92,17 +91,8 @@ func runAdd(opts *addOptions) error {
 	if !opts.edit {
 		return nil
 	}
-	editor := os.Getenv("VISUAL")
-	if editor == "" {
-		editor = os.Getenv("EDITOR")
-	}
-	if editor == "" {
-		editor = "vi"
-	}
-	cmd := exec.Command("sh", "-c", editor+` "$1"`, "sh", path)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, opts.stdout, opts.stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: %w (the spec is written: %s)", editor, err, w.Rel(path))
+	if err := term.Edit(path, opts.stdin, opts.rawStdout, opts.rawStderr); err != nil {
+		return fmt.Errorf("%w (the spec is written: %s)", err, w.Rel(path))
 	}
 	// What the editor left must still be a spec.
 	if _, err := spec.ReadFile(path); err != nil {

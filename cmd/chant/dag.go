@@ -2,13 +2,12 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/fixture"
+	"github.com/chant-run/chant/internal/graph"
 	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/store"
@@ -17,6 +16,7 @@ import (
 type dagOptions struct {
 	*globals
 	format string
+	json   bool
 	all    bool
 }
 
@@ -27,20 +27,25 @@ func newDagCmd(g *globals) *cobra.Command {
 		Short: "Draw the dependency graph (Mermaid or Graphviz DOT), with status",
 		Long: `Print the dependency graph of the specs, each node labelled with its ID,
 title and status, in Mermaid (default; paste it into any Markdown that renders
-Mermaid) or Graphviz DOT (dot -Tsvg). An arrow a → b means a runs before b.
+Mermaid), Graphviz DOT (dot -Tsvg) or JSON (--json: nodes with ID, label
+and class, edges from and to). An arrow a → b means a runs before b.
 Members hang off their driver with a dotted arrow.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, args []string) error { return runDag(opts) },
 	}
-	c.Flags().StringVar(&opts.format, "format", "mermaid", "`mermaid` or dot")
+	c.Flags().StringVar(&opts.format, "format", "mermaid", "`mermaid`, dot or json (nodes with their class, edges)")
+	c.Flags().BoolVar(&opts.json, "json", false, "the same as --format json")
 	c.Flags().BoolVar(&opts.all, "all", false, "include archived specs")
 	return c
 }
 
 func runDag(opts *dagOptions) error {
 	listingMemory()
-	if opts.format != "mermaid" && opts.format != "dot" {
-		return &usageError{fmt.Errorf("dag: --format %q: want mermaid or dot", opts.format)}
+	if opts.json {
+		opts.format = "json"
+	}
+	if opts.format != "mermaid" && opts.format != "dot" && opts.format != "json" {
+		return &usageError{fmt.Errorf("dag: --format %q: want mermaid, dot or json", opts.format)}
 	}
 	target, err := opts.target()
 	if err != nil {
@@ -54,34 +59,51 @@ func runDag(opts *dagOptions) error {
 	if err != nil {
 		return err
 	}
-	var nodes []*spec.Spec
-	shown := map[string]bool{}
-	for _, s := range set.Order() {
-		if !s.Archived || opts.all {
-			nodes = append(nodes, s)
-			shown[s.ID] = true
-		}
-	}
-	g := graph{set: set, nodes: nodes, shown: shown, states: a.States}
-	if opts.format == "dot" {
-		g.dot(opts.stdout)
-	} else {
-		g.mermaid(opts.stdout)
+	g := dagOf(set, a.States, opts.all)
+	switch opts.format {
+	case "dot":
+		g.DOT(opts.stdout)
+	case "json":
+		return g.JSON(opts.stdout)
+	default:
+		g.Mermaid(opts.stdout)
 	}
 	return nil
 }
 
-type graph struct {
-	set    *spec.Set
-	nodes  []*spec.Spec
-	shown  map[string]bool
-	states map[string]*plan.State
+// dagOf is the graph of the specs (archived ones with all): an edge from
+// each dependency to what depends on it, a dashed one from a driver to
+// each member.
+func dagOf(set *spec.Set, states map[string]*plan.State, all bool) *graph.Graph {
+	g := &graph.Graph{}
+	shown := map[string]bool{}
+	var nodes []*spec.Spec
+	for _, s := range set.Order() {
+		if !s.Archived || all {
+			nodes = append(nodes, s)
+			shown[s.ID] = true
+		}
+	}
+	for _, s := range nodes {
+		st := states[s.ID]
+		g.Nodes = append(g.Nodes, graph.Node{ID: s.ID, Label: dagLabel(st), Class: dagClass(st.Kind)})
+		for _, dep := range s.DependsOn {
+			if shown[dep] && dep != spec.DriverOf(s.ID) {
+				g.Edges = append(g.Edges, graph.Edge{From: dep, To: s.ID})
+			}
+		}
+		for _, m := range set.MembersOf(s) {
+			if shown[m] {
+				g.Edges = append(g.Edges, graph.Edge{From: s.ID, To: m, Dashed: true})
+			}
+		}
+	}
+	return g
 }
 
-// class is the node's state for styling: done, ready, gate, failed,
-// running, waiting.
-func (g graph) class(s *spec.Spec) string {
-	switch g.states[s.ID].Kind {
+// dagClass is a node's class (graph.Classes) for where its spec stands.
+func dagClass(k plan.Kind) string {
+	switch k {
 	case plan.KindCompleted, plan.KindArchived:
 		return "done"
 	case plan.KindFailed, plan.KindInvalid:
@@ -96,9 +118,8 @@ func (g graph) class(s *spec.Spec) string {
 	return "waiting"
 }
 
-// label is the node's text: ID, title, and where it stands.
-func (g graph) label(s *spec.Spec) string {
-	st := g.states[s.ID]
+// dagLabel is a node's text: ID, title, and where it stands.
+func dagLabel(st *plan.State) string {
 	state := statusWord(st)
 	switch st.Kind {
 	case plan.KindAwaiting, plan.KindRejected, plan.KindExpired, plan.KindFailed, plan.KindBlocked:
@@ -106,66 +127,5 @@ func (g graph) label(s *spec.Spec) string {
 	case plan.KindInvalid:
 		state += ", " + plural(len(st.Errors()), "problem")
 	}
-	return fmt.Sprintf("%s: %s (%s)", s.ID, s.Title, state)
-}
-
-// edges calls fn for each dependency edge (dep runs before s) and each
-// driver-member edge.
-func (g graph) edges(fn func(from, to string, member bool)) {
-	for _, s := range g.nodes {
-		for _, dep := range s.DependsOn {
-			if g.shown[dep] && dep != spec.DriverOf(s.ID) {
-				fn(dep, s.ID, false)
-			}
-		}
-		for _, m := range g.set.MembersOf(s) {
-			if g.shown[m] {
-				fn(s.ID, m, true)
-			}
-		}
-	}
-}
-
-var dagColors = map[string]string{
-	"done": "#c8e6c9", "ready": "#bbdefb", "gate": "#f8bbd0", "failed": "#ffcdd2", "running": "#fff9c4", "waiting": "#eeeeee",
-}
-
-func (g graph) mermaid(w io.Writer) {
-	fmt.Fprintln(w, "flowchart TD")
-	ids := map[string]string{}
-	for i, s := range g.nodes {
-		ids[s.ID] = fmt.Sprintf("s%d", i)
-		fmt.Fprintf(w, "    %s[\"%s\"]:::%s\n", ids[s.ID], mermaidText(g.label(s)), g.class(s))
-	}
-	g.edges(func(from, to string, member bool) {
-		arrow := "-->"
-		if member {
-			arrow = "-.->"
-		}
-		fmt.Fprintf(w, "    %s %s %s\n", ids[from], arrow, ids[to])
-	})
-	for _, c := range []string{"done", "ready", "gate", "failed", "running", "waiting"} {
-		fmt.Fprintf(w, "    classDef %s fill:%s,stroke:#555\n", c, dagColors[c])
-	}
-}
-
-var mermaidEscapes = strings.NewReplacer("#", "#35;", `"`, "#quot;", "<", "#lt;", ">", "#gt;")
-
-func mermaidText(s string) string { return mermaidEscapes.Replace(s) }
-
-func (g graph) dot(w io.Writer) {
-	fmt.Fprintln(w, "digraph specs {")
-	fmt.Fprintln(w, "    rankdir=TB;")
-	fmt.Fprintln(w, "    node [shape=box, style=\"rounded,filled\", fontname=\"sans-serif\"];")
-	for _, s := range g.nodes {
-		fmt.Fprintf(w, "    %q [label=%q, fillcolor=%q];\n", s.ID, g.label(s), dagColors[g.class(s)])
-	}
-	g.edges(func(from, to string, member bool) {
-		if member {
-			fmt.Fprintf(w, "    %q -> %q [style=dashed];\n", from, to)
-		} else {
-			fmt.Fprintf(w, "    %q -> %q;\n", from, to)
-		}
-	})
-	fmt.Fprintln(w, "}")
+	return fmt.Sprintf("%s: %s (%s)", st.Spec.ID, st.Spec.Title, state)
 }

@@ -54,7 +54,7 @@ func runDoctor(ctx context.Context, g *globals) error {
 			row("Program", err.Error())
 			ok = false
 		} else {
-			row("Program", path+", "+version(ctx, path))
+			row("Program", path+", "+programVersion(ctx, path))
 		}
 	default:
 		row("Agent", fmt.Sprintf("defaults.provider: %s", provider))
@@ -152,8 +152,8 @@ func recordingsWhere(w *spec.Workspace) string {
 	return "recordings in " + w.Rel(agent.RecordingsDir(w))
 }
 
-// version is the first line a program prints for --version.
-func version(ctx context.Context, path string) string {
+// programVersion is the first line a program prints for --version.
+func programVersion(ctx context.Context, path string) string {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, path, "--version").CombinedOutput()

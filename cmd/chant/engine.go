@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/chant-run/chant/internal/clihelp"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/temporalengine"
 	"github.com/chant-run/chant/spec"
@@ -42,7 +43,7 @@ func (f *engineFlags) add(fs *pflag.FlagSet, run bool) {
 		// Of use only with --engine temporal: run's help lists them apart.
 		fs.VisitAll(func(fl *pflag.Flag) {
 			if !before[fl.Name] && fl.Name != "engine" {
-				fs.SetAnnotation(fl.Name, flagGroup, []string{temporalFlags})
+				fs.SetAnnotation(fl.Name, clihelp.FlagGroup, []string{clihelp.TemporalFlags})
 			}
 		})
 	}

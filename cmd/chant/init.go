@@ -4,14 +4,13 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/chant-run/chant/internal/term"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/chant-run/chant/internal/gitdir"
 	"github.com/chant-run/chant/internal/safefs"
@@ -67,13 +66,13 @@ func runInit(opts *initOptions, agentGiven, nameGiven bool) error {
 	}
 	_, err = os.Lstat(filepath.Join(abs, ".chant", spec.ConfigFile))
 	exists := err == nil
-	if !exists && stdinIsTerminal() {
+	if !exists && term.StdinIsTerminal() {
 		in := bufio.NewReader(opts.stdin)
 		if !nameGiven {
-			opts.name = ask(in, opts.stdout, "Project name", opts.name)
+			opts.name = term.Ask(in, opts.stdout, "Project name", opts.name)
 		}
 		if !agentGiven {
-			opts.agent = ask(in, opts.stdout, "Agent ("+strings.Join(agent.Providers(), ", ")+")", opts.agent)
+			opts.agent = term.Ask(in, opts.stdout, "Agent ("+strings.Join(agent.Providers(), ", ")+")", opts.agent)
 		}
 	}
 	if !slices.Contains(agent.Providers(), opts.agent) {
@@ -159,19 +158,6 @@ func (opts *initOptions) sayInit(abs string, exists bool, wrote []string) {
 		fmt.Fprintf(out, "Set agent.command in .chant/%s to the command that runs your agent.\n", spec.ConfigFile)
 	}
 	fmt.Fprintf(out, "Next:\n  git add .chant && git commit -m \"Set up chant\"\n  %s add \"What to do\" --target FILE --criterion \"What must hold\"\n  %s run\n", opts.invocation(), opts.invocation())
-}
-
-func stdinIsTerminal() bool { return term.IsTerminal(int(os.Stdin.Fd())) }
-
-// ask prints a question with its default and reads the answer; an empty
-// answer (or none) is the default.
-func ask(in *bufio.Reader, out io.Writer, question, def string) string {
-	fmt.Fprintf(out, "%s [%s]: ", question, def)
-	line, _ := in.ReadString('\n')
-	if line = strings.TrimSpace(line); line != "" {
-		return line
-	}
-	return def
 }
 
 // configTemplate is a new config.md: every key commented with what it does.

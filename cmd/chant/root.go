@@ -6,15 +6,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/chant-run/chant/fixture"
+	"github.com/chant-run/chant/internal/clihelp"
 	"github.com/chant-run/chant/internal/textsafe"
+	"github.com/chant-run/chant/internal/version"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -24,8 +24,9 @@ type globals struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
-	// rawStdout is standard output unfiltered, for chant log --raw.
-	rawStdout io.Writer
+	// rawStdout and rawStderr are unfiltered, for chant log --raw and the
+	// user's editor.
+	rawStdout, rawStderr io.Writer
 }
 
 // newRootCmd is chant's command line. Whatever a command prints may hold
@@ -33,7 +34,7 @@ type globals struct {
 // that no control sequence but chant's own (textsafe.Own) reaches the
 // terminal.
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
-	g := &globals{stdin: stdin, stdout: textsafe.NewWriter(stdout), stderr: textsafe.NewWriter(stderr), rawStdout: stdout}
+	g := &globals{stdin: stdin, stdout: textsafe.NewWriter(stdout), stderr: textsafe.NewWriter(stderr), rawStdout: stdout, rawStderr: stderr}
 	stdout, stderr = g.stdout, g.stderr
 	root := &cobra.Command{
 		Use:           "chant",
@@ -60,35 +61,11 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		}
 		return &usageError{fmt.Errorf("%w%s (see '%s --help')", err, hint, c.CommandPath())}
 	})
-	root.Version = chantVersion()
+	root.Version = version.Chant()
 	root.SetVersionTemplate("chant {{.Version}}\n")
-	root.AddCommand(newInitCmd(g), newAddCmd(g), newDoctorCmd(g), newLogCmd(g), newRunCmd(g), newStatusCmd(g), newShowCmd(g), newApproveCmd(g), newRejectCmd(g), newLintCmd(g), newDagCmd(g), newResetCmd(g), newCancelCmd(g), newArchiveCmd(g), newVerifyCmd(g), newWorkerCmd(g))
-	strictCompletion(root)
+	root.AddCommand(newInitCmd(g), newAddCmd(g), newDoctorCmd(g), newLogCmd(g), newRunCmd(g), newStatusCmd(g), newShowCmd(g), newApproveCmd(g), newRejectCmd(g), newLintCmd(g), newDagCmd(g), newResetCmd(g), newCancelCmd(g), newArchiveCmd(g), newEditCmd(g), newVerifyCmd(g), newWorkerCmd(g))
+	clihelp.StrictCompletion(root, func(err error) error { return &usageError{err} })
 	return root
-}
-
-// strictCompletion makes cobra's completion command refuse a shell it has
-// no script for (it printed its help and exited 0).
-func strictCompletion(root *cobra.Command) {
-	root.InitDefaultCompletionCmd()
-	for _, c := range root.Commands() {
-		if c.Name() != "completion" {
-			continue
-		}
-		var shells []string
-		for _, sub := range c.Commands() {
-			shells = append(shells, sub.Name())
-		}
-		c.Args = func(_ *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return &usageError{fmt.Errorf("no completion script for %q: chant has them for %s", args[0], strings.Join(shells, ", "))}
-			}
-			return nil
-		}
-		c.RunE = func(c *cobra.Command, _ []string) error {
-			return &usageError{fmt.Errorf("name a shell: %s", strings.Join(shells, ", "))}
-		}
-	}
 }
 
 // rustNames are the command and flag names of Chant (the Rust tool whose
@@ -176,71 +153,4 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 		}
 		return nil
 	}
-}
-
-// chantVersion is the module's version when installed with go install, else
-// the commit it was built from.
-func chantVersion() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(unknown)"
-	}
-	if v := info.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	rev, dirty := "", false
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			dirty = s.Value == "true"
-		}
-	}
-	if rev == "" {
-		return "devel"
-	}
-	if len(rev) > 12 {
-		rev = rev[:12]
-	}
-	if dirty {
-		rev += "-dirty"
-	}
-	return "devel " + rev
-}
-
-// flagGroup is the annotation that puts a flag in a group of its own in a
-// command's help (groupedUsage); temporalFlags is the group of flags of
-// use only with --engine temporal.
-const (
-	flagGroup     = "chant-group"
-	temporalFlags = "Temporal flags (with --engine temporal)"
-)
-
-// groupedUsage is cobra's usage with each group of flags (flagGroup)
-// under a heading of its own after the command's other flags.
-func groupedUsage(c *cobra.Command) error {
-	w := c.OutOrStderr()
-	fmt.Fprintf(w, "Usage:\n  %s\n", c.UseLine())
-	groups := map[string]*pflag.FlagSet{"": pflag.NewFlagSet("", pflag.ContinueOnError)}
-	var names []string
-	c.LocalFlags().VisitAll(func(f *pflag.Flag) {
-		g := ""
-		if v := f.Annotations[flagGroup]; len(v) > 0 {
-			g = v[0]
-		}
-		if groups[g] == nil {
-			groups[g] = pflag.NewFlagSet(g, pflag.ContinueOnError)
-			names = append(names, g)
-		}
-		groups[g].AddFlag(f)
-	})
-	fmt.Fprintf(w, "\nFlags:\n%s", groups[""].FlagUsages())
-	for _, g := range names {
-		fmt.Fprintf(w, "\n%s:\n%s", g, groups[g].FlagUsages())
-	}
-	if c.HasAvailableInheritedFlags() {
-		fmt.Fprintf(w, "\nGlobal Flags:\n%s", c.InheritedFlags().FlagUsages())
-	}
-	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/fixture"
+	"github.com/chant-run/chant/internal/clihelp"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/progress"
 	"github.com/chant-run/chant/internal/temporalengine"
@@ -80,7 +81,7 @@ With IDs (partial IDs work when unique), run only those specs.`,
 	c.Flags().BoolVar(&opts.failFast, "fail-fast", false, "stop the run at the first failure (otherwise a failure stops only what depends on it)")
 	c.Flags().IntVarP(&opts.parallel, "parallel", "j", 0, "run up to `N` specs at once (default: defaults.parallel, else 1)")
 	opts.engineFlags.add(c.Flags(), true)
-	c.SetUsageFunc(groupedUsage)
+	c.SetUsageFunc(clihelp.GroupedUsage)
 	return c
 }
 

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chant-run/chant/internal/fault"
+	"github.com/chant-run/chant/internal/safefs"
+	"github.com/chant-run/chant/internal/term"
+	"github.com/chant-run/chant/spec"
+)
+
+type editOptions struct {
+	*globals
+	id    string
+	force bool
+}
+
+func newEditCmd(g *globals) *cobra.Command {
+	opts := &editOptions{globals: g}
+	c := &cobra.Command{
+		Use:   "edit ID",
+		Short: "Open a spec in $VISUAL or $EDITOR, and save it only if it lints clean",
+		Long: `Open a copy of the spec in $VISUAL or $EDITOR (else vi). What the editor
+leaves is checked as chant lint would, against the other specs: with an
+error, chant says where and, on a terminal, offers to edit again; it saves
+nothing unless --force (the text is kept in a file it names). The spec is
+saved only if its file has not changed meanwhile, and not while it runs.`,
+		Args:              exactArgs(1, "one spec ID"),
+		ValidArgsFunction: completeIDs(g, 1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.id = args[0]
+			return runEdit(opts)
+		},
+	}
+	c.Flags().BoolVar(&opts.force, "force", false, "save the spec even with lint errors")
+	return c
+}
+
+var errEditRefused = fault.New(fault.Input, "not saved")
+
+func runEdit(opts *editOptions) error {
+	w, err := opts.workspace()
+	if err != nil {
+		return err
+	}
+	set, err := w.Load()
+	if err != nil {
+		return err
+	}
+	s, err := set.Resolve(opts.id)
+	if err != nil {
+		return &usageError{err}
+	}
+	if s.Status == spec.StatusInProgress {
+		return &usageError{fmt.Errorf("%s is in progress: edit it once its run has ended", s.ID)}
+	}
+	before, err := os.ReadFile(s.Path)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp("", "chant-edit-*-"+filepath.Base(s.Path))
+	if err != nil {
+		return err
+	}
+	tmp.Close()
+	kept := false
+	defer func() {
+		if !kept {
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := os.WriteFile(tmp.Name(), before, 0o600); err != nil {
+		return err
+	}
+	in := bufio.NewReader(opts.stdin)
+	for {
+		if err := term.Edit(tmp.Name(), opts.stdin, opts.rawStdout, opts.rawStderr); err != nil {
+			return err
+		}
+		after, err := os.ReadFile(tmp.Name())
+		if err != nil {
+			return err
+		}
+		if string(after) == string(before) {
+			fmt.Fprintf(opts.stdout, "%s is unchanged.\n", s.ID)
+			return nil
+		}
+		errs := editProblems(set, s, after, opts.stderr)
+		if errs == 0 || opts.force {
+			if err := saveEdited(w, s, before, after); err != nil {
+				kept = true
+				return fmt.Errorf("%w (your text is in %s)", err, tmp.Name())
+			}
+			fmt.Fprintf(opts.stdout, "Saved %s%s.\n", w.Rel(s.Path), map[bool]string{true: " with lint errors (--force)"}[errs > 0])
+			return nil
+		}
+		if !term.StdinIsTerminal() || !term.Yes(in, opts.stdout, "Edit it again? [Y/n] ") {
+			kept = true
+			return fmt.Errorf("%w: %s has %s; your text is in %s (--force saves it as it is)", errEditRefused, s.ID, plural(errs, "lint error"), tmp.Name())
+		}
+	}
+}
+
+// editProblems prints the lint problems of the edited text of s, checked
+// against the other specs of set, and returns how many are errors.
+func editProblems(set *spec.Set, s *spec.Spec, text []byte, w io.Writer) int {
+	edited, err := spec.Parse(s.Path, text)
+	if err != nil {
+		fmt.Fprintln(w, err)
+		return 1
+	}
+	specs := []*spec.Spec{edited}
+	for _, o := range set.Specs {
+		if o.ID != s.ID {
+			specs = append(specs, o)
+		}
+	}
+	errs := 0
+	for _, p := range spec.NewSet(specs...).Problems() {
+		if p.Path != s.Path {
+			continue
+		}
+		fmt.Fprintln(w, p)
+		if p.Severity == spec.SeverityError {
+			errs++
+		}
+	}
+	return errs
+}
+
+// saveEdited writes the edited spec, under the workspace's lock, if its
+// file still holds what the editor was given.
+func saveEdited(w *spec.Workspace, s *spec.Spec, before, after []byte) error {
+	unlock, err := w.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	cur, err := os.ReadFile(s.Path)
+	if err != nil {
+		return err
+	}
+	if string(cur) != string(before) {
+		return fmt.Errorf("%w: %s changed while you edited it", errEditRefused, w.Rel(s.Path))
+	}
+	return safefs.WriteFileAtomic(s.Path, after)
+}

@@ -1,0 +1,72 @@
+// Package clihelp adjusts cobra's help and completion to chant's ways:
+// flags listed by group, a completion command that refuses an unknown
+// shell.
+package clihelp
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// StrictCompletion makes cobra's completion command refuse a shell it has
+// no script for (it printed its help and exited 0).
+func StrictCompletion(root *cobra.Command, usage func(error) error) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		var shells []string
+		for _, sub := range c.Commands() {
+			shells = append(shells, sub.Name())
+		}
+		c.Args = func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usage(fmt.Errorf("no completion script for %q: chant has them for %s", args[0], strings.Join(shells, ", ")))
+			}
+			return nil
+		}
+		c.RunE = func(c *cobra.Command, _ []string) error {
+			return usage(fmt.Errorf("name a shell: %s", strings.Join(shells, ", ")))
+		}
+	}
+}
+
+// FlagGroup is the annotation that puts a flag in a group of its own in a
+// command's help (GroupedUsage); TemporalFlags is the group of flags of
+// use only with --engine temporal.
+const (
+	FlagGroup     = "chant-group"
+	TemporalFlags = "Temporal flags (with --engine temporal)"
+)
+
+// GroupedUsage is cobra's usage with each group of flags (FlagGroup)
+// under a heading of its own after the command's other flags.
+func GroupedUsage(c *cobra.Command) error {
+	w := c.OutOrStderr()
+	fmt.Fprintf(w, "Usage:\n  %s\n", c.UseLine())
+	groups := map[string]*pflag.FlagSet{"": pflag.NewFlagSet("", pflag.ContinueOnError)}
+	var names []string
+	c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+		g := ""
+		if v := f.Annotations[FlagGroup]; len(v) > 0 {
+			g = v[0]
+		}
+		if groups[g] == nil {
+			groups[g] = pflag.NewFlagSet(g, pflag.ContinueOnError)
+			names = append(names, g)
+		}
+		groups[g].AddFlag(f)
+	})
+	fmt.Fprintf(w, "\nFlags:\n%s", groups[""].FlagUsages())
+	for _, g := range names {
+		fmt.Fprintf(w, "\n%s:\n%s", g, groups[g].FlagUsages())
+	}
+	if c.HasAvailableInheritedFlags() {
+		fmt.Fprintf(w, "\nGlobal Flags:\n%s", c.InheritedFlags().FlagUsages())
+	}
+	return nil
+}

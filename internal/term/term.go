@@ -1,0 +1,58 @@
+// Package term is chant's dealings with a person at a terminal: whether
+// one is there, questions, their editor.
+package term
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+
+	xterm "golang.org/x/term"
+)
+
+// StdinIsTerminal reports whether chant's standard input is a terminal.
+func StdinIsTerminal() bool { return xterm.IsTerminal(int(os.Stdin.Fd())) }
+
+// Ask prints a question with its default and reads the answer; an empty
+// answer (or none) is the default.
+func Ask(in *bufio.Reader, out io.Writer, question, def string) string {
+	fmt.Fprintf(out, "%s [%s]: ", question, def)
+	line, _ := in.ReadString('\n')
+	if line = strings.TrimSpace(line); line != "" {
+		return line
+	}
+	return def
+}
+
+// Edit opens path in $VISUAL, else $EDITOR, else vi.
+func Edit(path string, stdin io.Reader, stdout, stderr io.Writer) error {
+	editor := os.Getenv("VISUAL")
+	if editor == "" {
+		editor = os.Getenv("EDITOR")
+	}
+	if editor == "" {
+		editor = "vi"
+	}
+	cmd := exec.Command("sh", "-c", editor+` "$1"`, "sh", path)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return fmt.Errorf("%s: %w", editor, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// Yes asks a question on a terminal; an empty answer is yes.
+func Yes(in *bufio.Reader, out io.Writer, question string) bool {
+	fmt.Fprint(out, question)
+	line, _ := in.ReadString('\n')
+	line = strings.ToLower(strings.TrimSpace(line))
+	return line == "" || line == "y" || line == "yes"
+}
