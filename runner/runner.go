@@ -258,6 +258,9 @@ func prepare(w *spec.Workspace, repo *gitrepo.Repo, set *spec.Set, opts Options)
 	if err != nil {
 		return nil, err
 	}
+	// The worktree cache's limit: those of repositories that are gone go
+	// (a failure to remove them is not this run's).
+	isolation.PruneGone(isolation.BaseDir())
 	tree, err := phase.OpenTree("", repo, w.InRepo(repo.Root).Of("."), "phase")
 	if err != nil {
 		return nil, err

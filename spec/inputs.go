@@ -171,3 +171,23 @@ func (s *Spec) Section(heading string) string {
 	}
 	return string(body[start:end])
 }
+
+//go:embed templates/config.md
+var configTemplate string
+
+// ConfigTemplate is a new config.md, for chant init: every key commented
+// with what it does. providers are the agents there are.
+func ConfigTemplate(name, provider string, providers []string) []byte {
+	quoted := name
+	if strings.ContainsAny(name, ":#{}[],&*!|>'\"%@`") || strings.TrimSpace(name) != name {
+		quoted = fmt.Sprintf("%q", name)
+	}
+	command := "  # command: my-agent --flag          # with provider: command, the command that runs the agent (the prompt on its standard input)\n" +
+		"  # name: my-agent                    # with provider: command, its commits' author: \"my-agent (chant)\"\n"
+	if provider == "command" {
+		command = "  command:                             # the command that runs your agent: the prompt comes on its standard input\n" +
+			"  name: agent                          # its commits' author: \"agent (chant)\"\n"
+	}
+	return []byte(strings.NewReplacer("{{name}}", quoted, "{{provider}}", provider, "{{providers}}", strings.Join(providers, ", "),
+		"{{command}}", command, "{{title}}", name).Replace(configTemplate))
+}

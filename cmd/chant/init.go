@@ -106,7 +106,7 @@ func (opts *initOptions) writeSetup(abs string, exists bool) ([]string, error) {
 		return nil
 	}
 	if !exists {
-		if err := write(".chant/"+spec.ConfigFile, configTemplate(opts.name, opts.agent)); err != nil {
+		if err := write(".chant/"+spec.ConfigFile, spec.ConfigTemplate(opts.name, opts.agent, agent.Providers())); err != nil {
 			return nil, err
 		}
 		if err := write(".chant/.gitignore", []byte("# chant's logs of each phase's agent and checks\nlogs/\n")); err != nil {
@@ -158,43 +158,4 @@ func (opts *initOptions) sayInit(abs string, exists bool, wrote []string) {
 		fmt.Fprintf(out, "Set agent.command in .chant/%s to the command that runs your agent.\n", spec.ConfigFile)
 	}
 	fmt.Fprintf(out, "Next:\n  git add .chant && git commit -m \"Set up chant\"\n  %s add \"What to do\" --target FILE --criterion \"What must hold\"\n  %s run\n", opts.invocation(), opts.invocation())
-}
-
-// configTemplate is a new config.md: every key commented with what it does.
-func configTemplate(name, provider string) []byte {
-	quoted := name
-	if strings.ContainsAny(name, ":#{}[],&*!|>'\"%@`") || strings.TrimSpace(name) != name {
-		quoted = fmt.Sprintf("%q", name)
-	}
-	command := "  # command: my-agent --flag          # with provider: command, the command that runs the agent (the prompt on its standard input)\n" +
-		"  # name: my-agent                    # with provider: command, its commits' author: \"my-agent (chant)\"\n"
-	if provider == "command" {
-		command = "  command:                             # the command that runs your agent: the prompt comes on its standard input\n" +
-			"  name: agent                          # its commits' author: \"agent (chant)\"\n"
-	}
-	return []byte(`---
-# chant's configuration: each key says what it does. See chant's README.
-project:
-  name: ` + quoted + `              # {{project.name}} in prompts
-defaults:
-  provider: ` + provider + `           # the agent: ` + strings.Join(agent.Providers(), ", ") + `
-  prompt: standard           # the prompt template: .chant/prompts/<name>.md, else the one built in
-agent:
-  timeout: 30m               # a phase's agent is stopped after this long
-  # model: <model>           # the model the agent CLI uses (its own default when unset)
-` + command + `# approval:
-#   approvers: [Ada Lovelace]        # who may approve gates (anyone when unset)
-#   expires_after: 72h               # a gate left unanswered this long after its dependencies is closed
-# isolation:
-#   copy: [.env]                     # ignored files copied into each phase's worktree
-#   setup: [npm ci --prefer-offline] # run in the worktree before each agent; may create only ignored files
-# sandbox:                           # every agent, setup and check runs in one (bubblewrap); off: with your permissions
-#   network: allow                   # allow | deny | [api.anthropic.com:443]: only those
-#   writable: [~/.cache/go-build]    # more writable paths than the worktree, a private /tmp and the agent CLI's own
----
-# ` + name + `
-
-Specs live in .chant/specs/, one file each. Write one with chant add, run
-them with chant run; chant status says where everything stands.
-`)
 }

@@ -1,12 +1,14 @@
 // Package clihelp adjusts cobra's help and completion to chant's ways:
 // flags listed by group, a completion command that refuses an unknown
-// shell.
+// shell, spec IDs completed with their titles.
 package clihelp
 
 import (
 	"fmt"
 	"strings"
 
+	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/store"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -69,4 +71,43 @@ func GroupedUsage(c *cobra.Command) error {
 		fmt.Fprintf(w, "\nGlobal Flags:\n%s", c.InheritedFlags().FlagUsages())
 	}
 	return nil
+}
+
+// SpecIDs completes spec IDs, each with its title, for the first max
+// arguments of a command (max < 0: any number).
+func SpecIDs(target func() (*spec.Workspace, error), max int) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return specIDsOf(target, max, nil)
+}
+
+// Gates completes the IDs of the gates a decision may be given
+// on: not done, cancelled or archived, and without that decision.
+func Gates(target func() (*spec.Workspace, error), decision string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return specIDsOf(target, 1, func(s *spec.Spec) bool {
+		return s.Gate() && s.Approval.Status != decision && s.Status != spec.StatusCompleted && s.Status != spec.StatusCancelled
+	})
+}
+
+// specIDsOf is SpecIDs of the specs keep keeps (nil: all).
+func specIDsOf(target func() (*spec.Workspace, error), max int, keep func(*spec.Spec) bool) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if max >= 0 && len(args) >= max {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		w, err := target()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		set, err := store.List(w)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []string
+		for _, s := range set.Specs {
+			if s.Archived || !strings.Contains(s.ID, toComplete) || keep != nil && !keep(s) {
+				continue
+			}
+			out = append(out, s.ID+"\t"+s.Title)
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
 }

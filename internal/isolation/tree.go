@@ -16,7 +16,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -92,14 +91,7 @@ func Location(repo *gitrepo.Repo, slot string) (dir, name string, err error) {
 // user's cache).
 func locationIn(base string, repo *gitrepo.Repo, slot string) (dir, name string, err error) {
 	if base == "" {
-		base = os.Getenv(DirEnv)
-	}
-	if base == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			cache = filepath.Join(os.TempDir(), fmt.Sprintf("chant-%d", os.Getuid()))
-		}
-		base = filepath.Join(cache, "chant", "worktrees")
+		base = BaseDir()
 	}
 	abs, err := filepath.Abs(repo.CommonDir)
 	if err != nil {
