@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
+	"github.com/chant-run/chant/internal/table"
 	"github.com/chant-run/chant/internal/temporalengine"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
@@ -22,25 +24,37 @@ import (
 var errDoctor = errors.New("something to fix")
 
 func newDoctorCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	c := &cobra.Command{
 		Use:   "doctor",
 		Short: "Show the configured agent, its version, and whether the workspace lints clean",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, args []string) error {
-			return runDoctor(c.Context(), g)
+			return runDoctor(c.Context(), g, asJSON)
 		},
 	}
+	c.Flags().BoolVar(&asJSON, "json", false, `one JSON object: "ok" and each line's value by its name ("workspace", "agent", …)`)
+	return c
 }
 
-func runDoctor(ctx context.Context, g *globals) error {
+func runDoctor(ctx context.Context, g *globals, asJSON bool) error {
 	listingMemory()
 	w, err := g.target()
 	if err != nil {
 		return err
 	}
-	out := g.stdout
 	ok := true
-	row := func(k, v string) { fmt.Fprintf(out, "%-10s %s\n", k+":", v) }
+	var fields table.Fields
+	row := func(k, v string) { fields.Add(k, v) }
+	defer func() {
+		if !asJSON {
+			fields.Write(g.stdout)
+			return
+		}
+		m := fields.Map()
+		m["ok"] = ok
+		json.NewEncoder(g.stdout).Encode(m)
+	}()
 	row("Workspace", w.Root)
 	cfg := w.Config
 	provider := cfg.Defaults.Provider

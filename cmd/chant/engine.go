@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -50,25 +47,12 @@ func (f *engineFlags) add(fs *pflag.FlagSet, run bool) {
 }
 
 // signalGate tells the pipeline's workflow, if the workspace runs on
-// Temporal, of a gate decision just committed. The decision stands
-// whatever happens here: the run reads it from the spec file.
+// Temporal, of a gate decision just committed (temporalengine.TellGate).
 func signalGate(g *globals, cfg *spec.Config, repo *gitrepo.Repo, id, status, by string) {
-	var f engineFlags
-	e, err := f.Pipeline(context.Background(), cfg, repo, "chant "+map[bool]string{true: "approve", false: "reject"}[status == "approved"], nil)
-	if e == nil && err == nil {
-		return // local
+	switch told, err := temporalengine.TellGate(cfg, repo, id, status, by); {
+	case err != nil:
+		fmt.Fprintf(g.stderr, "Note: could not tell the pipeline's workflow (%v); the next chant run reads the decision from the spec.\n", err)
+	case told != "":
+		fmt.Fprintf(g.stdout, "Told the pipeline's workflow %s.\n", told)
 	}
-	if err == nil {
-		defer e.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		if err = e.Gate(ctx, id, status, by); err == nil {
-			fmt.Fprintf(g.stdout, "Told the pipeline's workflow %s.\n", e.WorkflowID)
-			return
-		}
-		if errors.Is(err, temporalengine.ErrNoWorkflow) {
-			return
-		}
-	}
-	fmt.Fprintf(g.stderr, "Note: could not tell the pipeline's workflow (%v); the next chant run reads the decision from the spec.\n", err)
 }

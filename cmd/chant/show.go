@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/fixture"
+	"github.com/chant-run/chant/internal/table"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec/doc"
@@ -97,11 +98,8 @@ func runShow(opts *showOptions) error {
 	}
 	out := opts.stdout
 	fmt.Fprintf(out, "%s\n%s\n\n", s.Title, strings.Repeat("=", max(len([]rune(s.Title)), 3)))
-	row := func(k, v string) {
-		if v != "" {
-			fmt.Fprintf(out, "%-13s %s\n", k+":", v)
-		}
-	}
+	var fields table.Fields
+	row := fields.Add
 	row("ID", s.ID)
 	row("File", doc.DisplayPath(s.Path))
 	row("Type", s.Type)
@@ -143,6 +141,9 @@ func runShow(opts *showOptions) error {
 	if n := len(s.Criteria()); n > 0 {
 		// The criteria themselves are in the body, below.
 		row("Criteria", fmt.Sprintf("%d of %d checked", n-len(s.Unchecked()), n))
+	}
+	if err := fields.Write(out); err != nil {
+		return err
 	}
 	fmt.Fprintf(out, "\n%s\n", strings.TrimSpace(string(s.Body())))
 	return nil

@@ -193,7 +193,7 @@ func (o *statusOptions) keep(st *plan.State) bool {
 	if len(o.types) > 0 && !slices.Contains(o.types, s.Type) {
 		return false
 	}
-	if len(o.labels) > 0 && !overlaps(o.labels, s.Labels) {
+	if len(o.labels) > 0 && !slices.ContainsFunc(o.labels, func(l string) bool { return slices.Contains(s.Labels, l) }) {
 		return false
 	}
 	if o.ready && st.Kind != plan.KindReady {
@@ -295,15 +295,6 @@ func nonNil(list []string) []string {
 		return []string{}
 	}
 	return list
-}
-
-func overlaps(a, b []string) bool {
-	for _, x := range a {
-		if slices.Contains(b, x) {
-			return true
-		}
-	}
-	return false
 }
 
 // writeStatusJSON prints one JSON object (statusJSON) with a spec on each

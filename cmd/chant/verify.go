@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ type verifyOptions struct {
 	all     bool
 	head    bool
 	verbose bool
+	json    bool
 }
 
 func newVerifyCmd(g *globals) *cobra.Command {
@@ -46,6 +48,7 @@ Exit 0 when everything holds, 1 on drift. Changes nothing.`,
 	c.Flags().BoolVar(&opts.all, "all", false, "verify every completed spec")
 	c.Flags().BoolVar(&opts.head, "head", false, "check against HEAD rather than each spec's own commit")
 	c.Flags().BoolVar(&opts.verbose, "verbose", false, "show the checks' output")
+	c.Flags().BoolVar(&opts.json, "json", false, "one JSON object a spec, a line each: id, commit, holds, checks (run, expect, passed, held, output), missing")
 	return c
 }
 
@@ -70,8 +73,18 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	}
 	out := opts.stdout
 	var drifted []string
+	enc := json.NewEncoder(out)
 	for _, r := range results {
 		v := r.Verification
+		if !v.OK() {
+			drifted = append(drifted, r.Spec.ID)
+		}
+		if opts.json {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+			continue
+		}
 		where := "at HEAD (" + r.Commit + ")"
 		if r.Own {
 			where = "at its commit " + r.Commit
@@ -96,10 +109,9 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 			fmt.Fprintf(out, "%s holds %s: %s as expected.\n", r.Spec.ID, where, plural(len(v.Checks), "check"))
 		} else {
 			fmt.Fprintf(out, "%s does not hold %s.\n", r.Spec.ID, where)
-			drifted = append(drifted, r.Spec.ID)
 		}
 	}
-	if opts.all {
+	if opts.all && !opts.json {
 		switch {
 		case len(results) == 0:
 			fmt.Fprintln(out, "No completed specs to verify.")

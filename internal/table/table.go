@@ -56,3 +56,38 @@ func (t *Table) Write(w io.Writer) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// Fields are named values, written one a line with the names padded to
+// the longest (Write), or as JSON (Map). Empty values are left out.
+type Fields struct{ names, values []string }
+
+// Add adds a value, unless it is empty.
+func (f *Fields) Add(name, value string) {
+	if value != "" {
+		f.names, f.values = append(f.names, name), append(f.values, value)
+	}
+}
+
+// Write writes "Name:  value" lines.
+func (f *Fields) Write(w io.Writer) error {
+	width := 0
+	for _, n := range f.names {
+		width = max(width, runewidth.StringWidth(n)+1)
+	}
+	var b strings.Builder
+	for i, n := range f.names {
+		b.WriteString(n + ":" + strings.Repeat(" ", width-runewidth.StringWidth(n)) + f.values[i] + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Map is the fields keyed by their names in lower case, with spaces as
+// underscores ("Target files": "target_files"), for JSON.
+func (f *Fields) Map() map[string]any {
+	m := make(map[string]any, len(f.names))
+	for i, n := range f.names {
+		m[strings.ReplaceAll(strings.ToLower(n), " ", "_")] = f.values[i]
+	}
+	return m
+}

@@ -2,6 +2,7 @@ package temporalengine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -135,4 +136,23 @@ func (f Settings) Pipeline(ctx context.Context, cfg *spec.Config, repo *gitrepo.
 	}
 	return &Engine{Client: cl, Address: conn.Address, WorkflowID: WorkflowID(repoURL, head.String()),
 		Input: PipelineInput{Repo: repoURL, Branch: head.String(), Queue: queue, Heartbeat: heartbeat}, Log: wait, Patience: patience}, nil
+}
+
+// TellGate tells the pipeline's workflow, if the workspace runs on
+// Temporal, of a gate decision just committed, and returns the workflow
+// told ("" with the local engine, or no workflow running). The decision
+// stands whatever happens here: the run reads it from the spec file.
+func TellGate(cfg *spec.Config, repo *gitrepo.Repo, id, status, by string) (string, error) {
+	var f Settings
+	e, err := f.Pipeline(context.Background(), cfg, repo, "chant "+map[bool]string{true: "approve", false: "reject"}[status == "approved"], nil)
+	if e == nil || err != nil {
+		return "", err // local, or out of reach
+	}
+	defer e.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err = e.Gate(ctx, id, status, by); errors.Is(err, ErrNoWorkflow) {
+		return "", nil
+	}
+	return e.WorkflowID, err
 }

@@ -2,6 +2,7 @@ package phase
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -179,4 +180,31 @@ func verifyAt(ctx context.Context, w *spec.Workspace, repo *gitrepo.Repo, tree *
 		done()
 	}
 	return v, nil
+}
+
+// MarshalJSON is the verification of a spec as chant verify --json gives
+// it: one object a spec.
+func (r Verified) MarshalJSON() ([]byte, error) {
+	type check struct {
+		Run        string `json:"run"`
+		Expect     string `json:"expect"`
+		Passed     bool   `json:"passed"`
+		Held       bool   `json:"held"`
+		DurationMS int64  `json:"duration_ms"`
+		Error      string `json:"error,omitempty"`
+		Output     string `json:"output"`
+	}
+	checks := []check{}
+	for _, c := range r.Verification.Checks {
+		checks = append(checks, check{c.Check.Run, c.Check.Expect, c.Passed, c.Held, c.Duration.Milliseconds(), c.Err, c.Output})
+	}
+	return json.Marshal(struct {
+		ID      string   `json:"id"`
+		Commit  string   `json:"commit"`
+		Own     bool     `json:"own_commit"`
+		Note    string   `json:"note,omitempty"`
+		Holds   bool     `json:"holds"`
+		Checks  []check  `json:"checks"`
+		Missing []string `json:"missing"`
+	}{r.Spec.ID, r.Commit, r.Own, r.Note, r.Verification.OK(), checks, append([]string{}, r.Verification.Missing...)})
 }
