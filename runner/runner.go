@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -290,6 +291,11 @@ func (r *run) end(rep *Report, specs *store.Reloader, named map[string]bool) err
 		return err
 	}
 	rep.Final = final
+	order := map[string]int{}
+	for i, s := range set.Order() {
+		order[s.ID] = i
+	}
+	sort.SliceStable(rep.Stopped, func(i, j int) bool { return order[rep.Stopped[i].Spec.ID] < order[rep.Stopped[j].Spec.ID] })
 	switch {
 	case len(rep.Failed) > 0:
 		ids := make([]string, len(rep.Failed))

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -153,6 +152,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		opts.reportUnreachable(rep)
 		return &reported{err}
 	}
+	if errors.Is(err, phase.ErrStopped) {
+		err = &reported{err} // its stop line said why
+	}
 	return err
 }
 
@@ -176,13 +178,6 @@ func (opts *runOptions) reportInterrupted(rep *runner.Report, intr *interrupted)
 	if rep != nil {
 		for _, ph := range rep.Stopped {
 			ids = append(ids, ph.Spec.ID)
-		}
-		if rep.Final != nil { // in plan order
-			order := map[string]int{}
-			for i, s := range rep.Final.Set.Order() {
-				order[s.ID] = i
-			}
-			sort.SliceStable(ids, func(i, j int) bool { return order[ids[i]] < order[ids[j]] })
 		}
 	}
 	fmt.Fprintf(opts.stdout, "\n%s.", upperFirst(intr.Error()))
@@ -344,9 +339,12 @@ func failedBefore(rep *runner.Report) []string {
 
 // summarizeNamed says where each spec named on the command line stands.
 func (opts *runOptions) summarizeNamed(rep *runner.Report, failedNow map[string]bool) {
-	refused := map[string]bool{}
+	refused := map[string]bool{} // or stopped: said, with why
 	for _, r := range rep.Refused {
 		refused[r.Spec.ID] = true
+	}
+	for _, ph := range rep.Stopped {
+		refused[ph.Spec.ID] = true
 	}
 	for _, id := range rep.Named {
 		st := rep.Final.States[id]

@@ -697,6 +697,9 @@ func (p *phase) land(v *Verification) (string, error) {
 	var hashes []string
 	err = func() error {
 		defer unlock()
+		if p.edited() {
+			return &editedError{"its work verified"}
+		}
 		var work []gitrepo.Change
 		for rel, f := range p.work {
 			before, err := r.Repo.FileAt(p.prog.head().Commit, rel)
@@ -744,6 +747,9 @@ func (p *phase) land(v *Verification) (string, error) {
 		}
 		return err
 	}()
+	if errors.Is(err, ErrStopped) {
+		return "", p.stop(err)
+	}
 	if err != nil && len(hashes) == 0 {
 		// Nothing landed: the branch moved under the phase, or the user
 		// changed a file it writes. The agent's work stays in the worktree.
@@ -802,6 +808,9 @@ func (p *phase) record(v *Verification, commit string, now time.Time) ([]byte, e
 // cause.
 func (p *phase) fail(output string, v *Verification, cause error) error {
 	r := p.env
+	if p.edited() {
+		return p.stop(&editedError{"it failed: " + textsafe.Line(cause.Error())})
+	}
 	now := r.Now()
 	text := output
 	if v != nil {
@@ -854,6 +863,24 @@ func (p *phase) fail(output string, v *Verification, cause error) error {
 	}
 	removeProgress(r.StateDir, p.spec.ID)
 	return cause
+}
+
+// editedError means the user edited the spec while its phase ran: the
+// phase came to its outcome against the text before, so nothing of it is
+// landed or recorded; the spec goes back to pending with the edit kept.
+type editedError struct{ outcome string }
+
+func (e *editedError) Error() string {
+	return "its spec was edited while it ran (" + e.outcome + "): nothing of the phase was landed or recorded, and the edit is kept"
+}
+
+func (e *editedError) Unwrap() error { return ErrStopped }
+
+// edited reports whether the spec file holds something else than what the
+// phase wrote there: the user edited it.
+func (p *phase) edited() bool {
+	cur, err := os.ReadFile(p.env.Workspace.SpecPath(p.spec.ID))
+	return err == nil && string(cur) != string(p.snapshot)
 }
 
 // putBackLocked is putBack under the workspace lock.
