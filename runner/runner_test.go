@@ -222,7 +222,7 @@ func TestStaleInProgressIsTakenOver(t *testing.T) {
 }
 
 func TestInvalidSpecsDoNotRunTheOthersDo(t *testing.T) {
-	w := newRepo(t, map[string]string{"a": "---\ndepends_on: [zzz]\n---\n# A\n", "b": goodSpec, "c": "---\ndepends_on: [a]\n---\n# C\n"})
+	w := newRepo(t, map[string]string{"a": "---\ndepends_on: [zzz]\n---\n# A\n\n## Acceptance Criteria\n\n- [ ] a\n", "b": goodSpec, "c": "---\ndepends_on: [a]\n---\n# C\n\n## Acceptance Criteria\n\n- [ ] c\n"})
 	agent := &fakeAgent{files: map[string]string{"out.txt": "done\n"}, tick: true}
 	rep, err := Run(context.Background(), Options{Workspace: w, Agent: agent, Out: io.Discard})
 	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), ".chant/specs/a.md:2:14: depends_on: zzz does not exist") || strings.Join(agent.runs, " ") != "b" {

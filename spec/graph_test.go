@@ -22,7 +22,7 @@ func specWith(t *testing.T, id, status string, deps ...string) *Spec {
 	if len(deps) > 0 {
 		fm += "depends_on: [" + strings.Join(deps, ", ") + "]\n"
 	}
-	return mustParse(t, id, fm+"---\n# "+id+"\n")
+	return mustParse(t, id, fm+"---\n# "+id+"\n\n## Acceptance Criteria\n\n- [ ] done\n")
 }
 
 func TestOrder(t *testing.T) {

@@ -49,6 +49,7 @@ const (
 	CodeThroughLink         = "through-link"         // a path leaves the repository through a symbolic link
 	CodeNoTitle             = "no-title"             // no # Title
 	CodeNoCriteria          = "no-criteria"          // no acceptance criteria (warning)
+	CodeNothingToVerify     = "nothing-to-verify"    // no criteria, targets or checks: a run would prove nothing
 	CodeCycle               = "cycle"                // a dependency cycle
 	CodeConfig              = "config"               // a config value chant cannot use
 	CodeUnknownKey          = "unknown-key"          // a config key neither chant nor Chant knows (warning)
@@ -65,7 +66,7 @@ const (
 var ProblemCodes = map[string]bool{
 	CodeParse: true, CodeDuplicateID: true, CodeFileName: true, CodePromptName: true, CodeMissingDependency: true,
 	CodeCancelledDependency: true, CodeDriverDependency: false, CodeMissingMember: true, CodeApproval: true,
-	CodeOwnFile: true, CodeOutside: true, CodeThroughLink: true, CodeNoTitle: true, CodeNoCriteria: false,
+	CodeOwnFile: true, CodeOutside: true, CodeThroughLink: true, CodeNoTitle: true, CodeNoCriteria: false, CodeNothingToVerify: true,
 	CodeCycle: true, CodeConfig: true, CodeUnknownKey: false, CodeAgent: true, CodeNoAgent: false, CodeNotGit: true,
 	CodePrompt: true, CodePlaceholder: true, CodeRecording: true,
 }
@@ -148,7 +149,11 @@ func (set *Set) specProblems(s *Spec, add func(err error, severity, code string)
 	if s.Title == "" {
 		add(&Error{Path: s.Path, Line: s.layout.CloseLine + 1, Col: 1, Msg: "no title: the body has no level-1 heading (# Title)"}, SeverityError, CodeNoTitle)
 	}
-	if len(s.Criteria()) == 0 && !s.Archived {
+	switch {
+	case len(s.Criteria()) == 0 && len(s.TargetFiles) == 0 && len(s.Checks) == 0 && !s.Archived && s.Status != StatusCompleted && s.Status != StatusCancelled:
+		add(&Error{Path: s.Path, Line: s.layout.CloseLine + 1, Col: 1, Msg: "nothing to verify: no acceptance criteria, target_files or checks; " +
+			"an agent's run of it could not be told from one that did nothing"}, SeverityError, CodeNothingToVerify)
+	case len(s.Criteria()) == 0 && !s.Archived:
 		add(&Error{Path: s.Path, Line: s.layout.CloseLine + 1, Col: 1, Msg: "no acceptance criteria: add a task list under ## Acceptance Criteria"}, SeverityWarning, CodeNoCriteria)
 	}
 }

@@ -85,7 +85,11 @@ func runAdd(opts *addOptions) error {
 		return &usageError{err}
 	}
 	fmt.Fprintf(opts.stdout, "Added %s: %s\n", d.ID, w.Rel(path))
-	if len(d.Criteria) == 0 && !opts.edit {
+	switch {
+	case opts.edit:
+	case len(d.Criteria)+len(d.Targets)+len(d.Checks) == 0:
+		fmt.Fprintf(opts.stderr, "It has nothing to verify yet (no --criterion, --target or --check): it does not run until its file has one.\n")
+	case len(d.Criteria) == 0:
 		fmt.Fprintf(opts.stderr, "It has no acceptance criteria yet: add them to the file (or use --criterion), for the agent to tick.\n")
 	}
 	if !opts.edit {

@@ -65,6 +65,7 @@ sed -i 's/- \[ \]/- [x]/' "$CHANT_SPEC_FILE"
 		{code: spec.CodeThroughLink, spec: "sub", link: [2]string{"out", outside}, files: map[string]string{".chant/specs/sub.md": specFile("target_files: [out/sub.txt]\n", "# Sub\n\n## Acceptance Criteria\n\n- [ ] done\n")}},
 		{code: spec.CodeNoTitle, spec: "sub", files: map[string]string{".chant/specs/sub.md": specFile("target_files: [sub.txt]\n", "No heading.\n\n## Acceptance Criteria\n\n- [ ] done\n")}},
 		{code: spec.CodeNoCriteria, spec: "sub", files: map[string]string{".chant/specs/sub.md": specFile("target_files: [sub.txt]\n", "# Sub\n")}},
+		{code: spec.CodeNothingToVerify, spec: "sub", files: map[string]string{".chant/specs/sub.md": specFile("labels: [x]\n", "# Sub\n")}},
 		{code: spec.CodeCycle, spec: "x", files: map[string]string{".chant/specs/x.md": good("x", "depends_on: [y]\n"), ".chant/specs/y.md": good("y", "depends_on: [x]\n")}},
 		{code: spec.CodeConfig, files: map[string]string{".chant/config.md": strings.Replace(commandConfig, "---\n", "---\nisolation: {copy: [../secrets]}\n", 1)}},
 		{code: spec.CodeUnknownKey, spec: "ok", files: map[string]string{".chant/config.md": strings.Replace(commandConfig, "---\n", "---\ntelemetry: true\n", 1)}},

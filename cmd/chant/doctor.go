@@ -1,8 +1,8 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -20,24 +20,28 @@ import (
 	"github.com/chant-run/chant/spec/store"
 )
 
+// askTimeout bounds doctor --agent's question.
+const askTimeout = 90 * time.Second
+
 // errDoctor means doctor found something to fix.
 var errDoctor = errors.New("something to fix")
 
 func newDoctorCmd(g *globals) *cobra.Command {
-	var asJSON bool
+	var asJSON, ask bool
 	c := &cobra.Command{
 		Use:   "doctor",
 		Short: "Show the configured agent, its version, and whether the workspace lints clean",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, args []string) error {
-			return runDoctor(c.Context(), g, asJSON)
+			return runDoctor(c.Context(), g, asJSON, ask)
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, `one JSON object: "ok" and each line's value by its name ("workspace", "agent", …)`)
+	c.Flags().BoolVar(&ask, "agent", false, "ask the agent a one-word question, end to end, in the sandbox (its endpoint, its key; a model call)")
 	return c
 }
 
-func runDoctor(ctx context.Context, g *globals, asJSON bool) error {
+func runDoctor(ctx context.Context, g *globals, asJSON, ask bool) error {
 	listingMemory()
 	w, err := g.target()
 	if err != nil {
@@ -45,48 +49,16 @@ func runDoctor(ctx context.Context, g *globals, asJSON bool) error {
 	}
 	ok := true
 	var fields table.Fields
-	row := func(k, v string) { fields.Add(k, v) }
+	row := fields.Add
 	defer func() {
-		if !asJSON {
+		if asJSON {
+			fields.JSON(g.stdout, map[string]any{"ok": ok})
+		} else {
 			fields.Write(g.stdout)
-			return
 		}
-		m := fields.Map()
-		m["ok"] = ok
-		json.NewEncoder(g.stdout).Encode(m)
 	}()
 	row("Workspace", w.Root)
-	cfg := w.Config
-	provider := cfg.Defaults.Provider
-	switch p, preset := agent.PresetNamed(provider); {
-	case provider == "" || provider == "replay":
-		row("Agent", "replay (recorded work; "+recordingsWhere(w)+")")
-	case preset:
-		row("Agent", fmt.Sprintf("%s (defaults.provider: %s)", p.Title, p.Name))
-		row("Command", (&agent.Command{Argv: p.Argv(cfg.Agent.Model)}).Line())
-		if path, err := p.Find(); err != nil {
-			row("Program", err.Error())
-			ok = false
-		} else {
-			row("Program", path+", "+programVersion(ctx, path))
-		}
-	default:
-		row("Agent", fmt.Sprintf("defaults.provider: %s", provider))
-		row("Command", cfg.Agent.Command)
-		if f := strings.Fields(cfg.Agent.Command); len(f) > 0 {
-			if path, err := exec.LookPath(f[0]); err == nil {
-				row("Program", path)
-			} else {
-				row("Program", f[0]+" not found")
-				ok = false
-			}
-		}
-	}
-	model := agent.ModelName(w)
-	if model == "" {
-		model = "the agent's default"
-	}
-	row("Model", model)
+	ok = doctorAgent(ctx, w, row, ask)
 	set, err := store.List(w)
 	if err != nil {
 		return err
@@ -121,6 +93,46 @@ func runDoctor(ctx context.Context, g *globals, asJSON bool) error {
 		return &reported{errDoctor}
 	}
 	return nil
+}
+
+// doctorAgent says which agent phases run and whether its program is
+// there.
+func doctorAgent(ctx context.Context, w *spec.Workspace, row func(k, v string), ask bool) (ok bool) {
+	ok = true
+	cfg, provider := w.Config, w.Config.Defaults.Provider
+	switch p, preset := agent.PresetNamed(provider); {
+	case provider == "" || provider == "replay":
+		row("Agent", "replay (recorded work; "+recordingsWhere(w)+")")
+	case preset:
+		row("Agent", fmt.Sprintf("%s (defaults.provider: %s)", p.Title, p.Name))
+		row("Command", (&agent.Command{Argv: p.Argv(cfg.Agent.Model)}).Line())
+		if path, err := p.Find(); err != nil {
+			row("Program", err.Error())
+			ok = false
+		} else {
+			row("Program", path+", "+agent.ProgramVersion(ctx, path))
+		}
+	default:
+		row("Agent", fmt.Sprintf("defaults.provider: %s", provider))
+		row("Command", cfg.Agent.Command)
+		if f := strings.Fields(cfg.Agent.Command); len(f) > 0 {
+			if path, err := exec.LookPath(f[0]); err == nil {
+				row("Program", path)
+			} else {
+				row("Program", f[0]+" not found")
+				ok = false
+			}
+		}
+	}
+	row("Model", cmp.Or(agent.ModelName(w), "the agent's default"))
+	if ask {
+		said, err := agent.Ask(ctx, w, askTimeout)
+		if ok = ok && err == nil; err != nil {
+			said = err.Error()
+		}
+		row("Asked", said)
+	}
+	return ok
 }
 
 // doctorEngine says where phases run and, for Temporal, whether the
@@ -164,16 +176,4 @@ func recordingsWhere(w *spec.Workspace) string {
 		return "bundled recordings " + b
 	}
 	return "recordings in " + w.Rel(agent.RecordingsDir(w))
-}
-
-// programVersion is the first line a program prints for --version.
-func programVersion(ctx context.Context, path string) string {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, path, "--version").CombinedOutput()
-	line := strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
-	if err != nil || line == "" {
-		return "version unknown"
-	}
-	return "version " + line
 }

@@ -76,7 +76,7 @@ func TestMalformedInputs(t *testing.T) {
 		{name: "unknown spec", args: []string{"show", "nope"}, err: `no spec matches "nope"`},
 		{name: "unknown command", args: []string{"frobnicate"}, err: `unknown command "frobnicate"`},
 		{name: "bad flag", args: []string{"run", "--fast"}, err: `unknown flag: --fast`},
-		{name: "dag format", args: []string{"dag", "--format", "svg"}, err: `want mermaid or dot`},
+		{name: "dag format", args: []string{"dag", "--format", "svg"}, err: `want mermaid, dot or json`},
 		{name: "reject without reason", args: []string{"reject", "ok", "--by", "me"}, err: `a rejection needs a reason`},
 	}
 	for _, tt := range tests {

@@ -398,3 +398,11 @@ func TestOmittedDirectoriesStayOut(t *testing.T) {
 		t.Errorf("the tree's HEAD: %q", got)
 	}
 }
+
+func TestBytes(t *testing.T) {
+	for n, want := range map[Bytes]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KB", 1536: "1.5 KB", 5 << 20: "5.0 MB", 3 << 30: "3.0 GB"} {
+		if got := n.String(); got != want {
+			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

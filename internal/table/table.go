@@ -3,6 +3,7 @@
 package table
 
 import (
+	"encoding/json"
 	"io"
 	"strings"
 
@@ -90,4 +91,13 @@ func (f *Fields) Map() map[string]any {
 		m[strings.ReplaceAll(strings.ToLower(n), " ", "_")] = f.values[i]
 	}
 	return m
+}
+
+// JSON writes Map, with more, as one JSON object on a line.
+func (f *Fields) JSON(w io.Writer, more map[string]any) error {
+	m := f.Map()
+	for k, v := range more {
+		m[k] = v
+	}
+	return json.NewEncoder(w).Encode(m)
 }
