@@ -62,7 +62,9 @@ func Ask(ctx context.Context, w *spec.Workspace, timeout time.Duration) (string,
 	if err != nil {
 		return "", err
 	}
-	reply := strings.Join(strings.Fields(textsafe.Line(res.Output)), " ")
+	// Its answer is last: CLIs print their warnings first.
+	lines := strings.Split(strings.TrimSpace(textsafe.Clean(res.Output)), "\n")
+	reply := strings.Join(strings.Fields(lines[len(lines)-1]), " ")
 	return fmt.Sprintf("answered in %s: %.80q", time.Since(start).Round(100*time.Millisecond), reply), nil
 }
 
