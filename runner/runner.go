@@ -60,6 +60,9 @@ type Options struct {
 	// Bundles resolves replay.bundle, recordings built into the program
 	// (nil: none are).
 	Bundles func(name string) (fs.FS, error)
+	// Events, when set, is given an Event as each phase starts and ends,
+	// one at a time (chant run --json).
+	Events func(Event)
 	// Activity, when set, is told when an agent, a check or a setup
 	// command starts and ends, for a display that shows it running.
 	Activity func(phase.Activity)
@@ -340,6 +343,8 @@ type run struct {
 	mu   sync.Mutex // guards set (a parallel run's phases read it)
 	set  *spec.Set  // the specs as last loaded
 	tree *isolation.Tree
+
+	eventsMu sync.Mutex // one event at a time (tell)
 }
 
 // newRun is the run of opts in repo, with the specs as loaded (set).
@@ -388,8 +393,10 @@ func (r *run) runOne(ctx context.Context, s *spec.Spec, tree *isolation.Tree, tu
 	start := r.opts.Now()
 	ph := &Phase{Spec: s}
 	fmt.Fprintf(out, "run   %-20s %s\n", s.ID, s.Title)
+	r.tell(Event{Event: "start", ID: s.ID, Title: s.Title})
 	ph.Outcome, ph.Err = r.Execute(ctx, s, tree, turn)
 	ph.Duration = r.opts.Now().Sub(start).Round(10 * time.Millisecond)
+	defer r.tell(endEvent(ph))
 	switch {
 	case notRun(ph.Err):
 		fmt.Fprintf(out, "skip  %-20s %s  (not run)\n", s.ID, s.Title)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,7 +26,7 @@ import (
 type runOptions struct {
 	*globals
 	ids          []string
-	quiet        bool
+	quiet, json  bool
 	skipCriteria bool
 	record       bool
 	prompt       string
@@ -74,6 +75,7 @@ With IDs (partial IDs work when unique), run only those specs.`,
 		},
 	}
 	c.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "do not stream the agent's output (it is still logged)")
+	c.Flags().BoolVar(&opts.json, "json", false, "an event a line on standard output instead: start and end of each phase (outcome, commit, reason), then a summary")
 	c.Flags().BoolVar(&opts.skipCriteria, "skip-criteria", false, "complete specs whose criteria are not all checked (recorded as verification_status: partial)")
 	c.Flags().BoolVar(&opts.record, "record", false, "save what the agent did as a replay recording in .chant/recordings/<id>/")
 	c.Flags().StringVar(&opts.prompt, "prompt", "", "use the prompt template .chant/prompts/`NAME`.md for every spec")
@@ -91,6 +93,11 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	w, err := opts.workspace()
 	if err != nil {
 		return err
+	}
+	var events func(runner.Event)
+	if opts.json { // the events on standard output, and nothing else
+		enc := json.NewEncoder(opts.stdout)
+		events, opts.stdout = func(e runner.Event) { enc.Encode(e) }, io.Discard
 	}
 	parallel := opts.parallel
 	if parallel == 0 {
@@ -113,12 +120,15 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	runOpts := runner.Options{Workspace: target, IDs: opts.ids, Out: out, Stream: stream,
 		Prompt: opts.prompt, SkipCriteria: opts.skipCriteria, Record: opts.record, FailFast: opts.failFast, Parallel: parallel,
-		Bundles: fixture.Recordings, Activity: live.Activity}
+		Bundles: fixture.Recordings, Activity: live.Activity, Events: events}
 	engine, err := opts.attachEngine(ctx, w, target, &runOpts, out)
 	if err != nil {
 		return err
 	}
 	rep, err := runner.Run(ctx, runOpts)
+	if events != nil && rep != nil {
+		events(rep.Summary())
+	}
 	if engine != nil {
 		opts.leaveEngine(engine, rep)
 	}
@@ -365,11 +375,7 @@ func (opts *runOptions) sayFailed(rep *runner.Report) {
 	if len(rep.Failed) == 0 {
 		return
 	}
-	out := opts.stdout
-	ids := make([]string, len(rep.Failed))
-	for i, f := range rep.Failed {
-		ids[i] = f.Spec.ID
-	}
+	out, ids := opts.stdout, rep.Summary().Failed
 	if !opts.failFast {
 		fmt.Fprintf(out, "\nFailed: %s. What depends on %s did not run; the rest did.\n", strings.Join(ids, ", "), map[bool]string{true: "it", false: "them"}[len(ids) == 1])
 		return
@@ -378,14 +384,7 @@ func (opts *runOptions) sayFailed(rep *runner.Report) {
 	if len(rep.Stopped) == 0 {
 		return
 	}
-	var stopped []string // in plan order
-	for _, s := range rep.Final.Set.Order() {
-		for _, ph := range rep.Stopped {
-			if ph.Spec.ID == s.ID {
-				stopped = append(stopped, s.ID)
-			}
-		}
-	}
+	stopped := rep.Summary().Stopped // in plan order
 	fmt.Fprintf(out, "Stopped while running: %s; %s as before and run%s with the next run.\n", strings.Join(stopped, ", "),
 		map[bool]string{true: "it is", false: "they are"}[len(stopped) == 1], map[bool]string{true: "s", false: ""}[len(stopped) == 1])
 }
