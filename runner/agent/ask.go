@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,10 +23,11 @@ const AskPrompt = "Reply with the single word: ready. Do not run any command or 
 // Ask runs the agent the workspace's config asks for, end to end, on a
 // question of one word, in the workspace (where agent.command's paths
 // lead), in the sandbox phases run in, with the repository read-only and
-// an empty directory of its own to write, within timeout: whether its program starts, its
-// endpoint answers and its key is accepted, for chant doctor --agent. It
-// says how the agent answered, or why it failed (its last words: "API
-// Error: Unable to connect to API"). A replay agent is not asked.
+// an empty directory of its own to write, within timeout: whether its
+// program starts, its endpoint answers and its key is accepted, for chant
+// doctor --agent. It says how the agent answered, or why it failed (its
+// last words: "API Error: Unable to connect to API"). A replay agent is
+// not asked.
 func Ask(ctx context.Context, w *spec.Workspace, timeout time.Duration) (string, error) {
 	if p := w.Config.Defaults.Provider; p == "" || p == "replay" {
 		return "not asked: a replay agent has no endpoint", nil
@@ -59,6 +61,10 @@ func Ask(ctx context.Context, w *spec.Workspace, timeout time.Duration) (string,
 		Render: func() (string, error) { return AskPrompt, nil },
 		Cage:   policy.CageFor(work, repo.Root, repo.CommonDir),
 	})
+	if errors.Is(err, ErrAgentTimeout) {
+		// CLIs retry an endpoint out of reach for minutes, in silence.
+		return "", fmt.Errorf("no answer within %s: its endpoint may be out of reach, or its key refused", timeout)
+	}
 	if err != nil {
 		return "", err
 	}
