@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -99,10 +100,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		enc := json.NewEncoder(opts.stdout)
 		events, opts.stdout = func(e runner.Event) { enc.Encode(e) }, io.Discard
 	}
-	parallel := opts.parallel
-	if parallel == 0 {
-		parallel = w.Config.Defaults.Parallel
-	}
+	parallel := cmp.Or(opts.parallel, w.Config.Defaults.Parallel)
 
 	live := progress.New(opts.stdout)
 	defer live.Close()
@@ -132,16 +130,21 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	if engine != nil {
 		opts.leaveEngine(engine, rep)
 	}
+	live.Close()
+	return opts.report(rep, err)
+}
+
+// report says how a run went (on standard error what failed, on standard
+// output where things stand), and returns the command's error.
+func (opts *runOptions) report(rep *runner.Report, err error) error {
 	var intr *interrupted
 	if errors.As(err, &intr) {
-		live.Close()
 		opts.reportInterrupted(rep, intr)
 		return &reported{err}
 	}
 	if rep == nil || rep.Final == nil {
 		return err // refused before anything ran
 	}
-	live.Close()
 	for _, f := range rep.Failed {
 		opts.reportFailure(rep, f)
 	}
@@ -160,10 +163,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	if errors.Is(err, phase.ErrEngineUnreachable) {
 		opts.reportUnreachable(rep)
-		return &reported{err}
 	}
-	if errors.Is(err, phase.ErrStopped) {
-		err = &reported{err} // its stop line said why
+	if errors.Is(err, phase.ErrEngineUnreachable) || errors.Is(err, phase.ErrStopped) {
+		return &reported{err} // said above, or in its stop line
 	}
 	return err
 }
@@ -186,9 +188,7 @@ func (opts *runOptions) reportUnreachable(rep *runner.Report) {
 func (opts *runOptions) reportInterrupted(rep *runner.Report, intr *interrupted) {
 	var ids []string
 	if rep != nil {
-		for _, ph := range rep.Stopped {
-			ids = append(ids, ph.Spec.ID)
-		}
+		ids = rep.Summary().Stopped // in plan order
 	}
 	fmt.Fprintf(opts.stdout, "\n%s.", upperFirst(intr.Error()))
 	if len(ids) > 0 {
