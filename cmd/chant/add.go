@@ -58,7 +58,7 @@ func runAdd(opts *addOptions) error {
 	}
 	d := opts.draft
 	if len(opts.expects) > len(opts.checks) || len(opts.expects) > 0 && len(opts.expects) < len(opts.checks) {
-		return &usageError{fmt.Errorf("--expect: give one per --check, in order (%d --check, %d --expect)", len(opts.checks), len(opts.expects))}
+		return usage(fmt.Errorf("--expect: give one per --check, in order (%d --check, %d --expect)", len(opts.checks), len(opts.expects)))
 	}
 	for i, run := range opts.checks {
 		c := spec.Check{Run: run, Expect: spec.ExpectPass}
@@ -70,7 +70,7 @@ func runAdd(opts *addOptions) error {
 	for i, dep := range d.DependsOn {
 		s, err := set.Resolve(dep)
 		if err != nil {
-			return &usageError{fmt.Errorf("--depends-on: %w", err)}
+			return usage(fmt.Errorf("--depends-on: %w", err))
 		}
 		d.DependsOn[i] = s.ID
 	}
@@ -78,11 +78,11 @@ func runAdd(opts *addOptions) error {
 		d.ID = spec.NewID(set, time.Now())
 	}
 	if err := d.Check(set); err != nil {
-		return &usageError{err}
+		return usage(err)
 	}
 	path, err := w.Create(d)
 	if err != nil {
-		return &usageError{err}
+		return usage(err)
 	}
 	fmt.Fprintf(opts.stdout, "Added %s: %s\n", d.ID, w.Rel(path))
 	switch {

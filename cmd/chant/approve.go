@@ -69,7 +69,7 @@ func runDecide(opts *decideOptions, approve bool) error {
 			opts.by, _ = repo.ConfiguredIdentity()
 		}
 		if opts.by == "" {
-			return &usageError{errors.New("no reviewer name: give it with --by NAME, or set git config user.name")}
+			return usage(errors.New("no reviewer name: give it with --by NAME, or set git config user.name"))
 		}
 	}
 	var d *gate.Decision

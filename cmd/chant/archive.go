@@ -36,7 +36,7 @@ completed for what depends on it, and status shows it with --all.`,
 
 func runArchive(opts *archiveOptions) error {
 	if len(opts.ids) == 0 && !opts.completed {
-		return &usageError{errors.New("archive: name the specs (IDs) or give --completed")}
+		return usage(errors.New("archive: name the specs (IDs) or give --completed"))
 	}
 	target, err := opts.target()
 	if err != nil {

@@ -45,7 +45,7 @@ func runDag(opts *dagOptions) error {
 		opts.format = "json"
 	}
 	if opts.format != "mermaid" && opts.format != "dot" && opts.format != "json" {
-		return &usageError{fmt.Errorf("dag: --format %q: want mermaid, dot or json", opts.format)}
+		return usage(fmt.Errorf("dag: --format %q: want mermaid, dot or json", opts.format))
 	}
 	target, err := opts.target()
 	if err != nil {

@@ -55,10 +55,10 @@ func runEdit(opts *editOptions) error {
 	}
 	s, err := set.Resolve(opts.id)
 	if err != nil {
-		return &usageError{err}
+		return usage(err)
 	}
 	if s.Status == spec.StatusInProgress {
-		return &usageError{fmt.Errorf("%s is in progress: edit it once its run has ended", s.ID)}
+		return usage(fmt.Errorf("%s is in progress: edit it once its run has ended", s.ID))
 	}
 	before, err := os.ReadFile(s.Path)
 	if err != nil {

@@ -18,12 +18,8 @@ const (
 	exitBadInput = 2 // bad usage or bad input
 )
 
-// usageError is a command-line mistake.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string      { return e.err.Error() }
-func (e *usageError) Unwrap() error      { return e.err }
-func (e *usageError) Class() fault.Class { return fault.Input }
+// usage is err as a command-line mistake: exit 2.
+func usage(err error) error { return fault.Classify(fault.Input, err) }
 
 // reported marks an error whose explanation has already been printed.
 type reported struct{ err error }

@@ -26,7 +26,7 @@ func TestExitCodes(t *testing.T) {
 		{errors.New("disk on fire"), exitFailed},
 		{located, exitBadInput},
 		{fmt.Errorf("spec a: %w", spec.Errors{located}), exitBadInput},
-		{&usageError{errors.New("no such flag")}, exitBadInput},
+		{usage(errors.New("no such flag")), exitBadInput},
 		{fmt.Errorf("x: %w", gate.ErrDecided), exitBadInput},
 		{fmt.Errorf("%w: bwrap not found", sandbox.ErrUnavailable), exitBadInput},
 		{gitrepo.ErrNotRepository, exitBadInput},

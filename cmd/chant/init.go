@@ -59,7 +59,7 @@ func runInit(opts *initOptions, agentGiven, nameGiven bool) error {
 		return err
 	}
 	if _, err := gitdir.Find(abs); err != nil {
-		return &usageError{fmt.Errorf("%w: %s; make one first with: git init", errNotGitRepository, abs)}
+		return usage(fmt.Errorf("%w: %s; make one first with: git init", errNotGitRepository, abs))
 	}
 	if opts.name == "" {
 		opts.name = filepath.Base(abs)
@@ -76,7 +76,7 @@ func runInit(opts *initOptions, agentGiven, nameGiven bool) error {
 		}
 	}
 	if !slices.Contains(agent.Providers(), opts.agent) {
-		return &usageError{fmt.Errorf("--agent %q: one of %s", opts.agent, strings.Join(agent.Providers(), ", "))}
+		return usage(fmt.Errorf("--agent %q: one of %s", opts.agent, strings.Join(agent.Providers(), ", ")))
 	}
 	wrote, err := opts.writeSetup(abs, exists)
 	if err != nil {

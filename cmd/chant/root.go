@@ -46,7 +46,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	// them it is a usage error like any other.
 	root.Args = func(c *cobra.Command, args []string) error {
 		if len(args) > 0 {
-			return &usageError{fmt.Errorf("unknown command %q%s (see 'chant --help')", args[0], chantsName(args[0]))}
+			return usage(fmt.Errorf("unknown command %q%s (see 'chant --help')", args[0], chantsName(args[0])))
 		}
 		return nil
 	}
@@ -59,12 +59,12 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		if flag, ok := strings.CutPrefix(err.Error(), "unknown flag: "); ok {
 			hint = chantsName(flag)
 		}
-		return &usageError{fmt.Errorf("%w%s (see '%s --help')", err, hint, c.CommandPath())}
+		return usage(fmt.Errorf("%w%s (see '%s --help')", err, hint, c.CommandPath()))
 	})
 	root.Version = version.Chant()
 	root.SetVersionTemplate("chant {{.Version}}\n")
 	root.AddCommand(newInitCmd(g), newAddCmd(g), newDoctorCmd(g), newLogCmd(g), newRunCmd(g), newStatusCmd(g), newShowCmd(g), newApproveCmd(g), newRejectCmd(g), newLintCmd(g), newDagCmd(g), newResetCmd(g), newCancelCmd(g), newArchiveCmd(g), newEditCmd(g), newWorktreesCmd(g), newVerifyCmd(g), newWorkerCmd(g))
-	clihelp.StrictCompletion(root, func(err error) error { return &usageError{err} })
+	clihelp.StrictCompletion(root, usage)
 	return root
 }
 
@@ -88,7 +88,7 @@ func (g *globals) workspace() (*spec.Workspace, error) {
 		dir = "."
 	}
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, &usageError{fmt.Errorf("-C %s: not a directory", dir)}
+		return nil, usage(fmt.Errorf("-C %s: not a directory", dir))
 	}
 	w, err := spec.FindWorkspace(dir)
 	if errors.Is(err, spec.ErrNoWorkspace) {
@@ -149,7 +149,7 @@ func (g *globals) invocation() string {
 func exactArgs(n int, what string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) != n {
-			return &usageError{fmt.Errorf("%s: expected %s (see 'chant %s --help')", c.Name(), what, c.Name())}
+			return usage(fmt.Errorf("%s: expected %s (see 'chant %s --help')", c.Name(), what, c.Name()))
 		}
 		return nil
 	}

@@ -70,7 +70,7 @@ With IDs (partial IDs work when unique), run only those specs.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.ids = args
 			if c.Flags().Changed("parallel") && opts.parallel < 1 {
-				return &usageError{fmt.Errorf("--parallel %d: not a number of specs to run at once (1 to %d)", opts.parallel, spec.MaxParallel)}
+				return usage(fmt.Errorf("--parallel %d: not a number of specs to run at once (1 to %d)", opts.parallel, spec.MaxParallel))
 			}
 			return runRun(c.Context(), opts)
 		},
@@ -89,7 +89,7 @@ With IDs (partial IDs work when unique), run only those specs.`,
 
 func runRun(ctx context.Context, opts *runOptions) error {
 	if opts.parallel < 0 || opts.parallel > spec.MaxParallel {
-		return &usageError{fmt.Errorf("--parallel %d: not a number of specs to run at once (1 to %d)", opts.parallel, spec.MaxParallel)}
+		return usage(fmt.Errorf("--parallel %d: not a number of specs to run at once (1 to %d)", opts.parallel, spec.MaxParallel))
 	}
 	w, err := opts.workspace()
 	if err != nil {
@@ -207,7 +207,7 @@ func (opts *runOptions) attachEngine(ctx context.Context, w, target *spec.Worksp
 		return nil, err
 	}
 	if opts.record {
-		return nil, &usageError{fmt.Errorf("--record records an agent that runs here; with --engine temporal agents run on workers")}
+		return nil, usage(fmt.Errorf("--record records an agent that runs here; with --engine temporal agents run on workers"))
 	}
 	repo, err := gitrepo.Open(target.Root)
 	if err != nil {

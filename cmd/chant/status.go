@@ -167,18 +167,18 @@ func runStatus(opts *statusOptions) error {
 func (o *statusOptions) validate() error {
 	for _, v := range o.statuses {
 		if !slices.Contains(statusWords, v) {
-			return &usageError{fmt.Errorf("--status %q: not a status (one of %s)", v, strings.Join(statusWords, ", "))}
+			return usage(fmt.Errorf("--status %q: not a status (one of %s)", v, strings.Join(statusWords, ", ")))
 		}
 	}
 	for _, v := range o.types {
 		if !slices.Contains(spec.Types(), v) {
-			return &usageError{fmt.Errorf("--type %q: not a spec type (one of %s)", v, strings.Join(spec.Types(), ", "))}
+			return usage(fmt.Errorf("--type %q: not a spec type (one of %s)", v, strings.Join(spec.Types(), ", ")))
 		}
 	}
 	approvals := []string{spec.ApprovalPending, spec.ApprovalApproved, spec.ApprovalRejected}
 	for _, v := range o.approvals {
 		if !slices.Contains(approvals, v) {
-			return &usageError{fmt.Errorf("--approval %q: not an approval state (one of %s)", v, strings.Join(approvals, ", "))}
+			return usage(fmt.Errorf("--approval %q: not an approval state (one of %s)", v, strings.Join(approvals, ", ")))
 		}
 	}
 	return nil

@@ -55,9 +55,9 @@ Exit 0 when everything holds, 1 on drift. Changes nothing.`,
 func runVerify(ctx context.Context, opts *verifyOptions) error {
 	switch {
 	case len(opts.ids) == 0 && !opts.all:
-		return &usageError{errors.New("verify: name the specs to verify, or --all for every completed spec")}
+		return usage(errors.New("verify: name the specs to verify, or --all for every completed spec"))
 	case len(opts.ids) > 0 && opts.all:
-		return &usageError{errors.New("verify: --all verifies every completed spec; name none with it")}
+		return usage(errors.New("verify: --all verifies every completed spec; name none with it"))
 	}
 	target, err := opts.target()
 	if err != nil {

@@ -53,10 +53,10 @@ that dies has its phase retried on another.`,
 
 func runWorker(c *cobra.Command, opts *workerOptions) error {
 	if opts.Engine != spec.EngineTemporal {
-		return &usageError{fmt.Errorf("--engine %s: a worker serves the temporal engine", opts.Engine)}
+		return usage(fmt.Errorf("--engine %s: a worker serves the temporal engine", opts.Engine))
 	}
 	if opts.concurrency < 1 || opts.concurrency > spec.MaxParallel {
-		return &usageError{fmt.Errorf("--concurrency %d: not a number of phases to run at once (1 to %d)", opts.concurrency, spec.MaxParallel)}
+		return usage(fmt.Errorf("--concurrency %d: not a number of phases to run at once (1 to %d)", opts.concurrency, spec.MaxParallel))
 	}
 	_, conn, queue, _, _, err := opts.engineFlags.Resolve(nil)
 	if err != nil {
@@ -70,13 +70,13 @@ func runWorker(c *cobra.Command, opts *workerOptions) error {
 		opts.identity = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
 	if strings.ContainsAny(opts.identity, "\n\r") {
-		return &usageError{fmt.Errorf("--identity: one line")}
+		return usage(fmt.Errorf("--identity: one line"))
 	}
 	dir := opts.workDir
 	if dir == "" {
 		cache, err := os.UserCacheDir()
 		if err != nil {
-			return &usageError{fmt.Errorf("no cache directory for the worker (%v): give one with --cache-dir", err)}
+			return usage(fmt.Errorf("no cache directory for the worker (%v): give one with --cache-dir", err))
 		}
 		dir = filepath.Join(cache, "chant", "worker", filepath.Base(opts.identity))
 	}

@@ -30,7 +30,7 @@ and with --older-than those not used for that long.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, _ []string) error {
 			if opts.olderThan < 0 || opts.olderThan > 0 && !opts.prune {
-				return &usageError{fmt.Errorf("--older-than goes with --prune, and is a duration of 0 or more")}
+				return usage(fmt.Errorf("--older-than goes with --prune, and is a duration of 0 or more"))
 			}
 			return runWorktrees(opts)
 		},

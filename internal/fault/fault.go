@@ -58,3 +58,16 @@ func Of(err error) Class {
 	walk(err)
 	return found
 }
+
+// Classify is err of class c: for an error made where its class is known
+// (a usage mistake) that carries no sentinel of its own.
+func Classify(c Class, err error) error { return &classified{err: err, class: c} }
+
+type classified struct {
+	err   error
+	class Class
+}
+
+func (e *classified) Error() string { return e.err.Error() }
+func (e *classified) Unwrap() error { return e.err }
+func (e *classified) Class() Class  { return e.class }

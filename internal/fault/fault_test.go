@@ -29,3 +29,14 @@ func TestOf(t *testing.T) {
 		t.Error("a sentinel is not found by errors.Is")
 	}
 }
+
+func TestClassify(t *testing.T) {
+	base := errors.New("--wait -1s: not a duration")
+	err := Classify(Input, base)
+	if Of(err) != Input || err.Error() != base.Error() || !errors.Is(err, base) {
+		t.Errorf("Classify: class %v, %q", Of(err), err)
+	}
+	if Of(fmt.Errorf("run: %w", Classify(Failed, base))) != Failed {
+		t.Error("Classify's class is lost when wrapped")
+	}
+}

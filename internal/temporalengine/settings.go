@@ -1,6 +1,7 @@
 package temporalengine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,14 +27,8 @@ type Settings struct {
 	TLSCert, TLSKey, TLSCA, TLSServerName, APIKeyFile string
 }
 
-// usageError is a setting's mistake: the user's to fix.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string      { return e.err.Error() }
-func (e *usageError) Unwrap() error      { return e.err }
-func (e *usageError) Class() fault.Class { return fault.Input }
-
-func usage(err error) error { return &usageError{err} }
+// usage is a setting's mistake: the user's to fix.
+func usage(err error) error { return fault.Classify(fault.Input, err) }
 
 // Resolve merges the settings (a command's flags) over the environment (the Temporal CLI's
 // TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY,
@@ -42,21 +37,21 @@ func usage(err error) error { return &usageError{err} }
 // of the committed config.
 func (f Settings) Resolve(cfg *spec.Config) (engine string, conn Connection, queue, repo string, heartbeat time.Duration, err error) {
 	engine, queue, repo, heartbeat = f.Engine, f.Queue, f.Repo, f.Heartbeat
-	conn.Address = first(f.Address, os.Getenv("TEMPORAL_ADDRESS"))
-	conn.Namespace = first(f.Namespace, os.Getenv("TEMPORAL_NAMESPACE"))
+	conn.Address = cmp.Or(f.Address, os.Getenv("TEMPORAL_ADDRESS"))
+	conn.Namespace = cmp.Or(f.Namespace, os.Getenv("TEMPORAL_NAMESPACE"))
 	if cfg != nil {
-		engine = first(engine, cfg.Engine)
-		conn.Address = first(conn.Address, cfg.Temporal.Address)
-		conn.Namespace = first(conn.Namespace, cfg.Temporal.Namespace)
-		queue = first(queue, cfg.Temporal.TaskQueue)
-		repo = first(repo, cfg.Temporal.Repo)
+		engine = cmp.Or(engine, cfg.Engine)
+		conn.Address = cmp.Or(conn.Address, cfg.Temporal.Address)
+		conn.Namespace = cmp.Or(conn.Namespace, cfg.Temporal.Namespace)
+		queue = cmp.Or(queue, cfg.Temporal.TaskQueue)
+		repo = cmp.Or(repo, cfg.Temporal.Repo)
 		if heartbeat == 0 && cfg.Temporal.Heartbeat != "" {
 			if heartbeat, err = time.ParseDuration(cfg.Temporal.Heartbeat); err != nil {
 				return "", conn, "", "", 0, &spec.Error{Path: cfg.Path, Msg: fmt.Sprintf("temporal.heartbeat: %v", err)}
 			}
 		}
 	}
-	engine = first(engine, spec.EngineLocal)
+	engine = cmp.Or(engine, spec.EngineLocal)
 	switch engine {
 	case spec.EngineLocal, spec.EngineTemporal:
 	default:
@@ -68,12 +63,12 @@ func (f Settings) Resolve(cfg *spec.Config) (engine string, conn Connection, que
 	if heartbeat < 0 || heartbeat > 0 && heartbeat < time.Second {
 		return "", conn, "", "", 0, usage(fmt.Errorf("--heartbeat %s: at least 1s", heartbeat))
 	}
-	conn.Namespace = first(conn.Namespace, DefaultNS)
-	queue = first(queue, DefaultQueue)
-	conn.TLSCert = first(f.TLSCert, os.Getenv("TEMPORAL_TLS_CERT"))
-	conn.TLSKey = first(f.TLSKey, os.Getenv("TEMPORAL_TLS_KEY"))
-	conn.TLSCA = first(f.TLSCA, os.Getenv("TEMPORAL_TLS_CA"))
-	conn.TLSServerName = first(f.TLSServerName, os.Getenv("TEMPORAL_TLS_SERVER_NAME"))
+	conn.Namespace = cmp.Or(conn.Namespace, DefaultNS)
+	queue = cmp.Or(queue, DefaultQueue)
+	conn.TLSCert = cmp.Or(f.TLSCert, os.Getenv("TEMPORAL_TLS_CERT"))
+	conn.TLSKey = cmp.Or(f.TLSKey, os.Getenv("TEMPORAL_TLS_KEY"))
+	conn.TLSCA = cmp.Or(f.TLSCA, os.Getenv("TEMPORAL_TLS_CA"))
+	conn.TLSServerName = cmp.Or(f.TLSServerName, os.Getenv("TEMPORAL_TLS_SERVER_NAME"))
 	if (conn.TLSCert == "") != (conn.TLSKey == "") {
 		return "", conn, "", "", 0, usage(fmt.Errorf("--tls-cert and --tls-key go together"))
 	}
@@ -89,15 +84,6 @@ func (f Settings) Resolve(cfg *spec.Config) (engine string, conn Connection, que
 		return "", conn, "", "", 0, usage(fmt.Errorf("the temporal engine needs the cluster's address: --address HOST:PORT, TEMPORAL_ADDRESS, or temporal.address in .chant/config.md"))
 	}
 	return engine, conn, queue, repo, heartbeat, nil
-}
-
-func first(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // Pipeline connects to the workflow of the pipeline of repo's branch, for

@@ -13,7 +13,6 @@ import (
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/procs"
-	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -68,10 +67,7 @@ func Ask(ctx context.Context, w *spec.Workspace, timeout time.Duration) (string,
 	if err != nil {
 		return "", err
 	}
-	// Its answer is last: CLIs print their warnings first.
-	lines := strings.Split(strings.TrimSpace(textsafe.Clean(res.Output)), "\n")
-	reply := strings.Join(strings.Fields(lines[len(lines)-1]), " ")
-	return fmt.Sprintf("answered in %s: %.80q", time.Since(start).Round(100*time.Millisecond), reply), nil
+	return fmt.Sprintf("answered in %s: %.80q", time.Since(start).Round(100*time.Millisecond), lastLine(res.Output)), nil
 }
 
 // ProgramVersion is the first line a program prints for --version.

@@ -197,8 +197,7 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 // (its error, as a rule: "API Error: Unable to connect to API"), on one
 // line and cut to a readable length; "" if it printed nothing.
 func lastWords(output string) string {
-	lines := strings.Split(strings.TrimSpace(textsafe.Clean(output)), "\n")
-	last := strings.Join(strings.Fields(lines[len(lines)-1]), " ")
+	last := lastLine(output)
 	if last == "" {
 		return ""
 	}
@@ -206,6 +205,14 @@ func lastWords(output string) string {
 		last = string(r[:200]) + "…"
 	}
 	return ": " + last
+}
+
+// lastLine is the last line an agent printed, on one line, without
+// control sequences: its error, or its answer (CLIs print their warnings
+// first).
+func lastLine(output string) string {
+	lines := strings.Split(strings.TrimSpace(textsafe.Clean(output)), "\n")
+	return strings.Join(strings.Fields(lines[len(lines)-1]), " ")
 }
 
 // capped keeps the first max bytes written to it and counts the rest.
