@@ -123,3 +123,45 @@ func FuzzRenderer(f *testing.F) {
 		r.Session.LastWords()
 	})
 }
+
+// Lines that are Plain pass as they are, undecoded, and end the session
+// shown before them: its usage comes before them, once.
+func TestPlainLines(t *testing.T) {
+	var b strings.Builder
+	r := &Renderer{Out: &b, Plain: func(line []byte) bool { return strings.HasPrefix(string(line), "--- ") }}
+	r.Write([]byte(`--- {"type":"item.completed","item":{"id":"m","type":"agent_message","text":"not decoded"}}
+{"type":"message","role":"assistant","content":"piece","delta":true}
+{"type":"result","status":"success","stats":{"input_tokens":1,"output_tokens":2}}
+--- agent ended
+--- more
+`))
+	r.Flush()
+	want := `--- {"type":"item.completed","item":{"id":"m","type":"agent_message","text":"not decoded"}}
+said    piece
+usage   1 tokens in, 2 out
+--- agent ended
+--- more
+`
+	if b.String() != want {
+		t.Errorf("rendered:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// Codex shows a command as bash -c and the command quoted: shown as the
+// agent wrote it.
+func TestUnwrapShell(t *testing.T) {
+	for in, want := range map[string]string{
+		`/bin/bash -c "printf 'hello\\n' > hello.txt && echo done"`:                     `printf 'hello\n' > hello.txt && echo done`,
+		`/bin/bash -lc "sed -i 's/- \\[ \\]/- [x]/' \"$CHANT_SPEC_FILE\" && echo \$HOME"`: `sed -i 's/- \[ \]/- [x]/' "$CHANT_SPEC_FILE" && echo $HOME`,
+		`bash -lc 'ls -la'`:              `ls -la`,
+		`bash -lc 'it'\''s'`:             `it's`,
+		`bash -lc "a" "b"`:               `bash -lc "a" "b"`,
+		`bash -lc 'a' 'b'`:               `bash -lc 'a' 'b'`,
+		`go test ./...`:                  `go test ./...`,
+		`/bin/bash -lc "unterminated \"`: `/bin/bash -lc "unterminated \"`,
+	} {
+		if got := unwrapShell(in); got != want {
+			t.Errorf("unwrapShell(%s) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -236,20 +236,44 @@ func (d *Decoder) codexItem(phase string, it *codexItem) []Step {
 }
 
 // unwrapShell shows the command Codex ran through bash -c (or -lc) as the
-// agent wrote it.
+// agent wrote it: Codex shows it quoted for a POSIX shell.
 func unwrapShell(cmd string) string {
 	for _, prefix := range []string{"/bin/bash -lc ", "/bin/bash -c ", "bash -lc ", "bash -c ", "/bin/sh -c ", "sh -c "} {
-		if rest, ok := strings.CutPrefix(cmd, prefix); ok && len(rest) >= 2 && rest[0] == '"' {
-			var s string
-			if json.Unmarshal([]byte(rest), &s) == nil {
+		rest, ok := strings.CutPrefix(cmd, prefix)
+		if !ok || len(rest) < 2 || rest[0] != rest[len(rest)-1] {
+			continue
+		}
+		switch inner := rest[1 : len(rest)-1]; rest[0] {
+		case '\'':
+			if !strings.Contains(strings.ReplaceAll(inner, `'\''`, ""), "'") {
+				return strings.ReplaceAll(inner, `'\''`, "'")
+			}
+		case '"':
+			if s, ok := unquoteDouble(inner); ok {
 				return s
 			}
 		}
-		if rest, ok := strings.CutPrefix(cmd, prefix); ok && len(rest) >= 2 && rest[0] == '\'' && rest[len(rest)-1] == '\'' {
-			return strings.ReplaceAll(rest[1:len(rest)-1], `'\''`, `'`)
-		}
 	}
 	return cmd
+}
+
+// unquoteDouble reads the inside of a shell's double quotes: a backslash
+// escapes \, ", $ and `; any other character is as is. ok is false when
+// an unescaped " ends the quotes early, or a backslash escapes the last.
+func unquoteDouble(s string) (string, bool) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && i+1 < len(s) && strings.IndexByte("\\\"$`", s[i+1]) >= 0:
+			b.WriteByte(s[i+1])
+			i++
+		case c == '"', c == '\\' && i+1 == len(s): // the quotes end early, or never
+			return "", false
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), true
 }
 
 // geminiOrOpencode decodes the types both Gemini CLI's stream-json and

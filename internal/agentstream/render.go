@@ -64,11 +64,17 @@ func (s *Session) LastWords() string { return firstOf(s.Err, s.lastPlain) }
 type Renderer struct {
 	Out     io.Writer
 	Session Session
+	// Plain, when set, says which lines are not the agent's stream (a log's
+	// own lines): written as they are, never decoded, each ending the
+	// session shown before it.
+	Plain func(line []byte) bool
 
 	dec     Decoder
 	buf     []byte
 	dropped int  // bytes of an overlong line not kept
 	pending Step // a message being pieced together
+	// usageShown: the session's usage was shown, and nothing came since.
+	usageShown bool
 }
 
 // outputLines is how many lines of a command's output are shown.
@@ -104,6 +110,12 @@ func (r *Renderer) keep(p []byte) {
 }
 
 func (r *Renderer) line() {
+	if r.dropped == 0 && r.Plain != nil && r.Plain(r.buf) {
+		r.endSession()
+		fmt.Fprintf(r.Out, "%s\n", r.buf)
+		r.buf = r.buf[:0]
+		return
+	}
 	if r.dropped > 0 || len(r.buf) > maxEvent {
 		r.step(Step{Kind: Text, Text: fmt.Sprintf("(a line of %d bytes, not shown here)", len(r.buf)+r.dropped)})
 	} else {
@@ -124,14 +136,24 @@ func (r *Renderer) Flush() {
 	if len(r.buf) > 0 || r.dropped > 0 {
 		r.line()
 	}
+	r.endSession()
+}
+
+// endSession shows what is left of the session shown so far: a message
+// still being pieced together, its usage (once).
+func (r *Renderer) endSession() {
 	r.endMessage()
-	if u := r.Session.Usage.String(); u != "" {
+	if u := r.Session.Usage.String(); u != "" && !r.usageShown {
 		r.tagged("usage", u)
+		r.usageShown = true
 	}
 }
 
 func (r *Renderer) step(st Step) {
 	r.Session.Add(st)
+	if st.Kind == Done {
+		r.usageShown = false
+	}
 	if st.Kind == Message {
 		if r.pending.Kind != Message {
 			r.pending = Step{Kind: Message}
