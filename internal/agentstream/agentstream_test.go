@@ -151,12 +151,13 @@ usage   1 tokens in, 2 out
 // agent wrote it.
 func TestUnwrapShell(t *testing.T) {
 	for in, want := range map[string]string{
-		`/bin/bash -c "printf 'hello\\n' > hello.txt && echo done"`:                     `printf 'hello\n' > hello.txt && echo done`,
+		`/bin/bash -c "printf 'hello\\n' > hello.txt && echo done"`:                       `printf 'hello\n' > hello.txt && echo done`,
 		`/bin/bash -lc "sed -i 's/- \\[ \\]/- [x]/' \"$CHANT_SPEC_FILE\" && echo \$HOME"`: `sed -i 's/- \[ \]/- [x]/' "$CHANT_SPEC_FILE" && echo $HOME`,
-		`bash -lc 'ls -la'`:              `ls -la`,
-		`bash -lc 'it'\''s'`:             `it's`,
-		`bash -lc "a" "b"`:               `bash -lc "a" "b"`,
-		`bash -lc 'a' 'b'`:               `bash -lc 'a' 'b'`,
+		`bash -lc 'ls -la'`:  `ls -la`,
+		`bash -lc 'it'\''s'`: `it's`,
+		`bash -lc "a" "b"`:   `bash -lc "a" "b"`,
+		`bash -lc 'a' 'b'`:   `bash -lc 'a' 'b'`,
+		`/bin/bash -c "printf 'hello\\n' > hello.txt && sed -i 's/- \\[ \\]/- [x]/' \""'$CHANT_SPEC_FILE"'`: `printf 'hello\n' > hello.txt && sed -i 's/- \[ \]/- [x]/' "$CHANT_SPEC_FILE"`,
 		`go test ./...`:                  `go test ./...`,
 		`/bin/bash -lc "unterminated \"`: `/bin/bash -lc "unterminated \"`,
 	} {

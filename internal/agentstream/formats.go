@@ -236,44 +236,68 @@ func (d *Decoder) codexItem(phase string, it *codexItem) []Step {
 }
 
 // unwrapShell shows the command Codex ran through bash -c (or -lc) as the
-// agent wrote it: Codex shows it quoted for a POSIX shell.
+// agent wrote it: Codex shows it as one word quoted for a POSIX shell.
 func unwrapShell(cmd string) string {
 	for _, prefix := range []string{"/bin/bash -lc ", "/bin/bash -c ", "bash -lc ", "bash -c ", "/bin/sh -c ", "sh -c "} {
-		rest, ok := strings.CutPrefix(cmd, prefix)
-		if !ok || len(rest) < 2 || rest[0] != rest[len(rest)-1] {
-			continue
-		}
-		switch inner := rest[1 : len(rest)-1]; rest[0] {
-		case '\'':
-			if !strings.Contains(strings.ReplaceAll(inner, `'\''`, ""), "'") {
-				return strings.ReplaceAll(inner, `'\''`, "'")
-			}
-		case '"':
-			if s, ok := unquoteDouble(inner); ok {
-				return s
+		if rest, ok := strings.CutPrefix(cmd, prefix); ok {
+			if word, ok := shellWord(rest); ok {
+				return word
 			}
 		}
 	}
 	return cmd
 }
 
-// unquoteDouble reads the inside of a shell's double quotes: a backslash
-// escapes \, ", $ and `; any other character is as is. ok is false when
-// an unescaped " ends the quotes early, or a backslash escapes the last.
-func unquoteDouble(s string) (string, bool) {
+// shellWord reads s as one word of a POSIX shell, quotes and escapes
+// removed: ok is false when s is more than one word, or not a whole one.
+func shellWord(s string) (string, bool) {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\' && i+1 < len(s) && strings.IndexByte("\\\"$`", s[i+1]) >= 0:
+		switch c := s[i]; c {
+		case '\'':
+			end := strings.IndexByte(s[i+1:], '\'')
+			if end < 0 {
+				return "", false
+			}
+			b.WriteString(s[i+1 : i+1+end])
+			i += end + 1
+		case '"':
+			n, ok := doubleQuoted(&b, s[i+1:])
+			if !ok {
+				return "", false
+			}
+			i += n + 1
+		case '\\':
+			if i+1 == len(s) {
+				return "", false
+			}
 			b.WriteByte(s[i+1])
 			i++
-		case c == '"', c == '\\' && i+1 == len(s): // the quotes end early, or never
+		case ' ', '\t', '\n':
 			return "", false
 		default:
 			b.WriteByte(c)
 		}
 	}
-	return b.String(), true
+	return b.String(), s != ""
+}
+
+// doubleQuoted reads what follows a shell's opening double quote into b:
+// a backslash escapes \, ", $ and `, any other character is as is. It
+// returns the length read up to the closing quote.
+func doubleQuoted(b *strings.Builder, s string) (int, bool) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return i, true
+		case c == '\\' && i+1 < len(s) && strings.IndexByte("\\\"$`", s[i+1]) >= 0:
+			b.WriteByte(s[i+1])
+			i++
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return 0, false
 }
 
 // geminiOrOpencode decodes the types both Gemini CLI's stream-json and
