@@ -1,21 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
-	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/internal/gitdir"
 	"github.com/chant-run/chant/internal/safefs"
+	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/phase"
-	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/store"
 )
 
@@ -30,11 +28,14 @@ func newLogCmd(g *globals) *cobra.Command {
 	opts := &logOptions{globals: g}
 	c := &cobra.Command{
 		Use:   "log ID",
-		Short: "Show the agent's output of a spec's last (or running) phase",
-		Long: `Show what the agent said, and the checks' output, in the last phase of a
-spec, or in the one running now. With --follow, go on showing it as it comes
-until the phase ends. The agent's control sequences (colours, cursor moves,
-terminal commands) are left out; --raw gives the log's bytes as they are.`,
+		Short: "Show what the agent did in a spec's last (or running) phase",
+		Long: `Show what the agent did in the last phase of a spec, or in the one running
+now: the commands it ran and what they printed, the files it edited, what
+it said, its errors and usage, from its CLI's stream; then the checks'
+output. With --follow, go on showing it as it comes until the phase ends.
+The agent's control sequences (colours, cursor moves, terminal commands)
+are left out; --raw gives the log's bytes as they are, the CLI's JSON
+stream included.`,
 		Args: exactArgs(1, "one spec ID"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.id = args[0]
@@ -60,14 +61,15 @@ func runLog(ctx context.Context, opts *logOptions) error {
 	if err != nil {
 		return err
 	}
-	rel := filepath.ToSlash(filepath.Join(".chant", spec.LogsDir, s.ID+".log"))
 	read := func() ([]byte, error) {
-		data, _, err := safefs.Root{Dir: w.Root}.ReadFile(rel, 0)
+		data, _, err := safefs.Root{Dir: w.Root}.ReadFile(phase.LogPath(s.ID), 0)
 		return data, err
 	}
-	out := opts.stdout
-	if opts.raw {
-		out = opts.rawStdout
+	var out io.Writer = opts.rawStdout
+	if !opts.raw {
+		steps := agent.LogRenderer(opts.stdout)
+		defer steps.Flush()
+		out = steps
 	}
 	data, err := read()
 	if errors.Is(err, os.ErrNotExist) {
@@ -77,7 +79,7 @@ func runLog(ctx context.Context, opts *logOptions) error {
 	if err != nil {
 		return err
 	}
-	out.Write(data[lastPhase(data, s.ID):])
+	out.Write(data[phase.LastPhase(data, s.ID):])
 	if !opts.follow {
 		return nil
 	}
@@ -107,22 +109,4 @@ func runLog(ctx context.Context, opts *logOptions) error {
 		out.Write(data[shown:])
 	}
 	return nil
-}
-
-// lastPhase returns where the last phase's part of a log begins: its
-// header line, "=== <time> <id>: <title>" (an agent's output may have
-// lines beginning with "=== " too).
-func lastPhase(data []byte, id string) int {
-	header := regexp.MustCompile(`^=== [0-9]{4}-[0-9]{2}-[0-9]{2}T\S+ ` + regexp.QuoteMeta(id) + `: `)
-	for end := len(data); end > 0; {
-		i := bytes.LastIndex(data[:end], []byte("=== "))
-		if i < 0 {
-			break
-		}
-		if (i == 0 || data[i-1] == '\n') && header.Match(data[i:]) {
-			return i
-		}
-		end = i
-	}
-	return 0
 }

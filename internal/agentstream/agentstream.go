@@ -163,6 +163,7 @@ type event struct {
 	Attempt      int             `json:"attempt"`
 	MaxRetries   int             `json:"max_retries"`
 	RetryDelayMS float64         `json:"retry_delay_ms"`
+	ErrorStatus  *int            `json:"error_status"`
 
 	// Codex
 	Item  json.RawMessage `json:"item"`
@@ -197,7 +198,8 @@ func str(raw json.RawMessage) string {
 // {severity, message}, opencode's {error: {name, data: {message}}}.
 func (d *Decoder) errorEvent(ev *event) ([]Step, bool) {
 	if msg := str(ev.Message); msg != "" {
-		if ev.Severity == "warning" || ev.Severity == "info" {
+		if ev.Severity == "warning" || ev.Severity == "info" || strings.HasPrefix(msg, "Reconnecting...") {
+			// Codex's retries are errors by their type.
 			return []Step{{Kind: Notice, Text: msg}}, true
 		}
 		return []Step{{Kind: Error, Text: msg}}, true
@@ -212,7 +214,7 @@ func (d *Decoder) errorEvent(ev *event) ([]Step, bool) {
 // {type, message}, {name, data: {message}}, or a string.
 func errorMessage(raw json.RawMessage) string {
 	if s := str(raw); s != "" {
-		return s
+		return embedded(s)
 	}
 	var e struct {
 		Message string `json:"message"`
@@ -224,13 +226,25 @@ func errorMessage(raw json.RawMessage) string {
 	if json.Unmarshal(raw, &e) != nil {
 		return ""
 	}
-	switch {
-	case e.Message != "":
-		return e.Message
-	case e.Data.Message != "":
-		return e.Data.Message
+	return embedded(firstOf(e.Message, e.Data.Message, e.Name))
+}
+
+// embedded is the message of an API's error body quoted in msg (Gemini
+// CLI's "[API Error: {"error": {"message": ...}}]"), else msg.
+func embedded(msg string) string {
+	i, j := strings.IndexByte(msg, '{'), strings.LastIndexByte(msg, '}')
+	if i < 0 || j < i {
+		return msg
 	}
-	return e.Name
+	var body struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal([]byte(msg[i:j+1]), &body) == nil && body.Error.Message != "" {
+		return body.Error.Message
+	}
+	return msg
 }
 
 // toolResult is a tool's output, shown when the call ran a command.

@@ -27,9 +27,12 @@ func (d *Decoder) claude(ev *event) ([]Step, bool) {
 		if ev.Subtype == "api_retry" {
 			// The model API failed; the CLI says so here, long before it
 			// gives up.
-			why := firstOf(errorMessage(ev.Error), "no answer")
-			if why == "unknown" {
+			why := errorMessage(ev.Error)
+			if why == "unknown" || why == "" {
 				why = "no answer"
+			}
+			if ev.ErrorStatus != nil {
+				why = fmt.Sprintf("%d %s", *ev.ErrorStatus, why)
 			}
 			return []Step{{Kind: Notice, Text: fmt.Sprintf("the model API failed (%s): retry %d of %d in %.1f s",
 				why, ev.Attempt, ev.MaxRetries, ev.RetryDelayMS/1000)}}, true

@@ -13,6 +13,8 @@
 //	                  applies to any)
 //	run: <command>    a shell command, run through the agent's shell tool
 //	say: <text>       the final answer (may repeat, one line each)
+//	refuse: <text>    every request is refused as with a key not valid
+//	                  (HTTP 401), text the error's message
 //
 // Each run: is one turn: the server answers the conversation's n-th turn
 // with the n-th command, and once they are all done, with the say: text.
@@ -21,6 +23,7 @@ package modelserver
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -118,9 +121,10 @@ func (s *Server) plan(prompt string, turn int) (step, error) {
 		return step{}, fmt.Errorf("read the script: %w", err)
 	}
 	type section struct {
-		when string
-		runs []string
-		says []string
+		when   string
+		runs   []string
+		says   []string
+		refuse string
 	}
 	var sections []*section
 	cur := &section{}
@@ -140,6 +144,8 @@ func (s *Server) plan(prompt string, turn int) (step, error) {
 			cur.runs = append(cur.runs, value)
 		case key == "say":
 			cur.says = append(cur.says, value)
+		case key == "refuse":
+			cur.refuse = value
 		}
 	}
 	var chosen *section
@@ -151,6 +157,9 @@ func (s *Server) plan(prompt string, turn int) (step, error) {
 	}
 	if chosen == nil {
 		chosen = sections[0]
+	}
+	if chosen.refuse != "" {
+		return step{}, refusal(chosen.refuse)
 	}
 	if turn < len(chosen.runs) {
 		return step{run: chosen.runs[turn]}, nil
@@ -234,7 +243,24 @@ func (e *sse) raw(line string) {
 	}
 }
 
+// refusal is a script's refuse: the request is refused as with a key not
+// valid.
+type refusal string
+
+func (r refusal) Error() string { return string(r) }
+
 func fail(w http.ResponseWriter, err error) {
+	var refused refusal
+	if errors.As(err, &refused) {
+		// One body that each API's clients read as theirs: Anthropic's
+		// {type, error: {type, message}}, OpenAI's {error: {message,
+		// type}}, Gemini's {error: {message, status}}.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		json.NewEncoder(w).Encode(map[string]any{"type": "error", "error": map[string]any{
+			"type": "authentication_error", "message": string(refused), "status": "UNAUTHENTICATED"}})
+		return
+	}
 	http.Error(w, err.Error(), http.StatusInternalServerError)
 }
 

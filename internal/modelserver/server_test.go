@@ -261,3 +261,27 @@ func TestTrace(t *testing.T) {
 		t.Errorf("trace: %s", data)
 	}
 }
+
+// refuse: answers as an API does to a key not valid: 401, and a body each
+// API's clients read the message of.
+func TestRefuse(t *testing.T) {
+	s := serve(t, "when: key\nrefuse: the key is not valid\nwhen: other\nsay: fine\n")
+	b, _ := json.Marshal(map[string]any{"messages": []any{map[string]any{"role": "user", "content": "use the key"}}, "tools": []any{map[string]any{"name": "Bash"}}})
+	resp, err := http.Post(s.URL+"/v1/messages", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Type  string
+		Error struct{ Type, Message, Status string }
+	}
+	json.NewDecoder(resp.Body).Decode(&body)
+	if resp.StatusCode != http.StatusUnauthorized || body.Type != "error" || body.Error.Message != "the key is not valid" || body.Error.Status != "UNAUTHENTICATED" {
+		t.Errorf("refused: %s %+v", resp.Status, body)
+	}
+	out, _ := post(t, s.URL+"/v1/messages", map[string]any{"messages": []any{map[string]any{"role": "user", "content": "other"}}, "tools": []any{map[string]any{"name": "Bash"}}})
+	if dig(out, "content", 0, "text") != "fine" {
+		t.Errorf("another section: %v", out)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chant-run/chant/internal/agentstream"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/internal/sandbox"
@@ -123,32 +124,22 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if job.Scratch != "" {
-		if err := os.MkdirAll(job.Scratch, 0o777); err != nil {
-			return nil, err
-		}
-	}
-	pf, err := os.CreateTemp(job.Scratch, "prompt-*.md")
+	promptFile, err := writePromptFile(job.Scratch, prompt)
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(pf.Name())
-	if _, err := pf.WriteString(prompt); err != nil {
-		pf.Close()
-		return nil, err
-	}
-	pf.Close()
+	defer os.Remove(promptFile)
 	if c.ReplyFiles {
 		prompt += replyInstructions(job)
 	}
-	fmt.Fprintf(job.Log, "--- prompt (%s)\n%s\n--- agent: %s\n", job.PromptName, prompt, c.Line())
+	fmt.Fprintf(job.Log, "%s (%s)\n%s\n%s%s\n", logPrompt, job.PromptName, prompt, logAgent, c.Line())
 
 	runCtx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	env := append(append(os.Environ(), c.Env...),
 		"CHANT_SPEC_ID="+job.Spec.ID,
 		"CHANT_SPEC_FILE="+job.SpecFile,
-		"CHANT_PROMPT_FILE="+pf.Name(),
+		"CHANT_PROMPT_FILE="+promptFile,
 	)
 	argv := c.Argv
 	if c.Shell != "" {
@@ -162,21 +153,35 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	cmd := procs.Command(runCtx, job.Dir, env, job.Marker, argv[0], argv[1:]...)
 	cmd.Stdin = strings.NewReader(prompt)
 	capture := &capped{max: maxCapture}
-	sinks := []io.Writer{job.Log, capture}
+	// The log gets the CLI's stream as it is (chant log renders it, --raw
+	// gives it); the terminal, its steps.
+	steps := &agentstream.Renderer{Out: io.Discard}
 	if c.Stream != nil {
 		// A filter of its own: an escape sequence the agent leaves open
 		// must not swallow what chant prints next.
-		sinks = append(sinks, textsafe.NewWriter(c.Stream))
+		steps.Out = textsafe.NewWriter(c.Stream)
 	}
 	err = job.Cage.Within(func() error {
-		return procs.Run(cmd, job.Cage.SurvivorMark(job.Marker), io.MultiWriter(sinks...), job.Started)
+		return procs.Run(cmd, job.Cage.SurvivorMark(job.Marker), io.MultiWriter(job.Log, capture, steps), job.Started)
 	})
-	res := &Result{Output: capture.String(), Model: c.Model, Author: c.Author}
+	steps.Flush()
+	if t := capture.tail; len(t) > 0 && t[len(t)-1] != '\n' {
+		fmt.Fprintln(job.Log)
+	}
+	fmt.Fprintf(job.Log, "%s (%s)\n", logAgentEnd, exitStatus(err))
+	raw := capture.String()
+	res := &Result{Output: raw, Model: c.Model, Author: c.Author}
+	words := lastLine(string(capture.tail))
+	if s := &steps.Session; s.Events > 0 {
+		// A CLI's events: what it said last is its answer, what it
+		// reported as an error is why it failed.
+		res.Output, words = s.Final(), s.LastWords()
+	}
 	if err == nil && ctx.Err() == nil && c.ReplyFiles {
 		err = writeReplyFiles(job, res.Output)
 	}
 	if job.Cage != nil {
-		if refused := sandbox.Refused(res.Output, err); refused != nil {
+		if refused := sandbox.Refused(raw, err); refused != nil {
 			return res, refused
 		}
 	}
@@ -185,19 +190,74 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 		return res, fmt.Errorf("%w: the agent was stopped", ErrInterrupted)
 	case runCtx.Err() == context.DeadlineExceeded:
 		return res, fmt.Errorf("%w after %s (agent.timeout); its process group was killed", ErrAgentTimeout, c.Timeout)
-	case err != nil && job.Cage.MetReadOnly(res.Output):
-		return res, fmt.Errorf("agent command failed: %w%s (%s)", err, lastWords(string(capture.tail)), sandbox.ReadOnlyHint)
+	case err != nil && job.Cage.MetReadOnly(raw):
+		return res, fmt.Errorf("agent command failed: %w%s (%s)", err, lastWords(words), sandbox.ReadOnlyHint)
 	case err != nil:
-		return res, fmt.Errorf("agent command failed: %w%s", err, lastWords(string(capture.tail)))
+		return res, fmt.Errorf("agent command failed: %w%s", err, lastWords(words))
 	}
 	return res, nil
 }
 
-// lastWords is ": " and the last line an agent printed before it failed
-// (its error, as a rule: "API Error: Unable to connect to API"), on one
-// line and cut to a readable length; "" if it printed nothing.
-func lastWords(output string) string {
-	last := lastLine(output)
+// writePromptFile writes the prompt into a file of its own in scratch (""
+// for the system's temporary directory), for CHANT_PROMPT_FILE.
+func writePromptFile(scratch, prompt string) (string, error) {
+	if scratch != "" {
+		if err := os.MkdirAll(scratch, 0o777); err != nil {
+			return "", err
+		}
+	}
+	pf, err := os.CreateTemp(scratch, "prompt-*.md")
+	if err != nil {
+		return "", err
+	}
+	_, err = pf.WriteString(prompt)
+	if cerr := pf.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(pf.Name())
+		return "", err
+	}
+	return pf.Name(), nil
+}
+
+// A phase's log holds, for a command agent, a line logPrompt and the
+// prompt, a line logAgent and the agent's command line, everything the
+// agent printed (its CLI's stream), and a line logAgentEnd.
+const (
+	logPrompt   = "--- prompt"
+	logAgent    = "--- agent: "
+	logAgentEnd = "--- agent ended"
+)
+
+// LogRenderer shows a phase's log for a person: the agent's stream as
+// steps (see agentstream), chant's own lines and the prompt as they are.
+func LogRenderer(out io.Writer) *agentstream.Renderer {
+	inAgent := false
+	return &agentstream.Renderer{Out: out, Plain: func(line []byte) bool {
+		switch {
+		case bytes.HasPrefix(line, []byte(logAgent)):
+			inAgent = true
+			return true
+		case bytes.HasPrefix(line, []byte(logAgentEnd)), bytes.HasPrefix(line, []byte(logPrompt)):
+			inAgent = false
+		}
+		return !inAgent
+	}}
+}
+
+func exitStatus(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return textsafe.Line(err.Error())
+}
+
+// lastWords is ": " and an agent's last words before it failed (its
+// error, as a rule: "API Error: Unable to connect to API"), cut to a
+// readable length; "" if it said nothing.
+func lastWords(last string) string {
+	last = textsafe.Line(last)
 	if last == "" {
 		return ""
 	}

@@ -24,8 +24,9 @@ var ErrProvider = fault.New(fault.Input, "unknown agent provider")
 
 // Preset is a coding agent CLI that chant runs by name (defaults.provider:
 // claude, …): a command line that runs without asking anything, may edit
-// files and run shell commands (agents must run tests), works as root and
-// as an ordinary user, takes agent.model, and gets chant's whole
+// files and run shell commands (agents must run tests), reports what it
+// does as a stream of JSON events (see internal/agentstream), works as
+// root and as an ordinary user, takes agent.model, and gets chant's whole
 // environment, so that the CLI's own variables (ANTHROPIC_BASE_URL,
 // OPENAI_BASE_URL, API keys) work as they do in a shell.
 type Preset struct {
@@ -66,7 +67,7 @@ var Presets = []*Preset{
 		args: func(model string, _ func(string) string) []string {
 			// --allowedTools rather than --dangerously-skip-permissions,
 			// which Claude Code refuses as root (containers, CI).
-			a := []string{"-p", "--output-format", "text", "--permission-mode", "acceptEdits",
+			a := []string{"-p", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits",
 				"--allowedTools", "Bash,Edit,MultiEdit,Write,Read,Glob,Grep,LS,NotebookEdit,TodoWrite"}
 			if model != "" {
 				a = append(a, "--model", model)
@@ -86,7 +87,7 @@ var Presets = []*Preset{
 		args: func(model string, getenv func(string) string) []string {
 			// No sandbox: agents must run tests (which write caches outside
 			// the worktree); chant's worktree is the isolation.
-			a := []string{"exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox", "--color", "never"}
+			a := []string{"exec", "--json", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox", "--color", "never"}
 			if model != "" {
 				a = append(a, "-m", model)
 			}
@@ -108,7 +109,7 @@ var Presets = []*Preset{
 		Name: "gemini", Title: "Gemini CLI", Binary: "gemini", Email: "gemini-cli@agents.chant.invalid",
 		Package: "@google/gemini-cli",
 		args: func(model string, _ func(string) string) []string {
-			a := []string{"--yolo", "--skip-trust"}
+			a := []string{"--yolo", "--skip-trust", "--output-format", "stream-json"}
 			if model != "" {
 				a = append(a, "-m", model)
 			}
@@ -121,7 +122,7 @@ var Presets = []*Preset{
 		Name: "opencode", Title: "opencode", Binary: "opencode", Email: "opencode@agents.chant.invalid",
 		Package: "opencode-ai",
 		args: func(model string, getenv func(string) string) []string {
-			a := []string{"run", "--auto"}
+			a := []string{"run", "--auto", "--format", "json"}
 			if getenv("OPENAI_BASE_URL") != "" {
 				if model == "" {
 					model = "default"

@@ -24,15 +24,15 @@ func TestPresetCommandLines(t *testing.T) {
 		want          string
 		wantEnv       string
 	}{
-		{"claude", "", none, "-p --output-format text --permission-mode acceptEdits --allowedTools Bash,Edit,MultiEdit,Write,Read,Glob,Grep,LS,NotebookEdit,TodoWrite", ""},
-		{"claude", "opus", none, "-p --output-format text --permission-mode acceptEdits --allowedTools Bash,Edit,MultiEdit,Write,Read,Glob,Grep,LS,NotebookEdit,TodoWrite --model opus", ""},
-		{"codex", "", none, "exec --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox --color never -", ""},
-		{"codex", "gpt-5", local, `exec --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox --color never -m gpt-5 -c model_provider=chant -c model_providers.chant.name=chant -c model_providers.chant.base_url="http://127.0.0.1:9/v1" -c model_providers.chant.env_key=OPENAI_API_KEY -c model_providers.chant.wire_api=responses -`, ""},
-		{"gemini", "", none, "--yolo --skip-trust -p ", ""},
-		{"gemini", "gemini-2.5-pro", none, "--yolo --skip-trust -m gemini-2.5-pro -p ", ""},
-		{"opencode", "", none, "run --auto", ""},
-		{"opencode", "anthropic/claude-sonnet-4-5", none, "run --auto -m anthropic/claude-sonnet-4-5", ""},
-		{"opencode", "", local, "run --auto -m chant/default", `"baseURL":"{env:OPENAI_BASE_URL}"`},
+		{"claude", "", none, "-p --output-format stream-json --verbose --permission-mode acceptEdits --allowedTools Bash,Edit,MultiEdit,Write,Read,Glob,Grep,LS,NotebookEdit,TodoWrite", ""},
+		{"claude", "opus", none, "-p --output-format stream-json --verbose --permission-mode acceptEdits --allowedTools Bash,Edit,MultiEdit,Write,Read,Glob,Grep,LS,NotebookEdit,TodoWrite --model opus", ""},
+		{"codex", "", none, "exec --json --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox --color never -", ""},
+		{"codex", "gpt-5", local, `exec --json --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox --color never -m gpt-5 -c model_provider=chant -c model_providers.chant.name=chant -c model_providers.chant.base_url="http://127.0.0.1:9/v1" -c model_providers.chant.env_key=OPENAI_API_KEY -c model_providers.chant.wire_api=responses -`, ""},
+		{"gemini", "", none, "--yolo --skip-trust --output-format stream-json -p ", ""},
+		{"gemini", "gemini-2.5-pro", none, "--yolo --skip-trust --output-format stream-json -m gemini-2.5-pro -p ", ""},
+		{"opencode", "", none, "run --auto --format json", ""},
+		{"opencode", "anthropic/claude-sonnet-4-5", none, "run --auto --format json -m anthropic/claude-sonnet-4-5", ""},
+		{"opencode", "", local, "run --auto --format json -m chant/default", `"baseURL":"{env:OPENAI_BASE_URL}"`},
 		{"ollama", "", none, "run qwen2.5-coder", ""},
 		{"ollama", "llama3", none, "run llama3", ""},
 	} {

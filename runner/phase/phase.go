@@ -185,7 +185,7 @@ func (r *Env) execute(ctx context.Context, s *spec.Spec, ph *Outcome, tree *isol
 		return err
 	}
 	p.log = logFile
-	fmt.Fprintf(logFile, "=== %s %s: %s\n", r.Now().UTC().Format(time.RFC3339), s.ID, s.Title)
+	fmt.Fprint(logFile, logHeader(r.Now(), s))
 	attempt := p.attempt
 	if r.Engine != nil {
 		attempt = p.attemptRemote
@@ -937,17 +937,6 @@ func (r *Env) landRecord(p *phase, data []byte, message string, now time.Time) e
 		{Path: p.specRel, Mode: safefs.Regular, Data: data, Before: gitrepo.File{Mode: safefs.Regular, Hash: gitrepo.BlobHash(p.snapshot)}},
 	}}}})
 	return err
-}
-
-// openLog opens the spec's log for appending: .chant/logs/<id>.log, never
-// through a symbolic link (a committed one could point anywhere).
-func (r *Env) openLog(id string) (*os.File, error) {
-	rel := filepath.ToSlash(filepath.Join(".chant", spec.LogsDir, id+".log"))
-	f, err := safefs.Root{Dir: r.Workspace.Root}.OpenAppend(rel)
-	if errors.Is(err, safefs.ErrSymlink) || errors.Is(err, safefs.ErrNotRegular) {
-		return nil, fmt.Errorf("%s: %w: %v; chant writes its log there: remove it", rel, ErrUnsafePath, err)
-	}
-	return f, err
 }
 
 // agentName names an agent in progress lines.
