@@ -7,9 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/fixture"
-	"github.com/chant-run/chant/internal/graph"
 	"github.com/chant-run/chant/runner/plan"
-	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/store"
 )
 
@@ -59,7 +57,7 @@ func runDag(opts *dagOptions) error {
 	if err != nil {
 		return err
 	}
-	g := dagOf(set, a.States, opts.all)
+	g := plan.Graph(set, a.States, opts.all)
 	switch opts.format {
 	case "dot":
 		g.DOT(opts.stdout)
@@ -69,63 +67,4 @@ func runDag(opts *dagOptions) error {
 		g.Mermaid(opts.stdout)
 	}
 	return nil
-}
-
-// dagOf is the graph of the specs (archived ones with all): an edge from
-// each dependency to what depends on it, a dashed one from a driver to
-// each member.
-func dagOf(set *spec.Set, states map[string]*plan.State, all bool) *graph.Graph {
-	g := &graph.Graph{}
-	shown := map[string]bool{}
-	var nodes []*spec.Spec
-	for _, s := range set.Order() {
-		if !s.Archived || all {
-			nodes = append(nodes, s)
-			shown[s.ID] = true
-		}
-	}
-	for _, s := range nodes {
-		st := states[s.ID]
-		g.Nodes = append(g.Nodes, graph.Node{ID: s.ID, Label: dagLabel(st), Class: dagClass(st.Kind)})
-		for _, dep := range s.DependsOn {
-			if shown[dep] && dep != spec.DriverOf(s.ID) {
-				g.Edges = append(g.Edges, graph.Edge{From: dep, To: s.ID})
-			}
-		}
-		for _, m := range set.MembersOf(s) {
-			if shown[m] {
-				g.Edges = append(g.Edges, graph.Edge{From: s.ID, To: m, Dashed: true})
-			}
-		}
-	}
-	return g
-}
-
-// dagClass is a node's class (graph.Classes) for where its spec stands.
-func dagClass(k plan.Kind) string {
-	switch k {
-	case plan.KindCompleted, plan.KindArchived:
-		return "done"
-	case plan.KindFailed, plan.KindInvalid:
-		return "failed"
-	case plan.KindRunning, plan.KindInterrupted:
-		return "running"
-	case plan.KindAwaiting, plan.KindRejected, plan.KindExpired:
-		return "gate"
-	case plan.KindReady:
-		return "ready"
-	}
-	return "waiting"
-}
-
-// dagLabel is a node's text: ID, title, and where it stands.
-func dagLabel(st *plan.State) string {
-	state := statusWord(st)
-	switch st.Kind {
-	case plan.KindAwaiting, plan.KindRejected, plan.KindExpired, plan.KindFailed, plan.KindBlocked:
-		state += ", " + why(st)
-	case plan.KindInvalid:
-		state += ", " + plural(len(st.Errors()), "problem")
-	}
-	return fmt.Sprintf("%s: %s (%s)", st.Spec.ID, st.Spec.Title, state)
 }

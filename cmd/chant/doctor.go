@@ -15,6 +15,7 @@ import (
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/table"
 	"github.com/chant-run/chant/internal/temporalengine"
+	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/store"
@@ -72,7 +73,7 @@ func runDoctor(ctx context.Context, g *globals, asJSON, ask bool) error {
 	case errs+warns == 0:
 		row("Lint", fmt.Sprintf("clean (%d specs)", len(set.Specs)))
 	default:
-		row("Lint", fmt.Sprintf("%s, %s in %s: see %s lint", plural(errs, "error"), plural(warns, "warning"), plural(len(set.Specs), "spec"), g.invocation()))
+		row("Lint", fmt.Sprintf("%s, %s in %s: see %s lint", words.Plural(errs, "error"), words.Plural(warns, "warning"), words.Plural(len(set.Specs), "spec"), g.invocation()))
 		ok = ok && errs == 0
 	}
 	if repo, err := gitrepo.Open(w.Root); err == nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/internal/term"
+	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -102,7 +103,7 @@ func runEdit(opts *editOptions) error {
 		}
 		if !term.StdinIsTerminal() || !term.Yes(in, opts.stdout, "Edit it again? [Y/n] ") {
 			kept = true
-			return fmt.Errorf("%w: %s has %s; your text is in %s (--force saves it as it is)", errEditRefused, s.ID, plural(errs, "lint error"), tmp.Name())
+			return fmt.Errorf("%w: %s has %s; your text is in %s (--force saves it as it is)", errEditRefused, s.ID, words.Plural(errs, "lint error"), tmp.Name())
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/fault"
+	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/store"
@@ -76,7 +77,7 @@ func runLint(opts *lintOptions) error {
 		for _, p := range problems {
 			fmt.Fprintln(opts.stdout, p)
 		}
-		fmt.Fprintf(opts.stderr, "%s checked: %s, %s\n", plural(len(set.Specs), "spec"), plural(errs, "error"), plural(warns, "warning"))
+		fmt.Fprintf(opts.stderr, "%s checked: %s, %s\n", words.Plural(len(set.Specs), "spec"), words.Plural(errs, "error"), words.Plural(warns, "warning"))
 	}
 	if errs > 0 || opts.strict && warns > 0 {
 		return &reported{errProblems}

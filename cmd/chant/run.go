@@ -18,6 +18,7 @@ import (
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/progress"
 	"github.com/chant-run/chant/internal/temporalengine"
+	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/runner/phase"
 	"github.com/chant-run/chant/runner/plan"
@@ -323,10 +324,10 @@ func (opts *runOptions) summarize(rep *runner.Report) {
 			switch st.Kind {
 			case plan.KindFailed:
 				if !failedNow[st.Spec.ID] {
-					fmt.Fprintf(out, "%s %s. Run it again with: %s run %s\n", st.Spec.ID, why(st), opts.invocation(), st.Spec.ID)
+					fmt.Fprintf(out, "%s %s. Run it again with: %s run %s\n", st.Spec.ID, st.Why(), opts.invocation(), st.Spec.ID)
 				}
 			case plan.KindInvalid, plan.KindExpired:
-				fmt.Fprintf(out, "%s: %s\n", st.Spec.ID, why(st))
+				fmt.Fprintf(out, "%s: %s\n", st.Spec.ID, st.Why())
 			}
 		}
 	}
@@ -364,7 +365,7 @@ func (opts *runOptions) summarizeNamed(rep *runner.Report, failedNow map[string]
 			fmt.Fprintf(opts.stdout, "%s is completed.\n", id)
 		case opts.gateHint(st):
 		default:
-			fmt.Fprintf(opts.stdout, "%s did not run: %s.\n", id, why(st))
+			fmt.Fprintf(opts.stdout, "%s did not run: %s.\n", id, st.Why())
 		}
 	}
 }
@@ -393,10 +394,10 @@ func (opts *runOptions) sayFailed(rep *runner.Report) {
 // to run again those that failed.
 func (opts *runOptions) sayNothingReady(notDone []*plan.State, done, open int) {
 	out := opts.stdout
-	fmt.Fprintf(out, "Nothing is ready to run (%d of %s completed):\n", done, plural(done+open, "spec"))
+	fmt.Fprintf(out, "Nothing is ready to run (%d of %s completed):\n", done, words.Plural(done+open, "spec"))
 	var failed []string
 	for _, st := range notDone {
-		fmt.Fprintf(out, "  %s: %s\n", st.Spec.ID, why(st))
+		fmt.Fprintf(out, "  %s: %s\n", st.Spec.ID, st.Why())
 		if st.Kind == plan.KindFailed {
 			failed = append(failed, st.Spec.ID)
 		}
@@ -412,11 +413,11 @@ func (opts *runOptions) gateHint(st *plan.State) bool {
 	approve := fmt.Sprintf("%s approve %s --by \"<your name>\"", opts.invocation(), st.Spec.ID)
 	switch {
 	case st.Kind == plan.KindAwaiting && st.Gate.Void == "":
-		fmt.Fprintf(opts.stdout, "%s %s (%s). To approve it:\n  %s\n", st.Spec.ID, why(st), st.Spec.Title, approve)
+		fmt.Fprintf(opts.stdout, "%s %s (%s). To approve it:\n  %s\n", st.Spec.ID, st.Why(), st.Spec.Title, approve)
 	case st.Kind == plan.KindAwaiting:
-		fmt.Fprintf(opts.stdout, "%s: %s:\n  %s\n", st.Spec.ID, why(st), approve)
+		fmt.Fprintf(opts.stdout, "%s: %s:\n  %s\n", st.Spec.ID, st.Why(), approve)
 	case st.Kind == plan.KindRejected:
-		fmt.Fprintf(opts.stdout, "%s was %s; it stays closed until someone approves it:\n  %s\n", st.Spec.ID, why(st), approve)
+		fmt.Fprintf(opts.stdout, "%s was %s; it stays closed until someone approves it:\n  %s\n", st.Spec.ID, st.Why(), approve)
 	default:
 		return false
 	}

@@ -103,16 +103,16 @@ func runShow(opts *showOptions) error {
 	row("ID", s.ID)
 	row("File", doc.DisplayPath(s.Path))
 	row("Type", s.Type)
-	status := statusWord(st)
+	status := st.Word()
 	if st.Kind == plan.KindInvalid {
 		status += " (its file says " + s.Status + ")"
 	}
-	if w := why(st); w != "" && st.Kind != plan.KindInvalid && st.Kind != plan.KindFailed {
+	if w := st.Why(); w != "" && st.Kind != plan.KindInvalid && st.Kind != plan.KindFailed {
 		status += " (" + w + ")"
 	}
 	row("Status", status)
 	for _, p := range st.Errors() {
-		row("Invalid", problemLine(p))
+		row("Invalid", plan.ProblemLine(p))
 	}
 	for _, f := range st.Failure {
 		row("Failed", f)

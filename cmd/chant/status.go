@@ -16,6 +16,7 @@ import (
 	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/table"
 	"github.com/chant-run/chant/internal/textsafe"
+	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
@@ -129,7 +130,7 @@ func runStatus(opts *statusOptions) error {
 			continue
 		}
 		states = append(states, st)
-		summary[statusWord(st)]++
+		summary[st.Word()]++
 		if st.Kind == plan.KindReady {
 			summary["ready"]++
 		}
@@ -151,7 +152,7 @@ func runStatus(opts *statusOptions) error {
 	var t table.Table
 	t.Add(table.Cell{Text: "ID", Paint: st.bold}, table.Cell{Text: "TYPE", Paint: st.bold}, table.Cell{Text: "STATUS", Paint: st.bold}, table.Cell{Text: "TITLE", Paint: st.bold}, table.Cell{Text: "WHY NOT DONE", Paint: st.bold})
 	for _, s := range states {
-		t.Add(table.Cell{Text: s.Spec.ID}, table.Cell{Text: s.Spec.Type}, st.status(s), table.Cell{Text: s.Spec.Title}, table.Cell{Text: why(s)})
+		t.Add(table.Cell{Text: s.Spec.ID}, table.Cell{Text: s.Spec.Type}, st.status(s), table.Cell{Text: s.Spec.Title}, table.Cell{Text: s.Why()})
 	}
 	if err := t.Write(out); err != nil {
 		return err
@@ -166,8 +167,8 @@ func runStatus(opts *statusOptions) error {
 // validate checks the filters' values.
 func (o *statusOptions) validate() error {
 	for _, v := range o.statuses {
-		if !slices.Contains(statusWords, v) {
-			return usage(fmt.Errorf("--status %q: not a status (one of %s)", v, strings.Join(statusWords, ", ")))
+		if !slices.Contains(plan.Words, v) {
+			return usage(fmt.Errorf("--status %q: not a status (one of %s)", v, strings.Join(plan.Words, ", ")))
 		}
 	}
 	for _, v := range o.types {
@@ -187,7 +188,7 @@ func (o *statusOptions) validate() error {
 // keep applies the filters.
 func (o *statusOptions) keep(st *plan.State) bool {
 	s := st.Spec
-	if len(o.statuses) > 0 && !slices.Contains(o.statuses, statusWord(st)) {
+	if len(o.statuses) > 0 && !slices.Contains(o.statuses, st.Word()) {
 		return false
 	}
 	if len(o.types) > 0 && !slices.Contains(o.types, s.Type) {
@@ -212,14 +213,14 @@ func specToJSON(st *plan.State) specJSON {
 		DependsOn: nonNil(s.DependsOn), TargetFiles: nonNil(s.TargetFiles), Labels: nonNil(s.Labels),
 		Commits: nonNil(s.Commits), BlockedBy: []string{},
 		Criteria: criteriaJSON{Checked: len(s.Criteria()) - len(s.Unchecked()), Total: len(s.Criteria())},
-		Ready:    st.Kind == plan.KindReady, Reason: why(st), Failure: st.Failure,
+		Ready:    st.Kind == plan.KindReady, Reason: st.Why(), Failure: st.Failure,
 		Valid: st.Kind != plan.KindInvalid, Problems: st.Problems,
 	}
 	for _, d := range append(append([]plan.Dep{}, st.Blockers...), st.Waits...) {
 		j.BlockedBy = append(j.BlockedBy, d.ID)
 	}
 	if errs := st.Errors(); len(errs) > 0 {
-		j.Error = problemLine(errs[0])
+		j.Error = plan.ProblemLine(errs[0])
 	}
 	if s.Approval != nil {
 		j.Approval = approvalJSON{Required: s.Approval.Required, Status: s.Approval.Status, By: s.Approval.By, At: s.Approval.At}
@@ -246,9 +247,9 @@ func summaryLine(n int, counts map[string]int) string {
 		}
 	}
 	if len(parts) == 0 {
-		return plural(n, "spec")
+		return words.Plural(n, "spec")
 	}
-	return fmt.Sprintf("%s: %s", plural(n, "spec"), strings.Join(parts, ", "))
+	return fmt.Sprintf("%s: %s", words.Plural(n, "spec"), strings.Join(parts, ", "))
 }
 
 // style colours status on a terminal; plain text otherwise or with NO_COLOR.
@@ -270,7 +271,7 @@ func (st style) bold(s string) string {
 // status is the STATUS cell: on a terminal, with a symbol and a colour
 // for where the spec stands.
 func (st style) status(s *plan.State) table.Cell {
-	word := statusWord(s)
+	word := s.Word()
 	if !st.color {
 		return table.Cell{Text: word}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/internal/fault"
+	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/runner/phase"
 )
 
@@ -106,7 +107,7 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 			fmt.Fprintf(out, "DRIFT %s target file is missing: %s\n", r.Spec.ID, f)
 		}
 		if v.OK() {
-			fmt.Fprintf(out, "%s holds %s: %s as expected.\n", r.Spec.ID, where, plural(len(v.Checks), "check"))
+			fmt.Fprintf(out, "%s holds %s: %s as expected.\n", r.Spec.ID, where, words.Plural(len(v.Checks), "check"))
 		} else {
 			fmt.Fprintf(out, "%s does not hold %s.\n", r.Spec.ID, where)
 		}
@@ -116,9 +117,9 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 		case len(results) == 0:
 			fmt.Fprintln(out, "No completed specs to verify.")
 		case len(drifted) == 0:
-			fmt.Fprintf(out, "%s verified: all hold.\n", plural(len(results), "completed spec"))
+			fmt.Fprintf(out, "%s verified: all hold.\n", words.Plural(len(results), "completed spec"))
 		default:
-			fmt.Fprintf(out, "%d of %s do not hold: %s.\n", len(drifted), plural(len(results), "completed spec"), strings.Join(drifted, ", "))
+			fmt.Fprintf(out, "%d of %s do not hold: %s.\n", len(drifted), words.Plural(len(results), "completed spec"), strings.Join(drifted, ", "))
 		}
 	}
 	if len(drifted) > 0 {

@@ -15,6 +15,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/chant-run/chant/internal/words"
 )
 
 // Kind is what a step is.
@@ -74,7 +76,7 @@ func (u Usage) add(v Usage) Usage {
 func (u Usage) String() string {
 	var parts []string
 	if u.Turns > 0 {
-		parts = append(parts, plural(u.Turns, "turn"))
+		parts = append(parts, words.Plural(u.Turns, "turn"))
 	}
 	if u.InputTokens > 0 || u.OutputTokens > 0 {
 		parts = append(parts, fmt.Sprintf("%d tokens in, %d out", u.InputTokens, u.OutputTokens))
@@ -83,13 +85,6 @@ func (u Usage) String() string {
 		parts = append(parts, fmt.Sprintf("$%.4f", u.CostUSD))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // Decoder turns a stream's lines into steps. It remembers which tool each

@@ -1,73 +1,72 @@
-package main
+package plan
 
 import (
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/doc"
 )
 
-// The words every command uses for where a spec stands (plan.State).
+// The words every command uses for where a spec stands.
 
-// statusWord is a spec's status as listed: the file's status, or invalid,
-// or archived.
-func statusWord(st *plan.State) string {
+// Word is a spec's status as listed: the file's status, or invalid, or
+// archived.
+func (st *State) Word() string {
 	switch st.Kind {
-	case plan.KindInvalid:
+	case KindInvalid:
 		return "invalid"
-	case plan.KindArchived:
+	case KindArchived:
 		return "archived"
 	}
 	return st.Spec.Status
 }
 
-// statusWords are the values statusWord takes, for --status.
-var statusWords = []string{spec.StatusPending, spec.StatusInProgress, spec.StatusPaused, spec.StatusCompleted, spec.StatusFailed,
+// Words are the values Word takes, for --status.
+var Words = []string{spec.StatusPending, spec.StatusInProgress, spec.StatusPaused, spec.StatusCompleted, spec.StatusFailed,
 	spec.StatusNeedsAttention, spec.StatusBlocked, spec.StatusCancelled, "invalid", "archived"}
 
-// why says why a spec is not done, in a line; "" when it is done.
-func why(st *plan.State) string {
+// Why says why a spec is not done, in a line; "" when it is done.
+func (st *State) Why() string {
 	switch st.Kind {
-	case plan.KindCompleted, plan.KindArchived:
+	case KindCompleted, KindArchived:
 		return ""
-	case plan.KindReady:
+	case KindReady:
 		return "ready to run"
-	case plan.KindInvalid:
+	case KindInvalid:
 		errs := st.Errors()
-		msg := "invalid: " + problemLine(errs[0])
+		msg := "invalid: " + ProblemLine(errs[0])
 		if len(errs) > 1 {
 			msg += fmt.Sprintf(" (and %d more)", len(errs)-1)
 		}
 		return msg
-	case plan.KindCancelled:
+	case KindCancelled:
 		return "cancelled: it never runs"
-	case plan.KindRunning:
+	case KindRunning:
 		if st.Worker != "" {
 			return "running now on worker " + st.Worker
 		}
 		return "running now"
-	case plan.KindInterrupted:
+	case KindInterrupted:
 		return "interrupted: the next run takes it over"
-	case plan.KindFailed:
+	case KindFailed:
 		msg := "failed"
 		if len(st.Failure) > 0 {
 			msg += ": " + strings.Join(st.Failure, "; ")
 		}
 		return msg
-	case plan.KindHeld:
+	case KindHeld:
 		return strings.ReplaceAll(st.Spec.Status, "_", " ") + " (as its file says)"
-	case plan.KindBlocked:
+	case KindBlocked:
 		return "blocked: " + blockers(st)
-	case plan.KindWaiting:
+	case KindWaiting:
 		return "waits on " + deps(st.Waits)
-	case plan.KindRejected:
+	case KindRejected:
 		return rejection(st.Gate)
-	case plan.KindExpired:
+	case KindExpired:
 		return "approval expired at " + st.Gate.Deadline.UTC().Format(time.RFC3339) + ", unanswered (approval.expires_after)"
-	case plan.KindAwaiting:
+	case KindAwaiting:
 		if st.Gate.Void != "" {
 			return st.Gate.Void
 		}
@@ -80,12 +79,12 @@ func why(st *plan.State) string {
 	return string(st.Kind)
 }
 
-// problemLine is a problem in a line, with its place.
-func problemLine(p spec.Problem) string {
+// ProblemLine is a problem in a line, with its place.
+func ProblemLine(p spec.Problem) string {
 	return fmt.Sprintf("%s:%d:%d: %s", doc.DisplayPath(p.Path), max(p.Line, 1), max(p.Col, 1), p.Message)
 }
 
-func rejection(g *plan.GateState) string {
+func rejection(g *GateState) string {
 	msg := "rejected"
 	if g.By != "" {
 		msg += " by " + g.By
@@ -96,11 +95,11 @@ func rejection(g *plan.GateState) string {
 	return msg
 }
 
-func deps(list []plan.Dep) string {
+func deps(list []Dep) string {
 	parts := make([]string, len(list))
 	for i, d := range list {
 		kind := string(d.Kind)
-		if d.Kind == plan.KindHeld {
+		if d.Kind == KindHeld {
 			kind = strings.ReplaceAll(d.Status, "_", " ")
 		}
 		parts[i] = fmt.Sprintf("%s (%s)", d.ID, kind)
@@ -112,7 +111,7 @@ func deps(list []plan.Dep) string {
 // spells out.
 const shownCycle = 6
 
-func blockers(st *plan.State) string {
+func blockers(st *State) string {
 	if st.Workspace {
 		return "the workspace has errors (see chant lint)"
 	}
@@ -129,19 +128,11 @@ func blockers(st *plan.State) string {
 		switch d.Kind {
 		case "":
 			parts[i] = d.ID + " does not exist"
-		case plan.KindBlocked:
+		case KindBlocked:
 			parts[i] = d.ID + " is blocked"
 		default:
 			parts[i] = fmt.Sprintf("%s is %s", d.ID, d.Kind)
 		}
 	}
 	return strings.Join(parts, ", ")
-}
-
-// plural is "1 spec", "2 specs".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
