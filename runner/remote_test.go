@@ -129,8 +129,13 @@ func TestRemotePhasesLandAsLocalOnes(t *testing.T) {
 	if refs := gitCmd(t, w.Root, "for-each-ref", "--format=%(refname)", "refs/heads"); refs != "refs/heads/main" {
 		t.Errorf("branches: %s", refs)
 	}
-	if n := strings.Count(gitCmd(t, w.Root, "for-each-ref", "refs/chant/results"), "\n") + 1; n != 4 {
-		t.Errorf("%d result references, want 4", n)
+	// Four verified results, and lazy's refused work, sent back for chant
+	// diff and kept as its last attempt.
+	if n := strings.Count(gitCmd(t, w.Root, "for-each-ref", "refs/chant/results"), "\n") + 1; n != 5 {
+		t.Errorf("%d result references, want 5", n)
+	}
+	if got, want := gitCmd(t, w.Root, "show", phase.AttemptRef("lazy")+":out/lazy.txt"), "lazy by "+engine.ran["lazy"]; got != want {
+		t.Errorf("lazy's kept attempt has out/lazy.txt %q, want %q", got, want)
 	}
 }
 

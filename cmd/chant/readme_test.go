@@ -59,7 +59,11 @@ stdout '^2 specs: 2 completed$'
 exec git status --porcelain
 ! stdout .
 exits 0 chant log 002
-stdout 'I published the greeting: published.txt is a copy of hello.txt\.'
+stdout '^said +I published the greeting: published.txt is a copy of hello.txt\.$'
+stdout '^run +cp hello.txt published.txt'
+exits 0 chant diff 002
+stdout '^[0-9-]+-002-[0-9a-z]+''s last attempt landed as [0-9a-f]{7} '
+stdout '^\+hello$'
 exec git log --format='%an / %cn: %s'
 stdout '^Claude Code \(chant\) / Ada Lovelace: chant\([0-9-]+-001-[0-9a-z]+\): Greet the reader$'
 stdout '^Claude Code \(chant\) / Ada Lovelace: chant\([0-9-]+-002-[0-9a-z]+\): Publish the greeting$'

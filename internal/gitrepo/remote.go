@@ -270,3 +270,11 @@ func (r *Repo) pushReached(it copyItem, obj plumbing.EncodedObject, push func(pl
 	}
 	return nil
 }
+
+// RemoveRef deletes a reference (refs/...) if it exists.
+func (r *Repo) RemoveRef(name string) error {
+	if _, ok, err := r.readRef(plumbing.ReferenceName(name)); err != nil || !ok {
+		return err
+	}
+	return r.repo.Storer.RemoveReference(plumbing.ReferenceName(name))
+}

@@ -61,6 +61,9 @@ type phase struct {
 	ticks     []int
 	ticksRead bool
 	before    []byte // the spec file before the phase
+	// kept is the commit of its refused work, when it was kept (see
+	// keepAttempt).
+	kept plumbing.Hash
 	// render, when set, gives the prompt (a worker's: rendered by the run
 	// that sent the phase).
 	render func() (string, error)
@@ -386,11 +389,18 @@ func (p *phase) attempt(ctx context.Context) (*agent.Result, *Verification, erro
 		if len(changed) > 0 {
 			agentErr = fmt.Errorf("%w (it also changed git's configuration, undone: %s)", agentErr, strings.Join(changed, ", "))
 		}
-		return res, nil, fmt.Errorf("agent: %w", agentErr)
+		agentErr = fmt.Errorf("agent: %w", agentErr)
+		if ctx.Err() == nil {
+			p.keepAttempt(res.Author, agentErr.Error())
+		}
+		return res, nil, agentErr
 	}
 	v, err := p.verify(ctx)
 	if v != nil {
 		v.GitConfig = changed
+		if err == nil && !v.OK() && ctx.Err() == nil {
+			p.keepAttempt(res.Author, strings.Join(v.Problems(), "\n"))
+		}
 	}
 	return res, v, err
 }
@@ -762,6 +772,7 @@ func (p *phase) land(v *Verification) (string, error) {
 	if err != nil {
 		return commit, err
 	}
+	p.dropAttempt()
 	return commit, removeProgress(r.StateDir, p.spec.ID)
 }
 

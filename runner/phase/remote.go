@@ -87,6 +87,9 @@ type RemoteResult struct {
 	Verification *Verification
 	Ticks        []int  // the boxes the agent ticked, by offset in Snapshot
 	Work         string // a commit on Base with the verified targets (under ResultRef); "" if none changed
+	// Attempt is a commit on Base with what the agent left in its worktree
+	// (under ResultRef), when it was refused; "" if none was kept.
+	Attempt string
 }
 
 // ResultRef is the reference under which a phase's result commit is kept.
@@ -153,6 +156,9 @@ func (p *phase) attemptRemote(ctx context.Context) (*agent.Result, *Verification
 	}
 	fmt.Fprintf(p.log, "worker: %s\n%s\n", res.Worker, res.Output)
 	result := &agent.Result{Output: res.Output, Model: res.Model, Author: res.Author}
+	if res.Attempt != "" {
+		p.takeAttempt(req, res)
+	}
 	if res.Failed != "" {
 		return result, nil, fmt.Errorf("on worker %s: %s", res.Worker, res.Failed)
 	}
@@ -203,7 +209,7 @@ func (p *phase) request() (*RemotePhase, error) {
 // they differ from the base.
 func (p *phase) takeWork(req *RemotePhase, res *RemoteResult) error {
 	r := p.env
-	work, err := r.fetchResult(req, res)
+	work, err := r.fetchResult(req, res.Worker, res.Work)
 	if err != nil {
 		return err
 	}
@@ -249,9 +255,9 @@ func (r *Env) publishBase(req *RemotePhase) error {
 	return r.Repo.Push(req.Repo, "+"+req.BaseRef+":"+req.BaseRef)
 }
 
-// fetchResult brings a worker's result commit here and returns it.
-func (r *Env) fetchResult(req *RemotePhase, res *RemoteResult) (plumbing.Hash, error) {
-	work := plumbing.NewHash(res.Work)
+// fetchResult brings a commit a worker pushed under ResultRef here.
+func (r *Env) fetchResult(req *RemotePhase, worker, commit string) (plumbing.Hash, error) {
+	work := plumbing.NewHash(commit)
 	if !r.localEngineRepo() && !r.Repo.HasObject(work) {
 		unlock, err := r.Workspace.Lock()
 		if err != nil {
@@ -265,7 +271,7 @@ func (r *Env) fetchResult(req *RemotePhase, res *RemoteResult) (plumbing.Hash, e
 		}
 	}
 	if !r.Repo.HasObject(work) {
-		return work, fmt.Errorf("the result commit %s of worker %s is not in the repository", gitrepo.Short(res.Work), res.Worker)
+		return work, fmt.Errorf("the result commit %s of worker %s is not in the repository", gitrepo.Short(commit), worker)
 	}
 	return work, nil
 }

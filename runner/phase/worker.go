@@ -254,6 +254,18 @@ func (wk *Worker) result(c *workerClone, req *RemotePhase, p *phase, res *agent.
 	if res != nil {
 		out.Output, out.Model, out.Author = res.Output, res.Model, res.Author
 	}
+	if !p.kept.IsZero() {
+		// Refused: its work goes back for chant diff. Without it, the
+		// phase's outcome stands all the same.
+		c.mu.Lock()
+		err := wk.publish(c.repo, req, p.kept)
+		c.mu.Unlock()
+		if err == nil {
+			out.Attempt = p.kept.String()
+		} else {
+			fmt.Fprintf(wk.Log, "%s: the refused work could not be sent back: %v\n", s.ID, err)
+		}
+	}
 	if err != nil {
 		out.Failed = err.Error()
 		fmt.Fprintf(wk.Log, "FAIL  %s: %s\n", s.ID, out.Failed)
@@ -299,14 +311,20 @@ func (wk *Worker) commitWork(repo *gitrepo.Repo, req *RemotePhase, p *phase, aut
 	if err != nil {
 		return "", err
 	}
-	ref := ResultRef(req.Key)
-	if err := repo.SetRef(ref, commit); err != nil {
-		return "", err
-	}
-	if err := repo.Push(req.Repo, "+"+ref+":"+ref); err != nil {
+	if err := wk.publish(repo, req, commit); err != nil {
 		return "", err
 	}
 	return commit.String(), nil
+}
+
+// publish pushes a commit of the phase's to the repository, under
+// ResultRef.
+func (wk *Worker) publish(repo *gitrepo.Repo, req *RemotePhase, commit plumbing.Hash) error {
+	ref := ResultRef(req.Key)
+	if err := repo.SetRef(ref, commit); err != nil {
+		return err
+	}
+	return repo.Push(req.Repo, "+"+ref+":"+ref)
 }
 
 // openLog opens the log of one phase in the worker's directory.
