@@ -127,7 +127,11 @@ func doctorAgent(ctx context.Context, w *spec.Workspace, row func(k, v string), 
 	}
 	row("Model", cmp.Or(agent.ModelName(w), "the agent's default"))
 	if ask {
-		said, err := agent.Ask(ctx, w, askTimeout)
+		timeout := askTimeout
+		if t, err := agent.Timeout(w.Config); err == nil {
+			timeout = min(timeout, t) // no longer than a phase's agent may take
+		}
+		said, err := agent.Ask(ctx, w, timeout)
 		if ok = ok && err == nil; err != nil {
 			said = err.Error()
 		}
