@@ -13,6 +13,7 @@ import (
 	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/phase"
+	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -269,6 +270,10 @@ func TestAPhaseGivenUpForTheEngineRunsWithTheNextRun(t *testing.T) {
 	}
 	if st := testgit.Git(t, w.Root, "status", "--porcelain"); st != "" {
 		t.Errorf("git status:\n%s", st)
+	}
+	// The one given up says it was interrupted, and why; it is ready.
+	if st := rep.Final.States[gone.asked[0]]; st.Kind != plan.KindReady || st.Why() != "interrupted: the Temporal server did not answer for 30m0s; ready to run again" {
+		t.Errorf("%s: %s, %q", gone.asked[0], st.Kind, st.Why())
 	}
 	back := &workersEngine{workers: []*phase.Worker{{Identity: "w1", Dir: t.TempDir()}}}
 	if _, err := Run(context.Background(), Options{Workspace: w, Engine: back}); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
+	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/phase"
@@ -93,7 +94,7 @@ func (o *Options) validate() error {
 		// Phases side by side (or on workers, in the parallel loop) write
 		// lines at once; their agents' output would interleave, and goes
 		// to their logs alone.
-		o.Out = phase.NewLockedWriter(o.Out)
+		o.Out = procs.NewLockedWriter(o.Out)
 		o.Stream = nil
 	}
 	if o.Engine != nil && o.Parallel < 1 {

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/chant-run/chant/runner/phase"
+	"github.com/chant-run/chant/runner/verdict"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
@@ -148,7 +149,7 @@ func TestFinishWaitsForRunningPhasesAndCancelStopsOne(t *testing.T) {
 
 func TestResultTextsAreBounded(t *testing.T) {
 	long := strings.Repeat("é", maxText) // two bytes each
-	res := &phase.RemoteResult{Output: long, Verification: &phase.Verification{Checks: []phase.CheckResult{{Output: long}}}}
+	res := &phase.RemoteResult{Output: long, Verification: &verdict.Verification{Checks: []verdict.CheckResult{{Output: long}}}}
 	trimResult(res)
 	for _, s := range []string{res.Output, res.Verification.Checks[0].Output} {
 		if len(s) > maxText+100 || !utf8.ValidString(s) || !strings.HasPrefix(s, "[… the start is in the worker's log]") {

@@ -1,6 +1,8 @@
 package phase
 
-import "testing"
+import (
+	"testing"
+)
 
 func TestLastPhaseSkipsTheAgentsOwnHeaders(t *testing.T) {
 	log := "=== 2026-01-01T00:00:00Z s1: First\nfirst phase\n" +

@@ -22,6 +22,7 @@ import (
 	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/runner/agent"
+	"github.com/chant-run/chant/runner/verdict"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/doc"
 )
@@ -158,7 +159,7 @@ type Outcome struct {
 	// holds (after a reset); Commit is that commit, and only the record
 	// was committed.
 	Unchanged    bool
-	Verification *Verification
+	Verification *verdict.Verification
 }
 
 // Turn is called once a phase's work is verified or failed, before the
@@ -296,6 +297,7 @@ func (r *Env) begin(s *spec.Spec, tree *isolation.Tree) (*phase, error) {
 		removeProgress(r.StateDir, s.ID)
 		return nil, err
 	}
+	dropStopped(r.StateDir, s.ID) // it runs again
 	return p, nil
 }
 
@@ -358,7 +360,7 @@ func (r *Env) checkTargets(s *spec.Spec, head gitrepo.Head) error {
 
 // attempt prepares the worktree, runs the agent there and verifies what it
 // did.
-func (p *phase) attempt(ctx context.Context) (*agent.Result, *Verification, error) {
+func (p *phase) attempt(ctx context.Context) (*agent.Result, *verdict.Verification, error) {
 	r := p.env
 	guard, leave, err := p.prepare(ctx)
 	if err != nil {
@@ -515,7 +517,7 @@ func prepareTree(ctx context.Context, w *spec.Workspace, repo *gitrepo.Repo, tre
 	for _, command := range cfg.Setup {
 		fmt.Fprintf(log, "setup: %s\n", command)
 		done := activity(id, "setup `"+command+"`")
-		c := runCheck(ctx, spec.Check{Run: command, Expect: spec.ExpectPass, Timeout: setupTimeout.String()}, tree.Dir, id, cage)
+		c := verdict.RunCheck(ctx, spec.Check{Run: command, Expect: spec.ExpectPass, Timeout: setupTimeout.String()}, tree.Dir, id, cage)
 		done()
 		fmt.Fprint(log, c.Output)
 		if !c.Held {
@@ -546,7 +548,7 @@ func mustRel(base, p string) string {
 
 // verify compares the worktree with the phase's base and its contract,
 // then runs the checks there.
-func (p *phase) verify(ctx context.Context) (*Verification, error) {
+func (p *phase) verify(ctx context.Context) (*verdict.Verification, error) {
 	if err := p.watch(); err != nil {
 		return nil, err
 	}
@@ -555,7 +557,7 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 		return nil, err
 	}
 	criteria := p.spec.Criteria()
-	v := &Verification{Total: len(criteria)}
+	v := &verdict.Verification{Total: len(criteria)}
 	byPath, ticked := p.sortChanges(changes, criteria, v)
 	for _, c := range criteria {
 		if !c.Checked && !ticked[c.Offset] {
@@ -573,7 +575,7 @@ func (p *phase) verify(ctx context.Context) (*Verification, error) {
 // sortChanges files each change of the worktree: the spec's own file (only
 // ticks of its boxes may change: which, returned), its targets, other
 // specs, anything else undeclared. It returns the changes by path.
-func (p *phase) sortChanges(changes []isolation.Change, criteria []spec.Criterion, v *Verification) (map[string]isolation.Change, map[int]bool) {
+func (p *phase) sortChanges(changes []isolation.Change, criteria []spec.Criterion, v *verdict.Verification) (map[string]isolation.Change, map[int]bool) {
 	r := p.env
 	targets := map[string]string{} // repository path → as declared
 	for _, t := range p.spec.TargetFiles {
@@ -587,12 +589,12 @@ func (p *phase) sortChanges(changes []isolation.Change, criteria []spec.Criterio
 		switch {
 		case c.Path == p.specRel:
 			data, _, err := p.tree.Read(p.specRel)
-			boxes, ok := ticksOnly(p.snapshot, data, criteria)
+			boxes, ok := verdict.TicksOnly(p.snapshot, data, criteria)
 			switch {
 			case err != nil:
 				v.Tampered = "the agent removed or replaced its spec file"
 			case !ok:
-				v.Tampered = specChanges(p.spec, data)
+				v.Tampered = verdict.SpecChanges(p.spec, data)
 			default:
 				ticked = boxes
 			}
@@ -608,7 +610,7 @@ func (p *phase) sortChanges(changes []isolation.Change, criteria []spec.Criterio
 
 // readTargets reads what the agent left in each target (p.work), and says
 // in v which are missing, unchanged or not what may land.
-func (p *phase) readTargets(byPath map[string]isolation.Change, v *Verification) error {
+func (p *phase) readTargets(byPath map[string]isolation.Change, v *verdict.Verification) error {
 	r, tree := p.env, p.tree
 	p.work = map[string]landedFile{}
 	for _, t := range p.spec.TargetFiles {
@@ -650,7 +652,7 @@ func (p *phase) readTargets(byPath map[string]isolation.Change, v *Verification)
 // runChecks runs the spec's checks in the worktree, then makes sure they
 // left the targets as verified: what lands is what was verified, and a
 // check that rewrote a target (or something it started) makes that untrue.
-func (p *phase) runChecks(ctx context.Context, v *Verification) {
+func (p *phase) runChecks(ctx context.Context, v *verdict.Verification) {
 	r, tree := p.env, p.tree
 	for _, c := range p.spec.Checks {
 		if ctx.Err() != nil {
@@ -658,7 +660,7 @@ func (p *phase) runChecks(ctx context.Context, v *Verification) {
 		}
 		fmt.Fprintf(p.log, "check: %s (expect %s)\n", c.Run, c.Expect)
 		done := r.activity(p.spec.ID, "check `"+c.Run+"`")
-		res := runCheck(ctx, c, filepath.Join(tree.Dir, filepath.FromSlash(r.Paths.Root())), p.spec.ID, p.cage)
+		res := verdict.RunCheck(ctx, c, filepath.Join(tree.Dir, filepath.FromSlash(r.Paths.Root())), p.spec.ID, p.cage)
 		done()
 		fmt.Fprintf(p.log, "%s", res.Output)
 		v.Checks = append(v.Checks, res)
@@ -697,7 +699,7 @@ func escapes(root, rel, target string) bool {
 
 // land commits the verified work and the spec's record, and brings the
 // user's working tree and index along.
-func (p *phase) land(v *Verification) (string, error) {
+func (p *phase) land(v *verdict.Verification) (string, error) {
 	r := p.env
 	now := r.Now()
 	unlock, err := r.Workspace.Lock()
@@ -778,7 +780,7 @@ func (p *phase) land(v *Verification) (string, error) {
 
 // record is the spec as completed: the ticks the agent made, the status,
 // the work commit, the verification and the agent's output.
-func (p *phase) record(v *Verification, commit string, now time.Time) ([]byte, error) {
+func (p *phase) record(v *verdict.Verification, commit string, now time.Time) ([]byte, error) {
 	e := doc.NewEditor(p.snapshot)
 	if v != nil {
 		unchecked := map[int]bool{}
@@ -817,7 +819,7 @@ func (p *phase) record(v *Verification, commit string, now time.Time) ([]byte, e
 // and why) and commits that record alone; the agent's work stays in the
 // worktree to inspect, and nothing of it reaches the branch. It returns
 // cause.
-func (p *phase) fail(output string, v *Verification, cause error) error {
+func (p *phase) fail(output string, v *verdict.Verification, cause error) error {
 	r := p.env
 	if p.edited() {
 		return p.stop(&editedError{"it failed: " + textsafe.Line(cause.Error())})
@@ -928,6 +930,9 @@ func (p *phase) stop(cause error) error {
 	}()
 	if err != nil {
 		return fmt.Errorf("%w (and putting its spec back: %v)", cause, err)
+	}
+	if now, err := os.ReadFile(r.Workspace.SpecPath(p.spec.ID)); err == nil {
+		saveStopped(r.StateDir, p.spec.ID, now, cause)
 	}
 	removeProgress(r.StateDir, p.spec.ID)
 	return cause

@@ -13,6 +13,7 @@ import (
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/runner/agent"
+	"github.com/chant-run/chant/runner/verdict"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -107,7 +108,7 @@ func (p *phase) ticked() []int {
 	if err != nil {
 		return nil
 	}
-	boxes, ok := ticksOnly(p.snapshot, data, p.spec.Criteria())
+	boxes, ok := verdict.TicksOnly(p.snapshot, data, p.spec.Criteria())
 	if !ok {
 		return nil
 	}

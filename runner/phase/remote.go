@@ -15,6 +15,7 @@ import (
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/runner/agent"
+	"github.com/chant-run/chant/runner/verdict"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -84,7 +85,7 @@ type RemoteResult struct {
 	// Failed says why the phase failed before its work could be verified
 	// (the agent failed, the worktree could not be prepared); "" if not.
 	Failed       string
-	Verification *Verification
+	Verification *verdict.Verification
 	Ticks        []int  // the boxes the agent ticked, by offset in Snapshot
 	Work         string // a commit on Base with the verified targets (under ResultRef); "" if none changed
 	// Attempt is a commit on Base with what the agent left in its worktree
@@ -118,7 +119,7 @@ func phaseTimeout(c *spec.Config, s *spec.Spec) (time.Duration, error) {
 	}
 	d += time.Duration(len(c.Isolation.Setup)) * setupTimeout
 	for _, ch := range s.Checks {
-		d += checkTimeout(ch)
+		d += verdict.CheckTimeout(ch)
 	}
 	return d, nil
 }
@@ -126,7 +127,7 @@ func phaseTimeout(c *spec.Config, s *spec.Spec) (time.Duration, error) {
 // attemptRemote is attempt, on a worker: the request goes to the engine,
 // and what the worker verified comes back, its targets read from the
 // result commit.
-func (p *phase) attemptRemote(ctx context.Context) (*agent.Result, *Verification, error) {
+func (p *phase) attemptRemote(ctx context.Context) (*agent.Result, *verdict.Verification, error) {
 	r := p.env
 	req, err := p.request()
 	if err != nil {

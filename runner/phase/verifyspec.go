@@ -14,6 +14,7 @@ import (
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/runner/agent"
+	"github.com/chant-run/chant/runner/verdict"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -42,7 +43,7 @@ type Verified struct {
 	// Note says why HEAD was checked for a spec checked at its own commit
 	// otherwise (it has none, or it is gone from the repository).
 	Note         string
-	Verification *Verification
+	Verification *verdict.Verification
 }
 
 // Verify runs completed specs' checks again in a worktree of their own
@@ -155,7 +156,7 @@ func verifiedAt(repo *gitrepo.Repo, head plumbing.Hash, s *spec.Spec, atHead boo
 
 // verifyAt checks one spec in tree, synced to commit.
 func verifyAt(ctx context.Context, w *spec.Workspace, repo *gitrepo.Repo, tree *isolation.Tree, cage *sandbox.Cage, s *spec.Spec, commit plumbing.Hash,
-	wsDir string, log io.Writer, activity func(id, what string) func()) (*Verification, error) {
+	wsDir string, log io.Writer, activity func(id, what string) func()) (*verdict.Verification, error) {
 	tree.Touched() // the last verify's checks may have written anything
 	if err := tree.Sync(commit); err != nil {
 		return nil, fmt.Errorf("prepare the verify worktree: %w", err)
@@ -163,7 +164,7 @@ func verifyAt(ctx context.Context, w *spec.Workspace, repo *gitrepo.Repo, tree *
 	if err := prepareTree(ctx, w, repo, tree, cage, commit, s.ID, log, activity); err != nil {
 		return nil, err
 	}
-	v := &Verification{Total: len(s.Criteria())}
+	v := &verdict.Verification{Total: len(s.Criteria())}
 	for _, t := range s.TargetFiles {
 		f, err := repo.FileAt(commit, w.InRepo(repo.Root).Of(t))
 		if err != nil {
@@ -176,7 +177,7 @@ func verifyAt(ctx context.Context, w *spec.Workspace, repo *gitrepo.Repo, tree *
 	for _, c := range s.Checks {
 		fmt.Fprintf(log, "check: %s (expect %s)\n", c.Run, c.Expect)
 		done := activity(s.ID, "check `"+c.Run+"`")
-		v.Checks = append(v.Checks, runCheck(ctx, c, wsDir, s.ID, cage))
+		v.Checks = append(v.Checks, verdict.RunCheck(ctx, c, wsDir, s.ID, cage))
 		done()
 	}
 	return v, nil

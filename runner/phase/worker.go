@@ -20,6 +20,7 @@ import (
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/runner/agent"
+	"github.com/chant-run/chant/runner/verdict"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -248,7 +249,7 @@ func (wk *Worker) env(c *workerClone, req *RemotePhase, tree *isolation.Tree, st
 
 // result is what the worker sends back of an attempt: its failure, or its
 // verification and, when verified, the result commit pushed.
-func (wk *Worker) result(c *workerClone, req *RemotePhase, p *phase, res *agent.Result, v *Verification, err error) (*RemoteResult, error) {
+func (wk *Worker) result(c *workerClone, req *RemotePhase, p *phase, res *agent.Result, v *verdict.Verification, err error) (*RemoteResult, error) {
 	s := p.spec
 	out := &RemoteResult{Worker: wk.Identity}
 	if res != nil {

@@ -33,6 +33,9 @@ func (st *State) Why() string {
 	case KindCompleted, KindArchived:
 		return ""
 	case KindReady:
+		if st.Stopped != "" {
+			return st.Stopped + "; ready to run again"
+		}
 		return "ready to run"
 	case KindInvalid:
 		errs := st.Errors()

@@ -61,6 +61,9 @@ type State struct {
 	Gate    *GateState // for a spec that needs an approval
 	// Worker is the engine's worker that runs it (Kind running), if known.
 	Worker string
+	// Stopped says why its last phase was stopped (Ctrl-C, the engine out
+	// of reach), for a ready spec that phase put back: it runs again.
+	Stopped string
 	// clear: its dependencies are done and its approval holds, so that it
 	// can run (a failed spec, when named).
 	clear bool
@@ -157,6 +160,10 @@ func Assess(w *spec.Workspace, set *spec.Set, now time.Time, opts AssessOptions)
 			cycles[s.ID] = ids
 		}
 	}
+	stopped := func(*spec.Spec) string { return "" }
+	if stateDir != "" {
+		stopped = phase.Stopped(stateDir)
+	}
 	// In dependency order, so that a dependency's state is known first
 	// (members of a cycle are blocked whatever their dependencies say).
 	for _, s := range set.Order() {
@@ -180,6 +187,9 @@ func Assess(w *spec.Workspace, set *spec.Set, now time.Time, opts AssessOptions)
 		case s.Status == spec.StatusPending, s.Status == spec.StatusFailed:
 			if err := a.standing(st, cycles[s.ID], repo, now); err != nil {
 				return nil, err
+			}
+			if st.Kind == KindReady {
+				st.Stopped = stopped(s)
 			}
 		default: // paused, needs_attention, blocked
 			st.Kind = KindHeld

@@ -1,4 +1,4 @@
-package phase
+package verdict
 
 import (
 	"context"
@@ -45,7 +45,7 @@ func TestCheckHearsItsRelay(t *testing.T) {
 		Visible: []string{dir, exe}, Helper: []string{exe, sandbox.HelperCommand},
 	}
 	run := fmt.Sprintf(`echo before; bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d && cat <&3'; echo after`, port)
-	res := runCheck(context.Background(), spec.Check{Run: run, Expect: spec.ExpectPass}, wt, "t", cage)
+	res := RunCheck(context.Background(), spec.Check{Run: run, Expect: spec.ExpectPass}, wt, "t", cage)
 	for _, want := range []string{"before", "after", fmt.Sprintf("sandbox: 127.0.0.1:%d", port)} {
 		if !strings.Contains(res.Output, want) {
 			t.Errorf("the check's output lacks %q:\n%s", want, res.Output)
@@ -61,11 +61,11 @@ func TestSpecChangesSaysWhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := specChanges(before, []byte(strings.Replace(src, "Do it.", "Do it later.", 1)))
+	got := SpecChanges(before, []byte(strings.Replace(src, "Do it.", "Do it later.", 1)))
 	if want := "the agent changed its spec's text (line 6); an agent may only tick the boxes of its acceptance criteria"; got != want {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
-	got = specChanges(before, []byte(strings.Replace(src, "[a.go]", "[a.go, b.go]", 1)))
+	got = SpecChanges(before, []byte(strings.Replace(src, "[a.go]", "[a.go, b.go]", 1)))
 	if !strings.HasPrefix(got, "the agent changed its spec's target_files;") {
 		t.Errorf("got %q", got)
 	}

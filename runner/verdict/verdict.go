@@ -1,4 +1,6 @@
-package phase
+// Package verdict is what verification finds of a phase's work
+// (Verification), and running the checks that decide it.
+package verdict
 
 import (
 	"bytes"
@@ -177,8 +179,8 @@ func (c CheckResult) Describe() string {
 	return fmt.Sprintf("%s, expected to %s", outcome, c.Check.Expect)
 }
 
-// checkTimeout is a check's timeout, DefaultCheckTimeout unless it sets one.
-func checkTimeout(c spec.Check) time.Duration {
+// CheckTimeout is a check's timeout, DefaultCheckTimeout unless it sets one.
+func CheckTimeout(c spec.Check) time.Duration {
 	if c.Timeout != "" {
 		if d, err := time.ParseDuration(c.Timeout); err == nil && d > 0 {
 			return d
@@ -187,16 +189,16 @@ func checkTimeout(c spec.Check) time.Duration {
 	return DefaultCheckTimeout
 }
 
-// runCheck runs one check with sh -c in dir, in its own process group and
+// RunCheck runs one check with sh -c in dir, in its own process group and
 // marked, so that a timeout, or its end, leaves nothing of it running; in
 // cage when there is one (a phase's check runs the agent's code).
-func runCheck(ctx context.Context, c spec.Check, dir, id string, cage *sandbox.Cage) CheckResult {
-	timeout := checkTimeout(c)
+func RunCheck(ctx context.Context, c spec.Check, dir, id string, cage *sandbox.Cage) CheckResult {
+	timeout := CheckTimeout(c)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	marker := procs.NewMarker()
 	var buf bytes.Buffer
-	out := NewLockedWriter(&buf) // the relay of a network list writes to it too
+	out := procs.NewLockedWriter(&buf) // the relay of a network list writes to it too
 	argv, release, err := cage.Command(dir, []string{"sh", "-c", c.Run}, out)
 	if err != nil {
 		return CheckResult{Check: c, Err: "could not run: " + err.Error()}
@@ -239,10 +241,10 @@ func tail(s string, n int) string {
 	return "[… earlier output cut]\n" + s
 }
 
-// ticksOnly reports whether after is before with some of the given
+// TicksOnly reports whether after is before with some of the given
 // unchecked task boxes ticked ("[ ]" to "[x]" or "[X]") and nothing else
 // changed, and which boxes (by offset of "[").
-func ticksOnly(before, after []byte, criteria []spec.Criterion) (ticked map[int]bool, ok bool) {
+func TicksOnly(before, after []byte, criteria []spec.Criterion) (ticked map[int]bool, ok bool) {
 	if len(before) != len(after) {
 		return nil, false
 	}
@@ -265,9 +267,9 @@ func ticksOnly(before, after []byte, criteria []spec.Criterion) (ticked map[int]
 	return ticked, true
 }
 
-// specChanges describes how an agent changed its spec beyond ticks: the
+// SpecChanges describes how an agent changed its spec beyond ticks: the
 // frontmatter keys whose values differ, and whether the body did.
-func specChanges(before *spec.Spec, after []byte) string {
+func SpecChanges(before *spec.Spec, after []byte) string {
 	a, err := spec.Parse(before.Path, after)
 	if err != nil {
 		return "it rewrote its spec into a file that does not parse"
