@@ -2,7 +2,6 @@ package spec
 
 import (
 	"bytes"
-	"embed"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/spec/doc"
+	"github.com/chant-run/chant/spec/templates"
 )
 
 // What a phase's agent is given comes from the workspace: the spec, its
@@ -38,26 +38,6 @@ func (w *Workspace) PromptPath(name string) string {
 	return filepath.Join(w.ChantDir, "prompts", name+".md")
 }
 
-//go:embed prompts/*.md
-var builtinPrompts embed.FS
-
-// BuiltinPrompt returns the template chant has built in under name
-// ("standard"), used when .chant/prompts/<name>.md does not exist.
-func BuiltinPrompt(name string) ([]byte, bool) {
-	data, err := builtinPrompts.ReadFile("prompts/" + name + ".md")
-	return data, err == nil
-}
-
-// BuiltinPromptNames lists the templates chant has built in.
-func BuiltinPromptNames() []string {
-	entries, _ := builtinPrompts.ReadDir("prompts")
-	var out []string
-	for _, e := range entries {
-		out = append(out, strings.TrimSuffix(e.Name(), ".md"))
-	}
-	return out
-}
-
 // ReadPrompt reads the prompt template name from .chant/prompts, refusing
 // a name that is a path and a symbolic link on the way; without such a
 // file, the template built in under that name, if any.
@@ -67,7 +47,7 @@ func (w *Workspace) ReadPrompt(name string) ([]byte, error) {
 	}
 	data, mode, err := safefs.Root{Dir: w.ChantDir}.ReadFile("prompts/"+name+".md", maxFile)
 	if errors.Is(err, os.ErrNotExist) {
-		if builtin, ok := BuiltinPrompt(name); ok {
+		if builtin, ok := templates.Prompt(name); ok {
 			return builtin, nil
 		}
 	}
@@ -170,24 +150,4 @@ func (s *Spec) Section(heading string) string {
 		return ""
 	}
 	return string(body[start:end])
-}
-
-//go:embed templates/config.md
-var configTemplate string
-
-// ConfigTemplate is a new config.md, for chant init: every key commented
-// with what it does. providers are the agents there are.
-func ConfigTemplate(name, provider string, providers []string) []byte {
-	quoted := name
-	if strings.ContainsAny(name, ":#{}[],&*!|>'\"%@`") || strings.TrimSpace(name) != name {
-		quoted = fmt.Sprintf("%q", name)
-	}
-	command := "  # command: my-agent --flag          # with provider: command, the command that runs the agent (the prompt on its standard input)\n" +
-		"  # name: my-agent                    # with provider: command, its commits' author: \"my-agent (chant)\"\n"
-	if provider == "command" {
-		command = "  command:                             # the command that runs your agent: the prompt comes on its standard input\n" +
-			"  name: agent                          # its commits' author: \"agent (chant)\"\n"
-	}
-	return []byte(strings.NewReplacer("{{name}}", quoted, "{{provider}}", provider, "{{providers}}", strings.Join(providers, ", "),
-		"{{command}}", command, "{{title}}", name).Replace(configTemplate))
 }

@@ -17,6 +17,8 @@ func fill(v reflect.Value, i int) {
 		v.SetBool(true)
 	case reflect.Int, reflect.Int64:
 		v.SetInt(int64(i + 1))
+	case reflect.Float64:
+		v.SetFloat(float64(i) + 0.5)
 	case reflect.Pointer:
 		v.Set(reflect.New(v.Type().Elem()))
 		fill(v.Elem(), i)
@@ -60,5 +62,36 @@ func TestSnapshotKeepsEveryField(t *testing.T) {
 	}
 	if len(fieldIndex()) != reflect.TypeOf(Fields{}).NumField() {
 		t.Errorf("%d keys for %d fields: a field without its own yaml key", len(fieldIndex()), reflect.TypeOf(Fields{}).NumField())
+	}
+}
+
+// A cost of $0 is a price reported, which a cost without usd is not; both
+// survive the cache.
+func TestCostPriced(t *testing.T) {
+	for src, priced := range map[string]bool{
+		"---\ncost: {usd: 0, input_tokens: 5, output_tokens: 1}\n---\n# A\n": true,
+		"---\ncost: {input_tokens: 5, output_tokens: 1}\n---\n# A\n":         false,
+	} {
+		s, err := Parse("a.md", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := gob.NewEncoder(&buf).Encode(s.Snapshot(nil)); err != nil {
+			t.Fatal(err)
+		}
+		var sn Snapshot
+		if err := gob.NewDecoder(&buf).Decode(&sn); err != nil {
+			t.Fatal(err)
+		}
+		cached, err := sn.Restore("/x/a.md", "a.md", &Spec{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []*Cost{s.Cost, cached.Cost} {
+			if c == nil || c.Priced != priced || c.InputTokens != 5 || c.USD != 0 {
+				t.Errorf("%q: cost %+v, want priced %v", src, c, priced)
+			}
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/chant-run/chant/internal/term"
+	"github.com/chant-run/chant/spec/templates"
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/internal/gitdir"
@@ -106,7 +107,7 @@ func (opts *initOptions) writeSetup(abs string, exists bool) ([]string, error) {
 		return nil
 	}
 	if !exists {
-		if err := write(".chant/"+spec.ConfigFile, spec.ConfigTemplate(opts.name, opts.agent, agent.Providers())); err != nil {
+		if err := write(".chant/"+spec.ConfigFile, templates.Config(opts.name, opts.agent, agent.Providers())); err != nil {
 			return nil, err
 		}
 		if err := write(".chant/.gitignore", []byte("# chant's logs of each phase's agent and checks\nlogs/\n")); err != nil {
@@ -121,8 +122,8 @@ func (opts *initOptions) writeSetup(abs string, exists bool) ([]string, error) {
 		}
 	}
 	if opts.prompts {
-		for _, name := range spec.BuiltinPromptNames() {
-			data, _ := spec.BuiltinPrompt(name)
+		for _, name := range templates.PromptNames() {
+			data, _ := templates.Prompt(name)
 			if err := write(".chant/prompts/"+name+".md", data); err != nil {
 				return nil, err
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/phase"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/templates"
 )
 
 // Kind is where a spec stands. status, show, dag, lint and run all speak
@@ -404,7 +405,7 @@ func (a *Assessment) promptProblems(override string, add func(spec.Problem, ...*
 			if !needsPrompt {
 				continue // the replay agent needs no prompt
 			}
-			msg := fmt.Sprintf("prompt template %q does not exist: write .chant/prompts/%s.md (built in: %s)", name, name, strings.Join(spec.BuiltinPromptNames(), ", "))
+			msg := fmt.Sprintf("prompt template %q does not exist: write .chant/prompts/%s.md (built in: %s)", name, name, strings.Join(templates.PromptNames(), ", "))
 			var viaConfig []*spec.Spec
 			for _, s := range users[name] {
 				if s.Prompt == name && override == "" {
@@ -423,7 +424,7 @@ func (a *Assessment) promptProblems(override string, add func(spec.Problem, ...*
 			add(spec.Problem{Path: path, Line: 1, Col: 1, Severity: spec.SeverityError, Code: spec.CodePrompt, Message: err.Error()}, users[name]...)
 			continue
 		}
-		if _, builtin := spec.BuiltinPrompt(name); builtin && !fileExists(w.PromptPath(name)) {
+		if _, builtin := templates.Prompt(name); builtin && !fileExists(w.PromptPath(name)) {
 			continue // the built-in template is known good
 		}
 		for _, p := range agent.UnknownPlaceholders(data) {
