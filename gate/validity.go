@@ -84,7 +84,7 @@ func Cover(w *spec.Workspace, set *spec.Set, s *spec.Spec, override string, repo
 // decisionKeys are what chant writes into a spec when it decides on or
 // runs it: not part of what was reviewed.
 var decisionKeys = map[string][]string{
-	"status": nil, "commits": nil, "completed_at": nil, "model": nil,
+	"status": nil, "commits": nil, "completed_at": nil, "model": nil, "cost": nil,
 	"verification_status": nil, "verification_failures": nil, "last_verified": nil,
 	"approval": {"status", "by", "at", "hash", "commit"},
 }

@@ -14,6 +14,13 @@ func TestEditorChangesOnlyWhatChanged(t *testing.T) {
 		edit func(*doc.Editor)
 		want string
 	}{{
+		name: "a mapping of numbers, and it again",
+		in:   "---\ntype: code\ncost:\n  usd: 0.25\n  input_tokens: 1\n---\n# T\n",
+		edit: func(e *doc.Editor) {
+			e.Set("cost", []doc.KV{{Key: "usd", Value: 0.0}, {Key: "input_tokens", Value: int64(30)}, {Key: "output_tokens", Value: int64(7)}})
+		},
+		want: "---\ntype: code\ncost:\n  usd: 0.0\n  input_tokens: 30\n  output_tokens: 7\n---\n# T\n",
+	}, {
 		name: "scalar keeps comment and neighbours",
 		in:   "---\ntype: code   # kind\nstatus: pending # not yet\nx-unknown: {a: 1}\n---\n# T\n",
 		edit: func(e *doc.Editor) { e.Set("status", "completed") },

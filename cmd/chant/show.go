@@ -121,6 +121,7 @@ func runShow(opts *showOptions) error {
 	row("Target files", strings.Join(s.TargetFiles, ", "))
 	row("Informed by", strings.Join(s.InformedBy, ", "))
 	row("Commits", strings.Join(s.Commits, ", "))
+	row("Cost", plan.CostWords(s.Cost))
 	if st.Done() {
 		row("Completed at", s.CompletedAt)
 	}

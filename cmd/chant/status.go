@@ -84,6 +84,23 @@ type specJSON struct {
 	Valid       bool           `json:"valid"`
 	Error       string         `json:"error,omitempty"`
 	Problems    []spec.Problem `json:"problems,omitempty"`
+	Cost        *costJSON      `json:"cost,omitempty"`
+}
+
+// costJSON is a cost: usd only where a price was reported.
+type costJSON struct {
+	USD          *float64 `json:"usd,omitempty"`
+	InputTokens  int64    `json:"input_tokens"`
+	OutputTokens int64    `json:"output_tokens"`
+	Model        string   `json:"model,omitempty"`
+}
+
+func costToJSON(c spec.Cost) *costJSON {
+	j := &costJSON{InputTokens: c.InputTokens, OutputTokens: c.OutputTokens, Model: c.Model}
+	if c.Priced {
+		j.USD = &c.USD
+	}
+	return j
 }
 
 type approvalJSON struct {
@@ -158,6 +175,9 @@ func runStatus(opts *statusOptions) error {
 		return err
 	}
 	fmt.Fprintf(out, "\n%s\n", summaryLine(len(states), summary))
+	if total, priced, all := plan.TotalCost(states); all > 0 {
+		fmt.Fprintf(out, "Agents' usage, as their CLIs reported it: %s\n", totalWords(total, priced, all))
+	}
 	if off := agent.SandboxOff(target); off != "" {
 		fmt.Fprintf(out, "Sandbox: %s.\n", off)
 	}
@@ -222,6 +242,9 @@ func specToJSON(st *plan.State) specJSON {
 	if errs := st.Errors(); len(errs) > 0 {
 		j.Error = plan.ProblemLine(errs[0])
 	}
+	if s.Cost != nil {
+		j.Cost = costToJSON(*s.Cost)
+	}
 	if s.Approval != nil {
 		j.Approval = approvalJSON{Required: s.Approval.Required, Status: s.Approval.Status, By: s.Approval.By, At: s.Approval.At}
 	}
@@ -232,6 +255,18 @@ func specToJSON(st *plan.State) specJSON {
 		}
 	}
 	return j
+}
+
+// totalWords says what the agents of all specs reported they used.
+func totalWords(total spec.Cost, priced, all int) string {
+	tokens := fmt.Sprintf("%d tokens in, %d out, over %s", total.InputTokens, total.OutputTokens, words.Plural(all, "spec"))
+	switch {
+	case priced == 0:
+		return tokens + "; no price reported"
+	case priced < all:
+		return fmt.Sprintf("$%.4f for %d of them (the others' CLIs reported no price); %s", total.USD, priced, tokens)
+	}
+	return fmt.Sprintf("$%.4f; %s", total.USD, tokens)
 }
 
 func summaryLine(n int, counts map[string]int) string {
@@ -302,11 +337,16 @@ func nonNil(list []string) []string {
 // line: as easy to read as to grep, and quick to write for 100,000 specs.
 func writeStatusJSON(w io.Writer, repo string, summary map[string]int, states []*plan.State, sandboxed bool) error {
 	out := bufio.NewWriter(w)
+	var cost *costJSON
+	if total, _, all := plan.TotalCost(states); all > 0 {
+		cost = costToJSON(total)
+	}
 	head, err := json.Marshal(struct {
 		Repo    string         `json:"repo"`
 		Summary map[string]int `json:"summary"`
 		Sandbox bool           `json:"sandbox"`
-	}{repo, summary, sandboxed})
+		Cost    *costJSON      `json:"cost,omitempty"`
+	}{repo, summary, sandboxed, cost})
 	if err != nil {
 		return err
 	}

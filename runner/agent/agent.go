@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/chant-run/chant/internal/agentstream"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/internal/sandbox"
@@ -69,6 +70,8 @@ func (j *Job) Prompt() (string, error) {
 type Result struct {
 	Output string // the agent's text, for the spec's Agent Output
 	Model  string
+	// Usage is what the agent's CLI reported it used (zero: nothing).
+	Usage agentstream.Usage
 	// Author, when set, is the author of the work commit chant makes (the
 	// committer is the repository's identity).
 	Author *gitrepo.Person

@@ -175,7 +175,7 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	if s := &steps.Session; s.Events > 0 {
 		// A CLI's events: what it said last is its answer, what it
 		// reported as an error is why it failed.
-		res.Output, words = s.Final(), s.LastWords()
+		res.Output, words, res.Usage = s.Final(), s.LastWords(), s.Usage
 	}
 	if err == nil && ctx.Err() == nil && c.ReplyFiles {
 		err = writeReplyFiles(job, res.Output)

@@ -1,14 +1,18 @@
 package phase
 
 import (
+	"cmp"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/chant-run/chant/internal/agentstream"
 	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/doc"
 )
 
 // MaxAgentOutput is how much of the agent's text goes into a spec, in
@@ -54,4 +58,37 @@ func recordSandbox(policy *sandbox.Policy, text string) string {
 		return text
 	}
 	return text + "\n\n" + sandboxLine(nil)
+}
+
+// usageLine says in the record what the agent's CLI reported it used;
+// "" if it reported nothing.
+func usageLine(u agentstream.Usage) string {
+	if s := u.String(); s != "" {
+		return "\n\nUsage, as the agent's CLI reported it: " + s + "."
+	}
+	return ""
+}
+
+// setCost adds what the phase's agent reported it used to the spec's
+// cost; nothing if it reported nothing.
+func (p *phase) setCost(e *doc.Editor) {
+	u := p.prog.Usage
+	if u.InputTokens == 0 && u.OutputTokens == 0 && !u.Priced {
+		return
+	}
+	var c spec.Cost
+	if p.spec.Cost != nil {
+		c = *p.spec.Cost
+	}
+	c.InputTokens += u.InputTokens
+	c.OutputTokens += u.OutputTokens
+	var kv []doc.KV
+	if u.Priced || c.Priced {
+		kv = append(kv, doc.KV{Key: "usd", Value: math.Round((c.USD+u.CostUSD)*1e6) / 1e6})
+	}
+	kv = append(kv, doc.KV{Key: "input_tokens", Value: c.InputTokens}, doc.KV{Key: "output_tokens", Value: c.OutputTokens})
+	if m := cmp.Or(p.prog.Model, c.Model); m != "" {
+		kv = append(kv, doc.KV{Key: "model", Value: m})
+	}
+	e.Set("cost", kv)
 }

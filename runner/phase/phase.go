@@ -377,6 +377,9 @@ func (p *phase) attempt(ctx context.Context) (*agent.Result, *verdict.Verificati
 	done := r.activity(p.spec.ID, "agent "+agentName(r.Agent))
 	res, agentErr := r.Agent.Run(ctx, p.job())
 	done()
+	if res != nil {
+		p.prog.Usage = res.Usage
+	}
 	// Whatever the agent left running goes, before anything is read.
 	procs.KillAll(p.prog.PGID, p.cage.SurvivorMark(p.prog.Marker))
 	changed, err := guard.Restore()
@@ -804,7 +807,8 @@ func (p *phase) record(v *verdict.Verification, commit string, now time.Time) ([
 	e.Set("verification_status", v.Status())
 	e.Delete("verification_failures")
 	e.Set("last_verified", now)
-	e.AppendBody(agentOutput(now, recordSandbox(p.env.Sandbox, p.prog.Output+"\n\n"+v.Summary())))
+	p.setCost(e)
+	e.AppendBody(agentOutput(now, recordSandbox(p.env.Sandbox, p.prog.Output+usageLine(p.prog.Usage)+"\n\n"+v.Summary())))
 	out, err := e.Bytes()
 	if err != nil {
 		return nil, err
@@ -825,7 +829,7 @@ func (p *phase) fail(output string, v *verdict.Verification, cause error) error 
 		return p.stop(&editedError{"it failed: " + textsafe.Line(cause.Error())})
 	}
 	now := r.Now()
-	text := output
+	text := output + usageLine(p.prog.Usage)
 	if v != nil {
 		text += "\n\n" + v.Summary()
 	}
@@ -848,6 +852,7 @@ func (p *phase) fail(output string, v *verdict.Verification, cause error) error 
 		e.Set("verification_status", "failed")
 		e.Set("verification_failures", reasons)
 		e.Set("last_verified", now)
+		p.setCost(e)
 		e.AppendBody(agentOutput(now, text))
 	}
 	e := doc.NewEditor(p.snapshot)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/chant-run/chant/internal/agentstream"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/procs"
 	"github.com/chant-run/chant/internal/safefs"
@@ -37,6 +38,7 @@ type progress struct {
 	Output string                 `json:"output,omitempty"`
 	Model  string                 `json:"model,omitempty"`
 	Author *gitrepo.Person        `json:"author,omitempty"`
+	Usage  agentstream.Usage      `json:"usage,omitzero"`
 	// Slot is the worktree the phase works in ("" for "phase", the only
 	// one of a sequential run).
 	Slot string `json:"slot,omitempty"`

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/chant-run/chant/internal/agentstream"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/verdict"
@@ -82,6 +83,7 @@ type RemoteResult struct {
 	Output string
 	Model  string
 	Author *gitrepo.Person
+	Usage  agentstream.Usage
 	// Failed says why the phase failed before its work could be verified
 	// (the agent failed, the worktree could not be prepared); "" if not.
 	Failed       string
@@ -156,7 +158,8 @@ func (p *phase) attemptRemote(ctx context.Context) (*agent.Result, *verdict.Veri
 		return nil, nil, err
 	}
 	fmt.Fprintf(p.log, "worker: %s\n%s\n", res.Worker, res.Output)
-	result := &agent.Result{Output: res.Output, Model: res.Model, Author: res.Author}
+	result := &agent.Result{Output: res.Output, Model: res.Model, Author: res.Author, Usage: res.Usage}
+	p.prog.Usage = res.Usage
 	if res.Attempt != "" {
 		p.takeAttempt(req, res)
 	}

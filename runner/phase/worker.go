@@ -253,7 +253,7 @@ func (wk *Worker) result(c *workerClone, req *RemotePhase, p *phase, res *agent.
 	s := p.spec
 	out := &RemoteResult{Worker: wk.Identity}
 	if res != nil {
-		out.Output, out.Model, out.Author = res.Output, res.Model, res.Author
+		out.Output, out.Model, out.Author, out.Usage = res.Output, res.Model, res.Author, res.Usage
 	}
 	if !p.kept.IsZero() {
 		// Refused: its work goes back for chant diff. Without it, the

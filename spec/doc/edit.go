@@ -535,6 +535,16 @@ func scalarText(value any) (string, bool) {
 		return strconv.FormatBool(v), true
 	case int:
 		return strconv.Itoa(v), true
+	case int64:
+		return strconv.FormatInt(v, 10), true
+	case float64:
+		// The shortest text that reads back as v, always with a point
+		// or an exponent: a float stays one.
+		t := strconv.FormatFloat(v, 'g', -1, 64)
+		if !strings.ContainsAny(t, ".eEnN") {
+			t += ".0"
+		}
+		return t, true
 	case string:
 		if isTimestamp(v) {
 			return v, true
