@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chant-run/chant/internal/agentstream"
 	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/plan"
@@ -29,6 +30,7 @@ type sideBySideAgent struct {
 	pauses map[string]time.Duration // per spec, instead of pause
 	fail   map[string]bool          // these specs' agents fail
 	also   func(job *agent.Job)     // something more an agent does
+	usage  agentstream.Usage        // what each agent reports it used
 	mu     sync.Mutex
 	spans  map[string][2]time.Time // spec → when its agent ran
 	now    int                     // agents running
@@ -72,7 +74,7 @@ func (a *sideBySideAgent) Run(ctx context.Context, job *agent.Job) (*agent.Resul
 			return nil, err
 		}
 	}
-	return &agent.Result{Output: "did " + job.Spec.ID}, tickAll(job.SpecFile)
+	return &agent.Result{Output: "did " + job.Spec.ID, Usage: a.usage}, tickAll(job.SpecFile)
 }
 
 // together reports whether two specs' agents ran at the same time.
@@ -299,5 +301,37 @@ func TestParallelGitConfigChangeFailsEveryPhaseRunningThen(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(config); string(after) != string(before) {
 		t.Errorf("git's configuration not restored:\n%s", after)
+	}
+}
+
+// A parallel run with a budget starts no phase once the costs its agents
+// reported reach it; those that run finish and land.
+func TestAParallelRunStopsStartingPhasesOnceItsBudgetIsSpent(t *testing.T) {
+	specs := map[string]string{}
+	for _, id := range []string{"a", "b", "c", "d", "e", "f"} {
+		specs[id] = parallelSpec("out/" + id + ".txt")
+	}
+	w := newRepo(t, specs)
+	ag := &sideBySideAgent{pause: 50 * time.Millisecond, usage: agentstream.Usage{CostUSD: 0.02, Priced: true}}
+	rep, err := Run(context.Background(), Options{Workspace: w, Agent: ag, Parallel: 2, Budget: 0.03})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OverBudget || rep.Spent < 0.03 {
+		t.Fatalf("over budget %v, spent %v: want the budget reached", rep.OverBudget, rep.Spent)
+	}
+	// Two at once: at most one more started after the first ended, before
+	// the second did; none after the budget was reached.
+	if n := len(rep.Ran); n < 2 || n > 3 {
+		t.Errorf("%d phases ran, want 2 or 3", n)
+	}
+	completed := 0
+	for _, st := range statuses(t, w) {
+		if st == spec.StatusCompleted {
+			completed++
+		}
+	}
+	if completed != len(rep.Ran) {
+		t.Errorf("%d completed, %d ran: every phase that ran lands", completed, len(rep.Ran))
 	}
 }

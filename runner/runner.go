@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chant-run/chant/internal/agentstream"
 	"github.com/chant-run/chant/internal/bookkeeping"
 	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/gitrepo"
@@ -74,7 +75,10 @@ type Options struct {
 	// EngineRepo is where the engine's workers fetch the repository from
 	// ("": this repository's path).
 	EngineRepo string
-	Now        func() time.Time
+	// Budget bounds what the run's agents may cost in all, as their CLIs
+	// report it (0: no bound): once spent, no phase starts.
+	Budget float64
+	Now    func() time.Time
 }
 
 func (o *Options) validate() error {
@@ -127,6 +131,11 @@ type Report struct {
 	Named []string
 	// Final is where every spec stands after the run.
 	Final *plan.Assessment
+	// Spent is what the run's agents reported they cost (those that
+	// reported a price); OverBudget: it reached Options.Budget, and the
+	// run started no phase since.
+	Spent      float64
+	OverBudget bool
 }
 
 // Refusal is a spec a run did not run, and why.
@@ -295,6 +304,7 @@ func (r *run) end(rep *Report, specs *store.Reloader, named map[string]bool) err
 		return err
 	}
 	rep.Final = final
+	rep.Spent, rep.OverBudget = r.spending()
 	order := map[string]int{}
 	for i, s := range set.Order() {
 		order[s.ID] = i
@@ -346,6 +356,34 @@ type run struct {
 	tree *isolation.Tree
 
 	eventsMu sync.Mutex // one event at a time (tell)
+
+	spendMu sync.Mutex // guards spent, told by phases side by side
+	spent   float64    // what the run's agents reported they cost
+}
+
+// spend counts what a phase's agent reported it cost, as soon as its
+// attempt ends (before it lands, in a parallel run).
+func (r *run) spend(_ string, u agentstream.Usage) {
+	if u.Priced {
+		r.spendMu.Lock()
+		r.spent += u.CostUSD
+		r.spendMu.Unlock()
+	}
+}
+
+// overBudget reports whether the run has spent its budget (no phase
+// starts then).
+func (r *run) overBudget() bool {
+	_, over := r.spending()
+	return over
+}
+
+// spending is what the run's agents reported they cost so far, and
+// whether that reaches its budget.
+func (r *run) spending() (float64, bool) {
+	r.spendMu.Lock()
+	defer r.spendMu.Unlock()
+	return r.spent, r.opts.Budget > 0 && r.spent >= r.opts.Budget
 }
 
 // newRun is the run of opts in repo, with the specs as loaded (set).
@@ -354,7 +392,7 @@ func newRun(opts Options, repo *gitrepo.Repo, set *spec.Set, ag agent.Agent, pol
 	r := &run{opts: opts, set: set, tree: tree}
 	r.Env = &phase.Env{Workspace: w, Repo: repo, Paths: w.InRepo(repo.Root), StateDir: repo.StateDir(), Agent: ag, Sandbox: policy,
 		Specs: r.loaded, Prompt: opts.Prompt, SkipCriteria: opts.SkipCriteria, Record: opts.Record,
-		Engine: opts.Engine, EngineRepo: opts.EngineRepo, Now: opts.Now, OnActivity: opts.Activity}
+		Engine: opts.Engine, EngineRepo: opts.EngineRepo, Now: opts.Now, OnActivity: opts.Activity, OnUsage: r.spend}
 	return r
 }
 

@@ -68,7 +68,7 @@ type scheduler struct {
 // runnable spec in plan order, until none is (or the run stops).
 func (sc *scheduler) sequential(ctx context.Context, specs *store.Reloader) error {
 	r := sc.r
-	for !sc.stop {
+	for !sc.stop && !r.overBudget() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -154,7 +154,7 @@ func (sc *scheduler) parallel(ctx context.Context, specs *store.Reloader) error 
 		}
 		order := set.Order()
 		may := sc.mayRun(order, a)
-		if sc.stop || ctx.Err() != nil {
+		if sc.stop || ctx.Err() != nil || sc.r.overBudget() {
 			may = map[string]bool{}
 		}
 		started := sc.start(order, a, may)

@@ -264,7 +264,7 @@ type configKeys map[string]configKeys
 // silent, its examples spec_defaults.
 var knownConfig = configKeys{
 	"project": {"name": nil, "prefix": nil, "silent": nil},
-	"defaults": {"prompt": nil, "provider": nil, "model": nil, "parallel": nil, "branch": nil, "branch_prefix": nil, "split_model": nil,
+	"defaults": {"prompt": nil, "provider": nil, "model": nil, "parallel": nil, "budget": {"usd": nil}, "branch": nil, "branch_prefix": nil, "split_model": nil,
 		"main_branch": nil, "create_branch": nil, "rotation_strategy": nil, "prompt_extensions": nil},
 	"agent":     {"command": nil, "timeout": nil, "model": nil, "name": nil},
 	"approval":  {"approvers": nil, "allow_self_approval": nil, "expires_after": nil, "rejection_action": nil, "require_approval_for_agent_work": nil},
@@ -355,6 +355,9 @@ func ConfigProblems(c *Config) []Problem {
 	}
 	if msg := ReplayDirProblem(c.Replay.Dir); msg != "" {
 		errorAt(msg, "replay", "dir")
+	}
+	if b := c.Defaults.Budget; b != nil && !(b.USD > 0) {
+		errorAt(fmt.Sprintf("defaults.budget.usd: %v is not an amount of dollars above 0", b.USD), "defaults", "budget")
 	}
 	if n := c.Defaults.Parallel; n < 0 || n > MaxParallel {
 		errorAt(fmt.Sprintf("defaults.parallel: %d is not a number of specs to run at once (1 to %d)", n, MaxParallel), "defaults", "parallel")

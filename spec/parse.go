@@ -189,6 +189,10 @@ func (s *Spec) checkValue(key string) string {
 		if !slices.Contains(validApprovals, s.Approval.Status) {
 			return fmt.Sprintf("approval.status: %q is not one of %s", s.Approval.Status, strings.Join(validApprovals, ", "))
 		}
+	case "budget":
+		if s.Budget != nil && !(s.Budget.USD > 0) {
+			return fmt.Sprintf("budget.usd: %v is not an amount of dollars above 0", s.Budget.USD)
+		}
 	case "checks":
 		for _, c := range s.Checks {
 			if strings.TrimSpace(c.Run) == "" {

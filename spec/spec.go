@@ -86,6 +86,8 @@ type Fields struct {
 	Checks      []Check   `yaml:"checks"`
 	// Cost is what its phases' agents reported they used, summed.
 	Cost *Cost `yaml:"cost"`
+	// Budget bounds what its agent may cost a phase.
+	Budget *Budget `yaml:"budget"`
 
 	VerificationStatus string `yaml:"verification_status"`
 	LastVerified       string `yaml:"last_verified"`
@@ -127,6 +129,11 @@ type Cost struct {
 	InputTokens  int64   `yaml:"input_tokens"`
 	OutputTokens int64   `yaml:"output_tokens"`
 	Model        string  `yaml:"model"` // of the last phase
+}
+
+// Budget is what an agent may cost, as its CLI reports it.
+type Budget struct {
+	USD float64 `yaml:"usd"`
 }
 
 // UnmarshalYAML reads a cost, and whether it has a price.

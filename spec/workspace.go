@@ -38,6 +38,9 @@ type Config struct {
 		// Parallel is how many specs a run may run at once (default 1;
 		// chant run --parallel overrides it).
 		Parallel int `yaml:"parallel"`
+		// Budget bounds what an agent may cost a phase of a spec that
+		// sets none.
+		Budget *Budget `yaml:"budget"`
 	} `yaml:"defaults"`
 	// Fixture names a bundled fixture repository: the workspace then runs
 	// against a fresh copy of it, made under .chant/work/<fixture>/.

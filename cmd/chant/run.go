@@ -34,6 +34,7 @@ type runOptions struct {
 	prompt       string
 	failFast     bool
 	parallel     int
+	budget       float64
 	engineFlags
 }
 
@@ -73,6 +74,9 @@ With IDs (partial IDs work when unique), run only those specs.`,
 			if c.Flags().Changed("parallel") && opts.parallel < 1 {
 				return usage(fmt.Errorf("--parallel %d: not a number of specs to run at once (1 to %d)", opts.parallel, spec.MaxParallel))
 			}
+			if c.Flags().Changed("budget") && !(opts.budget > 0) {
+				return usage(fmt.Errorf("--budget %v: not an amount of dollars above 0", opts.budget))
+			}
 			return runRun(c.Context(), opts)
 		},
 	}
@@ -83,6 +87,7 @@ With IDs (partial IDs work when unique), run only those specs.`,
 	c.Flags().StringVar(&opts.prompt, "prompt", "", "use the prompt template .chant/prompts/`NAME`.md for every spec")
 	c.Flags().BoolVar(&opts.failFast, "fail-fast", false, "stop the run at the first failure (otherwise a failure stops only what depends on it)")
 	c.Flags().IntVarP(&opts.parallel, "parallel", "j", 0, "run up to `N` specs at once (default: defaults.parallel, else 1)")
+	c.Flags().Float64Var(&opts.budget, "budget", 0, "start no phase once the agents' CLIs report the run cost `USD` dollars")
 	opts.engineFlags.add(c.Flags(), true)
 	c.SetUsageFunc(clihelp.GroupedUsage)
 	return c
@@ -119,7 +124,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	runOpts := runner.Options{Workspace: target, IDs: opts.ids, Out: out, Stream: stream,
 		Prompt: opts.prompt, SkipCriteria: opts.skipCriteria, Record: opts.record, FailFast: opts.failFast, Parallel: parallel,
-		Bundles: fixture.Recordings, Activity: live.Activity, Events: events}
+		Bundles: fixture.Recordings, Activity: live.Activity, Events: events, Budget: opts.budget}
 	engine, err := opts.attachEngine(ctx, w, target, &runOpts, out)
 	if err != nil {
 		return err
@@ -153,6 +158,12 @@ func (opts *runOptions) report(rep *runner.Report, err error) error {
 		fmt.Fprintf(opts.stderr, "\n%s did not run: %s\n", r.Spec.ID, strings.TrimPrefix(r.Err.Error(), r.Spec.ID+": "))
 	}
 	opts.summarize(rep)
+	if rep.OverBudget {
+		fmt.Fprintf(opts.stderr, "\nBudget spent: the agents' CLIs reported $%.4f, the run's budget (--budget) is $%.4f: no phase started since.\n", rep.Spent, opts.budget)
+		if err == nil {
+			return &reported{errBudgetSpent}
+		}
+	}
 	if err != nil && (len(rep.Failed) > 0 || len(rep.Refused) > 0 && err == rep.Refused[0].Err) {
 		return &reported{err} // said above
 	}
@@ -170,6 +181,9 @@ func (opts *runOptions) report(rep *runner.Report, err error) error {
 	}
 	return err
 }
+
+// errBudgetSpent: the run stopped starting phases, its budget spent.
+var errBudgetSpent = errors.New("the run's budget is spent")
 
 // reportUnreachable says which phases the run gave up because the engine
 // stayed out of reach, and how they go on.
@@ -364,6 +378,8 @@ func (opts *runOptions) summarizeNamed(rep *runner.Report, failedNow map[string]
 		case st.Done():
 			fmt.Fprintf(opts.stdout, "%s is completed.\n", id)
 		case opts.gateHint(st):
+		case rep.OverBudget && st.Kind == plan.KindReady:
+			fmt.Fprintf(opts.stdout, "%s did not run: the run's budget was spent.\n", id)
 		default:
 			fmt.Fprintf(opts.stdout, "%s did not run: %s.\n", id, st.Why())
 		}

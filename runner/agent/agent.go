@@ -50,6 +50,10 @@ type Job struct {
 	// Cage is the sandbox an agent that runs as a process runs in; nil
 	// with sandbox: off.
 	Cage *sandbox.Cage
+	// Budget is what the agent may cost, as its CLI reports it (0: no
+	// bound); BudgetFrom says where it was set, for messages.
+	Budget     float64
+	BudgetFrom string
 
 	// Render renders the spec's prompt, from what the phase read before
 	// the agent started (see Render).

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -30,6 +31,9 @@ var (
 	ErrAgentTimeout = errors.New("agent timed out")
 	// ErrInterrupted means the run was interrupted (Ctrl-C).
 	ErrInterrupted = errors.New("interrupted")
+	// ErrOverBudget means the agent's CLI reported it cost more than its
+	// budget.
+	ErrOverBudget = errors.New("agent over budget")
 )
 
 // Command is the agent that runs a coding CLI: a preset's command line, or
@@ -136,21 +140,13 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 
 	runCtx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	env := append(append(os.Environ(), c.Env...),
-		"CHANT_SPEC_ID="+job.Spec.ID,
-		"CHANT_SPEC_FILE="+job.SpecFile,
-		"CHANT_PROMPT_FILE="+promptFile,
-	)
-	argv := c.Argv
-	if c.Shell != "" {
-		argv = []string{"sh", "-c", c.Shell}
-	}
-	argv, release, err := job.Cage.Command(job.Dir, argv, job.Log)
+	runCtx, overBudget := context.WithCancelCause(runCtx)
+	defer overBudget(nil)
+	cmd, release, err := c.command(runCtx, job, promptFile)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	cmd := procs.Command(runCtx, job.Dir, env, job.Marker, argv[0], argv[1:]...)
 	cmd.Stdin = strings.NewReader(prompt)
 	capture := &capped{max: maxCapture}
 	// The log gets the CLI's stream as it is (chant log renders it, --raw
@@ -161,8 +157,11 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 		// must not swallow what chant prints next.
 		steps.Out = textsafe.NewWriter(c.Stream)
 	}
+	// The budget is watched as the CLI reports its cost: past it, the
+	// agent is stopped as at its timeout.
+	budget := budgetWatch{steps: steps, limit: job.Budget, stop: func() { overBudget(ErrOverBudget) }}
 	err = job.Cage.Within(func() error {
-		return procs.Run(cmd, job.Cage.SurvivorMark(job.Marker), io.MultiWriter(job.Log, capture, steps), job.Started)
+		return procs.Run(cmd, job.Cage.SurvivorMark(job.Marker), io.MultiWriter(job.Log, capture, &budget), job.Started)
 	})
 	steps.Flush()
 	if t := capture.tail; len(t) > 0 && t[len(t)-1] != '\n' {
@@ -188,6 +187,8 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	switch {
 	case ctx.Err() != nil:
 		return res, fmt.Errorf("%w: the agent was stopped", ErrInterrupted)
+	case budget.over():
+		return res, fmt.Errorf("%w: its CLI reported $%.4f, past the budget of $%.4f (%s)", ErrOverBudget, res.Usage.CostUSD, job.Budget, job.BudgetFrom)
 	case runCtx.Err() == context.DeadlineExceeded:
 		return res, fmt.Errorf("%w after %s (agent.timeout); its process group was killed", ErrAgentTimeout, c.Timeout)
 	case err != nil && job.Cage.MetReadOnly(raw):
@@ -196,6 +197,49 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 		return res, fmt.Errorf("agent command failed: %w%s", err, lastWords(words))
 	}
 	return res, nil
+}
+
+// command is the agent's process, in its cage (release when it has ended),
+// with the environment it is promised.
+func (c *Command) command(ctx context.Context, job *Job, promptFile string) (*exec.Cmd, func(), error) {
+	env := append(append(os.Environ(), c.Env...),
+		"CHANT_SPEC_ID="+job.Spec.ID,
+		"CHANT_SPEC_FILE="+job.SpecFile,
+		"CHANT_PROMPT_FILE="+promptFile,
+	)
+	argv := c.Argv
+	if c.Shell != "" {
+		argv = []string{"sh", "-c", c.Shell}
+	}
+	argv, release, err := job.Cage.Command(job.Dir, argv, job.Log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return procs.Command(ctx, job.Dir, env, job.Marker, argv[0], argv[1:]...), release, nil
+}
+
+// budgetWatch passes the agent's output to its steps and stops the agent
+// once the cost they report is past the limit (0: none).
+type budgetWatch struct {
+	steps   *agentstream.Renderer
+	limit   float64
+	stop    func()
+	stopped bool
+}
+
+func (b *budgetWatch) Write(p []byte) (int, error) {
+	n, err := b.steps.Write(p)
+	if !b.stopped && b.over() {
+		b.stopped = true
+		b.stop()
+	}
+	return n, err
+}
+
+// over reports whether the cost reported so far is past the limit.
+func (b *budgetWatch) over() bool {
+	u := b.steps.Session.Usage
+	return b.limit > 0 && u.Priced && u.CostUSD > b.limit
 }
 
 // writePromptFile writes the prompt into a file of its own in scratch (""

@@ -13,6 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/chant-run/chant/gate"
+	"github.com/chant-run/chant/internal/agentstream"
 	"github.com/chant-run/chant/internal/bookkeeping"
 	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/gitrepo"
@@ -93,6 +94,9 @@ type Env struct {
 	EngineRepo   string // where the engine's workers fetch from ("": the repository)
 	Now          func() time.Time
 	OnActivity   func(Activity) // nil: nobody is told
+	// OnUsage, when set, is told what a phase's agent reported it used, as
+	// soon as its attempt ends.
+	OnUsage func(spec string, u agentstream.Usage)
 }
 
 type landedFile struct {
@@ -160,6 +164,8 @@ type Outcome struct {
 	// was committed.
 	Unchanged    bool
 	Verification *verdict.Verification
+	// Usage is what its agent's CLI reported it used.
+	Usage agentstream.Usage
 }
 
 // Turn is called once a phase's work is verified or failed, before the
@@ -195,6 +201,10 @@ func (r *Env) execute(ctx context.Context, s *spec.Spec, ph *Outcome, tree *isol
 		attempt = p.attemptRemote
 	}
 	res, v, err := attempt(ctx)
+	ph.Usage = p.prog.Usage
+	if r.OnUsage != nil {
+		r.OnUsage(s.ID, ph.Usage)
+	}
 	if p.prog.Key != "" {
 		// Whatever becomes of it here, the engine may forget its result.
 		defer r.Engine.Done(p.prog.Key)
@@ -474,7 +484,19 @@ func (p *phase) job() *agent.Job {
 			saveProgress(r.StateDir, p.prog)
 		},
 		Cage: p.cage,
+		// A spec's budget, else the config's default.
+		Budget:     budgetOf(p.spec.Budget, r.Workspace.Config.Defaults.Budget),
+		BudgetFrom: map[bool]string{true: "the spec's budget.usd", false: "defaults.budget.usd"}[p.spec.Budget != nil],
 	}
+}
+
+func budgetOf(bs ...*spec.Budget) float64 {
+	for _, b := range bs {
+		if b != nil {
+			return b.USD
+		}
+	}
+	return 0
 }
 
 // isolate copies isolation.copy's files into the worktree and runs
