@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chant-run/chant/internal/testgit"
+	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -119,11 +120,11 @@ sed -i 's/- \[ \]/- [x]/' "$CHANT_SPEC_FILE"
 
 			// status says invalid exactly for an error of the spec.
 			out, _, _ = chant(t, "-C", dir, "status", "--json")
-			var st statusJSON
+			var st plan.StatusJSON
 			if err := json.Unmarshal([]byte(out), &st); err != nil {
 				t.Fatalf("status --json: %v\n%s", err, out)
 			}
-			states := map[string]specJSON{}
+			states := map[string]plan.SpecJSON{}
 			for _, s := range st.Specs {
 				states[s.ID] = s
 			}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chant-run/chant/internal/testgit"
+	"github.com/chant-run/chant/runner/plan"
 )
 
 var phases = []string{"001-comprehension", "002-reproduction", "003-root-cause", "004-impact-map", "005-fork-fix", "006-upstream-pr"}
@@ -164,13 +165,13 @@ func assertPhaseLines(t *testing.T, out string, ids []string) {
 	}
 }
 
-func readStatus(t *testing.T, ws string) statusJSON {
+func readStatus(t *testing.T, ws string) plan.StatusJSON {
 	t.Helper()
 	out, errOut, code := chant(t, "-C", ws, "status", "--json")
 	if code != 0 {
 		t.Fatalf("status --json: exit %d: %s", code, errOut)
 	}
-	var st statusJSON
+	var st plan.StatusJSON
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatalf("status --json is not one JSON object: %v\n%s", err, out)
 	}

@@ -25,7 +25,7 @@ type showOptions struct {
 // showJSON is the shape of `chant show --json`: status --json's entry of
 // the spec, and what show adds.
 type showJSON struct {
-	specJSON
+	plan.SpecJSON
 	Path               string          `json:"path"`
 	Checks             []checkJSON     `json:"checks"`
 	AcceptanceCriteria []criterionJSON `json:"acceptance_criteria"`
@@ -61,7 +61,7 @@ func newShowCmd(g *globals) *cobra.Command {
 // showAsJSON prints what show says of st, as JSON.
 func (opts *showOptions) showAsJSON(st *plan.State) error {
 	s := st.Spec
-	j := showJSON{specJSON: specToJSON(st), Path: s.Path, Checks: []checkJSON{}, AcceptanceCriteria: []criterionJSON{},
+	j := showJSON{SpecJSON: st.JSON(), Path: s.Path, Checks: []checkJSON{}, AcceptanceCriteria: []criterionJSON{},
 		Body: strings.TrimSpace(string(s.Body()))}
 	for _, c := range s.Checks {
 		j.Checks = append(j.Checks, checkJSON{Run: c.Run, Expect: c.Expect})

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -56,68 +55,6 @@ may be repeated or comma-separated. Never changes anything.`,
 	return c
 }
 
-// statusJSON is the shape of `chant status --json`.
-type statusJSON struct {
-	Repo    string         `json:"repo"`
-	Summary map[string]int `json:"summary"`
-	Sandbox bool           `json:"sandbox"` // false: sandbox: off
-	Specs   []specJSON     `json:"specs"`
-}
-
-type specJSON struct {
-	ID          string         `json:"id"`
-	Title       string         `json:"title"`
-	Type        string         `json:"type"`
-	Status      string         `json:"status"`
-	State       plan.Kind      `json:"state"`
-	Archived    bool           `json:"archived,omitempty"`
-	DependsOn   []string       `json:"depends_on"`
-	TargetFiles []string       `json:"target_files"`
-	Labels      []string       `json:"labels"`
-	Commits     []string       `json:"commits"`
-	Approval    approvalJSON   `json:"approval"`
-	Criteria    criteriaJSON   `json:"criteria"`
-	Ready       bool           `json:"ready"`
-	BlockedBy   []string       `json:"blocked_by"`
-	Reason      string         `json:"reason,omitempty"`
-	Failure     []string       `json:"failure,omitempty"`
-	Valid       bool           `json:"valid"`
-	Error       string         `json:"error,omitempty"`
-	Problems    []spec.Problem `json:"problems,omitempty"`
-	Cost        *costJSON      `json:"cost,omitempty"`
-}
-
-// costJSON is a cost: usd only where a price was reported.
-type costJSON struct {
-	USD          *float64 `json:"usd,omitempty"`
-	InputTokens  int64    `json:"input_tokens"`
-	OutputTokens int64    `json:"output_tokens"`
-	Model        string   `json:"model,omitempty"`
-}
-
-func costToJSON(c spec.Cost) *costJSON {
-	j := &costJSON{InputTokens: c.InputTokens, OutputTokens: c.OutputTokens, Model: c.Model}
-	if c.Priced {
-		j.USD = &c.USD
-	}
-	return j
-}
-
-type approvalJSON struct {
-	Required bool   `json:"required"`
-	Status   string `json:"status,omitempty"`
-	By       string `json:"by,omitempty"`
-	At       string `json:"at,omitempty"`
-	Reason   string `json:"reason,omitempty"`
-	Void     string `json:"void,omitempty"`
-	Expires  string `json:"expires,omitempty"`
-}
-
-type criteriaJSON struct {
-	Checked int `json:"checked"`
-	Total   int `json:"total"`
-}
-
 func runStatus(opts *statusOptions) error {
 	listingMemory()
 	if err := opts.validate(); err != nil {
@@ -154,7 +91,7 @@ func runStatus(opts *statusOptions) error {
 	}
 
 	if opts.json {
-		return writeStatusJSON(opts.stdout, repo, summary, states, !target.Config.Sandbox.Off)
+		return plan.WriteStatusJSON(opts.stdout, repo, summary, states, !target.Config.Sandbox.Off)
 	}
 
 	st := newStyle(opts.stdout)
@@ -226,37 +163,6 @@ func (o *statusOptions) keep(st *plan.State) bool {
 	return true
 }
 
-func specToJSON(st *plan.State) specJSON {
-	s := st.Spec
-	j := specJSON{
-		ID: s.ID, Title: s.Title, Type: s.Type, Status: s.Status, State: st.Kind, Archived: s.Archived,
-		DependsOn: nonNil(s.DependsOn), TargetFiles: nonNil(s.TargetFiles), Labels: nonNil(s.Labels),
-		Commits: nonNil(s.Commits), BlockedBy: []string{},
-		Criteria: criteriaJSON{Checked: len(s.Criteria()) - len(s.Unchecked()), Total: len(s.Criteria())},
-		Ready:    st.Kind == plan.KindReady, Reason: st.Why(), Failure: st.Failure,
-		Valid: st.Kind != plan.KindInvalid, Problems: st.Problems,
-	}
-	for _, d := range append(append([]plan.Dep{}, st.Blockers...), st.Waits...) {
-		j.BlockedBy = append(j.BlockedBy, d.ID)
-	}
-	if errs := st.Errors(); len(errs) > 0 {
-		j.Error = plan.ProblemLine(errs[0])
-	}
-	if s.Cost != nil {
-		j.Cost = costToJSON(*s.Cost)
-	}
-	if s.Approval != nil {
-		j.Approval = approvalJSON{Required: s.Approval.Required, Status: s.Approval.Status, By: s.Approval.By, At: s.Approval.At}
-	}
-	if g := st.Gate; g != nil {
-		j.Approval.Reason, j.Approval.Void = g.Reason, g.Void
-		if !g.Deadline.IsZero() {
-			j.Approval.Expires = g.Deadline.UTC().Format(time.RFC3339)
-		}
-	}
-	return j
-}
-
 // totalWords says what the agents of all specs reported they used.
 func totalWords(total spec.Cost, priced, all int) string {
 	tokens := fmt.Sprintf("%d tokens in, %d out, over %s", total.InputTokens, total.OutputTokens, words.Plural(all, "spec"))
@@ -324,45 +230,4 @@ func (st style) status(s *plan.State) table.Cell {
 		symbol, code = "○", "36"
 	}
 	return table.Cell{Text: symbol + " " + word, Paint: func(text string) string { return textsafe.Own("\x1b["+code+"m") + text + textsafe.Own("\x1b[0m") }}
-}
-
-func nonNil(list []string) []string {
-	if list == nil {
-		return []string{}
-	}
-	return list
-}
-
-// writeStatusJSON prints one JSON object (statusJSON) with a spec on each
-// line: as easy to read as to grep, and quick to write for 100,000 specs.
-func writeStatusJSON(w io.Writer, repo string, summary map[string]int, states []*plan.State, sandboxed bool) error {
-	out := bufio.NewWriter(w)
-	var cost *costJSON
-	if total, _, all := plan.TotalCost(states); all > 0 {
-		cost = costToJSON(total)
-	}
-	head, err := json.Marshal(struct {
-		Repo    string         `json:"repo"`
-		Summary map[string]int `json:"summary"`
-		Sandbox bool           `json:"sandbox"`
-		Cost    *costJSON      `json:"cost,omitempty"`
-	}{repo, summary, sandboxed, cost})
-	if err != nil {
-		return err
-	}
-	out.Write(head[:len(head)-1])
-	out.WriteString(",\n\"specs\": [")
-	for i, st := range states {
-		line, err := json.Marshal(specToJSON(st))
-		if err != nil {
-			return err
-		}
-		if i > 0 {
-			out.WriteByte(',')
-		}
-		out.WriteString("\n  ")
-		out.Write(line)
-	}
-	out.WriteString("\n]}\n")
-	return out.Flush()
 }
