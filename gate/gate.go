@@ -50,13 +50,18 @@ type Decision struct {
 	At     time.Time
 	Status string // spec.ApprovalApproved or spec.ApprovalRejected
 	Commit string // short SHA of the commit that records it
+	// Binding is what an approval binds (see Covered.Binding); its
+	// ReviewHash names the review it approves.
+	Binding string
 }
 
 // Approve records that by approved the gate spec id (a partial ID works
 // when unique) and commits it as "chant(<id>): approve", bound to what was
-// reviewed, the files its agent runs with (files) included.
-func Approve(w *spec.Workspace, id, by string, now time.Time, files AgentFiles) (*Decision, error) {
-	return decide(w, id, by, "", spec.ApprovalApproved, now, files)
+// reviewed, the files its agent runs with (files) included. A review hash
+// (from chant review) refuses the approval when what it binds has changed
+// since ("": not checked).
+func Approve(w *spec.Workspace, id, by string, now time.Time, files AgentFiles, reviewHash string) (*Decision, error) {
+	return decide(w, id, by, "", spec.ApprovalApproved, now, files, reviewHash)
 }
 
 // Reject records that by rejected the gate spec id, with a reason, and
@@ -66,10 +71,10 @@ func Reject(w *spec.Workspace, id, by, reason string, now time.Time) (*Decision,
 	if strings.TrimSpace(reason) == "" {
 		return nil, ErrNoReason
 	}
-	return decide(w, id, by, reason, spec.ApprovalRejected, now, nil)
+	return decide(w, id, by, reason, spec.ApprovalRejected, now, nil, "")
 }
 
-func decide(w *spec.Workspace, id, by, reason, status string, now time.Time, files AgentFiles) (*Decision, error) {
+func decide(w *spec.Workspace, id, by, reason, status string, now time.Time, files AgentFiles, reviewHash string) (*Decision, error) {
 	by = strings.TrimSpace(by)
 	if by == "" || textsafe.Line(by) != by {
 		return nil, ErrNoName
@@ -104,6 +109,7 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time, fil
 
 	done := map[string]string{spec.ApprovalApproved: "Approved", spec.ApprovalRejected: "Rejected"}[status]
 	message := fmt.Sprintf("chant(%s): %s\n\n%s by %s.", s.ID, verb, done, by)
+	var bound string // the approval's binding, as recorded
 	written, commit, err := bookkeeping.Commit(w, repo, s.ID, message, now, func(cur *spec.Spec, e *doc.Editor) error {
 		// Decide on the file as it is now, under the lock.
 		switch {
@@ -112,25 +118,17 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time, fil
 		case cur.Status == spec.StatusCompleted:
 			return fmt.Errorf("%w: %s has already run (completed)", ErrDecided, cur.ID)
 		}
-		var binding string
 		if status == spec.ApprovalApproved {
-			// Bind the approval to what was reviewed: what the gate's agent
-			// will be given and the work under review, as they are now.
-			c, err := Cover(w, set, cur, "", repo, files)
-			if err != nil {
+			var err error
+			if bound, err = binding(w, set, cur, repo, files, reviewHash); err != nil {
 				return err
-			}
-			binding = c.Binding()
-			if c.Verdict() == "" {
-				// A valid approval stands; a void one may be given again.
-				return fmt.Errorf("%w: %s was approved by %s at %s", ErrDecided, cur.ID, cur.Approval.By, cur.Approval.At)
 			}
 		}
 		e.SetIn("approval", "status", status)
 		e.SetIn("approval", "by", by)
 		e.SetIn("approval", "at", now)
 		if status == spec.ApprovalApproved {
-			e.SetIn("approval", "hash", binding)
+			e.SetIn("approval", "hash", bound)
 		}
 		entry := spec.DecisionEntry(by, now, status)
 		if reason != "" {
@@ -146,7 +144,27 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time, fil
 	if err != nil {
 		return nil, err
 	}
-	return &Decision{Spec: written, By: by, At: now, Status: status, Commit: commit}, nil
+	return &Decision{Spec: written, By: by, At: now, Status: status, Commit: commit, Binding: bound}, nil
+}
+
+// binding is what an approval of gate s binds: what its agent will be
+// given and the work under review, as they are now. It refuses when that
+// is not the review named (reviewHash, "": any), and when a valid
+// approval stands (a void one may be given again).
+func binding(w *spec.Workspace, set *spec.Set, s *spec.Spec, repo *gitrepo.Repo, files AgentFiles, reviewHash string) (string, error) {
+	c, err := Cover(w, set, s, "", repo, files)
+	if err != nil {
+		return "", err
+	}
+	b := c.Binding()
+	if h := ReviewHash(b); reviewHash != "" && h != reviewHash {
+		return "", fmt.Errorf("%w: %s's review hash is now %s, not %s: what an approval binds changed since that review (chant review %s shows it as it is)",
+			ErrReviewChanged, s.ID, h, reviewHash, s.ID)
+	}
+	if c.Verdict() == "" {
+		return "", fmt.Errorf("%w: %s was approved by %s at %s", ErrDecided, s.ID, s.Approval.By, s.Approval.At)
+	}
+	return b, nil
 }
 
 // checkReviewer decides whether by may decide on gate s: not from inside

@@ -13,6 +13,7 @@ import (
 )
 
 type decideOptions struct {
+	reviewHash string
 	*globals
 	id     string
 	by     string
@@ -33,6 +34,7 @@ func newApproveCmd(g *globals) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&opts.by, "by", "", "who approves (`NAME`; default: git config user.name)")
+	c.Flags().StringVar(&opts.reviewHash, "review-hash", "", "refuse unless what the approval binds is still what chant review showed as `HASH`")
 	return c
 }
 
@@ -74,7 +76,7 @@ func runDecide(opts *decideOptions, approve bool) error {
 	}
 	var d *gate.Decision
 	if approve {
-		d, err = gate.Approve(target, opts.id, opts.by, now, agent.Files)
+		d, err = gate.Approve(target, opts.id, opts.by, now, agent.Files, opts.reviewHash)
 	} else {
 		d, err = gate.Reject(target, opts.id, opts.by, opts.reason, now)
 	}
@@ -82,8 +84,8 @@ func runDecide(opts *decideOptions, approve bool) error {
 		return err
 	}
 	if approve {
-		fmt.Fprintf(opts.stdout, "Approved %s by %s at %s (commit %s).\nRun it with: %s run\n",
-			d.Spec.ID, d.By, d.At.Format(time.RFC3339), d.Commit, opts.invocation())
+		fmt.Fprintf(opts.stdout, "Approved %s by %s at %s (commit %s), review hash %s.\nRun it with: %s run\n",
+			d.Spec.ID, d.By, d.At.Format(time.RFC3339), d.Commit, gate.ReviewHash(d.Binding), opts.invocation())
 	} else {
 		fmt.Fprintf(opts.stdout, "Rejected %s by %s at %s (commit %s). The gate stays closed until someone approves it.\n",
 			d.Spec.ID, d.By, d.At.Format(time.RFC3339), d.Commit)

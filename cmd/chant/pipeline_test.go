@@ -65,6 +65,24 @@ func TestBundledPipelineEndToEnd(t *testing.T) {
 		t.Errorf("006 before approval: %+v, reason %q", a, st.Specs[5].Reason)
 	}
 
+	// The review of the gate: phase 5's diff and checks, its hash; an
+	// approval naming another review is refused.
+	out, _, code = chant(t, "-C", ws, "review", "006")
+	for _, want := range []string{"Review of 006-upstream-pr: ", "=== 005-fork-fix: ", "diff --git a/storage/store.go b/storage/store.go",
+		"go test -race -count=1 -skip TestIssue42 ./...", "  work     "} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("review: exit %d, no %q in:\n%s", code, want, out)
+		}
+	}
+	hash := regexp.MustCompile(`Review hash: ([0-9a-f]{12}) `).FindStringSubmatch(out)
+	if hash == nil {
+		t.Fatalf("review gives no hash:\n%s", out)
+	}
+	_, errOut, code = chant(t, "-C", ws, "approve", "006", "--by", "Test Reviewer", "--review-hash", "0123456789ab")
+	if code != 2 || !strings.Contains(errOut, "006-upstream-pr's review hash is now "+hash[1]+", not 0123456789ab") {
+		t.Errorf("approve with a stale review hash: exit %d\n%s", code, errOut)
+	}
+
 	// 3. approve: errors first, then the real one.
 	for _, bad := range [][]string{
 		{"approve", "999", "--by", "x"},      // no such spec
@@ -79,8 +97,8 @@ func TestBundledPipelineEndToEnd(t *testing.T) {
 			t.Errorf("chant %v: exit %d, stderr %q; want exit 2 and a message", bad, code, errOut)
 		}
 	}
-	out, errOut, code = chant(t, "-C", ws, "approve", "006", "--by", "Test Reviewer")
-	if code != 0 || !strings.Contains(out, "Approved 006-upstream-pr by Test Reviewer") {
+	out, errOut, code = chant(t, "-C", ws, "approve", "006", "--by", "Test Reviewer", "--review-hash", hash[1])
+	if code != 0 || !strings.Contains(out, "Approved 006-upstream-pr by Test Reviewer") || !strings.Contains(out, "review hash "+hash[1]) {
 		t.Fatalf("approve: exit %d\n%s%s", code, out, errOut)
 	}
 

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/chant-run/chant/internal/textsafe"
 	xterm "golang.org/x/term"
 )
 
@@ -55,4 +56,41 @@ func Yes(in *bufio.Reader, out io.Writer, question string) bool {
 	line, _ := in.ReadString('\n')
 	line = strings.ToLower(strings.TrimSpace(line))
 	return line == "" || line == "y" || line == "yes"
+}
+
+// Page shows what write writes through the user's pager ($PAGER, else
+// less) when out is a terminal, and writes it to out otherwise (or when no
+// pager can start). Control sequences are filtered as on out.
+func Page(out io.Writer, write func(io.Writer)) error {
+	f, ok := textsafe.FileOf(out)
+	if !ok || !xterm.IsTerminal(int(f.Fd())) {
+		write(out)
+		return nil
+	}
+	pager := strings.Fields(os.Getenv("PAGER"))
+	if len(pager) == 0 {
+		pager = []string{"less"}
+	}
+	path, err := exec.LookPath(pager[0])
+	if err != nil {
+		write(out)
+		return nil
+	}
+	cmd := exec.Command(path, pager[1:]...)
+	cmd.Stdout, cmd.Stderr = f, os.Stderr
+	if os.Getenv("LESS") == "" {
+		// Quit when it fits on one screen; colours as they are.
+		cmd.Env = append(os.Environ(), "LESS=FRX")
+	}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		write(out)
+		return nil
+	}
+	write(textsafe.NewWriter(in))
+	in.Close()
+	return cmd.Wait()
 }
