@@ -99,6 +99,14 @@ func TestRealAgents(t *testing.T) {
 	}
 }
 
+// TestMCPWithClaudeCode runs testdata/mcp: chant mcp as the MCP server
+// of the real Claude Code CLI, against the scripted model server.
+func TestMCPWithClaudeCode(t *testing.T) {
+	t.Parallel()
+	requireAgent(t, "claude")
+	testscript.Run(t, scriptParams(t, "testdata/mcp", nil))
+}
+
 // requireAgent skips the test, saying what is missing, when the agent's
 // CLI is not installed; it fails it when .ci/run installed the CLIs.
 func requireAgent(t *testing.T, name string) {

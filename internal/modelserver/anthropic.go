@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // The Anthropic Messages API, as Claude Code uses it: POST /v1/messages,
@@ -64,18 +65,7 @@ func (s *Server) anthropic(w http.ResponseWriter, body []byte) {
 	s.record(Request{API: "anthropic", Path: "/v1/messages", Prompt: prompt, Turn: turn})
 
 	id := fmt.Sprintf("msg_%d", len(s.Requests()))
-	var content []map[string]any
-	stop := "end_turn"
-	if st.done {
-		content = []map[string]any{{"type": "text", "text": st.say}}
-	} else {
-		stop = "tool_use"
-		content = []map[string]any{
-			{"type": "text", "text": "I will run: " + st.run},
-			{"type": "tool_use", "id": fmt.Sprintf("toolu_%s_%d", id, turn), "name": "Bash",
-				"input": map[string]any{"command": st.run, "description": "Run a step of the task"}},
-		}
-	}
+	content, stop := anthropicContent(st, req, fmt.Sprintf("toolu_%s_%d", id, turn))
 	usage := map[string]any{"input_tokens": 10, "output_tokens": 10, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
 	if !req.Stream {
 		writeJSON(w, map[string]any{"id": id, "type": "message", "role": "assistant", "model": req.Model,
@@ -105,6 +95,28 @@ func (s *Server) anthropic(w http.ResponseWriter, body []byte) {
 	e.event("message_delta", map[string]any{"type": "message_delta",
 		"delta": map[string]any{"stop_reason": stop, "stop_sequence": nil}, "usage": map[string]any{"output_tokens": 10}})
 	e.event("message_stop", map[string]any{"type": "message_stop"})
+}
+
+// anthropicContent is the message of a step, and why it stops: a text and
+// a call of Bash (run:) or of the tool named (call:), else the answer.
+func anthropicContent(st step, req anthropicRequest, callID string) ([]map[string]any, string) {
+	switch {
+	case st.done:
+		return []map[string]any{{"type": "text", "text": st.say}}, "end_turn"
+	case st.call != "":
+		name := st.call
+		for _, t := range req.Tools {
+			if t.Name == st.call || strings.HasSuffix(t.Name, "__"+st.call) {
+				name = t.Name
+			}
+		}
+		var input any
+		json.Unmarshal(st.input, &input)
+		return []map[string]any{{"type": "text", "text": "I will call " + name},
+			{"type": "tool_use", "id": callID, "name": name, "input": input}}, "tool_use"
+	}
+	return []map[string]any{{"type": "text", "text": "I will run: " + st.run},
+		{"type": "tool_use", "id": callID, "name": "Bash", "input": map[string]any{"command": st.run, "description": "Run a step of the task"}}}, "tool_use"
 }
 
 func firstUser(req anthropicRequest) int {

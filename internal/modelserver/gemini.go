@@ -67,7 +67,7 @@ func (s *Server) gemini(w http.ResponseWriter, r *http.Request, body []byte) {
 	case !hasShell:
 		part = map[string]any{"text": "Done."}
 	default:
-		st, err := s.plan(prompt.String(), turn)
+		st, err := s.planShell(prompt.String(), turn)
 		if err != nil {
 			fail(w, err)
 			return

@@ -99,7 +99,7 @@ func (s *Server) responses(w http.ResponseWriter, body []byte) {
 		}
 	}
 	shell := findShell(tools)
-	st, err := s.plan(prompt.String(), turn)
+	st, err := s.planShell(prompt.String(), turn)
 	if err != nil {
 		fail(w, err)
 		return
@@ -188,7 +188,7 @@ func (s *Server) chat(w http.ResponseWriter, body []byte) {
 			tool = n
 		}
 	}
-	st, err := s.plan(prompt.String(), turn)
+	st, err := s.planShell(prompt.String(), turn)
 	if err != nil {
 		fail(w, err)
 		return

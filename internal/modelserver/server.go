@@ -12,6 +12,9 @@
 //	                  user message contains text (a section without when:
 //	                  applies to any)
 //	run: <command>    a shell command, run through the agent's shell tool
+//	call: <tool> <json>  a call of an MCP tool, by its name as the server
+//	                  gives it (Claude Code's mcp__<server>__<tool> matches
+//	                  <tool>), with its arguments; a turn as run: is
 //	say: <text>       the final answer (may repeat, one line each)
 //	refuse: <text>    every request is refused as with a key not valid
 //	                  (HTTP 401), text the error's message
@@ -106,11 +109,24 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
-// step is what the model does at one turn: a command to run, or the end.
+// step is what the model does at one turn: a command to run, a tool to
+// call, or the end.
 type step struct {
-	run  string
-	say  string
-	done bool
+	run   string
+	call  string          // a tool's name
+	input json.RawMessage // its arguments
+	say   string
+	done  bool
+}
+
+// planShell is plan for an API whose clients are served only commands
+// (run:), not calls of named tools (call:, served on Anthropic's API).
+func (s *Server) planShell(prompt string, turn int) (step, error) {
+	st, err := s.plan(prompt, turn)
+	if err == nil && st.call != "" {
+		err = fmt.Errorf("call: %s: calls of named tools are served on the Anthropic API only", st.call)
+	}
+	return st, err
 }
 
 // plan returns the step for a conversation that began with prompt and has
@@ -122,7 +138,7 @@ func (s *Server) plan(prompt string, turn int) (step, error) {
 	}
 	type section struct {
 		when   string
-		runs   []string
+		runs   []step
 		says   []string
 		refuse string
 	}
@@ -141,7 +157,13 @@ func (s *Server) plan(prompt string, turn int) (step, error) {
 			cur = &section{when: value}
 			sections = append(sections, cur)
 		case key == "run":
-			cur.runs = append(cur.runs, value)
+			cur.runs = append(cur.runs, step{run: value})
+		case key == "call":
+			name, args, _ := strings.Cut(value, " ")
+			if !json.Valid([]byte(args)) {
+				return step{}, fmt.Errorf("call: %s: its arguments are not JSON: %s", name, args)
+			}
+			cur.runs = append(cur.runs, step{call: name, input: json.RawMessage(args)})
 		case key == "say":
 			cur.says = append(cur.says, value)
 		case key == "refuse":
@@ -162,7 +184,7 @@ func (s *Server) plan(prompt string, turn int) (step, error) {
 		return step{}, refusal(chosen.refuse)
 	}
 	if turn < len(chosen.runs) {
-		return step{run: chosen.runs[turn]}, nil
+		return chosen.runs[turn], nil
 	}
 	say := strings.Join(chosen.says, "\n")
 	if say == "" {

@@ -285,3 +285,20 @@ func TestRefuse(t *testing.T) {
 		t.Errorf("another section: %v", out)
 	}
 }
+
+// call: is a call of a named tool, Claude Code's MCP tools matched by the
+// end of their name; served on Anthropic's API only.
+func TestCall(t *testing.T) {
+	s := serve(t, "call: list_specs {\"ready\": true}\nsay: listed\n")
+	out, _ := post(t, s.URL+"/v1/messages", map[string]any{"messages": []any{map[string]any{"role": "user", "content": "hi"}},
+		"tools": []any{map[string]any{"name": "Bash"}, map[string]any{"name": "mcp__chant__list_specs"}}})
+	if dig(out, "content", 1, "name") != "mcp__chant__list_specs" || dig(out, "content", 1, "input", "ready") != true {
+		t.Errorf("call: %v", out)
+	}
+	if _, err := s.planShell("hi", 0); err == nil || !strings.Contains(err.Error(), "Anthropic API only") {
+		t.Errorf("a call on another API: %v", err)
+	}
+	if _, err := serve(t, "call: x {not json\n").plan("hi", 0); err == nil {
+		t.Error("a call whose arguments are not JSON was taken")
+	}
+}
