@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/term"
 	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/runner/phase"
 	"github.com/chant-run/chant/spec/store"
@@ -88,35 +89,10 @@ func runDiff(opts *diffOptions) error {
 	fmt.Fprint(out, stat)
 	if !opts.stat {
 		fmt.Fprintln(out)
-		paint := newStyle(out).diffLine
+		paint := term.NewStyle(out).DiffLine
 		for _, line := range strings.SplitAfter(diff, "\n") {
 			fmt.Fprint(out, paint(line))
 		}
 	}
 	return nil
-}
-
-// diffLine colours a line of a diff on a terminal, as git does.
-func (st style) diffLine(line string) string {
-	code := ""
-	switch {
-	case !st.color:
-	case strings.HasPrefix(line, "+++"), strings.HasPrefix(line, "---"), strings.HasPrefix(line, "diff "):
-		code = "1"
-	case strings.HasPrefix(line, "+"):
-		code = "32"
-	case strings.HasPrefix(line, "-"):
-		code = "31"
-	case strings.HasPrefix(line, "@@"):
-		code = "36"
-	}
-	if code == "" {
-		return line
-	}
-	body, nl := strings.CutSuffix(line, "\n")
-	line = textsafe.Own("\x1b["+code+"m") + body + textsafe.Own("\x1b[0m")
-	if nl {
-		line += "\n"
-	}
-	return line
 }

@@ -77,7 +77,7 @@ func runReview(opts *reviewOptions) error {
 		r.WriteMarkdown(opts.stdout)
 		return nil
 	}
-	return term.Page(opts.stdout, func(out io.Writer) { r.WriteText(out, newStyle(opts.stdout).diffLine) })
+	return term.Page(opts.stdout, func(out io.Writer) { r.WriteText(out, term.NewStyle(opts.stdout).DiffLine) })
 }
 
 type reviewJSON struct {

@@ -3,18 +3,15 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/chant-run/chant/internal/term"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/table"
-	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/plan"
@@ -94,7 +91,7 @@ func runStatus(opts *statusOptions) error {
 		return plan.WriteStatusJSON(opts.stdout, repo, summary, states, !target.Config.Sandbox.Off)
 	}
 
-	st := newStyle(opts.stdout)
+	st := term.NewStyle(opts.stdout)
 	out := bufio.NewWriter(opts.stdout)
 	defer out.Flush()
 	if exists {
@@ -104,9 +101,9 @@ func runStatus(opts *statusOptions) error {
 			repo, opts.invocation(), w.Config.Fixture)
 	}
 	var t table.Table
-	t.Add(table.Cell{Text: "ID", Paint: st.bold}, table.Cell{Text: "TYPE", Paint: st.bold}, table.Cell{Text: "STATUS", Paint: st.bold}, table.Cell{Text: "TITLE", Paint: st.bold}, table.Cell{Text: "WHY NOT DONE", Paint: st.bold})
+	t.Add(table.Cell{Text: "ID", Paint: st.Bold}, table.Cell{Text: "TYPE", Paint: st.Bold}, table.Cell{Text: "STATUS", Paint: st.Bold}, table.Cell{Text: "TITLE", Paint: st.Bold}, table.Cell{Text: "WHY NOT DONE", Paint: st.Bold})
 	for _, s := range states {
-		t.Add(table.Cell{Text: s.Spec.ID}, table.Cell{Text: s.Spec.Type}, st.status(s), table.Cell{Text: s.Spec.Title}, table.Cell{Text: s.Why()})
+		t.Add(table.Cell{Text: s.Spec.ID}, table.Cell{Text: s.Spec.Type}, statusCell(st, s), table.Cell{Text: s.Spec.Title}, table.Cell{Text: s.Why()})
 	}
 	if err := t.Write(out); err != nil {
 		return err
@@ -193,27 +190,11 @@ func summaryLine(n int, counts map[string]int) string {
 	return fmt.Sprintf("%s: %s", words.Plural(n, "spec"), strings.Join(parts, ", "))
 }
 
-// style colours status on a terminal; plain text otherwise or with NO_COLOR.
-type style struct{ color bool }
-
-func newStyle(w io.Writer) style {
-	f, ok := textsafe.FileOf(w)
-	noColor := os.Getenv("NO_COLOR") != "" // no-color.org: set and not empty
-	return style{color: ok && !noColor && term.IsTerminal(int(f.Fd()))}
-}
-
-func (st style) bold(s string) string {
-	if !st.color {
-		return s
-	}
-	return textsafe.Own("\x1b[1m") + s + textsafe.Own("\x1b[0m")
-}
-
-// status is the STATUS cell: on a terminal, with a symbol and a colour
-// for where the spec stands.
-func (st style) status(s *plan.State) table.Cell {
+// statusCell is the STATUS cell: on a terminal, with a symbol and a
+// colour for where the spec stands.
+func statusCell(st term.Style, s *plan.State) table.Cell {
 	word := s.Word()
-	if !st.color {
+	if !st.Color {
 		return table.Cell{Text: word}
 	}
 	symbol, code := "·", "0"
@@ -229,5 +210,5 @@ func (st style) status(s *plan.State) table.Cell {
 	case plan.KindReady:
 		symbol, code = "○", "36"
 	}
-	return table.Cell{Text: symbol + " " + word, Paint: func(text string) string { return textsafe.Own("\x1b["+code+"m") + text + textsafe.Own("\x1b[0m") }}
+	return table.Cell{Text: symbol + " " + word, Paint: func(text string) string { return st.Paint(code, text) }}
 }
