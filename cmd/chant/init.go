@@ -19,6 +19,9 @@ import (
 	"github.com/chant-run/chant/spec"
 )
 
+// mcpConfig is Claude Code's file of a repository's MCP servers.
+const mcpConfig = ".mcp.json"
+
 // errNotGitRepository means chant init was run outside a git repository.
 var errNotGitRepository = errors.New("not a git repository")
 
@@ -27,6 +30,7 @@ type initOptions struct {
 	agent   string
 	name    string
 	prompts bool
+	mcp     bool
 }
 
 func newInitCmd(g *globals) *cobra.Command {
@@ -47,6 +51,7 @@ changes nothing.`,
 	c.Flags().StringVar(&opts.agent, "agent", "claude", "the agent: `PRESET` ("+strings.Join(agent.Providers(), ", ")+")")
 	c.Flags().StringVar(&opts.name, "name", "", "the project's `NAME` (default: the directory's name)")
 	c.Flags().BoolVar(&opts.prompts, "prompts", false, "also write the built-in prompt templates into .chant/prompts/ to edit them")
+	c.Flags().BoolVar(&opts.mcp, "mcp", false, "also write .mcp.json, so that Claude Code in this repository can use chant's tools (chant mcp)")
 	return c
 }
 
@@ -74,6 +79,9 @@ func runInit(opts *initOptions, agentGiven, nameGiven bool) error {
 		}
 		if !agentGiven {
 			opts.agent = term.Ask(in, opts.stdout, "Agent ("+strings.Join(agent.Providers(), ", ")+")", opts.agent)
+		}
+		if _, err := os.Lstat(filepath.Join(abs, mcpConfig)); opts.agent == "claude" && !opts.mcp && err != nil {
+			opts.mcp = term.Yes(in, opts.stdout, "Let Claude Code use chant's tools here (write "+mcpConfig+")? [Y/n] ")
 		}
 	}
 	if !slices.Contains(agent.Providers(), opts.agent) {
@@ -121,6 +129,11 @@ func (opts *initOptions) writeSetup(abs string, exists bool) ([]string, error) {
 			wrote = append(wrote, ".chant/specs/")
 		}
 	}
+	if opts.mcp {
+		if err := write(mcpConfig, []byte(`{"mcpServers": {"chant": {"command": "chant", "args": ["mcp"]}}}`+"\n")); err != nil {
+			return nil, err
+		}
+	}
 	if opts.prompts {
 		for _, name := range templates.PromptNames() {
 			data, _ := templates.Prompt(name)
@@ -154,6 +167,9 @@ func (opts *initOptions) sayInit(abs string, exists bool, wrote []string) {
 		if _, err := p.Find(); err != nil {
 			fmt.Fprintf(out, "%s is not installed here: %s\n", p.Binary, p.Install())
 		}
+	}
+	if opts.agent == "claude" && !slices.Contains(wrote, mcpConfig) {
+		fmt.Fprintf(out, "Claude Code can use chant's tools here (chant mcp): %s init --mcp writes %s.\n", opts.invocation(), mcpConfig)
 	}
 	if opts.agent == "command" {
 		fmt.Fprintf(out, "Set agent.command in .chant/%s to the command that runs your agent.\n", spec.ConfigFile)
