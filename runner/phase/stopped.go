@@ -49,7 +49,11 @@ func stoppedWhy(cause error) string {
 	case errors.Is(cause, sandbox.ErrUnavailable):
 		return "interrupted: no sandbox could be made"
 	}
-	why, _, _ := strings.Cut(textsafe.Line(cause.Error()), ": ") // a signal's: "interrupted (Ctrl-C)"
+	msg := textsafe.Line(cause.Error())
+	if rest, ok := strings.CutPrefix(msg, ErrStopped.Error()+": "); ok {
+		return "interrupted: " + rest // "x failed (--fail-fast)"
+	}
+	why, _, _ := strings.Cut(msg, ": ") // a signal's: "interrupted (Ctrl-C)"
 	return why
 }
 
