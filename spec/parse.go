@@ -12,8 +12,6 @@ import (
 
 	"github.com/yuin/goldmark"
 	gast "github.com/yuin/goldmark/ast"
-	"github.com/yuin/goldmark/extension"
-	extast "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
 	"gopkg.in/yaml.v3"
 
@@ -21,8 +19,9 @@ import (
 	"github.com/chant-run/chant/spec/doc"
 )
 
-// markdown parses spec bodies; the GFM extension gives task-list checkboxes.
-var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
+// markdown parses spec bodies, CommonMark; task-list boxes are read from
+// its list items (doc.TaskBox).
+var markdown = goldmark.New()
 
 // ReadFile reads and parses the spec file at path.
 func ReadFile(path string) (*Spec, error) {
@@ -269,9 +268,9 @@ func (s *Spec) parseCriteria() {
 func criteriaIn(src []byte, off int) []Criterion {
 	part := src[off:]
 	var out []Criterion
-	doc := markdown.Parser().Parse(text.NewReader(part))
+	root := markdown.Parser().Parse(text.NewReader(part))
 	critLevel := 0 // level of the Acceptance Criteria heading while inside it
-	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
+	for n := root.FirstChild(); n != nil; n = n.NextSibling() {
 		if h, ok := n.(*gast.Heading); ok {
 			if critLevel > 0 && h.Level <= critLevel {
 				critLevel = 0
@@ -285,18 +284,18 @@ func criteriaIn(src []byte, off int) []Criterion {
 			continue
 		}
 		gast.Walk(n, func(c gast.Node, entering bool) (gast.WalkStatus, error) {
-			box, ok := c.(*extast.TaskCheckBox)
+			pos, checked, ok := doc.TaskBox(part, c)
 			if !ok || !entering {
 				return gast.WalkContinue, nil
 			}
-			at := off + box.Pos()
+			at := off + pos
 			out = append(out, Criterion{
 				Text:    criterionText(src, at),
-				Checked: box.IsChecked,
+				Checked: checked,
 				Line:    1 + bytes.Count(src[:at], []byte("\n")),
 				Offset:  at,
 			})
-			return gast.WalkSkipChildren, nil
+			return gast.WalkContinue, nil // nested items are criteria too
 		})
 	}
 	return out
