@@ -87,6 +87,40 @@ func (u Usage) String() string {
 	return strings.Join(parts, ", ")
 }
 
+// UsagePrefix starts the line with which an agent of chant's command
+// provider reports what it used: chant-usage: {"usd": 0.01,
+// "input_tokens": 1200, "output_tokens": 300} (each field may be left
+// out; without usd, no price is reported).
+const UsagePrefix = "chant-usage:"
+
+// WithoutUsage is text without its chant-usage lines: an agent's words.
+func WithoutUsage(text string) string {
+	lines := strings.SplitAfter(text, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		if !strings.HasPrefix(strings.TrimSpace(l), UsagePrefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "")
+}
+
+func usageLine(js []byte) (Usage, bool) {
+	var r struct {
+		USD          *float64 `json:"usd"`
+		InputTokens  int64    `json:"input_tokens"`
+		OutputTokens int64    `json:"output_tokens"`
+	}
+	if json.Unmarshal(bytes.TrimSpace(js), &r) != nil || r.InputTokens < 0 || r.OutputTokens < 0 || r.USD != nil && !(*r.USD >= 0) {
+		return Usage{}, false
+	}
+	u := Usage{InputTokens: r.InputTokens, OutputTokens: r.OutputTokens}
+	if r.USD != nil {
+		u.CostUSD, u.Priced = *r.USD, true
+	}
+	return u, true
+}
+
 // Decoder turns a stream's lines into steps. It remembers which tool each
 // call was, so that the result of a shell command is shown and the content
 // of a file read is not.
@@ -104,6 +138,11 @@ const maxEvent = 4 << 20
 // Text step.
 func (d *Decoder) Decode(line []byte) ([]Step, bool) {
 	trimmed := bytes.TrimSpace(line)
+	if rest, ok := bytes.CutPrefix(trimmed, []byte(UsagePrefix)); ok {
+		if u, ok := usageLine(rest); ok {
+			return []Step{{Kind: Done, Name: UsagePrefix, Usage: u}}, true
+		}
+	}
 	if len(trimmed) > 1 && len(trimmed) <= maxEvent && trimmed[0] == '{' {
 		var ev event
 		if json.Unmarshal(trimmed, &ev) == nil {

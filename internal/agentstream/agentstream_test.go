@@ -87,6 +87,8 @@ func TestSteps(t *testing.T) {
 		{"opencode edit", `{"type":"tool_use","part":{"type":"tool","tool":"edit","callID":"e","state":{"status":"completed","input":{"filePath":"/w/a.go"},"output":"ok"}}}
 {"type":"step_finish","part":{"type":"step-finish","tokens":{"input":3,"output":4,"cache":{"read":1,"write":0}},"cost":0.25}}
 `, "edit    /w/a.go\nusage   1 turn, 4 tokens in, 4 out, $0.2500\n"},
+		{"a command agent's usage line", "working\nchant-usage: {\"usd\": 0.25, \"input_tokens\": 10, \"output_tokens\": 2}\nchant-usage: {\"input_tokens\": 5}\nchant-usage: {\"usd\": -1}\nchant-usage: nonsense\n",
+			"working\nchant-usage: {\"usd\": -1}\nchant-usage: nonsense\nusage   15 tokens in, 2 out, $0.2500\n"},
 		{"plain text", "warning: something\n{\"not\": \"an event\"}\n{\"type\":\"assistant\"\n", "warning: something\n{\"not\": \"an event\"}\n{\"type\":\"assistant\"\n"},
 		{"no newline at the end", `{"type":"item.completed","item":{"id":"m","type":"agent_message","text":"done"}}`, "said    done\n"},
 	} {
@@ -167,5 +169,12 @@ func TestUnwrapShell(t *testing.T) {
 		if got := unwrapShell(in); got != want {
 			t.Errorf("unwrapShell(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+func TestWithoutUsage(t *testing.T) {
+	in := "Done.\nchant-usage: {\"usd\": 1}\n  chant-usage: {}\nmore\n"
+	if got := WithoutUsage(in); got != "Done.\nmore\n" {
+		t.Errorf("WithoutUsage = %q", got)
 	}
 }

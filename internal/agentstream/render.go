@@ -10,8 +10,10 @@ import (
 // Session is what a stream came to, step by step.
 type Session struct {
 	// Events counts the lines that were events: 0 for a CLI that printed
-	// plain text.
+	// plain text. Stream: some were a CLI's (not only chant-usage lines):
+	// its final message and errors are the session's words.
 	Events int
+	Stream bool
 	Usage  Usage
 	// Err is the last error the CLI reported, on one line.
 	Err string
@@ -122,6 +124,7 @@ func (r *Renderer) line() {
 		steps, event := r.dec.Decode(r.buf)
 		if event {
 			r.Session.Events++
+			r.Session.Stream = r.Session.Stream || len(steps) == 0 || steps[0].Name != UsagePrefix
 		}
 		for _, st := range steps {
 			r.step(st)

@@ -171,10 +171,14 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	raw := capture.String()
 	res := &Result{Output: raw, Model: c.Model, Author: c.Author}
 	words := lastLine(string(capture.tail))
-	if s := &steps.Session; s.Events > 0 {
+	res.Usage = steps.Session.Usage
+	switch s := &steps.Session; {
+	case s.Stream:
 		// A CLI's events: what it said last is its answer, what it
 		// reported as an error is why it failed.
-		res.Output, words, res.Usage = s.Final(), s.LastWords(), s.Usage
+		res.Output, words = s.Final(), s.LastWords()
+	case s.Events > 0:
+		res.Output = agentstream.WithoutUsage(res.Output)
 	}
 	if err == nil && ctx.Err() == nil && c.ReplyFiles {
 		err = writeReplyFiles(job, res.Output)
