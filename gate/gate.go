@@ -129,6 +129,11 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time, fil
 		e.SetIn("approval", "at", now)
 		if status == spec.ApprovalApproved {
 			e.SetIn("approval", "hash", bound)
+			// Where the reviewed work stood: a later review shows what
+			// changed since.
+			if head, err := repo.ReadHead(); err == nil {
+				e.SetIn("approval", "commit", head.Commit.String())
+			}
 		}
 		entry := spec.DecisionEntry(by, now, status)
 		if reason != "" {

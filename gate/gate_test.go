@@ -52,7 +52,7 @@ func TestApproveRecordsAndCommits(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "---\ntype: task\n# reviewed weekly\napproval:\n  required: true\n  status: approved\n  by: Ada Lovelace\n  at: 2026-03-04T05:06:07Z\n" +
-		"  hash: " + c.Binding() + "\nx-owner: ops\n---\n" +
+		"  hash: " + c.Binding() + "\n  commit: " + testgit.Git(t, w.Root, "rev-parse", "HEAD~1") + "\nx-owner: ops\n---\n" +
 		"# Ship it\n\n## Acceptance Criteria\n\n- [ ] shipped\n\n## Approval Discussion\n\n**Ada Lovelace** - 2026-03-04 05:06 - APPROVED\n"
 	if string(got) != want {
 		t.Fatalf("spec after approve:\n%s\nwant:\n%s", got, want)

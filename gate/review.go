@@ -37,6 +37,19 @@ type Review struct {
 	Hash    string // ReviewHash(Binding)
 	Deps    []DepReview
 	Cost    spec.Cost // summed over the dependencies that reported one
+	// Since is what changed in the work under review since the gate's
+	// last approval (recorded with the commit it was given at): its
+	// diff, the paths that differ; nil with no such approval.
+	Since *Since
+}
+
+// Since is what changed in the work under review since an approval.
+type Since struct {
+	By      string   `json:"by"`
+	At      string   `json:"at"`
+	Commit  string   `json:"commit"`
+	Changed []string `json:"changed"`
+	Patch   string   `json:"patch,omitempty"`
 }
 
 // DepReview is one dependency's work under review.
@@ -60,6 +73,9 @@ func NewReview(w *spec.Workspace, set *spec.Set, s *spec.Spec, repo *gitrepo.Rep
 	}
 	r := &Review{Spec: s, Binding: c.Binding()}
 	r.Hash = ReviewHash(r.Binding)
+	if r.Since, err = since(repo, s, c); err != nil {
+		return nil, err
+	}
 	for _, dep := range dependencies(set, s) {
 		d := DepReview{Spec: dep, Record: lastRecord(dep)}
 		if n := len(dep.Commits); n > 0 {
@@ -87,6 +103,30 @@ func NewReview(w *spec.Workspace, set *spec.Set, s *spec.Spec, repo *gitrepo.Rep
 		r.Deps = append(r.Deps, d)
 	}
 	return r, nil
+}
+
+// since is what changed in the work under review (c.Work's paths) from
+// the commit s's last approval was given at to HEAD; nil when it has none.
+func since(repo *gitrepo.Repo, s *spec.Spec, c *Covered) (*Since, error) {
+	a := s.Approval
+	if a == nil || a.Commit == "" || a.Status != spec.ApprovalApproved {
+		return nil, nil
+	}
+	from, err := repo.ResolveCommit(a.Commit)
+	if err != nil {
+		return nil, nil // a commit no longer here: nothing to compare with
+	}
+	head, err := repo.ReadHead()
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for p := range c.Work {
+		paths = append(paths, p)
+	}
+	out := &Since{By: a.By, At: a.At, Commit: gitrepo.Short(a.Commit)}
+	out.Patch, out.Changed, err = repo.PatchOf(from, head.Commit, paths)
+	return out, err
 }
 
 // lastRecord is the text of a spec's last Agent Output block, without
@@ -171,6 +211,17 @@ func (r *Review) WriteText(w io.Writer, paint func(string) string) {
 	if len(r.Deps) == 0 {
 		fmt.Fprintln(w, "\nNo work under review: it depends on no spec.")
 	}
+	if si := r.Since; si != nil {
+		fmt.Fprintf(w, "\nSince the approval by %s at %s (at commit %s): ", si.By, si.At, si.Commit)
+		if len(si.Changed) == 0 {
+			fmt.Fprintln(w, "nothing of the work under review changed.")
+		} else {
+			fmt.Fprintf(w, "%s changed.\n\n", strings.Join(si.Changed, ", "))
+			for _, line := range strings.SplitAfter(si.Patch, "\n") {
+				fmt.Fprint(w, paint(line))
+			}
+		}
+	}
 	for _, d := range r.Deps {
 		fmt.Fprintf(w, "\n=== %s: %s (%s)\n", d.Spec.ID, textsafe.Line(d.Spec.Title), d.Spec.Status)
 		if d.Record != "" {
@@ -198,6 +249,14 @@ func (r *Review) WriteMarkdown(w io.Writer) {
 	fmt.Fprintln(w, "\n\n| part | hash | what |\n|-|-|-|")
 	for _, p := range r.Parts() {
 		fmt.Fprintf(w, "| %s | `%s` | %s |\n", p[0], p[2], p[1])
+	}
+	if si := r.Since; si != nil {
+		fmt.Fprintf(w, "\n### Since the approval by %s at %s (at commit `%s`)\n\n", si.By, si.At, si.Commit)
+		if len(si.Changed) == 0 {
+			fmt.Fprintln(w, "Nothing of the work under review changed.")
+		} else {
+			fmt.Fprintf(w, "%s changed:\n\n```diff\n%s```\n", strings.Join(si.Changed, ", "), si.Patch)
+		}
 	}
 	for _, d := range r.Deps {
 		fmt.Fprintf(w, "\n### %s: %s (%s)\n", d.Spec.ID, textsafe.Line(d.Spec.Title), d.Spec.Status)

@@ -85,6 +85,7 @@ type reviewJSON struct {
 	ReviewHash string            `json:"review_hash"`
 	Binds      map[string]string `json:"binds"` // part → its hash now
 	Cost       *plan.CostJSON    `json:"cost,omitempty"`
+	Since      *gate.Since       `json:"since,omitempty"`
 	Work       []depReviewJSON   `json:"work"`
 }
 
@@ -100,7 +101,7 @@ type depReviewJSON struct {
 }
 
 func reviewToJSON(r *gate.Review) reviewJSON {
-	j := reviewJSON{ID: r.Spec.ID, ReviewHash: r.Hash, Binds: map[string]string{}, Work: []depReviewJSON{}}
+	j := reviewJSON{ID: r.Spec.ID, ReviewHash: r.Hash, Binds: map[string]string{}, Work: []depReviewJSON{}, Since: r.Since}
 	for _, p := range r.Parts() {
 		j.Binds[p[0]] = p[2]
 	}
