@@ -101,16 +101,28 @@ func runStatus(opts *statusOptions) error {
 			repo, opts.invocation(), w.Config.Fixture)
 	}
 	var t table.Table
-	t.Add(table.Cell{Text: "ID", Paint: st.Bold}, table.Cell{Text: "TYPE", Paint: st.Bold}, table.Cell{Text: "STATUS", Paint: st.Bold}, table.Cell{Text: "TITLE", Paint: st.Bold}, table.Cell{Text: "WHY NOT DONE", Paint: st.Bold})
+	total, priced, withCost := plan.TotalCost(states)
+	head := []table.Cell{{Text: "ID"}, {Text: "TYPE"}, {Text: "STATUS"}, {Text: "TITLE"}, {Text: "WHY NOT DONE"}}
+	if withCost > 0 {
+		head = append(head, table.Cell{Text: "COST"}) // what its agents reported
+	}
+	for i := range head {
+		head[i].Paint = st.Bold
+	}
+	t.Add(head...)
 	for _, s := range states {
-		t.Add(table.Cell{Text: s.Spec.ID}, table.Cell{Text: s.Spec.Type}, statusCell(st, s), table.Cell{Text: s.Spec.Title}, table.Cell{Text: s.Why()})
+		row := []table.Cell{{Text: s.Spec.ID}, {Text: s.Spec.Type}, statusCell(st, s), {Text: s.Spec.Title}, {Text: s.Why()}}
+		if withCost > 0 {
+			row = append(row, table.Cell{Text: shortCost(s.Spec.Cost)})
+		}
+		t.Add(row...)
 	}
 	if err := t.Write(out); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "\n%s\n", summaryLine(len(states), summary))
-	if total, priced, all := plan.TotalCost(states); all > 0 {
-		fmt.Fprintf(out, "Agents' usage, as their CLIs reported it: %s\n", totalWords(total, priced, all))
+	if withCost > 0 {
+		fmt.Fprintf(out, "Agents' usage, as their CLIs reported it: %s\n", totalWords(total, priced, withCost))
 	}
 	if off := agent.SandboxOff(target); off != "" {
 		fmt.Fprintf(out, "Sandbox: %s.\n", off)
@@ -158,6 +170,17 @@ func (o *statusOptions) keep(st *plan.State) bool {
 		return false
 	}
 	return true
+}
+
+// shortCost is a spec's cost in a column: its price, else its tokens.
+func shortCost(c *spec.Cost) string {
+	switch {
+	case c == nil:
+		return ""
+	case c.Priced:
+		return fmt.Sprintf("$%.4f", c.USD)
+	}
+	return fmt.Sprintf("%d tokens", c.InputTokens+c.OutputTokens)
 }
 
 // totalWords says what the agents of all specs reported they used.
