@@ -10,7 +10,6 @@ import (
 	"github.com/chant-run/chant/internal/term"
 	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/runner/phase"
-	"github.com/chant-run/chant/spec/store"
 )
 
 type diffOptions struct {
@@ -41,15 +40,7 @@ and their counts of changed lines only.`,
 }
 
 func runDiff(opts *diffOptions) error {
-	w, err := opts.target()
-	if err != nil {
-		return err
-	}
-	set, err := store.List(w)
-	if err != nil {
-		return err
-	}
-	s, err := set.Resolve(opts.id)
+	w, _, s, err := opts.listed(opts.id)
 	if err != nil {
 		return err
 	}

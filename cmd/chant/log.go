@@ -14,7 +14,6 @@ import (
 	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/phase"
-	"github.com/chant-run/chant/spec/store"
 )
 
 type logOptions struct {
@@ -49,15 +48,7 @@ stream included.`,
 }
 
 func runLog(ctx context.Context, opts *logOptions) error {
-	w, err := opts.target()
-	if err != nil {
-		return err
-	}
-	set, err := store.List(w)
-	if err != nil {
-		return err
-	}
-	s, err := set.Resolve(opts.id)
+	w, _, s, err := opts.listed(opts.id)
 	if err != nil {
 		return err
 	}

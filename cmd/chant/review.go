@@ -12,7 +12,6 @@ import (
 	"github.com/chant-run/chant/internal/term"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/plan"
-	"github.com/chant-run/chant/spec/store"
 )
 
 type reviewOptions struct {
@@ -50,15 +49,7 @@ writes it for a pull request; --json as one object.`,
 }
 
 func runReview(opts *reviewOptions) error {
-	w, err := opts.target()
-	if err != nil {
-		return err
-	}
-	set, err := store.List(w)
-	if err != nil {
-		return err
-	}
-	s, err := set.Resolve(opts.id)
+	w, set, s, err := opts.listed(opts.id)
 	if err != nil {
 		return err
 	}

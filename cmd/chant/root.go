@@ -16,6 +16,7 @@ import (
 	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/internal/version"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/store"
 )
 
 // globals are the options every command shares.
@@ -117,6 +118,21 @@ func (g *globals) target() (*spec.Workspace, error) {
 	}
 	t, _, _, err := fixture.Target(w)
 	return t, err
+}
+
+// listed finds the spec a read-only command is about (a partial ID
+// works): the workspace to read (target's), its specs as listed, the spec.
+func (g *globals) listed(id string) (*spec.Workspace, *spec.Set, *spec.Spec, error) {
+	w, err := g.target()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	set, err := store.List(w)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s, err := set.Resolve(id)
+	return w, set, s, err
 }
 
 // prepare returns the workspace to write to: w, or the copy of its bundled

@@ -13,7 +13,6 @@ import (
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec/doc"
-	"github.com/chant-run/chant/spec/store"
 )
 
 type showOptions struct {
@@ -76,15 +75,7 @@ func (opts *showOptions) showAsJSON(st *plan.State) error {
 
 func runShow(opts *showOptions) error {
 	listingMemory()
-	target, err := opts.target()
-	if err != nil {
-		return err
-	}
-	set, err := store.List(target)
-	if err != nil {
-		return err
-	}
-	s, err := set.Resolve(opts.id)
+	target, set, s, err := opts.listed(opts.id)
 	if err != nil {
 		return err
 	}
