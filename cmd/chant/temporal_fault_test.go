@@ -124,7 +124,7 @@ func TestTemporalEngineThroughFaults(t *testing.T) {
 	}
 	root := projectRoot(t)
 	db := filepath.Join(t.TempDir(), "temporal.db")
-	var serverLog bytes.Buffer
+	var serverLog lockedBuffer
 	addr, server, err := launchDevServer(root, &serverLog, temporalengine.Connection{}, "--db", db)
 	if err != nil {
 		t.Fatalf("the dev server: %v\n%s", err, serverLog.String())

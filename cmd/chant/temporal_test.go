@@ -35,7 +35,7 @@ var devServer struct {
 	addr string
 	err  error
 	cmd  *exec.Cmd
-	log  bytes.Buffer
+	log  lockedBuffer // the server writes it as the tests read it
 }
 
 // skipTemporalEnv skips the tests that need the dev server (whose first
@@ -64,7 +64,7 @@ func startDevServer(root string) (string, error) {
 
 // launchDevServer starts a dev server on free ports (with args, such as
 // TLS) and returns its address once conn (with that address) reaches it.
-func launchDevServer(root string, log *bytes.Buffer, conn temporalengine.Connection, args ...string) (string, *exec.Cmd, error) {
+func launchDevServer(root string, log *lockedBuffer, conn temporalengine.Connection, args ...string) (string, *exec.Cmd, error) {
 	port, err := freePorts(9)
 	if err != nil {
 		return "", nil, err
@@ -76,9 +76,10 @@ func launchDevServer(root string, log *bytes.Buffer, conn temporalengine.Connect
 
 // launchDevServerAt starts a dev server on addr (and the 8 ports after
 // it) and returns once conn reaches it.
-func launchDevServerAt(root, addr string, log *bytes.Buffer, conn temporalengine.Connection, args ...string) (*exec.Cmd, error) {
+func launchDevServerAt(root, addr string, log *lockedBuffer, conn temporalengine.Connection, args ...string) (*exec.Cmd, error) {
 	cmd := exec.Command("bash", append(append([]string{filepath.Join(root, "scripts", "temporal-dev-server"), "--quiet"}, args...), addr)...)
-	cmd.Stdout, cmd.Stderr = &lockedBuffer{b: log}, &lockedBuffer{b: log}
+	// One lock for both: the server writes them at once.
+	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -138,20 +139,27 @@ func freePorts(n int) (int, error) {
 	return 0, fmt.Errorf("no %d free ports in a row", n)
 }
 
+// lockedBuffer is a buffer that processes write and tests read at once.
 type lockedBuffer struct {
 	mu sync.Mutex
-	b  *bytes.Buffer
+	b  *bytes.Buffer // nil: one of its own
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.b == nil {
+		l.b = &bytes.Buffer{}
+	}
 	return l.b.Write(p)
 }
 
 func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.b == nil {
+		return ""
+	}
 	return l.b.String()
 }
 
@@ -459,7 +467,7 @@ func TestTemporalEngineOverMutualTLS(t *testing.T) {
 	dir := t.TempDir()
 	ca, cert, key := writeTestPKI(t, dir)
 	conn := temporalengine.Connection{TLSCA: ca, TLSCert: cert, TLSKey: key}
-	var log bytes.Buffer
+	var log lockedBuffer
 	addr, cmd, err := launchDevServer(projectRoot(t), &log, conn, "--tls-cert", cert, "--tls-key", key, "--tls-client-ca", ca)
 	if cmd != nil {
 		defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
