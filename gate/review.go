@@ -93,12 +93,8 @@ func NewReview(w *spec.Workspace, set *spec.Set, s *spec.Spec, repo *gitrepo.Rep
 				}
 			}
 		}
-		if k := dep.Cost; k != nil {
-			r.Cost.InputTokens += k.InputTokens
-			r.Cost.OutputTokens += k.OutputTokens
-			if k.Priced {
-				r.Cost.USD, r.Cost.Priced = r.Cost.USD+k.USD, true
-			}
+		if dep.Cost != nil {
+			r.Cost = r.Cost.Plus(*dep.Cost)
 		}
 		r.Deps = append(r.Deps, d)
 	}
@@ -201,8 +197,8 @@ func (r *Review) WriteText(w io.Writer, paint func(string) string) {
 	s := r.Spec
 	fmt.Fprintf(w, "Review of %s: %s\n\n", s.ID, textsafe.Line(s.Title))
 	fmt.Fprintf(w, "Review hash: %s (chant approve %s --review-hash %s approves exactly this)\n", r.Hash, s.ID, r.Hash)
-	if cost := r.costWords(); cost != "" {
-		fmt.Fprintf(w, "Agents' cost so far: %s\n", cost)
+	if r.Cost.Reported() {
+		fmt.Fprintf(w, "Agents' cost so far: %s\n", r.Cost)
 	}
 	fmt.Fprintln(w, "\nAn approval binds, as they are now:")
 	for _, p := range r.Parts() {
@@ -243,8 +239,8 @@ func (r *Review) WriteText(w io.Writer, paint func(string) string) {
 func (r *Review) WriteMarkdown(w io.Writer) {
 	s := r.Spec
 	fmt.Fprintf(w, "## Review of %s: %s\n\nReview hash: `%s`", s.ID, textsafe.Line(s.Title), r.Hash)
-	if cost := r.costWords(); cost != "" {
-		fmt.Fprintf(w, " · agents' cost so far: %s", cost)
+	if r.Cost.Reported() {
+		fmt.Fprintf(w, " · agents' cost so far: %s", r.Cost)
 	}
 	fmt.Fprintln(w, "\n\n| part | hash | what |\n|-|-|-|")
 	for _, p := range r.Parts() {
@@ -274,18 +270,6 @@ func (r *Review) WriteMarkdown(w io.Writer) {
 		fmt.Fprintf(w, "\nCommit `%s` against `%s`:\n\n%s\n%s%s\n\n%sdiff\n%s%s\n", gitrepo.Short(d.Commit.String()), gitrepo.Short(d.Base.String()),
 			fence, d.Stat, fence, fence, d.Patch, fence)
 	}
-}
-
-func (r *Review) costWords() string {
-	c := r.Cost
-	if c.InputTokens == 0 && c.OutputTokens == 0 && !c.Priced {
-		return ""
-	}
-	tokens := fmt.Sprintf("%d tokens in, %d out", c.InputTokens, c.OutputTokens)
-	if !c.Priced {
-		return tokens + " (no price reported)"
-	}
-	return fmt.Sprintf("$%.4f (%s)", c.USD, tokens)
 }
 
 func indent(text string) string {

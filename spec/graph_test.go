@@ -3,7 +3,6 @@ package spec
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -98,14 +97,6 @@ func TestResolve(t *testing.T) {
 	}
 	if _, err := set.Resolve("2026-01"); !errors.Is(err, ErrAmbiguous) {
 		t.Errorf("ambiguous error is not ErrAmbiguous: %v", err)
-	}
-}
-
-func TestNaturalLess(t *testing.T) {
-	ids := []string{"x-10", "x-2", "x-1", "a", "x-02", "b.1", "b.10", "b.2", "b"}
-	sort.Slice(ids, func(i, j int) bool { return NaturalLess(ids[i], ids[j]) })
-	if got := fmt.Sprint(ids); got != "[a b b.1 b.2 b.10 x-1 x-2 x-02 x-10]" {
-		t.Errorf("sorted = %s", got)
 	}
 }
 

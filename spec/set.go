@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/spec/doc"
 	"gopkg.in/yaml.v3"
 )
@@ -207,7 +208,7 @@ func (set *Set) add(s *Spec) {
 // sort orders the specs and indexes drivers' members; it ends every
 // construction of a Set.
 func (set *Set) sort() {
-	sort.Slice(set.Specs, func(i, j int) bool { return NaturalLess(set.Specs[i].ID, set.Specs[j].ID) })
+	sort.Slice(set.Specs, func(i, j int) bool { return words.NaturalLess(set.Specs[i].ID, set.Specs[j].ID) })
 	set.members = map[string][]string{}
 	for _, s := range set.Specs {
 		if d := DriverOf(s.ID); d != "" {
@@ -393,7 +394,7 @@ func (set *Set) priorSiblings(s *Spec) []string {
 	}
 	var out []string
 	for _, id := range set.members[driver] {
-		if NaturalLess(id, s.ID) {
+		if words.NaturalLess(id, s.ID) {
 			out = append(out, id)
 		}
 	}

@@ -32,13 +32,9 @@ func fill(v reflect.Value, i int) {
 	}
 }
 
-// A cache keeps every field of a spec (its Snapshot, through gob): one
-// added to Fields needs no change to the caches, and this fails should a
-// snapshot drop one.
-func TestSnapshotKeepsEveryField(t *testing.T) {
-	var f Fields
-	fill(reflect.ValueOf(&f).Elem(), 1)
-	s := &Spec{ID: "a", Title: "A", Fields: f}
+// cached is s as a listing cache gives it back: its snapshot through gob.
+func cached(t *testing.T, s *Spec) *Spec {
+	t.Helper()
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(s.Snapshot(nil)); err != nil {
 		t.Fatal(err)
@@ -51,6 +47,17 @@ func TestSnapshotKeepsEveryField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return got
+}
+
+// A cache keeps every field of a spec (its Snapshot, through gob): one
+// added to Fields needs no change to the caches, and this fails should a
+// snapshot drop one.
+func TestSnapshotKeepsEveryField(t *testing.T) {
+	var f Fields
+	fill(reflect.ValueOf(&f).Elem(), 1)
+	s := &Spec{ID: "a", Title: "A", Fields: f}
+	got := cached(t, s)
 	if !reflect.DeepEqual(got.Fields, f) {
 		t.Fatalf("the cache kept\n%+v\nof\n%+v", got.Fields, f)
 	}
@@ -76,22 +83,26 @@ func TestCostPriced(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var buf bytes.Buffer
-		if err := gob.NewEncoder(&buf).Encode(s.Snapshot(nil)); err != nil {
-			t.Fatal(err)
-		}
-		var sn Snapshot
-		if err := gob.NewDecoder(&buf).Decode(&sn); err != nil {
-			t.Fatal(err)
-		}
-		cached, err := sn.Restore("/x/a.md", "a.md", &Spec{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range []*Cost{s.Cost, cached.Cost} {
+		for _, c := range []*Cost{s.Cost, cached(t, s).Cost} {
 			if c == nil || c.Priced != priced || c.InputTokens != 5 || c.USD != 0 {
 				t.Errorf("%q: cost %+v, want priced %v", src, c, priced)
 			}
 		}
+	}
+}
+
+// Costs add up: tokens always, a price where one was reported, the last
+// model named.
+func TestCostPlus(t *testing.T) {
+	c := Cost{InputTokens: 10, OutputTokens: 2, Model: "a"}.Plus(Cost{InputTokens: 5, OutputTokens: 1})
+	if c.String() != "15 tokens in, 3 out; a (no price reported)" || !c.Reported() {
+		t.Errorf("unpriced: %q", c)
+	}
+	c = c.Plus(Cost{USD: 0.25, Priced: true, InputTokens: 1, Model: "b"})
+	if c.String() != "$0.2500 (16 tokens in, 3 out; b)" {
+		t.Errorf("priced: %q", c)
+	}
+	if (Cost{}).Reported() {
+		t.Error("a zero cost reports something")
 	}
 }

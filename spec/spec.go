@@ -119,35 +119,6 @@ type Approval struct {
 	Commit string `yaml:"commit,omitempty"`
 }
 
-// Cost is what a spec's agents reported of their usage, over its phases,
-// as their CLIs' structured output says.
-type Cost struct {
-	// USD sums the phases whose CLI reported a price; Priced says that
-	// one did (usd is written): chant never guesses a price from tokens.
-	USD          float64 `yaml:"usd"`
-	Priced       bool    `yaml:"-"`
-	InputTokens  int64   `yaml:"input_tokens"`
-	OutputTokens int64   `yaml:"output_tokens"`
-	Model        string  `yaml:"model"` // of the last phase
-}
-
-// Budget is what an agent may cost, as its CLI reports it.
-type Budget struct {
-	USD float64 `yaml:"usd"`
-}
-
-// UnmarshalYAML reads a cost, and whether it has a price.
-func (c *Cost) UnmarshalYAML(n *yaml.Node) error {
-	type plain Cost
-	if err := n.Decode((*plain)(c)); err != nil {
-		return err
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		c.Priced = c.Priced || n.Content[i].Value == "usd"
-	}
-	return nil
-}
-
 // Check is a command run in the repository root after the agent; Expect
 // says whether it must pass or fail.
 type Check struct {

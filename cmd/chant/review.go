@@ -96,7 +96,7 @@ func reviewToJSON(r *gate.Review) reviewJSON {
 	for _, p := range r.Parts() {
 		j.Binds[p[0]] = p[2]
 	}
-	if r.Cost.InputTokens > 0 || r.Cost.OutputTokens > 0 || r.Cost.Priced {
+	if r.Cost.Reported() {
 		j.Cost = plan.CostOf(r.Cost)
 	}
 	for _, d := range r.Deps {

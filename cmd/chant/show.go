@@ -112,7 +112,9 @@ func runShow(opts *showOptions) error {
 	row("Target files", strings.Join(s.TargetFiles, ", "))
 	row("Informed by", strings.Join(s.InformedBy, ", "))
 	row("Commits", strings.Join(s.Commits, ", "))
-	row("Cost", plan.CostWords(s.Cost))
+	if s.Cost != nil {
+		row("Cost", s.Cost.String())
+	}
 	if st.Done() {
 		row("Completed at", s.CompletedAt)
 	}

@@ -1,7 +1,6 @@
 package phase
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"strings"
@@ -73,22 +72,22 @@ func usageLine(u agentstream.Usage) string {
 // cost; nothing if it reported nothing.
 func (p *phase) setCost(e *doc.Editor) {
 	u := p.prog.Usage
-	if u.InputTokens == 0 && u.OutputTokens == 0 && !u.Priced {
+	used := spec.Cost{USD: u.CostUSD, Priced: u.Priced, InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, Model: p.prog.Model}
+	if !used.Reported() {
 		return
 	}
 	var c spec.Cost
 	if p.spec.Cost != nil {
 		c = *p.spec.Cost
 	}
-	c.InputTokens += u.InputTokens
-	c.OutputTokens += u.OutputTokens
+	c = c.Plus(used)
 	var kv []doc.KV
-	if u.Priced || c.Priced {
-		kv = append(kv, doc.KV{Key: "usd", Value: math.Round((c.USD+u.CostUSD)*1e6) / 1e6})
+	if c.Priced {
+		kv = append(kv, doc.KV{Key: "usd", Value: math.Round(c.USD*1e6) / 1e6})
 	}
 	kv = append(kv, doc.KV{Key: "input_tokens", Value: c.InputTokens}, doc.KV{Key: "output_tokens", Value: c.OutputTokens})
-	if m := cmp.Or(p.prog.Model, c.Model); m != "" {
-		kv = append(kv, doc.KV{Key: "model", Value: m})
+	if c.Model != "" {
+		kv = append(kv, doc.KV{Key: "model", Value: c.Model})
 	}
 	e.Set("cost", kv)
 }

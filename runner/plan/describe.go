@@ -140,23 +140,6 @@ func blockers(st *State) string {
 	return strings.Join(parts, ", ")
 }
 
-// CostWords says what a spec's agents reported they used, "" if nothing:
-// "$0.0123 (30 tokens in, 7 out; sonnet)", or the tokens and that no
-// price was reported (chant never guesses one).
-func CostWords(c *spec.Cost) string {
-	if c == nil {
-		return ""
-	}
-	tokens := fmt.Sprintf("%d tokens in, %d out", c.InputTokens, c.OutputTokens)
-	if c.Model != "" {
-		tokens += "; " + c.Model
-	}
-	if !c.Priced {
-		return tokens + " (its agent's CLI reported no price)"
-	}
-	return fmt.Sprintf("$%.4f (%s)", c.USD, tokens)
-}
-
 // TotalCost sums what the agents of specs reported they used; priced
 // counts the specs whose cost has a price, of all those with a cost.
 func TotalCost(states []*State) (total spec.Cost, priced, all int) {
@@ -166,13 +149,10 @@ func TotalCost(states []*State) (total spec.Cost, priced, all int) {
 			continue
 		}
 		all++
-		total.InputTokens += c.InputTokens
-		total.OutputTokens += c.OutputTokens
 		if c.Priced {
 			priced++
-			total.USD += c.USD
-			total.Priced = true
 		}
+		total = total.Plus(*c)
 	}
 	return total, priced, all
 }
