@@ -73,8 +73,8 @@ func (c *Cage) Command(dir string, argv []string, log io.Writer) ([]string, func
 
 // SurvivorMark is the marker to find what a command left running by
 // (procs.KillAll): none in a cage, whose PID namespace the kernel empties
-// as the command ends, so that a scan of /proc would find nothing there,
-// at a millisecond each.
+// as the command ends (Within waits for that), so that a scan of /proc
+// would find nothing there, at a millisecond each.
 func (c *Cage) SurvivorMark(marker string) string {
 	if c != nil {
 		return ""

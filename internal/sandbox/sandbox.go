@@ -253,6 +253,8 @@ func (c *Cage) Args(workdir string, argv []string) ([]string, error) {
 		return nil, unavailable(err)
 	}
 	a := []string{bwrap,
+		// Where the cage's first process is reported, to wait for it.
+		"--info-fd", strconv.Itoa(infoFD),
 		"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
 		"--disable-userns", "--die-with-parent", "--new-session",
 		// Run by root, bubblewrap leaves the cage every capability within
@@ -344,29 +346,57 @@ func (c *Cage) binds() []string {
 	return a
 }
 
-// Within runs start, which starts one of the cage's commands (Args) and
-// waits for it to end, on an OS thread of its own restricted with Landlock
-// (see restrictThread), so that the command and everything it starts are
-// in the domain, and chant is not. start must not return before the
-// command has ended: bubblewrap's --die-with-parent, and the command's
-// Pdeathsig, follow the thread that started it, which ends with start.
+// Within runs start, which starts cmd (one of the cage's commands, made
+// from Args) and waits for it to end, on an OS thread of its own
+// restricted with Landlock (see restrictThread), so that the command and
+// everything it starts are in the domain, and chant is not. start must
+// not return before the command has ended: bubblewrap's --die-with-parent,
+// and the command's Pdeathsig, follow the thread that started it, which
+// ends with start.
+//
+// Within returns once the cage is empty. bubblewrap returns as the
+// command exits, while the cage's first process and whatever the command
+// left are still being killed: a survivor would go on writing into a
+// worktree chant is already reading. So Within learns the first process
+// from bubblewrap (--info-fd) and waits for its end, which the kernel
+// lets come only after every other process in the namespace has ended.
 // On a nil cage, start runs as is.
-func (c *Cage) Within(start func() error) error {
+func (c *Cage) Within(cmd *exec.Cmd, start func() error) error {
+	return c.within(cmd, start, true)
+}
+
+// within is Within, without Landlock when landlock is false (for tests).
+func (c *Cage) within(cmd *exec.Cmd, start func() error, landlock bool) error {
 	if c == nil {
 		return start()
+	}
+	if len(cmd.ExtraFiles) != 0 {
+		return errors.New("sandbox: a caged command's descriptors beyond stdio are the cage's")
+	}
+	first, err := watchFirst(cmd)
+	if err != nil {
+		return err
 	}
 	done := make(chan error, 1)
 	go func() {
 		// Never unlocked: the thread carries the domain and ends with
 		// this goroutine.
 		runtime.LockOSThread()
+		if !landlock {
+			done <- start()
+			return
+		}
 		if err := restrictThread(); err != nil {
 			done <- fmt.Errorf("sandbox: landlock: %w", err)
 			return
 		}
 		done <- start()
 	}()
-	return <-done
+	err = <-done
+	if werr := first.wait(); err == nil {
+		err = werr
+	}
+	return err
 }
 
 // Landlock says whether the cages here get Landlock, for doctor.

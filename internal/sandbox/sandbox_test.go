@@ -112,8 +112,8 @@ func (tc *testCage) run(t *testing.T, script string) (string, error) {
 	return tc.runAs(t, script, true)
 }
 
-// runAs is run, and without Landlock when within is false.
-func (tc *testCage) runAs(t *testing.T, script string, within bool) (string, error) {
+// runAs is run, and without Landlock when landlock is false.
+func (tc *testCage) runAs(t *testing.T, script string, landlock bool) (string, error) {
 	t.Helper()
 	if err := tc.Prepare(); err != nil {
 		t.Fatal(err)
@@ -131,14 +131,10 @@ func (tc *testCage) runAs(t *testing.T, script string, within bool) (string, err
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), "WT="+tc.Dir, "REPO="+tc.repo, "OUTSIDE="+tc.outside)
 	var out []byte
-	if within {
-		err = tc.Within(func() error {
-			out, err = cmd.CombinedOutput()
-			return err
-		})
-	} else {
+	err = tc.within(cmd, func() error {
 		out, err = cmd.CombinedOutput()
-	}
+		return err
+	}, landlock)
 	return string(out) + log.String(), err
 }
 
@@ -213,6 +209,33 @@ func TestCageKillsWhatOutlivesIt(t *testing.T) {
 	for _, f := range []string{"late", "late2"} {
 		if _, err := os.Stat(filepath.Join(tc.Dir, f)); err == nil {
 			t.Errorf("a process left by the command wrote %s after it exited", f)
+		}
+	}
+}
+
+// A cage is empty when its command's run returns: bubblewrap itself
+// returns as its command exits, while the cage's first process and what
+// the command left are still being killed, and a survivor that writes
+// without pause went on writing into the worktree chant was reading.
+func TestCageIsEmptyWhenItsCommandReturns(t *testing.T) {
+	requireSandbox(t)
+	tc := newTestCage(t, Policy{})
+	log := filepath.Join(tc.Dir, "log")
+	for round := 0; round < 20; round++ {
+		os.Remove(log)
+		out, err := tc.run(t, `
+			(trap "" HUP TERM; i=0; while :; do i=$((i+1)); echo $i >> "$WT/log"; done) </dev/null >/dev/null 2>&1 &
+			sleep 0.02`)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		fi, err := os.Stat(log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if after, err := os.Stat(log); err != nil || after.Size() != fi.Size() {
+			t.Fatalf("round %d: a process the command left wrote after the cage's run returned (%d bytes, then %d)", round, fi.Size(), after.Size())
 		}
 	}
 }
@@ -417,7 +440,7 @@ func TestWithinLeavesChantOut(t *testing.T) {
 	}
 	name := "@" + hostAbstractSocket(t)
 	var inside error
-	err := (&Cage{}).Within(func() error {
+	err := (&Cage{}).Within(exec.Command("true"), func() error {
 		c, err := net.Dial("unix", name)
 		if err == nil {
 			c.Close()

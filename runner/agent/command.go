@@ -160,7 +160,7 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	// The budget is watched as the CLI reports its cost: past it, the
 	// agent is stopped as at its timeout.
 	budget := budgetWatch{steps: steps, limit: job.Budget, stop: func() { overBudget(ErrOverBudget) }}
-	err = job.Cage.Within(func() error {
+	err = job.Cage.Within(cmd, func() error {
 		return procs.Run(cmd, job.Cage.SurvivorMark(job.Marker), io.MultiWriter(job.Log, capture, &budget), job.Started)
 	})
 	steps.Flush()

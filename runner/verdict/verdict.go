@@ -205,7 +205,7 @@ func RunCheck(ctx context.Context, c spec.Check, dir, id string, cage *sandbox.C
 	}
 	cmd := procs.Command(ctx, dir, append(os.Environ(), "CHANT_SPEC_ID="+id), marker, argv[0], argv[1:]...)
 	start := time.Now()
-	err = cage.Within(func() error { return procs.Run(cmd, cage.SurvivorMark(marker), out, nil) })
+	err = cage.Within(cmd, func() error { return procs.Run(cmd, cage.SurvivorMark(marker), out, nil) })
 	release() // the relay stopped, nothing writes to buf any more
 	r := CheckResult{Check: c, Duration: time.Since(start), Output: tail(buf.String(), 16<<10)}
 	var exit *exec.ExitError
