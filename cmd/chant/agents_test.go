@@ -87,6 +87,7 @@ func TestAgentListsAgree(t *testing.T) {
 // specs (the second a human gate), run, approve as the repository's own
 // user, run again.
 func TestRealAgents(t *testing.T) {
+	requireChant(t)
 	t.Parallel() // minutes long (waits, kills, agent CLIs): beside the other long tests
 	for _, preset := range npmPresets() {
 		name := preset.Name
@@ -102,6 +103,7 @@ func TestRealAgents(t *testing.T) {
 // TestMCPWithClaudeCode runs testdata/mcp: chant mcp as the MCP server
 // of the real Claude Code CLI, against the scripted model server.
 func TestMCPWithClaudeCode(t *testing.T) {
+	requireChant(t)
 	t.Parallel()
 	requireAgent(t, "claude")
 	testscript.Run(t, scriptParams(t, "testdata/mcp", nil))

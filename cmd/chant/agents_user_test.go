@@ -25,6 +25,7 @@ const testUser = "chant-agent-test"
 // unprivileged user namespaces, as on a developer's machine. It needs
 // root, to make the user; CI runs as root.
 func TestRealAgentsAsUser(t *testing.T) {
+	requireChant(t)
 	t.Parallel() // minutes long (waits, kills, agent CLIs): beside the other long tests
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to make an ordinary user (CI runs as root); as an ordinary user, TestRealAgents is this test")

@@ -19,6 +19,7 @@ import (
 // that spec untouched and exits 2 (a workspace's own error: run refuses
 // everything); a warning changes nothing: the spec runs.
 func TestLintAndRunAgree(t *testing.T) {
+	requireChant(t)
 	specFile := func(fm, body string) string {
 		return "---\n" + fm + "---\n" + body
 	}

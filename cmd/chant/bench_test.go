@@ -131,6 +131,7 @@ func BenchmarkReads10k(b *testing.B) {
 }
 
 func BenchmarkStatus100kMemory(b *testing.B) {
+	requireChant(b)
 	root := benchWorkspace(b, 100000)
 	status := func() (time.Duration, int64) {
 		cmd := exec.Command(chantBin, "-C", root, "status")

@@ -17,6 +17,7 @@ import (
 // processes: every decision is recorded and committed, no update is lost,
 // and the repository stays sound.
 func TestConcurrentCommandsLoseNothing(t *testing.T) {
+	requireChant(t)
 	dir := testgit.Repo(t, map[string]string{
 		".chant/config.md":                    "---\nproject: {name: busy}\n---\n",
 		".chant/specs/g.md":                   "---\napproval:\n  required: true\n  status: pending\n---\n# Gate\n\n## Acceptance Criteria\n\n- [ ] ok\n",

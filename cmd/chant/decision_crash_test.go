@@ -24,8 +24,9 @@ var (
 // SIGKILL at the point CHANT_FAILPOINT names.
 func failpointBinary(t *testing.T) string {
 	t.Helper()
+	requireChant(t)
 	failpointOnce.Do(func() {
-		failpointBin = filepath.Join(filepath.Dir(chantBin), "chant-failpoint")
+		failpointBin = filepath.Join(testDir, "chant-failpoint")
 		out, err := exec.Command("go", "build", "-tags", "failpoint", "-o", failpointBin, ".").CombinedOutput()
 		if err != nil {
 			failpointErr = errors.New(string(out))
@@ -41,6 +42,7 @@ func failpointBinary(t *testing.T) string {
 // either committed, and then the next chant command brings the working tree
 // along, or absent, and then it can be made again.
 func TestDecisionKilledHalfWayIsCommittedOrAbsent(t *testing.T) {
+	requireChant(t)
 	bin := failpointBinary(t)
 	for _, tc := range []struct {
 		point     string
@@ -102,6 +104,7 @@ func TestDecisionKilledHalfWayIsCommittedOrAbsent(t *testing.T) {
 // (here, stalled right after moving the branch): it exits a few seconds
 // later, and the next run finishes what it left.
 func TestSignalAlwaysEndsACommand(t *testing.T) {
+	requireChant(t)
 	bin := failpointBinary(t)
 	dir := killPipeline(t)
 	head := testgit.Git(t, dir, "rev-parse", "HEAD")

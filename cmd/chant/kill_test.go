@@ -46,6 +46,7 @@ func killPipelineOf(t *testing.T, deps map[string]string) string {
 // random moments, again and again, then lets it finish, and checks that
 // the end state is the state of a run never interrupted.
 func TestKilledRunsEndLikeUninterruptedOnes(t *testing.T) {
+	requireChant(t)
 	// Minutes long (waits, kills, agent CLIs): beside the other long tests.
 	t.Parallel()
 	killRuns(t, killPipeline, 20, 15, false) // about 20 s
@@ -58,6 +59,7 @@ func TestKilledRunsEndLikeUninterruptedOnes(t *testing.T) {
 // that had verified when its run was killed lands first when the next
 // run starts.
 func TestKilledParallelRunsEndLikeUninterruptedOnes(t *testing.T) {
+	requireChant(t)
 	t.Parallel() // minutes long (waits, kills, agent CLIs): beside the other long tests
 	killRuns(t, func(t *testing.T) string { return killPipelineOf(t, map[string]string{"d": "a"}) }, 10, 10, true, "--parallel", "3")
 }
@@ -66,6 +68,7 @@ func TestKilledParallelRunsEndLikeUninterruptedOnes(t *testing.T) {
 // killsPerTrial, then lets each finish, and compares the end state with
 // an uninterrupted run's (the order of commits too, unless anyOrder).
 func killRuns(t *testing.T, pipeline func(*testing.T) string, trials, killsPerTrial int, anyOrder bool, args ...string) {
+	requireChant(t)
 	if testing.Short() {
 		t.Skip("kills many runs")
 	}
@@ -146,6 +149,7 @@ func endState(t *testing.T, dir string, anyOrder bool) string {
 // under the sandbox (sandbox: off), which must find them by itself; in
 // the sandbox the kernel ends them with chant (cage_02).
 func TestKilledParallelRunsLeaveNoAgentRunning(t *testing.T) {
+	requireChant(t)
 	marks := t.TempDir()
 	t.Setenv("MARKS", marks)
 	pipeline := func(t *testing.T) string {

@@ -14,6 +14,7 @@ import (
 // record uncommitted. Each case runs in a mount namespace of its own,
 // with the repository on a small tmpfs.
 func TestFailedLandingLeavesTheTreeAsBefore(t *testing.T) {
+	requireChant(t)
 	unshare, err := exec.LookPath("unshare")
 	if err != nil {
 		t.Skip("needs unshare (util-linux)")

@@ -20,13 +20,19 @@ import (
 )
 
 func main() {
+	os.Exit(processMain())
+}
+
+// processMain is chant as a process of its own, the program's or the
+// test binary's run as chant by the end-to-end tests.
+func processMain() int {
 	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperCommand {
 		// chant inside a phase's cage, relaying its network list: no
 		// command of chant's runs there.
-		os.Exit(sandbox.HelperMain(os.Args[2:], os.Stderr))
+		return sandbox.HelperMain(os.Args[2:], os.Stderr)
 	}
 	tuneMemory = true
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 }
 
 // tuneMemory: the process is chant's own (not a test's), whose memory

@@ -19,12 +19,14 @@ import (
 	"github.com/chant-run/chant/internal/sandbox"
 )
 
-// chantBin is the chant binary built once for the end-to-end tests.
+// chantBin is chant for the end-to-end tests: this test binary, run as
+// chant (testscript.Main copies it into a directory it puts first on
+// PATH, and runs processMain when it is started by that name); "" under
+// -race (see requireChant).
 var chantBin string
 
-// coverDirEnv, set to a directory, builds chant for coverage and has its
-// runs in the tests write their counters there (scripts/coverage).
-const coverDirEnv = "CHANT_COVERDIR"
+// testDir is a directory of the tests' own, removed when they end.
+var testDir string
 
 func TestMain(m *testing.M) {
 	// Phases run in process (benchmarks) have the test binary for the
@@ -32,35 +34,51 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperCommand {
 		os.Exit(sandbox.HelperMain(os.Args[2:], os.Stderr))
 	}
+	testscript.Main(endToEnd{m}, map[string]func(){"chant": func() { os.Exit(processMain()) }})
+}
+
+// endToEnd runs the tests once testscript.Main has put chant on PATH.
+type endToEnd struct{ m *testing.M }
+
+func (e endToEnd) Run() int {
 	dir, err := os.MkdirTemp("", "chant-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
+		return 2
 	}
-	chantBin = filepath.Join(dir, "chant")
-	os.Chmod(dir, 0o755) // TestRealAgentsAsUser runs it as another user
+	defer os.RemoveAll(dir)
+	testDir = dir
 	// Phase worktrees go to a directory of the tests', not the user's cache.
 	os.Setenv(isolation.DirEnv, filepath.Join(dir, "worktrees"))
-	build := exec.Command("go", "build", "-o", chantBin, ".")
-	if dir := os.Getenv(coverDirEnv); dir != "" {
-		// Every run of chant writes what it covered there (Go's
-		// integration coverage): scripts/coverage.
-		build = exec.Command("go", "build", "-cover", "-coverpkg=github.com/chant-run/chant/...", "-o", chantBin, ".")
-		os.Setenv("GOCOVERDIR", dir)
+	if !raceOn {
+		if chantBin, err = exec.LookPath("chant"); err != nil {
+			fmt.Fprintf(os.Stderr, "testscript.Main put no chant on PATH: %v\n", err)
+			return 2
+		}
+		// TestRealAgentsAsUser runs it as another user.
+		os.Chmod(filepath.Dir(chantBin), 0o755)
+		os.Chmod(filepath.Dir(filepath.Dir(chantBin)), 0o755)
 	}
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building chant: %v\n%s", err, out)
-		os.Exit(2)
-	}
-	code := m.Run()
+	code := e.m.Run()
 	stopDevServer()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	return code
+}
+
+// requireChant skips an end-to-end test under -race: chant is this test
+// binary, which the race detector makes take about a second a command
+// (1.1 s for chant status, against 40 ms). bash .ci/run runs them in a
+// pass without -race.
+func requireChant(t testing.TB) {
+	t.Helper()
+	if chantBin == "" {
+		t.Skip("end-to-end: runs chant, this test binary, which -race slows 25-fold; run without -race (bash .ci/run does)")
+	}
 }
 
 // chant runs the built binary and returns its output and exit status.
 func chant(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	requireChant(t)
 	cmd := exec.Command(chantBin, args...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
@@ -111,6 +129,7 @@ func copyBundledPipeline(t *testing.T) string {
 // TestScripts runs the testscript scenarios in testdata/script with the
 // built chant binary on PATH.
 func TestScripts(t *testing.T) {
+	requireChant(t)
 	testscript.Run(t, scriptParams(t, "testdata/script", nil))
 }
 
@@ -118,6 +137,7 @@ func TestScripts(t *testing.T) {
 // scripts in dir: chant on PATH, and the commands of scriptCmds; env is
 // added to each script's environment.
 func scriptParams(t *testing.T, dir string, env map[string]string) testscript.Params {
+	requireChant(t)
 	return testscript.Params{
 		Dir: dir,
 		Setup: func(e *testscript.Env) error {

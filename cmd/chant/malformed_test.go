@@ -18,6 +18,7 @@ import (
 // A malformed spec is run by name (a plain run runs the other specs, see
 // invalid.txtar); a malformed config stops every run.
 func TestMalformedInputs(t *testing.T) {
+	requireChant(t)
 	good := map[string]string{
 		".chant/config.md":                    "---\nproject: {name: m}\n---\n",
 		".chant/specs/ok.md":                  "---\ntarget_files: [ok.txt]\n---\n# Ok\n\n## Acceptance Criteria\n\n- [ ] ok\n",
@@ -157,6 +158,7 @@ func snapshot(t *testing.T, dir string) map[string][]byte {
 // decoded it again), and a long dependency cycle is spelled out once, in
 // lint, not by every spec in it (status printed the whole path per spec).
 func TestManyProblemsStayLinear(t *testing.T) {
+	requireChant(t)
 	const deps, cycle = 3000, 300
 	files := map[string]string{".chant/config.md": "---\nproject: {name: many}\ndefaults: {provider: command}\nagent: {command: 'true'}\n---\n"}
 	var b strings.Builder

@@ -16,6 +16,7 @@ import (
 // chant mcp's tools, through the MCP SDK's own client: a spec added, run
 // and reviewed as a person in an MCP client would; no tool decides a gate.
 func TestMCPTools(t *testing.T) {
+	requireChant(t)
 	dir := testgit.Repo(t, map[string]string{
 		".chant/config.md": "---\nproject: {name: mcp}\ndefaults: {provider: command}\nagent:\n  command: sh agent.sh\n---\n",
 		".gitignore":       ".chant/logs/\n",

@@ -21,6 +21,7 @@ var phases = []string{"001-comprehension", "002-reproduction", "003-root-cause",
 // binary in a temporary copy of the bundled pipeline, and then checks the
 // fixture repository's history with the git CLI.
 func TestBundledPipelineEndToEnd(t *testing.T) {
+	requireChant(t)
 	t.Parallel() // minutes long (waits, kills, agent CLIs): beside the other long tests
 	if testing.Short() {
 		t.Skip("runs the whole pipeline")
@@ -228,6 +229,7 @@ func containsStr(list []string, s string) bool {
 // the same files (the records' hashes and times aside), every spec
 // completed.
 func TestBundledPipelineInParallel(t *testing.T) {
+	requireChant(t)
 	t.Parallel() // minutes long (waits, kills, agent CLIs): beside the other long tests
 	if testing.Short() {
 		t.Skip("runs the whole pipeline twice")
@@ -238,6 +240,7 @@ func TestBundledPipelineInParallel(t *testing.T) {
 // TestBundledPipelineOnTemporal: the issue-42 pipeline, its phases on two
 // workers through the dev server, to the same result as locally.
 func TestBundledPipelineOnTemporal(t *testing.T) {
+	requireChant(t)
 	t.Parallel() // minutes long (waits, kills, agent CLIs): beside the other long tests
 	if testing.Short() {
 		t.Skip("needs the Temporal dev server")

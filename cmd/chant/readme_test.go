@@ -19,6 +19,7 @@ const readmeSection = "## Use chant in your own repository"
 // the real Claude Code CLI against the scripted model server, so that the
 // README cannot drift from what chant does.
 func TestReadmeOwnRepository(t *testing.T) {
+	requireChant(t)
 	commands := readmeCommands(t)
 	requireAgent(t, "claude")
 	module := modulePath(t)

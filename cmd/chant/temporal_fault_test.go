@@ -115,6 +115,7 @@ func (p *tcpProxy) Restore() {
 // once, a cut of a few seconds failed phases that their workers had
 // finished, and a restart failed most of those in flight.)
 func TestTemporalEngineThroughFaults(t *testing.T) {
+	requireChant(t)
 	t.Parallel() // minutes long (waits, kills, agent CLIs): beside the other long tests
 	if testing.Short() {
 		t.Skip("needs the Temporal dev server")

@@ -173,6 +173,7 @@ type worker struct {
 
 func startWorker(t *testing.T, addr, queue, name string, extra ...string) *worker {
 	t.Helper()
+	requireChant(t)
 	dir := filepath.Join(t.TempDir(), name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -229,6 +230,7 @@ func temporalSpec(id string, extra string) string {
 // middle of a phase, which is retried on the other; and the run itself is
 // killed and started again, joining its workflow: every phase lands once.
 func TestTemporalEngine(t *testing.T) {
+	requireChant(t)
 	t.Parallel() // minutes long (waits, kills, agent CLIs): beside the other long tests
 	if testing.Short() {
 		t.Skip("needs the Temporal dev server")
@@ -420,6 +422,7 @@ func TestTemporalEngine(t *testing.T) {
 // there: the run's object storage never saw the packs the workers pushed
 // after its first look.)
 func TestTemporalEngineUnderLoad(t *testing.T) {
+	requireChant(t)
 	if testing.Short() {
 		t.Skip("needs the Temporal dev server")
 	}
@@ -460,6 +463,7 @@ func TestTemporalEngineUnderLoad(t *testing.T) {
 // phase; without a client certificate, or without the CA, they are
 // refused.
 func TestTemporalEngineOverMutualTLS(t *testing.T) {
+	requireChant(t)
 	if testing.Short() {
 		t.Skip("needs the Temporal dev server")
 	}
