@@ -25,6 +25,10 @@ import (
 // -race (see requireChant).
 var chantBin string
 
+// coverDirEnv names the directory where chant's runs in the tests, built
+// with -cover, write their counters (scripts/coverage).
+const coverDirEnv = "CHANT_COVERDIR"
+
 // testDir is a directory of the tests' own, removed when they end.
 var testDir string
 
@@ -50,6 +54,12 @@ func (e endToEnd) Run() int {
 	testDir = dir
 	// Phase worktrees go to a directory of the tests', not the user's cache.
 	os.Setenv(isolation.DirEnv, filepath.Join(dir, "worktrees"))
+	if d := os.Getenv(coverDirEnv); d != "" {
+		// Every run of chant writes what it covered there (Go's
+		// integration coverage), rather than where go test would have
+		// them and then drop them.
+		os.Setenv("GOCOVERDIR", d)
+	}
 	if !raceOn {
 		if chantBin, err = exec.LookPath("chant"); err != nil {
 			fmt.Fprintf(os.Stderr, "testscript.Main put no chant on PATH: %v\n", err)
