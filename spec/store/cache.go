@@ -18,8 +18,10 @@ import (
 // data, kept in chant's state directory (in .git, never in git status), so
 // that listing a workspace reads and parses only the files that changed
 // since, as git's index spares git status from reading unchanged files.
-// Only the read-only commands use it (List); what writes specs reads them
-// whole (spec's Workspace.Load).
+// The read-only commands use it (List), and a run's first load (Reloader):
+// neither reads a spec's text until something asks for it, and what
+// writes a spec reads it again under the workspace lock (spec's
+// Workspace.Update).
 
 // cacheVersion changes whenever what is cached changes.
 const cacheVersion = 4
@@ -154,16 +156,25 @@ func (c *listCache) Lookup(path, name string, spot *spec.Spec) spec.Known {
 		missed(path)
 		return spec.Known{}
 	}
+	if s, err, hit := c.restore(path, name, key, spot); hit {
+		return spec.Known{Hit: true, Spec: s, Err: err, Key: key}
+	}
+	missed(path)
+	return spec.Known{Key: key}
+}
+
+// restore makes the spec cached for path in spot, if its stat data was
+// key then, and keeps the entry.
+func (c *listCache) restore(path, name string, key fileKey, spot *spec.Spec) (*spec.Spec, error, bool) {
 	e, ok := c.old[path]
 	if !ok || e.Key != key {
-		missed(path)
-		return spec.Known{Key: key}
+		return nil, nil, false
 	}
 	c.mu.Lock()
 	c.entries[path] = e
 	c.mu.Unlock()
 	s, err := e.Spec.Restore(path, name, spot)
-	return spec.Known{Hit: true, Spec: s, Err: err, Key: key}
+	return s, err, true
 }
 
 // missed tells parsedHook of a file a load reads and parses.
@@ -177,15 +188,26 @@ func missed(path string) {
 // recently to be told apart from a change to come, and leaves the spec as
 // a listing has it (spec's Listed).
 func (c *listCache) Store(path string, k spec.Known, s *spec.Spec, err error, now time.Time) {
-	key := k.Key.(fileKey)
 	s.Listed(path)
+	c.keep(path, k.Key.(fileKey), s, err, now)
+}
+
+// keep records what parsing path gave, unless the file changed too
+// recently to be told apart from a change to come.
+func (c *listCache) keep(path string, key fileKey, s *spec.Spec, err error, now time.Time) {
 	e := &cacheEntry{Key: key, Spec: s.Snapshot(err)}
 	c.mu.Lock()
 	c.changed = true
-	if now.Sub(time.Unix(0, max(key.Mtime, key.Ctime))) >= racyWindow {
+	if !racy(key, now) {
 		c.entries[path] = e
 	}
 	c.mu.Unlock()
+}
+
+// racy reports whether a file with stat data key changed too recently, at
+// now, for a change to come to show in its stat data (within racyWindow).
+func racy(key fileKey, now time.Time) bool {
+	return now.Sub(time.Unix(0, max(key.Mtime, key.Ctime))) < racyWindow
 }
 
 // Save writes the cache if it changed (atomically; a failure only costs

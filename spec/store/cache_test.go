@@ -345,6 +345,61 @@ func reloaderReadsOnlyWhatChanged(t *testing.T, follow bool) {
 	}
 }
 
+// A run's first load takes what the last listing kept, reading only what
+// changed since, and leaves the cache for the next listing: one phase in a
+// workspace of many specs does not parse them all.
+func TestReloaderStartsFromTheListingCache(t *testing.T) {
+	noRacyWindow(t)
+	w := cacheWorkspace(t)
+	parsed := countParsed(t)
+	if _, err := List(w); err != nil {
+		t.Fatal(err)
+	}
+	parsed()
+	p := filepath.Join(w.SpecsDir, "002.md")
+	data, _ := os.ReadFile(p)
+	if err := safefs.WriteFileAtomic(p, bytes.Replace(data, []byte("status: pending"), []byte("status: in_progress"), 1)); err != nil {
+		t.Fatal(err)
+	}
+	r := NewReloader(w)
+	defer r.Close()
+	set, err := r.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := parsed(); fmt.Sprint(got) != "[002.md]" {
+		t.Errorf("a run's first load after a listing parsed %v, want only the file changed since", got)
+	}
+	loaded, _ := w.Load()
+	if describeSet(set) != describeSet(loaded) {
+		t.Errorf("Reloader from the cache and Load differ:\n%s\n---\n%s", describeSet(set), describeSet(loaded))
+	}
+	// What the run's load read is in the cache for the next listing.
+	if _, err := List(w); err != nil {
+		t.Fatal(err)
+	}
+	if got := parsed(); len(got) != 0 {
+		t.Errorf("the listing after a run parsed %v, want none", got)
+	}
+	// Without a listing before it, a run's first load parses every file
+	// and leaves the cache.
+	os.RemoveAll(filepath.Join(w.StateDir(), "cache"))
+	r2 := NewReloader(w)
+	defer r2.Close()
+	if _, err := r2.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(parsed()); n != len(cacheSpecs)+1 {
+		t.Errorf("a first load without a cache parsed %d files, want all %d", n, len(cacheSpecs)+1)
+	}
+	if _, err := List(w); err != nil {
+		t.Fatal(err)
+	}
+	if got := parsed(); len(got) != 0 {
+		t.Errorf("the listing after a run without a cache parsed %v, want none", got)
+	}
+}
+
 // TestReloaderFollowsEveryChange makes random changes of every kind to a
 // workspace (edits in place and by rename, new and removed files, files
 // turned into directories and links, archive directories made and

@@ -15,9 +15,10 @@ import (
 // before each phase), reading and parsing only the files that changed
 // since its last load. On Linux it learns which ones from inotify; where
 // it cannot (or when events were lost), from each file's stat data.
-// Unlike the listing cache it keeps whole specs, text included, in
-// memory, and unchanged files give the same *spec.Spec as before: specs are
-// never changed in place. Close it when done.
+// It keeps the specs in memory, and unchanged files give the same
+// *spec.Spec as before: specs are never changed in place. Its first load
+// takes what the listing cache has, as a listing does (a spec's text read
+// when first asked for). Close it when done.
 type Reloader struct {
 	w    *spec.Workspace
 	mu   sync.Mutex          // guards next, written by parsing workers
@@ -82,6 +83,11 @@ func (r *Reloader) full() (*spec.Set, error) {
 	}
 	r.next = make(map[string]reloaded, len(paths))
 	c := &reloadCache{r: r}
+	if r.last == nil {
+		// The first load starts from what the last listing or run left
+		// (the listing cache), and leaves it for the next.
+		c.disk = openListCache(r.w)
+	}
 	results, err := spec.ParseFiles(paths, archived, r.w.Rel, c)
 	c.Save()
 	if err != nil {
@@ -148,9 +154,12 @@ type reloadCache struct {
 	statter
 	r     *Reloader
 	fresh bool
+	// disk is the listing cache, on the first load (nil: none): a spec
+	// it gives has its text read when first asked for, as a listing's.
+	disk *listCache
 }
 
-func (c *reloadCache) Lookup(path, name string, _ *spec.Spec) spec.Known {
+func (c *reloadCache) Lookup(path, name string, spot *spec.Spec) spec.Known {
 	key, ok := c.statKey(path)
 	if !ok {
 		missed(path)
@@ -162,8 +171,16 @@ func (c *reloadCache) Lookup(path, name string, _ *spec.Spec) spec.Known {
 	}
 	e, ok := c.r.last[path]
 	if !ok || e.key != key || e.s.Path != name {
-		missed(path)
-		return spec.Known{Key: key}
+		if c.disk == nil {
+			missed(path)
+			return spec.Known{Key: key}
+		}
+		s, err, hit := c.disk.restore(path, name, key, spot)
+		if !hit {
+			missed(path)
+			return spec.Known{Key: key}
+		}
+		e = reloaded{key, s, err}
 	}
 	c.r.mu.Lock()
 	c.r.next[path] = e
@@ -173,6 +190,9 @@ func (c *reloadCache) Lookup(path, name string, _ *spec.Spec) spec.Known {
 
 func (c *reloadCache) Store(path string, k spec.Known, s *spec.Spec, err error, now time.Time) {
 	key := k.Key.(fileKey)
+	if c.disk != nil {
+		c.disk.keep(path, key, s, err, now)
+	}
 	into := c.r.next
 	if c.fresh {
 		into = c.r.last
@@ -181,11 +201,16 @@ func (c *reloadCache) Store(path string, k spec.Known, s *spec.Spec, err error, 
 	defer c.r.mu.Unlock()
 	// As in the listing cache: a file changed within the racy window may
 	// change again without its stat data showing it.
-	if now.Sub(time.Unix(0, max(key.Mtime, key.Ctime))) < racyWindow {
+	if racy(key, now) {
 		delete(into, path)
 		return
 	}
 	into[path] = reloaded{key, s, err}
 }
 
-func (c *reloadCache) Save() { c.closeDirs() }
+func (c *reloadCache) Save() {
+	c.closeDirs()
+	if c.disk != nil {
+		c.disk.Save()
+	}
+}
