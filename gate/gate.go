@@ -17,6 +17,7 @@ import (
 	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/doc"
+	"github.com/chant-run/chant/spec/store"
 )
 
 var (
@@ -79,7 +80,7 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time, fil
 	if by == "" || textsafe.Line(by) != by {
 		return nil, ErrNoName
 	}
-	set, err := w.Load()
+	set, err := store.List(w)
 	if err != nil {
 		return nil, err
 	}

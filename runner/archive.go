@@ -13,6 +13,7 @@ import (
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/store"
 )
 
 // ErrCannotArchive means a spec is not one to archive: only completed
@@ -25,7 +26,7 @@ var ErrCannotArchive = fault.New(fault.Input, "cannot archive")
 // spec not archived yet. It returns the specs' new paths, relative to the
 // workspace.
 func Archive(w *spec.Workspace, ids []string, all bool, now time.Time) ([]string, error) {
-	set, err := w.Load()
+	set, err := store.List(w)
 	if err != nil {
 		return nil, err
 	}

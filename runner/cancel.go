@@ -9,6 +9,7 @@ import (
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/doc"
+	"github.com/chant-run/chant/spec/store"
 )
 
 // ErrCannotCancel means the spec is not one that can be cancelled: it has
@@ -22,7 +23,7 @@ var ErrCannotCancel = fault.New(fault.Input, "cannot cancel")
 // which can then never run (lint says so) until the dependency goes or the
 // spec is reset.
 func Cancel(w *spec.Workspace, id string, now time.Time) (*spec.Spec, []string, error) {
-	set, err := w.Load()
+	set, err := store.List(w)
 	if err != nil {
 		return nil, nil, err
 	}

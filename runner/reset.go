@@ -9,6 +9,7 @@ import (
 	"github.com/chant-run/chant/runner/phase"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/doc"
+	"github.com/chant-run/chant/spec/store"
 )
 
 // Reset starts a spec over: status pending, its acceptance criteria
@@ -19,7 +20,7 @@ import (
 // as "chant(<id>): reset". A spec cannot be reset while a run holds the
 // workspace; processes an interrupted run's agent left are stopped first.
 func Reset(w *spec.Workspace, id string, now time.Time) (*spec.Spec, error) {
-	set, err := w.Load()
+	set, err := store.List(w)
 	if err != nil {
 		return nil, err
 	}

@@ -180,14 +180,19 @@ func (d Draft) Bytes() []byte {
 }
 
 // Create writes a new spec file for d, under the workspace lock, never
-// over an existing one. It returns the file's path.
-func (w *Workspace) Create(d Draft) (string, error) {
+// over an existing one, checked against the specs load gives (Load when
+// nil; package store's List through its cache). It returns the file's
+// path.
+func (w *Workspace) Create(d Draft, load func(*Workspace) (*Set, error)) (string, error) {
+	if load == nil {
+		load = (*Workspace).Load
+	}
 	unlock, err := w.Lock()
 	if err != nil {
 		return "", err
 	}
 	defer unlock()
-	set, err := w.Load()
+	set, err := load(w)
 	if err != nil {
 		return "", err
 	}

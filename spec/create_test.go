@@ -34,7 +34,7 @@ func TestCreateWritesAValidSpecOnce(t *testing.T) {
 	}
 	d := Draft{ID: "greet", Title: "Greet: the reader's way", Targets: []string{"hello.txt"}, DependsOn: []string{"base"},
 		Criteria: []string{"hello.txt greets the reader"}, Labels: []string{"docs"}, Gate: true, Type: "task"}
-	path, err := w.Create(d)
+	path, err := w.Create(d, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestCreateWritesAValidSpecOnce(t *testing.T) {
 		len(s.TargetFiles) != 1 || s.DependsOn[0] != "base" || s.Labels[0] != "docs" || len(s.Criteria()) != 1 || s.Criteria()[0].Checked {
 		t.Fatalf("created spec: %+v\n%s", s, s.Bytes())
 	}
-	if _, err := w.Create(d); err == nil || !strings.Contains(err.Error(), "exists already") {
+	if _, err := w.Create(d, nil); err == nil || !strings.Contains(err.Error(), "exists already") {
 		t.Fatalf("second create: %v", err)
 	}
 	for _, bad := range []Draft{
@@ -57,7 +57,7 @@ func TestCreateWritesAValidSpecOnce(t *testing.T) {
 		{ID: "x", Title: ""},
 		{ID: "x", Title: "two\nlines"},
 	} {
-		if _, err := w.Create(bad); err == nil {
+		if _, err := w.Create(bad, nil); err == nil {
 			t.Errorf("Create(%+v) succeeded", bad)
 		}
 		if _, err := os.Stat(w.SpecPath("x")); !errors.Is(err, os.ErrNotExist) {
@@ -65,7 +65,7 @@ func TestCreateWritesAValidSpecOnce(t *testing.T) {
 		}
 	}
 	// Without criteria, a hint, and lint's warning.
-	path, err = w.Create(Draft{ID: "bare", Title: "Bare"})
+	path, err = w.Create(Draft{ID: "bare", Title: "Bare"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/chant-run/chant/internal/term"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/store"
 )
 
 type addOptions struct {
@@ -52,7 +53,7 @@ func runAdd(opts *addOptions) error {
 	if err != nil {
 		return err
 	}
-	set, err := w.Load()
+	set, err := store.List(w)
 	if err != nil {
 		return err
 	}
@@ -80,7 +81,7 @@ func runAdd(opts *addOptions) error {
 	if err := d.Check(set); err != nil {
 		return usage(err)
 	}
-	path, err := w.Create(d)
+	path, err := w.Create(d, store.List)
 	if err != nil {
 		return usage(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/chant-run/chant/internal/term"
 	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/store"
 )
 
 type editOptions struct {
@@ -50,7 +51,7 @@ func runEdit(opts *editOptions) error {
 	if err != nil {
 		return err
 	}
-	set, err := w.Load()
+	set, err := store.List(w)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/verdict"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/store"
 )
 
 // ErrNotCompleted means verify was asked about a spec that has not run.
@@ -55,7 +56,7 @@ func Verify(ctx context.Context, w *spec.Workspace, opts VerifyOptions) ([]Verif
 	if opts.Log == nil {
 		opts.Log = io.Discard
 	}
-	set, err := w.Load()
+	set, err := store.List(w)
 	if err != nil {
 		return nil, err
 	}
