@@ -178,7 +178,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	named, err := check(w, set, opts, rep)
+	named, a, err := check(w, set, opts, rep)
 	if err != nil {
 		return rep, err
 	}
@@ -186,6 +186,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	r.assessed = a // of set, which r.set is
 	if err := r.resume(ctx, rep); err != nil {
 		return rep, err
 	}
@@ -232,29 +233,29 @@ func openRepaired(w *spec.Workspace, out io.Writer) (*gitrepo.Repo, error) {
 // check refuses a run that cannot start (the config's or the agent's
 // problems, a named spec that is invalid) and resolves the specs named on
 // the command line (into rep.Named).
-func check(w *spec.Workspace, set *spec.Set, opts Options, rep *Report) (map[string]bool, error) {
+func check(w *spec.Workspace, set *spec.Set, opts Options, rep *Report) (map[string]bool, *plan.Assessment, error) {
 	a, err := plan.Assess(w, set, opts.Now(), plan.AssessOptions{Prompt: opts.Prompt, Bundles: opts.Bundles})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(a.Blocking) > 0 {
-		return nil, problemErrors(a.Blocking)
+		return nil, nil, problemErrors(a.Blocking)
 	}
 	named := map[string]bool{}
 	for _, id := range opts.IDs {
 		s, err := set.Resolve(id)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if st := a.States[s.ID]; st.Kind == plan.KindInvalid {
-			return nil, fmt.Errorf("%w: %s is invalid: %w", ErrInvalid, s.ID, problemErrors(st.Errors()))
+			return nil, nil, fmt.Errorf("%w: %s is invalid: %w", ErrInvalid, s.ID, problemErrors(st.Errors()))
 		}
 		if !named[s.ID] {
 			rep.Named = append(rep.Named, s.ID)
 		}
 		named[s.ID] = true
 	}
-	return named, nil
+	return named, a, nil
 }
 
 // prepare makes the run: its agent and sandbox (no sandbox, no run, unless
@@ -351,9 +352,13 @@ func problemErrors(problems []spec.Problem) spec.Errors {
 type run struct {
 	*phase.Env
 	opts Options
-	mu   sync.Mutex // guards set (a parallel run's phases read it)
+	mu   sync.Mutex // guards set and assessed (a parallel run's phases read set)
 	set  *spec.Set  // the specs as last loaded
 	tree *isolation.Tree
+	// assessed is the assessment of the specs as last loaded: the
+	// Reloader gives the same set when no spec changed, which is then not
+	// assessed (linted, its gates checked) again.
+	assessed *plan.Assessment
 
 	eventsMu sync.Mutex // one event at a time (tell)
 
@@ -404,16 +409,29 @@ func notRun(err error) bool {
 		errors.Is(err, sandbox.ErrUnavailable)
 }
 
-// reload reads the specs again (only what changed) and assesses them.
+// reload reads the specs again (only what changed) and assesses them,
+// unless none changed since they were last assessed.
 func (r *run) reload(specs *store.Reloader) (*spec.Set, *plan.Assessment, error) {
 	set, err := specs.Load()
 	if err != nil {
 		return nil, nil, err
 	}
 	r.mu.Lock()
+	last := r.assessed
+	if set != r.set {
+		last = nil
+	}
 	r.set = set
 	r.mu.Unlock()
+	if last != nil {
+		return set, last, nil
+	}
 	a, err := plan.Assess(r.Workspace, set, r.opts.Now(), plan.AssessOptions{Prompt: r.opts.Prompt, Bundles: r.opts.Bundles})
+	if err == nil {
+		r.mu.Lock()
+		r.assessed = a
+		r.mu.Unlock()
+	}
 	return set, a, err
 }
 

@@ -372,3 +372,23 @@ func TestGuardPutsGitConfigBack(t *testing.T) {
 		t.Errorf("nothing changed, yet: %v", changed)
 	}
 }
+
+// What git writes of itself in info/ (update-server-info, which a
+// repack run by the user's git gc --auto calls, writes info/refs) is no
+// configuration: a phase is not failed for it, nor is it put back.
+func TestGuardLeavesGitsOwnInfoAlone(t *testing.T) {
+	dir := testgit.Repo(t, map[string]string{"a.txt": "a\n"})
+	r := open(t, dir)
+	g, err := r.Guard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	testgit.Git(t, dir, "update-server-info")
+	changed, err := g.Restore()
+	if err != nil || len(changed) != 0 {
+		t.Errorf("update-server-info taken for a change of configuration: %v %v", changed, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".git", "info", "refs")); err != nil {
+		t.Errorf("info/refs was removed: %v", err)
+	}
+}

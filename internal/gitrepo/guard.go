@@ -48,6 +48,12 @@ func (r *Repo) Guard(extra ...string) (*Guard, error) {
 	return g, err
 }
 
+// notConfig are the files in the guarded directories that git writes of
+// itself and never reads as configuration: info/refs, which
+// update-server-info writes at every repack (the user's git gc --auto may
+// run one during a phase).
+var notConfig = map[string]bool{"info/refs": true}
+
 func (g *Guard) read() (map[string]guardedFile, error) {
 	files := map[string]guardedFile{}
 	for _, root := range g.roots {
@@ -57,6 +63,9 @@ func (g *Guard) read() (map[string]guardedFile, error) {
 			}
 			if err != nil {
 				return err
+			}
+			if notConfig[g.name(p)] {
+				return nil
 			}
 			info, err := d.Info()
 			if err != nil {

@@ -170,7 +170,10 @@ func (b *bench) workspace(name string, n, files int) (string, error) {
 			return "", err
 		}
 	}
-	for _, argv := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"-c", "user.name=Bench", "-c", "user.email=bench@example.com", "commit", "-qm", "generated"}, {"tag", "generated"}} {
+	for _, argv := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"-c", "user.name=Bench", "-c", "user.email=bench@example.com", "-c", "gc.auto=0", "commit", "-qm", "generated"}, {"tag", "generated"},
+		// Packed now, as a repository of that size is, rather than by a
+		// git gc --auto in the background while the rounds are timed.
+		{"gc", "-q"}} {
 		if out, err := exec.Command("git", append([]string{"-C", dir}, argv...)...).CombinedOutput(); err != nil {
 			return "", fmt.Errorf("git %s: %v: %s", strings.Join(argv, " "), err, out)
 		}
