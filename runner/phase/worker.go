@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sync"
 	"time"
 
@@ -61,8 +60,23 @@ var ErrWorker = errors.New("worker")
 // it, so it is not worth retrying.
 var ErrBadPhase = errors.New("bad phase request")
 
-// keyPattern is what remoteKey makes: a key names files and references.
-var keyPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,200}$`)
+// validKey reports whether key is what remoteKey makes (a key names files
+// and references): a letter, digit or _, then up to 200 of those, . and -.
+// (As a regexp, ^[A-Za-z0-9_][A-Za-z0-9._-]{0,200}$ took 1.5 ms to compile
+// at every start of chant.)
+func validKey(key string) bool {
+	if key == "" || len(key) > 201 {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		ok := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || i > 0 && (c == '.' || c == '-')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
 
 func (wk *Worker) init() {
 	wk.once.Do(func() {
@@ -175,7 +189,7 @@ func (wk *Worker) RunPhase(ctx context.Context, req *RemotePhase) (*RemoteResult
 // checkRequest refuses a request that is not a phase: its key, its spec,
 // its paths (which must stay inside the repository).
 func checkRequest(req *RemotePhase) (*spec.Spec, error) {
-	if !keyPattern.MatchString(req.Key) {
+	if !validKey(req.Key) {
 		return nil, fmt.Errorf("%w: %q is not a phase key", ErrBadPhase, req.Key)
 	}
 	s, err := remoteSpec(req)
