@@ -129,6 +129,9 @@ func printTable(w io.Writer, results []result, rounds int, took time.Duration) {
 			met = "**not met**"
 		}
 		target := fmt.Sprintf("at most %gx", r.row.target)
+		if r.row.target == 0 {
+			target, met = "none", "the README states it"
+		}
 		if r.row.byCPU {
 			target += " (CPU)"
 		}
