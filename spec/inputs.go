@@ -93,7 +93,7 @@ func (w *Workspace) ReadInputs(patterns []string) ([]InputFile, error) {
 		}
 		for _, m := range matches {
 			rel := filepath.ToSlash(w.Rel(m))
-			if Escapes(root, filepath.Join(root, filepath.FromSlash(rel))) {
+			if safefs.Escapes(root, filepath.Join(root, filepath.FromSlash(rel))) {
 				return nil, fmt.Errorf("%s leads outside the repository through a symbolic link", rel)
 			}
 			data, err := safefs.ReadRegular(m, maxFile)

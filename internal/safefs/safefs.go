@@ -3,7 +3,9 @@
 // files below it are: every path component is opened relative to its
 // parent with O_NOFOLLOW. A repository may hold committed symbolic links
 // (.chant/logs pointing at /etc, a target turned into a link by an agent);
-// chant's writes go where the path says, or fail.
+// chant's writes go where the path says, or fail. It also tells whether a
+// path leads out of a directory through a symbolic link (Escapes), for
+// what reads paths a spec names.
 package safefs
 
 import (

@@ -213,7 +213,7 @@ func (r *Replay) Problems(w *spec.Workspace, set *spec.Set) []SpecProblem {
 				return nil
 			}
 			rel := strings.TrimPrefix(p, files+"/")
-			if !filepath.IsLocal(filepath.FromSlash(rel)) || spec.Escapes(root, filepath.Join(root, filepath.FromSlash(rel))) {
+			if !filepath.IsLocal(filepath.FromSlash(rel)) || safefs.Escapes(root, filepath.Join(root, filepath.FromSlash(rel))) {
 				add(p, "the recording writes "+rel+", outside the repository", 1)
 			}
 			return nil
