@@ -13,9 +13,10 @@ func TestEveryRowRuns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds chant and runs it some 60 times")
 	}
-	old := sizes
-	defer func() { sizes = old }()
+	old, oldDemo := sizes, demoArgs
+	defer func() { sizes, demoArgs = old, oldDemo }()
 	sizes.many, sizes.most, sizes.files = 12, 30, 40
+	demoArgs = []string{"--help"}
 	var out strings.Builder
 	if err := measureAll(1, "", &out, io.Discard); err != nil {
 		t.Fatal(err)
