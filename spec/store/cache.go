@@ -156,25 +156,25 @@ func (c *listCache) Lookup(path, name string, spot *spec.Spec) spec.Known {
 		missed(path)
 		return spec.Known{}
 	}
-	if s, err, hit := c.restore(path, name, key, spot); hit {
-		return spec.Known{Hit: true, Spec: s, Err: err, Key: key}
+	k := c.restore(path, name, key, spot)
+	if !k.Hit {
+		missed(path)
 	}
-	missed(path)
-	return spec.Known{Key: key}
+	return k
 }
 
 // restore makes the spec cached for path in spot, if its stat data was
-// key then, and keeps the entry.
-func (c *listCache) restore(path, name string, key fileKey, spot *spec.Spec) (*spec.Spec, error, bool) {
+// key then (a Hit), and keeps the entry.
+func (c *listCache) restore(path, name string, key fileKey, spot *spec.Spec) spec.Known {
 	e, ok := c.old[path]
 	if !ok || e.Key != key {
-		return nil, nil, false
+		return spec.Known{Key: key}
 	}
 	c.mu.Lock()
 	c.entries[path] = e
 	c.mu.Unlock()
 	s, err := e.Spec.Restore(path, name, spot)
-	return s, err, true
+	return spec.Known{Hit: true, Spec: s, Err: err, Key: key}
 }
 
 // missed tells parsedHook of a file a load reads and parses.

@@ -175,12 +175,12 @@ func (c *reloadCache) Lookup(path, name string, spot *spec.Spec) spec.Known {
 			missed(path)
 			return spec.Known{Key: key}
 		}
-		s, err, hit := c.disk.restore(path, name, key, spot)
-		if !hit {
+		k := c.disk.restore(path, name, key, spot)
+		if !k.Hit {
 			missed(path)
-			return spec.Known{Key: key}
+			return k
 		}
-		e = reloaded{key, s, err}
+		e = reloaded{key, k.Spec, k.Err}
 	}
 	c.r.mu.Lock()
 	c.r.next[path] = e
