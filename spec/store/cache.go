@@ -18,10 +18,13 @@ import (
 // data, kept in chant's state directory (in .git, never in git status), so
 // that listing a workspace reads and parses only the files that changed
 // since, as git's index spares git status from reading unchanged files.
-// The read-only commands use it (List), and a run's first load (Reloader):
-// neither reads a spec's text until something asks for it, and what
-// writes a spec reads it again under the workspace lock (spec's
-// Workspace.Update).
+// Every command's load uses it (List; a run's first, Reloader): neither
+// reads a spec's text until something asks for it, and what writes a spec
+// reads it again under the workspace lock (spec's Workspace.Update).
+
+// saveFraction: the cache is written again once more than this fraction
+// of its files had to be parsed (1/64).
+const saveFraction = 64
 
 // cacheVersion changes whenever what is cached changes.
 const cacheVersion = 4
@@ -81,11 +84,13 @@ type listCache struct {
 	mu      sync.Mutex
 	entries map[string]*cacheEntry
 	changed bool
+	parsed  int // files read and parsed rather than taken from the cache
 }
 
-// List is spec's Workspace.Load for commands that only read: files
-// unchanged since the last listing are not read again (see the listing
-// cache), and a spec's text is read only when something asks for it.
+// List is spec's Workspace.Load through the listing cache, for every
+// command: files unchanged since the last listing are not read again, and
+// a spec's text is read only when something asks for it (what writes a
+// spec reads it again under the workspace lock).
 func List(w *spec.Workspace) (*spec.Set, error) {
 	paths, archived, err := w.SpecFiles()
 	if err != nil {
@@ -198,6 +203,7 @@ func (c *listCache) keep(path string, key fileKey, s *spec.Spec, err error, now 
 	e := &cacheEntry{Key: key, Spec: s.Snapshot(err)}
 	c.mu.Lock()
 	c.changed = true
+	c.parsed++
 	if !racy(key, now) {
 		c.entries[path] = e
 	}
@@ -215,6 +221,13 @@ func racy(key fileKey, now time.Time) bool {
 func (c *listCache) Save() {
 	c.closeDirs()
 	if !c.changed && len(c.entries) == len(c.old) {
+		return
+	}
+	if c.old != nil && c.parsed <= len(c.old)/saveFraction {
+		// A few files parsed again cost the next listing less than
+		// writing the whole cache costs this one (a run over 10,000 specs
+		// changes one: 18 ms to write 1.5 MB); entries of files gone do
+		// no harm.
 		return
 	}
 	c.old = nil

@@ -498,3 +498,63 @@ func newWorkspace(t *testing.T, specs map[string]string) *spec.Workspace {
 	}
 	return w
 }
+
+// The cache is written again only once enough of its files had to be
+// parsed: a command that changed one spec of many (a run) does not write
+// the whole cache for it, and the next listing parses that file again.
+func TestListCacheWrittenOnceEnoughChanged(t *testing.T) {
+	noRacyWindow(t)
+	specs := map[string]string{}
+	for i := range 2 * saveFraction {
+		specs[fmt.Sprintf("s%03d", i)] = fmt.Sprintf("---\nstatus: pending\n---\n# Spec %d\n", i)
+	}
+	w := newWorkspace(t, specs)
+	if out, err := exec.Command("git", "init", "-q", w.Root).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	parsed := countParsed(t)
+	cache := filepath.Join(w.StateDir(), "cache", "specs")
+	if _, err := List(w); err != nil {
+		t.Fatal(err)
+	}
+	first, err := os.Stat(cache)
+	if err != nil {
+		t.Fatalf("the first listing wrote no cache: %v", err)
+	}
+	parsed()
+	edit := func(ids ...string) {
+		for _, id := range ids {
+			p := filepath.Join(w.SpecsDir, id+".md")
+			if err := safefs.WriteFileAtomic(p, []byte("---\nstatus: completed\n---\n# Edited "+id+"\n")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	edit("s000")
+	for i := range 2 {
+		set, err := List(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := parsed(); fmt.Sprint(got) != "[s000.md]" {
+			t.Errorf("listing %d after one edit parsed %v, want the edited file", i, got)
+		}
+		if set.Get("s000").Title != "Edited s000" {
+			t.Errorf("listing %d missed the edit: %q", i, set.Get("s000").Title)
+		}
+		if now, _ := os.Stat(cache); !os.SameFile(first, now) {
+			t.Fatalf("listing %d wrote the whole cache again for one file of %d", i, len(specs))
+		}
+	}
+	edit("s001", "s002")
+	if _, err := List(w); err != nil {
+		t.Fatal(err)
+	}
+	if now, _ := os.Stat(cache); os.SameFile(first, now) {
+		t.Errorf("with 3 files of %d parsed again, the cache was not written", len(specs))
+	}
+	List(w)
+	if got := parsed(); len(got) != 3 {
+		t.Errorf("after the cache was written, a listing parsed %v, want the 3 edited files once, then none", got)
+	}
+}
