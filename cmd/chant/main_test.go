@@ -76,16 +76,17 @@ func (e endToEnd) Run() int {
 
 // requireChant skips an end-to-end test under -race: chant is this test
 // binary, which the race detector makes take about a second a command
-// (1.1 s for chant status, against 40 ms). bash .ci/run runs them in a
+// (1.14 s for chant status, against 40 ms). bash .ci/run runs them in a
 // pass without -race.
 func requireChant(t testing.TB) {
 	t.Helper()
 	if chantBin == "" {
-		t.Skip("end-to-end: runs chant, this test binary, which -race slows 25-fold; run without -race (bash .ci/run does)")
+		t.Skip("end-to-end: runs chant, this test binary, which -race makes take about a second a command; run without -race (bash .ci/run does)")
 	}
 }
 
-// chant runs the built binary and returns its output and exit status.
+// chant runs chant (this test binary) and returns its output and exit
+// status.
 func chant(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	requireChant(t)
@@ -136,8 +137,8 @@ func copyBundledPipeline(t *testing.T) string {
 	return ws
 }
 
-// TestScripts runs the testscript scenarios in testdata/script with the
-// built chant binary on PATH.
+// TestScripts runs the testscript scenarios in testdata/script with chant
+// (this test binary) on PATH.
 func TestScripts(t *testing.T) {
 	requireChant(t)
 	testscript.Run(t, scriptParams(t, "testdata/script", nil))
