@@ -17,8 +17,8 @@ import (
 
 var phases = []string{"001-comprehension", "002-reproduction", "003-root-cause", "004-impact-map", "005-fork-fix", "006-upstream-pr"}
 
-// TestBundledPipelineEndToEnd does what a new user does, with the built
-// binary in a temporary copy of the bundled pipeline, and then checks the
+// TestBundledPipelineEndToEnd does what a new user does, with chant (this
+// test binary) in a temporary copy of the bundled pipeline, and then checks the
 // fixture repository's history with the git CLI.
 func TestBundledPipelineEndToEnd(t *testing.T) {
 	requireChant(t)
