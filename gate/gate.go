@@ -60,9 +60,10 @@ type Decision struct {
 // when unique) and commits it as "chant(<id>): approve", bound to what was
 // reviewed, the files its agent runs with (files) included. A review hash
 // (from chant review) refuses the approval when what it binds has changed
-// since ("": not checked).
-func Approve(w *spec.Workspace, id, by string, now time.Time, files AgentFiles, reviewHash string) (*Decision, error) {
-	return decide(w, id, by, "", spec.ApprovalApproved, now, files, reviewHash)
+// since ("": not checked). A gate that has run is approved again only
+// when stale says it is stale (its reason; nil: never), to run it again.
+func Approve(w *spec.Workspace, id, by string, now time.Time, files AgentFiles, reviewHash string, stale func(*spec.Spec) string) (*Decision, error) {
+	return decide(w, id, by, "", spec.ApprovalApproved, now, files, reviewHash, stale)
 }
 
 // Reject records that by rejected the gate spec id, with a reason, and
@@ -72,10 +73,10 @@ func Reject(w *spec.Workspace, id, by, reason string, now time.Time) (*Decision,
 	if strings.TrimSpace(reason) == "" {
 		return nil, ErrNoReason
 	}
-	return decide(w, id, by, reason, spec.ApprovalRejected, now, nil, "")
+	return decide(w, id, by, reason, spec.ApprovalRejected, now, nil, "", nil)
 }
 
-func decide(w *spec.Workspace, id, by, reason, status string, now time.Time, files AgentFiles, reviewHash string) (*Decision, error) {
+func decide(w *spec.Workspace, id, by, reason, status string, now time.Time, files AgentFiles, reviewHash string, stale func(*spec.Spec) string) (*Decision, error) {
 	by = strings.TrimSpace(by)
 	if by == "" || textsafe.Line(by) != by {
 		return nil, ErrNoName
@@ -116,8 +117,8 @@ func decide(w *spec.Workspace, id, by, reason, status string, now time.Time, fil
 		switch {
 		case !cur.Gate():
 			return fmt.Errorf("%w: %s (%s) has no approval.required: true", ErrNotGate, cur.ID, cur.Path)
-		case cur.Status == spec.StatusCompleted:
-			return fmt.Errorf("%w: %s has already run (completed)", ErrDecided, cur.ID)
+		case cur.Status == spec.StatusCompleted && (stale == nil || stale(cur) == ""):
+			return fmt.Errorf("%w: %s has already run (completed), and nothing it was built on changed since", ErrDecided, cur.ID)
 		}
 		if status == spec.ApprovalApproved {
 			var err error
@@ -167,7 +168,7 @@ func binding(w *spec.Workspace, set *spec.Set, s *spec.Spec, repo *gitrepo.Repo,
 		return "", fmt.Errorf("%w: %s's review hash is now %s, not %s: what an approval binds changed since that review (chant review %s shows it as it is)",
 			ErrReviewChanged, s.ID, h, reviewHash, s.ID)
 	}
-	if c.Verdict() == "" {
+	if c.Verdict() == "" && !Spent(s) {
 		return "", fmt.Errorf("%w: %s was approved by %s at %s", ErrDecided, s.ID, s.Approval.By, s.Approval.At)
 	}
 	return b, nil

@@ -37,7 +37,7 @@ var at = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
 func TestApproveRecordsAndCommits(t *testing.T) {
 	w := newRepo(t)
-	d, err := Approve(w, "ship", "Ada Lovelace", at, nil, "")
+	d, err := Approve(w, "ship", "Ada Lovelace", at, nil, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestApproveRecordsAndCommits(t *testing.T) {
 	if files := testgit.Git(t, w.Root, "show", "--name-only", "--format=", d.Commit); files != ".chant/specs/ship.md" {
 		t.Errorf("approval commit touches %q", files)
 	}
-	if _, err := Approve(w, "ship", "Ada Lovelace", at, nil, ""); !errors.Is(err, ErrDecided) {
+	if _, err := Approve(w, "ship", "Ada Lovelace", at, nil, "", nil); !errors.Is(err, ErrDecided) {
 		t.Errorf("second approval: %v", err)
 	}
 }
@@ -83,7 +83,7 @@ func TestRejectThenApprove(t *testing.T) {
 	if s.Approval.Status != spec.ApprovalRejected || s.Approval.By != "Carol" {
 		t.Errorf("approval after rejects: %+v", s.Approval)
 	}
-	if _, err := Approve(w, "ship", "Dan", at.Add(2*time.Minute), nil, ""); err != nil {
+	if _, err := Approve(w, "ship", "Dan", at.Add(2*time.Minute), nil, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	s, _ = spec.ReadFile(w.SpecPath("ship"))
@@ -112,7 +112,7 @@ func TestDecisionErrors(t *testing.T) {
 		{"shi", "x", spec.ErrAmbiguous}, // ship, ship-two
 	} {
 		before, _ := os.ReadFile(w.SpecPath("ship"))
-		if _, err := Approve(w, tc.id, tc.by, at, nil, ""); !errors.Is(err, tc.want) {
+		if _, err := Approve(w, tc.id, tc.by, at, nil, "", nil); !errors.Is(err, tc.want) {
 			t.Errorf("Approve(%q, %q) = %v, want %v", tc.id, tc.by, err, tc.want)
 		}
 		after, _ := os.ReadFile(w.SpecPath("ship"))
@@ -120,7 +120,7 @@ func TestDecisionErrors(t *testing.T) {
 			t.Errorf("a refused approval changed the file")
 		}
 	}
-	if _, err := Approve(w, "build", "x", at, nil, ""); err == nil || !strings.Contains(err.Error(), ".chant/specs/build.md") {
+	if _, err := Approve(w, "build", "x", at, nil, "", nil); err == nil || !strings.Contains(err.Error(), ".chant/specs/build.md") {
 		t.Errorf("not-a-gate error does not name the file: %v", err)
 	}
 }
@@ -160,23 +160,23 @@ func TestWhoMayDecide(t *testing.T) {
 	// The work under review was written by Ada.
 	w, sha := commitWork(t, root, "Ada Lovelace <ada@example.com>")
 
-	if _, err := Approve(w, "gate", "Mallory", at, nil, ""); !errors.Is(err, ErrNotApprover) || !strings.Contains(err.Error(), "not in approval.approvers (Ada Lovelace, grace@example.com)") {
+	if _, err := Approve(w, "gate", "Mallory", at, nil, "", nil); !errors.Is(err, ErrNotApprover) || !strings.Contains(err.Error(), "not in approval.approvers (Ada Lovelace, grace@example.com)") {
 		t.Errorf("unlisted approver: %v", err)
 	}
-	if _, err := Approve(w, "gate", "ada lovelace", at, nil, ""); !errors.Is(err, ErrSelfApproval) || !strings.Contains(err.Error(), "wrote "+sha+" of work") {
+	if _, err := Approve(w, "gate", "ada lovelace", at, nil, "", nil); !errors.Is(err, ErrSelfApproval) || !strings.Contains(err.Error(), "wrote "+sha+" of work") {
 		t.Errorf("self-approval: %v", err)
 	}
 	t.Setenv("CHANT_SPEC_ID", "work")
-	if _, err := Approve(w, "gate", "grace@example.com", at, nil, ""); !errors.Is(err, ErrFromAgent) {
+	if _, err := Approve(w, "gate", "grace@example.com", at, nil, "", nil); !errors.Is(err, ErrFromAgent) {
 		t.Errorf("approval from an agent run: %v", err)
 	}
 	t.Setenv("CHANT_SPEC_ID", "")
 	// A name git has never seen decides like any other.
-	if _, err := Approve(w, "gate", "grace@example.com", at, nil, ""); err != nil {
+	if _, err := Approve(w, "gate", "grace@example.com", at, nil, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	// Ada may approve a gate over work she did not write.
-	if _, err := Approve(w, "other", "Ada Lovelace", at, nil, ""); err != nil {
+	if _, err := Approve(w, "other", "Ada Lovelace", at, nil, "", nil); err != nil {
 		t.Errorf("Ada approving other: %v", err)
 	}
 }
@@ -212,10 +212,10 @@ func TestASoloUserApprovesTheirAgentsWork(t *testing.T) {
 	})
 	w, _ := commitWork(t, root, "Claude Code (chant) <claude-code@agents.chant.invalid>")
 	// The agent's name is not a person's: it cannot approve its own work.
-	if _, err := Approve(w, "gate", "Claude Code (chant)", at, nil, ""); !errors.Is(err, ErrSelfApproval) {
+	if _, err := Approve(w, "gate", "Claude Code (chant)", at, nil, "", nil); !errors.Is(err, ErrSelfApproval) {
 		t.Errorf("the agent approving its own work: %v", err)
 	}
-	if _, err := Approve(w, "gate", "Ada Lovelace", at, nil, ""); err != nil {
+	if _, err := Approve(w, "gate", "Ada Lovelace", at, nil, "", nil); err != nil {
 		t.Errorf("Ada approving her agent's work: %v", err)
 	}
 }
@@ -256,7 +256,7 @@ func TestApprovalCoversWhatWasReviewed(t *testing.T) {
 	approve := func() {
 		t.Helper()
 		w, _ := open()
-		if _, err := Approve(w, "g1", "Reviewer", at, nil, ""); err != nil {
+		if _, err := Approve(w, "g1", "Reviewer", at, nil, "", nil); err != nil {
 			t.Fatal(err)
 		}
 		if v := void(); v != "" {
@@ -272,7 +272,7 @@ func TestApprovalCoversWhatWasReviewed(t *testing.T) {
 
 	// What does not void it: another gate's decision, unrelated commits.
 	w, _ := open()
-	if _, err := Approve(w, "g2", "Reviewer", at, nil, ""); err != nil {
+	if _, err := Approve(w, "g2", "Reviewer", at, nil, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	write("README", "changed\n")
@@ -342,7 +342,7 @@ func TestApproveWaitsForTheWorkUnderReview(t *testing.T) {
 	}
 	before, _ := os.ReadFile(w.SpecPath("gate"))
 	head := testgit.Git(t, root, "rev-parse", "HEAD")
-	_, err = Approve(w, "gate", "Ada Lovelace", at, nil, "")
+	_, err = Approve(w, "gate", "Ada Lovelace", at, nil, "", nil)
 	if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "work (pending)") || strings.Contains(err.Error(), "base") {
 		t.Fatalf("approving before the work landed: %v", err)
 	}

@@ -81,14 +81,6 @@ func Cover(w *spec.Workspace, set *spec.Set, s *spec.Spec, override string, repo
 	return c, nil
 }
 
-// decisionKeys are what chant writes into a spec when it decides on or
-// runs it: not part of what was reviewed.
-var decisionKeys = map[string][]string{
-	"status": nil, "commits": nil, "completed_at": nil, "model": nil, "cost": nil,
-	"verification_status": nil, "verification_failures": nil, "last_verified": nil,
-	"approval": {"status", "by", "at", "hash", "commit"},
-}
-
 // bindingVersion starts every binding this chant writes; an approval
 // without it was not given through this chant. v2 bound the spec without
 // its record sections, and not the files its agent runs with.
@@ -114,7 +106,7 @@ func (c *Covered) Binding() string {
 	work, _ := json.Marshal(c.Work) // maps marshal sorted
 	runs, _ := json.Marshal(c.Runs)
 	values := map[string]string{
-		"spec":   sum(c.Spec.Reviewed(decisionKeys)),
+		"spec":   sum(c.Spec.Reviewed(spec.RecordKeys)),
 		"runs":   sum(runs),
 		"prompt": sum([]byte(c.PromptName), c.Template),
 		"agent":  sum(c.Agent),
@@ -204,6 +196,14 @@ func VoidReason(recorded, now string) string {
 		names[i] = partNames[d]
 	}
 	return "approval void: " + strings.Join(names, ", ") + " changed after it was approved; approve it again"
+}
+
+// Spent reports whether gate s's approval is the one its last phase ran
+// under (recorded in what it was built on): it opened the gate once, and
+// a stale gate needs another.
+func Spent(s *spec.Spec) bool {
+	a := s.Approval
+	return s.BuiltOn != nil && a != nil && a.Commit != "" && a.Commit == s.BuiltOn.Approval
 }
 
 // Deadline is when an unanswered gate expires: approval.expires_after

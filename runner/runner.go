@@ -75,6 +75,9 @@ type Options struct {
 	// EngineRepo is where the engine's workers fetch the repository from
 	// ("": this repository's path).
 	EngineRepo string
+	// Stale runs stale specs again too (see plan's stale.go), once what
+	// they depend on is not stale.
+	Stale bool
 	// Budget bounds what the run's agents may cost in all, as their CLIs
 	// report it (0: no bound): once spent, no phase starts.
 	Budget float64
@@ -462,11 +465,14 @@ func (r *run) runOne(ctx context.Context, s *spec.Spec, tree *isolation.Tree, tu
 	case ph.Err != nil:
 		fmt.Fprintf(out, "FAIL  %-20s %s  (failed after %s)\n", s.ID, s.Title, ph.Duration)
 	default:
+		how := "commit " + ph.Commit
 		if ph.Unchanged {
-			fmt.Fprintf(out, "ok    %-20s %s  (completed in %s, its work unchanged since commit %s)\n", s.ID, s.Title, ph.Duration, ph.Commit)
-		} else {
-			fmt.Fprintf(out, "ok    %-20s %s  (completed in %s, commit %s)\n", s.ID, s.Title, ph.Duration, ph.Commit)
+			how = "its work unchanged since commit " + ph.Commit
 		}
+		if ph.Reproduced {
+			how += "; its output is what it was, so nothing built on it is stale on its account"
+		}
+		fmt.Fprintf(out, "ok    %-20s %s  (completed in %s, %s)\n", s.ID, s.Title, ph.Duration, how)
 	}
 	return ph
 }

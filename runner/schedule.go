@@ -78,7 +78,7 @@ func (sc *scheduler) sequential(ctx context.Context, specs *store.Reloader) erro
 		}
 		var next *spec.Spec
 		for _, s := range set.Order() {
-			if !sc.tried[s.ID] && (len(sc.named) == 0 || sc.named[s.ID]) && a.States[s.ID].Runnable(sc.named[s.ID]) {
+			if !sc.tried[s.ID] && (len(sc.named) == 0 || sc.named[s.ID]) && sc.runnable(a.States[s.ID]) {
 				next = s
 				break
 			}
@@ -94,6 +94,12 @@ func (sc *scheduler) sequential(ctx context.Context, specs *store.Reloader) erro
 		}
 	}
 	return nil
+}
+
+// runnable reports whether the run runs the spec of st now: runnable, or
+// stale and the run is run --stale.
+func (sc *scheduler) runnable(st *plan.State) bool {
+	return st.Runnable(sc.named[st.Spec.ID]) || sc.r.opts.Stale && st.RunsStale()
 }
 
 // record puts what a phase came to in the report, and stops what must
@@ -215,8 +221,16 @@ func (sc *scheduler) mayRun(order []*spec.Spec, a *plan.Assessment) map[string]b
 		}
 		st := a.States[s.ID]
 		switch {
-		case st.Runnable(sc.named[s.ID]):
+		case sc.runnable(st):
 			may[s.ID] = true
+		case st.Kind == plan.KindStale && sc.r.opts.Stale:
+			ok := len(st.Through) > 0
+			for _, d := range st.Through {
+				if sc.jobs[d] == nil && !may[d] {
+					ok = false
+				}
+			}
+			may[s.ID] = ok
 		case st.Kind == plan.KindWaiting:
 			ok := len(st.Waits) > 0
 			for _, d := range st.Waits {
@@ -245,7 +259,7 @@ func (sc *scheduler) start(order []*spec.Spec, a *plan.Assessment, may map[strin
 		if !may[s.ID] {
 			continue
 		}
-		startable := a.States[s.ID].Runnable(sc.named[s.ID]) && len(sc.slots) > 0 && !sc.overlaps(s, before)
+		startable := sc.runnable(a.States[s.ID]) && len(sc.slots) > 0 && !sc.overlaps(s, before)
 		before = append(before, s)
 		if startable {
 			sc.launch(s)

@@ -151,7 +151,7 @@ func (s *Spec) field(key string) any {
 // and chant does not act on (left in the file as it is), or nil.
 func knownForeign(key string) any {
 	switch key {
-	case "tracks", "origin", "derived_fields":
+	case "derived_fields":
 		return new(stringList)
 	case "branch", "schedule", "replayed_at", "original_completed_at", "output_schema":
 		return new(string)

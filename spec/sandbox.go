@@ -79,35 +79,10 @@ func (c *SandboxConfig) UnmarshalYAML(n *yaml.Node) error {
 // (~, $VAR) by getenv; an error names what is wrong. Off is reported by
 // the config's Off, never here.
 func (c SandboxConfig) Policy(getenv func(string) string) (sandbox.Policy, error) {
-	var p sandbox.Policy
 	if c.problem != "" {
-		return p, fmt.Errorf("%s", c.problem)
+		return sandbox.Policy{}, fmt.Errorf("%s", c.problem)
 	}
-	switch c.Network {
-	case "deny":
-		p.Network = sandbox.NetDeny
-	case "list":
-		p.Network = sandbox.NetList
-		seen := map[sandbox.Endpoint]bool{}
-		for _, h := range c.Hosts {
-			e, err := sandbox.ParseEndpoint(h)
-			if err != nil {
-				return p, fmt.Errorf("sandbox.network: %w", err)
-			}
-			if !seen[e] {
-				seen[e] = true
-				p.Hosts = append(p.Hosts, e)
-			}
-		}
-	}
-	for _, w := range c.Writable {
-		abs, err := sandbox.ExpandPath(w, getenv)
-		if err != nil {
-			return p, fmt.Errorf("sandbox.writable: %w", err)
-		}
-		p.Writable = append(p.Writable, abs)
-	}
-	return p, nil
+	return sandbox.NewPolicy(c.Network, c.Hosts, c.Writable, getenv)
 }
 
 // sandboxProblems are lint's errors for the sandbox config.

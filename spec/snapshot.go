@@ -17,6 +17,7 @@ type Snapshot struct {
 	Layout        [8]int // layout, in field order
 	HasFM, Broken bool
 	Errs          []SnapshotError // the parse errors
+	Own           string          // OwnHash, for a spec with a BuiltOn record
 }
 
 // SnapshotError is a parse error of a Snapshot's file.
@@ -32,6 +33,9 @@ func (s *Spec) Snapshot(err error) Snapshot {
 		ID: s.ID, Title: s.Title, Fields: s.Fields, Criteria: s.Criteria(),
 		Layout: [8]int{l.BOM, l.YAMLStart, l.YAMLEnd, l.BodyStart, l.CloseLine, l.YAMLOffset},
 		HasFM:  l.HasFM, Broken: s.broken,
+	}
+	if s.BuiltOn != nil {
+		sn.Own = s.OwnHash()
 	}
 	var list Errors
 	var one *Error
@@ -52,7 +56,7 @@ func (s *Spec) Snapshot(err error) Snapshot {
 // Restore makes the spec of the file at path (shown as name) again in s
 // (zero), its text to be read when needed, and its parse errors.
 func (sn *Snapshot) Restore(path, name string, s *Spec) (*Spec, error) {
-	s.ID, s.Path, s.abs, s.Title, s.Fields, s.broken = sn.ID, name, path, sn.Title, sn.Fields, sn.Broken
+	s.ID, s.Path, s.abs, s.Title, s.Fields, s.broken, s.own = sn.ID, name, path, sn.Title, sn.Fields, sn.Broken, sn.Own
 	s.layout = doc.Layout{BOM: sn.Layout[0], YAMLStart: sn.Layout[1], YAMLEnd: sn.Layout[2], BodyStart: sn.Layout[3],
 		CloseLine: sn.Layout[4], YAMLOffset: sn.Layout[5], HasFM: sn.HasFM}
 	s.criteria = sn.Criteria
@@ -76,6 +80,9 @@ func (sn *Snapshot) Restore(path, name string, s *Spec) (*Spec, error) {
 // a cache gives).
 func (s *Spec) Listed(path string) {
 	s.Criteria()
+	if s.BuiltOn != nil {
+		s.OwnHash() // while its text is at hand
+	}
 	compact(s)
 	s.src, s.abs = nil, path
 }

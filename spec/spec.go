@@ -60,8 +60,10 @@ type Spec struct {
 	broken bool // the frontmatter could not be read at all
 	// abs is the file a listed spec reads its text from, when it is first
 	// needed (src is nil until then).
-	abs    string
-	textMu sync.Mutex
+	abs     string
+	textMu  sync.Mutex
+	own     string // OwnHash, once computed
+	ownOnce sync.Once
 }
 
 // Fields are the frontmatter keys chant reads and acts on, each declared
@@ -93,6 +95,16 @@ type Fields struct {
 	LastVerified       string `yaml:"last_verified"`
 	// VerificationFailures say why the last phase failed (Chant's key).
 	VerificationFailures []string `yaml:"verification_failures"`
+
+	// Tracks and Origin are files a spec follows (Chant's keys): inputs,
+	// as its context and informed_by are, though not given to its agent.
+	Tracks []string `yaml:"tracks"`
+	Origin []string `yaml:"origin"`
+	// BuiltOn and Outputs are what its last phase was built on and made
+	// (see BuiltOn); Accepted, who last said it stands as it is.
+	BuiltOn  *BuiltOn          `yaml:"built_on"`
+	Outputs  map[string]string `yaml:"outputs"`
+	Accepted *Acceptance       `yaml:"accepted"`
 }
 
 // fieldIndex maps each key of Fields to its field's index, read once from

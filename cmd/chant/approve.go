@@ -1,15 +1,17 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/runner/agent"
+	"github.com/chant-run/chant/runner/plan"
+	"github.com/chant-run/chant/spec"
 )
 
 type decideOptions struct {
@@ -55,6 +57,21 @@ func newRejectCmd(g *globals) *cobra.Command {
 	return c
 }
 
+// name fills in who decides (what: "reviewer name", say): --by, else git
+// config user.name.
+func (opts *decideOptions) name(target *spec.Workspace, what string) error {
+	if opts.by == "" {
+		if repo, err := gitrepo.Open(target.Root); err == nil && !opts.bySet {
+			// The name the person commits under: who runs chant, as a rule.
+			opts.by, _ = repo.ConfiguredIdentity()
+		}
+		if opts.by == "" {
+			return usage(fmt.Errorf("no %s: give it with --by NAME, or set git config user.name", what))
+		}
+	}
+	return nil
+}
+
 func runDecide(opts *decideOptions, approve bool) error {
 	w, err := opts.workspace()
 	if err != nil {
@@ -65,18 +82,12 @@ func runDecide(opts *decideOptions, approve bool) error {
 	if err != nil {
 		return err
 	}
-	if opts.by == "" {
-		if repo, err := gitrepo.Open(target.Root); err == nil && !opts.bySet {
-			// The name the person commits under: who runs chant, as a rule.
-			opts.by, _ = repo.ConfiguredIdentity()
-		}
-		if opts.by == "" {
-			return usage(errors.New("no reviewer name: give it with --by NAME, or set git config user.name"))
-		}
+	if err := opts.name(target, "reviewer name"); err != nil {
+		return err
 	}
 	var d *gate.Decision
 	if approve {
-		d, err = gate.Approve(target, opts.id, opts.by, now, agent.Files, opts.reviewHash)
+		d, err = gate.Approve(target, opts.id, opts.by, now, agent.Files, opts.reviewHash, plan.Staleness(target, now, fixture.Recordings))
 	} else {
 		d, err = gate.Reject(target, opts.id, opts.by, opts.reason, now)
 	}

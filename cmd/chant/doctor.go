@@ -1,11 +1,9 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -59,7 +57,7 @@ func runDoctor(ctx context.Context, g *globals, asJSON, ask bool) error {
 		}
 	}()
 	row("Workspace", w.Root)
-	ok = doctorAgent(ctx, w, row, ask)
+	ok = agent.Doctor(ctx, w, row, ask, askTimeout)
 	set, err := store.List(w)
 	if err != nil {
 		return err
@@ -96,50 +94,6 @@ func runDoctor(ctx context.Context, g *globals, asJSON, ask bool) error {
 	return nil
 }
 
-// doctorAgent says which agent phases run and whether its program is
-// there.
-func doctorAgent(ctx context.Context, w *spec.Workspace, row func(k, v string), ask bool) (ok bool) {
-	ok = true
-	cfg, provider := w.Config, w.Config.Defaults.Provider
-	switch p, preset := agent.PresetNamed(provider); {
-	case provider == "" || provider == "replay":
-		row("Agent", "replay (recorded work; "+recordingsWhere(w)+")")
-	case preset:
-		row("Agent", fmt.Sprintf("%s (defaults.provider: %s)", p.Title, p.Name))
-		row("Command", (&agent.Command{Argv: p.Argv(cfg.Agent.Model)}).Line())
-		if path, err := p.Find(); err != nil {
-			row("Program", err.Error())
-			ok = false
-		} else {
-			row("Program", path+", "+agent.ProgramVersion(ctx, path))
-		}
-	default:
-		row("Agent", fmt.Sprintf("defaults.provider: %s", provider))
-		row("Command", cfg.Agent.Command)
-		if f := strings.Fields(cfg.Agent.Command); len(f) > 0 {
-			if path, err := exec.LookPath(f[0]); err == nil {
-				row("Program", path)
-			} else {
-				row("Program", f[0]+" not found")
-				ok = false
-			}
-		}
-	}
-	row("Model", cmp.Or(agent.ModelName(w), "the agent's default"))
-	if ask {
-		timeout := askTimeout
-		if t, err := agent.Timeout(w.Config); err == nil {
-			timeout = min(timeout, t) // no longer than a phase's agent may take
-		}
-		said, err := agent.Ask(ctx, w, timeout)
-		if ok = ok && err == nil; err != nil {
-			said = err.Error()
-		}
-		row("Asked", said)
-	}
-	return ok
-}
-
 // doctorEngine says where phases run and, for Temporal, whether the
 // cluster answers and which workers poll the queue.
 func doctorEngine(ctx context.Context, cfg *spec.Config, row func(k, v string)) bool {
@@ -174,11 +128,4 @@ func doctorEngine(ctx context.Context, cfg *spec.Config, row func(k, v string)) 
 	}
 	row("Engine", fmt.Sprintf("%s: workers %s", where, strings.Join(workers, ", ")))
 	return true
-}
-
-func recordingsWhere(w *spec.Workspace) string {
-	if b := w.Config.Replay.Bundle; b != "" {
-		return "bundled recordings " + b
-	}
-	return "recordings in " + w.Rel(agent.RecordingsDir(w))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,9 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/internal/fault"
-	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/internal/term"
 	"github.com/chant-run/chant/internal/words"
+	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/store"
 )
@@ -95,7 +96,10 @@ func runEdit(opts *editOptions) error {
 		}
 		errs := editProblems(set, s, after, opts.stderr)
 		if errs == 0 || opts.force {
-			if err := saveEdited(w, s, before, after); err != nil {
+			if err := store.SaveEdited(w, s, before, after); err != nil {
+				if errors.Is(err, store.ErrChangedMeanwhile) {
+					err = fmt.Errorf("%w: %v", errEditRefused, err)
+				}
 				kept = true
 				return fmt.Errorf("%w (your text is in %s)", err, tmp.Name())
 			}
@@ -112,44 +116,17 @@ func runEdit(opts *editOptions) error {
 // editProblems prints the lint problems of the edited text of s, checked
 // against the other specs of set, and returns how many are errors.
 func editProblems(set *spec.Set, s *spec.Spec, text []byte, w io.Writer) int {
-	edited, err := spec.Parse(s.Path, text)
+	problems, err := plan.EditedProblems(set, s, text)
 	if err != nil {
 		fmt.Fprintln(w, err)
 		return 1
 	}
-	specs := []*spec.Spec{edited}
-	for _, o := range set.Specs {
-		if o.ID != s.ID {
-			specs = append(specs, o)
-		}
-	}
 	errs := 0
-	for _, p := range spec.NewSet(specs...).Problems() {
-		if p.Path != s.Path {
-			continue
-		}
+	for _, p := range problems {
 		fmt.Fprintln(w, p)
 		if p.Severity == spec.SeverityError {
 			errs++
 		}
 	}
 	return errs
-}
-
-// saveEdited writes the edited spec, under the workspace's lock, if its
-// file still holds what the editor was given.
-func saveEdited(w *spec.Workspace, s *spec.Spec, before, after []byte) error {
-	unlock, err := w.Lock()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	cur, err := os.ReadFile(s.Path)
-	if err != nil {
-		return err
-	}
-	if string(cur) != string(before) {
-		return fmt.Errorf("%w: %s changed while you edited it", errEditRefused, w.Rel(s.Path))
-	}
-	return safefs.WriteFileAtomic(s.Path, after)
 }

@@ -64,7 +64,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	})
 	root.Version = version.Chant()
 	root.SetVersionTemplate("chant {{.Version}}\n")
-	root.AddCommand(newInitCmd(g), newAddCmd(g), newDoctorCmd(g), newLogCmd(g), newDiffCmd(g), newReviewCmd(g), newMCPCmd(g), newRunCmd(g), newStatusCmd(g), newShowCmd(g), newApproveCmd(g), newRejectCmd(g), newLintCmd(g), newDagCmd(g), newResetCmd(g), newCancelCmd(g), newArchiveCmd(g), newEditCmd(g), newWorktreesCmd(g), newVerifyCmd(g), newWorkerCmd(g))
+	root.AddCommand(newInitCmd(g), newAddCmd(g), newDoctorCmd(g), newLogCmd(g), newDiffCmd(g), newReviewCmd(g), newMCPCmd(g), newRunCmd(g), newStatusCmd(g), newShowCmd(g), newApproveCmd(g), newRejectCmd(g), newAcceptCmd(g), newDriftCmd(g), newLintCmd(g), newDagCmd(g), newResetCmd(g), newCancelCmd(g), newArchiveCmd(g), newEditCmd(g), newWorktreesCmd(g), newVerifyCmd(g), newWorkerCmd(g))
 	clihelp.StrictCompletion(root, usage)
 	return root
 }

@@ -33,6 +33,7 @@ type runOptions struct {
 	record       bool
 	prompt       string
 	failFast     bool
+	stale        bool
 	parallel     int
 	budget       float64
 	engineFlags
@@ -67,7 +68,15 @@ same order. The run starts the pipeline's workflow, or joins it if it
 runs: a run killed and started again picks up where it was, and never
 runs a phase twice.
 
-With IDs (partial IDs work when unique), run only those specs.`,
+A completed spec is stale when something its phase was built on changed
+since (its spec, prompt template or agent, a context or informed_by file,
+a dependency's target files): chant status says what. With --stale, the
+run also runs stale specs again, in dependency order, each once nothing it
+depends on is stale; a stale gate needs a new approval first. A re-run
+that makes the same target files leaves what depends on it as it was.
+
+With IDs (partial IDs work when unique), run only those specs; a named
+stale spec runs again.`,
 		ValidArgsFunction: completeIDs(g, -1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.ids = args
@@ -85,6 +94,7 @@ With IDs (partial IDs work when unique), run only those specs.`,
 	c.Flags().BoolVar(&opts.skipCriteria, "skip-criteria", false, "complete specs whose criteria are not all checked (recorded as verification_status: partial)")
 	c.Flags().BoolVar(&opts.record, "record", false, "save what the agent did as a replay recording in .chant/recordings/<id>/")
 	c.Flags().StringVar(&opts.prompt, "prompt", "", "use the prompt template .chant/prompts/`NAME`.md for every spec")
+	c.Flags().BoolVar(&opts.stale, "stale", false, "also run stale specs again (built on something that changed since they ran)")
 	c.Flags().BoolVar(&opts.failFast, "fail-fast", false, "stop the run at the first failure (otherwise a failure stops only what depends on it)")
 	c.Flags().IntVarP(&opts.parallel, "parallel", "j", 0, "run up to `N` specs at once (default: defaults.parallel, else 1)")
 	c.Flags().Float64Var(&opts.budget, "budget", 0, "start no phase once the agents' CLIs report the run cost `USD` dollars")
@@ -123,7 +133,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		fmt.Fprintf(out, "Repository: %s\n", w.Root)
 	}
 	runOpts := runner.Options{Workspace: target, IDs: opts.ids, Out: out, Stream: stream,
-		Prompt: opts.prompt, SkipCriteria: opts.skipCriteria, Record: opts.record, FailFast: opts.failFast, Parallel: parallel,
+		Prompt: opts.prompt, SkipCriteria: opts.skipCriteria, Record: opts.record, FailFast: opts.failFast, Stale: opts.stale, Parallel: parallel,
 		Bundles: fixture.Recordings, Activity: live.Activity, Events: events, Budget: opts.budget}
 	engine, err := opts.attachEngine(ctx, w, target, &runOpts, out)
 	if err != nil {
@@ -205,7 +215,7 @@ func (opts *runOptions) reportInterrupted(rep *runner.Report, intr *interrupted)
 	if rep != nil {
 		ids = rep.Summary().Stopped // in plan order
 	}
-	fmt.Fprintf(opts.stdout, "\n%s.", upperFirst(intr.Error()))
+	fmt.Fprintf(opts.stdout, "\n%s.", words.UpperFirst(intr.Error()))
 	if len(ids) > 0 {
 		one := len(ids) == 1
 		fmt.Fprintf(opts.stdout, " Stopped: %s; %s as before the run, and %s run runs %s again.",
@@ -301,6 +311,7 @@ func (opts *runOptions) summarize(rep *runner.Report) {
 	for _, f := range rep.Failed {
 		failedNow[f.Spec.ID] = true
 	}
+	defer opts.sayStale(rep)
 	if len(rep.Named) > 0 {
 		opts.summarizeNamed(rep, failedNow)
 		return
@@ -326,10 +337,10 @@ func (opts *runOptions) summarize(rep *runner.Report) {
 		fmt.Fprintf(out, "Nothing to run: there are no specs yet (write one with: %s add).\n", opts.invocation())
 		return
 	case open == 0 && len(rep.Ran) == 0:
-		fmt.Fprintf(out, "Nothing to run: %s.\n", allCompleted(done))
+		fmt.Fprintf(out, "Nothing to run: %s.\n", words.AllCompleted(done))
 		return
 	case open == 0:
-		fmt.Fprintf(out, "%s.\n", upperFirst(allCompleted(done)))
+		fmt.Fprintf(out, "%s.\n", words.UpperFirst(words.AllCompleted(done)))
 		return
 	case len(rep.Ran) == 0 && len(rep.Refused) == 0:
 		opts.sayNothingReady(notDone, done, open)
@@ -348,6 +359,30 @@ func (opts *runOptions) summarize(rep *runner.Report) {
 	for _, st := range notDone {
 		opts.gateHint(st)
 	}
+}
+
+// sayStale names the stale specs the run left, with why, and how to run
+// them again (or keep them).
+func (opts *runOptions) sayStale(rep *runner.Report) {
+	var lines []string
+	for _, s := range rep.Final.Set.Order() {
+		if st := rep.Final.States[s.ID]; st.Kind == plan.KindStale {
+			why := rep.Final.Root(st)
+			if st.Gate != nil && st.Gate.Void != "" {
+				why += "; " + st.Gate.Void
+			}
+			lines = append(lines, fmt.Sprintf("  %s: %s", s.ID, why))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	how := fmt.Sprintf("run them again with: %s run --stale", opts.invocation())
+	if opts.stale {
+		how = "they could not run again now"
+	}
+	fmt.Fprintf(opts.stdout, "\nStale, built on something that changed since they ran (%s; or keep one as it is: %s accept ID --reason TEXT):\n%s\n",
+		how, opts.invocation(), strings.Join(lines, "\n"))
 }
 
 // failedBefore are the specs that a run left failed without running them
@@ -375,6 +410,7 @@ func (opts *runOptions) summarizeNamed(rep *runner.Report, failedNow map[string]
 		st := rep.Final.States[id]
 		switch {
 		case failedNow[id], refused[id]: // said, with why, on stderr
+		case st.Kind == plan.KindStale: // sayStale says it
 		case st.Done():
 			fmt.Fprintf(opts.stdout, "%s is completed.\n", id)
 		case opts.gateHint(st):
@@ -440,17 +476,3 @@ func (opts *runOptions) gateHint(st *plan.State) bool {
 	return true
 }
 
-// allCompleted says that all n specs are completed.
-func allCompleted(n int) string {
-	if n == 1 {
-		return "the one spec is completed"
-	}
-	return fmt.Sprintf("all %d specs are completed", n)
-}
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}

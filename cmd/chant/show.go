@@ -108,6 +108,15 @@ func runShow(opts *showOptions) error {
 	for _, f := range st.Failure {
 		row("Failed", f)
 	}
+	for _, c := range st.Changes {
+		row("Stale", c.String())
+	}
+	if len(st.Through) > 0 {
+		row("Stale", a.Root(st))
+	}
+	if ac := s.Accepted; ac != nil {
+		row("Accepted", strings.TrimSuffix(fmt.Sprintf("by %s at %s: %s", ac.By, ac.At, ac.Reason), ": "))
+	}
 	row("Depends on", strings.Join(s.DependsOn, ", "))
 	row("Target files", strings.Join(s.TargetFiles, ", "))
 	row("Informed by", strings.Join(s.InformedBy, ", "))

@@ -12,7 +12,6 @@ import (
 
 	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/table"
-	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
@@ -28,6 +27,7 @@ type statusOptions struct {
 	labels    []string
 	ready     bool
 	approvals []string
+	drift     bool // chant drift
 }
 
 func newStatusCmd(g *globals) *cobra.Command {
@@ -49,6 +49,19 @@ may be repeated or comma-separated. Never changes anything.`,
 	c.Flags().StringSliceVar(&opts.labels, "label", nil, "only specs with this `LABEL`")
 	c.Flags().BoolVar(&opts.ready, "ready", false, "only specs ready to run")
 	c.Flags().StringSliceVar(&opts.approvals, "approval", nil, "only gates whose approval is `STATE` (pending, approved, rejected)")
+	return c
+}
+
+// newDriftCmd is Chant's drift: the stale specs, and why each is.
+func newDriftCmd(g *globals) *cobra.Command {
+	opts := &statusOptions{globals: g, statuses: []string{"stale"}, drift: true}
+	c := &cobra.Command{
+		Use:   "drift",
+		Short: "List the stale specs and what changed of what each was built on (status --status stale)",
+		Args:  exactArgs(0, "no arguments"),
+		RunE:  func(c *cobra.Command, args []string) error { return runStatus(opts) },
+	}
+	c.Flags().BoolVar(&opts.json, "json", false, "print one JSON object")
 	return c
 }
 
@@ -82,9 +95,7 @@ func runStatus(opts *statusOptions) error {
 		}
 		states = append(states, st)
 		summary[st.Word()]++
-		if st.Kind == plan.KindReady {
-			summary["ready"]++
-		}
+		summary["ready"] += map[bool]int{true: 1}[st.Kind == plan.KindReady]
 	}
 
 	if opts.json {
@@ -94,6 +105,10 @@ func runStatus(opts *statusOptions) error {
 	st := term.NewStyle(opts.stdout)
 	out := bufio.NewWriter(opts.stdout)
 	defer out.Flush()
+	if opts.drift && len(states) == 0 {
+		fmt.Fprintln(out, "Nothing is stale: every completed spec was built on what the branch holds now.")
+		return out.Flush()
+	}
 	if exists {
 		fmt.Fprintf(out, "Repository: %s\n\n", repo)
 	} else {
@@ -113,16 +128,16 @@ func runStatus(opts *statusOptions) error {
 	for _, s := range states {
 		row := []table.Cell{{Text: s.Spec.ID}, {Text: s.Spec.Type}, statusCell(st, s), {Text: s.Spec.Title}, {Text: s.Why()}}
 		if withCost > 0 {
-			row = append(row, table.Cell{Text: shortCost(s.Spec.Cost)})
+			row = append(row, table.Cell{Text: plan.ShortCost(s.Spec.Cost)})
 		}
 		t.Add(row...)
 	}
 	if err := t.Write(out); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\n%s\n", summaryLine(len(states), summary))
+	fmt.Fprintf(out, "\n%s\n", plan.SummaryLine(len(states), summary))
 	if withCost > 0 {
-		fmt.Fprintf(out, "Agents' usage, as their CLIs reported it: %s\n", totalWords(total, priced, withCost))
+		fmt.Fprintf(out, "Agents' usage, as their CLIs reported it: %s\n", plan.TotalWords(total, priced, withCost))
 	}
 	if off := agent.SandboxOff(target); off != "" {
 		fmt.Fprintf(out, "Sandbox: %s.\n", off)
@@ -172,47 +187,6 @@ func (o *statusOptions) keep(st *plan.State) bool {
 	return true
 }
 
-// shortCost is a spec's cost in a column: its price, else its tokens.
-func shortCost(c *spec.Cost) string {
-	switch {
-	case c == nil:
-		return ""
-	case c.Priced:
-		return fmt.Sprintf("$%.4f", c.USD)
-	}
-	return fmt.Sprintf("%d tokens", c.InputTokens+c.OutputTokens)
-}
-
-// totalWords says what the agents of all specs reported they used.
-func totalWords(total spec.Cost, priced, all int) string {
-	tokens := fmt.Sprintf("%d tokens in, %d out, over %s", total.InputTokens, total.OutputTokens, words.Plural(all, "spec"))
-	switch {
-	case priced == 0:
-		return tokens + "; no price reported"
-	case priced < all:
-		return fmt.Sprintf("$%.4f for %d of them (the others' CLIs reported no price); %s", total.USD, priced, tokens)
-	}
-	return fmt.Sprintf("$%.4f; %s", total.USD, tokens)
-}
-
-func summaryLine(n int, counts map[string]int) string {
-	var parts []string
-	for _, st := range []string{"completed", "archived", "in_progress", "pending", "failed", "paused",
-		"needs_attention", "blocked", "cancelled", "invalid"} {
-		if counts[st] > 0 {
-			part := fmt.Sprintf("%d %s", counts[st], strings.ReplaceAll(st, "_", " "))
-			if st == "pending" && counts["ready"] > 0 {
-				part += fmt.Sprintf(" (%d ready)", counts["ready"])
-			}
-			parts = append(parts, part)
-		}
-	}
-	if len(parts) == 0 {
-		return words.Plural(n, "spec")
-	}
-	return fmt.Sprintf("%s: %s", words.Plural(n, "spec"), strings.Join(parts, ", "))
-}
-
 // statusCell is the STATUS cell: on a terminal, with a symbol and a
 // colour for where the spec stands.
 func statusCell(st term.Style, s *plan.State) table.Cell {
@@ -220,18 +194,6 @@ func statusCell(st term.Style, s *plan.State) table.Cell {
 	if !st.Color {
 		return table.Cell{Text: word}
 	}
-	symbol, code := "·", "0"
-	switch s.Kind {
-	case plan.KindCompleted, plan.KindArchived:
-		symbol, code = "✓", "32"
-	case plan.KindFailed, plan.KindInvalid:
-		symbol, code = "✗", "31"
-	case plan.KindRunning, plan.KindInterrupted:
-		symbol, code = "▶", "33"
-	case plan.KindAwaiting, plan.KindRejected, plan.KindExpired:
-		symbol, code = "⏸", "35"
-	case plan.KindReady:
-		symbol, code = "○", "36"
-	}
+	symbol, code := s.Kind.Symbol()
 	return table.Cell{Text: symbol + " " + word, Paint: func(text string) string { return st.Paint(code, text) }}
 }

@@ -10,9 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/runner/phase"
+	"github.com/chant-run/chant/runner/plan"
 )
 
 // errDrift means a completed spec's checks no longer hold.
@@ -72,13 +74,19 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := plan.MarkStale(target, results, fixture.Recordings); err != nil {
+		return err
+	}
 	out := opts.stdout
-	var drifted []string
+	var drifted, stale []string
 	enc := json.NewEncoder(out)
 	for _, r := range results {
 		v := r.Verification
 		if !v.OK() {
 			drifted = append(drifted, r.Spec.ID)
+		}
+		if r.Stale != "" {
+			stale = append(stale, r.Spec.ID)
 		}
 		if opts.json {
 			if err := enc.Encode(r); err != nil {
@@ -86,44 +94,64 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 			}
 			continue
 		}
-		where := "at HEAD (" + r.Commit + ")"
-		if r.Own {
-			where = "at its commit " + r.Commit
-		}
-		if r.Note != "" {
-			where += ": " + r.Note
-		}
-		for _, c := range v.Checks {
-			mark := "ok   "
-			if !c.Held {
-				mark = "DRIFT"
-			}
-			fmt.Fprintf(out, "%s %s `%s`: %s\n", mark, r.Spec.ID, c.Check.Run, c.Describe())
-			if !c.Held && c.Output != "" {
-				fmt.Fprintf(out, "%s\n", c.Output)
-			}
-		}
-		for _, f := range v.Missing {
-			fmt.Fprintf(out, "DRIFT %s target file is missing: %s\n", r.Spec.ID, f)
-		}
-		if v.OK() {
-			fmt.Fprintf(out, "%s holds %s: %s as expected.\n", r.Spec.ID, where, words.Plural(len(v.Checks), "check"))
-		} else {
-			fmt.Fprintf(out, "%s does not hold %s.\n", r.Spec.ID, where)
-		}
+		sayVerified(out, r)
 	}
 	if opts.all && !opts.json {
-		switch {
-		case len(results) == 0:
-			fmt.Fprintln(out, "No completed specs to verify.")
-		case len(drifted) == 0:
-			fmt.Fprintf(out, "%s verified: all hold.\n", words.Plural(len(results), "completed spec"))
-		default:
-			fmt.Fprintf(out, "%d of %s do not hold: %s.\n", len(drifted), words.Plural(len(results), "completed spec"), strings.Join(drifted, ", "))
-		}
+		sayVerifiedAll(out, len(results), drifted, stale)
 	}
-	if len(drifted) > 0 {
+	if len(drifted) > 0 || len(stale) > 0 {
 		return &reported{errDrift}
 	}
 	return nil
+}
+
+// sayVerified says how one spec's verification went.
+func sayVerified(out io.Writer, r phase.Verified) {
+	v := r.Verification
+	where := "at HEAD (" + r.Commit + ")"
+	if r.Own {
+		where = "at its commit " + r.Commit
+	}
+	if r.Note != "" {
+		where += ": " + r.Note
+	}
+	for _, c := range v.Checks {
+		mark := "ok   "
+		if !c.Held {
+			mark = "DRIFT"
+		}
+		fmt.Fprintf(out, "%s %s `%s`: %s\n", mark, r.Spec.ID, c.Check.Run, c.Describe())
+		if !c.Held && c.Output != "" {
+			fmt.Fprintf(out, "%s\n", c.Output)
+		}
+	}
+	for _, f := range v.Missing {
+		fmt.Fprintf(out, "DRIFT %s target file is missing: %s\n", r.Spec.ID, f)
+	}
+	if r.Stale != "" {
+		fmt.Fprintf(out, "STALE %s: %s\n", r.Spec.ID, r.Stale)
+	}
+	if v.OK() && r.Stale == "" {
+		fmt.Fprintf(out, "%s holds %s: %s as expected.\n", r.Spec.ID, where, words.Plural(len(v.Checks), "check"))
+	} else if v.OK() {
+		fmt.Fprintf(out, "%s holds %s, and is stale.\n", r.Spec.ID, where)
+	} else {
+		fmt.Fprintf(out, "%s does not hold %s.\n", r.Spec.ID, where)
+	}
+}
+
+// sayVerifiedAll sums up verify --all.
+func sayVerifiedAll(out io.Writer, n int, drifted, stale []string) {
+	switch {
+	case n == 0:
+		fmt.Fprintln(out, "No completed specs to verify.")
+	case len(drifted) == 0 && len(stale) == 0:
+		fmt.Fprintf(out, "%s verified: all hold.\n", words.Plural(n, "completed spec"))
+	}
+	if len(drifted) > 0 {
+		fmt.Fprintf(out, "%d of %s do not hold: %s.\n", len(drifted), words.Plural(n, "completed spec"), strings.Join(drifted, ", "))
+	}
+	if len(stale) > 0 {
+		fmt.Fprintf(out, "%d of %s are stale (chant run --stale runs them again): %s.\n", len(stale), words.Plural(n, "completed spec"), strings.Join(stale, ", "))
+	}
 }

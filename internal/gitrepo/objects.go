@@ -93,6 +93,14 @@ func (r *Repo) FileAt(commit plumbing.Hash, path string) (File, error) {
 	return r.fileInTree(tree, path)
 }
 
+// FileInTree returns what path holds in a tree (see TreeOf).
+func (r *Repo) FileInTree(tree plumbing.Hash, path string) (File, error) {
+	if tree.IsZero() {
+		return File{}, nil
+	}
+	return r.fileInTree(tree, path)
+}
+
 func (r *Repo) fileInTree(tree plumbing.Hash, path string) (File, error) {
 	for {
 		entries, err := r.tree(tree)

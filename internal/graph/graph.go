@@ -34,6 +34,7 @@ type Edge struct {
 // are declared.
 var Classes = []struct{ Name, Fill string }{
 	{"done", "#c8e6c9"}, {"ready", "#bbdefb"}, {"gate", "#f8bbd0"}, {"failed", "#ffcdd2"}, {"running", "#fff9c4"}, {"waiting", "#eeeeee"},
+	{"stale", "#ffe0b2"},
 }
 
 func fill(class string) string {

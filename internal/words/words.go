@@ -53,3 +53,19 @@ func digitRun(s string) (run, rest string) {
 	}
 	return s[:i], s[i:]
 }
+
+// UpperFirst is s with its first letter in upper case (ASCII).
+func UpperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// AllCompleted says that all n specs are completed.
+func AllCompleted(n int) string {
+	if n == 1 {
+		return "the one spec is completed"
+	}
+	return fmt.Sprintf("all %d specs are completed", n)
+}

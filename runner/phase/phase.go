@@ -69,6 +69,8 @@ type phase struct {
 	// render, when set, gives the prompt (a worker's: rendered by the run
 	// that sent the phase).
 	render func() (string, error)
+	// reproduced: its outputs are those its last phase recorded.
+	reproduced bool
 }
 
 // Env is what the phases of a run, or of a worker, share, read by each
@@ -153,6 +155,9 @@ func (r *Env) readContract(s *spec.Spec) (*spec.Contract, error) {
 	if why := c.Verdict(); why != "" {
 		return nil, fmt.Errorf("%s: %w: %s", s.ID, ErrNotApproved, why)
 	}
+	if gate.Spent(s) {
+		return nil, fmt.Errorf("%s: %w: its approval was spent by its last phase; approve it again", s.ID, ErrNotApproved)
+	}
 	return c.Contract, nil
 }
 
@@ -162,7 +167,10 @@ type Outcome struct {
 	// Unchanged: the agent's result is what the spec's earlier commit
 	// holds (after a reset); Commit is that commit, and only the record
 	// was committed.
-	Unchanged    bool
+	Unchanged bool
+	// Reproduced: its target files are what its last phase made (early
+	// cutoff: what depends on it is not stale on its account).
+	Reproduced   bool
 	Verification *verdict.Verification
 	// Usage is what its agent's CLI reported it used.
 	Usage agentstream.Usage
@@ -245,6 +253,7 @@ func (r *Env) execute(ctx context.Context, s *spec.Spec, ph *Outcome, tree *isol
 	commit, err := p.land(v)
 	ph.Commit = commit
 	ph.Unchanged = len(p.work) == 0 && len(s.Commits) > 0
+	ph.Reproduced = p.reproduced
 	return err
 }
 
@@ -830,6 +839,9 @@ func (p *phase) record(v *verdict.Verification, commit string, now time.Time) ([
 	e.Delete("verification_failures")
 	e.Set("last_verified", now)
 	p.setCost(e)
+	if err := p.setProvenance(e); err != nil {
+		return nil, fmt.Errorf("what %s was built on: %w", p.spec.ID, err)
+	}
 	e.AppendBody(agentOutput(now, recordSandbox(p.env.Sandbox, p.prog.Output+usageLine(p.prog.Usage)+"\n\n"+v.Summary())))
 	out, err := e.Bytes()
 	if err != nil {

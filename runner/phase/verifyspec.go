@@ -45,6 +45,8 @@ type Verified struct {
 	// otherwise (it has none, or it is gone from the repository).
 	Note         string
 	Verification *verdict.Verification
+	// Stale says why the spec is stale, when it is (its caller knows).
+	Stale string
 }
 
 // Verify runs completed specs' checks again in a worktree of their own
@@ -208,5 +210,6 @@ func (r Verified) MarshalJSON() ([]byte, error) {
 		Holds   bool     `json:"holds"`
 		Checks  []check  `json:"checks"`
 		Missing []string `json:"missing"`
-	}{r.Spec.ID, r.Commit, r.Own, r.Note, r.Verification.OK(), checks, append([]string{}, r.Verification.Missing...)})
+		Stale   string   `json:"stale,omitempty"`
+	}{r.Spec.ID, r.Commit, r.Own, r.Note, r.Verification.OK() && r.Stale == "", checks, append([]string{}, r.Verification.Missing...), r.Stale})
 }

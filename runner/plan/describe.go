@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/doc"
 )
@@ -19,19 +20,32 @@ func (st *State) Word() string {
 		return "invalid"
 	case KindArchived:
 		return "archived"
+	case KindStale:
+		return "stale"
 	}
 	return st.Spec.Status
 }
 
 // Words are the values Word takes, for --status.
 var Words = []string{spec.StatusPending, spec.StatusInProgress, spec.StatusPaused, spec.StatusCompleted, spec.StatusFailed,
-	spec.StatusNeedsAttention, spec.StatusBlocked, spec.StatusCancelled, "invalid", "archived"}
+	spec.StatusNeedsAttention, spec.StatusBlocked, spec.StatusCancelled, "invalid", "archived", "stale"}
 
 // Why says why a spec is not done, in a line; "" when it is done.
 func (st *State) Why() string {
 	switch st.Kind {
 	case KindCompleted, KindArchived:
 		return ""
+	case KindStale:
+		msg := "stale: " + st.StaleReason()
+		switch {
+		case st.Gate != nil && st.Gate.Void != "":
+			msg += "; " + st.Gate.Void
+		case len(st.Through) > 0:
+			msg += " (runs again once they have)"
+		default:
+			msg += "; chant run --stale runs it again, chant accept keeps it"
+		}
+		return msg
 	case KindReady:
 		if st.Stopped != "" {
 			return st.Stopped + "; ready to run again"
@@ -155,4 +169,87 @@ func TotalCost(states []*State) (total spec.Cost, priced, all int) {
 		total = total.Plus(*c)
 	}
 	return total, priced, all
+}
+
+// ShortCost is a spec's cost in a column: its price, else its tokens.
+func ShortCost(c *spec.Cost) string {
+	switch {
+	case c == nil:
+		return ""
+	case c.Priced:
+		return fmt.Sprintf("$%.4f", c.USD)
+	}
+	return fmt.Sprintf("%d tokens", c.InputTokens+c.OutputTokens)
+}
+
+// TotalWords says what the agents of all specs reported they used.
+func TotalWords(total spec.Cost, priced, all int) string {
+	tokens := fmt.Sprintf("%d tokens in, %d out, over %s", total.InputTokens, total.OutputTokens, words.Plural(all, "spec"))
+	switch {
+	case priced == 0:
+		return tokens + "; no price reported"
+	case priced < all:
+		return fmt.Sprintf("$%.4f for %d of them (the others' CLIs reported no price); %s", total.USD, priced, tokens)
+	}
+	return fmt.Sprintf("$%.4f; %s", total.USD, tokens)
+}
+
+// SummaryLine counts specs by the word for where each stands.
+func SummaryLine(n int, counts map[string]int) string {
+	var parts []string
+	for _, st := range []string{"completed", "stale", "archived", "in_progress", "pending", "failed", "paused",
+		"needs_attention", "blocked", "cancelled", "invalid"} {
+		if counts[st] > 0 {
+			part := fmt.Sprintf("%d %s", counts[st], strings.ReplaceAll(st, "_", " "))
+			if st == "pending" && counts["ready"] > 0 {
+				part += fmt.Sprintf(" (%d ready)", counts["ready"])
+			}
+			parts = append(parts, part)
+		}
+	}
+	if len(parts) == 0 {
+		return words.Plural(n, "spec")
+	}
+	return fmt.Sprintf("%s: %s", words.Plural(n, "spec"), strings.Join(parts, ", "))
+}
+
+// Symbol is the symbol and the terminal colour (an SGR code) of a kind.
+func (k Kind) Symbol() (symbol, code string) {
+	switch k {
+	case KindCompleted, KindArchived:
+		return "✓", "32"
+	case KindFailed, KindInvalid:
+		return "✗", "31"
+	case KindStale:
+		return "↻", "33"
+	case KindRunning, KindInterrupted:
+		return "▶", "33"
+	case KindAwaiting, KindRejected, KindExpired:
+		return "⏸", "35"
+	case KindReady:
+		return "○", "36"
+	}
+	return "·", "0"
+}
+
+// EditedProblems are the lint problems of s were its file to hold text,
+// checked against the other specs of set (chant edit).
+func EditedProblems(set *spec.Set, s *spec.Spec, text []byte) ([]spec.Problem, error) {
+	edited, err := spec.Parse(s.Path, text)
+	if err != nil {
+		return nil, err
+	}
+	specs := []*spec.Spec{edited}
+	for _, o := range set.Specs {
+		if o.ID != s.ID {
+			specs = append(specs, o)
+		}
+	}
+	var out []spec.Problem
+	for _, p := range spec.NewSet(specs...).Problems() {
+		if p.Path == s.Path {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }

@@ -51,6 +51,8 @@ func dagClass(k Kind) string {
 		return "gate"
 	case KindReady:
 		return "ready"
+	case KindStale:
+		return "stale"
 	}
 	return "waiting"
 }
@@ -59,7 +61,7 @@ func dagClass(k Kind) string {
 func dagLabel(st *State) string {
 	state := st.Word()
 	switch st.Kind {
-	case KindAwaiting, KindRejected, KindExpired, KindFailed, KindBlocked:
+	case KindAwaiting, KindRejected, KindExpired, KindFailed, KindBlocked, KindStale:
 		state += ", " + st.Why()
 	case KindInvalid:
 		state += ", " + words.Plural(len(st.Errors()), "problem")

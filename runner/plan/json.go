@@ -41,6 +41,25 @@ type SpecJSON struct {
 	Error       string         `json:"error,omitempty"`
 	Problems    []spec.Problem `json:"problems,omitempty"`
 	Cost        *CostJSON      `json:"cost,omitempty"`
+	Stale       *StaleJSON     `json:"stale,omitempty"`
+}
+
+// StaleJSON says why a stale spec is: what changed of what it was built
+// on, and the stale specs it depends on.
+type StaleJSON struct {
+	Changes []ChangeJSON `json:"changes"`
+	Through []string     `json:"through"`
+}
+
+// ChangeJSON is one input that changed.
+type ChangeJSON struct {
+	Input  string `json:"input"`
+	Dep    string `json:"dependency,omitempty"`
+	Path   string `json:"path,omitempty"`
+	Was    string `json:"was"`
+	Now    string `json:"now"`
+	Commit string `json:"commit,omitempty"`
+	Says   string `json:"says"`
 }
 
 // CostJSON is a cost: usd only where a price was reported.
@@ -96,6 +115,12 @@ func (st *State) JSON() SpecJSON {
 	}
 	if s.Cost != nil {
 		j.Cost = CostOf(*s.Cost)
+	}
+	if st.Kind == KindStale {
+		j.Stale = &StaleJSON{Changes: []ChangeJSON{}, Through: nonNil(st.Through)}
+		for _, c := range st.Changes {
+			j.Stale.Changes = append(j.Stale.Changes, ChangeJSON{c.Input, c.Dep, c.Path, c.Was, c.Now, c.Commit, c.String()})
+		}
 	}
 	if s.Approval != nil {
 		j.Approval = ApprovalJSON{Required: s.Approval.Required, Status: s.Approval.Status, By: s.Approval.By, At: s.Approval.At}

@@ -15,6 +15,7 @@ import (
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/phase"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/provenance"
 	"github.com/chant-run/chant/spec/templates"
 )
 
@@ -26,6 +27,7 @@ type Kind string
 // The kinds, roughly from done to not yet.
 const (
 	KindCompleted   Kind = "completed"
+	KindStale       Kind = "stale" // completed, and built on something that changed since (see stale.go)
 	KindArchived    Kind = "archived"
 	KindInvalid     Kind = "invalid"     // a lint error: it does not run, nor what depends on it
 	KindCancelled   Kind = "cancelled"   // never runs
@@ -65,6 +67,10 @@ type State struct {
 	// Stopped says why its last phase was stopped (Ctrl-C, the engine out
 	// of reach), for a ready spec that phase put back: it runs again.
 	Stopped string
+	// Changes are what changed of what a stale spec was built on; Through,
+	// the stale specs it depends on.
+	Changes []provenance.Change
+	Through []string
 	// clear: its dependencies are done and its approval holds, so that it
 	// can run (a failed spec, when named).
 	clear bool
@@ -88,14 +94,20 @@ type GateState struct {
 }
 
 // Done reports whether the spec counts as done for what depends on it.
-func (st *State) Done() bool { return st.Kind == KindCompleted || st.Kind == KindArchived }
+func (st *State) Done() bool {
+	return st.Kind == KindCompleted || st.Kind == KindArchived || st.Kind == KindStale
+}
 
 // Runnable reports whether a run would run the spec now: a ready spec, or,
 // named on the command line, a failed one whose dependencies are done and
-// whose approval holds (a retry).
+// whose approval holds (a retry), or a stale one that RunsStale.
 func (st *State) Runnable(named bool) bool {
-	return st.Kind == KindReady || named && st.Kind == KindFailed && st.clear
+	return st.Kind == KindReady || named && (st.Kind == KindFailed || st.Kind == KindStale) && st.clear
 }
+
+// RunsStale reports whether run --stale runs a stale spec now: it is stale
+// itself, nothing it depends on is, and a gate is approved again.
+func (st *State) RunsStale() bool { return st.Kind == KindStale && st.clear }
 
 // Errors returns the error-severity problems.
 func (st *State) Errors() []spec.Problem {
@@ -161,6 +173,10 @@ func Assess(w *spec.Workspace, set *spec.Set, now time.Time, opts AssessOptions)
 			cycles[s.ID] = ids
 		}
 	}
+	ck, err := checker(w, set, repo)
+	if err != nil {
+		return nil, err
+	}
 	stopped := func(*spec.Spec) string { return "" }
 	if stateDir != "" {
 		stopped = phase.Stopped(stateDir)
@@ -177,6 +193,9 @@ func Assess(w *spec.Workspace, set *spec.Set, now time.Time, opts AssessOptions)
 			st.Kind = KindInvalid
 		case s.Status == spec.StatusCompleted:
 			st.Kind = KindCompleted
+			if err := a.staleness(st, ck, repo); err != nil {
+				return nil, err
+			}
 		case s.Status == spec.StatusCancelled:
 			st.Kind = KindCancelled
 		case s.Status == spec.StatusInProgress:
@@ -440,7 +459,7 @@ func Kinds() []Kind {
 	return slices.Clone(allKinds)
 }
 
-var allKinds = []Kind{KindCompleted, KindArchived, KindInvalid, KindCancelled, KindRunning, KindInterrupted, KindFailed,
+var allKinds = []Kind{KindCompleted, KindStale, KindArchived, KindInvalid, KindCancelled, KindRunning, KindInterrupted, KindFailed,
 	KindHeld, KindBlocked, KindWaiting, KindAwaiting, KindRejected, KindExpired, KindReady}
 
 func fileExists(p string) bool {

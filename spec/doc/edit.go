@@ -367,6 +367,7 @@ func quoted(s string, style yaml.Style) string {
 // render writes "key: value" lines at the given indent.
 func (d *doc) render(key string, value any, indent int) string {
 	pad := strings.Repeat(" ", indent)
+	key, _ = scalarText(key) // a path as a key, say
 	if s, ok := scalarText(value); ok {
 		return pad + key + ": " + s + d.eol
 	}

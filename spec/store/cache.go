@@ -27,7 +27,7 @@ import (
 const saveFraction = 64
 
 // cacheVersion changes whenever what is cached changes.
-const cacheVersion = 4
+const cacheVersion = 5
 
 // racyWindow: a file changed this recently is not cached, since a change
 // within the same clock tick of the file system would not show in its stat

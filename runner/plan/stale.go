@@ -1,0 +1,149 @@
+package plan
+
+import (
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/chant-run/chant/gate"
+	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/runner/agent"
+	"github.com/chant-run/chant/runner/phase"
+	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/provenance"
+	"github.com/chant-run/chant/spec/store"
+)
+
+// A completed spec is stale when something its last phase was built on
+// differs from the branch now (its Changes), or when a spec it depends on
+// is stale (Through): what it made was built on work that is to be made
+// again. A stale spec runs again with run --stale once nothing it depends
+// on is stale; a stale gate, once approved again.
+
+// checker is what tells the inputs' changes, against HEAD; nil without a
+// repository or a commit, where nothing is stale.
+func checker(w *spec.Workspace, set *spec.Set, repo *gitrepo.Repo) (*provenance.Checker, error) {
+	if repo == nil {
+		return nil, nil
+	}
+	head, err := repo.ReadHead()
+	if err != nil || head.Commit.IsZero() {
+		return nil, nil // no commit yet: nothing has landed
+	}
+	return provenance.NewChecker(w, set, repo, head.Commit)
+}
+
+// staleness decides whether the completed spec of st is stale.
+func (a *Assessment) staleness(st *State, ck *provenance.Checker, repo *gitrepo.Repo) error {
+	s := st.Spec
+	if s.BuiltOn == nil || ck == nil {
+		return nil // completed before chant recorded it: not judged
+	}
+	changes, err := ck.Changes(s)
+	if err != nil {
+		return fmt.Errorf("spec %s: what it was built on: %w", s.ID, err)
+	}
+	st.Changes = changes
+	for _, id := range s.DependsOn {
+		if d := a.States[id]; d != nil && d.Kind == KindStale {
+			st.Through = append(st.Through, id)
+		}
+	}
+	if len(changes) == 0 && len(st.Through) == 0 {
+		return nil
+	}
+	st.Kind, st.clear = KindStale, len(st.Through) == 0
+	if s.Gate() {
+		st.Gate = a.staleGate(st, repo)
+		st.clear = st.clear && st.Gate.Void == ""
+	}
+	return nil
+}
+
+// staleGate is where a stale gate's approval stands: the approval its
+// last phase ran under is spent, and a new one must hold against what it
+// covers now.
+func (a *Assessment) staleGate(st *State, repo *gitrepo.Repo) *GateState {
+	s := st.Spec
+	ap := s.Approval
+	g := &GateState{Status: ap.Status, By: ap.By, At: ap.At}
+	switch {
+	case (ap.Status != spec.ApprovalApproved || gate.Spent(s)) && len(st.Through) > 0:
+		g.Void = "its approval was spent by its last run: it needs another once " + strings.Join(st.Through, ", ") + " ran again"
+	case ap.Status != spec.ApprovalApproved || gate.Spent(s):
+		g.Void = "its approval was spent by its last run: approve it again to run it again (chant review " + s.ID + " shows what changed)"
+	case len(st.Through) == 0:
+		g.Void = gate.Void(a.Workspace, a.Set, s, repo, agent.Files)
+	}
+	return g
+}
+
+// StaleReason says why a stale spec is stale, in a line: what changed
+// first, or what it depends on that is stale, and why that is.
+func (st *State) StaleReason() string {
+	var parts []string
+	if n := len(st.Changes); n > 0 {
+		msg := st.Changes[0].String()
+		if n > 1 {
+			msg += fmt.Sprintf(" (and %d more)", n-1)
+		}
+		parts = append(parts, msg)
+	}
+	if len(st.Through) > 0 {
+		parts = append(parts, "through "+strings.Join(st.Through, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Root names what a stale spec is stale through, to its first change: a
+// chain of dependencies and the change at its end.
+func (a *Assessment) Root(st *State) string {
+	var chain []string
+	for cur := st; cur != nil && cur.Kind == KindStale; {
+		if len(cur.Changes) > 0 || len(cur.Through) == 0 {
+			if len(chain) == 0 {
+				return cur.StaleReason()
+			}
+			return "through " + strings.Join(chain, " → ") + ": " + cur.Changes[0].String()
+		}
+		chain = append(chain, cur.Through[0])
+		cur = a.States[cur.Through[0]]
+	}
+	return st.StaleReason()
+}
+
+// Staleness says why a spec of w is stale ("": it is not), reading the
+// workspace as it stands when asked: a gate that ran is approved again
+// only then.
+func Staleness(w *spec.Workspace, now time.Time, bundles func(string) (fs.FS, error)) func(*spec.Spec) string {
+	return func(s *spec.Spec) string {
+		set, err := store.List(w)
+		if err != nil {
+			return ""
+		}
+		a, err := Assess(w, set, now, AssessOptions{Bundles: bundles})
+		if st := a.States[s.ID]; err == nil && st != nil && st.Kind == KindStale {
+			return st.StaleReason()
+		}
+		return ""
+	}
+}
+
+// MarkStale says, in each verified spec, why it is stale (as status does).
+func MarkStale(w *spec.Workspace, results []phase.Verified, bundles func(string) (fs.FS, error)) error {
+	set, err := store.List(w)
+	if err != nil {
+		return err
+	}
+	a, err := Assess(w, set, time.Now(), AssessOptions{Bundles: bundles})
+	if err != nil {
+		return err
+	}
+	for i, r := range results {
+		if st := a.States[r.Spec.ID]; st != nil && st.Kind == KindStale {
+			results[i].Stale = a.Root(st)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,173 @@
+// Package provenance records what a spec's phase was built on, and tells
+// which of it has changed since: a completed spec whose recorded inputs
+// differ from the branch now is stale. Everything is compared by git's
+// content hashes, read from trees (and a spec's own text by its OwnHash,
+// which the listing cache keeps), so no file is read to tell.
+package provenance
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/templates"
+)
+
+// None is what a BuiltOn records for a file that was not there.
+const None = "none"
+
+// Blob is how a BuiltOn records a file: its blob hash, shortened.
+func Blob(f gitrepo.File) string {
+	if !f.Exists() {
+		return None
+	}
+	return f.Hash.String()[:spec.ShortHash]
+}
+
+// BlobOf is Blob of a file's content.
+func BlobOf(data []byte) string { return gitrepo.BlobHash(data).String()[:spec.ShortHash] }
+
+// AgentHash is the hash of what decides which agent does a spec's work:
+// the provider, the models and the command (not its timeout or sandbox,
+// which do not change what it makes).
+func AgentHash(cfg *spec.Config) string {
+	b, _ := json.Marshal(map[string]string{ // maps marshal sorted
+		"provider": cfg.Defaults.Provider, "model": cfg.Defaults.Model, "agent_model": cfg.Agent.Model,
+		"command": cfg.Agent.Command,
+	})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])[:spec.ShortHash]
+}
+
+// Tree reads the files of one commit's tree by workspace path, each once.
+type Tree struct {
+	Repo   *gitrepo.Repo
+	Commit plumbing.Hash
+	Paths  spec.RepoPaths
+	tree   plumbing.Hash
+	files  map[string]gitrepo.File
+	dirs   map[string]map[string]gitrepo.File
+}
+
+// NewTree reads commit's tree in repo, for workspace w.
+func NewTree(w *spec.Workspace, repo *gitrepo.Repo, commit plumbing.Hash) (*Tree, error) {
+	tree, err := repo.TreeOf(commit)
+	if err != nil {
+		return nil, err
+	}
+	return &Tree{Repo: repo, Commit: commit, Paths: w.InRepo(repo.Root), tree: tree,
+		files: map[string]gitrepo.File{}, dirs: map[string]map[string]gitrepo.File{}}, nil
+}
+
+// File is what the workspace path p holds in the tree.
+func (t *Tree) File(p string) (gitrepo.File, error) {
+	if f, ok := t.files[p]; ok {
+		return f, nil
+	}
+	f, err := t.Repo.FileInTree(t.tree, t.Paths.Of(p))
+	if err != nil {
+		return gitrepo.File{}, err
+	}
+	t.files[p] = f
+	return f, nil
+}
+
+// Blob is Blob of the file at workspace path p.
+func (t *Tree) Blob(p string) (string, error) {
+	f, err := t.File(p)
+	return Blob(f), err
+}
+
+// Match lists the workspace paths a pattern (a path or a glob, as in
+// context and informed_by) matches in the tree, sorted; a plain path is
+// itself, whether it is there or not.
+func (t *Tree) Match(pattern string) ([]string, error) {
+	if !strings.ContainsAny(pattern, `*?[\`) {
+		return []string{path.Clean(pattern)}, nil
+	}
+	dir := pattern
+	for strings.ContainsAny(dir, `*?[\`) {
+		dir = path.Dir(dir)
+	}
+	files, ok := t.dirs[dir]
+	if !ok {
+		var err error
+		if files, err = t.Repo.FilesUnder(t.Commit, t.Paths.Of(dir)); err != nil {
+			return nil, err
+		}
+		t.dirs[dir] = files
+	}
+	prefix := strings.TrimSuffix(t.Paths.Of(dir), ".")
+	var out []string
+	for p := range files {
+		ws := path.Join(dir, strings.TrimPrefix(strings.TrimPrefix(p, prefix), "/"))
+		if ok, _ := path.Match(pattern, ws); ok {
+			out = append(out, ws)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// promptPath is the workspace path of a prompt template.
+func promptPath(name string) string { return ".chant/prompts/" + name + ".md" }
+
+// PromptOf is how a BuiltOn records a prompt template: its name and the
+// blob of its text (nil: there is none).
+func PromptOf(name string, template []byte) string {
+	if template == nil {
+		return name + " " + None
+	}
+	return name + " " + BlobOf(template)
+}
+
+// prompt is PromptOf the template name as the tree holds it (else as
+// built in).
+func (t *Tree) prompt(w *spec.Workspace, name string) (string, error) {
+	f, err := t.File(w.Rel(w.PromptPath(name)))
+	if err != nil || f.Exists() {
+		return name + " " + Blob(f), err
+	}
+	builtin, _ := templates.Prompt(name)
+	return PromptOf(name, builtin), nil
+}
+
+// fileFields are the spec's lists of input files, by key.
+func fileFields(s *spec.Spec) [][2]any {
+	return [][2]any{{"context", s.Context}, {"informed_by", s.InformedBy}, {"tracks", s.Tracks}, {"origin", s.Origin}}
+}
+
+func recorded(b *spec.BuiltOn, key string) map[string]string {
+	switch key {
+	case "context":
+		return b.Context
+	case "informed_by":
+		return b.InformedBy
+	case "tracks":
+		return b.Tracks
+	}
+	return b.Origin
+}
+
+func setRecorded(b *spec.BuiltOn, key string, m map[string]string) {
+	if len(m) == 0 {
+		m = nil
+	}
+	switch key {
+	case "context":
+		b.Context = m
+	case "informed_by":
+		b.InformedBy = m
+	case "tracks":
+		b.Tracks = m
+	default:
+		b.Origin = m
+	}
+}
