@@ -117,6 +117,9 @@ func (s *Spec) Reviewed(drop map[string][]string) []byte {
 						m.Content = append(m.Content[:j], m.Content[j+2:]...)
 					}
 				}
+				if len(m.Content) == 0 { // only chant's keys: as if absent
+					fm.Content = append(fm.Content[:i], fm.Content[i+2:]...)
+				}
 			}
 		}
 		if out, err := yaml.Marshal(fm); err == nil {

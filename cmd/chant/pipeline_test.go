@@ -160,6 +160,54 @@ func TestBundledPipelineEndToEnd(t *testing.T) {
 	at002 := t.TempDir()
 	git(t, repo, "worktree", "add", "--detach", at002, st.Specs[1].Commits[0])
 	goTest(t, at002, false, "-run", "TestIssue42", "./storage")
+
+	staleAfterResearchEdit(t, ws, repo)
+}
+
+// staleAfterResearchEdit: the root-cause research is edited once the
+// pipeline completed. Phases 4-6 are built on it: they are stale, and the
+// gate's approval is spent; run --stale runs 4 and 5 again and stops at
+// the gate until it is approved again.
+func staleAfterResearchEdit(t *testing.T, ws, repo string) {
+	rc := filepath.Join(repo, ".chant", "research", "issue-42-root-cause.md")
+	f, err := os.OpenFile(rc, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, "\nAddendum: Delete follows the same read-modify-write as Update.")
+	f.Close()
+	git(t, repo, "commit", "-qam", "root cause: an addendum")
+	out, _, code := chant(t, "-C", ws, "status")
+	for _, want := range []string{
+		`003-root-cause\s+research\s+completed`,
+		`004-impact-map\s+research\s+stale\s+.*stale: informed_by \.chant/research/issue-42-root-cause\.md changed in [0-9a-f]{7}; chant run --stale runs it again`,
+		`005-fork-fix\s+code\s+stale\s+.*stale: informed_by \.chant/research/issue-42-root-cause\.md changed in [0-9a-f]{7}; through 004-impact-map`,
+		`006-upstream-pr\s+documentation\s+stale\s+.*its approval was spent by its last run`,
+		`6 specs: 3 completed, 3 stale`,
+	} {
+		if code != 0 || !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("status after the research changed: exit %d, no %s in:\n%s", code, want, out)
+		}
+	}
+	out, errOut, code := chant(t, "-C", ws, "run", "--stale")
+	if code != 0 || !regexp.MustCompile(`(?m)^ok +004-impact-map .*its output is what it was`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^ok +005-fork-fix `).MatchString(out) || strings.Contains(out, "run   006") ||
+		!regexp.MustCompile(`(?m)^  006-upstream-pr: .*approve it again to run it again`).MatchString(out) {
+		t.Fatalf("run --stale: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if out, errOut, code = chant(t, "-C", ws, "approve", "006", "--by", "Test Reviewer"); code != 0 {
+		t.Fatalf("approve the stale gate: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = chant(t, "-C", ws, "run", "--stale")
+	if code != 0 || !regexp.MustCompile(`(?m)^ok +006-upstream-pr `).MatchString(out) {
+		t.Fatalf("run --stale after the approval: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if out, _, code = chant(t, "-C", ws, "drift"); code != 0 || !strings.HasPrefix(out, "Nothing is stale") {
+		t.Errorf("drift after run --stale: exit %d\n%s", code, out)
+	}
+	if s := git(t, repo, "status", "--porcelain"); s != "" {
+		t.Errorf("uncommitted changes after run --stale:\n%s", s)
+	}
 }
 
 func assertPhaseLines(t *testing.T, out string, ids []string) {

@@ -475,4 +475,3 @@ func (opts *runOptions) gateHint(st *plan.State) bool {
 	}
 	return true
 }
-
