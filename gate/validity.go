@@ -203,7 +203,9 @@ func VoidReason(recorded, now string) string {
 // a stale gate needs another.
 func Spent(s *spec.Spec) bool {
 	a := s.Approval
-	return s.BuiltOn != nil && a != nil && a.Commit != "" && a.Commit == s.BuiltOn.Approval
+	// One without a commit was given before approvals recorded theirs,
+	// so before the phase that recorded what it was built on.
+	return s.BuiltOn != nil && a != nil && a.Status == spec.ApprovalApproved && (a.Commit == "" || a.Commit == s.BuiltOn.Approval)
 }
 
 // Deadline is when an unanswered gate expires: approval.expires_after

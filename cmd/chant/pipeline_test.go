@@ -180,7 +180,8 @@ func staleAfterResearchEdit(t *testing.T, ws, repo string) {
 	out, _, code := chant(t, "-C", ws, "status")
 	for _, want := range []string{
 		`003-root-cause\s+research\s+completed`,
-		`004-impact-map\s+research\s+stale\s+.*stale: informed_by \.chant/research/issue-42-root-cause\.md changed in [0-9a-f]{7}; chant run --stale runs it again`,
+		// and, as 003's target, a dependency's output
+		`004-impact-map\s+research\s+stale\s+.*stale: informed_by \.chant/research/issue-42-root-cause\.md changed in [0-9a-f]{7} \(and 1 more\); chant run --stale runs it again`,
 		`005-fork-fix\s+code\s+stale\s+.*stale: informed_by \.chant/research/issue-42-root-cause\.md changed in [0-9a-f]{7}; through 004-impact-map`,
 		`006-upstream-pr\s+documentation\s+stale\s+.*its approval was spent by its last run`,
 		`6 specs: 3 completed, 3 stale`,

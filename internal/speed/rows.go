@@ -80,6 +80,15 @@ var rows = []row{
 		}
 		return pair{first(fmt.Sprintf("the first `chant status`, %d specs", sizes.most), most), first(fmt.Sprintf("the same, %d specs", sizes.many), many)}, err
 	}},
+	{name: "status-stale", target: 1.2, setup: func(b *bench) (pair, error) {
+		recorded, err := b.doneWorkspace("done", sizes.many, true)
+		if err != nil {
+			return pair{}, err
+		}
+		plain, err := b.doneWorkspace("done-plain", sizes.many, false)
+		return pair{b.chantStep(fmt.Sprintf("`chant status`, %d completed specs, staleness computed", sizes.many), recorded, "status"),
+			b.chantStep("the same specs without the records staleness needs", plain, "status")}, err
+	}},
 	demoRow,
 }
 

@@ -253,7 +253,9 @@ func (r *Env) execute(ctx context.Context, s *spec.Spec, ph *Outcome, tree *isol
 	commit, err := p.land(v)
 	ph.Commit = commit
 	ph.Unchanged = len(p.work) == 0 && len(s.Commits) > 0
-	ph.Reproduced = p.reproduced
+	// Said of a re-run of a completed spec, where what depends on it may be
+	// built on its output (not of a run after a reset).
+	ph.Reproduced = p.reproduced && s.Status == spec.StatusCompleted
 	return err
 }
 

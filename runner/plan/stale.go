@@ -45,7 +45,7 @@ func (a *Assessment) staleness(st *State, ck *provenance.Checker, repo *gitrepo.
 		return fmt.Errorf("spec %s: what it was built on: %w", s.ID, err)
 	}
 	st.Changes = changes
-	for _, id := range s.DependsOn {
+	for _, id := range a.Set.Edges(s) {
 		if d := a.States[id]; d != nil && d.Kind == KindStale {
 			st.Through = append(st.Through, id)
 		}

@@ -99,12 +99,15 @@ func (t *Tree) Match(pattern string) ([]string, error) {
 	files, ok := t.dirs[dir]
 	if !ok {
 		var err error
-		if files, err = t.Repo.FilesUnder(t.Commit, t.Paths.Of(dir)); err != nil {
+		if files, err = t.filesUnder(t.Paths.Of(dir)); err != nil {
 			return nil, err
 		}
 		t.dirs[dir] = files
 	}
-	prefix := strings.TrimSuffix(t.Paths.Of(dir), ".")
+	prefix := t.Paths.Of(dir)
+	if prefix == "." {
+		prefix = ""
+	}
 	var out []string
 	for p := range files {
 		ws := path.Join(dir, strings.TrimPrefix(strings.TrimPrefix(p, prefix), "/"))
@@ -116,8 +119,18 @@ func (t *Tree) Match(pattern string) ([]string, error) {
 	return out, nil
 }
 
-// promptPath is the workspace path of a prompt template.
-func promptPath(name string) string { return ".chant/prompts/" + name + ".md" }
+// filesUnder lists the files below a repository path ("." the root).
+func (t *Tree) filesUnder(rel string) (map[string]gitrepo.File, error) {
+	if rel != "." {
+		return t.Repo.FilesUnder(t.Commit, rel)
+	}
+	entries, err := t.Repo.Entries(t.Commit)
+	files := make(map[string]gitrepo.File, len(entries))
+	for _, e := range entries {
+		files[e.Path] = gitrepo.File{Mode: e.Mode, Hash: e.Hash}
+	}
+	return files, err
+}
 
 // PromptOf is how a BuiltOn records a prompt template: its name and the
 // blob of its text (nil: there is none).

@@ -198,3 +198,16 @@ func TestSameOutputs(t *testing.T) {
 }
 
 func at() time.Time { return time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC) }
+
+func TestMatchGlobs(t *testing.T) {
+	_, dir := fixture(t)
+	tree := open(t, dir).tree(t)
+	for pattern, want := range map[string]string{
+		"*.md": "ctx.md", "notes/*.md": "notes/a.md", "src/*/x": "", "*/lib.go": "src/lib.go", "ctx.md": "ctx.md", "gone.md": "gone.md",
+	} {
+		got, err := tree.Match(pattern)
+		if err != nil || strings.Join(got, ",") != want {
+			t.Errorf("Match(%q) = %q, %v; want %q", pattern, got, err, want)
+		}
+	}
+}

@@ -102,11 +102,12 @@ func (t *Tree) matchInto(m map[string]string, pattern string) error {
 	return nil
 }
 
-// deps records the target files of each spec s depends on, as the tree
-// holds them.
+// deps records the target files of each spec s waits on (its graph's
+// edges: its dependencies, a member's prior siblings, a driver's members),
+// as the tree holds them.
 func (t *Tree) deps(set *spec.Set, s *spec.Spec) (map[string]map[string]string, error) {
 	out := map[string]map[string]string{}
-	for _, id := range s.DependsOn {
+	for _, id := range set.Edges(s) {
 		d := set.Get(id)
 		if d == nil {
 			continue
