@@ -95,8 +95,12 @@ func runDecide(opts *decideOptions, approve bool) error {
 		return err
 	}
 	if approve {
-		fmt.Fprintf(opts.stdout, "Approved %s by %s at %s (commit %s), review hash %s.\nRun it with: %s run\n",
-			d.Spec.ID, d.By, d.At.Format(time.RFC3339), d.Commit, gate.ReviewHash(d.Binding), opts.invocation())
+		how := "Run it with: " + opts.invocation() + " run"
+		if d.Spec.Status == spec.StatusCompleted { // stale: it runs again
+			how = "Run it again with: " + opts.invocation() + " run --stale"
+		}
+		fmt.Fprintf(opts.stdout, "Approved %s by %s at %s (commit %s), review hash %s.\n%s\n",
+			d.Spec.ID, d.By, d.At.Format(time.RFC3339), d.Commit, gate.ReviewHash(d.Binding), how)
 	} else {
 		fmt.Fprintf(opts.stdout, "Rejected %s by %s at %s (commit %s). The gate stays closed until someone approves it.\n",
 			d.Spec.ID, d.By, d.At.Format(time.RFC3339), d.Commit)

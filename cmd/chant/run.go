@@ -337,10 +337,10 @@ func (opts *runOptions) summarize(rep *runner.Report) {
 		fmt.Fprintf(out, "Nothing to run: there are no specs yet (write one with: %s add).\n", opts.invocation())
 		return
 	case open == 0 && len(rep.Ran) == 0:
-		fmt.Fprintf(out, "Nothing to run: %s.\n", words.AllCompleted(done))
+		fmt.Fprintf(out, "Nothing to run: %s%s.\n", words.AllCompleted(done), staleCount(a))
 		return
 	case open == 0:
-		fmt.Fprintf(out, "%s.\n", words.UpperFirst(words.AllCompleted(done)))
+		fmt.Fprintf(out, "%s%s.\n", words.UpperFirst(words.AllCompleted(done)), staleCount(a))
 		return
 	case len(rep.Ran) == 0 && len(rep.Refused) == 0:
 		opts.sayNothingReady(notDone, done, open)
@@ -361,6 +361,17 @@ func (opts *runOptions) summarize(rep *runner.Report) {
 	}
 }
 
+// staleCount says how many of the completed specs are stale ("": none).
+func staleCount(a *plan.Assessment) string {
+	n := 0
+	for _, st := range a.States {
+		if st.Kind == plan.KindStale {
+			n++
+		}
+	}
+	return map[bool]string{true: fmt.Sprintf(", %d of them stale", n)}[n > 0]
+}
+
 // sayStale names the stale specs the run left, with why, and how to run
 // them again (or keep them).
 func (opts *runOptions) sayStale(rep *runner.Report) {
@@ -379,7 +390,7 @@ func (opts *runOptions) sayStale(rep *runner.Report) {
 	}
 	how := fmt.Sprintf("run them again with: %s run --stale", opts.invocation())
 	if opts.stale {
-		how = "they could not run again now"
+		how = "not run again in this run"
 	}
 	fmt.Fprintf(opts.stdout, "\nStale, built on something that changed since they ran (%s; or keep one as it is: %s accept ID --reason TEXT):\n%s\n",
 		how, opts.invocation(), strings.Join(lines, "\n"))

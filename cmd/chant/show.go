@@ -98,7 +98,7 @@ func runShow(opts *showOptions) error {
 	if st.Kind == plan.KindInvalid {
 		status += " (its file says " + s.Status + ")"
 	}
-	if w := st.Why(); w != "" && st.Kind != plan.KindInvalid && st.Kind != plan.KindFailed {
+	if w := st.Why(); w != "" && st.Kind != plan.KindInvalid && st.Kind != plan.KindFailed && st.Kind != plan.KindStale {
 		status += " (" + w + ")"
 	}
 	row("Status", status)
@@ -112,7 +112,7 @@ func runShow(opts *showOptions) error {
 		row("Stale", c.String())
 	}
 	if len(st.Through) > 0 {
-		row("Stale", a.Root(st))
+		row("Stale", a.ThroughWhy(st))
 	}
 	if ac := s.Accepted; ac != nil {
 		row("Accepted", strings.TrimSuffix(fmt.Sprintf("by %s at %s: %s", ac.By, ac.At, ac.Reason), ": "))
@@ -134,6 +134,9 @@ func runShow(opts *showOptions) error {
 		}
 		if g := st.Gate; g != nil && g.Reason != "" {
 			ap += ": " + g.Reason
+		}
+		if g := st.Gate; g != nil && g.Void != "" {
+			ap += " (" + g.Void + ")"
 		}
 		row("Approval", "required, "+ap)
 	}

@@ -96,21 +96,37 @@ func (st *State) StaleReason() string {
 	return strings.Join(parts, "; ")
 }
 
-// Root names what a stale spec is stale through, to its first change: a
-// chain of dependencies and the change at its end.
+// Root says in a line why a stale spec is stale: what of its own inputs
+// changed, else ThroughWhy.
 func (a *Assessment) Root(st *State) string {
-	var chain []string
-	for cur := st; cur != nil && cur.Kind == KindStale; {
-		if len(cur.Changes) > 0 || len(cur.Through) == 0 {
-			if len(chain) == 0 {
-				return cur.StaleReason()
-			}
-			return "through " + strings.Join(chain, " → ") + ": " + cur.Changes[0].String()
-		}
+	if len(st.Changes) > 0 {
+		return st.StaleReason()
+	}
+	return a.ThroughWhy(st)
+}
+
+// ThroughWhy says why a spec is stale through what it depends on: the
+// stale dependencies back to one that changed itself, and its change
+// ("through b → a: informed_by notes.md changed in 1a2b3c4"); "" when it
+// is not stale through any.
+func (a *Assessment) ThroughWhy(st *State) string {
+	if len(st.Through) == 0 {
+		return ""
+	}
+	chain := []string{st.Through[0]}
+	cur := a.States[st.Through[0]]
+	for len(cur.Changes) == 0 && len(cur.Through) > 0 {
 		chain = append(chain, cur.Through[0])
 		cur = a.States[cur.Through[0]]
 	}
-	return st.StaleReason()
+	msg := "through " + strings.Join(chain, " → ")
+	if len(cur.Changes) > 0 {
+		msg += ": " + cur.Changes[0].String()
+	}
+	if n := len(st.Through); n > 1 {
+		msg += fmt.Sprintf(" (and %s)", strings.Join(st.Through[1:], ", "))
+	}
+	return msg
 }
 
 // Staleness says why a spec of w is stale ("": it is not), reading the
