@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/chant-run/chant/spec/builton"
 	"github.com/chant-run/chant/spec/doc"
 	"gopkg.in/yaml.v3"
 )
@@ -101,10 +102,10 @@ type Fields struct {
 	Tracks []string `yaml:"tracks"`
 	Origin []string `yaml:"origin"`
 	// BuiltOn and Outputs are what its last phase was built on and made
-	// (see BuiltOn); Accepted, who last said it stands as it is.
-	BuiltOn  *BuiltOn          `yaml:"built_on"`
-	Outputs  map[string]string `yaml:"outputs"`
-	Accepted *Acceptance       `yaml:"accepted"`
+	// (package builton); Accepted, who last said it stands as it is.
+	BuiltOn  *builton.Record `yaml:"built_on"`
+	Outputs  builton.Blobs   `yaml:"outputs"`
+	Accepted *Acceptance     `yaml:"accepted"`
 }
 
 // fieldIndex maps each key of Fields to its field's index, read once from

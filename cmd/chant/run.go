@@ -363,13 +363,7 @@ func (opts *runOptions) summarize(rep *runner.Report) {
 
 // staleCount says how many of the completed specs are stale ("": none).
 func staleCount(a *plan.Assessment) string {
-	n := 0
-	for _, st := range a.States {
-		if st.Kind == plan.KindStale {
-			n++
-		}
-	}
-	return map[bool]string{true: fmt.Sprintf(", %d of them stale", n)}[n > 0]
+	return map[bool]string{true: fmt.Sprintf(", %d of them stale", a.Count(plan.KindStale))}[a.Count(plan.KindStale) > 0]
 }
 
 // sayStale names the stale specs the run left, with why, and how to run

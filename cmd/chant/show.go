@@ -108,14 +108,11 @@ func runShow(opts *showOptions) error {
 	for _, f := range st.Failure {
 		row("Failed", f)
 	}
-	for _, c := range st.Changes {
-		row("Stale", c.String())
+	for _, line := range a.StaleLines(st) {
+		row("Stale", line)
 	}
-	if len(st.Through) > 0 {
-		row("Stale", a.ThroughWhy(st))
-	}
-	if ac := s.Accepted; ac != nil {
-		row("Accepted", strings.TrimSuffix(fmt.Sprintf("by %s at %s: %s", ac.By, ac.At, ac.Reason), ": "))
+	if s.Accepted != nil {
+		row("Accepted", s.Accepted.String())
 	}
 	row("Depends on", strings.Join(s.DependsOn, ", "))
 	row("Target files", strings.Join(s.TargetFiles, ", "))

@@ -93,6 +93,45 @@ func (r *Repo) FileAt(commit plumbing.Hash, path string) (File, error) {
 	return r.fileInTree(tree, path)
 }
 
+// FilesIn lists the files directly in the directory dir ("" the root) of
+// a tree, by name; empty when there is no such directory.
+func (r *Repo) FilesIn(tree plumbing.Hash, dir string) (map[string]File, error) {
+	if dir != "" {
+		d, err := r.dirInTree(tree, dir)
+		if err != nil || d.IsZero() {
+			return map[string]File{}, err
+		}
+		tree = d
+	}
+	entries, err := r.tree(tree)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]File, len(entries))
+	for _, e := range entries {
+		if e.Mode != filemode.Dir {
+			out[e.Name] = File{Mode: uint32(e.Mode), Hash: e.Hash}
+		}
+	}
+	return out, nil
+}
+
+// dirInTree is the tree of directory dir in tree; zero if there is none.
+func (r *Repo) dirInTree(tree plumbing.Hash, dir string) (plumbing.Hash, error) {
+	for _, name := range strings.Split(dir, "/") {
+		entries, err := r.tree(tree)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		i := findEntry(entries, name)
+		if i < 0 || entries[i].Mode != filemode.Dir {
+			return plumbing.ZeroHash, nil
+		}
+		tree = entries[i].Hash
+	}
+	return tree, nil
+}
+
 // FileInTree returns what path holds in a tree (see TreeOf).
 func (r *Repo) FileInTree(tree plumbing.Hash, path string) (File, error) {
 	if tree.IsZero() {

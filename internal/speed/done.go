@@ -110,12 +110,12 @@ func writeRecords(dir string) error {
 		}
 		e := doc.NewEditor(s.Bytes())
 		e.Set("built_on", provenance.KV(built))
-		e.Set("outputs", provenance.MapKV(outputs))
+		e.Set("outputs", provenance.BlobsKV(outputs))
 		data, err := e.Bytes()
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(s.Path, data, 0o644); err != nil {
+		if err := os.WriteFile(w.SpecPath(s.ID), data, 0o644); err != nil {
 			return err
 		}
 	}

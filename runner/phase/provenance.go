@@ -31,10 +31,10 @@ func (p *phase) setProvenance(e *doc.Editor) error {
 	if err != nil {
 		return err
 	}
-	p.reproduced = p.spec.Outputs != nil && provenance.SameOutputs(p.spec.Outputs, outputs)
+	p.reproduced = p.spec.Outputs != nil && p.spec.Outputs.Equal(outputs)
 	e.Set("built_on", provenance.KV(built))
 	if len(outputs) > 0 {
-		e.Set("outputs", provenance.MapKV(outputs))
+		e.Set("outputs", provenance.BlobsKV(outputs))
 	} else {
 		e.Delete("outputs")
 	}

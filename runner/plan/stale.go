@@ -21,28 +21,40 @@ import (
 // again. A stale spec runs again with run --stale once nothing it depends
 // on is stale; a stale gate, once approved again.
 
-// checker is what tells the inputs' changes, against HEAD; nil without a
-// repository or a commit, where nothing is stale.
-func checker(w *spec.Workspace, set *spec.Set, repo *gitrepo.Repo) (*provenance.Checker, error) {
+// verdicts are what changed of the inputs of each completed spec that
+// records them, against HEAD, by ID; nil without a repository or a
+// commit, where nothing is stale.
+func verdicts(w *spec.Workspace, set *spec.Set, repo *gitrepo.Repo) (map[string][]provenance.Change, error) {
 	if repo == nil {
 		return nil, nil
 	}
+	var judged []*spec.Spec
+	for _, s := range set.Specs {
+		if s.Status == spec.StatusCompleted && s.BuiltOn != nil && !s.Archived {
+			judged = append(judged, s)
+		}
+	}
 	head, err := repo.ReadHead()
-	if err != nil || head.Commit.IsZero() {
+	if err != nil || head.Commit.IsZero() || len(judged) == 0 {
 		return nil, nil // no commit yet: nothing has landed
 	}
-	return provenance.NewChecker(w, set, repo, head.Commit)
+	ck, err := provenance.NewChecker(w, set, repo, head.Commit)
+	if err != nil {
+		return nil, err
+	}
+	changes, err := ck.All(judged)
+	if err != nil {
+		return nil, fmt.Errorf("what the completed specs were built on: %w", err)
+	}
+	return changes, nil
 }
 
-// staleness decides whether the completed spec of st is stale.
-func (a *Assessment) staleness(st *State, ck *provenance.Checker, repo *gitrepo.Repo) error {
+// staleness decides whether the completed spec of st is stale; changes
+// are what changed of its inputs (see verdicts).
+func (a *Assessment) staleness(st *State, changes []provenance.Change, repo *gitrepo.Repo) {
 	s := st.Spec
-	if s.BuiltOn == nil || ck == nil {
-		return nil // completed before chant recorded it: not judged
-	}
-	changes, err := ck.Changes(s)
-	if err != nil {
-		return fmt.Errorf("spec %s: what it was built on: %w", s.ID, err)
+	if s.BuiltOn == nil || repo == nil {
+		return // completed before chant recorded it: not judged
 	}
 	st.Changes = changes
 	for _, id := range a.Set.Edges(s) {
@@ -51,14 +63,13 @@ func (a *Assessment) staleness(st *State, ck *provenance.Checker, repo *gitrepo.
 		}
 	}
 	if len(changes) == 0 && len(st.Through) == 0 {
-		return nil
+		return
 	}
 	st.Kind, st.clear = KindStale, len(st.Through) == 0
 	if s.Gate() {
 		st.Gate = a.staleGate(st, repo)
 		st.clear = st.clear && st.Gate.Void == ""
 	}
-	return nil
 }
 
 // staleGate is where a stale gate's approval stands: the approval its
@@ -103,6 +114,30 @@ func (a *Assessment) Root(st *State) string {
 		return st.StaleReason()
 	}
 	return a.ThroughWhy(st)
+}
+
+// Count is how many specs are of kind k.
+func (a *Assessment) Count(k Kind) int {
+	n := 0
+	for _, st := range a.States {
+		if st.Kind == k {
+			n++
+		}
+	}
+	return n
+}
+
+// StaleLines say why a spec is stale, a line each: each change of its
+// own inputs, then what it is stale through (show).
+func (a *Assessment) StaleLines(st *State) []string {
+	var out []string
+	for _, c := range st.Changes {
+		out = append(out, c.String())
+	}
+	if len(st.Through) > 0 {
+		out = append(out, a.ThroughWhy(st))
+	}
+	return out
 }
 
 // ThroughWhy says why a spec is stale through what it depends on: the

@@ -173,7 +173,7 @@ func Assess(w *spec.Workspace, set *spec.Set, now time.Time, opts AssessOptions)
 			cycles[s.ID] = ids
 		}
 	}
-	ck, err := checker(w, set, repo)
+	changed, err := verdicts(w, set, repo)
 	if err != nil {
 		return nil, err
 	}
@@ -193,9 +193,7 @@ func Assess(w *spec.Workspace, set *spec.Set, now time.Time, opts AssessOptions)
 			st.Kind = KindInvalid
 		case s.Status == spec.StatusCompleted:
 			st.Kind = KindCompleted
-			if err := a.staleness(st, ck, repo); err != nil {
-				return nil, err
-			}
+			a.staleness(st, changed[s.ID], repo)
 		case s.Status == spec.StatusCancelled:
 			st.Kind = KindCancelled
 		case s.Status == spec.StatusInProgress:

@@ -17,22 +17,23 @@ import (
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/builton"
 	"github.com/chant-run/chant/spec/templates"
 )
 
-// None is what a BuiltOn records for a file that was not there.
-const None = "none"
+// None is what a record holds for a file that was not there.
+const None = builton.None
 
 // Blob is how a BuiltOn records a file: its blob hash, shortened.
 func Blob(f gitrepo.File) string {
 	if !f.Exists() {
 		return None
 	}
-	return f.Hash.String()[:spec.ShortHash]
+	return f.Hash.String()[:builton.ShortHash]
 }
 
 // BlobOf is Blob of a file's content.
-func BlobOf(data []byte) string { return gitrepo.BlobHash(data).String()[:spec.ShortHash] }
+func BlobOf(data []byte) string { return gitrepo.BlobHash(data).String()[:builton.ShortHash] }
 
 // AgentHash is the hash of what decides which agent does a spec's work:
 // the provider, the models and the command (not its timeout or sandbox,
@@ -43,7 +44,7 @@ func AgentHash(cfg *spec.Config) string {
 		"command": cfg.Agent.Command,
 	})
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])[:spec.ShortHash]
+	return hex.EncodeToString(sum[:])[:builton.ShortHash]
 }
 
 // Tree reads the files of one commit's tree by workspace path, each once.
@@ -52,8 +53,9 @@ type Tree struct {
 	Commit plumbing.Hash
 	Paths  spec.RepoPaths
 	tree   plumbing.Hash
-	files  map[string]gitrepo.File
-	dirs   map[string]map[string]gitrepo.File
+	files  map[string]gitrepo.File            // by workspace path
+	inDir  map[string]map[string]gitrepo.File // a directory's files by name, by repository path
+	dirs   map[string]map[string]gitrepo.File // every file below a directory, by repository path (Match)
 }
 
 // NewTree reads commit's tree in repo, for workspace w.
@@ -63,18 +65,27 @@ func NewTree(w *spec.Workspace, repo *gitrepo.Repo, commit plumbing.Hash) (*Tree
 		return nil, err
 	}
 	return &Tree{Repo: repo, Commit: commit, Paths: w.InRepo(repo.Root), tree: tree,
-		files: map[string]gitrepo.File{}, dirs: map[string]map[string]gitrepo.File{}}, nil
+		files: map[string]gitrepo.File{}, inDir: map[string]map[string]gitrepo.File{}, dirs: map[string]map[string]gitrepo.File{}}, nil
 }
 
-// File is what the workspace path p holds in the tree.
+// File is what the workspace path p holds in the tree: looked up in its
+// directory's files, read once for all the lookups there.
 func (t *Tree) File(p string) (gitrepo.File, error) {
 	if f, ok := t.files[p]; ok {
 		return f, nil
 	}
-	f, err := t.Repo.FileInTree(t.tree, t.Paths.Of(p))
-	if err != nil {
-		return gitrepo.File{}, err
+	rel := t.Paths.Of(p)
+	dir, name := path.Split(rel)
+	dir = strings.TrimSuffix(dir, "/")
+	files, ok := t.inDir[dir]
+	if !ok {
+		var err error
+		if files, err = t.Repo.FilesIn(t.tree, dir); err != nil {
+			return gitrepo.File{}, err
+		}
+		t.inDir[dir] = files
 	}
+	f := files[name]
 	t.files[p] = f
 	return f, nil
 }
@@ -157,7 +168,7 @@ func fileFields(s *spec.Spec) [][2]any {
 	return [][2]any{{"context", s.Context}, {"informed_by", s.InformedBy}, {"tracks", s.Tracks}, {"origin", s.Origin}}
 }
 
-func recorded(b *spec.BuiltOn, key string) map[string]string {
+func recorded(b *builton.Record, key string) builton.Blobs {
 	switch key {
 	case "context":
 		return b.Context
@@ -169,18 +180,19 @@ func recorded(b *spec.BuiltOn, key string) map[string]string {
 	return b.Origin
 }
 
-func setRecorded(b *spec.BuiltOn, key string, m map[string]string) {
-	if len(m) == 0 {
-		m = nil
+func setRecorded(b *builton.Record, key string, m map[string]string) {
+	files := builton.FromMap(m)
+	if len(files) == 0 {
+		files = nil
 	}
 	switch key {
 	case "context":
-		b.Context = m
+		b.Context = files
 	case "informed_by":
-		b.InformedBy = m
+		b.InformedBy = files
 	case "tracks":
-		b.Tracks = m
+		b.Tracks = files
 	default:
-		b.Origin = m
+		b.Origin = files
 	}
 }

@@ -3,6 +3,7 @@ package provenance
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/builton"
 	"github.com/chant-run/chant/spec/doc"
 )
 
@@ -189,11 +191,25 @@ func TestOwnHashKeptByTheListingCache(t *testing.T) {
 	}
 }
 
-func TestSameOutputs(t *testing.T) {
-	a := map[string]string{"x": "1", "y": "2"}
-	if !SameOutputs(a, map[string]string{"y": "2", "x": "1"}) || SameOutputs(a, map[string]string{"x": "1"}) ||
-		SameOutputs(a, map[string]string{"x": "1", "y": "3"}) || SameOutputs(a, map[string]string{"x": "1", "z": "2"}) {
-		t.Error("SameOutputs disagrees with map equality")
+func TestRecordSurvivesTheListingCache(t *testing.T) {
+	r := builton.Record{Spec: "a", Prompt: "standard 0123", Agent: "b", Approval: "c0ffee",
+		InformedBy: builton.Blobs{{Path: "\x00odd", Hash: builton.None}, {Path: "x y.md", Hash: "1"}},
+		Deps:       builton.Deps{{ID: "up", Files: builton.Blobs{{Path: "up.txt", Hash: "2"}}}, {ID: "empty"}}}
+	data, err := r.GobEncode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back builton.Record
+	if err := back.GobDecode(data); err != nil || !reflect.DeepEqual(back, r) {
+		t.Errorf("decoded %+v, %v; want %+v", back, err, r)
+	}
+	for n := range data {
+		if err := new(builton.Record).GobDecode(data[:n]); err == nil {
+			t.Errorf("a record cut at %d of %d bytes decodes", n, len(data))
+		}
+	}
+	if !r.InformedBy.Equal(builton.FromMap(map[string]string{"\x00odd": builton.None, "x y.md": "1"})) || r.InformedBy.Equal(r.Context) {
+		t.Error("Equal disagrees with the files")
 	}
 }
 

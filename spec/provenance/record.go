@@ -2,10 +2,10 @@ package provenance
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/builton"
 	"github.com/chant-run/chant/spec/doc"
 )
 
@@ -21,10 +21,10 @@ type Given struct {
 
 // Record is what the phase was built on. Context and informed_by files
 // are recorded as the agent was given them; the rest as the base holds it.
-func Record(w *spec.Workspace, set *spec.Set, g Given) (*spec.BuiltOn, error) {
+func Record(w *spec.Workspace, set *spec.Set, g Given) (*builton.Record, error) {
 	c := g.Contract
 	s := c.Spec
-	b := &spec.BuiltOn{Spec: s.OwnHash(), Prompt: PromptOf(c.PromptName, c.Template), Agent: AgentHash(w.Config), Approval: g.Approval}
+	b := &builton.Record{Spec: s.OwnHash(), Prompt: PromptOf(c.PromptName, c.Template), Agent: AgentHash(w.Config), Approval: g.Approval}
 	given := map[string]string{}
 	for _, f := range c.Inputs {
 		if f.Missing {
@@ -61,12 +61,12 @@ func Record(w *spec.Workspace, set *spec.Set, g Given) (*spec.BuiltOn, error) {
 
 // Current is what s would record if it ran on tree now: chant accept
 // records it.
-func Current(w *spec.Workspace, set *spec.Set, s *spec.Spec, t *Tree) (*spec.BuiltOn, error) {
+func Current(w *spec.Workspace, set *spec.Set, s *spec.Spec, t *Tree) (*builton.Record, error) {
 	prompt, err := t.prompt(w, spec.PromptName(w.Config, s, ""))
 	if err != nil {
 		return nil, err
 	}
-	b := &spec.BuiltOn{Spec: s.OwnHash(), Prompt: prompt, Agent: AgentHash(w.Config)}
+	b := &builton.Record{Spec: s.OwnHash(), Prompt: prompt, Agent: AgentHash(w.Config)}
 	if s.BuiltOn != nil {
 		b.Approval = s.BuiltOn.Approval
 	}
@@ -105,8 +105,8 @@ func (t *Tree) matchInto(m map[string]string, pattern string) error {
 // deps records the target files of each spec s waits on (its graph's
 // edges: its dependencies, a member's prior siblings, a driver's members),
 // as the tree holds them.
-func (t *Tree) deps(set *spec.Set, s *spec.Spec) (map[string]map[string]string, error) {
-	out := map[string]map[string]string{}
+func (t *Tree) deps(set *spec.Set, s *spec.Spec) (builton.Deps, error) {
+	var out builton.Deps
 	for _, id := range set.Edges(s) {
 		d := set.Get(id)
 		if d == nil {
@@ -118,91 +118,67 @@ func (t *Tree) deps(set *spec.Set, s *spec.Spec) (map[string]map[string]string, 
 				return nil, fmt.Errorf("%s's target files: %w", id, err)
 			}
 		}
-		out[id] = m
+		if len(m) > 0 {
+			out = append(out, builton.Dep{ID: id, Files: builton.FromMap(m)})
+		}
 	}
-	if len(out) == 0 {
-		return nil, nil
-	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
 
 // Outputs records the target files of s at its work commit: those the
-// phase wrote (by repository path: content, nil for a removed file) and
-// the rest as the base holds them.
-func Outputs(s *spec.Spec, base *Tree, written map[string][]byte) (map[string]string, error) {
+// phase wrote (by repository path: content) and the rest as the base
+// holds them.
+func Outputs(s *spec.Spec, base *Tree, written map[string][]byte) (builton.Blobs, error) {
 	out := map[string]string{}
 	for _, p := range s.TargetFiles {
-		data, ok := written[base.Paths.Of(p)]
-		switch {
-		case ok && data == nil:
-			out[p] = None
-		case ok:
+		if data, ok := written[base.Paths.Of(p)]; ok {
 			out[p] = BlobOf(data)
-		default:
-			b, err := base.Blob(p)
-			if err != nil {
-				return nil, err
-			}
-			out[p] = b
+			continue
 		}
+		b, err := base.Blob(p)
+		if err != nil {
+			return nil, err
+		}
+		out[p] = b
 	}
 	if len(out) == 0 {
 		return nil, nil
 	}
-	return out, nil
-}
-
-// SameOutputs reports whether a phase's outputs are those recorded
-// before: early cutoff, nothing built on it changes.
-func SameOutputs(before, after map[string]string) bool {
-	if len(before) != len(after) {
-		return false
-	}
-	keys := make([]string, 0, len(before))
-	for k := range before {
-		keys = append(keys, k)
-	}
-	return !slices.ContainsFunc(keys, func(k string) bool { return before[k] != after[k] })
+	return builton.FromMap(out), nil
 }
 
 // KV is b as the frontmatter holds it.
-func KV(b *spec.BuiltOn) []doc.KV {
+func KV(b *builton.Record) []doc.KV {
 	out := []doc.KV{{Key: "spec", Value: b.Spec}, {Key: "prompt", Value: b.Prompt}, {Key: "agent", Value: b.Agent}}
 	if b.Approval != "" {
 		out = append(out, doc.KV{Key: "approval", Value: b.Approval})
 	}
 	for _, f := range []struct {
-		key string
-		m   map[string]string
+		key   string
+		files builton.Blobs
 	}{{"context", b.Context}, {"informed_by", b.InformedBy}, {"tracks", b.Tracks}, {"origin", b.Origin}} {
-		if len(f.m) > 0 {
-			out = append(out, doc.KV{Key: f.key, Value: MapKV(f.m)})
+		if len(f.files) > 0 {
+			out = append(out, doc.KV{Key: f.key, Value: BlobsKV(f.files)})
 		}
 	}
-	if len(b.Deps) > 0 {
-		ids := make([]string, 0, len(b.Deps))
-		for id := range b.Deps {
-			ids = append(ids, id)
+	var deps []doc.KV
+	for _, d := range b.Deps {
+		if len(d.Files) > 0 {
+			deps = append(deps, doc.KV{Key: d.ID, Value: BlobsKV(d.Files)})
 		}
-		sort.Strings(ids)
-		var deps []doc.KV
-		for _, id := range ids {
-			if len(b.Deps[id]) > 0 {
-				deps = append(deps, doc.KV{Key: id, Value: MapKV(b.Deps[id])})
-			}
-		}
-		if len(deps) > 0 {
-			out = append(out, doc.KV{Key: "deps", Value: deps})
-		}
+	}
+	if len(deps) > 0 {
+		out = append(out, doc.KV{Key: "deps", Value: deps})
 	}
 	return out
 }
 
-// MapKV is a map of paths to blobs as the frontmatter holds it, by path.
-func MapKV(m map[string]string) []doc.KV {
-	var out []doc.KV
-	for k, v := range sorted(m) {
-		out = append(out, doc.KV{Key: k, Value: v})
+// BlobsKV is a record of files as the frontmatter holds it, by path.
+func BlobsKV(files builton.Blobs) []doc.KV {
+	out := make([]doc.KV, len(files))
+	for i, f := range files {
+		out[i] = doc.KV{Key: f.Path, Value: f.Hash}
 	}
 	return out
 }

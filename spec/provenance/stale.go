@@ -2,13 +2,13 @@ package provenance
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/builton"
 	"github.com/chant-run/chant/spec/doc"
 )
 
@@ -58,13 +58,15 @@ func (c Change) String() string {
 }
 
 // Checker tells what changed in the inputs of completed specs, against
-// one commit of the branch (its Tree).
+// one commit of the branch (its Tree, read when first needed).
 type Checker struct {
 	W    *spec.Workspace
 	Set  *spec.Set
-	Tree *Tree
-	// lazily: the agent's hash now, each prompt's, each path's last
-	// change, the branch's first-parent line
+	Repo *gitrepo.Repo
+	Head plumbing.Hash
+	// lazily: the tree, each prompt's record, each path's last change, the
+	// branch's first-parent line
+	tree    *Tree
 	agent   string
 	prompts map[string]string
 	changed map[string]string
@@ -74,11 +76,19 @@ type Checker struct {
 
 // NewChecker checks against the commit head of repo.
 func NewChecker(w *spec.Workspace, set *spec.Set, repo *gitrepo.Repo, head plumbing.Hash) (*Checker, error) {
-	t, err := NewTree(w, repo, head)
-	if err != nil {
-		return nil, err
+	return &Checker{W: w, Set: set, Repo: repo, Head: head, agent: AgentHash(w.Config), prompts: map[string]string{}, changed: map[string]string{}}, nil
+}
+
+// Tree is the tree of the commit checked against.
+func (c *Checker) Tree() (*Tree, error) {
+	if c.tree == nil {
+		t, err := NewTree(c.W, c.Repo, c.Head)
+		if err != nil {
+			return nil, err
+		}
+		c.tree = t
 	}
-	return &Checker{W: w, Set: set, Tree: t, agent: AgentHash(w.Config), prompts: map[string]string{}, changed: map[string]string{}}, nil
+	return c.tree, nil
 }
 
 // Changes lists what differs between what s was built on and the branch
@@ -89,6 +99,10 @@ func (c *Checker) Changes(s *spec.Spec) ([]Change, error) {
 	if b == nil {
 		return nil, nil
 	}
+	tree, err := c.Tree()
+	if err != nil {
+		return nil, err
+	}
 	var out []Change
 	if own := s.OwnHash(); own != b.Spec {
 		out = append(out, Change{Input: "spec", Path: c.W.Rel(c.W.SpecPath(s.ID)), Was: b.Spec, Now: own})
@@ -96,8 +110,7 @@ func (c *Checker) Changes(s *spec.Spec) ([]Change, error) {
 	name := spec.PromptName(c.W.Config, s, "")
 	prompt, ok := c.prompts[name]
 	if !ok {
-		var err error
-		if prompt, err = c.Tree.prompt(c.W, name); err != nil {
+		if prompt, err = tree.prompt(c.W, name); err != nil {
 			return nil, err
 		}
 		c.prompts[name] = prompt
@@ -110,30 +123,23 @@ func (c *Checker) Changes(s *spec.Spec) ([]Change, error) {
 	}
 	for _, kv := range fileFields(s) {
 		key, patterns := kv[0].(string), kv[1].([]string)
-		now := map[string]string{}
-		for _, p := range patterns {
-			if err := c.Tree.matchInto(now, p); err != nil {
-				return nil, err
-			}
+		changes, err := c.files(recorded(b, key), patterns)
+		if err != nil {
+			return nil, err
 		}
-		for _, ch := range diff(recorded(b, key), now) {
+		for _, ch := range changes {
 			ch.Input = key
 			out = append(out, ch)
 		}
 	}
-	deps := make([]string, 0, len(b.Deps))
-	for id := range b.Deps {
-		deps = append(deps, id)
-	}
-	sort.Strings(deps)
-	for _, id := range deps {
-		for p, was := range sorted(b.Deps[id]) {
-			now, err := c.Tree.Blob(p)
+	for _, d := range b.Deps {
+		for _, f := range d.Files {
+			now, err := tree.Blob(f.Path)
 			if err != nil {
 				return nil, err
 			}
-			if now != was {
-				out = append(out, Change{Input: "dependency", Dep: id, Path: p, Was: was, Now: now})
+			if now != f.Hash {
+				out = append(out, Change{Input: "dependency", Dep: d.ID, Path: f.Path, Was: f.Hash, Now: now})
 			}
 		}
 	}
@@ -145,41 +151,51 @@ func (c *Checker) Changes(s *spec.Spec) ([]Change, error) {
 	return out, nil
 }
 
-// diff lists the files whose recorded blob differs from now, and those
-// matched now and not recorded, by path.
-func diff(was, now map[string]string) []Change {
+// files lists what differs between the files recorded and what patterns
+// match in the tree now. Where every pattern is a plain path that was
+// recorded (as a rule), each is one lookup.
+func (c *Checker) files(was builton.Blobs, patterns []string) ([]Change, error) {
+	plain := len(was) == len(patterns)
+	for _, p := range patterns {
+		if _, ok := was.Get(p); !ok || strings.ContainsAny(p, `*?[\`) {
+			plain = false
+			break
+		}
+	}
 	var out []Change
-	for p, w := range sorted(was) {
-		n, ok := now[p]
+	if plain {
+		for _, f := range was {
+			now, err := c.tree.Blob(f.Path)
+			if err != nil {
+				return nil, err
+			}
+			if now != f.Hash {
+				out = append(out, Change{Path: f.Path, Was: f.Hash, Now: now})
+			}
+		}
+		return out, nil
+	}
+	now := map[string]string{}
+	for _, p := range patterns {
+		if err := c.tree.matchInto(now, p); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range was {
+		n, ok := now[f.Path]
 		if !ok {
 			n = None
 		}
-		if n != w {
-			out = append(out, Change{Path: p, Was: w, Now: n})
+		if n != f.Hash {
+			out = append(out, Change{Path: f.Path, Was: f.Hash, Now: n})
 		}
 	}
-	for p, n := range sorted(now) {
-		if _, ok := was[p]; !ok && n != None {
-			out = append(out, Change{Path: p, Was: None, Now: n})
+	for _, f := range builton.FromMap(now) {
+		if _, ok := was.Get(f.Path); !ok && f.Hash != None {
+			out = append(out, Change{Path: f.Path, Was: None, Now: f.Hash})
 		}
 	}
-	return out
-}
-
-// sorted iterates a map by key.
-func sorted(m map[string]string) func(func(string, string) bool) {
-	return func(yield func(string, string) bool) {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if !yield(k, m[k]) {
-				return
-			}
-		}
-	}
+	return out, nil
 }
 
 // historyLimit bounds how far back the last change of a file is looked for.
@@ -192,13 +208,13 @@ func (c *Checker) lastChange(p string) string {
 		return h
 	}
 	found := ""
-	repo, rel := c.Tree.Repo, c.Tree.Paths.Of(p)
+	repo, rel := c.tree.Repo, c.tree.Paths.Of(p)
 	if !c.walked {
-		c.history, _, _ = repo.FirstParents(c.Tree.Commit, plumbing.ZeroHash, historyLimit)
+		c.history, _, _ = repo.FirstParents(c.tree.Commit, plumbing.ZeroHash, historyLimit)
 		c.walked = true
 	}
 	if commits := c.history; len(commits) > 0 {
-		cur, _ := repo.FileAt(c.Tree.Commit, rel)
+		cur, _ := repo.FileAt(c.tree.Commit, rel)
 		for i, h := range commits {
 			var prev gitrepo.File
 			if i+1 < len(commits) {

@@ -1,0 +1,107 @@
+package provenance
+
+import (
+	"bytes"
+	"encoding/gob"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/chant-run/chant/internal/safefs"
+	"github.com/chant-run/chant/spec"
+	"github.com/chant-run/chant/spec/builton"
+)
+
+// The verdicts cache: what All found against one commit, kept in chant's
+// state directory, so that command after command on the same commit reads
+// no tree. A commit's content never changes; what the workspace adds (the
+// agent, the default prompt) and every spec's own hash and record are
+// summed into its key, so that any change to them is a miss.
+
+// verdictsVersion changes whenever what Changes finds, or how, changes.
+const verdictsVersion = 1
+
+type verdicts struct {
+	Version int
+	Head    string
+	Key     uint64
+	Changes map[string][]Change // the specs with changes
+}
+
+// All lists what changed for each of specs (completed, with a record),
+// by ID (those with changes only), from the cache when it holds them for
+// this commit and these specs, else by Changes, and then keeps them.
+func (c *Checker) All(specs []*spec.Spec) (map[string][]Change, error) {
+	key := c.key(specs)
+	path := filepath.Join(c.Repo.StateDir(), "cache", "verdicts")
+	if data, err := os.ReadFile(path); err == nil {
+		var v verdicts
+		if gob.NewDecoder(bytes.NewReader(data)).Decode(&v) == nil && v.Version == verdictsVersion && v.Head == c.Head.String() && v.Key == key {
+			return v.Changes, nil
+		}
+	}
+	out := map[string][]Change{}
+	for _, s := range specs {
+		changes, err := c.Changes(s)
+		if err != nil {
+			return nil, err
+		}
+		if len(changes) > 0 {
+			out[s.ID] = changes
+		}
+	}
+	var buf bytes.Buffer
+	if gob.NewEncoder(&buf).Encode(verdicts{verdictsVersion, c.Head.String(), key, out}) == nil {
+		// Best effort: a read-only repository is read as if there were none.
+		if os.MkdirAll(filepath.Dir(path), 0o777) == nil {
+			safefs.WriteFileAtomic(path, buf.Bytes())
+		}
+	}
+	return out, nil
+}
+
+// key sums what the verdicts of specs depend on besides the commit: the
+// agent, the default prompt, and each spec's ID, prompt, own hash and
+// record.
+func (c *Checker) key(specs []*spec.Spec) uint64 {
+	h := fnv.New64a()
+	put := func(s string) {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	put(c.agent)
+	put(c.W.Config.Defaults.Prompt)
+	sorted := append([]*spec.Spec(nil), specs...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].ID < sorted[j].ID })
+	blobs := func(b builton.Blobs) {
+		put("")
+		for _, f := range b {
+			put(f.Path)
+			put(f.Hash)
+		}
+	}
+	for _, s := range sorted {
+		b := s.BuiltOn
+		put(s.ID)
+		put(s.Prompt)
+		put(s.OwnHash())
+		put(b.Spec)
+		put(b.Prompt)
+		put(b.Agent)
+		for _, p := range [][]string{s.Context, s.InformedBy, s.Tracks, s.Origin} {
+			put("")
+			for _, x := range p {
+				put(x)
+			}
+		}
+		for _, f := range []builton.Blobs{b.Context, b.InformedBy, b.Tracks, b.Origin} {
+			blobs(f)
+		}
+		for _, d := range b.Deps {
+			put(d.ID)
+			blobs(d.Files)
+		}
+	}
+	return h.Sum64()
+}
