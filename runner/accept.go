@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/internal/bookkeeping"
 	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/gitrepo"
@@ -43,7 +44,7 @@ func Accept(w *spec.Workspace, id, by, reason string, now time.Time) (*Accepted,
 		return nil, ErrAcceptor
 	}
 	if agentID := os.Getenv("CHANT_SPEC_ID"); agentID != "" {
-		return nil, fmt.Errorf("%w: chant accept from inside an agent run (CHANT_SPEC_ID=%s): a person decides that work stands", ErrNotStale, agentID)
+		return nil, fmt.Errorf("%w (CHANT_SPEC_ID=%s): a person decides that work stands, not an agent", gate.ErrFromAgent, agentID)
 	}
 	set, err := store.List(w)
 	if err != nil {
