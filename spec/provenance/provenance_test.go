@@ -17,7 +17,7 @@ import (
 
 const upstream = "---\ntarget_files: [up.txt]\nstatus: completed\n---\n# Up\n\n## Acceptance Criteria\n\n- [x] up\n"
 
-const downstream = "---\ntarget_files: [down.txt]\ndepends_on: [up]\ninformed_by: [notes/*.md]\ncontext: [ctx.md]\ntracks: [src/lib.go]\nstatus: completed\n---\n# Down\n\n## Acceptance Criteria\n\n- [ ] down\n"
+const downstream = "---\ntarget_files: [down.txt]\ndepends_on: [up]\ninformed_by: [notes/*.md]\ncontext: [ctx.md]\ntracks: [src/lib.go]\norigin: [data.csv]\nstatus: completed\n---\n# Down\n\n## Acceptance Criteria\n\n- [ ] down\n"
 
 // fixture is a repository where down is completed and records what it was
 // built on as HEAD holds it.
@@ -27,7 +27,7 @@ func fixture(t *testing.T) (*spec.Workspace, string) {
 		".chant/config.md":     "---\nproject: {name: t}\n---\n",
 		".chant/specs/up.md":   upstream,
 		".chant/specs/down.md": downstream,
-		"notes/a.md":           "a\n", "ctx.md": "ctx\n", "src/lib.go": "package lib\n", "up.txt": "up\n",
+		"notes/a.md":           "a\n", "ctx.md": "ctx\n", "src/lib.go": "package lib\n", "up.txt": "up\n", "data.csv": "1,2\n",
 	})
 	w := open(t, dir)
 	s := w.set.Get("down")
@@ -126,6 +126,7 @@ func TestEachInputChangedSaysWhich(t *testing.T) {
 		{name: "a new match of a glob", edit: map[string]string{"notes/b.md": "b\n"}, want: "informed_by notes/b.md was added in "},
 		{name: "context", edit: map[string]string{"ctx.md": "other\n"}, want: "context ctx.md changed in "},
 		{name: "tracks", edit: map[string]string{"src/lib.go": "package lib // v2\n"}, want: "tracks src/lib.go changed in "},
+		{name: "origin", edit: map[string]string{"data.csv": "1,3\n"}, want: "origin data.csv changed in "},
 		{name: "a dependency's output", edit: map[string]string{"up.txt": "up, again\n"}, want: "up's target up.txt changed in "},
 		{name: "the prompt template", edit: map[string]string{".chant/prompts/standard.md": "Do {{spec.title}}.\n"}, want: "its prompt template .chant/prompts/standard.md changed in "},
 		{name: "the agent", edit: map[string]string{".chant/config.md": "---\nproject: {name: t}\ndefaults: {model: other}\n---\n"}, want: "the agent configuration changed in "},
