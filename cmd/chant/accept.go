@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,16 +31,8 @@ depends on it is then stale no more on its account.`,
 }
 
 func runAccept(opts *decideOptions) error {
-	w, err := opts.workspace()
+	_, target, now, err := opts.decider("name")
 	if err != nil {
-		return err
-	}
-	now := time.Now()
-	target, err := opts.prepare(w, now)
-	if err != nil {
-		return err
-	}
-	if err := opts.name(target, "name"); err != nil {
 		return err
 	}
 	acc, err := runner.Accept(target, opts.id, opts.by, opts.reason, now)

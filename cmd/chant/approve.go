@@ -57,32 +57,32 @@ func newRejectCmd(g *globals) *cobra.Command {
 	return c
 }
 
-// name fills in who decides (what: "reviewer name", say): --by, else git
-// config user.name.
-func (opts *decideOptions) name(target *spec.Workspace, what string) error {
+// decider is where a person decides (the workspace found, and the one
+// decided in), when, and who: --by, else git config user.name (what
+// names the missing name: "reviewer name", say).
+func (opts *decideOptions) decider(what string) (w, target *spec.Workspace, now time.Time, err error) {
+	if w, err = opts.workspace(); err != nil {
+		return nil, nil, now, err
+	}
+	now = time.Now()
+	if target, err = opts.prepare(w, now); err != nil {
+		return nil, nil, now, err
+	}
 	if opts.by == "" {
 		if repo, err := gitrepo.Open(target.Root); err == nil && !opts.bySet {
 			// The name the person commits under: who runs chant, as a rule.
 			opts.by, _ = repo.ConfiguredIdentity()
 		}
 		if opts.by == "" {
-			return usage(fmt.Errorf("no %s: give it with --by NAME, or set git config user.name", what))
+			return nil, nil, now, usage(fmt.Errorf("no %s: give it with --by NAME, or set git config user.name", what))
 		}
 	}
-	return nil
+	return w, target, now, nil
 }
 
 func runDecide(opts *decideOptions, approve bool) error {
-	w, err := opts.workspace()
+	w, target, now, err := opts.decider("reviewer name")
 	if err != nil {
-		return err
-	}
-	now := time.Now()
-	target, err := opts.prepare(w, now)
-	if err != nil {
-		return err
-	}
-	if err := opts.name(target, "reviewer name"); err != nil {
 		return err
 	}
 	var d *gate.Decision

@@ -363,7 +363,10 @@ func (opts *runOptions) summarize(rep *runner.Report) {
 
 // staleCount says how many of the completed specs are stale ("": none).
 func staleCount(a *plan.Assessment) string {
-	return map[bool]string{true: fmt.Sprintf(", %d of them stale", a.Count(plan.KindStale))}[a.Count(plan.KindStale) > 0]
+	if n := a.Count(plan.KindStale); n > 0 {
+		return fmt.Sprintf(", %d of them stale", n)
+	}
+	return ""
 }
 
 // sayStale names the stale specs the run left, with why, and how to run

@@ -132,14 +132,6 @@ func (r *Repo) dirInTree(tree plumbing.Hash, dir string) (plumbing.Hash, error) 
 	return tree, nil
 }
 
-// FileInTree returns what path holds in a tree (see TreeOf).
-func (r *Repo) FileInTree(tree plumbing.Hash, path string) (File, error) {
-	if tree.IsZero() {
-		return File{}, nil
-	}
-	return r.fileInTree(tree, path)
-}
-
 func (r *Repo) fileInTree(tree plumbing.Hash, path string) (File, error) {
 	for {
 		entries, err := r.tree(tree)

@@ -34,15 +34,14 @@ func verdicts(w *spec.Workspace, set *spec.Set, repo *gitrepo.Repo) (map[string]
 			judged = append(judged, s)
 		}
 	}
+	if len(judged) == 0 {
+		return nil, nil
+	}
 	head, err := repo.ReadHead()
-	if err != nil || head.Commit.IsZero() || len(judged) == 0 {
+	if err != nil || head.Commit.IsZero() {
 		return nil, nil // no commit yet: nothing has landed
 	}
-	ck, err := provenance.NewChecker(w, set, repo, head.Commit)
-	if err != nil {
-		return nil, err
-	}
-	changes, err := ck.All(judged)
+	changes, err := provenance.NewChecker(w, repo, head.Commit).All(judged)
 	if err != nil {
 		return nil, fmt.Errorf("what the completed specs were built on: %w", err)
 	}

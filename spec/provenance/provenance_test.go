@@ -98,10 +98,7 @@ func changes(t *testing.T, dir string) []string {
 	t.Helper()
 	o := open(t, dir)
 	head, _ := o.repo.ReadHead()
-	c, err := NewChecker(o.w, o.set, o.repo, head.Commit)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := NewChecker(o.w, o.repo, head.Commit)
 	got, err := c.Changes(o.set.Get("down"))
 	if err != nil {
 		t.Fatal(err)

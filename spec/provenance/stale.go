@@ -61,7 +61,6 @@ func (c Change) String() string {
 // one commit of the branch (its Tree, read when first needed).
 type Checker struct {
 	W    *spec.Workspace
-	Set  *spec.Set
 	Repo *gitrepo.Repo
 	Head plumbing.Hash
 	// lazily: the tree, each prompt's record, each path's last change, the
@@ -75,8 +74,8 @@ type Checker struct {
 }
 
 // NewChecker checks against the commit head of repo.
-func NewChecker(w *spec.Workspace, set *spec.Set, repo *gitrepo.Repo, head plumbing.Hash) (*Checker, error) {
-	return &Checker{W: w, Set: set, Repo: repo, Head: head, agent: AgentHash(w.Config), prompts: map[string]string{}, changed: map[string]string{}}, nil
+func NewChecker(w *spec.Workspace, repo *gitrepo.Repo, head plumbing.Hash) *Checker {
+	return &Checker{W: w, Repo: repo, Head: head, agent: AgentHash(w.Config), prompts: map[string]string{}, changed: map[string]string{}}
 }
 
 // Tree is the tree of the commit checked against.
