@@ -12,7 +12,7 @@ import (
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/table"
-	"github.com/chant-run/chant/internal/temporalengine"
+	"github.com/chant-run/chant/internal/temporalhelper"
 	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/spec"
@@ -109,15 +109,9 @@ func doctorEngine(ctx context.Context, cfg *spec.Config, row func(k, v string)) 
 	}
 	where := fmt.Sprintf("temporal at %s, namespace %s, task queue %s", conn.Address, conn.Namespace, queue)
 	conn.Identity = "chant doctor"
-	c, err := temporalengine.Dial(conn)
-	if err != nil {
-		row("Engine", err.Error())
-		return false
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	workers, err := temporalengine.Pollers(ctx, c, queue)
+	workers, err := temporalhelper.Pollers(ctx, conn, queue, nil)
 	switch {
 	case err != nil:
 		row("Engine", where+": "+err.Error())

@@ -7,14 +7,15 @@ import (
 
 	"github.com/chant-run/chant/internal/clihelp"
 	"github.com/chant-run/chant/internal/gitrepo"
-	"github.com/chant-run/chant/internal/temporalengine"
+	"github.com/chant-run/chant/internal/temporalconf"
+	"github.com/chant-run/chant/internal/temporalhelper"
 	"github.com/chant-run/chant/spec"
 )
 
 // engineFlags choose where phases run and how to reach a Temporal
 // cluster; each falls back on config.md's engine and temporal settings
-// (temporalengine.Settings.Resolve).
-type engineFlags struct{ temporalengine.Settings }
+// (temporalconf.Settings.Resolve).
+type engineFlags struct{ temporalconf.Settings }
 
 func (f *engineFlags) add(fs *pflag.FlagSet, run bool) {
 	before := map[string]bool{}
@@ -23,7 +24,7 @@ func (f *engineFlags) add(fs *pflag.FlagSet, run bool) {
 		fs.StringVar(&f.Engine, "engine", "", "the `ENGINE` phases run on: local (this machine) or temporal (chant workers; default: engine in config.md, else local)")
 		fs.StringVar(&f.Repo, "repo-url", "", "where workers fetch this repository (`URL`: a path, file://, ssh or https; default: temporal.repo, else this repository's path)")
 		fs.DurationVar(&f.Heartbeat, "heartbeat", 0, "retry a phase on another worker after its worker is silent this `DURATION` (default: temporal.heartbeat, else 30s)")
-		fs.DurationVar(&f.Wait, "wait", temporalengine.DefaultPatience, "wait this `DURATION` for a cluster out of reach when the run starts, 0 until stopped (mid-run, each phase waits as long as it may take)")
+		fs.DurationVar(&f.Wait, "wait", temporalconf.DefaultPatience, "wait this `DURATION` for a cluster out of reach when the run starts, 0 until stopped (mid-run, each phase waits as long as it may take)")
 	} else {
 		fs.StringVar(&f.Engine, "engine", "temporal", "the `ENGINE` whose phases to run: temporal")
 		fs.DurationVar(&f.Wait, "wait", 0, "give up after this `DURATION` without the cluster (0: wait until stopped)")
@@ -47,9 +48,17 @@ func (f *engineFlags) add(fs *pflag.FlagSet, run bool) {
 }
 
 // signalGate tells the pipeline's workflow, if the workspace runs on
-// Temporal, of a gate decision just committed (temporalengine.TellGate).
+// Temporal, of a gate decision just committed (temporalhelper.TellGate).
+// The decision stands whatever happens here: the run reads it from the
+// spec file.
 func signalGate(g *globals, cfg *spec.Config, repo *gitrepo.Repo, id, status, by string) {
-	switch told, err := temporalengine.TellGate(cfg, repo, id, status, by); {
+	var f engineFlags
+	pl, err := f.Pipeline(cfg, repo, "chant "+map[bool]string{true: "approve", false: "reject"}[status == "approved"])
+	told := ""
+	if pl != nil && err == nil {
+		told, err = temporalhelper.TellGate(pl, id, status, by, g.stderr)
+	}
+	switch {
 	case err != nil:
 		fmt.Fprintf(g.stderr, "Note: could not tell the pipeline's workflow (%v); the next chant run reads the decision from the spec.\n", err)
 	case told != "":

@@ -15,8 +15,11 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/sandbox"
+	"github.com/chant-run/chant/internal/temporalengine"
+	"github.com/chant-run/chant/internal/temporalhelper"
 )
 
 // chantBin is chant for the end-to-end tests: this test binary, run as
@@ -38,7 +41,13 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == sandbox.HelperCommand {
 		os.Exit(sandbox.HelperMain(os.Args[2:], os.Stderr))
 	}
-	testscript.Main(endToEnd{m}, map[string]func(){"chant": func() { os.Exit(processMain()) }})
+	testscript.Main(endToEnd{m}, map[string]func(){
+		"chant": func() { os.Exit(processMain()) },
+		// Beside chant, as go install puts them.
+		temporalhelper.Program: func() {
+			os.Exit(temporalengine.HelperMain(os.Args[1:], fixture.Recordings, os.Stdin, os.Stdout, os.Stderr))
+		},
+	})
 }
 
 // endToEnd runs the tests once testscript.Main has put chant on PATH.

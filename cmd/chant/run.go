@@ -17,7 +17,7 @@ import (
 	"github.com/chant-run/chant/internal/clihelp"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/progress"
-	"github.com/chant-run/chant/internal/temporalengine"
+	"github.com/chant-run/chant/internal/temporalhelper"
 	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/runner/phase"
@@ -227,7 +227,7 @@ func (opts *runOptions) reportInterrupted(rep *runner.Report, intr *interrupted)
 
 // attachEngine, for the temporal engine, starts or joins the pipeline's
 // workflow and sets the run's options to use it; nil for a local run.
-func (opts *runOptions) attachEngine(ctx context.Context, w, target *spec.Workspace, ro *runner.Options, out io.Writer) (*temporalengine.Engine, error) {
+func (opts *runOptions) attachEngine(ctx context.Context, w, target *spec.Workspace, ro *runner.Options, out io.Writer) (*temporalhelper.Engine, error) {
 	if engine, _, _, _, _, err := opts.engineFlags.Resolve(w.Config); err != nil || engine != spec.EngineTemporal {
 		return nil, err
 	}
@@ -238,7 +238,11 @@ func (opts *runOptions) attachEngine(ctx context.Context, w, target *spec.Worksp
 	if err != nil {
 		return nil, err
 	}
-	e, err := opts.engineFlags.Pipeline(ctx, w.Config, repo, "chant run", out)
+	pl, err := opts.engineFlags.Pipeline(w.Config, repo, "chant run")
+	if err != nil {
+		return nil, err
+	}
+	e, err := temporalhelper.Open(ctx, pl, out, opts.stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -251,15 +255,15 @@ func (opts *runOptions) attachEngine(ctx context.Context, w, target *spec.Worksp
 	if joined {
 		verb = "joined"
 	}
-	fmt.Fprintf(out, "Engine: temporal at %s, task queue %s; %s the workflow %s\n", e.Address, e.Input.Queue, verb, e.WorkflowID)
-	ro.Engine, ro.EngineRepo = e, e.Input.Repo
+	fmt.Fprintf(out, "Engine: temporal at %s, task queue %s; %s the workflow %s\n", e.Address, e.Queue, verb, e.WorkflowID)
+	ro.Engine, ro.EngineRepo = e, e.Repo
 	return e, nil
 }
 
 // leaveEngine tells the workflow where the run left things: the gates
 // that await a decision (it keeps waiting for them, durably), or that the
 // pipeline is over.
-func (opts *runOptions) leaveEngine(e *temporalengine.Engine, rep *runner.Report) {
+func (opts *runOptions) leaveEngine(e *temporalhelper.Engine, rep *runner.Report) {
 	defer e.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

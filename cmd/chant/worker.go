@@ -8,9 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/chant-run/chant/fixture"
-	"github.com/chant-run/chant/internal/temporalengine"
-	"github.com/chant-run/chant/runner/phase"
+	"github.com/chant-run/chant/internal/temporalhelper"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -88,15 +86,7 @@ func runWorker(c *cobra.Command, opts *workerOptions) error {
 	}
 	conn.Identity = opts.identity
 	// A worker started before the cluster is up (or while it restarts)
-	// waits for it.
-	client, err := temporalengine.DialWaiting(c.Context(), conn, opts.Wait, opts.stdout)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	w := &temporalengine.Worker{Client: client, Queue: queue, Concurrency: opts.concurrency,
-		Phases: &phase.Worker{Identity: opts.identity, Dir: dir, Bundles: fixture.Recordings, Log: opts.stdout}}
-	fmt.Fprintf(opts.stdout, "Worker %s: phases from task queue %s at %s (namespace %s), up to %d at once; its files in %s\n",
-		opts.identity, queue, conn.Address, conn.Namespace, opts.concurrency, dir)
-	return w.Run(c.Context())
+	// waits for it (Patience).
+	return temporalhelper.Worker(c.Context(), conn, queue, temporalhelper.WorkerOptions{
+		Identity: opts.identity, Concurrency: opts.concurrency, Dir: dir, Patience: opts.Wait}, opts.stdout, opts.stderr)
 }

@@ -182,11 +182,6 @@ func (e *Engine) Close() {
 	e.Client.Close()
 }
 
-// DefaultPatience is how long a run waits for an unreachable cluster to
-// attach to its workflow: as long as a phase with the default timeouts
-// may take.
-const DefaultPatience = 40 * time.Minute
-
 // WorkflowID is the pipeline's workflow ID: one per repository and
 // branch, so that a run started again joins the workflow it left.
 func WorkflowID(repo, branch string) string {

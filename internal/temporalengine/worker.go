@@ -16,25 +16,10 @@ import (
 	"github.com/chant-run/chant/runner/phase"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
-
-// Connection is how to reach a Temporal cluster.
-type Connection struct {
-	Address   string // host:port of its frontend
-	Namespace string // default "default"
-	// TLS: a client certificate and key (mTLS), the CA that signs the
-	// server's certificate (default: the system's), the server name to
-	// check (default: the address's host). TLS is on when any is set, or
-	// with an API key.
-	TLSCert, TLSKey, TLSCA, TLSServerName string
-	APIKey                                string
-	Identity                              string // this process, as the cluster's UI shows it
-	Logger                                log.Logger
-}
 
 // ErrConnection means the cluster could not be reached or refused us.
 var ErrConnection = errors.New("temporal")
@@ -62,7 +47,7 @@ func DialWaiting(ctx context.Context, c Connection, patience time.Duration, log 
 			return cl, nil
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
-		case !errors.Is(err, errUnreached) || !Transient(err) || c.refused(err):
+		case !errors.Is(err, errUnreached) || !Transient(err) || refused(c, err):
 			return nil, err
 		case since.IsZero():
 			since = time.Now()
@@ -86,12 +71,12 @@ func DialWaiting(ctx context.Context, c Connection, patience time.Duration, log 
 // do not (TLS 1.3 refuses a missing client certificate after the
 // handshake, so the client may see only the connection break), while the
 // server's port answers.
-func (c Connection) refused(err error) bool {
+func refused(c Connection, err error) bool {
 	msg := err.Error()
 	if strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:") {
 		return true
 	}
-	if !c.tls() {
+	if !c.TLS() {
 		return false
 	}
 	conn, derr := net.DialTimeout("tcp", c.Address, 2*time.Second)
@@ -102,11 +87,6 @@ func (c Connection) refused(err error) bool {
 	return true
 }
 
-// tls reports whether the connection uses TLS.
-func (c Connection) tls() bool {
-	return c.TLSCert != "" || c.TLSKey != "" || c.TLSCA != "" || c.TLSServerName != "" || c.APIKey != ""
-}
-
 // errUnreached marks a failure to reach the cluster, as opposed to an
 // error in the connection's settings.
 var errUnreached = errors.New("unreached")
@@ -115,14 +95,11 @@ func dial(ctx context.Context, c Connection, timeout time.Duration) (client.Clie
 	if c.Address == "" {
 		return nil, fmt.Errorf("%w: no address (--address HOST:PORT)", ErrConnection)
 	}
-	opts := client.Options{HostPort: c.Address, Namespace: c.Namespace, Identity: c.Identity, Logger: c.Logger}
+	opts := client.Options{HostPort: c.Address, Namespace: c.Namespace, Identity: c.Identity, Logger: quietLogger{}}
 	if opts.Namespace == "" {
 		opts.Namespace = DefaultNS
 	}
-	if opts.Logger == nil {
-		opts.Logger = quietLogger{}
-	}
-	if c.tls() {
+	if c.TLS() {
 		cfg := &tls.Config{ServerName: c.TLSServerName, MinVersion: tls.VersionTLS12}
 		if c.TLSCert != "" || c.TLSKey != "" {
 			cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)

@@ -33,8 +33,6 @@ const (
 	SignalGate     = "chant.gate"
 	SignalFinish   = "chant.finish"
 	QueryState     = "chant.state"
-	DefaultQueue   = "chant"
-	DefaultNS      = "default"
 )
 
 // historyBudget is how many events the workflow's history may reach
