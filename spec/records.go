@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/chant-run/chant/spec/doc"
@@ -41,16 +42,21 @@ func DecisionEntry(by string, at time.Time, status string) string {
 	return fmt.Sprintf("**%s** - %s - %s", by, at.UTC().Format("2006-01-02 15:04"), strings.ToUpper(status))
 }
 
+// Compiled when first used, not at every start of chant.
 var (
-	agentOutputStart = regexp.MustCompile("(?m)^## " + SectionAgentOutput + "\n\n[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\n\n(`{3,})\n")
-	decisionLine     = regexp.MustCompile(`^\*\*(.+)\*\* - ([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}) - (APPROVED|REJECTED)\s*$`)
-	blankLines       = regexp.MustCompile(`\n{3,}`)
+	agentOutputStart = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile("(?m)^## " + SectionAgentOutput + "\n\n[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\n\n(`{3,})\n")
+	})
+	decisionLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^\*\*(.+)\*\* - ([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}) - (APPROVED|REJECTED)\s*$`)
+	})
+	blankLines = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\n{3,}`) })
 )
 
 // DecisionStatus is the decision a line of Approval Discussion records
 // (APPROVED, REJECTED), or "" when it is not a line DecisionEntry wrote.
 func DecisionStatus(line string) string {
-	if m := decisionLine.FindStringSubmatch(line); m != nil {
+	if m := decisionLine().FindStringSubmatch(line); m != nil {
 		return m[3]
 	}
 	return ""
@@ -66,7 +72,7 @@ func (s *Spec) WithoutRecords() string {
 	body := strings.ReplaceAll(string(s.Body()), "\r\n", "\n")
 	var b strings.Builder
 	for {
-		loc := agentOutputStart.FindStringSubmatchIndex(body)
+		loc := agentOutputStart().FindStringSubmatchIndex(body)
 		if loc == nil {
 			break
 		}
@@ -95,7 +101,7 @@ func (s *Spec) WithoutRecords() string {
 		}
 	}
 	out := strings.Join(kept, "\n")
-	return strings.TrimSpace(blankLines.ReplaceAllString(out, "\n\n"))
+	return strings.TrimSpace(blankLines().ReplaceAllString(out, "\n\n"))
 }
 
 // Reviewed is what a reviewer approves of a spec: its frontmatter without

@@ -97,9 +97,35 @@ const (
 	maxPackageLines   = 3000
 )
 
+// compiledAtStart lists where package-level variables of f are set by
+// regexp.MustCompile, which every start of every command would pay for
+// (issue 23); a function literal's call is left for when it is called.
+func compiledAtStart(f *ast.File, fset *token.FileSet, rel string) []string {
+	var out []string
+	for _, d := range f.Decls {
+		if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.VAR {
+			ast.Inspect(g, func(n ast.Node) bool {
+				if _, ok := n.(*ast.FuncLit); ok {
+					return false
+				}
+				if c, ok := n.(*ast.CallExpr); ok {
+					if sel, ok := c.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "MustCompile" {
+						if id, ok := sel.X.(*ast.Ident); ok && id.Name == "regexp" {
+							out = append(out, fmt.Sprintf("%s:%d", rel, fset.Position(c.Pos()).Line))
+						}
+					}
+				}
+				return true
+			})
+		}
+	}
+	return out
+}
+
 // TestCodeShape holds every function outside tests and generated code to
 // maxFuncLines and maxFuncComplexity, and every package to
-// maxPackageLines of non-test Go; with -v it lists the ten longest and
+// maxPackageLines of non-test Go, with no regexp compiled at package
+// level; with -v it lists the ten longest and
 // the ten most complex functions.
 func TestCodeShape(t *testing.T) {
 	root := projectRoot(t)
@@ -134,6 +160,9 @@ func TestCodeShape(t *testing.T) {
 		}
 		rel, _ := filepath.Rel(root, p)
 		pkgLines[filepath.Dir(rel)] += bytes.Count(src, []byte("\n"))
+		for _, at := range compiledAtStart(f, fset, rel) {
+			t.Errorf("%s: a regexp compiled at package level, at every start of chant: compile it when first used (sync.OnceValue)", at)
+		}
 		for _, s := range gocyclo.AnalyzeASTFile(f, fset, nil) {
 			fd, ok := funcAt(f, fset, s.Pos.Line)
 			if !ok {

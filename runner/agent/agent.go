@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -200,7 +201,7 @@ func (r *Replay) Problems(w *spec.Workspace, set *spec.Set) []SpecProblem {
 			var rec Recording
 			if err := yaml.Unmarshal(data, &rec); err != nil {
 				ln, msg := 0, err.Error()
-				if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+				if m := yamlLineRE().FindStringSubmatch(msg); m != nil {
 					fmt.Sscan(m[1], &ln)
 					msg = m[2]
 				}
@@ -222,7 +223,8 @@ func (r *Replay) Problems(w *spec.Workspace, set *spec.Set) []SpecProblem {
 	return out
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+// yamlLineRE is compiled when first used, not at every start of chant.
+var yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`) })
 
 // Run writes the recorded files into the phase worktree, ticks the
 // recorded criteria in the spec's copy there, and returns the recorded

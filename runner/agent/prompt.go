@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/chant-run/chant/spec"
 )
@@ -19,14 +20,15 @@ var Placeholders = []string{
 	"spec.target_files", "spec.context", "spec.informed_by", "spec.checks",
 }
 
-var placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.]+)\s*\}\}`)
+// placeholderRE is compiled when first used, not at every start of chant.
+var placeholderRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.]+)\s*\}\}`) })
 
 // UnknownPlaceholders returns the placeholders of a template that chant
 // does not know, with their lines.
 func UnknownPlaceholders(template []byte) []spec.Problem {
 	var out []spec.Problem
 	for i, line := range strings.Split(string(template), "\n") {
-		for _, m := range placeholderRE.FindAllStringSubmatchIndex(line, -1) {
+		for _, m := range placeholderRE().FindAllStringSubmatchIndex(line, -1) {
 			name := line[m[2]:m[3]]
 			if !slices.Contains(Placeholders, name) {
 				out = append(out, spec.Problem{Line: i + 1, Col: m[0] + 1, Severity: spec.SeverityError, Code: spec.CodePlaceholder,
@@ -67,8 +69,8 @@ func Render(w *spec.Workspace, c *spec.Contract) (string, error) {
 		"spec.checks":       checkList(s.Checks),
 	}
 	return fill(string(tmpl), func(line string) string {
-		return placeholderRE.ReplaceAllStringFunc(line, func(m string) string {
-			return values[placeholderRE.FindStringSubmatch(m)[1]]
+		return placeholderRE().ReplaceAllStringFunc(line, func(m string) string {
+			return values[placeholderRE().FindStringSubmatch(m)[1]]
 		})
 	}), nil
 }

@@ -17,11 +17,12 @@ func SlotName(i int) string {
 	return fmt.Sprintf("phase-%d", i+1)
 }
 
-var slotPattern = regexp.MustCompile(`^phase(-[1-9][0-9]{0,3})?$`)
+// slotPattern is compiled when first used, not at every start of chant.
+var slotPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^phase(-[1-9][0-9]{0,3})?$`) })
 
 // validSlot reports whether a progress file's slot names a worktree of
 // chant's (the file is chant's, but a name is never trusted into a path).
-func validSlot(s string) bool { return slotPattern.MatchString(s) }
+func validSlot(s string) bool { return slotPattern().MatchString(s) }
 
 // SharedGuard watches git's configuration for every phase of a parallel
 // run: agents run side by side, so a change found after one of them may

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -461,9 +462,10 @@ func Headings(src []byte, from int, visit func(off, level int, title string) boo
 	}
 }
 
-var fenceRE = regexp.MustCompile("^(```+|~~~+)")
+// fenceRE is compiled when first used, not at every start of chant.
+var fenceRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^(```+|~~~+)") })
 
-func FenceOf(line string) string { return fenceRE.FindString(line) }
+func FenceOf(line string) string { return fenceRE().FindString(line) }
 
 // blockSeparator returns what must precede a block inserted at off so that
 // it starts on a new line after a blank line.
