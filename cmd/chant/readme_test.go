@@ -37,7 +37,9 @@ exec git commit -qm initial
 	for _, line := range commands {
 		switch fields := strings.Fields(line); {
 		case fields[0] == "go" && len(fields) == 3 && fields[1] == "install":
-			if want := module + "/cmd/chant@latest"; fields[2] != want {
+			// Both programs: chant, and chant-temporal it runs for the
+			// Temporal engine.
+			if want := module + "/cmd/...@latest"; fields[2] != want {
 				t.Fatalf("README installs %s, want %s", fields[2], want)
 			}
 			script.WriteString("# " + line + ": the chant under test is on PATH\n")
