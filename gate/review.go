@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/chant-run/chant/spec/cost"
 	"io"
 	"strings"
 
@@ -36,7 +37,7 @@ type Review struct {
 	Binding string // what an approval would record now
 	Hash    string // ReviewHash(Binding)
 	Deps    []DepReview
-	Cost    spec.Cost // summed over the dependencies that reported one
+	Cost    cost.Cost // summed over the dependencies that reported one
 	// Since is what changed in the work under review since the gate's
 	// last approval (recorded with the commit it was given at): its
 	// diff, the paths that differ; nil with no such approval.

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"sort"
 	"strings"
 	"sync"
@@ -59,9 +58,6 @@ type Options struct {
 	// Parallel is how many specs may run at once (see runParallel); 0 or
 	// 1 runs them one after another.
 	Parallel int
-	// Bundles resolves replay.bundle, recordings built into the program
-	// (nil: none are).
-	Bundles func(name string) (fs.FS, error)
 	// Events, when set, is given an Event as each phase starts and ends,
 	// one at a time (chant run --json).
 	Events func(Event)
@@ -237,7 +233,7 @@ func openRepaired(w *spec.Workspace, out io.Writer) (*gitrepo.Repo, error) {
 // problems, a named spec that is invalid) and resolves the specs named on
 // the command line (into rep.Named).
 func check(w *spec.Workspace, set *spec.Set, opts Options, rep *Report) (map[string]bool, *plan.Assessment, error) {
-	a, err := plan.Assess(w, set, opts.Now(), plan.AssessOptions{Prompt: opts.Prompt, Bundles: opts.Bundles})
+	a, err := plan.Assess(w, set, opts.Now(), plan.AssessOptions{Prompt: opts.Prompt})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -268,7 +264,7 @@ func prepare(w *spec.Workspace, repo *gitrepo.Repo, set *spec.Set, opts Options)
 	ag := opts.Agent
 	if ag == nil && opts.Engine == nil {
 		var err error
-		if ag, err = agent.For(w, opts.Record, opts.Bundles, opts.Stream); err != nil {
+		if ag, err = agent.For(w, opts.Record, opts.Stream); err != nil {
 			return nil, err
 		}
 	}
@@ -429,7 +425,7 @@ func (r *run) reload(specs *store.Reloader) (*spec.Set, *plan.Assessment, error)
 	if last != nil {
 		return set, last, nil
 	}
-	a, err := plan.Assess(r.Workspace, set, r.opts.Now(), plan.AssessOptions{Prompt: r.opts.Prompt, Bundles: r.opts.Bundles})
+	a, err := plan.Assess(r.Workspace, set, r.opts.Now(), plan.AssessOptions{Prompt: r.opts.Prompt})
 	if err == nil {
 		r.mu.Lock()
 		r.assessed = a

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -284,17 +283,5 @@ func TestAFailedAgentLeavesNothingToTheNextPhase(t *testing.T) {
 	r.set, _ = w.Load()
 	if ph := r.runOne(context.Background(), r.set.Get("b"), tree, nil); ph.Err != nil {
 		t.Fatalf("b, after a's agent failed in the same run: %v", ph.Err)
-	}
-}
-
-// The bundled demo is one workspace among others: the runner knows nothing
-// of the fixture that makes it.
-func TestRunnerDoesNotImportTheFixture(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	if strings.Contains(string(out), "github.com/chant-run/chant/fixture") {
-		t.Fatal("runner imports fixture")
 	}
 }

@@ -41,7 +41,10 @@ func (cfg *Config) agentCanonical() []byte {
 	agent := map[string]any{
 		"provider": cfg.Defaults.Provider, "model": cfg.Defaults.Model,
 		"command": cfg.Agent.Command, "timeout": cfg.Agent.Timeout,
-		"replay_bundle": cfg.Replay.Bundle, "replay_dir": cfg.Replay.Dir,
+		"replay_dir": cfg.Replay.Dir,
+		// Recordings built into chant are gone; the key stays, empty, so
+		// that approvals given before still hold.
+		"replay_bundle":  "",
 		"isolation_copy": cfg.Isolation.Copy, "isolation_setup": cfg.Isolation.Setup,
 		// What the agent may do: an approval given in a sandbox does not
 		// hold for a run without one.

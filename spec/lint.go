@@ -270,8 +270,8 @@ var knownConfig = configKeys{
 	"approval":  {"approvers": nil, "allow_self_approval": nil, "expires_after": nil, "rejection_action": nil, "require_approval_for_agent_work": nil},
 	"isolation": {"copy": nil, "setup": nil},
 	"sandbox":   {"network": nil, "writable": nil},
-	"replay":    {"bundle": nil, "dir": nil},
-	"fixture":   nil,
+	"replay":    {"dir": nil},
+	"fixture":   {"name": nil, "make": nil},
 	"engine":    nil,
 	"temporal":  {"address": nil, "namespace": nil, "task_queue": nil, "repo": nil, "heartbeat": nil},
 	// Chant's, whatever is below them.
@@ -324,6 +324,26 @@ func ReplayDirProblem(dir string) string {
 // MaxParallel is the most specs a run may run at once.
 const MaxParallel = 64
 
+// position is the line and column in config.md of the value at the key
+// path, or of its deepest key there is (0, 0: none).
+func (c *Config) position(path ...string) (line, col int) {
+	n := c.root
+	if n == nil {
+		return 0, 0
+	}
+	for _, key := range path {
+		i := doc.FindKey(n, key)
+		if i < 0 {
+			return 0, 0
+		}
+		if n.Content[i+1].Kind != yaml.MappingNode {
+			return n.Content[i+1].Line + c.yamlOffset, n.Content[i+1].Column
+		}
+		n = n.Content[i+1]
+	}
+	return n.Line + c.yamlOffset, n.Column
+}
+
 // ConfigProblems checks config.md: a prompt name that is a path, a
 // replay.dir outside .chant and isolation.copy globs leaving the
 // repository are errors; unknown top-level keys are warnings.
@@ -332,22 +352,8 @@ func ConfigProblems(c *Config) []Problem {
 	if c.root == nil {
 		return nil
 	}
-	at := func(path ...string) (int, int) {
-		n := c.root
-		for _, key := range path {
-			i := doc.FindKey(n, key)
-			if i < 0 {
-				return 0, 0
-			}
-			if n.Content[i+1].Kind != yaml.MappingNode {
-				return n.Content[i+1].Line + c.yamlOffset, n.Content[i+1].Column
-			}
-			n = n.Content[i+1]
-		}
-		return n.Line + c.yamlOffset, n.Column
-	}
 	errorAt := func(msg string, path ...string) {
-		line, col := at(path...)
+		line, col := c.position(path...)
 		out = append(out, Problem{Path: c.Path, Line: line, Col: col, Severity: SeverityError, Code: CodeConfig, Message: msg})
 	}
 	if p := c.Defaults.Prompt; p != "" && !ValidPromptName(p) {
@@ -355,6 +361,9 @@ func ConfigProblems(c *Config) []Problem {
 	}
 	if msg := ReplayDirProblem(c.Replay.Dir); msg != "" {
 		errorAt(msg, "replay", "dir")
+	}
+	if e, ok := c.FixtureError().(*Error); ok {
+		errorAt(e.Msg, "fixture")
 	}
 	if b := c.Defaults.Budget; b != nil && !(b.USD > 0) {
 		errorAt(fmt.Sprintf("defaults.budget.usd: %v is not an amount of dollars above 0", b.USD), "defaults", "budget")

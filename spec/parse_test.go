@@ -167,7 +167,7 @@ func TestParseConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Project.Name != "kvstore" || c.Fixture != "issue-42" || c.Replay.Bundle != "issue-42" || c.Defaults.Provider != "replay" {
+	if c.Project.Name != "kvstore" || c.Fixture.Name != "issue-42" || c.Fixture.Make != "go run ./fixture/makerepo" || c.Replay.Dir != "" || c.Defaults.Provider != "replay" {
 		t.Errorf("config = %+v", c)
 	}
 	if _, err := ParseConfig("config.md", []byte("---\nproject: [1\n---\n")); err == nil || !strings.HasPrefix(err.Error(), "config.md:2") {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+	"github.com/chant-run/chant/spec/cost"
 	"reflect"
 	"testing"
 )
@@ -83,7 +84,7 @@ func TestCostPriced(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range []*Cost{s.Cost, cached(t, s).Cost} {
+		for _, c := range []*cost.Cost{s.Cost, cached(t, s).Cost} {
 			if c == nil || c.Priced != priced || c.InputTokens != 5 || c.USD != 0 {
 				t.Errorf("%q: cost %+v, want priced %v", src, c, priced)
 			}
@@ -94,15 +95,15 @@ func TestCostPriced(t *testing.T) {
 // Costs add up: tokens always, a price where one was reported, the last
 // model named.
 func TestCostPlus(t *testing.T) {
-	c := Cost{InputTokens: 10, OutputTokens: 2, Model: "a"}.Plus(Cost{InputTokens: 5, OutputTokens: 1})
+	c := cost.Cost{InputTokens: 10, OutputTokens: 2, Model: "a"}.Plus(cost.Cost{InputTokens: 5, OutputTokens: 1})
 	if c.String() != "15 tokens in, 3 out; a (no price reported)" || !c.Reported() {
 		t.Errorf("unpriced: %q", c)
 	}
-	c = c.Plus(Cost{USD: 0.25, Priced: true, InputTokens: 1, Model: "b"})
+	c = c.Plus(cost.Cost{USD: 0.25, Priced: true, InputTokens: 1, Model: "b"})
 	if c.String() != "$0.2500 (16 tokens in, 3 out; b)" {
 		t.Errorf("priced: %q", c)
 	}
-	if (Cost{}).Reported() {
+	if (cost.Cost{}).Reported() {
 		t.Error("a zero cost reports something")
 	}
 }

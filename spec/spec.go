@@ -4,6 +4,7 @@
 package spec
 
 import (
+	"github.com/chant-run/chant/spec/cost"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -88,9 +89,9 @@ type Fields struct {
 	Approval    *Approval `yaml:"approval"`
 	Checks      []Check   `yaml:"checks"`
 	// Cost is what its phases' agents reported they used, summed.
-	Cost *Cost `yaml:"cost"`
+	Cost *cost.Cost `yaml:"cost"`
 	// Budget bounds what its agent may cost a phase.
-	Budget *Budget `yaml:"budget"`
+	Budget *cost.Budget `yaml:"budget"`
 
 	VerificationStatus string `yaml:"verification_status"`
 	LastVerified       string `yaml:"last_verified"`

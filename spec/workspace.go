@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"github.com/chant-run/chant/spec/cost"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -40,11 +41,11 @@ type Config struct {
 		Parallel int `yaml:"parallel"`
 		// Budget bounds what an agent may cost a phase of a spec that
 		// sets none.
-		Budget *Budget `yaml:"budget"`
+		Budget *cost.Budget `yaml:"budget"`
 	} `yaml:"defaults"`
-	// Fixture names a bundled fixture repository: the workspace then runs
-	// against a fresh copy of it, made under .chant/work/<fixture>/.
-	Fixture  string `yaml:"fixture"`
+	// Fixture, when named, is a repository of its own that the
+	// workspace's specs run against (see runner.FixtureTarget).
+	Fixture  Fixture `yaml:"fixture"`
 	Approval struct {
 		// Approvers may approve or reject gates (names or emails); anyone
 		// may when empty.
@@ -67,10 +68,9 @@ type Config struct {
 		Name    string `yaml:"name"`
 	} `yaml:"agent"`
 	Replay struct {
-		// Bundle names recordings built into chant; Dir is a directory of
-		// recordings inside .chant (default .chant/recordings).
-		Bundle string `yaml:"bundle"`
-		Dir    string `yaml:"dir"`
+		// Dir is a directory of recordings inside .chant (default
+		// .chant/recordings).
+		Dir string `yaml:"dir"`
 	} `yaml:"replay"`
 	Isolation struct {
 		// Copy are globs of files (ignored ones, such as .env) copied from

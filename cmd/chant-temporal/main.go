@@ -8,10 +8,9 @@ package main
 import (
 	"os"
 
-	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/temporalengine"
 )
 
 func main() {
-	os.Exit(temporalengine.HelperMain(os.Args[1:], fixture.Recordings, os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(temporalengine.HelperMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -1,12 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/gate"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/runner/agent"
@@ -65,7 +65,7 @@ func (opts *decideOptions) decider(what string) (w, target *spec.Workspace, now 
 		return nil, nil, now, err
 	}
 	now = time.Now()
-	if target, err = opts.prepare(w, now); err != nil {
+	if target, err = opts.prepare(context.Background(), w); err != nil {
 		return nil, nil, now, err
 	}
 	if opts.by == "" {
@@ -87,7 +87,7 @@ func runDecide(opts *decideOptions, approve bool) error {
 	}
 	var d *gate.Decision
 	if approve {
-		d, err = gate.Approve(target, opts.id, opts.by, now, agent.Files, opts.reviewHash, plan.Staleness(target, now, fixture.Recordings))
+		d, err = gate.Approve(target, opts.id, opts.by, now, agent.Files, opts.reviewHash, plan.Staleness(target, now))
 	} else {
 		d, err = gate.Reject(target, opts.id, opts.by, opts.reason, now)
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec/store"
 )
@@ -53,7 +52,7 @@ func runDag(opts *dagOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := plan.Assess(target, set, time.Now(), plan.AssessOptions{Bundles: fixture.Recordings})
+	a, err := plan.Assess(target, set, time.Now(), plan.AssessOptions{})
 	if err != nil {
 		return err
 	}

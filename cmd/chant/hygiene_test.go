@@ -55,6 +55,22 @@ func TestNoBuildOutputsTracked(t *testing.T) {
 // to initialise (issue 23); chant-temporal, the helper it runs for the
 // temporal engine, links the SDK. The Temporal server (the dev server's
 // module) is in neither, nor among the main module's dependencies.
+// The bundled demo is one workspace among others, its fixture made by a
+// program of its own (fixture/makerepo): no program of chant's links it.
+func TestTheProductDoesNotImportTheFixture(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", "./cmd/chant", "./cmd/chant-temporal")
+	cmd.Dir = projectRoot(t)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if line == "github.com/chant-run/chant/fixture" || strings.HasPrefix(line, "github.com/chant-run/chant/fixture/") {
+			t.Errorf("chant links %s", line)
+		}
+	}
+}
+
 func TestChantLinksNoTemporalCode(t *testing.T) {
 	root := projectRoot(t)
 	deps := func(pkg string) string {

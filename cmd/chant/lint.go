@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/runner/plan"
@@ -88,7 +87,7 @@ func runLint(opts *lintOptions) error {
 // lintProblems are every problem lint reports (with all, archived specs'
 // too, as warnings): the same that make specs invalid and stop a run.
 func lintProblems(w *spec.Workspace, set *spec.Set, all bool) ([]spec.Problem, error) {
-	a, err := plan.Assess(w, set, time.Now(), plan.AssessOptions{All: all, Bundles: fixture.Recordings})
+	a, err := plan.Assess(w, set, time.Now(), plan.AssessOptions{All: all})
 	if err != nil {
 		return nil, err
 	}

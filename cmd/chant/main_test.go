@@ -44,8 +44,17 @@ func TestMain(m *testing.M) {
 	testscript.Main(endToEnd{m}, map[string]func(){
 		"chant": func() { os.Exit(processMain()) },
 		// Beside chant, as go install puts them.
+		// The bundled pipeline's fixture.make, go run ./fixture/makerepo,
+		// without Go building it for each test (see copyBundledPipeline).
+		makerepo: func() {
+			if err := fixture.MakeHere(); err != nil {
+				fmt.Fprintln(os.Stderr, "makerepo:", err)
+				os.Exit(1)
+			}
+			os.Exit(0)
+		},
 		temporalhelper.Program: func() {
-			os.Exit(temporalengine.HelperMain(os.Args[1:], fixture.Recordings, os.Stdin, os.Stdout, os.Stderr))
+			os.Exit(temporalengine.HelperMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 		},
 	})
 }
@@ -117,8 +126,14 @@ func projectRoot(t *testing.T) string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
+// makerepo is fixture/makerepo in the tests: this test binary.
+const makerepo = "chant-test-makerepo"
+
 // copyBundledPipeline copies the bundled .chant pipeline (config, specs,
 // prompts, .gitignore; not work/ or logs/) into a new workspace directory.
+// Its fixture's make command, go run ./fixture/makerepo, runs the same code
+// as this test binary's makerepo (TestBundledFixtureMakeCommand runs the
+// command itself).
 func copyBundledPipeline(t *testing.T) string {
 	t.Helper()
 	src := filepath.Join(projectRoot(t), ".chant")
@@ -132,6 +147,13 @@ func copyBundledPipeline(t *testing.T) string {
 			data, err := os.ReadFile(p)
 			if err != nil {
 				return err
+			}
+			if r == "config.md" {
+				const make = "make: go run ./fixture/makerepo\n"
+				if !bytes.Contains(data, []byte(make)) {
+					t.Fatalf("the bundled config has no %q", make)
+				}
+				data = bytes.Replace(data, []byte(make), []byte("make: "+makerepo+"\n"), 1)
 			}
 			dst := filepath.Join(ws, ".chant", r)
 			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {

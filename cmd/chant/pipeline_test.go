@@ -13,6 +13,7 @@ import (
 
 	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/runner/plan"
+	"github.com/chant-run/chant/spec"
 )
 
 var phases = []string{"001-comprehension", "002-reproduction", "003-root-cause", "004-impact-map", "005-fork-fix", "006-upstream-pr"}
@@ -36,6 +37,9 @@ func TestBundledPipelineEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(out, "Made the issue-42 fixture repository: "+repo) {
 		t.Errorf("run does not print the fixture repository path:\n%s", out)
+	}
+	if !strings.Contains(errOut, "Making the issue-42 fixture repository: "+makerepo+"\n") {
+		t.Errorf("run does not say it runs fixture.make:\n%s", errOut)
 	}
 	assertPhaseLines(t, out, phases[:5])
 	if strings.Contains(out, "run   006") {
@@ -370,5 +374,37 @@ func sameResult(t *testing.T, how string, seq, got pipelineResult) {
 	}
 	if len(got.files) != len(seq.files) {
 		t.Errorf("%d files after the run with %s, %d after the sequential one", len(got.files), how, len(seq.files))
+	}
+}
+
+// TestBundledFixtureMakeCommand runs the bundled config's fixture.make as
+// chant does (in the workspace's root, with $CHANT_FIXTURE_DIR) and opens
+// what it made: the other tests run the same code as this test binary's
+// makerepo, without Go building it.
+func TestBundledFixtureMakeCommand(t *testing.T) {
+	root := projectRoot(t)
+	w, err := spec.OpenWorkspace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "issue-42")
+	cmd := exec.Command("sh", "-c", w.Config.Fixture.Make)
+	cmd.Dir, cmd.Env = root, append(os.Environ(), spec.FixtureDirEnv+"="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", w.Config.Fixture.Make, err, out)
+	}
+	made, err := spec.OpenWorkspace(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if made.Config.Fixture.Name != "" || made.Config.Project.Name != "kvstore" {
+		t.Errorf("the made workspace's config: %+v", made.Config)
+	}
+	log, err := exec.Command("git", "-C", dir, "log", "--format=%s").Output()
+	if err != nil || string(log) != "chant: add the issue-42 pipeline\nInitial import of kvstore\n" {
+		t.Errorf("git log: %q, %v", log, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".chant", "recordings", "005-fork-fix", "files", "storage", "store.go")); err != nil {
+		t.Error(err)
 	}
 }

@@ -1,20 +1,20 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/clihelp"
 	"github.com/chant-run/chant/internal/textsafe"
 	"github.com/chant-run/chant/internal/version"
+	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/store"
 )
@@ -110,13 +110,13 @@ func (g *globals) where(abs string) string {
 }
 
 // target is the workspace whose specs run: the workspace itself, or the
-// copy of its bundled fixture once made (see fixture.Target).
+// fixture it names once made (see runner.FixtureTarget).
 func (g *globals) target() (*spec.Workspace, error) {
 	w, err := g.workspace()
 	if err != nil {
 		return nil, err
 	}
-	t, _, _, err := fixture.Target(w)
+	t, _, _, err := runner.FixtureTarget(w)
 	return t, err
 }
 
@@ -135,15 +135,19 @@ func (g *globals) listed(id string) (*spec.Workspace, *spec.Set, *spec.Spec, err
 	return w, set, s, err
 }
 
-// prepare returns the workspace to write to: w, or the copy of its bundled
-// fixture, made now if it does not exist yet (and said so).
-func (g *globals) prepare(w *spec.Workspace, now time.Time) (*spec.Workspace, error) {
-	target, created, err := fixture.Prepare(w, now)
+// prepare returns the workspace to write to: w, or the fixture it names,
+// made now if it does not exist yet (and said so: its make command may take
+// a while, and what it prints follows).
+func (g *globals) prepare(ctx context.Context, w *spec.Workspace) (*spec.Workspace, error) {
+	if _, _, exists, err := runner.FixtureTarget(w); err == nil && !exists {
+		fmt.Fprintf(g.stderr, "Making the %s fixture repository: %s\n", w.Config.Fixture.Name, w.Config.Fixture.Make)
+	}
+	target, created, err := runner.MakeFixture(ctx, w, g.stderr)
 	if err != nil {
 		return nil, err
 	}
 	if created {
-		fmt.Fprintf(g.stdout, "Made the %s fixture repository: %s\n", w.Config.Fixture, target.Root)
+		fmt.Fprintf(g.stdout, "Made the %s fixture repository: %s\n", w.Config.Fixture.Name, target.Root)
 	}
 	return target, nil
 }

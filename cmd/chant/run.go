@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/clihelp"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/progress"
@@ -125,7 +124,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	if !opts.quiet && parallel <= 1 {
 		stream = out // side by side, agents' output would interleave: their logs have it
 	}
-	target, err := opts.prepare(w, time.Now())
+	target, err := opts.prepare(ctx, w)
 	if err != nil {
 		return err
 	}
@@ -134,7 +133,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	runOpts := runner.Options{Workspace: target, IDs: opts.ids, Out: out, Stream: stream,
 		Prompt: opts.prompt, SkipCriteria: opts.skipCriteria, Record: opts.record, FailFast: opts.failFast, Stale: opts.stale, Parallel: parallel,
-		Bundles: fixture.Recordings, Activity: live.Activity, Events: events, Budget: opts.budget}
+		Activity: live.Activity, Events: events, Budget: opts.budget}
 	engine, err := opts.attachEngine(ctx, w, target, &runOpts, out)
 	if err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/table"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/plan"
@@ -79,7 +78,7 @@ func runShow(opts *showOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := plan.Assess(target, set, time.Now(), plan.AssessOptions{Bundles: fixture.Recordings})
+	a, err := plan.Assess(target, set, time.Now(), plan.AssessOptions{})
 	if err != nil {
 		return err
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/chant-run/chant/internal/term"
 	"github.com/spf13/cobra"
 
-	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/table"
+	"github.com/chant-run/chant/runner"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
@@ -74,7 +74,7 @@ func runStatus(opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	target, repo, exists, err := fixture.Target(w)
+	target, repo, exists, err := runner.FixtureTarget(w)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func runStatus(opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := plan.Assess(target, set, time.Now(), plan.AssessOptions{Bundles: fixture.Recordings})
+	a, err := plan.Assess(target, set, time.Now(), plan.AssessOptions{})
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func runStatus(opts *statusOptions) error {
 		fmt.Fprintf(out, "Repository: %s\n\n", repo)
 	} else {
 		fmt.Fprintf(out, "Repository: %s (not made yet: '%s run' makes it from the %s fixture)\n\n",
-			repo, opts.invocation(), w.Config.Fixture)
+			repo, opts.invocation(), w.Config.Fixture.Name)
 	}
 	var t table.Table
 	total, priced, withCost := plan.TotalCost(states)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/chant-run/chant/fixture"
 	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/runner/phase"
@@ -74,7 +73,7 @@ func runVerify(ctx context.Context, opts *verifyOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := plan.MarkStale(target, results, fixture.Recordings); err != nil {
+	if err := plan.MarkStale(target, results); err != nil {
 		return err
 	}
 	out := opts.stdout

@@ -21,7 +21,7 @@ import (
 // cluster: it serves the operation args names (temporalhelper), reading
 // requests from stdin and replying on descriptor 3, and returns its exit
 // status. bundles resolves a replay agent's bundle, for a worker.
-func HelperMain(args []string, bundles func(string) (fs.FS, error), stdin io.Reader, stdout, stderr io.Writer) int {
+func HelperMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) != 1 {
 		fmt.Fprintf(stderr, "%s: chant runs this program (for --engine temporal, chant worker, doctor); it is not for people\n", temporalhelper.Program)
 		return 2
@@ -42,7 +42,7 @@ func HelperMain(args []string, bundles func(string) (fs.FS, error), stdin io.Rea
 		for range sigs {
 		}
 	}()
-	h := &helper{out: json.NewEncoder(replies), stdout: stdout, bundles: bundles}
+	h := &helper{out: json.NewEncoder(replies), stdout: stdout}
 	dec := json.NewDecoder(bufio.NewReader(stdin))
 	var hello temporalhelper.Hello
 	if err := dec.Decode(&hello); err != nil {
@@ -129,7 +129,7 @@ func (h *helper) worker(ctx context.Context, hello temporalhelper.Hello) error {
 	}
 	defer client.Close()
 	w := &Worker{Client: client, Queue: hello.Queue, Concurrency: o.Concurrency,
-		Phases: &phase.Worker{Identity: o.Identity, Dir: o.Dir, Bundles: h.bundles, Log: h.stdout}}
+		Phases: &phase.Worker{Identity: o.Identity, Dir: o.Dir, Log: h.stdout}}
 	fmt.Fprintf(h.stdout, "Worker %s: phases from task queue %s at %s (namespace %s), up to %d at once; its files in %s\n",
 		o.Identity, hello.Queue, hello.Conn.Address, hello.Conn.Namespace, o.Concurrency, o.Dir)
 	return w.Run(ctx)

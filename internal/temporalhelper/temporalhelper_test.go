@@ -30,7 +30,7 @@ const fakeEnv = "FAKE_HELPER"
 func TestMain(m *testing.M) {
 	if filepath.Base(os.Args[0]) == temporalhelper.Program {
 		if os.Getenv(fakeEnv) == "real" {
-			os.Exit(temporalengine.HelperMain(os.Args[1:], nil, os.Stdin, os.Stdout, os.Stderr))
+			os.Exit(temporalengine.HelperMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 		}
 		os.Exit(fake(os.Args[1:]))
 	}

@@ -101,17 +101,17 @@ func RecordingsDir(w *spec.Workspace) string {
 }
 
 // For is the agent the config asks for (its problems are
-// ConfigProblems'): the replay agent with bundles (recordings built into
-// the program), or a command, its output streamed to stream (nil: not).
+// ConfigProblems'): the replay agent, or a command, its output streamed to
+// stream (nil: not).
 // record says the run records what the agent does, which the replay agent
 // cannot.
-func For(w *spec.Workspace, record bool, bundles func(string) (fs.FS, error), stream io.Writer) (Agent, error) {
+func For(w *spec.Workspace, record bool, stream io.Writer) (Agent, error) {
 	switch w.Config.Defaults.Provider {
 	case "", "replay":
 		if record {
 			return nil, &spec.Error{Path: w.Config.Path, Msg: "--record needs a real agent (a preset such as claude, or command); the provider is replay"}
 		}
-		return ReplayFor(w, bundles)
+		return ReplayFor(w)
 	}
 	return CommandFor(w, stream)
 }
@@ -129,20 +129,9 @@ type Replay struct {
 	Source     string // where the recordings come from, for messages
 }
 
-// ReplayFor returns the replay agent a workspace's config asks for: the
-// recordings bundles resolves for replay.bundle, or a directory of
-// recordings inside .chant (default .chant/recordings).
-func ReplayFor(w *spec.Workspace, bundles func(string) (fs.FS, error)) (*Replay, error) {
-	if b := w.Config.Replay.Bundle; b != "" {
-		if bundles == nil {
-			return nil, &spec.Error{Path: w.Config.Path, Msg: fmt.Sprintf("replay.bundle: no bundled recordings %q here", b)}
-		}
-		rec, err := bundles(b)
-		if err != nil {
-			return nil, &spec.Error{Path: w.Config.Path, Msg: "replay.bundle: " + err.Error()}
-		}
-		return &Replay{Recordings: rec, Source: "bundled recordings " + b}, nil
-	}
+// ReplayFor returns the replay agent a workspace's config asks for: its
+// recordings are a directory inside .chant (default .chant/recordings).
+func ReplayFor(w *spec.Workspace) (*Replay, error) {
 	if msg := spec.ReplayDirProblem(w.Config.Replay.Dir); msg != "" {
 		return nil, &spec.Error{Path: w.Config.Path, Msg: msg}
 	}

@@ -57,8 +57,5 @@ func Doctor(ctx context.Context, w *spec.Workspace, row func(k, v string), ask b
 }
 
 func recordingsWhere(w *spec.Workspace) string {
-	if b := w.Config.Replay.Bundle; b != "" {
-		return "bundled recordings " + b
-	}
 	return "recordings in " + w.Rel(RecordingsDir(w))
 }

@@ -219,9 +219,7 @@ func Files(w *spec.Workspace, repoRoot string, s *spec.Spec) []string {
 	}
 	switch c := w.Config; c.Defaults.Provider {
 	case "", "replay":
-		if c.Replay.Bundle == "" {
-			add(filepath.Join(RecordingsDir(w), s.ID))
-		}
+		add(filepath.Join(RecordingsDir(w), s.ID))
 	case "command":
 		// Words of the command that name a file: the agent runs in the
 		// worktree's root, the repository's.

@@ -79,7 +79,6 @@ func TestAgentFiles(t *testing.T) {
 		{".", "defaults: {provider: command}\nagent: {command: 'sh agents/$CHANT_SPEC_ID.sh --flag ../outside.sh x'}", []string{"agents/g.sh"}},
 		{".", "defaults: {provider: replay}", []string{".chant/recordings/g"}},
 		{"sub", "defaults: {provider: replay}\nreplay: {dir: .chant/rec}", []string{"sub/.chant/rec/g"}},
-		{".", "defaults: {provider: replay}\nreplay: {bundle: issue-42}", nil},
 		{"sub", "defaults: {provider: codex}", []string{"AGENTS.md", "sub/AGENTS.md", "AGENTS.override.md", "sub/AGENTS.override.md", ".codex", "sub/.codex"}},
 		{".", "defaults: {provider: claude}", []string{"CLAUDE.md", "CLAUDE.local.md", ".claude", ".mcp.json"}},
 	} {

@@ -2,6 +2,7 @@ package phase
 
 import (
 	"fmt"
+	"github.com/chant-run/chant/spec/cost"
 	"math"
 	"strings"
 	"time"
@@ -72,11 +73,11 @@ func usageLine(u agentstream.Usage) string {
 // cost; nothing if it reported nothing.
 func (p *phase) setCost(e *doc.Editor) {
 	u := p.prog.Usage
-	used := spec.Cost{USD: u.CostUSD, Priced: u.Priced, InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, Model: p.prog.Model}
+	used := cost.Cost{USD: u.CostUSD, Priced: u.Priced, InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, Model: p.prog.Model}
 	if !used.Reported() {
 		return
 	}
-	var c spec.Cost
+	var c cost.Cost
 	if p.spec.Cost != nil {
 		c = *p.spec.Cost
 	}

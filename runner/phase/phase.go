@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/chant-run/chant/spec/cost"
 	"io"
 	"os"
 	"path/filepath"
@@ -501,7 +502,7 @@ func (p *phase) job() *agent.Job {
 	}
 }
 
-func budgetOf(bs ...*spec.Budget) float64 {
+func budgetOf(bs ...*cost.Budget) float64 {
 	for _, b := range bs {
 		if b != nil {
 			return b.USD

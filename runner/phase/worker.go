@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -31,12 +30,10 @@ import (
 // targets, pushed to a refs/chant/results/ reference of the repository;
 // it never touches a branch.
 type Worker struct {
-	Identity string // put in CHANT_WORKER for the agent, and in results
-	Dir      string // the worker's own directory
-	Slots    int    // phases at once (default 1)
-	// Bundles resolves replay.bundle, as Options.Bundles.
-	Bundles func(name string) (fs.FS, error)
-	Log     io.Writer // a line per phase; nil for none
+	Identity string    // put in CHANT_WORKER for the agent, and in results
+	Dir      string    // the worker's own directory
+	Slots    int       // phases at once (default 1)
+	Log      io.Writer // a line per phase; nil for none
 
 	once   sync.Once
 	slots  chan int
@@ -245,7 +242,7 @@ func (wk *Worker) env(c *workerClone, req *RemotePhase, tree *isolation.Tree, st
 	w := workspace(filepath.Join(c.repo.Root, filepath.FromSlash(req.WsRel)))
 	e := &workerEnv{Env: &Env{Workspace: w, Repo: c.repo, Paths: w.InRepo(c.repo.Root), StateDir: stateDir, Shared: c.guard,
 		SkipCriteria: req.SkipCriteria, Now: time.Now}}
-	ag, err := agent.For(atBase, false, wk.Bundles, nil)
+	ag, err := agent.For(atBase, false, nil)
 	if err != nil {
 		e.failed = err.Error()
 		return e, nil

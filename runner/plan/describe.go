@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"github.com/chant-run/chant/spec/cost"
 	"strings"
 	"time"
 
@@ -156,7 +157,7 @@ func blockers(st *State) string {
 
 // TotalCost sums what the agents of specs reported they used; priced
 // counts the specs whose cost has a price, of all those with a cost.
-func TotalCost(states []*State) (total spec.Cost, priced, all int) {
+func TotalCost(states []*State) (total cost.Cost, priced, all int) {
 	for _, st := range states {
 		c := st.Spec.Cost
 		if c == nil {
@@ -172,7 +173,7 @@ func TotalCost(states []*State) (total spec.Cost, priced, all int) {
 }
 
 // ShortCost is a spec's cost in a column: its price, else its tokens.
-func ShortCost(c *spec.Cost) string {
+func ShortCost(c *cost.Cost) string {
 	switch {
 	case c == nil:
 		return ""
@@ -183,7 +184,7 @@ func ShortCost(c *spec.Cost) string {
 }
 
 // TotalWords says what the agents of all specs reported they used.
-func TotalWords(total spec.Cost, priced, all int) string {
+func TotalWords(total cost.Cost, priced, all int) string {
 	tokens := fmt.Sprintf("%d tokens in, %d out, over %s", total.InputTokens, total.OutputTokens, words.Plural(all, "spec"))
 	switch {
 	case priced == 0:

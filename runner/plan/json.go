@@ -3,6 +3,7 @@ package plan
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/chant-run/chant/spec/cost"
 	"io"
 	"time"
 
@@ -71,7 +72,7 @@ type CostJSON struct {
 }
 
 // CostOf is a cost as JSON.
-func CostOf(c spec.Cost) *CostJSON {
+func CostOf(c cost.Cost) *CostJSON {
 	j := &CostJSON{InputTokens: c.InputTokens, OutputTokens: c.OutputTokens, Model: c.Model}
 	if c.Priced {
 		j.USD = &c.USD

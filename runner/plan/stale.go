@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"io/fs"
 	"strings"
 	"time"
 
@@ -166,13 +165,13 @@ func (a *Assessment) ThroughWhy(st *State) string {
 // Staleness says why a spec of w is stale ("": it is not), reading the
 // workspace as it stands when asked: a gate that ran is approved again
 // only then.
-func Staleness(w *spec.Workspace, now time.Time, bundles func(string) (fs.FS, error)) func(*spec.Spec) string {
+func Staleness(w *spec.Workspace, now time.Time) func(*spec.Spec) string {
 	return func(s *spec.Spec) string {
 		set, err := store.List(w)
 		if err != nil {
 			return ""
 		}
-		a, err := Assess(w, set, now, AssessOptions{Bundles: bundles})
+		a, err := Assess(w, set, now, AssessOptions{})
 		if st := a.States[s.ID]; err == nil && st != nil && st.Kind == KindStale {
 			return st.StaleReason()
 		}
@@ -181,12 +180,12 @@ func Staleness(w *spec.Workspace, now time.Time, bundles func(string) (fs.FS, er
 }
 
 // MarkStale says, in each verified spec, why it is stale (as status does).
-func MarkStale(w *spec.Workspace, results []phase.Verified, bundles func(string) (fs.FS, error)) error {
+func MarkStale(w *spec.Workspace, results []phase.Verified) error {
 	set, err := store.List(w)
 	if err != nil {
 		return err
 	}
-	a, err := Assess(w, set, time.Now(), AssessOptions{Bundles: bundles})
+	a, err := Assess(w, set, time.Now(), AssessOptions{})
 	if err != nil {
 		return err
 	}

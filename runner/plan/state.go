@@ -141,8 +141,6 @@ type AssessOptions struct {
 	All bool
 	// Prompt is run's --prompt: the template every spec would run with.
 	Prompt string
-	// Bundles resolves replay.bundle, to check bundled recordings.
-	Bundles func(name string) (fs.FS, error)
 }
 
 // Assess computes where every spec of set stands now.
@@ -369,7 +367,7 @@ func (a *Assessment) lint(opts AssessOptions) (map[string][]spec.Problem, error)
 	}
 	// The replay agent's recordings.
 	if p := w.Config.Defaults.Provider; p == "" || p == "replay" {
-		if replay, err := agent.ReplayFor(w, opts.Bundles); err == nil {
+		if replay, err := agent.ReplayFor(w); err == nil {
 			for _, rp := range replay.Problems(w, set) {
 				add(rp.Problem, set.Get(rp.Spec))
 			}

@@ -1,4 +1,7 @@
-package spec
+// Package cost is what a spec's agents reported of their usage (a spec's
+// cost record) and what they may use (budget), as a spec's frontmatter and
+// config.md hold them.
+package cost
 
 import (
 	"fmt"
