@@ -91,19 +91,3 @@ func TestCostPriced(t *testing.T) {
 		}
 	}
 }
-
-// Costs add up: tokens always, a price where one was reported, the last
-// model named.
-func TestCostPlus(t *testing.T) {
-	c := cost.Cost{InputTokens: 10, OutputTokens: 2, Model: "a"}.Plus(cost.Cost{InputTokens: 5, OutputTokens: 1})
-	if c.String() != "15 tokens in, 3 out; a (no price reported)" || !c.Reported() {
-		t.Errorf("unpriced: %q", c)
-	}
-	c = c.Plus(cost.Cost{USD: 0.25, Priced: true, InputTokens: 1, Model: "b"})
-	if c.String() != "$0.2500 (16 tokens in, 3 out; b)" {
-		t.Errorf("priced: %q", c)
-	}
-	if (cost.Cost{}).Reported() {
-		t.Error("a zero cost reports something")
-	}
-}
