@@ -65,6 +65,11 @@ func (t *Tree) Scan() ([]Change, error) {
 		t.dirty[c.Path] = true
 	}
 	t.known = true
+	// Until something runs in the tree again, the next process need not
+	// scan it (if saving fails, it does).
+	if t.indexSum != "" {
+		t.saveState()
+	}
 	return s.changes, nil
 }
 

@@ -52,7 +52,11 @@ type Tree struct {
 	extras map[string]*extra
 	dirty  map[string]bool // paths known to differ from base and extras
 	known  bool            // dirty is complete: nothing else touched the tree
-	ignore *ignorer        // base's ignore rules
+	// savedKnown: the saved state says what the tree holds (its base but
+	// for the paths it lists), untouched since, so that the next process's
+	// Sync need not scan it.
+	savedKnown bool
+	ignore     *ignorer // base's ignore rules
 	// Watched are paths (files or directories) compared whether ignored
 	// or not: the workspace's .chant directory, the phase's targets.
 	Watched []string
@@ -78,6 +82,10 @@ type savedState struct {
 	IndexSum string        `json:"index_sum"`
 	Racy     gitindex.Time `json:"racy"`
 	Watched  []string      `json:"watched,omitempty"`
+	// Known: when saved, the tree held Base but for the Differ paths, and
+	// nothing has run in it or been written there since (see Tree.forget).
+	Known  bool     `json:"known,omitempty"`
+	Differ []string `json:"differ,omitempty"`
 }
 
 // Location returns where the worktree of slot for repo lives, and the name
@@ -139,6 +147,10 @@ func OpenIn(base string, repo *gitrepo.Repo, slot string) (*Tree, error) {
 	if sum := sha1.Sum(raw); err == nil && hex.EncodeToString(sum[:]) == st.IndexSum {
 		if ix, err := gitindex.Decode(raw); err == nil {
 			t.index, t.racy, t.indexSum = ix, st.Racy, st.IndexSum
+			t.known, t.savedKnown = st.Known, st.Known
+			for _, p := range st.Differ {
+				t.dirty[p] = true // as Sync treats them: back to the base
+			}
 			return t, nil
 		}
 	}
@@ -201,6 +213,11 @@ func (t *Tree) Sync(commit plumbing.Hash) error {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
+	if len(paths) > 0 {
+		if err := t.forget(); err != nil { // cut off half-way, the tree is neither
+			return err
+		}
+	}
 	root := safefs.Root{Dir: t.Dir}
 	for _, p := range paths {
 		if err := t.put(root, p, target[p]); err != nil {
@@ -304,6 +321,9 @@ func (t *Tree) markOmitted() {
 // copied from the user's tree): it becomes part of what the tree should
 // hold, so a later change to it is the agent's.
 func (t *Tree) Put(rel string, data []byte, mode uint32) error {
+	if err := t.forget(); err != nil {
+		return err
+	}
 	root := safefs.Root{Dir: t.Dir}
 	if err := root.WriteFile(rel, data, mode, false); err != nil {
 		return err
@@ -350,10 +370,23 @@ func (t *Tree) Watch(paths []string) error {
 // Admin is the tree's git directory.
 func (t *Tree) Admin() string { return t.admin }
 
-// Touched says that something other than chant may have changed the tree
-// since the last scan (a check, a setup command): the next Sync scans it
-// first.
-func (t *Tree) Touched() { t.known = false }
+// Touched says that something other than chant may change the tree from
+// now on (the agent, a check, a setup command): the next Sync, of this
+// process or another, scans it first. It is said before they start.
+func (t *Tree) Touched() error {
+	t.known = false
+	return t.forget()
+}
+
+// forget records, before the tree changes, that what it holds is no
+// longer known: a process cut off from then on leaves a tree that the next
+// one scans.
+func (t *Tree) forget() error {
+	if !t.savedKnown {
+		return nil
+	}
+	return t.writeState(false)
+}
 
 // Read returns a file of the tree without following symbolic links: its
 // content (a link's target) and mode.
@@ -641,15 +674,39 @@ func (t *Tree) save() error {
 }
 
 // saveState writes chant's record of the tree.
-func (t *Tree) saveState() error {
-	state, err := json.Marshal(savedState{Dir: t.Dir, Base: t.base.String(), IndexSum: t.indexSum, Racy: t.racy, Watched: t.Watched})
+func (t *Tree) saveState() error { return t.writeState(t.known) }
+
+// writeState writes chant's record of the tree, with what it holds when
+// known.
+func (t *Tree) writeState(known bool) error {
+	st := savedState{Dir: t.Dir, Base: t.base.String(), IndexSum: t.indexSum, Racy: t.racy, Watched: t.Watched, Known: known}
+	if known {
+		for p := range t.dirty {
+			st.Differ = append(st.Differ, p)
+		}
+		for p := range t.extras {
+			if !t.dirty[p] {
+				st.Differ = append(st.Differ, p)
+			}
+		}
+		sort.Strings(st.Differ)
+	}
+	state, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(t.statePath), 0o777); err != nil {
 		return err
 	}
-	return safefs.Root{Dir: filepath.Dir(t.statePath)}.WriteFile(filepath.Base(t.statePath), state, safefs.Regular, false)
+	// Durable when it forgets a known tree: a crash of the machine must
+	// not bring back the record of a tree that was then changed.
+	durable := t.savedKnown && !known
+	t.savedKnown = false // until written
+	if err := (safefs.Root{Dir: filepath.Dir(t.statePath)}).WriteFile(filepath.Base(t.statePath), state, safefs.Regular, durable); err != nil {
+		return err
+	}
+	t.savedKnown = known
+	return nil
 }
 
 // waitForClock returns once a file written in dir gets a modification time

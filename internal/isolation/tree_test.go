@@ -406,3 +406,83 @@ func TestBytes(t *testing.T) {
 		}
 	}
 }
+
+// A tree synced and left untouched is known clean to the next process,
+// which syncs it without a scan; one that anything may have changed since
+// (Touched, Put) is scanned, even when the
+// process that said so was killed before saving anything else.
+func TestTheNextProcessScansATreeUnlessItWasLeftClean(t *testing.T) {
+	repo, tree, base := setup(t, files)
+	reopen := func() *Tree {
+		t.Helper()
+		again, err := Open(repo, "phase")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return again
+	}
+	if again := reopen(); !again.known {
+		t.Fatal("a tree left clean is scanned by the next process")
+	}
+
+	// The agent's phase: Touched before it starts, then killed mid-way.
+	if err := tree.Touched(); err != nil {
+		t.Fatal(err)
+	}
+	write(t, tree.Dir, "src/a.go", "package a // agent\n")
+	write(t, tree.Dir, "left.txt", "the agent's\n")
+	again := reopen()
+	if again.known {
+		t.Fatal("a touched tree is trusted by the next process")
+	}
+	if err := again.Sync(base); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(tree.Dir, "src", "a.go")); string(got) != "package a\n" {
+		t.Errorf("a.go: %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(tree.Dir, "left.txt")); err == nil {
+		t.Error("what the agent left stays")
+	}
+
+	// The agent's phase verified (scanned) and left so: the next process
+	// knows what differs without a scan, and puts it back.
+	if err := again.Touched(); err != nil {
+		t.Fatal(err)
+	}
+	write(t, tree.Dir, "src/a.go", "package a // agent again\n")
+	write(t, tree.Dir, "left.txt", "the agent's\n")
+	if changes, err := again.Scan(); err != nil || len(changes) != 2 {
+		t.Fatalf("scan: %v, %v", describe(changes), err)
+	}
+	verified := reopen()
+	if !verified.known || !verified.dirty["src/a.go"] || !verified.dirty["left.txt"] {
+		t.Fatalf("after a scan: known %v, differ %v", verified.known, verified.dirty)
+	}
+	if err := verified.Sync(base); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(tree.Dir, "src", "a.go")); string(got) != "package a\n" {
+		t.Errorf("a.go: %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(tree.Dir, "left.txt")); err == nil {
+		t.Error("what the agent left stays")
+	}
+
+	// chant's own file put there, then killed: it goes at the next Sync.
+	clean := reopen()
+	if !clean.known {
+		t.Fatal("not clean after the Sync")
+	}
+	if err := clean.Put("spec.md", []byte("the spec\n"), 0o100644); err != nil {
+		t.Fatal(err)
+	}
+	again = reopen()
+	if err := again.Sync(base); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(tree.Dir, "spec.md")); err == nil {
+		t.Error("chant's own file stays")
+	}
+
+}

@@ -395,7 +395,9 @@ func (p *phase) attempt(ctx context.Context) (*agent.Result, *verdict.Verificati
 	}
 	// Whatever happens next, the tree is no longer known to hold only what
 	// chant put there: the next sync scans it unless verification does.
-	p.tree.Touched()
+	if err := p.tree.Touched(); err != nil {
+		return nil, nil, err
+	}
 	done := r.activity(p.spec.ID, "agent "+agentName(r.Agent))
 	res, agentErr := r.Agent.Run(ctx, p.job())
 	done()
@@ -550,7 +552,9 @@ func prepareTree(ctx context.Context, w *spec.Workspace, repo *gitrepo.Repo, tre
 	if len(cfg.Setup) == 0 {
 		return nil
 	}
-	tree.Touched()
+	if err := tree.Touched(); err != nil {
+		return err
+	}
 	for _, command := range cfg.Setup {
 		fmt.Fprintf(log, "setup: %s\n", command)
 		done := activity(id, "setup `"+command+"`")
@@ -696,12 +700,15 @@ func (p *phase) runChecks(ctx context.Context, v *verdict.Verification) {
 			break
 		}
 		fmt.Fprintf(p.log, "check: %s (expect %s)\n", c.Run, c.Expect)
+		if err := tree.Touched(); err != nil {
+			v.Checks = append(v.Checks, verdict.CheckResult{Check: c, Err: "could not run: " + err.Error()})
+			break
+		}
 		done := r.activity(p.spec.ID, "check `"+c.Run+"`")
 		res := verdict.RunCheck(ctx, c, filepath.Join(tree.Dir, filepath.FromSlash(r.Paths.Root())), p.spec.ID, p.cage)
 		done()
 		fmt.Fprintf(p.log, "%s", res.Output)
 		v.Checks = append(v.Checks, res)
-		tree.Touched()
 	}
 	for rel, f := range p.work {
 		data, mode, err := tree.Read(rel)

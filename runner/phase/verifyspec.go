@@ -160,7 +160,10 @@ func verifiedAt(repo *gitrepo.Repo, head plumbing.Hash, s *spec.Spec, atHead boo
 // verifyAt checks one spec in tree, synced to commit.
 func verifyAt(ctx context.Context, w *spec.Workspace, repo *gitrepo.Repo, tree *isolation.Tree, cage *sandbox.Cage, s *spec.Spec, commit plumbing.Hash,
 	wsDir string, log io.Writer, activity func(id, what string) func()) (*verdict.Verification, error) {
-	tree.Touched() // the last verify's checks may have written anything
+	// The last verify's checks may have written anything.
+	if err := tree.Touched(); err != nil {
+		return nil, err
+	}
 	if err := tree.Sync(commit); err != nil {
 		return nil, fmt.Errorf("prepare the verify worktree: %w", err)
 	}
@@ -175,6 +178,11 @@ func verifyAt(ctx context.Context, w *spec.Workspace, repo *gitrepo.Repo, tree *
 		}
 		if !f.Exists() {
 			v.Missing = append(v.Missing, t)
+		}
+	}
+	if len(s.Checks) > 0 {
+		if err := tree.Touched(); err != nil {
+			return nil, err
 		}
 	}
 	for _, c := range s.Checks {
