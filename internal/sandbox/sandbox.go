@@ -17,7 +17,8 @@
 //     loopback where each listed host:port is relayed out by chant (see
 //     relay.go), and nothing else.
 //   - Landlock scopes, from the thread that starts bubblewrap (see Within):
-//     no abstract Unix socket or signal reaching out of the cage.
+//     no abstract Unix socket or signal reaching out of the cage;
+//   - a seccomp filter, from the same thread: no hard links (links.go).
 //
 // Reads are not confined: the agent sees what the user can read.
 package sandbox
@@ -382,6 +383,12 @@ func (c *Cage) within(cmd *exec.Cmd, start func() error, landlock bool) error {
 		// Never unlocked: the thread carries the domain and ends with
 		// this goroutine.
 		runtime.LockOSThread()
+		if linksState() {
+			if err := installLinkFilter(); err != nil {
+				done <- fmt.Errorf("sandbox: refuse hard links: %w", err)
+				return
+			}
+		}
 		if !landlock {
 			done <- start()
 			return

@@ -531,3 +531,44 @@ func hostAbstractSocket(t *testing.T) string {
 	}()
 	return name
 }
+
+// A cage's processes cannot give a file a second name, in the worktree or
+// from elsewhere (which the mounts refuse anyway), however they ask: ln,
+// and python's os.link when it is there. Anything else still works.
+func TestCageRefusesHardLinks(t *testing.T) {
+	requireSandbox(t)
+	if !linksState() {
+		t.Skip("no seccomp filter for hard links here")
+	}
+	tc := newTestCage(t, Policy{})
+	script := `
+		mkdir -p "$WT/a" "$WT/b" && echo one > "$WT/a/f" && echo write: ok
+		ln "$WT/a/f" "$WT/b/l" 2>/dev/null && echo link: made || echo link: refused
+		ln "$WT/a/f" "$WT/a/g" 2>/dev/null && echo same dir: made || echo same dir: refused
+		ln -s ../a/f "$WT/b/s" && echo symlink: ok
+		mv "$WT/a/f" "$WT/b/moved" && echo rename: ok
+	`
+	if py, err := exec.LookPath("python3"); err == nil {
+		script += py + ` -c 'import os; os.link(os.environ["WT"] + "/b/moved", os.environ["WT"] + "/a/py")' 2>/dev/null && echo python: made || echo python: refused` + "\n"
+	}
+	out, err := tc.run(t, script)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	want := []string{"write: ok", "link: refused", "same dir: refused", "symlink: ok", "rename: ok"}
+	if strings.Contains(script, "python") {
+		want = append(want, "python: refused")
+	}
+	for _, w := range want {
+		if !strings.Contains(out, w+"\n") {
+			t.Errorf("no %q in:\n%s", w, out)
+		}
+	}
+	if !(&Cage{}).BlocksLinks() || (*Cage)(nil).BlocksLinks() {
+		t.Error("BlocksLinks: a cage here blocks links, no cage does not")
+	}
+	// chant itself still links.
+	if err := os.Link(filepath.Join(tc.Dir, "b", "moved"), filepath.Join(tc.Dir, "b", "mine")); err != nil {
+		t.Errorf("chant could not link after a cage: %v", err)
+	}
+}
