@@ -45,6 +45,13 @@ func (t *Tree) Scan() ([]Change, error) {
 		t.ignore = ig
 	}
 	s := &scanner{t: t, root: safefs.Root{Dir: t.Dir}, sem: make(chan struct{}, workers)}
+	if t.notes != nil {
+		if n, err := t.notes.read(); err == nil {
+			s.prune = newPrune(n)
+		} else {
+			t.stopNotes() // incomplete: this scan and the next are full
+		}
+	}
 	s.extras = map[string]map[string]*extra{}
 	for p, x := range t.extras {
 		dir, name := splitPath(p)
@@ -77,6 +84,7 @@ type scanner struct {
 	t      *Tree
 	root   safefs.Root
 	extras map[string]map[string]*extra // by directory, then name
+	prune  *prune                       // nil: compare every directory
 	sem    chan struct{}
 	wg     sync.WaitGroup
 
@@ -103,6 +111,10 @@ func (s *scanner) fail(err error) {
 // those under it.
 func (s *scanner) dir(rel string, lo, hi int, extras map[string]*extra) {
 	defer s.wg.Done()
+	kind := s.prune.kind(rel)
+	if kind == pruneSkip {
+		return // as it was when the notes began
+	}
 	s.sem <- struct{}{}
 	var subdirs []func()
 	defer func() {
@@ -127,6 +139,21 @@ func (s *scanner) dir(rel string, lo, hi int, extras map[string]*extra) {
 		return
 	}
 	f := os.NewFile(uintptr(fd), rel)
+	if kind == pruneThrough {
+		// Its entries are as they were: only those that lead to a
+		// changed directory are looked at.
+		defer f.Close()
+		for name := range s.prune.under[rel] {
+			var st unix.Stat_t
+			if (rel == "" && name == ".git") || unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+				continue
+			}
+			if spawn := s.entry(l, fd, name, &st); spawn != nil {
+				subdirs = append(subdirs, spawn)
+			}
+		}
+		return
+	}
 	names, err := f.Readdirnames(-1)
 	if err != nil {
 		f.Close()

@@ -68,6 +68,7 @@ type Tree struct {
 	// before Sync.
 	Omitted  []string
 	indexSum string // of the index file last written
+	notes    *notes // what the kernel noted since Listen; nil: none
 }
 
 // extra is a file chant wrote into the tree beyond the base commit.
@@ -179,16 +180,18 @@ func (t *Tree) Sync(commit plumbing.Hash) error {
 	if fi, err := os.Lstat(t.admin); err != nil || t.base.IsZero() || !fi.IsDir() {
 		fresh = true
 	}
+	if !fresh && !t.known {
+		if _, err := t.Scan(); err != nil {
+			return err
+		}
+	}
+	// What follows changes the tree from what the notes began with.
+	t.stopNotes()
 	if err := t.writeAdmin(commit); err != nil {
 		return err
 	}
 	if fresh {
 		return t.checkout(commit)
-	}
-	if !t.known {
-		if _, err := t.Scan(); err != nil {
-			return err
-		}
 	}
 	diff, err := t.repo.Diff(t.base, commit)
 	if err != nil {

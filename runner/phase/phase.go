@@ -384,6 +384,10 @@ func (r *Env) checkTargets(s *spec.Spec, head gitrepo.Head) error {
 // did.
 func (p *phase) attempt(ctx context.Context) (*agent.Result, *verdict.Verification, error) {
 	r := p.env
+	// Once the phase is done with its tree, what the kernel noted there
+	// (see prepare) makes it known again cheaply, for the next phase or
+	// process.
+	defer p.tree.Settle()
 	guard, leave, err := p.prepare(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -466,6 +470,13 @@ func (p *phase) prepare(ctx context.Context) (configGuard, func(), error) {
 	}
 	fmt.Fprintln(p.log, sandboxLine(r.Sandbox))
 	p.cage = r.Sandbox.CageFor(tree.Dir, r.Repo.Root, r.Repo.CommonDir)
+	if p.cage.BlocksLinks() {
+		// Everything that writes in the tree from now on is chant or
+		// caged without hard links: what the kernel notes of its
+		// directories is all that changed there, and scans read only
+		// that.
+		tree.Listen()
+	}
 	err := p.isolate(ctx)
 	if err == nil {
 		if changed, rerr := guard.Restore(); rerr != nil {
