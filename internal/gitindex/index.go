@@ -120,7 +120,9 @@ func Decode(data []byte) (*Index, error) {
 	if uint64(n) > uint64(len(body))/62 {
 		return nil, fmt.Errorf("%w: %d entries in %d bytes", ErrCorrupt, n, len(body))
 	}
-	ix.Entries = make([]Entry, n)
+	// Room for the few entries a phase adds: an append past the length
+	// would copy every entry to a new array of 1.25 times the size.
+	ix.Entries = make([]Entry, n, int(n)+int(n)/256+16)
 	off := 12
 	prev := ""
 	for i := range ix.Entries {

@@ -40,6 +40,7 @@ type Repo struct {
 	// one left (a scan of every loose object directory: once is enough).
 	swept atomic.Bool
 	trees treeCache
+	index indexCache
 }
 
 // Open opens the git work tree that contains dir.

@@ -326,7 +326,7 @@ func (r *Repo) updateIndex(old plumbing.Hash, files []landedFile) error {
 	if err := takeLock(prepared, lockPath, lockPatience); err != nil {
 		return fmt.Errorf("update the index: %w", err)
 	}
-	ix, err := gitindex.ReadFile(indexPath)
+	ix, err := r.readIndex(true)
 	if err != nil {
 		os.Remove(lockPath)
 		return err
@@ -383,7 +383,7 @@ func (r *Repo) IndexFiles(paths []string) (map[string]File, error) {
 	if len(paths) == 0 {
 		return out, nil
 	}
-	ix, err := gitindex.ReadFile(filepath.Join(r.GitDir, "index"))
+	ix, err := r.readIndex(false)
 	if err != nil {
 		return nil, err
 	}
