@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"fmt"
-	"os"
 	"sync"
 
 	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
@@ -28,12 +27,8 @@ var landlockState = sync.OnceValues(func() (bool, string) {
 	case abi < landlockScopesABI:
 		return false, fmt.Sprintf("no Landlock scopes (the kernel's Landlock ABI is %d; scopes need %d, Linux 6.12)", abi, landlockScopesABI)
 	}
-	if bwrap, err := bwrapPath(); err == nil {
-		if fi, err := os.Stat(bwrap); err == nil && fi.Mode()&os.ModeSetuid != 0 {
-			// Landlock needs no_new_privs, which takes a setuid
-			// bwrap's privileges away.
-			return false, "no Landlock (bwrap is setuid, and Landlock would take its privileges)"
-		}
+	if setuid, _ := bwrapSetuid(); setuid {
+		return false, "no Landlock (bwrap is setuid, and Landlock would take its privileges)"
 	}
 	return true, "Landlock scopes: no abstract Unix socket or signal out of the sandbox"
 })

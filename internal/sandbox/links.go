@@ -1,9 +1,6 @@
 package sandbox
 
-import (
-	"os"
-	"sync"
-)
+import "sync"
 
 // A cage's processes may not give a file a second name (a hard link): a
 // file of the worktree linked from another of its directories could be
@@ -21,9 +18,7 @@ var linksState = sync.OnceValue(func() bool {
 	if !hasLinkFilter() {
 		return false
 	}
-	if bwrap, err := bwrapPath(); err != nil {
-		return false
-	} else if fi, err := os.Stat(bwrap); err != nil || fi.Mode()&os.ModeSetuid != 0 {
+	if setuid, ok := bwrapSetuid(); setuid || !ok {
 		return false
 	}
 	return probeLinkFilter() == nil

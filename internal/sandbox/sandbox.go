@@ -207,6 +207,22 @@ var hidden = []string{"/tmp", "/run"}
 // Bwrap is the path of bubblewrap, found once.
 var bwrapPath = sync.OnceValues(func() (string, error) { return exec.LookPath("bwrap") })
 
+// bwrapSetuid reports whether bubblewrap is found and setuid: what the
+// thread that starts it may then not take (no_new_privs, which Landlock
+// and a seccomp filter need, would take its privileges away); ok is false
+// when bubblewrap is not found.
+func bwrapSetuid() (setuid, ok bool) {
+	bwrap, err := bwrapPath()
+	if err != nil {
+		return false, false
+	}
+	fi, err := os.Stat(bwrap)
+	if err != nil {
+		return false, false
+	}
+	return fi.Mode()&os.ModeSetuid != 0, true
+}
+
 // Prepare empties the cage's /tmp and makes the directories it needs and
 // the writable paths that are missing.
 func (c *Cage) Prepare() error {
