@@ -1,10 +1,6 @@
 package gitrepo
 
 import (
-	"errors"
-	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"sync"
 
@@ -31,41 +27,31 @@ type indexKey struct {
 }
 
 // readIndex returns the work tree's index. With take, the caller may
-// change it: it is no longer kept; otherwise the caller must not.
+// change it: it is no longer kept; otherwise the caller must not. The
+// stat data is taken before the file is read, so a file replaced in
+// between is kept under the old file's key, which no later file has.
 func (r *Repo) readIndex(take bool) (*gitindex.Index, error) {
 	path := filepath.Join(r.GitDir, "index")
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return gitindex.New(), nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+	var key indexKey
 	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		return nil, err
+	if err := unix.Stat(path, &st); err == nil {
+		key = indexKey{dev: uint64(st.Dev), ino: uint64(st.Ino), size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
 	}
-	key := indexKey{dev: uint64(st.Dev), ino: uint64(st.Ino), size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
 	c := &r.index
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ix != nil && c.key == key {
+	if c.ix != nil && key != (indexKey{}) && c.key == key {
 		ix := c.ix
 		if take {
 			c.ix = nil
 		}
 		return ix, nil
 	}
-	data, err := io.ReadAll(f)
+	ix, err := gitindex.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	ix, err := gitindex.Decode(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if take {
+	if take || key == (indexKey{}) {
 		c.ix = nil
 	} else {
 		c.key, c.ix = key, ix
