@@ -63,10 +63,11 @@ func (t *Tree) Settle() error {
 	if t.notes == nil || t.known {
 		return nil
 	}
-	if _, err := t.notes.read(); err != nil {
+	n, err := t.notes.read()
+	if err != nil {
 		return nil // the next Sync scans in full
 	}
-	_, err := t.Scan()
+	_, err = t.scan(newPrune(n))
 	return err
 }
 

@@ -20,20 +20,7 @@ func TestNotesFindWhatTheFullScanFinds(t *testing.T) {
 		more[k] = v
 	}
 	cases := map[string]func(t *testing.T, d string){
-		"every kind of change": func(t *testing.T, d string) {
-			write(t, d, "src/a.go", "package a // changed\n")
-			os.Chmod(filepath.Join(d, "src", "b.go"), 0o755)
-			os.Remove(filepath.Join(d, "docs", "x.md"))
-			write(t, d, "new/file.txt", "new\n")
-			write(t, d, "build/out.bin", "ignored\n")
-			write(t, d, "hide/.gitignore", "*\n")
-			write(t, d, "hide/secret.txt", "s\n")
-			write(t, d, "nested/repo/.git/HEAD", "ref: refs/heads/main\n")
-			os.Remove(filepath.Join(d, "README"))
-			os.Symlink("/etc/passwd", filepath.Join(d, "README"))
-			os.RemoveAll(filepath.Join(d, "src", "deep"))
-			write(t, d, "src/deep", "now a file\n")
-		},
+		"every kind of change": changeEveryKind,
 		"deep in an unchanged directory": func(t *testing.T, d string) {
 			write(t, d, "lib/x/y/z.go", "package zz\n")
 		},

@@ -37,6 +37,19 @@ const (
 // the base's ignore rules excepted (unless Watched). A new directory
 // holding a git repository is one change, its path with Now.Mode ModeDir.
 func (t *Tree) Scan() ([]Change, error) {
+	var pr *prune
+	if t.notes != nil {
+		if n, err := t.notes.read(); err == nil {
+			pr = newPrune(n)
+		} else {
+			t.stopNotes() // incomplete: this scan and the next are full
+		}
+	}
+	return t.scan(pr)
+}
+
+// scan is Scan guided by pr (nil: every directory is compared).
+func (t *Tree) scan(pr *prune) ([]Change, error) {
 	if t.ignore == nil {
 		ig, err := newIgnorer(t.repo, t.index.Entries)
 		if err != nil {
@@ -44,14 +57,7 @@ func (t *Tree) Scan() ([]Change, error) {
 		}
 		t.ignore = ig
 	}
-	s := &scanner{t: t, root: safefs.Root{Dir: t.Dir}, sem: make(chan struct{}, workers)}
-	if t.notes != nil {
-		if n, err := t.notes.read(); err == nil {
-			s.prune = newPrune(n)
-		} else {
-			t.stopNotes() // incomplete: this scan and the next are full
-		}
-	}
+	s := &scanner{t: t, root: safefs.Root{Dir: t.Dir}, prune: pr, sem: make(chan struct{}, workers)}
 	s.extras = map[string]map[string]*extra{}
 	for p, x := range t.extras {
 		dir, name := splitPath(p)

@@ -159,9 +159,10 @@ func TestALinkedWorktreeOfBeforeBecomesARepository(t *testing.T) {
 	}
 }
 
-func TestScanFindsEveryKindOfChange(t *testing.T) {
-	_, tree, _ := setup(t, files)
-	d := tree.Dir
+// changeEveryKind makes in the tree d (of files) every kind of change a
+// scan tells apart, and some it must not report.
+func changeEveryKind(t *testing.T, d string) {
+	t.Helper()
 	write(t, d, "src/a.go", "package a // changed\n")
 	os.Chmod(filepath.Join(d, "src", "b.go"), 0o755) // mode only
 	os.Remove(filepath.Join(d, "docs", "x.md"))
@@ -179,6 +180,12 @@ func TestScanFindsEveryKindOfChange(t *testing.T) {
 	os.RemoveAll(filepath.Join(d, "src", "deep"))
 	write(t, d, "src/deep", "now a file\n")
 	write(t, d, "touched", "")
+}
+
+func TestScanFindsEveryKindOfChange(t *testing.T) {
+	_, tree, _ := setup(t, files)
+	d := tree.Dir
+	changeEveryKind(t, d)
 	changes, err := tree.Scan()
 	if err != nil {
 		t.Fatal(err)
