@@ -14,6 +14,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -104,6 +105,14 @@ func (e *Engine) watch(ctx context.Context) {
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
 				a := ev.GetActivityTaskCanceledEventAttributes()
 				end = &PhaseState{Key: keys[a.GetScheduledEventId()], Status: StatusCancelled}
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+				// A result taken is forgotten by the workflow (asked
+				// again, the phase runs again): so here, or a history
+				// read again from its start would answer the phase with
+				// it.
+				for _, key := range takenKeys(ev.GetWorkflowExecutionSignaledEventAttributes()) {
+					e.setEnd(key, nil)
+				}
 			}
 			if end != nil && end.Key != "" {
 				e.setEnd(end.Key, end)
@@ -115,6 +124,25 @@ func (e *Engine) watch(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// takenKeys are the keys of the results a signal says the run took (none
+// for another signal).
+func takenKeys(a *historypb.WorkflowExecutionSignaledEventAttributes) []string {
+	dc := converter.GetDefaultDataConverter()
+	switch a.GetSignalName() {
+	case SignalTaken:
+		var key string
+		if dc.FromPayloads(a.GetInput(), &key) == nil {
+			return []string{key}
+		}
+	case SignalTakenAll:
+		var keys []string
+		if dc.FromPayloads(a.GetInput(), &keys) == nil {
+			return keys
+		}
+	}
+	return nil
 }
 
 // setEnd keeps (or, nil, forgets) how a phase ended, as the history says.
@@ -322,27 +350,32 @@ type phaseWatch struct {
 	asked    bool // the workflow has had time to take the signal
 }
 
-// ask asks the workflow for the phase, unless it runs it or has done it.
+// ask asks the workflow for the phase. The workflow runs a phase it is
+// asked for only if it neither runs it nor holds its result
+// (pipeline.start), so the request is a signal, sent without asking the
+// workflow's state first: that query, a task for a worker, once a phase,
+// cost the cluster and the workers more than the signal.
 func (w *phaseWatch) ask() error {
 	e, req := w.e, w.req
-	// Fresh: a phase asked for in an earlier life of the run may have
-	// ended since the last look.
-	st, err := e.recentState(w.ctx, w.patience, true)
-	if errors.As(err, new(*serviceerror.NotFound)) {
-		// The workflow is gone (its cluster lost its store): a new one
-		// runs the phase again.
-		if _, err := e.Attach(w.ctx); err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
-	} else if p := find(st, req.Key); p != nil && p.Status != StatusCancelled && p.Status != StatusFailed {
-		return nil
+	// An end the history showed stands if it is a result the workflow
+	// keeps (the run asks for a phase it had asked for before it was
+	// killed); a failure or a cancellation is over: the phase runs again.
+	if p := e.endOf(req.Key); p != nil && p.Status != StatusDone {
+		e.setEnd(req.Key, nil)
 	}
-	e.setEnd(req.Key, nil) // an end seen before is over
-	return e.call(w.ctx, w.patience, "ask for "+req.Spec, func(ctx context.Context) error {
+	signal := func(ctx context.Context) error {
 		return e.Client.SignalWorkflow(ctx, e.WorkflowID, "", SignalPhase, PhaseRequest{Req: *req})
-	})
+	}
+	err := e.call(w.ctx, w.patience, "ask for "+req.Spec, signal)
+	if !errors.As(err, new(*serviceerror.NotFound)) {
+		return err
+	}
+	// The workflow is gone (it ended, or its cluster lost its store): a
+	// new one runs the phase.
+	if _, err := e.Attach(w.ctx); err != nil {
+		return err
+	}
+	return e.call(w.ctx, w.patience, "ask for "+req.Spec, signal)
 }
 
 // ended is what the phase came to.

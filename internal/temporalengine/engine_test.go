@@ -10,7 +10,10 @@ import (
 	"time"
 
 	"github.com/chant-run/chant/runner/phase"
+	commonpb "go.temporal.io/api/common/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 )
@@ -25,6 +28,9 @@ type fakeCluster struct {
 	calls   int
 	state   State
 	signals int
+	queries int
+	gone    bool // the workflow does not exist until started
+	started int
 }
 
 func (f *fakeCluster) failing() error {
@@ -41,7 +47,22 @@ func (f *fakeCluster) QueryWorkflow(ctx context.Context, id, run, query string, 
 	if err := f.failing(); err != nil {
 		return nil, err
 	}
+	f.mu.Lock()
+	f.queries++
+	f.mu.Unlock()
 	return stateValue{f.state}, nil
+}
+
+func (f *fakeCluster) DescribeWorkflowExecution(ctx context.Context, id, run string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	return nil, serviceerror.NewNotFound("workflow not found")
+}
+
+func (f *fakeCluster) ExecuteWorkflow(ctx context.Context, opts client.StartWorkflowOptions, wf interface{}, args ...interface{}) (client.WorkflowRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gone = false
+	f.started++
+	return nil, nil
 }
 
 func (f *fakeCluster) SignalWorkflow(ctx context.Context, id, run, name string, arg interface{}) error {
@@ -49,8 +70,11 @@ func (f *fakeCluster) SignalWorkflow(ctx context.Context, id, run, name string, 
 		return err
 	}
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.gone {
+		return serviceerror.NewNotFound("workflow execution already completed")
+	}
 	f.signals++
-	f.mu.Unlock()
 	return nil
 }
 
@@ -116,6 +140,83 @@ func TestPhaseRefusedIsNotWaitedFor(t *testing.T) {
 	}
 	if log.Len() != 0 {
 		t.Errorf("a refusal said as an outage:\n%s", log.String())
+	}
+}
+
+// Asking for a phase is one signal: the workflow itself runs a phase only
+// if it neither runs it nor holds its result, so the run does not ask the
+// workflow's state first (a query, a task for a worker, once a phase).
+func TestAskIsOneSignal(t *testing.T) {
+	f := &fakeCluster{}
+	e := fakeEngine(f, nil)
+	w := &phaseWatch{e: e, ctx: context.Background(), req: &phase.RemotePhase{Key: "k", Spec: "s"}, patience: time.Minute}
+	if err := w.ask(); err != nil {
+		t.Fatal(err)
+	}
+	if f.signals != 1 || f.queries != 0 {
+		t.Errorf("asking for a phase: %d signals, %d queries; want 1 and 0", f.signals, f.queries)
+	}
+}
+
+// A failure the history showed is over once the phase is asked for again
+// (it runs again); a result stands (the workflow keeps it and does not run
+// the phase again).
+func TestAskForgetsAFailureKeepsAResult(t *testing.T) {
+	f := &fakeCluster{}
+	e := fakeEngine(f, nil)
+	e.setEnd("failed", &PhaseState{Key: "failed", Status: StatusFailed})
+	e.setEnd("done", &PhaseState{Key: "done", Status: StatusDone, Result: &phase.RemoteResult{Worker: "w1"}})
+	for _, key := range []string{"failed", "done"} {
+		w := &phaseWatch{e: e, ctx: context.Background(), req: &phase.RemotePhase{Key: key, Spec: "s"}, patience: time.Minute}
+		if err := w.ask(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := e.endOf("failed"); p != nil {
+		t.Errorf("the failure still stands after the phase was asked again: %+v", p)
+	}
+	if p := e.endOf("done"); p == nil || p.Result == nil || p.Result.Worker != "w1" {
+		t.Errorf("the result was forgotten: %+v", p)
+	}
+}
+
+// A workflow that is gone (it ended, or the cluster lost its store) is
+// started again, and the phase asked of the new one.
+func TestAskStartsAGoneWorkflow(t *testing.T) {
+	f := &fakeCluster{gone: true}
+	e := fakeEngine(f, nil)
+	w := &phaseWatch{e: e, ctx: context.Background(), req: &phase.RemotePhase{Key: "k", Spec: "s"}, patience: time.Minute}
+	if err := w.ask(); err != nil {
+		t.Fatal(err)
+	}
+	if f.started != 1 || f.signals != 1 {
+		t.Errorf("workflow started %d times, phase asked %d times; want 1 and 1", f.started, f.signals)
+	}
+}
+
+// The history's signals saying results were taken name their keys, in
+// both forms (one key; several, as runs send now).
+func TestTakenKeys(t *testing.T) {
+	dc := converter.GetDefaultDataConverter()
+	payloads := func(v interface{}) *commonpb.Payloads {
+		p, err := dc.ToPayloads(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, c := range []struct {
+		a    *historypb.WorkflowExecutionSignaledEventAttributes
+		want string
+	}{
+		{&historypb.WorkflowExecutionSignaledEventAttributes{SignalName: SignalTaken, Input: payloads("k1")}, "k1"},
+		{&historypb.WorkflowExecutionSignaledEventAttributes{SignalName: SignalTakenAll, Input: payloads([]string{"k1", "k2"})}, "k1 k2"},
+		{&historypb.WorkflowExecutionSignaledEventAttributes{SignalName: SignalPhase, Input: payloads(PhaseRequest{})}, ""},
+		{&historypb.WorkflowExecutionSignaledEventAttributes{SignalName: SignalTakenAll, Input: payloads(42)}, ""},
+	} {
+		if got := strings.Join(takenKeys(c.a), " "); got != c.want {
+			t.Errorf("takenKeys(%s) = %q, want %q", c.a.GetSignalName(), got, c.want)
+		}
 	}
 }
 
