@@ -2,10 +2,9 @@ package gitrepo
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"sync"
-	"time"
+	"syscall"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/storage/filesystem"
@@ -22,7 +21,7 @@ type objectStore struct {
 	packDir string
 
 	mu     sync.RWMutex
-	listed time.Time // the pack directory's modification time when last listed
+	listed dirStamp // the pack directory's when last listed
 }
 
 func newObjectStore(s *filesystem.Storage, commonDir string) *objectStore {
@@ -31,14 +30,24 @@ func newObjectStore(s *filesystem.Storage, commonDir string) *objectStore {
 	return o
 }
 
-// packsChanged returns the pack directory's modification time (zero when
-// there is none).
-func (o *objectStore) packsChanged() time.Time {
-	fi, err := os.Stat(o.packDir)
-	if err != nil {
-		return time.Time{}
+// packsChanged returns the pack directory's stamp (zero when there is
+// none).
+func (o *objectStore) packsChanged() dirStamp { return stampOf(o.packDir) }
+
+// dirStamp tells a directory's state: which directory it is, and when it
+// or its entries last changed (its ctime: unlike the modification time,
+// nothing sets it back, `cp -a` included).
+type dirStamp struct {
+	dev, ino uint64
+	ctime    syscall.Timespec
+}
+
+func stampOf(dir string) dirStamp {
+	var st syscall.Stat_t
+	if syscall.Stat(dir, &st) != nil {
+		return dirStamp{}
 	}
-	return fi.ModTime()
+	return dirStamp{dev: uint64(st.Dev), ino: st.Ino, ctime: st.Ctim}
 }
 
 // retry runs a lookup, and once more after listing the packs again if it
@@ -52,7 +61,7 @@ func (o *objectStore) retry(lookup func() error) error {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if now := o.packsChanged(); !now.Equal(o.listed) {
+	if now := o.packsChanged(); now != o.listed {
 		o.listed = now
 		o.Storage.Reindex()
 		return lookup()

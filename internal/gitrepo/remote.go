@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -54,7 +55,8 @@ func (r *Repo) Ref(name string) (plumbing.Hash, error) {
 // or https: go-git's transports), forcing the local references they name.
 // From a repository on this machine, the objects are copied (see copyRefs).
 func (r *Repo) Fetch(url string, refspecs ...string) error {
-	if from := openLocal(url); from != nil {
+	if from, done := openLocal(url); from != nil {
+		defer done()
 		return copyRefs(from, r, refspecs)
 	}
 	remote, specs, err := r.remote(url, refspecs)
@@ -73,10 +75,11 @@ func (r *Repo) Fetch(url string, refspecs ...string) error {
 // hash, whatever references there are; from another, ref is fetched (it
 // must name the commit there).
 func (r *Repo) FetchCommit(url string, commit plumbing.Hash, ref string) error {
-	from := openLocal(url)
+	from, done := openLocal(url)
 	if from == nil {
 		return r.Fetch(url, "+"+ref+":"+ref)
 	}
+	defer done()
 	if err := copyObjects(from, r, commit); err != nil {
 		return fmt.Errorf("copy %s from %s: %w", Short(commit.String()), from.Root, err)
 	}
@@ -87,7 +90,8 @@ func (r *Repo) FetchCommit(url string, commit plumbing.Hash, ref string) error {
 // they name there. To a repository on this machine, the objects are
 // copied (see copyRefs).
 func (r *Repo) Push(url string, refspecs ...string) error {
-	if to := openLocal(url); to != nil {
+	if to, done := openLocal(url); to != nil {
+		defer done()
 		return copyRefs(r, to, refspecs)
 	}
 	remote, specs, err := r.remote(url, refspecs)
@@ -115,12 +119,54 @@ func (r *Repo) remote(url string, refspecs []string) (*git.Remote, []config.RefS
 }
 
 // openLocal opens the repository a URL names when it is on this machine (a
-// path or file://, with a work tree or bare); nil otherwise.
-func openLocal(url string) *Repo {
+// path or file://, with a work tree or bare); nil otherwise. The caller
+// has it alone until it calls done. A repository is opened once a process
+// (a worker fetches from and pushes to the same one, phase after phase),
+// and again when its pack directory is not the one it had (the repository
+// was made anew there, or packed).
+func openLocal(url string) (r *Repo, done func()) {
 	path, ok := strings.CutPrefix(url, "file://")
 	if !ok && (strings.Contains(url, "://") || !filepath.IsAbs(url)) {
-		return nil // ssh, https, or scp-like host:path
+		return nil, nil // ssh, https, or scp-like host:path
 	}
+	localRepos.mu.Lock()
+	c := localRepos.open[path]
+	if c == nil {
+		c = &localRepo{}
+		if localRepos.open == nil {
+			localRepos.open = map[string]*localRepo{}
+		}
+		localRepos.open[path] = c
+	}
+	localRepos.mu.Unlock()
+	c.mu.Lock()
+	if c.repo == nil || stampOf(c.packDir()) != c.packs {
+		if c.repo = openLocalRepo(path); c.repo == nil {
+			c.mu.Unlock()
+			return nil, nil
+		}
+		c.packs = stampOf(c.packDir())
+	}
+	return c.repo, c.mu.Unlock
+}
+
+// localRepos are the repositories openLocal opened, by path.
+var localRepos struct {
+	mu   sync.Mutex
+	open map[string]*localRepo
+}
+
+// localRepo is a repository openLocal opened, used by one caller at a
+// time (go-git's storage is not safe for concurrent use).
+type localRepo struct {
+	mu    sync.Mutex
+	repo  *Repo
+	packs dirStamp // its pack directory's when opened
+}
+
+func (c *localRepo) packDir() string { return filepath.Join(c.repo.CommonDir, "objects", "pack") }
+
+func openLocalRepo(path string) *Repo {
 	if r, err := Open(path); err == nil {
 		return r
 	}
@@ -192,11 +238,15 @@ func copyObjects(from, to *Repo, tip plumbing.Hash) error {
 		if !it.ready && has(it.h) {
 			continue
 		}
+		write := it.ready || it.t == plumbing.BlobObject
+		if write && to.linkLoose(from, it.h) {
+			continue
+		}
 		obj, err := from.repo.Storer.EncodedObject(it.t, it.h)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", it.t, Short(it.h.String()), err)
 		}
-		if it.ready || it.t == plumbing.BlobObject {
+		if write {
 			if err := to.copyLoose(it, obj); err != nil {
 				return err
 			}
@@ -215,6 +265,30 @@ type copyItem struct {
 	h     plumbing.Hash
 	t     plumbing.ObjectType
 	ready bool // what it reaches is copied: write it
+}
+
+// linkLoose makes r's loose object h a hard link to from's, as git's
+// local clone does: an object file is never changed, and a link makes no
+// new file, which on a file system busy with deletions costs more than
+// all the rest of a copy (ext4 looks for an inode not recently freed). It
+// reports false, having done nothing, when from has h otherwise (in a
+// pack) or the link cannot be made (another file system, a file of
+// another user's); the object is then copied.
+func (r *Repo) linkLoose(from *Repo, h plumbing.Hash) bool {
+	hex := h.String()
+	src := filepath.Join(from.CommonDir, "objects", hex[:2], hex[2:])
+	if fi, err := os.Lstat(src); err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	dir := filepath.Join(r.CommonDir, "objects", hex[:2])
+	dst := filepath.Join(dir, hex[2:])
+	err := os.Link(src, dst)
+	if errors.Is(err, os.ErrNotExist) { // the fan-out directory is new
+		if err = os.Mkdir(dir, 0o777); err == nil || errors.Is(err, os.ErrExist) {
+			err = os.Link(src, dst)
+		}
+	}
+	return err == nil || errors.Is(err, os.ErrExist)
 }
 
 // copyLoose writes obj (it) as a loose object: writeLoose, not go-git's

@@ -1,10 +1,12 @@
 package gitrepo
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chant-run/chant/internal/testgit"
 )
@@ -79,5 +81,98 @@ func TestFetchAndPushOnOneMachine(t *testing.T) {
 	}
 	if err := clone.Fetch(src, "+refs/heads/nothing:refs/x"); err == nil || !strings.Contains(err.Error(), "no reference") {
 		t.Errorf("a fetch of a missing reference: %v", err)
+	}
+}
+
+// A loose object of the other repository comes as a hard link to its file
+// (no new file made); a packed one is copied. git finds both sides whole.
+func TestFetchLinksLooseObjects(t *testing.T) {
+	src := testgit.Repo(t, map[string]string{"a": "a\n"})
+	git := func(dir string, args ...string) string {
+		t.Helper()
+		return testgit.Git(t, dir, append([]string{"-c", "user.name=Test", "-c", "user.email=test@example.com"}, args...)...)
+	}
+	git(src, "repack", "-q", "-a", "-d")
+	os.WriteFile(filepath.Join(src, "b"), []byte("b\n"), 0o644)
+	git(src, "add", "b")
+	git(src, "commit", "-qm", "second") // loose: commit, tree, blob b
+	clone, err := Init(filepath.Join(t.TempDir(), "clone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := clone.Fetch(src, "+refs/heads/main:refs/chant/bases/one"); err != nil {
+		t.Fatal(err)
+	}
+	git(clone.Root, "fsck", "--strict", "--no-dangling")
+	linked := 0
+	for _, h := range strings.Fields(git(src, "rev-list", "--objects", "--no-object-names", "HEAD")) {
+		rel := filepath.Join("objects", h[:2], h[2:])
+		got, err := os.Stat(filepath.Join(clone.CommonDir, rel))
+		if err != nil {
+			t.Fatalf("object %s not in the clone as a loose object: %v", h, err)
+		}
+		if was, err := os.Stat(filepath.Join(src, ".git", rel)); err == nil {
+			if !os.SameFile(got, was) {
+				t.Errorf("loose object %s copied, not linked", h)
+			}
+			linked++
+		}
+	}
+	if linked != 3 {
+		t.Errorf("%d objects linked, want 3 (the second commit's)", linked)
+	}
+}
+
+// A repository removed and made anew at the same path is opened anew: what
+// was opened before (its packs) is not taken for it, even when its pack
+// directory's time is the same (as `cp -a` of a repository leaves it), and
+// when its first commit is the same but packed otherwise.
+func TestLocalRepositoryMadeAnewIsOpenedAnew(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	when := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	git := func(args ...string) string {
+		t.Helper()
+		return testgit.Git(t, src, append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
+	}
+	commit := func(name string) string {
+		t.Helper()
+		os.WriteFile(filepath.Join(src, name), []byte(name+"\n"), 0o644)
+		git("add", name)
+		git("commit", "-qm", name, "--date", when.Format(time.RFC3339))
+		return git("rev-parse", "HEAD")
+	}
+	makeRepo := func(commits ...string) string {
+		t.Helper()
+		os.RemoveAll(src)
+		os.MkdirAll(src, 0o777)
+		git("init", "-q", "-b", "main")
+		first := ""
+		for _, c := range commits {
+			if h := commit(c); first == "" {
+				first = h
+			}
+		}
+		git("update-ref", "refs/heads/first", first)
+		git("repack", "-q", "-a", "-d")
+		if err := os.Chtimes(filepath.Join(src, ".git", "objects", "pack"), when, when); err != nil {
+			t.Fatal(err)
+		}
+		return first
+	}
+	t.Setenv("GIT_COMMITTER_DATE", when.Format(time.RFC3339))
+	for i, commits := range [][]string{{"one"}, {"one", "two"}} {
+		first := makeRepo(commits...)
+		clone, err := Init(filepath.Join(dir, fmt.Sprint("clone", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := clone.Fetch(src, "+refs/heads/first:refs/chant/bases/b"); err != nil {
+			t.Fatalf("fetch %d: %v", i, err)
+		}
+		if got := testgit.Git(t, clone.Root, "rev-parse", "refs/chant/bases/b"); got != first {
+			t.Errorf("fetch %d: %s, want %s", i, got, first)
+		}
+		testgit.Git(t, clone.Root, "fsck", "--strict", "--no-dangling")
 	}
 }
