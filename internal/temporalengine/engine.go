@@ -13,13 +13,16 @@ import (
 	"sync"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/phase"
@@ -31,6 +34,7 @@ import (
 type Engine struct {
 	Client     client.Client
 	Address    string // the cluster's, for messages
+	Namespace  string // "" for DefaultNS
 	WorkflowID string
 	Input      PipelineInput
 	// Poll is how often a phase asks the workflow for its result; by
@@ -76,47 +80,41 @@ type seen struct {
 // workflow's state (watchedPoll) covers what it misses.
 func (e *Engine) watch(ctx context.Context) {
 	for ctx.Err() == nil {
-		it := e.Client.GetWorkflowHistory(ctx, e.WorkflowID, "", true, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		keys := map[int64]string{} // an activity's scheduled event → its phase's key
-		for it.HasNext() {
-			ev, err := it.Next()
+		var token []byte
+		for ctx.Err() == nil {
+			c, cancel := context.WithTimeout(ctx, historyPollTimeout)
+			resp, err := e.Client.WorkflowService().GetWorkflowExecutionHistory(c, &workflowservice.GetWorkflowExecutionHistoryRequest{
+				Namespace:              e.namespace(),
+				Execution:              &commonpb.WorkflowExecution{WorkflowId: e.WorkflowID},
+				NextPageToken:          token,
+				WaitNewEvent:           true,
+				SkipArchival:           true,
+				HistoryEventFilterType: enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT,
+			})
+			cancel()
 			if err != nil {
 				break
 			}
-			var end *PhaseState
-			switch ev.GetEventType() {
-			case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-				key := ev.GetActivityTaskScheduledEventAttributes().GetActivityId()
-				keys[ev.GetEventId()] = key
-				e.setEnd(key, nil) // asked again: an earlier end is over
-			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-				a := ev.GetActivityTaskCompletedEventAttributes()
-				var res phase.RemoteResult
-				if err := converter.GetDefaultDataConverter().FromPayloads(a.GetResult(), &res); err != nil {
-					continue // the workflow's state will say
-				}
-				end = &PhaseState{Key: keys[a.GetScheduledEventId()], Status: StatusDone, Result: &res}
-			case enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED:
-				a := ev.GetActivityTaskFailedEventAttributes()
-				end = &PhaseState{Key: keys[a.GetScheduledEventId()], Status: StatusFailed, Error: a.GetFailure().GetMessage()}
-			case enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
-				a := ev.GetActivityTaskTimedOutEventAttributes()
-				end = &PhaseState{Key: keys[a.GetScheduledEventId()], Status: StatusFailed, Error: a.GetFailure().GetMessage()}
-			case enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
-				a := ev.GetActivityTaskCanceledEventAttributes()
-				end = &PhaseState{Key: keys[a.GetScheduledEventId()], Status: StatusCancelled}
-			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-				// A result taken is forgotten by the workflow (asked
-				// again, the phase runs again): so here, or a history
-				// read again from its start would answer the phase with
-				// it.
-				for _, key := range takenKeys(ev.GetWorkflowExecutionSignaledEventAttributes()) {
-					e.setEnd(key, nil)
-				}
+			events, err := historyEvents(resp)
+			if err != nil {
+				break
 			}
-			if end != nil && end.Key != "" {
-				e.setEnd(end.Key, end)
-				e.wake()
+			for _, ev := range events {
+				e.see(ev, keys)
+			}
+			if token = resp.GetNextPageToken(); len(token) == 0 {
+				break // the run is over (it ended, or continued as new)
+			}
+			if len(events) > 0 {
+				// A phase's events come in a few writes, milliseconds
+				// apart (its request, its workflow task, its activity
+				// taken, ended, and the workflow task that notes it):
+				// asked again at once, the cluster answers each alone.
+				select {
+				case <-ctx.Done():
+				case <-time.After(watchGather):
+				}
 			}
 		}
 		select { // the run continued as new, or the cluster is away
@@ -124,6 +122,81 @@ func (e *Engine) watch(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// watchGather is how long the watch lets a workflow's events gather
+// before it asks for them: a phase's end waits up to that long to be
+// seen, and the cluster answers one call for several events.
+const watchGather = 20 * time.Millisecond
+
+// historyPollTimeout bounds one long poll of the history (the cluster
+// answers within about 20 s when nothing happens), as the SDK's own.
+const historyPollTimeout = 65 * time.Second
+
+// historyEvents are the events of a page of history, which a cluster may
+// send encoded (as the SDK's own iterator reads them).
+func historyEvents(resp *workflowservice.GetWorkflowExecutionHistoryResponse) ([]*historypb.HistoryEvent, error) {
+	if resp.GetRawHistory() == nil {
+		return resp.GetHistory().GetEvents(), nil
+	}
+	var events []*historypb.HistoryEvent
+	for _, blob := range resp.GetRawHistory() {
+		if blob.GetEncodingType() != enumspb.ENCODING_TYPE_PROTO3 {
+			return nil, fmt.Errorf("history encoded as %s", blob.GetEncodingType())
+		}
+		var h historypb.History
+		if err := proto.Unmarshal(blob.GetData(), &h); err != nil {
+			return nil, err
+		}
+		events = append(events, h.GetEvents()...)
+	}
+	return events, nil
+}
+
+// see takes in one event of the workflow's history.
+func (e *Engine) see(ev *historypb.HistoryEvent, keys map[int64]string) {
+	var end *PhaseState
+	switch ev.GetEventType() {
+	case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+		key := ev.GetActivityTaskScheduledEventAttributes().GetActivityId()
+		keys[ev.GetEventId()] = key
+		e.setEnd(key, nil) // asked again: an earlier end is over
+	case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+		a := ev.GetActivityTaskCompletedEventAttributes()
+		var res phase.RemoteResult
+		if err := converter.GetDefaultDataConverter().FromPayloads(a.GetResult(), &res); err != nil {
+			return // the workflow's state will say
+		}
+		end = &PhaseState{Key: keys[a.GetScheduledEventId()], Status: StatusDone, Result: &res}
+	case enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+		a := ev.GetActivityTaskFailedEventAttributes()
+		end = &PhaseState{Key: keys[a.GetScheduledEventId()], Status: StatusFailed, Error: a.GetFailure().GetMessage()}
+	case enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+		a := ev.GetActivityTaskTimedOutEventAttributes()
+		end = &PhaseState{Key: keys[a.GetScheduledEventId()], Status: StatusFailed, Error: a.GetFailure().GetMessage()}
+	case enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+		a := ev.GetActivityTaskCanceledEventAttributes()
+		end = &PhaseState{Key: keys[a.GetScheduledEventId()], Status: StatusCancelled}
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+		// A result taken is forgotten by the workflow (asked again, the
+		// phase runs again): so here, or a history read again from its
+		// start would answer the phase with it.
+		for _, key := range takenKeys(ev.GetWorkflowExecutionSignaledEventAttributes()) {
+			e.setEnd(key, nil)
+		}
+	}
+	if end != nil && end.Key != "" {
+		e.setEnd(end.Key, end)
+		e.wake()
+	}
+}
+
+// namespace is the cluster's namespace the workflow is in.
+func (e *Engine) namespace() string {
+	if e.Namespace != "" {
+		return e.Namespace
+	}
+	return DefaultNS
 }
 
 // takenKeys are the keys of the results a signal says the run took (none

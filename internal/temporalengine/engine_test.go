@@ -11,11 +11,14 @@ import (
 
 	"github.com/chant-run/chant/runner/phase"
 	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 )
 
 // fakeCluster is the part of a client the run's side of the engine uses:
@@ -77,6 +80,8 @@ func (f *fakeCluster) SignalWorkflow(ctx context.Context, id, run, name string, 
 	f.signals++
 	return nil
 }
+
+func (f *fakeCluster) Close() {}
 
 type stateValue struct{ st State }
 
@@ -238,5 +243,74 @@ func TestTransient(t *testing.T) {
 		if got := Transient(c.err); got != c.want {
 			t.Errorf("Transient(%v) = %v, want %v", c.err, got, c.want)
 		}
+	}
+}
+
+// historyService answers the history's long polls with pages it was given,
+// then with nothing until the call's context ends.
+type historyService struct {
+	workflowservice.WorkflowServiceClient
+	mu    sync.Mutex
+	pages []*workflowservice.GetWorkflowExecutionHistoryResponse
+	calls int
+}
+
+func (h *historyService) GetWorkflowExecutionHistory(ctx context.Context, req *workflowservice.GetWorkflowExecutionHistoryRequest, _ ...grpc.CallOption) (*workflowservice.GetWorkflowExecutionHistoryResponse, error) {
+	h.mu.Lock()
+	h.calls++
+	if len(h.pages) > 0 {
+		p := h.pages[0]
+		h.pages = h.pages[1:]
+		h.mu.Unlock()
+		return p, nil
+	}
+	h.mu.Unlock()
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+type watchedCluster struct {
+	*fakeCluster
+	history *historyService
+}
+
+func (w watchedCluster) WorkflowService() workflowservice.WorkflowServiceClient { return w.history }
+
+// A phase's end is seen in the history as the cluster writes it (here
+// encoded, as a cluster may send it), without asking the workflow's state:
+// the phase has its result before its first look (a second).
+func TestPhaseEndSeenInTheHistory(t *testing.T) {
+	dc := converter.GetDefaultDataConverter()
+	result, err := dc.ToPayloads(phase.RemoteResult{Worker: "w2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := &historypb.History{Events: []*historypb.HistoryEvent{
+		{EventId: 5, EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+			Attributes: &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{ActivityTaskScheduledEventAttributes: &historypb.ActivityTaskScheduledEventAttributes{ActivityId: "k"}}},
+		{EventId: 7, EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+			Attributes: &historypb.HistoryEvent_ActivityTaskCompletedEventAttributes{ActivityTaskCompletedEventAttributes: &historypb.ActivityTaskCompletedEventAttributes{ScheduledEventId: 5, Result: result}}},
+	}}
+	blob, err := proto.Marshal(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &historyService{pages: []*workflowservice.GetWorkflowExecutionHistoryResponse{
+		{History: &historypb.History{}, NextPageToken: []byte("1")},
+		{RawHistory: []*commonpb.DataBlob{{EncodingType: enumspb.ENCODING_TYPE_PROTO3, Data: blob}}, NextPageToken: []byte("2")},
+	}}
+	f := &fakeCluster{}
+	e := &Engine{Client: watchedCluster{f, h}, Address: "temporal.example:7233", WorkflowID: "wf"}
+	defer e.Close()
+	start := time.Now()
+	res, err := e.Phase(context.Background(), &phase.RemotePhase{Key: "k", Spec: "s", Patience: time.Minute}, nil)
+	if err != nil || res == nil || res.Worker != "w2" {
+		t.Fatalf("Phase = %+v, %v", res, err)
+	}
+	if f.queries != 0 {
+		t.Errorf("the workflow's state asked %d times; the history said", f.queries)
+	}
+	if took := time.Since(start); took >= watchedPoll {
+		t.Errorf("the result came after %s, not from the history", took)
 	}
 }

@@ -33,7 +33,7 @@ func Open(ctx context.Context, p *temporalconf.Pipeline, wait io.Writer) (*Engin
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{Client: cl, Address: p.Conn.Address, WorkflowID: WorkflowID(p.Repo, p.Branch),
+	return &Engine{Client: cl, Address: p.Conn.Address, Namespace: p.Conn.Namespace, WorkflowID: WorkflowID(p.Repo, p.Branch),
 		Input: PipelineInput{Repo: p.Repo, Branch: p.Branch, Queue: p.Queue, Heartbeat: p.Heartbeat}, Log: wait, Patience: p.Patience}, nil
 }
 
