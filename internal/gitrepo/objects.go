@@ -1,6 +1,7 @@
 package gitrepo
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"sort"
@@ -38,19 +39,7 @@ func BlobHash(data []byte) plumbing.Hash {
 
 // WriteBlob stores data as a blob and returns its hash.
 func (r *Repo) WriteBlob(data []byte) (plumbing.Hash, error) {
-	obj := r.repo.Storer.NewEncodedObject()
-	obj.SetType(plumbing.BlobObject)
-	w, err := obj.Writer()
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if _, err := w.Write(data); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if err := w.Close(); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return r.repo.Storer.SetEncodedObject(obj)
+	return r.writeLoose(plumbing.BlobObject, data)
 }
 
 // ReadBlob returns a blob's content.
@@ -383,12 +372,8 @@ func (r *Repo) editTree(base plumbing.Hash, edits []TreeEdit) (plumbing.Hash, bo
 func (r *Repo) NewCommit(tree plumbing.Hash, parents []plumbing.Hash, message string, author *Person, when time.Time) (plumbing.Hash, error) {
 	if tree.IsZero() {
 		// An empty tree is still a tree object.
-		obj := r.repo.Storer.NewEncodedObject()
-		if err := (&object.Tree{}).Encode(obj); err != nil {
-			return plumbing.ZeroHash, err
-		}
 		var err error
-		if tree, err = r.repo.Storer.SetEncodedObject(obj); err != nil {
+		if tree, err = r.writeLoose(plumbing.TreeObject, nil); err != nil {
 			return plumbing.ZeroHash, err
 		}
 	}
@@ -398,9 +383,12 @@ func (r *Repo) NewCommit(tree plumbing.Hash, parents []plumbing.Hash, message st
 		a = object.Signature{Name: author.Name, Email: author.Email, When: when}
 	}
 	c := &object.Commit{Author: a, Committer: committer, Message: message, TreeHash: tree, ParentHashes: parents}
-	obj := r.repo.Storer.NewEncodedObject()
-	if err := c.Encode(obj); err != nil {
+	var obj plumbing.MemoryObject
+	if err := c.Encode(&obj); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return r.repo.Storer.SetEncodedObject(obj)
+	var body bytes.Buffer
+	rd, _ := obj.Reader() // a MemoryObject's never fails
+	body.ReadFrom(rd)
+	return r.writeLoose(plumbing.CommitObject, body.Bytes())
 }

@@ -126,9 +126,6 @@ func (r *Repo) writeTree(entries []object.TreeEntry) (plumbing.Hash, error) {
 	return h, nil
 }
 
-// writeLoose stores an object as a loose object file, as git does: into a
-// temporary file of the object's directory, then renamed into place. An
-// object already stored loose is not written again.
 // looseBufs and looseZlibs are the writers of loose objects, reused: a
 // zlib writer allocates and clears about half a megabyte when made, more
 // than compressing a small object costs (a worker copying a phase's
@@ -141,6 +138,11 @@ var (
 	}}
 )
 
+// writeLoose stores an object as a loose object file, as git does: into a
+// temporary file of the object's directory, then renamed into place. An
+// object already stored loose is not written again. (go-git's writer puts
+// its temporary files in the pack directory, which tells every process
+// that reads the repository that its packs changed.)
 func (r *Repo) writeLoose(t plumbing.ObjectType, content []byte) (plumbing.Hash, error) {
 	header := []byte(t.String() + " " + strconv.Itoa(len(content)) + "\x00")
 	sum := sha1.New()
