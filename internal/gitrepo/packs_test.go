@@ -1,10 +1,13 @@
 package gitrepo
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 
 	"github.com/chant-run/chant/internal/testgit"
 )
@@ -35,4 +38,40 @@ func TestObjectsInPacksAddedLater(t *testing.T) {
 	if r.HasObject(plumbing.NewHash(strings.Repeat("ab", 20))) {
 		t.Fatal("an object that is nowhere is found")
 	}
+}
+
+// Writing objects leaves the pack directory as it was: a change there
+// tells every process reading the repository that its packs changed (go-git's
+// writer made its temporary files there). git reads what was written.
+func TestWritesLeaveThePackDirectory(t *testing.T) {
+	dir := testgit.Repo(t, map[string]string{"a": "a\n"})
+	r := open(t, dir)
+	pack := filepath.Join(r.CommonDir, "objects", "pack")
+	before := stampOf(pack)
+	blob, err := r.WriteBlob([]byte("b\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := r.EditTree(plumbing.ZeroHash, []TreeEdit{{Path: "b", File: File{Mode: uint32(filemode.Regular), Hash: blob}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit, err := r.NewCommit(tree, nil, "b\n", nil, time.Unix(1e9, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, err := r.NewCommit(plumbing.ZeroHash, []plumbing.Hash{commit}, "empty\n", nil, time.Unix(1e9, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stampOf(pack) != before {
+		t.Error("writing objects changed the pack directory")
+	}
+	if got := testgit.Git(t, dir, "show", "-s", "--format=%s", empty.String()); got != "empty" {
+		t.Errorf("git reads the commit's subject as %q", got)
+	}
+	if got := testgit.Git(t, dir, "show", commit.String()+":b"); got != "b" {
+		t.Errorf("git reads b as %q", got)
+	}
+	testgit.Git(t, dir, "fsck", "--strict", "--no-dangling", "--no-reflogs", empty.String())
 }
