@@ -180,6 +180,10 @@ func (t *Tree) Sync(commit plumbing.Hash) error {
 	if fi, err := os.Lstat(t.admin); err != nil || t.base.IsZero() || !fi.IsDir() {
 		fresh = true
 	}
+	// A tree known to hold commit, and recorded so, is left as it is: a
+	// worker syncs a slot to the phase's base to read its config, and the
+	// phase then syncs it again.
+	same := !fresh && t.known && t.savedKnown && t.base == commit
 	if !fresh && !t.known {
 		if _, err := t.Scan(); err != nil {
 			return err
@@ -227,7 +231,10 @@ func (t *Tree) Sync(commit plumbing.Hash) error {
 			return err
 		}
 	}
-	t.markOmitted()
+	flagged := t.markOmitted()
+	if same && len(paths) == 0 && !flagged {
+		return nil
+	}
 	t.base = commit
 	t.extras = map[string]*extra{}
 	t.dirty = map[string]bool{}
@@ -308,16 +315,19 @@ func (t *Tree) omitted(p string) bool {
 
 // markOmitted flags the index entries of omitted paths for git in the
 // tree, and only those (Omitted may have changed since the index was
-// written).
-func (t *Tree) markOmitted() {
+// written); changed says whether a flag changed.
+func (t *Tree) markOmitted() (changed bool) {
 	for i := range t.index.Entries {
 		e := &t.index.Entries[i]
+		was := e.ExtFlags
 		if t.omitted(e.Path) {
 			e.ExtFlags |= skipWorktree
 		} else {
 			e.ExtFlags &^= skipWorktree
 		}
+		changed = changed || e.ExtFlags != was
 	}
+	return changed
 }
 
 // Put writes a file of chant's into the tree (the phase's spec, files

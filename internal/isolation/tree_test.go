@@ -493,3 +493,66 @@ func TestTheNextProcessScansATreeUnlessItWasLeftClean(t *testing.T) {
 	}
 
 }
+
+// A sync to the commit a tree is known (and recorded) to hold writes
+// nothing: a worker syncs a slot to read the phase's config there, and the
+// phase syncs it again. Once something may have changed there, the sync
+// restores it.
+func TestSyncToTheKnownCommitWritesNothing(t *testing.T) {
+	repo, tree, head := setup(t, files, ".chant/specs")
+	index := filepath.Join(tree.Dir, ".git", "index")
+	before, err := os.Stat(index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tree.Sync(head); err != nil {
+		t.Fatal(err)
+	}
+	// A write from now on gets a later time than the index's.
+	waitForClock(tree.Admin())
+	unwritten := func() bool {
+		after, err := os.Stat(index)
+		return err == nil && os.SameFile(before, after) && after.ModTime().Equal(before.ModTime())
+	}
+	if !unwritten() {
+		t.Error("the index was written again")
+	}
+	// In a new process too, from the tree's record.
+	again, err := Open(repo, "phase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Omitted = tree.Omitted
+	if err := again.Sync(head); err != nil {
+		t.Fatal(err)
+	}
+	if !unwritten() {
+		t.Error("the index was written again by a new process")
+	}
+	// chant's own file put there, then an agent run (the tree marked
+	// unknown first) and a change: all restored.
+	if err := again.Put("new.txt", []byte("chant's\n"), 0o100644); err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Touched(); err != nil {
+		t.Fatal(err)
+	}
+	write(t, tree.Dir, "src/a.go", "package a // agent\n")
+	if err := again.Sync(head); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(tree.Dir, "src", "a.go")); string(got) != "package a\n" {
+		t.Errorf("a.go: %q", got)
+	}
+	if _, err := os.Lstat(filepath.Join(tree.Dir, "new.txt")); err == nil {
+		t.Error("chant's extra file is still there")
+	}
+	// Omitted otherwise: the flags change, so the index is written.
+	again.Omitted = nil
+	if err := again.Sync(head); err != nil {
+		t.Fatal(err)
+	}
+	if st := testgit.Git(t, tree.Dir, "ls-files", "-v", ".chant/specs"); strings.HasPrefix(st, "S ") {
+		t.Errorf("the spec files are still flagged skip-worktree:\n%s", st)
+	}
+}
