@@ -226,8 +226,16 @@ func (t *Tree) Sync(commit plumbing.Hash) error {
 		}
 	}
 	root := safefs.Root{Dir: t.Dir}
+	// An omitted directory that is not there has nothing to remove (after
+	// many landings, each of its files is in the diff).
+	absent := map[string]bool{}
+	for _, o := range t.Omitted {
+		if _, err := root.Lstat(o); errors.Is(err, os.ErrNotExist) {
+			absent[o] = true
+		}
+	}
 	for _, p := range paths {
-		if err := t.put(root, p, target[p]); err != nil {
+		if err := t.put(root, p, target[p], absent); err != nil {
 			return err
 		}
 	}
@@ -243,12 +251,15 @@ func (t *Tree) Sync(commit plumbing.Hash) error {
 	return t.save()
 }
 
-// put writes one path of the base into the tree and records it.
-func (t *Tree) put(root safefs.Root, p string, f gitrepo.File) error {
-	if t.omitted(p) {
+// put writes one path of the base into the tree and records it; absent
+// are the omitted directories that are not in the tree.
+func (t *Tree) put(root safefs.Root, p string, f gitrepo.File, absent map[string]bool) error {
+	if o, ok := t.omittedUnder(p); ok {
 		// Recorded, never written: whatever stands there goes.
-		if err := root.RemoveAll(p); err != nil {
-			return err
+		if !absent[o] {
+			if err := root.RemoveAll(p); err != nil {
+				return err
+			}
 		}
 		if !f.Exists() {
 			t.index.Remove(p)
@@ -305,12 +316,18 @@ const skipWorktree = 0x4000
 
 // omitted reports whether p is under one of Omitted.
 func (t *Tree) omitted(p string) bool {
+	_, ok := t.omittedUnder(p)
+	return ok
+}
+
+// omittedUnder is the directory of Omitted that p is under, if any.
+func (t *Tree) omittedUnder(p string) (string, bool) {
 	for _, o := range t.Omitted {
 		if strings.HasPrefix(p, o+"/") {
-			return true
+			return o, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // markOmitted flags the index entries of omitted paths for git in the
