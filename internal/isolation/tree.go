@@ -197,9 +197,41 @@ func (t *Tree) Sync(commit plumbing.Hash) error {
 	if fresh {
 		return t.checkout(commit)
 	}
-	diff, err := t.repo.Diff(t.base, commit)
+	target, paths, err := t.targets(commit)
 	if err != nil {
 		return err
+	}
+	if len(paths) > 0 {
+		if err := t.forget(); err != nil { // cut off half-way, the tree is neither
+			return err
+		}
+	}
+	root := safefs.Root{Dir: t.Dir}
+	absent := t.absentOmitted(root)
+	for _, p := range paths {
+		if err := t.put(root, p, target[p], absent); err != nil {
+			return err
+		}
+	}
+	flagged := t.markOmitted()
+	if same && len(paths) == 0 && !flagged {
+		return nil
+	}
+	t.base = commit
+	t.extras = map[string]*extra{}
+	t.dirty = map[string]bool{}
+	t.ignore = nil
+	t.known = true
+	return t.save()
+}
+
+// targets is what a sync to commit writes, by path, and its paths in
+// order: what differs between the base and commit, what the agent changed
+// and chant's own extra files (back to the base).
+func (t *Tree) targets(commit plumbing.Hash) (map[string]gitrepo.File, []string, error) {
+	diff, err := t.repo.Diff(t.base, commit)
+	if err != nil {
+		return nil, nil, err
 	}
 	target := map[string]gitrepo.File{}
 	for _, c := range diff {
@@ -220,35 +252,19 @@ func (t *Tree) Sync(commit plumbing.Hash) error {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
-	if len(paths) > 0 {
-		if err := t.forget(); err != nil { // cut off half-way, the tree is neither
-			return err
-		}
-	}
-	root := safefs.Root{Dir: t.Dir}
-	// An omitted directory that is not there has nothing to remove (after
-	// many landings, each of its files is in the diff).
+	return target, paths, nil
+}
+
+// absentOmitted are the omitted directories not in the tree: nothing there
+// to remove (after many landings, each of their files is in the diff).
+func (t *Tree) absentOmitted(root safefs.Root) map[string]bool {
 	absent := map[string]bool{}
 	for _, o := range t.Omitted {
 		if _, err := root.Lstat(o); errors.Is(err, os.ErrNotExist) {
 			absent[o] = true
 		}
 	}
-	for _, p := range paths {
-		if err := t.put(root, p, target[p], absent); err != nil {
-			return err
-		}
-	}
-	flagged := t.markOmitted()
-	if same && len(paths) == 0 && !flagged {
-		return nil
-	}
-	t.base = commit
-	t.extras = map[string]*extra{}
-	t.dirty = map[string]bool{}
-	t.ignore = nil
-	t.known = true
-	return t.save()
+	return absent
 }
 
 // put writes one path of the base into the tree and records it; absent
