@@ -3,6 +3,8 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -170,5 +172,34 @@ func TestProblemsDecodeEachSpecOnce(t *testing.T) {
 		if want := fmt.Sprintf("depends_on: missing-%04d does not exist", i); p.Message != want || p.Line != i+3 || p.Col != 5 {
 			t.Fatalf("problem %d: %+v, want %q at line %d column 5", i, p, want, i+3)
 		}
+	}
+}
+
+// A listed spec (its text dropped) places its problems from one read and
+// one decode of its file: the layout read again with the text is all it
+// needs (a whole parse of it again was most of placing 10,000 listed
+// specs' problems), and its frontmatter is not decoded a second time.
+func TestListedSpecPlacesProblemsFromOneDecode(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "late.md")
+	text := "---\ntype: code\ndepends_on:\n  - missing-a\n  - missing-b\n---\n# Late\n\n## Acceptance Criteria\n\n- [ ] x\n"
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := mustParse(t, "late", text)
+	s.Listed(path)
+	set := NewSet(s)
+	before := nodeDecodes.Load()
+	problems := set.Problems()
+	if d := nodeDecodes.Load() - before; d != 0 {
+		t.Errorf("the frontmatter decoded %d more times after the file was read", d)
+	}
+	if len(problems) != 2 || problems[0].Line != 4 || problems[0].Col != 5 || problems[1].Line != 5 {
+		t.Fatalf("problems: %+v", problems)
+	}
+	// Taken by the placing, the decoded frontmatter is not shared: a
+	// second look decodes it anew (Reviewed changes the one it gets).
+	if got := set.Problems(); len(got) != 2 || got[1].Line != 5 {
+		t.Fatalf("problems the second time: %+v", got)
 	}
 }

@@ -445,8 +445,11 @@ func (s *Spec) node() *yaml.Node {
 	if !s.layout.HasFM || s.broken {
 		return nil
 	}
-	nodeDecodes.Add(1)
 	src := s.text()
+	if fm := s.takeFrontmatter(); fm != nil {
+		return fm
+	}
+	nodeDecodes.Add(1)
 	if len(src) < s.layout.YAMLEnd {
 		return nil
 	}

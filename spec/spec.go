@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/chant-run/chant/spec/builton"
 	"github.com/chant-run/chant/spec/doc"
@@ -60,6 +61,9 @@ type Spec struct {
 	src    []byte
 	layout doc.Layout
 	broken bool // the frontmatter could not be read at all
+	// fm is the frontmatter as text() decoded it when it read the file,
+	// until node() takes it (nil otherwise).
+	fm *yaml.Node
 	// abs is the file a listed spec reads its text from, when it is first
 	// needed (src is nil until then).
 	abs     string
@@ -249,6 +253,26 @@ func kindName(n *yaml.Node) string {
 	return "value"
 }
 
+// splitText lays out a spec file's text as parseInto does, with its
+// frontmatter decoded; broken as parseInto says it.
+func splitText(src []byte) (doc.Layout, *yaml.Node, bool) {
+	if !utf8.Valid(src) {
+		return doc.Layout{}, nil, true
+	}
+	l, fm, err := doc.Split(src)
+	return l, fm, err != nil
+}
+
+// takeFrontmatter is the frontmatter text() decoded, if it did, given
+// once: its taker may change it (Reviewed drops keys).
+func (s *Spec) takeFrontmatter() *yaml.Node {
+	s.textMu.Lock()
+	defer s.textMu.Unlock()
+	fm := s.fm
+	s.fm = nil
+	return fm
+}
+
 // Body returns the Markdown after the frontmatter.
 func (s *Spec) Body() []byte { return s.text()[s.layout.BodyStart:] }
 
@@ -267,9 +291,9 @@ func (s *Spec) text() []byte {
 		}
 		s.src = data
 		// The file may have changed since it was listed: offsets into
-		// the text must be the text's own.
-		fresh, _ := Parse(s.Path, data)
-		s.layout, s.broken = fresh.layout, fresh.broken
+		// the text must be the text's own. (Its layout only: parsing it
+		// whole again was most of placing a listed spec's problems.)
+		s.layout, s.fm, s.broken = splitText(data)
 	}
 	if s.src == nil {
 		return []byte{}
