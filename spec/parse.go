@@ -75,15 +75,11 @@ func Parse(path string, src []byte) (*Spec, error) {
 // parseInto parses into s, which must be zero.
 func parseInto(s *Spec, path string, src []byte) (*Spec, error) {
 	s.ID, s.Path, s.src, s.Type, s.Status = IDFromPath(path), path, src, "code", StatusPending
-	if !utf8.Valid(src) {
-		s.broken = true
-		return s, &Error{Path: path, Line: invalidUTF8Line(src), Col: 1, Msg: "file is not valid UTF-8"}
-	}
-	l, fm, err := doc.Split(src)
+	l, fm, err := splitText(path, src)
 	s.layout = l
 	if err != nil {
 		s.broken = true
-		return s, withPath(err, path)
+		return s, err
 	}
 	var errs Errors
 	if fm != nil {

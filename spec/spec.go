@@ -60,10 +60,8 @@ type Spec struct {
 
 	src    []byte
 	layout doc.Layout
-	broken bool // the frontmatter could not be read at all
-	// fm is the frontmatter as text() decoded it when it read the file,
-	// until node() takes it (nil otherwise).
-	fm *yaml.Node
+	broken bool       // the frontmatter could not be read at all
+	fm     *yaml.Node // decoded by text() when it read the file, until node() takes it
 	// abs is the file a listed spec reads its text from, when it is first
 	// needed (src is nil until then).
 	abs     string
@@ -253,23 +251,22 @@ func kindName(n *yaml.Node) string {
 	return "value"
 }
 
-// splitText lays out a spec file's text as parseInto does, with its
-// frontmatter decoded; broken as parseInto says it.
-func splitText(src []byte) (doc.Layout, *yaml.Node, bool) {
+// splitText lays out a spec file's text, its frontmatter decoded; an error
+// means the file cannot be read as a spec at all (broken).
+func splitText(path string, src []byte) (doc.Layout, *yaml.Node, error) {
 	if !utf8.Valid(src) {
-		return doc.Layout{}, nil, true
+		return doc.Layout{}, nil, &Error{Path: path, Line: invalidUTF8Line(src), Col: 1, Msg: "file is not valid UTF-8"}
 	}
 	l, fm, err := doc.Split(src)
-	return l, fm, err != nil
+	return l, fm, withPath(err, path)
 }
 
 // takeFrontmatter is the frontmatter text() decoded, if it did, given
 // once: its taker may change it (Reviewed drops keys).
-func (s *Spec) takeFrontmatter() *yaml.Node {
+func (s *Spec) takeFrontmatter() (fm *yaml.Node) {
 	s.textMu.Lock()
 	defer s.textMu.Unlock()
-	fm := s.fm
-	s.fm = nil
+	fm, s.fm = s.fm, nil
 	return fm
 }
 
@@ -291,9 +288,10 @@ func (s *Spec) text() []byte {
 		}
 		s.src = data
 		// The file may have changed since it was listed: offsets into
-		// the text must be the text's own. (Its layout only: parsing it
-		// whole again was most of placing a listed spec's problems.)
-		s.layout, s.fm, s.broken = splitText(data)
+		// the text must be the text's own (its layout; a whole parse was
+		// most of placing a listed spec's problems).
+		s.layout, s.fm, err = splitText(s.Path, data)
+		s.broken = err != nil
 	}
 	if s.src == nil {
 		return []byte{}
