@@ -17,10 +17,7 @@ import (
 // stays "not in the repository" for the rest of the process.
 func TestObjectsInPacksAddedLater(t *testing.T) {
 	dir := testgit.Repo(t, map[string]string{"a": "a\n"})
-	git := func(args ...string) string {
-		t.Helper()
-		return testgit.Git(t, dir, append([]string{"-c", "user.name=Test", "-c", "user.email=test@example.com"}, args...)...)
-	}
+	git := func(args ...string) string { t.Helper(); return gitAs(t, dir, args...) }
 	git("repack", "-q", "-a", "-d")
 	r := open(t, dir)
 	if !r.HasObject(plumbing.NewHash(git("rev-parse", "HEAD"))) {

@@ -11,6 +11,12 @@ import (
 	"github.com/chant-run/chant/internal/testgit"
 )
 
+// gitAs runs git in dir with an identity to commit as.
+func gitAs(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	return testgit.Git(t, dir, append([]string{"-c", "user.name=Test", "-c", "user.email=test@example.com"}, args...)...)
+}
+
 // countLoose counts the loose objects of a repository's object store.
 func countLoose(t *testing.T, objects string) int {
 	t.Helper()
@@ -29,10 +35,7 @@ func countLoose(t *testing.T, objects string) int {
 // other side lacks, and nothing more: git finds both sides whole.
 func TestFetchAndPushOnOneMachine(t *testing.T) {
 	src := testgit.Repo(t, map[string]string{"a": "a\n", "dir/b": "b\n", "dir/sub/c": "c\n"})
-	git := func(dir string, args ...string) string {
-		t.Helper()
-		return testgit.Git(t, dir, append([]string{"-c", "user.name=Test", "-c", "user.email=test@example.com"}, args...)...)
-	}
+	git := func(dir string, args ...string) string { t.Helper(); return gitAs(t, dir, args...) }
 	git(src, "repack", "-q", "-a", "-d") // the source's objects packed, as usual
 	clone, err := Init(filepath.Join(t.TempDir(), "clone"))
 	if err != nil {
@@ -88,10 +91,7 @@ func TestFetchAndPushOnOneMachine(t *testing.T) {
 // (no new file made); a packed one is copied. git finds both sides whole.
 func TestFetchLinksLooseObjects(t *testing.T) {
 	src := testgit.Repo(t, map[string]string{"a": "a\n"})
-	git := func(dir string, args ...string) string {
-		t.Helper()
-		return testgit.Git(t, dir, append([]string{"-c", "user.name=Test", "-c", "user.email=test@example.com"}, args...)...)
-	}
+	git := func(dir string, args ...string) string { t.Helper(); return gitAs(t, dir, args...) }
 	git(src, "repack", "-q", "-a", "-d")
 	os.WriteFile(filepath.Join(src, "b"), []byte("b\n"), 0o644)
 	git(src, "add", "b")
@@ -131,10 +131,7 @@ func TestLocalRepositoryMadeAnewIsOpenedAnew(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
 	when := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	git := func(args ...string) string {
-		t.Helper()
-		return testgit.Git(t, src, append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
-	}
+	git := func(args ...string) string { t.Helper(); return gitAs(t, src, args...) }
 	commit := func(name string) string {
 		t.Helper()
 		os.WriteFile(filepath.Join(src, name), []byte(name+"\n"), 0o644)

@@ -148,16 +148,21 @@ func TestPhaseRefusedIsNotWaitedFor(t *testing.T) {
 	}
 }
 
+// ask asks e for the phase of key.
+func ask(t *testing.T, e *Engine, key string) {
+	t.Helper()
+	w := &phaseWatch{e: e, ctx: context.Background(), req: &phase.RemotePhase{Key: key, Spec: "s"}, patience: time.Minute}
+	if err := w.ask(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Asking for a phase is one signal: the workflow itself runs a phase only
 // if it neither runs it nor holds its result, so the run does not ask the
 // workflow's state first (a query, a task for a worker, once a phase).
 func TestAskIsOneSignal(t *testing.T) {
 	f := &fakeCluster{}
-	e := fakeEngine(f, nil)
-	w := &phaseWatch{e: e, ctx: context.Background(), req: &phase.RemotePhase{Key: "k", Spec: "s"}, patience: time.Minute}
-	if err := w.ask(); err != nil {
-		t.Fatal(err)
-	}
+	ask(t, fakeEngine(f, nil), "k")
 	if f.signals != 1 || f.queries != 0 {
 		t.Errorf("asking for a phase: %d signals, %d queries; want 1 and 0", f.signals, f.queries)
 	}
@@ -171,12 +176,8 @@ func TestAskForgetsAFailureKeepsAResult(t *testing.T) {
 	e := fakeEngine(f, nil)
 	e.setEnd("failed", &PhaseState{Key: "failed", Status: StatusFailed})
 	e.setEnd("done", &PhaseState{Key: "done", Status: StatusDone, Result: &phase.RemoteResult{Worker: "w1"}})
-	for _, key := range []string{"failed", "done"} {
-		w := &phaseWatch{e: e, ctx: context.Background(), req: &phase.RemotePhase{Key: key, Spec: "s"}, patience: time.Minute}
-		if err := w.ask(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ask(t, e, "failed")
+	ask(t, e, "done")
 	if p := e.endOf("failed"); p != nil {
 		t.Errorf("the failure still stands after the phase was asked again: %+v", p)
 	}
@@ -189,11 +190,7 @@ func TestAskForgetsAFailureKeepsAResult(t *testing.T) {
 // started again, and the phase asked of the new one.
 func TestAskStartsAGoneWorkflow(t *testing.T) {
 	f := &fakeCluster{gone: true}
-	e := fakeEngine(f, nil)
-	w := &phaseWatch{e: e, ctx: context.Background(), req: &phase.RemotePhase{Key: "k", Spec: "s"}, patience: time.Minute}
-	if err := w.ask(); err != nil {
-		t.Fatal(err)
-	}
+	ask(t, fakeEngine(f, nil), "k")
 	if f.started != 1 || f.signals != 1 {
 		t.Errorf("workflow started %d times, phase asked %d times; want 1 and 1", f.started, f.signals)
 	}
