@@ -216,7 +216,9 @@ func TestCageKillsWhatOutlivesIt(t *testing.T) {
 // A cage is empty when its command's run returns: bubblewrap itself
 // returns as its command exits, while the cage's first process and what
 // the command left are still being killed, and a survivor that writes
-// without pause went on writing into the worktree chant was reading.
+// without pause went on writing into the worktree chant was reading. (The
+// command returns once its survivor has written: on a loaded machine a
+// fixed pause could end before the survivor's first write.)
 func TestCageIsEmptyWhenItsCommandReturns(t *testing.T) {
 	requireSandbox(t)
 	tc := newTestCage(t, Policy{})
@@ -225,7 +227,7 @@ func TestCageIsEmptyWhenItsCommandReturns(t *testing.T) {
 		os.Remove(log)
 		out, err := tc.run(t, `
 			(trap "" HUP TERM; i=0; while :; do i=$((i+1)); echo $i >> "$WT/log"; done) </dev/null >/dev/null 2>&1 &
-			sleep 0.02`)
+			until [ -s "$WT/log" ]; do sleep 0.01; done`)
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out)
 		}
