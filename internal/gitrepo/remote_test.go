@@ -17,6 +17,21 @@ func gitAs(t *testing.T, dir string, args ...string) string {
 	return testgit.Git(t, dir, append([]string{"-c", "user.name=Test", "-c", "user.email=test@example.com"}, args...)...)
 }
 
+// fetched is a new repository at dir that fetched refspec from src, as git
+// finds it: whole.
+func fetched(t *testing.T, dir, src, refspec string) *Repo {
+	t.Helper()
+	clone, err := Init(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := clone.Fetch(src, refspec); err != nil {
+		t.Fatal(err)
+	}
+	gitAs(t, clone.Root, "fsck", "--strict", "--no-dangling")
+	return clone
+}
+
 // countLoose counts the loose objects of a repository's object store.
 func countLoose(t *testing.T, objects string) int {
 	t.Helper()
@@ -35,48 +50,40 @@ func countLoose(t *testing.T, objects string) int {
 // other side lacks, and nothing more: git finds both sides whole.
 func TestFetchAndPushOnOneMachine(t *testing.T) {
 	src := testgit.Repo(t, map[string]string{"a": "a\n", "dir/b": "b\n", "dir/sub/c": "c\n"})
-	git := func(dir string, args ...string) string { t.Helper(); return gitAs(t, dir, args...) }
-	git(src, "repack", "-q", "-a", "-d") // the source's objects packed, as usual
-	clone, err := Init(filepath.Join(t.TempDir(), "clone"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := clone.Fetch(src, "+refs/heads/main:refs/chant/bases/one"); err != nil {
-		t.Fatal(err)
-	}
-	git(clone.Root, "fsck", "--strict", "--no-dangling")
+	gitAs(t, src, "repack", "-q", "-a", "-d") // the source's objects packed, as usual
+	clone := fetched(t, filepath.Join(t.TempDir(), "clone"), src, "+refs/heads/main:refs/chant/bases/one")
 	first := countLoose(t, filepath.Join(clone.CommonDir, "objects"))
 	if first != 7 { // a commit, three trees, three blobs
 		t.Errorf("the first fetch copied %d objects, want 7", first)
 	}
 	// One more commit: only its objects come.
 	os.WriteFile(filepath.Join(src, "dir", "sub", "c"), []byte("c2\n"), 0o644)
-	git(src, "commit", "-qam", "second")
+	gitAs(t, src, "commit", "-qam", "second")
 	if err := clone.Fetch("file://"+src, "+refs/heads/main:refs/chant/bases/two"); err != nil {
 		t.Fatal(err)
 	}
-	git(clone.Root, "fsck", "--strict", "--no-dangling")
+	gitAs(t, clone.Root, "fsck", "--strict", "--no-dangling")
 	if n := countLoose(t, filepath.Join(clone.CommonDir, "objects")) - first; n != 5 { // commit, 3 trees, a blob
 		t.Errorf("the second fetch copied %d objects, want 5", n)
 	}
-	if got, want := git(clone.Root, "rev-parse", "refs/chant/bases/two"), git(src, "rev-parse", "HEAD"); got != want {
+	if got, want := gitAs(t, clone.Root, "rev-parse", "refs/chant/bases/two"), gitAs(t, src, "rev-parse", "HEAD"); got != want {
 		t.Errorf("refs/chant/bases/two = %s, want %s", got, want)
 	}
 
 	// A push of a new commit to a bare repository.
 	bare := filepath.Join(t.TempDir(), "bare.git")
-	git(src, "clone", "-q", "--bare", src, bare)
+	gitAs(t, src, "clone", "-q", "--bare", src, bare)
 	os.WriteFile(filepath.Join(clone.Root, "new"), []byte("new\n"), 0o644)
-	git(clone.Root, "checkout", "-q", "refs/chant/bases/two")
-	git(clone.Root, "add", "new")
-	git(clone.Root, "commit", "-qm", "result")
-	git(clone.Root, "update-ref", "refs/chant/results/k", "HEAD")
+	gitAs(t, clone.Root, "checkout", "-q", "refs/chant/bases/two")
+	gitAs(t, clone.Root, "add", "new")
+	gitAs(t, clone.Root, "commit", "-qm", "result")
+	gitAs(t, clone.Root, "update-ref", "refs/chant/results/k", "HEAD")
 	before := countLoose(t, filepath.Join(bare, "objects"))
 	if err := clone.Push("file://"+bare, "+refs/chant/results/k:refs/chant/results/k"); err != nil {
 		t.Fatal(err)
 	}
-	git(bare, "fsck", "--strict", "--no-dangling")
-	if got, want := git(bare, "rev-parse", "refs/chant/results/k"), git(clone.Root, "rev-parse", "HEAD"); got != want {
+	gitAs(t, bare, "fsck", "--strict", "--no-dangling")
+	if got, want := gitAs(t, bare, "rev-parse", "refs/chant/results/k"), gitAs(t, clone.Root, "rev-parse", "HEAD"); got != want {
 		t.Errorf("the pushed reference = %s, want %s", got, want)
 	}
 	if n := countLoose(t, filepath.Join(bare, "objects")) - before; n != 3 { // commit, root tree, blob
@@ -91,21 +98,13 @@ func TestFetchAndPushOnOneMachine(t *testing.T) {
 // (no new file made); a packed one is copied. git finds both sides whole.
 func TestFetchLinksLooseObjects(t *testing.T) {
 	src := testgit.Repo(t, map[string]string{"a": "a\n"})
-	git := func(dir string, args ...string) string { t.Helper(); return gitAs(t, dir, args...) }
-	git(src, "repack", "-q", "-a", "-d")
+	gitAs(t, src, "repack", "-q", "-a", "-d")
 	os.WriteFile(filepath.Join(src, "b"), []byte("b\n"), 0o644)
-	git(src, "add", "b")
-	git(src, "commit", "-qm", "second") // loose: commit, tree, blob b
-	clone, err := Init(filepath.Join(t.TempDir(), "clone"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := clone.Fetch(src, "+refs/heads/main:refs/chant/bases/one"); err != nil {
-		t.Fatal(err)
-	}
-	git(clone.Root, "fsck", "--strict", "--no-dangling")
+	gitAs(t, src, "add", "b")
+	gitAs(t, src, "commit", "-qm", "second") // loose: commit, tree, blob b
+	clone := fetched(t, filepath.Join(t.TempDir(), "clone"), src, "+refs/heads/main:refs/chant/bases/one")
 	linked := 0
-	for _, h := range strings.Fields(git(src, "rev-list", "--objects", "--no-object-names", "HEAD")) {
+	for _, h := range strings.Fields(gitAs(t, src, "rev-list", "--objects", "--no-object-names", "HEAD")) {
 		rel := filepath.Join("objects", h[:2], h[2:])
 		got, err := os.Stat(filepath.Join(clone.CommonDir, rel))
 		if err != nil {
@@ -160,16 +159,9 @@ func TestLocalRepositoryMadeAnewIsOpenedAnew(t *testing.T) {
 	t.Setenv("GIT_COMMITTER_DATE", when.Format(time.RFC3339))
 	for i, commits := range [][]string{{"one"}, {"one", "two"}} {
 		first := makeRepo(commits...)
-		clone, err := Init(filepath.Join(dir, fmt.Sprint("clone", i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := clone.Fetch(src, "+refs/heads/first:refs/chant/bases/b"); err != nil {
-			t.Fatalf("fetch %d: %v", i, err)
-		}
+		clone := fetched(t, filepath.Join(dir, fmt.Sprint("clone", i)), src, "+refs/heads/first:refs/chant/bases/b")
 		if got := testgit.Git(t, clone.Root, "rev-parse", "refs/chant/bases/b"); got != first {
 			t.Errorf("fetch %d: %s, want %s", i, got, first)
 		}
-		testgit.Git(t, clone.Root, "fsck", "--strict", "--no-dangling")
 	}
 }
