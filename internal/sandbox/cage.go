@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/chant-run/chant/internal/procs"
 )
 
 // CageFor is the cage of the processes of a phase working in dir, or nil
@@ -23,6 +25,7 @@ func (p *Policy) CageFor(dir string, protected ...string) *Cage {
 		Tmp:       dir + ".tmp",
 		State:     dir + ".sandbox",
 		Protected: protected,
+		hold:      &holdSlot{},
 	}
 	c.Visible = append(c.Visible, c.Protected...)
 	for _, k := range []string{"HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "GOPATH", "GOMODCACHE", "GOCACHE", "GOROOT"} {
@@ -71,15 +74,14 @@ func (c *Cage) Command(dir string, argv []string, log io.Writer) ([]string, func
 	return args, stop, nil
 }
 
-// SurvivorMark is the marker to find what a command left running by
-// (procs.KillAll): none in a cage, whose PID namespace the kernel empties
-// as the command ends (Within waits for that), so that a scan of /proc
-// would find nothing there, at a millisecond each.
-func (c *Cage) SurvivorMark(marker string) string {
-	if c != nil {
-		return ""
+// KillLeft kills what a command of the phase left running (procs.KillAll,
+// its process group and marker); in a cage, nothing: the kernel ended it
+// with the cage's PID namespace, or a held cage's keeper did (held.go),
+// and the group is the held cage's, which the phase's next commands use.
+func (c *Cage) KillLeft(pgid int, marker string) {
+	if c == nil {
+		procs.KillAll(pgid, marker)
 	}
-	return marker
 }
 
 // ReadOnlyHint is said of a caged process that failed on a read-only file

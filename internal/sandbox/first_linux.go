@@ -38,3 +38,25 @@ func waitPidfd(fd int, timeout time.Duration) error {
 		}
 	}
 }
+
+// mkfifo makes a FIFO only its owner opens.
+func mkfifo(path string) error { return unix.Mkfifo(path, 0o600) }
+
+// fileStamp tells a file from any other, now or later: its device and
+// inode, and its birth time where the file system keeps one.
+type fileStamp struct {
+	dev, ino uint64
+	born     unix.StatxTimestamp
+}
+
+func stampOf(path string) (fileStamp, error) {
+	var st unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_INO|unix.STATX_BTIME, &st); err != nil {
+		return fileStamp{}, &os.PathError{Op: "statx", Path: path, Err: err}
+	}
+	s := fileStamp{dev: unix.Mkdev(st.Dev_major, st.Dev_minor), ino: st.Ino}
+	if st.Mask&unix.STATX_BTIME != 0 {
+		s.born = st.Btime
+	}
+	return s, nil
+}

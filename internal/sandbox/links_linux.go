@@ -9,10 +9,14 @@ import (
 )
 
 // syscallSet is the numbers of the calls the filter refuses on one
-// architecture: link, linkat, and io_uring_setup (io_uring links too).
+// architecture: link, linkat, and io_uring_setup (io_uring links too);
+// and prlimit64, refused only on PID 2 of the cage's namespace: a held
+// cage's keeper (held.go), whose limits every later command would start
+// with.
 type syscallSet struct {
-	arch uint32
-	nrs  []uint32
+	arch    uint32
+	nrs     []uint32
+	prlimit uint32
 }
 
 // linkArches are the filter's architectures on this one: its own, then
@@ -21,9 +25,9 @@ type syscallSet struct {
 func linkArches() []syscallSet {
 	switch runtime.GOARCH {
 	case "amd64":
-		return []syscallSet{{unix.AUDIT_ARCH_X86_64, []uint32{86, 265, 425}}, {unix.AUDIT_ARCH_I386, []uint32{9, 303, 425}}}
+		return []syscallSet{{unix.AUDIT_ARCH_X86_64, []uint32{86, 265, 425}, 302}, {unix.AUDIT_ARCH_I386, []uint32{9, 303, 425}, 340}}
 	case "arm64":
-		return []syscallSet{{unix.AUDIT_ARCH_AARCH64, []uint32{37, 425}}, {unix.AUDIT_ARCH_ARM, []uint32{9, 330, 425}}}
+		return []syscallSet{{unix.AUDIT_ARCH_AARCH64, []uint32{37, 425}, 261}, {unix.AUDIT_ARCH_ARM, []uint32{9, 330, 425}, 369}}
 	}
 	return nil
 }
@@ -35,8 +39,8 @@ func hasLinkFilter() bool { return len(linkArches()) > 0 }
 const x32 = 0x40000000
 
 // linkFilter is the classic BPF program: for each architecture, its calls
-// in the set fail with EPERM, the others pass; x32 calls and any other
-// architecture fail.
+// in the set fail with EPERM, and prlimit64 on PID 2; the others pass; x32
+// calls and any other architecture fail.
 func linkFilter() []unix.SockFilter {
 	arches := linkArches()
 	if len(arches) == 0 {
@@ -47,8 +51,10 @@ func linkFilter() []unix.SockFilter {
 		jeq = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
 		jge = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
 		ret = unix.BPF_RET | unix.BPF_K
-		// offsets in struct seccomp_data
-		nrOff, archOff = 0, 4
+		// offsets in struct seccomp_data (the first argument's low half,
+		// little-endian: a pid_t)
+		nrOff, archOff, arg0Off = 0, 4, 16
+		keeperPID               = 2
 	)
 	var prog []unix.SockFilter
 	var toDeny []int // jumps to patch: their true branch leads to the refusal
@@ -66,6 +72,11 @@ func linkFilter() []unix.SockFilter {
 			toDeny = append(toDeny, len(prog))
 			prog = append(prog, unix.SockFilter{Code: jeq, K: nr})
 		}
+		// prlimit64: on to its pid; anything else: past it, allowed.
+		prog = append(prog, unix.SockFilter{Code: jeq, K: a.prlimit, Jf: 2})
+		prog = append(prog, unix.SockFilter{Code: ld, K: arg0Off})
+		toDeny = append(toDeny, len(prog))
+		prog = append(prog, unix.SockFilter{Code: jeq, K: keeperPID})
 		prog = append(prog, unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_ALLOW})
 		prog[skip].Jf = uint8(len(prog) - skip - 1)
 	}

@@ -5,12 +5,15 @@
 //   - user, PID, IPC and UTS namespaces: the cage's first process is PID 1
 //     of its own; when the command it started exits, it exits and the
 //     kernel kills everything left in the namespace, whatever a process
-//     did with its environment, session or process group;
+//     did with its environment, session or process group (the commands of
+//     one phase share a held cage, whose keeper does the same between
+//     them: held.go);
 //   - a mount namespace in which the whole file system is read-only but
 //     the phase worktree, a private /tmp and the declared writable paths;
 //     the user's repository is read-only even inside a writable path;
 //     /run is empty (no sockets of the user's session, no docker.sock) and
-//     /dev holds only the usual devices;
+//     /dev holds only the usual devices, read-only but for its shared
+//     memory;
 //   - a new session (no controlling terminal to inject keystrokes into),
 //     no capabilities, no further user namespaces;
 //   - optionally a network namespace of its own: loopback only (deny), or
@@ -198,6 +201,10 @@ type Cage struct {
 	// (chant's own executable and its hidden command): the relay of a
 	// NetList.
 	Helper []string
+
+	// hold is where its commands share one cage (held.go); nil: each
+	// command gets a cage of its own.
+	hold *holdSlot
 }
 
 // hidden are the directories whose contents the cage replaces: /tmp by
@@ -226,13 +233,14 @@ func bwrapSetuid() (setuid, ok bool) {
 // Prepare empties the cage's /tmp and makes the directories it needs and
 // the writable paths that are missing.
 func (c *Cage) Prepare() error {
-	if err := os.RemoveAll(c.Tmp); err != nil {
-		return fmt.Errorf("sandbox: empty its /tmp: %w", err)
-	}
 	for _, d := range []string{c.Tmp, c.State} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return fmt.Errorf("sandbox: %w", err)
 		}
+	}
+	// Emptied, not made anew: a held cage has it mounted.
+	if err := emptyDir(c.Tmp); err != nil {
+		return fmt.Errorf("sandbox: empty its /tmp: %w", err)
 	}
 	for _, w := range c.Writable {
 		if _, err := os.Lstat(w); errors.Is(err, os.ErrNotExist) {
@@ -265,6 +273,33 @@ func (c *Cage) Prepare() error {
 // workdir (Dir or a directory in it), after Prepare. With NetList, the
 // relay's socket must be served (Relay).
 func (c *Cage) Args(workdir string, argv []string) ([]string, error) {
+	a, err := c.view(false)
+	if err != nil {
+		return nil, err
+	}
+	if workdir == "" {
+		workdir = c.Dir
+	}
+	a = append(a, "--chdir", workdir, "--")
+	if c.Network == NetList {
+		if len(c.Helper) == 0 {
+			return nil, errors.New("sandbox: a network list needs chant's helper, and none was given")
+		}
+		a = append(a, c.Helper...)
+		a = append(a, "--socket", c.socketInside())
+		for i, l := range c.listens() {
+			a = append(a, "--listen", fmt.Sprintf("%d=%s", i, l))
+		}
+		a = append(a, "--")
+	}
+	return append(a, argv...), nil
+}
+
+// view is bubblewrap and its options that make the cage (its namespaces,
+// mounts and environment), all but where its command starts: commands
+// whose views are equal can share a cage. A held cage's view has its
+// keeper's program (see held.go) and State in /run besides.
+func (c *Cage) view(hold bool) ([]string, error) {
 	bwrap, err := bwrapPath()
 	if err != nil {
 		return nil, unavailable(err)
@@ -278,54 +313,67 @@ func (c *Cage) Args(workdir string, argv []string) ([]string, error) {
 		// its user namespace; run by anyone else, none. None either way.
 		"--cap-drop", "ALL",
 		"--ro-bind", "/", "/",
-		"--dev", "/dev", "--proc", "/proc",
+		// /dev read-only but for its own shared memory and message
+		// queues: nothing a command leaves there is taken for a device
+		// by the next (/dev/fd, /dev/stdin are symbolic links), and what
+		// it leaves in those two a held cage can see (held.go).
+		"--dev", "/dev", "--tmpfs", "/dev/shm", "--mqueue", "/dev/mqueue", "--remount-ro", "/dev",
+		"--proc", "/proc",
 	}
 	if c.Network != NetAllow {
 		a = append(a, "--unshare-net")
 	}
-	if fi, err := os.Stat("/run"); err == nil && fi.IsDir() {
+	if hasRun() {
+		// An empty /run, read-only.
 		a = append(a, "--tmpfs", "/run")
 		// Name resolution where resolv.conf leads into /run.
 		a = append(a, "--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve")
 	}
-	a = append(a, "--bind", c.Tmp, "/tmp")
-	a = append(a, c.binds()...)
 	if c.Network == NetList {
 		hosts, err := c.writeHosts()
 		if err != nil {
 			return nil, err
 		}
-		state := c.State
-		if hasRun() {
-			state = stateInside
+		a = append(a, "--ro-bind", hosts, "/etc/hosts")
+	}
+	stateBind := []string{}
+	if c.Network == NetList || hold {
+		stateBind = []string{"--ro-bind", c.State, c.State}
+	}
+	if hasRun() {
+		if len(stateBind) > 0 {
+			// At a short path, before /run is made read-only.
+			a = append(a, "--ro-bind", c.State, stateInside)
+			stateBind = nil
 		}
-		a = append(a, "--ro-bind", hosts, "/etc/hosts", "--ro-bind", c.State, state)
+		if hold {
+			a = append(a, "--perms", "0111", "--file", strconv.Itoa(keeperFD), keeperPath)
+		}
+		a = append(a, "--remount-ro", "/run")
 	}
-	if workdir == "" {
-		workdir = c.Dir
-	}
-	a = append(a, "--chdir", workdir, "--setenv", "TMPDIR", "/tmp")
+	a = append(a, "--bind", c.Tmp, "/tmp")
+	a = append(a, c.binds()...)
+	a = append(a, stateBind...)
+	a = append(a, "--setenv", "TMPDIR", "/tmp")
 	// Variables that point into what the cage hides (the session's
 	// runtime directory, its bus, an ssh agent's socket in /tmp): unset,
 	// so that programs fall back to what they would do without them.
+	for _, v := range hiddenVars() {
+		a = append(a, "--unsetenv", v)
+	}
+	return a, nil
+}
+
+// hiddenVars are the variables of chant's environment that point into
+// what the cage hides, which the cage unsets.
+func hiddenVars() []string {
+	var out []string
 	for _, v := range []string{"XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "SSH_AUTH_SOCK"} {
 		if val := os.Getenv(v); val != "" && hidesVar(val) {
-			a = append(a, "--unsetenv", v)
+			out = append(out, v)
 		}
 	}
-	a = append(a, "--")
-	if c.Network == NetList {
-		if len(c.Helper) == 0 {
-			return nil, errors.New("sandbox: a network list needs chant's helper, and none was given")
-		}
-		a = append(a, c.Helper...)
-		a = append(a, "--socket", c.socketInside())
-		for i, l := range c.listens() {
-			a = append(a, "--listen", fmt.Sprintf("%d=%s", i, l))
-		}
-		a = append(a, "--")
-	}
-	return append(a, argv...), nil
+	return out
 }
 
 // binds are the bubblewrap arguments that mount the cage's paths: what it
@@ -394,6 +442,18 @@ func (c *Cage) within(cmd *exec.Cmd, start func() error, landlock bool) error {
 	if err != nil {
 		return err
 	}
+	err = onCageThread(landlock, start)
+	if werr := first.wait(); err == nil {
+		err = werr
+	}
+	return err
+}
+
+// onCageThread runs fn on an OS thread of its own that ends with it,
+// restricted as a cage's processes are (hard links refused, and Landlock
+// when landlock is true): fn starts a cage's bubblewrap, and must not
+// return before it has ended.
+func onCageThread(landlock bool, fn func() error) error {
 	done := make(chan error, 1)
 	go func() {
 		// Never unlocked: the thread carries the domain and ends with
@@ -405,21 +465,15 @@ func (c *Cage) within(cmd *exec.Cmd, start func() error, landlock bool) error {
 				return
 			}
 		}
-		if !landlock {
-			done <- start()
-			return
+		if landlock {
+			if err := restrictThread(); err != nil {
+				done <- fmt.Errorf("sandbox: landlock: %w", err)
+				return
+			}
 		}
-		if err := restrictThread(); err != nil {
-			done <- fmt.Errorf("sandbox: landlock: %w", err)
-			return
-		}
-		done <- start()
+		done <- fn()
 	}()
-	err = <-done
-	if werr := first.wait(); err == nil {
-		err = werr
-	}
-	return err
+	return <-done
 }
 
 // Landlock says whether the cages here get Landlock, for doctor.

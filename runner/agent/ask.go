@@ -54,11 +54,13 @@ func Ask(ctx context.Context, w *spec.Workspace, timeout time.Duration) (string,
 	if err != nil {
 		return "", err
 	}
+	cage := policy.CageFor(work, repo.Root, repo.CommonDir)
+	defer cage.Close()
 	res, err := c.Run(ctx, &Job{
 		Spec: &spec.Spec{ID: "doctor", Title: "doctor"}, Workspace: w, Dir: w.Root, SpecFile: filepath.Join(work, "spec.md"),
 		PromptName: "doctor", Log: io.Discard, Scratch: dir, Marker: procs.NewMarker(),
 		Render: func() (string, error) { return AskPrompt, nil },
-		Cage:   policy.CageFor(work, repo.Root, repo.CommonDir),
+		Cage:   cage,
 	})
 	if errors.Is(err, ErrAgentTimeout) {
 		// CLIs retry an endpoint out of reach for minutes, in silence.

@@ -142,11 +142,10 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	defer cancel()
 	runCtx, overBudget := context.WithCancelCause(runCtx)
 	defer overBudget(nil)
-	cmd, release, err := c.command(runCtx, job, promptFile)
+	cmd, err := c.command(runCtx, job, promptFile)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
 	cmd.Stdin = strings.NewReader(prompt)
 	capture := &capped{max: maxCapture}
 	// The log gets the CLI's stream as it is (chant log renders it, --raw
@@ -160,9 +159,7 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	// The budget is watched as the CLI reports its cost: past it, the
 	// agent is stopped as at its timeout.
 	budget := budgetWatch{steps: steps, limit: job.Budget, stop: func() { overBudget(ErrOverBudget) }}
-	err = job.Cage.Within(cmd, func() error {
-		return procs.Run(cmd, job.Cage.SurvivorMark(job.Marker), io.MultiWriter(job.Log, capture, &budget), job.Started)
-	})
+	err = job.Cage.Run(runCtx, cmd, sandbox.RunOptions{Marker: job.Marker, Out: io.MultiWriter(job.Log, capture, &budget), Log: job.Log, Started: job.Started})
 	steps.Flush()
 	if t := capture.tail; len(t) > 0 && t[len(t)-1] != '\n' {
 		fmt.Fprintln(job.Log)
@@ -203,9 +200,9 @@ func (c *Command) Run(ctx context.Context, job *Job) (*Result, error) {
 	return res, nil
 }
 
-// command is the agent's process, in its cage (release when it has ended),
-// with the environment it is promised.
-func (c *Command) command(ctx context.Context, job *Job, promptFile string) (*exec.Cmd, func(), error) {
+// command is the agent's process, to run in its cage, with the environment
+// it is promised.
+func (c *Command) command(ctx context.Context, job *Job, promptFile string) (*exec.Cmd, error) {
 	env := append(append(os.Environ(), c.Env...),
 		"CHANT_SPEC_ID="+job.Spec.ID,
 		"CHANT_SPEC_FILE="+job.SpecFile,
@@ -215,11 +212,7 @@ func (c *Command) command(ctx context.Context, job *Job, promptFile string) (*ex
 	if c.Shell != "" {
 		argv = []string{"sh", "-c", c.Shell}
 	}
-	argv, release, err := job.Cage.Command(job.Dir, argv, job.Log)
-	if err != nil {
-		return nil, nil, err
-	}
-	return procs.Command(ctx, job.Dir, env, job.Marker, argv[0], argv[1:]...), release, nil
+	return procs.Command(ctx, job.Dir, env, job.Marker, argv[0], argv[1:]...), nil
 }
 
 // budgetWatch passes the agent's output to its steps and stops the agent

@@ -388,6 +388,8 @@ func (p *phase) attempt(ctx context.Context) (*agent.Result, *verdict.Verificati
 	// (see prepare) makes it known again cheaply, for the next phase or
 	// process.
 	defer p.tree.Settle()
+	// The phase's commands share a cage (sandbox: held.go), ended here.
+	defer func() { p.cage.Close() }()
 	guard, leave, err := p.prepare(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -409,7 +411,7 @@ func (p *phase) attempt(ctx context.Context) (*agent.Result, *verdict.Verificati
 		p.prog.Usage = res.Usage
 	}
 	// Whatever the agent left running goes, before anything is read.
-	procs.KillAll(p.prog.PGID, p.cage.SurvivorMark(p.prog.Marker))
+	p.cage.KillLeft(p.prog.PGID, p.prog.Marker)
 	changed, err := guard.Restore()
 	if err != nil {
 		return res, nil, err
@@ -447,6 +449,9 @@ type configGuard interface{ Restore() ([]string, error) }
 // held to it as the agent is): the guard, and leave to call when done.
 func (p *phase) prepare(ctx context.Context) (configGuard, func(), error) {
 	r, tree := p.env, p.tree
+	// The cage is made while the tree is synced.
+	p.cage = r.Sandbox.CageFor(tree.Dir, r.Repo.Root, r.Repo.CommonDir)
+	p.cage.Warm()
 	if err := tree.Sync(p.prog.head().Commit); err != nil {
 		return nil, nil, fmt.Errorf("prepare the phase's worktree: %w", err)
 	}
@@ -469,7 +474,6 @@ func (p *phase) prepare(ctx context.Context) (configGuard, func(), error) {
 		guard = g
 	}
 	fmt.Fprintln(p.log, sandboxLine(r.Sandbox))
-	p.cage = r.Sandbox.CageFor(tree.Dir, r.Repo.Root, r.Repo.CommonDir)
 	if p.cage.BlocksLinks() {
 		// Everything that writes in the tree from now on is chant or
 		// caged without hard links: what the kernel notes of its

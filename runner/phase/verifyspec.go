@@ -93,6 +93,7 @@ func Verify(ctx context.Context, w *spec.Workspace, opts VerifyOptions) ([]Verif
 		return nil, err
 	}
 	cage := policy.CageFor(tree.Dir, repo.Root, repo.CommonDir)
+	defer cage.Close()
 	wsDir := filepath.Join(tree.Dir, filepath.FromSlash(w.InRepo(repo.Root).Of(".")))
 	activity := func(id, what string) func() { return tell(opts.Activity, id, what) }
 	var out []Verified

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -199,28 +198,25 @@ func RunCheck(ctx context.Context, c spec.Check, dir, id string, cage *sandbox.C
 	marker := procs.NewMarker()
 	var buf bytes.Buffer
 	out := procs.NewLockedWriter(&buf) // the relay of a network list writes to it too
-	argv, release, err := cage.Command(dir, []string{"sh", "-c", c.Run}, out)
-	if err != nil {
-		return CheckResult{Check: c, Err: "could not run: " + err.Error()}
-	}
-	cmd := procs.Command(ctx, dir, append(os.Environ(), "CHANT_SPEC_ID="+id), marker, argv[0], argv[1:]...)
+	cmd := procs.Command(ctx, dir, append(os.Environ(), "CHANT_SPEC_ID="+id), marker, "sh", "-c", c.Run)
 	start := time.Now()
-	err = cage.Within(cmd, func() error { return procs.Run(cmd, cage.SurvivorMark(marker), out, nil) })
-	release() // the relay stopped, nothing writes to buf any more
+	// Once it returns, the relay of a network list has stopped: nothing
+	// writes to buf any more.
+	err := cage.Run(ctx, cmd, sandbox.RunOptions{Marker: marker, Out: out, Log: out})
 	r := CheckResult{Check: c, Duration: time.Since(start), Output: tail(buf.String(), 16<<10)}
-	var exit *exec.ExitError
-	var refused error
-	if cage != nil {
+	refused := err
+	if cage != nil && !errors.Is(err, sandbox.ErrUnavailable) {
 		refused = sandbox.Refused(buf.String(), err)
 	}
+	_, exited := sandbox.ExitCode(err)
 	switch {
-	case refused != nil:
+	case errors.Is(refused, sandbox.ErrUnavailable):
 		r.Err = "could not run: " + refused.Error()
 	case ctx.Err() == context.DeadlineExceeded:
 		r.Err = fmt.Sprintf("timed out after %s", timeout)
 	case err == nil:
 		r.Passed = true
-	case errors.As(err, &exit):
+	case exited:
 	default:
 		r.Err = "could not run: " + err.Error()
 	}
