@@ -449,9 +449,15 @@ type configGuard interface{ Restore() ([]string, error) }
 // held to it as the agent is): the guard, and leave to call when done.
 func (p *phase) prepare(ctx context.Context) (configGuard, func(), error) {
 	r, tree := p.env, p.tree
-	// The cage is made while the tree is synced.
+	// The cage is made while the tree is synced, mounting the tree's
+	// directory: made first on a tree's first use (the sync keeps it).
 	p.cage = r.Sandbox.CageFor(tree.Dir, r.Repo.Root, r.Repo.CommonDir)
-	p.cage.Warm()
+	if p.cage != nil {
+		if err := os.MkdirAll(tree.Dir, 0o777); err != nil {
+			return nil, nil, fmt.Errorf("prepare the phase's worktree: %w", err)
+		}
+		p.cage.Warm()
+	}
 	if err := tree.Sync(p.prog.head().Commit); err != nil {
 		return nil, nil, fmt.Errorf("prepare the phase's worktree: %w", err)
 	}
