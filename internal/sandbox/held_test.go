@@ -229,3 +229,22 @@ func TestHeldCageMovedMount(t *testing.T) {
 		t.Fatalf("the next command ran in what the last made: %v %q", err, out)
 	}
 }
+
+// A cage warmed ahead is the one the first command runs in, with the
+// command's own environment.
+func TestHeldCageWarmed(t *testing.T) {
+	tc := newHeldCage(t)
+	tc.Warm()
+	tc.hold.settled()
+	warmed := tc.keeperPid()
+	if warmed == 0 {
+		t.Fatal("Warm made no cage")
+	}
+	out, err := tc.held(t, context.Background(), `echo "$WT $ONLY_HERE"`, "ONLY_HERE=yes")
+	if err != nil || out != tc.Dir+" yes\n" {
+		t.Fatalf("%v %q", err, out)
+	}
+	if tc.keeperPid() != warmed {
+		t.Fatal("the first command did not run in the warmed cage")
+	}
+}
