@@ -3,8 +3,6 @@ package sandbox
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chant-run/chant/internal/procs"
+	"github.com/chant-run/chant/internal/textsafe"
 )
 
 // A held cage: the commands of one phase (isolation.setup, the agent, each
@@ -297,7 +296,7 @@ type commandFiles struct {
 }
 
 func newCommandFiles(state string, input bool) commandFiles {
-	id := randomHex()
+	id := procs.NewMarker()
 	f := commandFiles{id: "c-" + id, script: filepath.Join(state, "c-"+id), out: filepath.Join(state, "o-"+id)}
 	if input {
 		f.in = filepath.Join(state, "i-"+id)
@@ -628,7 +627,7 @@ func shellName(s string) bool {
 // OLDPWD and IFS, which the shell itself sets, are set always.
 func commandScript(keeper, env map[string]string, dir string, argv []string, in, out string) (string, bool) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "exec <%s >%s 2>&1\ncd %s || exit 1\n", shellQuote(in), shellQuote(out), shellQuote(dir))
+	fmt.Fprintf(&b, "exec <%s >%s 2>&1\ncd %s || exit 1\n", textsafe.ShellQuote(in), textsafe.ShellQuote(out), textsafe.ShellQuote(dir))
 	names := make([]string, 0, len(keeper)+len(env))
 	for k := range keeper {
 		names = append(names, k)
@@ -647,22 +646,17 @@ func commandScript(keeper, env map[string]string, dir string, argv []string, in,
 			return "", false
 		}
 		if in {
-			fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(v))
+			fmt.Fprintf(&b, "export %s=%s\n", k, textsafe.ShellQuote(v))
 		} else {
 			fmt.Fprintf(&b, "unset -v %s\n", k)
 		}
 	}
 	b.WriteString("exec")
 	for _, a := range argv {
-		b.WriteString(" " + shellQuote(a))
+		b.WriteString(" " + textsafe.ShellQuote(a))
 	}
 	b.WriteString("\n")
 	return b.String(), true
-}
-
-// shellQuote quotes s for the shell, whatever it holds.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // openFIFO makes a FIFO at path and opens it to read, and to write (keep):
@@ -705,12 +699,6 @@ func emptyDir(dir string) error {
 func sameFile(fi fileStamp, path string) bool {
 	now, err := stampOf(path)
 	return err == nil && now == fi
-}
-
-func randomHex() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // cappedText keeps the first max bytes written to it, for reading while
