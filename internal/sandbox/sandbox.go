@@ -336,13 +336,14 @@ func (c *Cage) view(hold bool) ([]string, error) {
 		}
 		a = append(a, "--ro-bind", hosts, "/etc/hosts")
 	}
-	stateBind := []string{}
+	// State, which the cage reads: at a short path in /run, before /run is
+	// made read-only; where there is no /run, at its own, after the rest.
+	var stateBind []string
 	if c.Network == NetList || hold {
 		stateBind = []string{"--ro-bind", c.State, c.State}
 	}
 	if hasRun() {
-		if len(stateBind) > 0 {
-			// At a short path, before /run is made read-only.
+		if stateBind != nil {
 			a = append(a, "--ro-bind", c.State, stateInside)
 			stateBind = nil
 		}
