@@ -204,6 +204,11 @@ func (r *Env) execute(ctx context.Context, s *spec.Spec, ph *Outcome, tree *isol
 		return err
 	}
 	p.log = logFile
+	// The phase's commands share a cage (sandbox: held.go), idle once the
+	// attempt is over (its keeper has killed all else): ended when the
+	// phase is, or when its tree may go to another phase, so that the
+	// namespaces' teardown does not compete with the landing.
+	defer func() { p.cage.Close() }()
 	fmt.Fprint(logFile, logHeader(r.Now(), s))
 	attempt := p.attempt
 	if r.Engine != nil {
@@ -242,6 +247,7 @@ func (r *Env) execute(ctx context.Context, s *spec.Spec, ph *Outcome, tree *isol
 		return p.stop(err)
 	}
 	if turn != nil {
+		p.cage.Close()
 		turn(p.releaseTree, err != nil)
 	}
 	if err != nil {
@@ -388,8 +394,6 @@ func (p *phase) attempt(ctx context.Context) (*agent.Result, *verdict.Verificati
 	// (see prepare) makes it known again cheaply, for the next phase or
 	// process.
 	defer p.tree.Settle()
-	// The phase's commands share a cage (sandbox: held.go), ended here.
-	defer func() { p.cage.Close() }()
 	guard, leave, err := p.prepare(ctx)
 	if err != nil {
 		return nil, nil, err
