@@ -63,8 +63,8 @@ const (
 )
 
 // keeperScript is the keeper, run by the shell at keeperPath with State as
-// the cage sees it for $1. It says "ready", then, for each line chant
-// writes (the name of a command's script in State), runs the script in a
+// the cage sees it for $1. It says "ready", then, for each line "run"
+// chant writes, runs the command's script (heldScript in State) in a
 // subshell, ends whatever is left, and answers the exit status, with
 // " spent" when the cage holds what a command left behind and ends.
 const keeperScript = `IFS='
@@ -72,8 +72,8 @@ const keeperScript = `IFS='
 exec 3>&- 4>&-
 echo ready
 while read -r n; do
-	case $n in c-*) ;; *) exit 2 ;; esac
-	( . "$1/$n" )
+	case $n in run) ;; *) exit 2 ;; esac
+	( . "$1/` + heldScript + `" )
 	s=$?
 	kill -KILL -1 2>/dev/null
 	while kill -0 -1 2>/dev/null; do :; done
@@ -275,41 +275,53 @@ func (c *Cage) runHeld(ctx context.Context, cmd *exec.Cmd, o RunOptions) error {
 		s.h = h
 	}
 	h := s.h
-	files := newCommandFiles(c.State, cmd.Stdin != nil)
-	script, ok := commandScript(h.env, env, cmd.Dir, cmd.Args, files.inside(files.in), files.inside(files.out))
+	in := "/dev/null"
+	if cmd.Stdin != nil {
+		in = stateInside + "/" + heldIn
+	}
+	script, ok := commandScript(h.env, env, cmd.Dir, cmd.Args, in, stateInside+"/"+heldOut)
 	if !ok {
 		h.close()
 		s.h = nil
 		return errNotHeld
 	}
-	err = h.run(ctx, files, script, cmd.Stdin, o)
+	err = h.run(ctx, c.State, script, cmd.Stdin, o)
 	if h.closed {
 		s.h = nil
 	}
 	return err
 }
 
-// commandFiles are a command's files in State: its script, its output (a
-// FIFO) and its input ("" for none, /dev/null).
-type commandFiles struct {
-	id, script, out, in string
-}
+// A held cage's command files, in State, made anew by each held cage
+// before it starts and rewritten in place for each command (making a file
+// costs a few hundred microseconds on some file systems; rewriting one,
+// tens): the command's script, its output (a FIFO) and its input. Reusing
+// them is safe: the cage sees State read-only, and when the keeper
+// answers, nothing that could have opened them is left.
+const (
+	heldScript = "cmd"
+	heldOut    = "out"
+	heldIn     = "in"
+)
 
-func newCommandFiles(state string, input bool) commandFiles {
-	id := procs.NewMarker()
-	f := commandFiles{id: "c-" + id, script: filepath.Join(state, "c-"+id), out: filepath.Join(state, "o-"+id)}
-	if input {
-		f.in = filepath.Join(state, "i-"+id)
+// makeHeldFiles makes the command files of a held cage about to start in
+// state: new files, so that whatever another cage held open of the last
+// ones is not them.
+func makeHeldFiles(state string) error {
+	for _, name := range []string{heldScript, heldOut, heldIn} {
+		if err := os.Remove(filepath.Join(state, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
 	}
-	return f
-}
-
-// inside is where the cage sees a command's file; "" is /dev/null.
-func (commandFiles) inside(path string) string {
-	if path == "" {
-		return "/dev/null"
+	if err := mkfifo(filepath.Join(state, heldOut)); err != nil {
+		return err
 	}
-	return stateInside + "/" + filepath.Base(path)
+	for _, name := range []string{heldScript, heldIn} {
+		if err := os.WriteFile(filepath.Join(state, name), nil, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // startHeld starts a held cage whose keeper has environment env (caged:
@@ -332,6 +344,9 @@ func (c *Cage) startHeld(view, env []string, caged map[string]string) (*held, er
 		return nil, fmt.Errorf("sandbox: the keeper's shell: %w", err)
 	}
 	defer sh.Close()
+	if err := makeHeldFiles(c.State); err != nil {
+		return nil, fmt.Errorf("sandbox: the cage's command files: %w", err)
+	}
 	args := append(slices.Clone(view), "--chdir", c.Dir, "--", keeperPath, "-c", keeperScript, "chant-keeper", stateInside)
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env, cmd.Dir = env, c.Dir
@@ -500,25 +515,25 @@ func (h *held) read(r *os.File) {
 	}
 }
 
-// run runs one command, its script and files f, and waits for the
-// keeper's answer.
-func (h *held) run(ctx context.Context, f commandFiles, script string, stdin io.Reader, o RunOptions) error {
-	defer os.Remove(f.script)
-	defer os.Remove(f.out)
-	if f.in != "" {
+// run runs one command, its script and input written to the cage's
+// command files in state, and waits for the keeper's answer.
+func (h *held) run(ctx context.Context, state, script string, stdin io.Reader, o RunOptions) error {
+	if stdin != nil {
 		b, err := io.ReadAll(stdin)
 		if err != nil {
 			return fmt.Errorf("sandbox: the command's input: %w", err)
 		}
-		if err := os.WriteFile(f.in, b, 0o600); err != nil {
+		in := filepath.Join(state, heldIn)
+		if err := os.WriteFile(in, b, 0o600); err != nil {
 			return fmt.Errorf("sandbox: %w", err)
 		}
-		defer os.Remove(f.in)
+		// Not left for the next command to read.
+		defer os.Truncate(in, 0)
 	}
-	if err := os.WriteFile(f.script, []byte(script), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(state, heldScript), []byte(script), 0o600); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	out, keep, err := openFIFO(f.out)
+	out, keep, err := openFIFO(filepath.Join(state, heldOut))
 	if err != nil {
 		return fmt.Errorf("sandbox: the command's output: %w", err)
 	}
@@ -529,7 +544,7 @@ func (h *held) run(ctx context.Context, f commandFiles, script string, stdin io.
 	}()
 	var line string
 	ok := false
-	if _, err := fmt.Fprintln(h.ctl, f.id); err == nil {
+	if _, err := fmt.Fprintln(h.ctl, "run"); err == nil {
 		if o.Started != nil {
 			o.Started(h.cmd.Process.Pid)
 		}
@@ -659,12 +674,9 @@ func commandScript(keeper, env map[string]string, dir string, argv []string, in,
 	return b.String(), true
 }
 
-// openFIFO makes a FIFO at path and opens it to read, and to write (keep):
-// the reads end once keep and every other writer are closed.
+// openFIFO opens the FIFO at path to read, and to write (keep): the reads
+// end once keep and every other writer are closed.
 func openFIFO(path string) (out, keep *os.File, err error) {
-	if err := mkfifo(path); err != nil {
-		return nil, nil, err
-	}
 	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, nil, err

@@ -92,6 +92,30 @@ func TestHeldCageEndsWhatACommandLeft(t *testing.T) {
 	}
 }
 
+// The commands share their output FIFO and script file (makeHeldFiles):
+// what one command's processes open of them is gone when the next runs,
+// and the cage cannot change them.
+func TestHeldCageCommandFilesAreEachCommands(t *testing.T) {
+	tc := newHeldCage(t)
+	ctx := context.Background()
+	fifo, script := stateInside+"/"+heldOut, stateInside+"/"+heldScript
+	out, err := tc.held(t, ctx, `
+		setsid sh -c 'exec 7>`+fifo+`; while :; do echo INJECTED >&7; sleep 0.01; done' </dev/null >/dev/null 2>&1 &
+		until [ -n "$(ls /proc/*/fd/7 2>/dev/null)" ]; do sleep 0.01; done
+		echo > `+script+` 2>/dev/null && echo wrote the script
+		rm -f `+fifo+` 2>/dev/null; [ -p `+fifo+` ] || echo removed the output
+		echo first`)
+	if err != nil || !strings.HasSuffix(out, "first\n") || strings.Contains(out, "wrote") || strings.Contains(out, "removed") {
+		t.Fatalf("the first command: %v %q", err, out)
+	}
+	for i := 0; i < 3; i++ {
+		out, err := tc.held(t, ctx, `sleep 0.05; echo next`)
+		if err != nil || out != "next\n" {
+			t.Fatalf("command %d after the first: %v %q", i+2, err, out)
+		}
+	}
+}
+
 // A command cannot reach the keeper: not its memory, descriptors or
 // environment, nor its limits.
 func TestHeldCageKeeperOutOfReach(t *testing.T) {
