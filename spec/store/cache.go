@@ -38,6 +38,13 @@ var racyWindow = 2 * time.Second
 // events rather than stat each file (see dirWatch). A variable for tests.
 var followFiles = true
 
+// watchMin is the number of spec files (as last listed) from which a
+// Reloader follows the directories' events: below it, stat-ing every file
+// at each load costs less than the watch, whose end waits out the
+// kernel's grace period for its marks (10-25 ms measured here, at Close
+// or at the process's exit). A variable for tests.
+var watchMin = 1000
+
 // parsedHook, when set (by tests), is called for each file a listing reads
 // and parses rather than taking from the cache.
 var parsedHook func(path string)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -276,6 +277,7 @@ func TestReloaderReadsOnlyWhatChanged(t *testing.T) {
 			old := followFiles
 			followFiles = follow
 			t.Cleanup(func() { followFiles = old })
+			watchEvenFew(t)
 			reloaderReadsOnlyWhatChanged(t, follow)
 		})
 	}
@@ -407,6 +409,7 @@ func TestReloaderStartsFromTheListingCache(t *testing.T) {
 // that a Reloader gives what a fresh load gives.
 func TestReloaderFollowsEveryChange(t *testing.T) {
 	noRacyWindow(t)
+	watchEvenFew(t)
 	w := cacheWorkspace(t)
 	r := NewReloader(w)
 	defer r.Close()
@@ -557,4 +560,49 @@ func TestListCacheWrittenOnceEnoughChanged(t *testing.T) {
 	if got := parsed(); len(got) != 3 {
 		t.Errorf("after the cache was written, a listing parsed %v, want the 3 edited files once, then none", got)
 	}
+}
+
+// A Reloader follows the directories' events only where the specs are
+// many enough for it to pay (watchMin): as its own last listing found, or,
+// at its first load, as the listing cache says.
+func TestReloaderWatchesOnlyManySpecs(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the Reloader follows events on Linux only")
+	}
+	noRacyWindow(t)
+	w := cacheWorkspace(t)
+	listed := len(cacheSpecs) + 1
+	watchEvenFew(t)
+	watchMin = listed + 1
+	r := NewReloader(w)
+	defer r.Close()
+	if _, err := r.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if r.watch != nil {
+		t.Fatalf("a watch over %d specs, fewer than %d", listed, watchMin)
+	}
+	watchMin = listed
+	if _, err := r.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if r.watch == nil {
+		t.Fatalf("no watch once the last listing found %d specs", listed)
+	}
+	fresh := NewReloader(w)
+	defer fresh.Close()
+	if _, err := fresh.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if fresh.watch == nil {
+		t.Fatal("no watch at a first load, with the listing cache's specs enough")
+	}
+}
+
+// watchEvenFew makes Reloaders follow events however few the specs, for
+// the test.
+func watchEvenFew(t *testing.T) {
+	old := watchMin
+	watchMin = 0
+	t.Cleanup(func() { watchMin = old })
 }

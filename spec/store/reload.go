@@ -69,12 +69,22 @@ func (r *Reloader) Close() {
 
 // full lists the spec files and reads those whose stat data changed.
 func (r *Reloader) full() (*spec.Set, error) {
-	// Following before listing: a change made meanwhile shows next time.
 	if r.watch != nil {
 		r.watch.close()
 	}
 	r.watch, r.set = nil, nil
-	if followFiles {
+	c := &reloadCache{r: r}
+	known := len(r.paths)
+	if r.last == nil {
+		// The first load starts from what the last listing or run left
+		// (the listing cache), and leaves it for the next.
+		c.disk = openListCache(r.w)
+		if c.disk != nil {
+			known = len(c.disk.old)
+		}
+	}
+	// Following before listing: a change made meanwhile shows next time.
+	if followFiles && known >= watchMin {
 		r.watch = watchSpecs(r.w)
 	}
 	paths, archived, err := r.w.SpecFiles()
@@ -82,12 +92,6 @@ func (r *Reloader) full() (*spec.Set, error) {
 		return nil, err
 	}
 	r.next = make(map[string]reloaded, len(paths))
-	c := &reloadCache{r: r}
-	if r.last == nil {
-		// The first load starts from what the last listing or run left
-		// (the listing cache), and leaves it for the next.
-		c.disk = openListCache(r.w)
-	}
 	results, err := spec.ParseFiles(paths, archived, r.w.Rel, c)
 	c.Save()
 	if err != nil {
