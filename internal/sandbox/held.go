@@ -47,9 +47,10 @@ import (
 //     agent wrote in the worktree or a writable cache); reading
 //     /proc/sysvipc costs the shell a read a byte.
 //   - Each command's environment, directory and input are its own (a
-//     script chant writes into State, which the cage reads), and its output
-//     goes to a pipe of its own (a FIFO made once the command before it
-//     has ended).
+//     script chant writes into State, which the cage reads), and so is
+//     its output: a FIFO in State that chant opens for the command, which
+//     nothing of the command before it holds open any more (see
+//     makeHeldFiles).
 //
 // A cage is held only where all of that holds (holdable).
 
