@@ -121,3 +121,33 @@ func TestRemoveTakesEmptyParentsAlong(t *testing.T) {
 		t.Errorf("removing a missing file: %v", err)
 	}
 }
+
+func TestRemoveStaleTempsRemovesOnlyTemps(t *testing.T) {
+	dir := t.TempDir()
+	stale := []string{".a.md" + TempMarker + "123", ".a.md.chant-0f0f", "." + TempMarker + "x"}
+	kept := []string{"a.md", ".hidden", "b.md" + TempMarker + "1", "c.chant-1", ".chant-"}
+	for _, name := range append(append([]string{}, stale...), kept...) {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := RemoveStaleTemps(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range stale {
+		if _, err := os.Lstat(filepath.Join(dir, name)); !os.IsNotExist(err) {
+			t.Errorf("%s: stale, still there (%v)", name, err)
+		}
+	}
+	for _, name := range kept {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s: not a temporary file, removed (%v)", name, err)
+		}
+	}
+	if err := RemoveStaleTemps(filepath.Join(dir, "missing")); err != nil {
+		t.Errorf("a missing directory: %v", err)
+	}
+	if err := RemoveStaleTemps(filepath.Join(dir, "a.md")); err != nil {
+		t.Errorf("a file: %v", err)
+	}
+}
