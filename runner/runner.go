@@ -165,14 +165,15 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return rep, err
 	}
 	defer release()
+	// Everything is checked before anything is written. The specs are
+	// loaded again before each phase, reading only files that changed;
+	// the listing cache is read while the repository is repaired.
+	specs := store.NewReloader(w)
+	defer specs.Close()
 	repo, err := openRepaired(w, opts.Out)
 	if err != nil {
 		return rep, err
 	}
-	// Everything is checked before anything is written. The specs are
-	// loaded again before each phase, reading only files that changed.
-	specs := store.NewReloader(w)
-	defer specs.Close()
 	set, err := specs.Load()
 	if err != nil {
 		return rep, err

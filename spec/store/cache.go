@@ -1,13 +1,15 @@
 package store
 
 import (
-	"bufio"
-	"encoding/gob"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -27,7 +29,7 @@ import (
 const saveFraction = 64
 
 // cacheVersion changes whenever what is cached changes.
-const cacheVersion = 5
+const cacheVersion = 6
 
 // racyWindow: a file changed this recently is not cached, since a change
 // within the same clock tick of the file system would not show in its stat
@@ -49,18 +51,14 @@ var watchMin = 1000
 // and parses rather than taking from the cache.
 var parsedHook func(path string)
 
-// The cache file is a gob stream: a cacheHeader, then a cacheRecord for
-// each file (one small message each, rather than one message of the
-// whole cache, which gob would build in memory first).
+// The cache file (see codec.go for the encoding): cacheMagic, a
+// cacheHeader, then each file's path and cacheEntry.
+const cacheMagic = "chant listing cache\n"
+
 type cacheHeader struct {
 	Version int
 	Exe     string // the chant program that wrote it: another build may parse differently
 	Count   int
-}
-
-type cacheRecord struct {
-	Path  string
-	Entry *cacheEntry
 }
 
 // fileKey is what identifies a file's content without reading it.
@@ -85,8 +83,12 @@ type statter struct {
 // listCache is the cache of one List.
 type listCache struct {
 	statter
-	path    string
-	exe     string
+	path  string
+	exe   string
+	count int // the files the cache holds, as its header says
+	// old is what the cache holds, read in the background (while the
+	// spec directories are listed and the files stat-ed): wait for ready.
+	ready   chan struct{}
 	old     map[string]*cacheEntry
 	mu      sync.Mutex
 	entries map[string]*cacheEntry
@@ -99,50 +101,98 @@ type listCache struct {
 // a spec's text is read only when something asks for it (what writes a
 // spec reads it again under the workspace lock).
 func List(w *spec.Workspace) (*spec.Set, error) {
+	c := openListCache(w) // read while the directories are listed
 	paths, archived, err := w.SpecFiles()
 	if err != nil {
 		return nil, err
 	}
-	if c := openListCache(w); c != nil {
+	if c != nil {
 		return spec.LoadFiles(paths, archived, w.Rel, c)
 	}
 	return spec.LoadFiles(paths, archived, w.Rel, nil)
 }
 
 // openListCache reads the cache of the workspace, or starts an empty one;
-// nil when the workspace has no git directory to keep it in.
+// nil when the workspace has no git directory to keep it in. Its header
+// is read now, its entries in the background (see known).
 func openListCache(w *spec.Workspace) *listCache {
 	dir := w.StateDir()
 	if dir == w.ChantDir {
 		return nil // not a git repository: nowhere out of sight
 	}
-	c := &listCache{path: filepath.Join(dir, "cache", "specs"), exe: executableID(), entries: map[string]*cacheEntry{}}
-	// Never through a symbolic link: the cache is chant's own file.
-	fd, err := unix.Open(c.path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
+	c := &listCache{path: filepath.Join(dir, "cache", "specs"), exe: executableID(), entries: map[string]*cacheEntry{},
+		ready: make(chan struct{})}
+	r, count, ok := readCacheHeader(c.path, c.exe)
+	if !ok {
+		close(c.ready)
 		return c
 	}
-	file := os.NewFile(uintptr(fd), c.path)
-	if fi, err := file.Stat(); err != nil || !fi.Mode().IsRegular() {
-		file.Close()
-		return c
-	}
-	defer file.Close()
-	dec := gob.NewDecoder(bufio.NewReaderSize(file, 64<<10))
-	var h cacheHeader
-	if dec.Decode(&h) != nil || h.Version != cacheVersion || h.Exe != c.exe || h.Count < 0 {
-		return c
-	}
-	old := make(map[string]*cacheEntry, min(h.Count, 1<<20))
-	for range h.Count {
-		var r cacheRecord
-		if dec.Decode(&r) != nil || r.Entry == nil {
-			return c // torn or foreign: start afresh
-		}
-		old[r.Path] = r.Entry
-	}
-	c.old = old
+	c.count = count
+	go func() {
+		defer close(c.ready)
+		c.old = readCacheEntries(r, count)
+	}()
 	return c
+}
+
+// readCacheHeader reads the cache file at path and its header, which
+// must be of this version and of the program exe; it returns a decoder at
+// the first entry and the number of entries.
+func readCacheHeader(path, exe string) (r *decoder, count int, ok bool) {
+	// Never through a symbolic link: the cache is chant's own file.
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, 0, false
+	}
+	file := os.NewFile(uintptr(fd), path)
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil, 0, false
+	}
+	data := make([]byte, fi.Size())
+	if _, err := io.ReadFull(file, data); err != nil {
+		return nil, 0, false
+	}
+	// The strings decoded are slices of the file's text, never changed.
+	r = &decoder{data: unsafe.String(unsafe.SliceData(data), len(data))}
+	if !strings.HasPrefix(r.data, cacheMagic) {
+		return nil, 0, false
+	}
+	r.off = len(cacheMagic)
+	var h cacheHeader
+	codecFor(reflect.TypeFor[cacheHeader]()).dec(r, unsafe.Pointer(&h))
+	// Each entry takes a few bytes at least: a count beyond the file's
+	// size is corrupt.
+	if r.err != nil || h.Version != cacheVersion || h.Exe != exe || h.Count < 0 || h.Count > len(r.data) {
+		return nil, 0, false
+	}
+	return r, h.Count, true
+}
+
+// readCacheEntries reads count entries from r, to the file's end; nil if
+// they are not all there (torn or foreign: start afresh).
+func readCacheEntries(r *decoder, count int) map[string]*cacheEntry {
+	entries := codecFor(reflect.TypeFor[cacheEntry]())
+	slab := make([]cacheEntry, count) // one allocation, not one an entry
+	out := make(map[string]*cacheEntry, count)
+	for i := range slab {
+		path := r.str()
+		if entries.dec(r, unsafe.Pointer(&slab[i])); r.err != nil {
+			return nil
+		}
+		out[path] = &slab[i]
+	}
+	if r.off != len(r.data) {
+		return nil
+	}
+	return out
+}
+
+// known returns what the cache holds, once read.
+func (c *listCache) known() map[string]*cacheEntry {
+	<-c.ready
+	return c.old
 }
 
 // executableID names the running program's build: its path, size and
@@ -178,7 +228,7 @@ func (c *listCache) Lookup(path, name string, spot *spec.Spec) spec.Known {
 // restore makes the spec cached for path in spot, if its stat data was
 // key then (a Hit), and keeps the entry.
 func (c *listCache) restore(path, name string, key fileKey, spot *spec.Spec) spec.Known {
-	e, ok := c.old[path]
+	e, ok := c.known()[path]
 	if !ok || e.Key != key {
 		return spec.Known{Key: key}
 	}
@@ -227,10 +277,11 @@ func racy(key fileKey, now time.Time) bool {
 // the next listing its speed).
 func (c *listCache) Save() {
 	c.closeDirs()
-	if !c.changed && len(c.entries) == len(c.old) {
+	old := c.known()
+	if !c.changed && len(c.entries) == len(old) {
 		return
 	}
-	if c.old != nil && c.parsed <= len(c.old)/saveFraction {
+	if old != nil && c.parsed <= len(old)/saveFraction {
 		// A few files parsed again cost the next listing less than
 		// writing the whole cache costs this one (a run over 10,000 specs
 		// changes one: 18 ms to write 1.5 MB); entries of files gone do
@@ -248,17 +299,24 @@ func (c *listCache) Save() {
 	if err != nil {
 		return
 	}
-	w := bufio.NewWriterSize(tmp, 64<<10)
-	enc := gob.NewEncoder(w)
-	err = enc.Encode(cacheHeader{Version: cacheVersion, Exe: c.exe, Count: len(c.entries)})
+	enc := &encoder{buf: []byte(cacheMagic)}
+	codecFor(reflect.TypeFor[cacheHeader]()).enc(enc, unsafe.Pointer(&cacheHeader{Version: cacheVersion, Exe: c.exe, Count: len(c.entries)}))
+	entries := codecFor(reflect.TypeFor[cacheEntry]())
+	// Written as it goes: at 100,000 specs the whole would be 20 MB more
+	// at the listing's peak.
 	for path, e := range c.entries {
 		if err != nil {
 			break
 		}
-		err = enc.Encode(cacheRecord{Path: path, Entry: e})
+		enc.str(path)
+		entries.enc(enc, unsafe.Pointer(e))
+		if err = enc.err; err == nil && len(enc.buf) >= 64<<10 {
+			_, err = tmp.Write(enc.buf)
+			enc.buf = enc.buf[:0]
+		}
 	}
 	if err == nil {
-		err = w.Flush()
+		_, err = tmp.Write(enc.buf)
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr

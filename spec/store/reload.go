@@ -21,6 +21,7 @@ import (
 // when first asked for). Close it when done.
 type Reloader struct {
 	w    *spec.Workspace
+	disk *listCache          // the listing cache, for the first load (nil: none)
 	mu   sync.Mutex          // guards next, written by parsing workers
 	last map[string]reloaded // path → what the last load found
 	next map[string]reloaded
@@ -40,8 +41,10 @@ type reloaded struct {
 	err error
 }
 
-// NewReloader returns a Reloader of w with nothing loaded yet.
-func NewReloader(w *spec.Workspace) *Reloader { return &Reloader{w: w} }
+// NewReloader returns a Reloader of w with nothing loaded yet. It starts
+// reading the listing cache for its first load: made early (before a
+// run's repairs), the reading is done sooner.
+func NewReloader(w *spec.Workspace) *Reloader { return &Reloader{w: w, disk: openListCache(w)} }
 
 // Load is spec's Workspace.Load, reading only what changed since the last Load.
 // With nothing changed, it returns the same *spec.Set.
@@ -78,9 +81,12 @@ func (r *Reloader) full() (*spec.Set, error) {
 	if r.last == nil {
 		// The first load starts from what the last listing or run left
 		// (the listing cache), and leaves it for the next.
-		c.disk = openListCache(r.w)
+		c.disk, r.disk = r.disk, nil
+		if c.disk == nil {
+			c.disk = openListCache(r.w) // a load again after a failed one
+		}
 		if c.disk != nil {
-			known = len(c.disk.old)
+			known = c.disk.count
 		}
 	}
 	// Following before listing: a change made meanwhile shows next time.
