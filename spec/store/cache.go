@@ -29,7 +29,7 @@ import (
 const saveFraction = 64
 
 // cacheVersion changes whenever what is cached changes.
-const cacheVersion = 6
+const cacheVersion = 7
 
 // racyWindow: a file changed this recently is not cached, since a change
 // within the same clock tick of the file system would not show in its stat
@@ -52,7 +52,7 @@ var watchMin = 1000
 var parsedHook func(path string)
 
 // The cache file (see codec.go for the encoding): cacheMagic, a
-// cacheHeader, then each file's path and cacheEntry.
+// cacheHeader, then each file's path and cacheEntry (writeCacheEntry).
 const cacheMagic = "chant listing cache\n"
 
 type cacheHeader struct {
@@ -68,9 +68,12 @@ type fileKey struct {
 	Mode               uint32
 }
 
+// cacheEntry is a file's stat data and its spec's snapshot, encoded: a
+// listing decodes the snapshots of the files it finds unchanged, in its
+// parallel workers, and writes the cache again with the bytes it read.
 type cacheEntry struct {
 	Key  fileKey
-	Spec spec.Snapshot
+	snap string // a spec.Snapshot's encoding
 }
 
 // statter reads stat data without following a symbolic link, by name in
@@ -173,12 +176,14 @@ func readCacheHeader(path, exe string) (r *decoder, count int, ok bool) {
 // readCacheEntries reads count entries from r, to the file's end; nil if
 // they are not all there (torn or foreign: start afresh).
 func readCacheEntries(r *decoder, count int) map[string]*cacheEntry {
-	entries := codecFor(reflect.TypeFor[cacheEntry]())
+	keys := codecFor(reflect.TypeFor[fileKey]())
 	slab := make([]cacheEntry, count) // one allocation, not one an entry
 	out := make(map[string]*cacheEntry, count)
 	for i := range slab {
 		path := r.str()
-		if entries.dec(r, unsafe.Pointer(&slab[i])); r.err != nil {
+		keys.dec(r, unsafe.Pointer(&slab[i].Key))
+		slab[i].snap = r.str()
+		if r.err != nil {
 			return nil
 		}
 		out[path] = &slab[i]
@@ -187,6 +192,29 @@ func readCacheEntries(r *decoder, count int) map[string]*cacheEntry {
 		return nil
 	}
 	return out
+}
+
+// writeCacheEntry appends path's entry to w.
+func writeCacheEntry(w *encoder, path string, e *cacheEntry) {
+	w.str(path)
+	codecFor(reflect.TypeFor[fileKey]()).enc(w, unsafe.Pointer(&e.Key))
+	w.str(e.snap)
+}
+
+// encodeSnapshot is sn as a cacheEntry keeps it.
+func encodeSnapshot(sn *spec.Snapshot) string {
+	w := &encoder{}
+	codecFor(reflect.TypeFor[spec.Snapshot]()).enc(w, unsafe.Pointer(sn))
+	return string(w.buf)
+}
+
+// decodeSnapshot reads what encodeSnapshot wrote into sn (zero).
+func decodeSnapshot(data string, sn *spec.Snapshot) error {
+	r := &decoder{data: data}
+	if codecFor(reflect.TypeFor[spec.Snapshot]()).dec(r, unsafe.Pointer(sn)); r.err == nil && r.off != len(data) {
+		r.fail()
+	}
+	return r.err
 }
 
 // known returns what the cache holds, once read.
@@ -235,7 +263,11 @@ func (c *listCache) restore(path, name string, key fileKey, spot *spec.Spec) spe
 	c.mu.Lock()
 	c.entries[path] = e
 	c.mu.Unlock()
-	s, err := e.Spec.Restore(path, name, spot)
+	var sn spec.Snapshot
+	if decodeSnapshot(e.snap, &sn) != nil {
+		return spec.Known{Key: key} // parsed again
+	}
+	s, err := sn.Restore(path, name, spot)
 	return spec.Known{Hit: true, Spec: s, Err: err, Key: key}
 }
 
@@ -257,7 +289,8 @@ func (c *listCache) Store(path string, k spec.Known, s *spec.Spec, err error, no
 // keep records what parsing path gave, unless the file changed too
 // recently to be told apart from a change to come.
 func (c *listCache) keep(path string, key fileKey, s *spec.Spec, err error, now time.Time) {
-	e := &cacheEntry{Key: key, Spec: s.Snapshot(err)}
+	sn := s.Snapshot(err)
+	e := &cacheEntry{Key: key, snap: encodeSnapshot(&sn)}
 	c.mu.Lock()
 	c.changed = true
 	c.parsed++
@@ -301,15 +334,13 @@ func (c *listCache) Save() {
 	}
 	enc := &encoder{buf: []byte(cacheMagic)}
 	codecFor(reflect.TypeFor[cacheHeader]()).enc(enc, unsafe.Pointer(&cacheHeader{Version: cacheVersion, Exe: c.exe, Count: len(c.entries)}))
-	entries := codecFor(reflect.TypeFor[cacheEntry]())
 	// Written as it goes: at 100,000 specs the whole would be 20 MB more
 	// at the listing's peak.
 	for path, e := range c.entries {
 		if err != nil {
 			break
 		}
-		enc.str(path)
-		entries.enc(enc, unsafe.Pointer(e))
+		writeCacheEntry(enc, path, e)
 		if err = enc.err; err == nil && len(enc.buf) >= 64<<10 {
 			_, err = tmp.Write(enc.buf)
 			enc.buf = enc.buf[:0]

@@ -21,7 +21,9 @@ import (
 // one byte; integers varints (signed ones zigzag); a float its 8 bytes; a
 // pointer 0 (nil) or 1 and its value; a slice 0 (nil) or its length + 1
 // and its elements; an array its elements; a struct its exported fields
-// in order. Decoding checks every length against what is left: a torn or
+// in order; a GobEncoder's value its GobEncode bytes as a string, empty
+// for the zero value (a spec without outputs decodes with no call).
+// Decoding checks every length against what is left: a torn or
 // foreign file fails, never panics (FuzzCacheDecode).
 
 // codec writes and reads one type's values, at their address.
@@ -104,7 +106,12 @@ var scalars = map[reflect.Kind]codec{
 func gobCodec(t reflect.Type) codec {
 	return codec{
 		func(w *encoder, p unsafe.Pointer) {
-			b, err := reflect.NewAt(t, p).Elem().Interface().(gob.GobEncoder).GobEncode()
+			v := reflect.NewAt(t, p).Elem()
+			if v.IsZero() {
+				w.str("") // and the zero value decodes without a call
+				return
+			}
+			b, err := v.Interface().(gob.GobEncoder).GobEncode()
 			if err != nil {
 				w.err = err
 			}
@@ -112,7 +119,7 @@ func gobCodec(t reflect.Type) codec {
 		},
 		func(r *decoder, p unsafe.Pointer) {
 			s := r.str()
-			if r.err == nil {
+			if r.err == nil && s != "" {
 				if err := reflect.NewAt(t, p).Interface().(gob.GobDecoder).GobDecode([]byte(s)); err != nil {
 					r.err = err
 				}
