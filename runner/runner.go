@@ -300,7 +300,12 @@ func (r *run) end(rep *Report, specs *store.Reloader, named map[string]bool) err
 			rep.Failed = append(rep.Failed, &rep.Ran[i])
 		}
 	}
-	set, final, err := r.reload(specs)
+	set, err := specs.Load()
+	if err != nil {
+		return err
+	}
+	specs.Close() // the last load: the watch ends while the specs are assessed
+	final, err := r.assess(set)
 	if err != nil {
 		return err
 	}
@@ -416,6 +421,13 @@ func (r *run) reload(specs *store.Reloader) (*spec.Set, *plan.Assessment, error)
 	if err != nil {
 		return nil, nil, err
 	}
+	a, err := r.assess(set)
+	return set, a, err
+}
+
+// assess returns the assessment of set: the last one when set is the one
+// last assessed.
+func (r *run) assess(set *spec.Set) (*plan.Assessment, error) {
 	r.mu.Lock()
 	last := r.assessed
 	if set != r.set {
@@ -424,7 +436,7 @@ func (r *run) reload(specs *store.Reloader) (*spec.Set, *plan.Assessment, error)
 	r.set = set
 	r.mu.Unlock()
 	if last != nil {
-		return set, last, nil
+		return last, nil
 	}
 	a, err := plan.Assess(r.Workspace, set, r.opts.Now(), plan.AssessOptions{Prompt: r.opts.Prompt})
 	if err == nil {
@@ -432,7 +444,7 @@ func (r *run) reload(specs *store.Reloader) (*spec.Set, *plan.Assessment, error)
 		r.assessed = a
 		r.mu.Unlock()
 	}
-	return set, a, err
+	return a, err
 }
 
 // loaded returns the specs as last loaded.

@@ -68,7 +68,7 @@ type scheduler struct {
 // runnable spec in plan order, until none is (or the run stops).
 func (sc *scheduler) sequential(ctx context.Context, specs *store.Reloader) error {
 	r := sc.r
-	for !sc.stop && !r.overBudget() {
+	for !sc.stop && !r.overBudget() && !sc.triedAllNamed() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -94,6 +94,21 @@ func (sc *scheduler) sequential(ctx context.Context, specs *store.Reloader) erro
 		}
 	}
 	return nil
+}
+
+// triedAllNamed reports whether every spec named on the command line has
+// been tried: then no other runs, and the run ends without loading the
+// specs again for the next.
+func (sc *scheduler) triedAllNamed() bool {
+	if len(sc.named) == 0 {
+		return false
+	}
+	for id := range sc.named {
+		if !sc.tried[id] {
+			return false
+		}
+	}
+	return true
 }
 
 // runnable reports whether the run runs the spec of st now: runnable, or
