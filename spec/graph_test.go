@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -201,5 +202,80 @@ func TestListedSpecPlacesProblemsFromOneDecode(t *testing.T) {
 	// second look decodes it anew (Reviewed changes the one it gets).
 	if got := set.Problems(); len(got) != 2 || got[1].Line != 5 {
 		t.Fatalf("problems the second time: %+v", got)
+	}
+}
+
+// TestClosureAgreesWithTheWholeSet: for random sets (missing and
+// cancelled dependencies, cycles, drivers and members, duplicate IDs,
+// files that do not parse), the closure of each spec finds, for every
+// spec in it, the problems and the order the whole set finds.
+func TestClosureAgreesWithTheWholeSet(t *testing.T) {
+	ids := []string{"a", "b", "c", "d", "g", "g.1", "g.2", "g.10", "h.1", "h.2", "x"}
+	rng := rand.New(rand.NewPCG(7, 11))
+	pick := func() string { return ids[rng.IntN(len(ids))] }
+	for round := range 300 {
+		var results []Parsed
+		for _, id := range ids {
+			if rng.IntN(5) == 0 {
+				continue // absent: a missing dependency or member
+			}
+			fm := "---\nstatus: " + []string{StatusPending, StatusCompleted, StatusCancelled, StatusFailed}[rng.IntN(4)] + "\n"
+			if n := rng.IntN(3); n > 0 {
+				var deps []string
+				for range n {
+					deps = append(deps, pick())
+				}
+				fm += "depends_on: [" + strings.Join(deps, ", ") + "]\n"
+			}
+			if rng.IntN(6) == 0 {
+				fm += "members: [" + pick() + "]\n"
+			}
+			if rng.IntN(10) == 0 {
+				fm += "status: [not, a, status\n" // does not parse
+			}
+			src := fm + "---\n# " + id + "\n\n## Acceptance Criteria\n\n- [ ] done\n"
+			s, err := Parse(".chant/specs/"+id+".md", []byte(src))
+			results = append(results, Parsed{s, err})
+			if rng.IntN(12) == 0 { // a duplicate of its ID in the archive
+				d, err := Parse(".chant/archive/"+id+".md", []byte(src))
+				d.Archived = true
+				results = append(results, Parsed{d, err})
+			}
+		}
+		set := Assemble(results, nil)
+		for _, s := range set.Specs {
+			sub := set.Closure([]string{s.ID})
+			if sub.Get(s.ID) == nil {
+				t.Fatalf("round %d: %s not in its own closure", round, s.ID)
+			}
+			in := map[string]bool{}
+			for _, x := range sub.Specs {
+				in[x.Path] = true
+			}
+			var want, got []string
+			for _, p := range set.Problems() {
+				if in[p.Path] || sub.Get(IDFromPath(p.Path)) != nil {
+					want = append(want, fmt.Sprint(p))
+				}
+			}
+			for _, p := range sub.Problems() {
+				got = append(got, fmt.Sprint(p))
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("round %d, closure of %s: problems\n%s\nwant\n%s", round, s.ID, strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			var order, subOrder []string
+			for _, x := range set.Order() {
+				if sub.Get(x.ID) != nil {
+					order = append(order, x.ID)
+				}
+			}
+			for _, x := range sub.Order() {
+				subOrder = append(subOrder, x.ID)
+			}
+			if fmt.Sprint(order) != fmt.Sprint(subOrder) {
+				t.Fatalf("round %d, closure of %s: order %v, want %v", round, s.ID, subOrder, order)
+			}
+		}
 	}
 }

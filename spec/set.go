@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"container/heap"
 	"errors"
 	"fmt"
 	"runtime"
@@ -12,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chant-run/chant/internal/depgraph"
 	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/spec/doc"
 	"gopkg.in/yaml.v3"
@@ -217,6 +217,43 @@ func (set *Set) sort() {
 	}
 }
 
+// Closure is the set of the specs ids stand on: each of them, what each
+// depends on, names as members or follows (a member's driver and prior
+// siblings), and so on, with the problems of their files (a duplicate of
+// one of their IDs included). A spec's problems, dependencies, order and
+// state within it are what they are in set, since all it refers to is in
+// it: a run of named specs assesses only these.
+func (set *Set) Closure(ids []string) *Set {
+	in := map[string]bool{}
+	todo := append([]string(nil), ids...)
+	for len(todo) > 0 {
+		id := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		s := set.byID[id]
+		if s == nil || in[id] {
+			continue
+		}
+		in[id] = true
+		todo = append(append(append(append(todo, s.DependsOn...), s.Members...), set.Edges(s)...), DriverOf(id))
+	}
+	sub := &Set{byID: make(map[string]*Spec, len(in))}
+	paths := map[string]bool{}
+	for _, s := range set.Specs {
+		if in[s.ID] {
+			sub.add(s)
+			paths[s.Path] = true
+		}
+	}
+	for _, err := range set.Invalid {
+		var e *Error
+		if !errors.As(err, &e) || paths[e.Path] || in[IDFromPath(e.Path)] {
+			sub.Invalid = append(sub.Invalid, err)
+		}
+	}
+	sub.sort()
+	return sub
+}
+
 // Get returns the spec with exactly this ID, or nil.
 func (set *Set) Get(id string) *Spec { return set.byID[id] }
 
@@ -248,51 +285,19 @@ func cyclePaths(cycle []*Spec) string {
 }
 
 // Cycles returns each dependency cycle once, as a path that starts and ends
-// at the same spec.
+// at the same spec. What is reported of a cycle depends only on the specs
+// in it (see depgraph.Cycles): a Closure reports what its set does.
 func (set *Set) Cycles() [][]*Spec {
 	if set.Order(); set.placed == len(set.Specs) && !set.selfLoop {
 		return nil // every spec found its place: no cycle
 	}
-	const (
-		unvisited = iota
-		onStack
-		done
-	)
-	state := map[string]int{}
-	var stack []*Spec
 	var out [][]*Spec
-	var visit func(s *Spec)
-	visit = func(s *Spec) {
-		state[s.ID] = onStack
-		stack = append(stack, s)
-		for _, dep := range set.Edges(s) {
-			d := set.byID[dep]
-			if d == nil {
-				continue
-			}
-			switch state[d.ID] {
-			case unvisited:
-				visit(d)
-			case onStack:
-				i := len(stack) - 1
-				for stack[i] != d {
-					i--
-				}
-				// Print in the direction of "runs before": d ... s → d.
-				cyc := []*Spec{}
-				for j := i; j < len(stack); j++ {
-					cyc = append(cyc, stack[j])
-				}
-				out = append(out, append(cyc, d))
-			}
+	for _, cyc := range depgraph.Cycles(set.deps()) {
+		specs := make([]*Spec, len(cyc))
+		for i, j := range cyc {
+			specs[i] = set.Specs[j]
 		}
-		stack = stack[:len(stack)-1]
-		state[s.ID] = done
-	}
-	for _, s := range set.Specs {
-		if state[s.ID] == unvisited {
-			visit(s)
-		}
+		out = append(out, specs)
 	}
 	return out
 }
@@ -306,49 +311,31 @@ func (set *Set) Order() []*Spec {
 }
 
 func (set *Set) computeOrder() []*Spec {
-	// Specs are in ID order, so their positions order the heap.
+	order, placed, selfLoop := depgraph.Order(set.deps())
+	out := make([]*Spec, len(order))
+	for i, j := range order {
+		out[i] = set.Specs[j]
+	}
+	set.placed, set.selfLoop = placed, selfLoop
+	return out
+}
+
+// deps is the graph of Edges by position in Specs (natural ID order, which
+// breaks ties), without edges to specs not in the set.
+func (set *Set) deps() [][]int {
 	pos := make(map[string]int, len(set.Specs))
 	for i, s := range set.Specs {
 		pos[s.ID] = i
 	}
-	indeg := make([]int, len(set.Specs))
-	dependents := make([][]int, len(set.Specs))
+	deps := make([][]int, len(set.Specs))
 	for i, s := range set.Specs {
 		for _, dep := range set.Edges(s) {
-			if j, ok := pos[dep]; ok && j != i {
-				indeg[i]++
-				dependents[j] = append(dependents[j], i)
-			} else if ok {
-				set.selfLoop = true
+			if j, ok := pos[dep]; ok {
+				deps[i] = append(deps[i], j)
 			}
 		}
 	}
-	ready := &indexHeap{}
-	for i := range set.Specs {
-		if indeg[i] == 0 {
-			ready.items = append(ready.items, i)
-		}
-	}
-	heap.Init(ready)
-	out := make([]*Spec, 0, len(set.Specs))
-	placed := make([]bool, len(set.Specs))
-	for ready.Len() > 0 {
-		i := heap.Pop(ready).(int)
-		out = append(out, set.Specs[i])
-		placed[i] = true
-		for _, d := range dependents[i] {
-			if indeg[d]--; indeg[d] == 0 {
-				heap.Push(ready, d)
-			}
-		}
-	}
-	set.placed = len(out)
-	for i, s := range set.Specs {
-		if !placed[i] {
-			out = append(out, s)
-		}
-	}
-	return out
+	return deps
 }
 
 // Edges returns what s waits for: its dependencies (less its own driver:
@@ -399,19 +386,6 @@ func (set *Set) priorSiblings(s *Spec) []string {
 		}
 	}
 	return out
-}
-
-// indexHeap yields positions in Specs, smallest first (natural ID order).
-type indexHeap struct{ items []int }
-
-func (h *indexHeap) Len() int           { return len(h.items) }
-func (h *indexHeap) Less(i, j int) bool { return h.items[i] < h.items[j] }
-func (h *indexHeap) Swap(i, j int)      { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *indexHeap) Push(x any)         { h.items = append(h.items, x.(int)) }
-func (h *indexHeap) Pop() any {
-	last := h.items[len(h.items)-1]
-	h.items = h.items[:len(h.items)-1]
-	return last
 }
 
 func uniq(list []string) []string {
