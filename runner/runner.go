@@ -128,7 +128,8 @@ type Report struct {
 	// Named are the specs named on the command line, resolved; nil for a
 	// run of everything ready.
 	Named []string
-	// Final is where every spec stands after the run.
+	// Final is where the specs stand after the run: every spec, or with
+	// specs named, those they stand on (see scope).
 	Final *plan.Assessment
 	// Spent is what the run's agents reported they cost (those that
 	// reported a price); OverBudget: it reached Options.Budget, and the
@@ -187,6 +188,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return rep, err
 	}
 	r.assessed = a // of set, which r.set is
+	r.named = rep.Named
 	if err := r.resume(ctx, rep); err != nil {
 		return rep, err
 	}
@@ -234,28 +236,47 @@ func openRepaired(w *spec.Workspace, out io.Writer) (*gitrepo.Repo, error) {
 // problems, a named spec that is invalid) and resolves the specs named on
 // the command line (into rep.Named).
 func check(w *spec.Workspace, set *spec.Set, opts Options, rep *Report) (map[string]bool, *plan.Assessment, error) {
-	a, err := plan.Assess(w, set, opts.Now(), plan.AssessOptions{Prompt: opts.Prompt})
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(a.Blocking) > 0 {
-		return nil, nil, problemErrors(a.Blocking)
-	}
 	named := map[string]bool{}
+	var unresolved error
 	for _, id := range opts.IDs {
 		s, err := set.Resolve(id)
 		if err != nil {
-			return nil, nil, err
-		}
-		if st := a.States[s.ID]; st.Kind == plan.KindInvalid {
-			return nil, nil, fmt.Errorf("%w: %s is invalid: %w", ErrInvalid, s.ID, problemErrors(st.Errors()))
+			unresolved = err
+			break
 		}
 		if !named[s.ID] {
 			rep.Named = append(rep.Named, s.ID)
 		}
 		named[s.ID] = true
 	}
+	a, err := plan.Assess(w, scope(set, opts, rep.Named), opts.Now(), plan.AssessOptions{Prompt: opts.Prompt})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(a.Blocking) > 0 {
+		return nil, nil, problemErrors(a.Blocking)
+	}
+	if unresolved != nil {
+		return nil, nil, unresolved
+	}
+	for _, id := range rep.Named {
+		if st := a.States[id]; st.Kind == plan.KindInvalid {
+			return nil, nil, fmt.Errorf("%w: %s is invalid: %w", ErrInvalid, id, problemErrors(st.Errors()))
+		}
+	}
 	return named, a, nil
+}
+
+// scope is what a run assesses of set: with specs named on the command
+// line, only the specs they stand on (spec's Closure: what they depend on,
+// their groups), whose states are what assessing them all would find,
+// so that a phase in a workspace of 10,000 specs does not lint and assess
+// the 10,000 twice; else every spec.
+func scope(set *spec.Set, opts Options, named []string) *spec.Set {
+	if len(opts.IDs) == 0 {
+		return set
+	}
+	return set.Closure(named)
 }
 
 // prepare makes the run: its agent and sandbox (no sandbox, no run, unless
@@ -312,7 +333,7 @@ func (r *run) end(rep *Report, specs *store.Reloader, named map[string]bool) err
 	rep.Final = final
 	rep.Spent, rep.OverBudget = r.spending()
 	order := map[string]int{}
-	for i, s := range set.Order() {
+	for i, s := range final.Set.Order() {
 		order[s.ID] = i
 	}
 	sort.SliceStable(rep.Stopped, func(i, j int) bool { return order[rep.Stopped[i].Spec.ID] < order[rep.Stopped[j].Spec.ID] })
@@ -332,7 +353,7 @@ func (r *run) end(rep *Report, specs *store.Reloader, named map[string]bool) err
 	}
 	var ids []string
 	var problems []spec.Problem
-	for _, s := range set.Order() {
+	for _, s := range final.Set.Order() {
 		if st := final.States[s.ID]; st.Kind == plan.KindInvalid {
 			ids = append(ids, s.ID)
 			problems = append(problems, st.Errors()...)
@@ -364,6 +385,7 @@ type run struct {
 	// Reloader gives the same set when no spec changed, which is then not
 	// assessed (linted, its gates checked) again.
 	assessed *plan.Assessment
+	named    []string // the specs named on the command line, by ID (see scope)
 
 	eventsMu sync.Mutex // one event at a time (tell)
 
@@ -416,13 +438,12 @@ func notRun(err error) bool {
 
 // reload reads the specs again (only what changed) and assesses them,
 // unless none changed since they were last assessed.
-func (r *run) reload(specs *store.Reloader) (*spec.Set, *plan.Assessment, error) {
+func (r *run) reload(specs *store.Reloader) (*plan.Assessment, error) {
 	set, err := specs.Load()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	a, err := r.assess(set)
-	return set, a, err
+	return r.assess(set)
 }
 
 // assess returns the assessment of set: the last one when set is the one
@@ -438,7 +459,7 @@ func (r *run) assess(set *spec.Set) (*plan.Assessment, error) {
 	if last != nil {
 		return last, nil
 	}
-	a, err := plan.Assess(r.Workspace, set, r.opts.Now(), plan.AssessOptions{Prompt: r.opts.Prompt})
+	a, err := plan.Assess(r.Workspace, scope(set, r.opts, r.named), r.opts.Now(), plan.AssessOptions{Prompt: r.opts.Prompt})
 	if err == nil {
 		r.mu.Lock()
 		r.assessed = a

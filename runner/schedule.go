@@ -72,12 +72,12 @@ func (sc *scheduler) sequential(ctx context.Context, specs *store.Reloader) erro
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		set, a, err := r.reload(specs)
+		a, err := r.reload(specs)
 		if err != nil {
 			return err
 		}
 		var next *spec.Spec
-		for _, s := range set.Order() {
+		for _, s := range a.Set.Order() { // the specs assessed (see scope)
 			if !sc.tried[s.ID] && (len(sc.named) == 0 || sc.named[s.ID]) && sc.runnable(a.States[s.ID]) {
 				next = s
 				break
@@ -164,16 +164,15 @@ func (sc *scheduler) parallel(ctx context.Context, specs *store.Reloader) error 
 	sc.phases, sc.stopPhases = context.WithCancelCause(ctx)
 	defer sc.stopPhases(nil)
 
-	var set *spec.Set
 	var a *plan.Assessment
 	changed := true // the specs may have changed since they were read
 	for {
 		if changed {
-			if set, a, err = r.reload(specs); err != nil {
+			if a, err = r.reload(specs); err != nil {
 				return err
 			}
 		}
-		order := set.Order()
+		order := a.Set.Order() // the specs assessed (see scope)
 		may := sc.mayRun(order, a)
 		if sc.stop || ctx.Err() != nil || sc.r.overBudget() {
 			may = map[string]bool{}
