@@ -285,3 +285,28 @@ func TestAFailedAgentLeavesNothingToTheNextPhase(t *testing.T) {
 		t.Fatalf("b, after a's agent failed in the same run: %v", ph.Err)
 	}
 }
+
+// A run of named specs assesses only the specs they stand on: its
+// dependencies are in its final report, an unrelated spec in a cycle or
+// with an unknown dependency is not, and holds nothing up.
+func TestANamedRunAssessesWhatItStandsOn(t *testing.T) {
+	done := "---\nstatus: completed\n---\n# A\n\n## Acceptance Criteria\n\n- [x] done\n"
+	w := newRepo(t, map[string]string{
+		"a": done,
+		"b": "---\ndepends_on: [a]\ntarget_files: [out.txt]\n---\n# B\n\n## Acceptance Criteria\n\n- [ ] done\n",
+		"x": "---\ndepends_on: [y]\n---\n# X\n\n## Acceptance Criteria\n\n- [ ] x\n",
+		"y": "---\ndepends_on: [x]\n---\n# Y\n\n## Acceptance Criteria\n\n- [ ] y\n",
+		"z": "---\ndepends_on: [nowhere]\n---\n# Z\n\n## Acceptance Criteria\n\n- [ ] z\n",
+	})
+	rep, err := Run(context.Background(), Options{Workspace: w, IDs: []string{"b"}, Agent: &fakeAgent{files: map[string]string{"out.txt": "done\n"}, tick: true}, Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var assessed []string
+	for _, s := range rep.Final.Set.Order() {
+		assessed = append(assessed, s.ID+":"+string(rep.Final.States[s.ID].Kind))
+	}
+	if got := strings.Join(assessed, " "); got != "a:completed b:completed" {
+		t.Errorf("assessed %s, want a and b, completed", got)
+	}
+}
