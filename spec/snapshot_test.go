@@ -33,7 +33,9 @@ func fill(v reflect.Value, i int) {
 	}
 }
 
-// cached is s as a listing cache gives it back: its snapshot through gob.
+// cached is s as a listing cache gives it back: its snapshot through an
+// encoding of its exported fields (gob here; the cache's own codec, which
+// keeps the same fields, is tested in package store, which imports this).
 func cached(t *testing.T, s *Spec) *Spec {
 	t.Helper()
 	var buf bytes.Buffer
