@@ -55,6 +55,14 @@ var parsedHook func(path string)
 // cacheHeader, then each file's path and cacheEntry (writeCacheEntry).
 const cacheMagic = "chant listing cache\n"
 
+// The codecs of what the cache file holds, made once: a load decodes a
+// snapshot for each unchanged file, in parallel, without codecFor's lock.
+var (
+	headerCodec   = sync.OnceValue(func() *codec { return codecFor(reflect.TypeFor[cacheHeader]()) })
+	keyCodec      = sync.OnceValue(func() *codec { return codecFor(reflect.TypeFor[fileKey]()) })
+	snapshotCodec = sync.OnceValue(func() *codec { return codecFor(reflect.TypeFor[spec.Snapshot]()) })
+)
+
 type cacheHeader struct {
 	Version int
 	Exe     string // the chant program that wrote it: another build may parse differently
@@ -164,7 +172,7 @@ func readCacheHeader(path, exe string) (r *decoder, count int, ok bool) {
 	}
 	r.off = len(cacheMagic)
 	var h cacheHeader
-	codecFor(reflect.TypeFor[cacheHeader]()).dec(r, unsafe.Pointer(&h))
+	headerCodec().dec(r, unsafe.Pointer(&h))
 	// Each entry takes a few bytes at least: a count beyond the file's
 	// size is corrupt.
 	if r.err != nil || h.Version != cacheVersion || h.Exe != exe || h.Count < 0 || h.Count > len(r.data) {
@@ -176,7 +184,7 @@ func readCacheHeader(path, exe string) (r *decoder, count int, ok bool) {
 // readCacheEntries reads count entries from r, to the file's end; nil if
 // they are not all there (torn or foreign: start afresh).
 func readCacheEntries(r *decoder, count int) map[string]*cacheEntry {
-	keys := codecFor(reflect.TypeFor[fileKey]())
+	keys := keyCodec()
 	slab := make([]cacheEntry, count) // one allocation, not one an entry
 	out := make(map[string]*cacheEntry, count)
 	for i := range slab {
@@ -197,21 +205,21 @@ func readCacheEntries(r *decoder, count int) map[string]*cacheEntry {
 // writeCacheEntry appends path's entry to w.
 func writeCacheEntry(w *encoder, path string, e *cacheEntry) {
 	w.str(path)
-	codecFor(reflect.TypeFor[fileKey]()).enc(w, unsafe.Pointer(&e.Key))
+	keyCodec().enc(w, unsafe.Pointer(&e.Key))
 	w.str(e.snap)
 }
 
 // encodeSnapshot is sn as a cacheEntry keeps it.
 func encodeSnapshot(sn *spec.Snapshot) string {
 	w := &encoder{}
-	codecFor(reflect.TypeFor[spec.Snapshot]()).enc(w, unsafe.Pointer(sn))
+	snapshotCodec().enc(w, unsafe.Pointer(sn))
 	return string(w.buf)
 }
 
 // decodeSnapshot reads what encodeSnapshot wrote into sn (zero).
 func decodeSnapshot(data string, sn *spec.Snapshot) error {
 	r := &decoder{data: data}
-	if codecFor(reflect.TypeFor[spec.Snapshot]()).dec(r, unsafe.Pointer(sn)); r.err == nil && r.off != len(data) {
+	if snapshotCodec().dec(r, unsafe.Pointer(sn)); r.err == nil && r.off != len(data) {
 		r.fail()
 	}
 	return r.err
@@ -260,13 +268,13 @@ func (c *listCache) restore(path, name string, key fileKey, spot *spec.Spec) spe
 	if !ok || e.Key != key {
 		return spec.Known{Key: key}
 	}
+	var sn spec.Snapshot
+	if decodeSnapshot(e.snap, &sn) != nil {
+		return spec.Known{Key: key} // parsed again, and kept as parsed
+	}
 	c.mu.Lock()
 	c.entries[path] = e
 	c.mu.Unlock()
-	var sn spec.Snapshot
-	if decodeSnapshot(e.snap, &sn) != nil {
-		return spec.Known{Key: key} // parsed again
-	}
 	s, err := sn.Restore(path, name, spot)
 	return spec.Known{Hit: true, Spec: s, Err: err, Key: key}
 }
@@ -333,7 +341,7 @@ func (c *listCache) Save() {
 		return
 	}
 	enc := &encoder{buf: []byte(cacheMagic)}
-	codecFor(reflect.TypeFor[cacheHeader]()).enc(enc, unsafe.Pointer(&cacheHeader{Version: cacheVersion, Exe: c.exe, Count: len(c.entries)}))
+	headerCodec().enc(enc, unsafe.Pointer(&cacheHeader{Version: cacheVersion, Exe: c.exe, Count: len(c.entries)}))
 	// Written as it goes: at 100,000 specs the whole would be 20 MB more
 	// at the listing's peak.
 	for path, e := range c.entries {

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"encoding/gob"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -256,7 +257,7 @@ type decoder struct {
 	err  error
 }
 
-var errCorruptCache = fmt.Errorf("store: a corrupt listing cache")
+var errCorruptCache = errors.New("store: a corrupt listing cache")
 
 func (r *decoder) fail() {
 	if r.err == nil {
