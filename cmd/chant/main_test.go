@@ -16,7 +16,9 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/chant-run/chant/fixture"
+	"github.com/chant-run/chant/internal/companion"
 	"github.com/chant-run/chant/internal/isolation"
+	"github.com/chant-run/chant/internal/mcpserver"
 	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/internal/temporalengine"
 	"github.com/chant-run/chant/internal/temporalhelper"
@@ -56,6 +58,7 @@ func TestMain(m *testing.M) {
 		temporalhelper.Program: func() {
 			os.Exit(temporalengine.HelperMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 		},
+		companion.MCP: func() { os.Exit(mcpserver.Main(os.Args[1:], os.Stderr)) },
 	})
 }
 

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/spf13/cobra"
 
-	"github.com/chant-run/chant/internal/mcpserver"
+	"github.com/chant-run/chant/internal/companion"
 	"github.com/chant-run/chant/internal/version"
 )
 
@@ -23,7 +23,8 @@ spec as a resource (chant://spec/ID). Each tool runs chant itself in the
 workspace, as at a terminal. No tool approves or rejects a gate: that stays
 with a person at a terminal, and an agent inside a phase is refused.
 Set it up in Claude Code with a .mcp.json: {"mcpServers": {"chant":
-{"command": "chant", "args": ["mcp"]}}}.`,
+{"command": "chant", "args": ["mcp"]}}}. The server is chant-mcp, which
+comes with chant (go install ./cmd/...): chant mcp becomes it.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, _ []string) error {
 			if id := os.Getenv("CHANT_SPEC_ID"); id != "" {
@@ -41,7 +42,14 @@ Set it up in Claude Code with a .mcp.json: {"mcpServers": {"chant":
 			if err != nil {
 				return err
 			}
-			return mcpserver.New(exe, dir, version.Chant()).Run(c.Context(), &mcp.StdioTransport{})
+			server, err := companion.Path(companion.MCP, "chant mcp")
+			if err != nil {
+				return err
+			}
+			// The server takes the process over: the client's pipes and
+			// signals are its own, with nothing of chant's between.
+			err = syscall.Exec(server, []string{companion.MCP, "--chant", exe, "--dir", dir, "--version", version.Chant()}, os.Environ())
+			return fmt.Errorf("run %s: %w", server, err)
 		},
 	}
 }

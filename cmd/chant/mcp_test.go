@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -104,5 +107,54 @@ func TestMCPTools(t *testing.T) {
 	r, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "chant://spec/" + id})
 	if err != nil || !strings.Contains(r.Contents[0].Text, "Make it") {
 		t.Errorf("resource: %v, %+v", err, r)
+	}
+}
+
+// chant mcp becomes chant-mcp, beside chant or on PATH: a client that
+// starts chant mcp talks to the server (the tools run chant, the program
+// that started it); without chant-mcp, chant mcp says how to install it.
+func TestMCPIsChantMCP(t *testing.T) {
+	requireChant(t)
+	dir := testgit.Repo(t, map[string]string{
+		".chant/config.md":                   "---\nproject: {name: mcp}\n---\n",
+		".chant/specs/2026-01-01-001-abc.md": "---\nstatus: pending\n---\n# Served\n",
+	})
+	ctx := context.Background()
+	cmd := exec.Command(chantBin, "-C", dir, "mcp")
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, nil).Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "list_specs", Arguments: map[string]any{}})
+	if err != nil || res.IsError || !strings.Contains(res.Content[0].(*mcp.TextContent).Text, `"title":"Served"`) {
+		t.Errorf("list_specs through chant mcp: %v, %+v", err, res)
+	}
+	if err := cs.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+
+	// A chant with no chant-mcp beside it, nor on PATH.
+	lone := filepath.Join(t.TempDir(), "chant")
+	if err := os.Link(chantBin, lone); err != nil {
+		data, err := os.ReadFile(chantBin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(lone, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	none := exec.Command(lone, "-C", dir, "mcp")
+	none.Env = append(os.Environ(), "PATH="+t.TempDir())
+	out, err := none.CombinedOutput()
+	if code := none.ProcessState.ExitCode(); code != exitBadInput || !strings.Contains(string(out), "chant mcp needs chant-mcp") ||
+		!strings.Contains(string(out), "go install github.com/chant-run/chant/cmd/chant-mcp@latest") {
+		t.Errorf("chant mcp without chant-mcp: exit %d (%v), want %d and how to install it:\n%s", code, err, exitBadInput, out)
+	}
+
+	alone := exec.Command(filepath.Join(filepath.Dir(chantBin), "chant-mcp"))
+	out, _ = alone.CombinedOutput()
+	if alone.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "chant mcp runs this program") {
+		t.Errorf("chant-mcp run by a person: exit %d:\n%s", alone.ProcessState.ExitCode(), out)
 	}
 }

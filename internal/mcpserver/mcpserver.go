@@ -1,21 +1,53 @@
-// Package mcpserver is chant as an MCP server (chant mcp), for a person
-// working in Claude Code, Cursor or any MCP client: tools to see the
-// pipeline (its specs, one spec, the graph, lint, a log, a gate's review),
-// to add a spec and to run named specs, and each spec as a resource. Each
-// tool runs chant itself, as the person would at a terminal, so that it
-// says and does exactly what the command does. No tool decides a gate:
-// approving and rejecting stay with a person at a terminal.
+// Package mcpserver is chant as an MCP server (chant mcp, which executes
+// the program chant-mcp), for a person working in Claude Code, Cursor or
+// any MCP client: tools to see the pipeline (its specs, one spec, the
+// graph, lint, a log, a gate's review), to add a spec and to run named
+// specs, and each spec as a resource. Each tool runs chant itself, as the
+// person would at a terminal, so that it says and does exactly what the
+// command does. No tool decides a gate: approving and rejecting stay with
+// a person at a terminal.
 package mcpserver
 
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
+	"io"
+	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/chant-run/chant/internal/companion"
 )
+
+// Main is chant-mcp, the program chant mcp becomes (it executes it), so
+// that chant itself links no MCP code: args are chant's executable, the
+// workspace's directory and chant's version, as chant mcp gives them. It
+// serves on standard input and output until the client closes them or a
+// signal comes.
+func Main(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet(companion.MCP, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("chant", "", "chant's executable")
+	dir := fs.String("dir", "", "the workspace's directory")
+	version := fs.String("version", "", "chant's version")
+	if err := fs.Parse(args); err != nil || *path == "" || *dir == "" || fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: chant mcp runs this program; run chant mcp\n", companion.MCP)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := New(*path, *dir, *version).Run(ctx, &mcp.StdioTransport{}); err != nil && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "chant mcp: %v\n", err)
+		return 1
+	}
+	return 0
+}
 
 // New is the server of the workspace in dir (as chant -C dir finds it),
 // whose tools run the chant program at path.

@@ -9,34 +9,15 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/chant-run/chant/internal/fault"
+	"github.com/chant-run/chant/internal/companion"
 )
 
-// Path is the helper program: beside chant's own executable (as go install
-// puts them), else on PATH.
-func Path() (string, error) {
-	beside := ""
-	if exe, err := os.Executable(); err == nil {
-		beside = filepath.Join(filepath.Dir(exe), Program)
-		if fi, err := os.Stat(beside); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return beside, nil
-		}
-	}
-	if p, err := exec.LookPath(Program); err == nil {
-		return p, nil
-	}
-	where := "on PATH"
-	if beside != "" {
-		where = fmt.Sprintf("at %s or on PATH", beside)
-	}
-	return "", fault.Classify(fault.Input, fmt.Errorf("the temporal engine needs %s, chant's program that talks to Temporal, and there is none %s: "+
-		"go install github.com/chant-run/chant/cmd/chant-temporal@latest (from a clone: go install ./cmd/...)", Program, where))
-}
+// Path is the helper program, beside chant or on PATH.
+func Path() (string, error) { return companion.Path(Program, "the temporal engine") }
 
 // proc is a helper process and chant's ends of the conversation.
 type proc struct {

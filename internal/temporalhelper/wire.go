@@ -21,6 +21,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/chant-run/chant/internal/companion"
 	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/temporalconf"
 	"github.com/chant-run/chant/runner/agent"
@@ -28,7 +29,7 @@ import (
 )
 
 // Program is the helper's name, beside chant or on PATH.
-const Program = "chant-temporal"
+const Program = companion.Temporal
 
 // Protocol is the conversation's version: a chant and a helper of other
 // versions refuse each other rather than misread each other.
