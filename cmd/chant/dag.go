@@ -33,7 +33,7 @@ Members hang off their driver with a dotted arrow.`,
 	c.Flags().StringVar(&opts.format, "format", "mermaid", "`mermaid`, dot or json (nodes with their class, edges)")
 	c.Flags().BoolVar(&opts.json, "json", false, "the same as --format json")
 	c.Flags().BoolVar(&opts.all, "all", false, "include archived specs")
-	return c
+	return readOnly(c)
 }
 
 func runDag(opts *dagOptions) error {

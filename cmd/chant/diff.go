@@ -36,7 +36,7 @@ and their counts of changed lines only.`,
 		ValidArgsFunction: completeIDs(g, 1),
 	}
 	c.Flags().BoolVar(&opts.stat, "stat", false, "only the files changed and their counts of lines")
-	return c
+	return readOnly(c)
 }
 
 func runDiff(opts *diffOptions) error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/chant-run/chant/gate"
@@ -40,5 +41,32 @@ func TestExitCodes(t *testing.T) {
 		if got := exitCode(c.err, io.Discard); got != c.want {
 			t.Errorf("exitCode(%v) = %d, want %d", c.err, got, c.want)
 		}
+	}
+}
+
+// Only the commands that read leave signals to end them at once; every
+// other command, and anything chant cannot tell, gets chant's handling
+// (a run puts its specs back).
+func TestReadOnlyCommandsLeaveSignalsAlone(t *testing.T) {
+	root := newRootCmd(strings.NewReader(""), io.Discard, io.Discard)
+	for args, want := range map[string]bool{
+		"--version": true, "": true, "status": true, "-C . status --json": true, "--dir=. drift": true,
+		"show 001": true, "dag --format dot": true, "lint": true, "diff 001": true,
+		"run": false, "run 001": false, "-C . run": false, "approve 001 --by me": false, "add x": false, "init": false,
+		"log 001 --follow": false, "review 001": false, "edit 001": false, "verify 001": false, "worker": false,
+		"worktrees --prune": false, "reset 001": false, "doctor --agent": false, "mcp": false,
+	} {
+		if got := readsOnly(root, strings.Fields(args)); got != want {
+			t.Errorf("chant %s: read-only %v, want %v", args, got, want)
+		}
+	}
+	var readers []string
+	for _, c := range root.Commands() {
+		if c.Annotations[readOnlyCommand] != "" {
+			readers = append(readers, c.Name())
+		}
+	}
+	if want := "dag diff drift lint show status"; strings.Join(readers, " ") != want {
+		t.Errorf("read-only commands %v, want %s", readers, want)
 	}
 }

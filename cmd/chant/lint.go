@@ -45,7 +45,7 @@ when there are no errors (with --strict, no warnings either), 1 otherwise.`,
 	c.Flags().BoolVar(&opts.json, "json", false, "print the problems as a JSON array")
 	c.Flags().BoolVar(&opts.strict, "strict", false, "fail on warnings too")
 	c.Flags().BoolVar(&opts.all, "all", false, "report archived specs' problems too, as warnings (such as dependencies that no longer exist)")
-	return c
+	return readOnly(c)
 }
 
 func runLint(opts *lintOptions) error {

@@ -37,12 +37,12 @@ type globals struct {
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	g := &globals{stdin: stdin, stdout: textsafe.NewWriter(stdout), stderr: textsafe.NewWriter(stderr), rawStdout: stdout, rawStderr: stderr}
 	stdout, stderr = g.stdout, g.stderr
-	root := &cobra.Command{
+	root := readOnly(&cobra.Command{
 		Use:           "chant",
 		Short:         "Run spec pipelines against a git repository",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-	}
+	}) // --version, help
 	// Without Args, cobra reports an unknown command as a plain error; with
 	// them it is a usage error like any other.
 	root.Args = func(c *cobra.Command, args []string) error {

@@ -53,7 +53,7 @@ func newShowCmd(g *globals) *cobra.Command {
 		},
 	}
 	c.Flags().BoolVar(&opts.jsonMode, "json", false, "print the spec and its state as JSON")
-	return c
+	return readOnly(c)
 }
 
 // showAsJSON prints what show says of st, as JSON.

@@ -49,7 +49,7 @@ may be repeated or comma-separated. Never changes anything.`,
 	c.Flags().StringSliceVar(&opts.labels, "label", nil, "only specs with this `LABEL`")
 	c.Flags().BoolVar(&opts.ready, "ready", false, "only specs ready to run")
 	c.Flags().StringSliceVar(&opts.approvals, "approval", nil, "only gates whose approval is `STATE` (pending, approved, rejected)")
-	return c
+	return readOnly(c)
 }
 
 // newDriftCmd is Chant's drift: the stale specs, and why each is.
@@ -62,7 +62,7 @@ func newDriftCmd(g *globals) *cobra.Command {
 		RunE:  func(c *cobra.Command, args []string) error { return runStatus(opts) },
 	}
 	c.Flags().BoolVar(&opts.json, "json", false, "print one JSON object")
-	return c
+	return readOnly(c)
 }
 
 func runStatus(opts *statusOptions) error {
