@@ -34,16 +34,17 @@ func Clean(s string) string {
 }
 
 // marker introduces one of chant's own sequences on a Writer: NUL, random
-// hex, NUL. NUL never passes a Writer otherwise.
-var marker = func() string {
+// hex, NUL. NUL never passes a Writer otherwise. Made when first needed:
+// the first random bytes cost a process about 1% of a chant status.
+var marker = sync.OnceValue(func() string {
 	var b [8]byte
 	rand.Read(b[:])
 	return "\x00" + hex.EncodeToString(b[:]) + "\x00"
-}()
+})
 
 // Own marks seq, one of chant's own control sequences (a colour, its
 // progress line's "\r\x1b[K"), to pass a Writer.
-func Own(seq string) string { return marker + seq }
+func Own(seq string) string { return marker() + seq }
 
 // Writer filters what is written to it as Clean does, but for sequences
 // marked with Own, which it writes without their marker.
@@ -63,7 +64,11 @@ func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var b bytes.Buffer
-	w.f.write(&b, p, []byte(marker))
+	var own []byte // only a NUL can start chant's own sequence
+	if bytes.IndexByte(p, 0) >= 0 {
+		own = []byte(marker())
+	}
+	w.f.write(&b, p, own)
 	if b.Len() == 0 {
 		return len(p), nil
 	}
