@@ -7,7 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"syscall"
 
 	"github.com/gofrs/flock"
@@ -238,21 +238,20 @@ func (w *Workspace) SpecFiles() ([]string, map[string]bool, error) {
 	return paths, archived, nil
 }
 
-// mdFiles lists the *.md files in dir (none if dir does not exist).
+// mdFiles lists the *.md files in dir (none if dir does not exist), in
+// order.
 func mdFiles(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	names, err := safefs.FileNames(dir, ".md")
 	if err != nil {
 		return nil, err
 	}
-	paths := make([]string, 0, len(entries))
-	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".md") {
-			paths = append(paths, filepath.Join(dir, e.Name()))
-		}
+	prefix := filepath.Join(dir, "x") // as Join makes each path, once
+	prefix = prefix[:len(prefix)-1]
+	paths := make([]string, len(names))
+	for i, name := range names {
+		paths[i] = prefix + name
 	}
+	slices.Sort(paths)
 	return paths, nil
 }
 

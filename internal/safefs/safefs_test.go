@@ -2,8 +2,10 @@ package safefs
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -149,5 +151,46 @@ func TestRemoveStaleTempsRemovesOnlyTemps(t *testing.T) {
 	}
 	if err := RemoveStaleTemps(filepath.Join(dir, "a.md")); err != nil {
 		t.Errorf("a file: %v", err)
+	}
+}
+
+// FileNames lists what os.ReadDir does, less directories and other
+// suffixes, on a directory large enough to take several reads.
+func TestFileNames(t *testing.T) {
+	dir := t.TempDir()
+	var want []string
+	for i := 0; i < 3000; i++ {
+		name := fmt.Sprintf("spec-%04d-with-a-longer-name.md", i)
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, name)
+	}
+	for _, other := range []string{"notes.txt", ".x.md.tmp-1", "md"} {
+		if err := os.WriteFile(filepath.Join(dir, other), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "dir.md"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("nowhere", filepath.Join(dir, "link.md")); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, "link.md") // not a directory: the reader refuses it
+	got, err := FileNames(dir, ".md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("FileNames: %d names, want %d", len(got), len(want))
+	}
+	if got, err := FileNames(filepath.Join(dir, "none"), ".md"); got != nil || err != nil {
+		t.Errorf("FileNames of no directory: %v, %v", got, err)
+	}
+	if _, err := FileNames(filepath.Join(dir, "notes.txt"), ".md"); err == nil {
+		t.Error("FileNames of a file: no error")
 	}
 }
