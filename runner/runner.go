@@ -175,6 +175,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	if len(opts.IDs) > 0 {
+		// Only what the named specs stand on is read (see scope), and
+		// what an interrupted run left, which resume takes over.
+		specs.Narrow(opts.IDs, phase.Unfinished(repo.StateDir()))
+	}
 	set, err := specs.Load()
 	if err != nil {
 		return rep, err

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chant-run/chant/internal/gitdir"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/phasetest"
@@ -217,6 +218,41 @@ func TestStaleInProgressIsTakenOver(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "Taking over a") || len(agent.runs) != 1 {
 		t.Fatalf("output %q, runs %v", out.String(), agent.runs)
+	}
+}
+
+// A run of named specs takes over what an interrupted run left, however
+// far from them: it loads those specs too (the rest it does not read).
+func TestANamedRunTakesOverAnInterruptedPhase(t *testing.T) {
+	w := newRepo(t, map[string]string{
+		"a": strings.Replace(goodSpec, "---\n", "---\nstatus: in_progress\n", 1),
+		"b": strings.Replace(goodSpec, "out.txt", "b.txt", -1),
+	})
+	dirs, err := gitdir.Find(w.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	progress := filepath.Join(dirs.StateDir(), "progress")
+	if err := os.MkdirAll(progress, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(progress, "a.json"), []byte(`{"spec":"a","step":"running"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	agent := &fakeAgent{files: map[string]string{"b.txt": "done\n"}, tick: true}
+	if _, err := Run(context.Background(), Options{Workspace: w, IDs: []string{"b"}, Agent: agent, Out: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Taking over a") || strings.Join(agent.runs, " ") != "b" {
+		t.Fatalf("output %q, runs %v", out.String(), agent.runs)
+	}
+	set, err := w.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := set.Get("a").Status; st != spec.StatusPending {
+		t.Errorf("a is %s after the run took it over, want pending", st)
 	}
 }
 

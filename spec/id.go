@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 )
 
@@ -11,17 +12,38 @@ func (set *Set) Resolve(partial string) (*Spec, error) {
 	if s := set.byID[partial]; s != nil {
 		return s, nil
 	}
+	id, err := ResolveID(func(yield func(string) bool) {
+		for _, s := range set.Specs {
+			if !yield(s.ID) {
+				return
+			}
+		}
+	}, partial)
+	if err != nil {
+		return nil, err
+	}
+	return set.byID[id], nil
+}
+
+// ResolveID is Resolve over ids (in natural order): a listing's file
+// names, before the specs are read.
+func ResolveID(ids iter.Seq[string], partial string) (string, error) {
 	if partial == "" {
-		return nil, fmt.Errorf("%w %q", ErrNotFound, partial)
+		return "", fmt.Errorf("%w %q", ErrNotFound, partial)
+	}
+	for id := range ids {
+		if id == partial {
+			return id, nil
+		}
 	}
 	for _, match := range []func(id string) bool{
 		func(id string) bool { return strings.HasSuffix(id, partial) },
 		func(id string) bool { return strings.Contains(id, partial) },
 	} {
-		var found []*Spec
-		for _, s := range set.Specs {
-			if match(s.ID) {
-				found = append(found, s)
+		var found []string
+		for id := range ids {
+			if match(id) {
+				found = append(found, id)
 			}
 		}
 		switch len(found) {
@@ -30,11 +52,7 @@ func (set *Set) Resolve(partial string) (*Spec, error) {
 		case 1:
 			return found[0], nil
 		}
-		ids := make([]string, len(found))
-		for i, s := range found {
-			ids[i] = s.ID
-		}
-		return nil, fmt.Errorf("%w: %q matches %s", ErrAmbiguous, partial, strings.Join(ids, ", "))
+		return "", fmt.Errorf("%w: %q matches %s", ErrAmbiguous, partial, strings.Join(found, ", "))
 	}
-	return nil, fmt.Errorf("%w %q", ErrNotFound, partial)
+	return "", fmt.Errorf("%w %q", ErrNotFound, partial)
 }

@@ -234,7 +234,7 @@ func (set *Set) Closure(ids []string) *Set {
 			continue
 		}
 		in[id] = true
-		todo = append(append(append(append(todo, s.DependsOn...), s.Members...), set.Edges(s)...), DriverOf(id))
+		todo = append(append(todo, s.RefIDs()...), set.Edges(s)...)
 	}
 	sub := &Set{byID: make(map[string]*Spec, len(in))}
 	paths := map[string]bool{}
@@ -352,6 +352,14 @@ func (set *Set) Edges(s *Spec) []string {
 	out = append(out, set.priorSiblings(s)...)
 	out = append(out, set.MembersOf(s)...)
 	return uniq(out)
+}
+
+// RefIDs are the specs s names (what it depends on, its members, its
+// driver): with the members its driver's file name gives a driver (and so
+// its prior siblings, see Edges), what Closure follows from s, whose IDs
+// a listing's file names are enough to find (store's narrowed loads).
+func (s *Spec) RefIDs() []string {
+	return append(append(append([]string(nil), s.DependsOn...), s.Members...), DriverOf(s.ID))
 }
 
 // DriverOf returns the driver ID of a member ID ("x" for "x.2", "x.2" for

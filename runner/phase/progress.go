@@ -103,6 +103,22 @@ func loadProgress(stateDir string) ([]*progress, error) {
 // phase: a second name of the same file (a hard link), made before the
 // file is replaced by its in_progress version, so that putting it back is
 // a rename, which a full disk allows (see phase.putBack).
+// Unfinished are the specs whose phases a run killed before they ended
+// left records of (progress, or the spec as it was before): those Resume
+// takes over, which a run of named specs loads too.
+func Unfinished(stateDir string) []string {
+	entries, _ := os.ReadDir(progressDir(stateDir))
+	var ids []string
+	for _, e := range entries {
+		if id, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+			ids = append(ids, id)
+		} else if id, ok := strings.CutSuffix(e.Name(), ".before"); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 func keptPath(stateDir, id string) string {
 	return filepath.Join(progressDir(stateDir), id+".before")
 }

@@ -105,6 +105,9 @@ type listCache struct {
 	entries map[string]*cacheEntry
 	changed bool
 	parsed  int // files read and parsed rather than taken from the cache
+	// partial: the load read only some specs (Reloader.Narrow): the
+	// entries of the others are kept as they were.
+	partial bool
 }
 
 // List is spec's Workspace.Load through the listing cache, for every
@@ -328,6 +331,13 @@ func (c *listCache) Save() {
 		// changes one: 18 ms to write 1.5 MB); entries of files gone do
 		// no harm.
 		return
+	}
+	if c.partial {
+		for path, e := range old {
+			if c.entries[path] == nil {
+				c.entries[path] = e
+			}
+		}
 	}
 	c.old = nil
 	dir := filepath.Dir(c.path)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,9 @@ type Reloader struct {
 	mu   sync.Mutex          // guards next, written by parsing workers
 	last map[string]reloaded // path → what the last load found
 	next map[string]reloaded
+
+	// named and also are Narrow's (named nil: whole loads).
+	named, also []string
 
 	loading  sync.Mutex // one Load at a time
 	watch    *dirWatch  // nil: stat every file
@@ -57,6 +61,65 @@ func (r *Reloader) Load() (*spec.Set, error) {
 		}
 	}
 	return r.full()
+}
+
+// Narrow makes every load read only the specs that those named (full or
+// partial IDs, as spec's Resolve takes them) stand on, and the specs also
+// names (full IDs, perhaps of no spec) with what they stand on: a set in
+// which the named specs' Closure is what it is among all the specs,
+// whatever their number (what a run of named specs needs). Only the
+// specs' directories are listed whole. Loads are whole when a name
+// resolves to no spec or to several: the caller finds that out as it
+// would have.
+func (r *Reloader) Narrow(named, also []string) {
+	r.named, r.also = append([]string{}, named...), also
+}
+
+// narrowed parses, of paths, the files of the specs Narrow asks for,
+// round by round along RefIDs and the members the files' names give each
+// driver (and so its other members, a member's prior siblings): a
+// superset of Closure's walk. ok is false when a name does not resolve.
+func (r *Reloader) narrowed(paths []string, archived map[string]bool, c spec.Cache) (chosen []string, results []spec.Parsed, ok bool, err error) {
+	byID := make(map[string][]string, len(paths)) // two files of one ID: a duplicate Assemble reports
+	members := map[string][]string{}              // driver → members by file name
+	ids := make([]string, 0, len(paths))
+	for _, p := range paths {
+		id := spec.IDFromPath(p)
+		if byID[id] == nil {
+			ids = append(ids, id)
+			if d := spec.DriverOf(id); d != "" {
+				members[d] = append(members[d], id)
+			}
+		}
+		byID[id] = append(byID[id], p)
+	}
+	todo := append([]string{}, r.also...)
+	for _, name := range r.named {
+		id, err := spec.ResolveID(slices.Values(ids), name)
+		if err != nil {
+			return nil, nil, false, nil
+		}
+		todo = append(todo, id)
+	}
+	seen := map[string]bool{}
+	for len(todo) > 0 {
+		var batch []string
+		for _, id := range todo {
+			if !seen[id] {
+				seen[id] = true
+				batch = append(batch, byID[id]...)
+			}
+		}
+		got, err := spec.ParseFiles(batch, archived, r.w.Rel, c)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		chosen, results, todo = append(chosen, batch...), append(results, got...), todo[:0]
+		for _, p := range got {
+			todo = append(append(todo, p.Spec.RefIDs()...), members[p.Spec.ID]...)
+		}
+	}
+	return chosen, results, true, nil
 }
 
 // Close stops following the workspace's files.
@@ -97,8 +160,22 @@ func (r *Reloader) full() (*spec.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.next = make(map[string]reloaded, len(paths))
-	results, err := spec.ParseFiles(paths, archived, r.w.Rel, c)
+	var results []spec.Parsed
+	narrowed := false
+	if r.named != nil {
+		r.next = map[string]reloaded{}
+		var chosen []string
+		if chosen, results, narrowed, err = r.narrowed(paths, archived, c); narrowed {
+			paths = chosen
+		}
+		if c.disk != nil {
+			c.disk.partial = narrowed
+		}
+	}
+	if !narrowed && err == nil {
+		r.next = make(map[string]reloaded, len(paths))
+		results, err = spec.ParseFiles(paths, archived, r.w.Rel, c)
+	}
 	c.Save()
 	if err != nil {
 		return nil, err
@@ -147,6 +224,17 @@ func (r *Reloader) patch() (set *spec.Set, ok bool, err error) {
 	c.Save()
 	if err != nil {
 		return nil, false, err
+	}
+	if r.named != nil {
+		// A narrowed load holds what its specs refer to: a spec changed
+		// to refer to one it does not hold takes a load again.
+		for _, p := range fresh {
+			for _, id := range p.Spec.RefIDs() {
+				if id != "" && r.set.Get(id) == nil {
+					return nil, false, nil
+				}
+			}
+		}
 	}
 	results := append([]spec.Parsed(nil), r.results...)
 	for i, p := range redo {
