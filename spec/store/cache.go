@@ -29,7 +29,7 @@ import (
 const saveFraction = 64
 
 // cacheVersion changes whenever what is cached changes.
-const cacheVersion = 7
+const cacheVersion = 8
 
 // racyWindow: a file changed this recently is not cached, since a change
 // within the same clock tick of the file system would not show in its stat
@@ -67,6 +67,9 @@ type cacheHeader struct {
 	Version int
 	Exe     string // the chant program that wrote it: another build may parse differently
 	Count   int
+	// Listed is how many spec files the load that wrote it listed: more
+	// than Count when it read only some (Reloader.Narrow).
+	Listed int
 }
 
 // fileKey is what identifies a file's content without reading it.
@@ -97,6 +100,9 @@ type listCache struct {
 	path  string
 	exe   string
 	count int // the files the cache holds, as its header says
+	// listed is how many spec files the last load listed: as the header
+	// says, then as this load's listing found.
+	listed int
 	// old is what the cache holds, read in the background (while the
 	// spec directories are listed and the files stat-ed): wait for ready.
 	ready   chan struct{}
@@ -121,6 +127,7 @@ func List(w *spec.Workspace) (*spec.Set, error) {
 		return nil, err
 	}
 	if c != nil {
+		c.listed = len(paths)
 		return spec.LoadFiles(paths, archived, w.Rel, c)
 	}
 	return spec.LoadFiles(paths, archived, w.Rel, nil)
@@ -136,12 +143,13 @@ func openListCache(w *spec.Workspace) *listCache {
 	}
 	c := &listCache{path: filepath.Join(dir, "cache", "specs"), exe: executableID(), entries: map[string]*cacheEntry{},
 		ready: make(chan struct{})}
-	r, count, ok := readCacheHeader(c.path, c.exe)
+	r, h, ok := readCacheHeader(c.path, c.exe)
 	if !ok {
 		close(c.ready)
 		return c
 	}
-	c.count = count
+	count := h.Count
+	c.count, c.listed = count, h.Listed
 	go func() {
 		defer close(c.ready)
 		c.old = readCacheEntries(r, count)
@@ -152,36 +160,35 @@ func openListCache(w *spec.Workspace) *listCache {
 // readCacheHeader reads the cache file at path and its header, which
 // must be of this version and of the program exe; it returns a decoder at
 // the first entry and the number of entries.
-func readCacheHeader(path, exe string) (r *decoder, count int, ok bool) {
+func readCacheHeader(path, exe string) (r *decoder, h cacheHeader, ok bool) {
 	// Never through a symbolic link: the cache is chant's own file.
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, 0, false
+		return nil, h, false
 	}
 	file := os.NewFile(uintptr(fd), path)
 	defer file.Close()
 	fi, err := file.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
-		return nil, 0, false
+		return nil, h, false
 	}
 	data := make([]byte, fi.Size())
 	if _, err := io.ReadFull(file, data); err != nil {
-		return nil, 0, false
+		return nil, h, false
 	}
 	// The strings decoded are slices of the file's text, never changed.
 	r = &decoder{data: unsafe.String(unsafe.SliceData(data), len(data))}
 	if !strings.HasPrefix(r.data, cacheMagic) {
-		return nil, 0, false
+		return nil, h, false
 	}
 	r.off = len(cacheMagic)
-	var h cacheHeader
 	headerCodec().dec(r, unsafe.Pointer(&h))
 	// Each entry takes a few bytes at least: a count beyond the file's
 	// size is corrupt.
 	if r.err != nil || h.Version != cacheVersion || h.Exe != exe || h.Count < 0 || h.Count > len(r.data) {
-		return nil, 0, false
+		return nil, h, false
 	}
-	return r, h.Count, true
+	return r, h, true
 }
 
 // readCacheEntries reads count entries from r, to the file's end; nil if
@@ -351,7 +358,7 @@ func (c *listCache) Save() {
 		return
 	}
 	enc := &encoder{buf: []byte(cacheMagic)}
-	headerCodec().enc(enc, unsafe.Pointer(&cacheHeader{Version: cacheVersion, Exe: c.exe, Count: len(c.entries)}))
+	headerCodec().enc(enc, unsafe.Pointer(&cacheHeader{Version: cacheVersion, Exe: c.exe, Count: len(c.entries), Listed: c.listed}))
 	// Written as it goes: at 100,000 specs the whole would be 20 MB more
 	// at the listing's peak.
 	for path, e := range c.entries {

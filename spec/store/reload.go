@@ -32,7 +32,8 @@ type Reloader struct {
 
 	loading  sync.Mutex // one Load at a time
 	watch    *dirWatch  // nil: stat every file
-	paths    []string   // the last listing
+	paths    []string   // the last listing (narrowed: the files read)
+	listed   int        // how many files the last listing found
 	archived map[string]bool
 	index    map[string]int // path → its place in paths
 	results  []spec.Parsed  // what each of paths gave
@@ -140,7 +141,7 @@ func (r *Reloader) full() (*spec.Set, error) {
 	}
 	r.watch, r.set = nil, nil
 	c := &reloadCache{r: r}
-	known := len(r.paths)
+	known := r.listed
 	if r.last == nil {
 		// The first load starts from what the last listing or run left
 		// (the listing cache), and leaves it for the next.
@@ -149,7 +150,7 @@ func (r *Reloader) full() (*spec.Set, error) {
 			c.disk = openListCache(r.w) // a load again after a failed one
 		}
 		if c.disk != nil {
-			known = c.disk.count
+			known = max(c.disk.count, c.disk.listed)
 		}
 	}
 	// Following before listing: a change made meanwhile shows next time.
@@ -162,6 +163,10 @@ func (r *Reloader) full() (*spec.Set, error) {
 	}
 	var results []spec.Parsed
 	narrowed := false
+	r.listed = len(paths)
+	if c.disk != nil {
+		c.disk.listed = len(paths)
+	}
 	if r.named != nil {
 		r.next = map[string]reloaded{}
 		var chosen []string
