@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -186,5 +187,36 @@ func TestNarrowedReloaderFollowsNewReferences(t *testing.T) {
 	}
 	if set.Get("b") == nil || len(set.Get("a").DependsOn) != 1 {
 		t.Errorf("after a came to depend on b: holds %v", describeSet(set))
+	}
+}
+
+// A narrowed Reloader follows events as a whole one does: where the last
+// load listed enough files, even when the listing cache it left holds
+// only the few it read.
+func TestNarrowedReloaderWatchesAsTheListingWas(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the Reloader follows events on Linux only")
+	}
+	noRacyWindow(t)
+	w := cacheWorkspace(t)
+	listed := len(cacheSpecs) + 1
+	watchEvenFew(t)
+	watchMin = listed
+	// The first, with no cache, cannot know the listing's size before it
+	// lists; the cache it leaves holds 001 alone.
+	first := NewReloader(w)
+	first.Narrow([]string{"001"}, nil)
+	if _, err := first.Load(); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	r := NewReloader(w)
+	defer r.Close()
+	r.Narrow([]string{"001"}, nil)
+	if _, err := r.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if r.watch == nil {
+		t.Errorf("no watch at a narrowed first load, though the last listing found %d files (watchMin %d)", listed, watchMin)
 	}
 }
