@@ -226,7 +226,7 @@ func openRepaired(w *spec.Workspace, out io.Writer) (*gitrepo.Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	fixed, err := bookkeeping.Repair(w, repo)
+	fixed, err := bookkeeping.Recover(repo)
 	unlock()
 	if err != nil {
 		return nil, err

@@ -61,6 +61,11 @@ var staleTemps = []string{".*" + TempMarker + "*", ".*.chant-*"}
 // directory that cannot be read has nothing to remove. The directory is
 // read once, unsorted: a specs directory may hold 10,000 files.
 func RemoveStaleTemps(dir string) error {
+	if _, clean := listedClean.Load(dir); clean {
+		// Listed by this process, with no hidden name: a temporary file
+		// left since is a process's killed after, for a later sweep.
+		return nil
+	}
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil

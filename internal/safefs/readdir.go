@@ -3,6 +3,7 @@ package safefs
 import (
 	"bytes"
 	"os"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -12,6 +13,8 @@ import (
 // directories, in no order; none if dir does not exist. It reads the
 // directory's entries with their types, as os.ReadDir does, without
 // making an object of each: a specs directory may hold 100,000 files.
+// A directory it finds no hidden name in (as temporary files are) is
+// one RemoveStaleTemps need not read again in this process.
 func FileNames(dir, suffix string) ([]string, error) {
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err == unix.ENOENT {
@@ -22,6 +25,7 @@ func FileNames(dir, suffix string) ([]string, error) {
 	}
 	defer unix.Close(fd)
 	var names []string
+	hidden := false
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := unix.Getdents(fd, buf)
@@ -32,6 +36,9 @@ func FileNames(dir, suffix string) ([]string, error) {
 			return nil, &os.PathError{Op: "readdir", Path: dir, Err: err}
 		}
 		if n <= 0 {
+			if !hidden {
+				listedClean.Store(dir, true)
+			}
 			return names, nil
 		}
 		// Each record: inode (8), offset (8), its length (2), type (1), the
@@ -47,6 +54,7 @@ func FileNames(dir, suffix string) ([]string, error) {
 			}
 			typ := rec[18]
 			rec = rec[reclen:]
+			hidden = hidden || len(name) > 0 && name[0] == '.' && string(name) != "." && string(name) != ".."
 			if !bytes.HasSuffix(name, []byte(suffix)) {
 				continue
 			}
@@ -64,3 +72,6 @@ func FileNames(dir, suffix string) ([]string, error) {
 		}
 	}
 }
+
+// listedClean holds the directories FileNames found no hidden name in.
+var listedClean sync.Map

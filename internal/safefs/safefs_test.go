@@ -194,3 +194,38 @@ func TestFileNames(t *testing.T) {
 		t.Error("FileNames of a file: no error")
 	}
 }
+
+// RemoveStaleTemps does not read again a directory this process listed
+// with no hidden name; one listed with a temporary file in it, it sweeps.
+func TestRemoveStaleTempsAfterAListing(t *testing.T) {
+	clean, dirty := t.TempDir(), t.TempDir()
+	stale := "." + "a.md" + TempMarker + "1"
+	for _, dir := range []string{clean, dirty} {
+		if err := os.WriteFile(filepath.Join(dir, "a.md"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dirty, stale), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{clean, dirty} {
+		if _, err := FileNames(dir, ".md"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Left after the listing: a later sweep's.
+	if err := os.WriteFile(filepath.Join(clean, stale), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{clean, dirty} {
+		if err := RemoveStaleTemps(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dirty, stale)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a listing saw %s, and the sweep left it: %v", stale, err)
+	}
+	if _, err := os.Stat(filepath.Join(clean, stale)); err != nil {
+		t.Errorf("the sweep read a directory listed clean: %v", err)
+	}
+}
