@@ -292,15 +292,19 @@ func (ix *Index) Encode() []byte {
 	return append(buf, sum[:]...)
 }
 
-// search returns the position of the first entry with this path (any
+// IntentToAdd is ExtFlags' intent-to-add (git add -N): an entry that is
+// in no tree.
+const IntentToAdd = 0x2000
+
+// Search returns the position of the first entry with this path (any
 // stage), or where one would go.
-func (ix *Index) search(path string) int {
+func (ix *Index) Search(path string) int {
 	return sort.Search(len(ix.Entries), func(i int) bool { return ix.Entries[i].Path >= path })
 }
 
 // Get returns the stage-0 entry of path.
 func (ix *Index) Get(path string) (*Entry, bool) {
-	i := ix.search(path)
+	i := ix.Search(path)
 	for ; i < len(ix.Entries) && ix.Entries[i].Path == path; i++ {
 		if ix.Entries[i].Stage() == 0 {
 			return &ix.Entries[i], true
@@ -314,7 +318,7 @@ func (ix *Index) Get(path string) (*Entry, bool) {
 // tree along its path.
 func (ix *Index) Set(e Entry) {
 	e.Flags &^= flagStage
-	i := ix.search(e.Path)
+	i := ix.Search(e.Path)
 	j := i
 	for j < len(ix.Entries) && ix.Entries[j].Path == e.Path {
 		j++
@@ -335,7 +339,7 @@ func (ix *Index) Set(e Entry) {
 
 // Remove takes every entry of path out of the index.
 func (ix *Index) Remove(path string) {
-	i := ix.search(path)
+	i := ix.Search(path)
 	j := i
 	for j < len(ix.Entries) && ix.Entries[j].Path == path {
 		j++

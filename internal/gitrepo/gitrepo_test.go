@@ -392,3 +392,45 @@ func TestGuardLeavesGitsOwnInfoAlone(t *testing.T) {
 		t.Errorf("info/refs was removed: %v", err)
 	}
 }
+
+// A directory of files is edited from the index this process read when
+// the index holds exactly its tree, hash for hash (so its object need not
+// be read: here it is gone); when the index holds other content for it,
+// from the tree itself.
+func TestEditTreeTakesADirectoryFromTheIndex(t *testing.T) {
+	files := map[string]string{"top": "t\n", "specs/a.md": "a\n", "specs/b.md": "b\n", "specs/c.md": "c\n"}
+	dir := testgit.Repo(t, files)
+	r := open(t, dir)
+	base, err := r.TreeOf(head(t, r).Commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := plumbing.NewHash(testgit.Git(t, dir, "rev-parse", "HEAD:specs"))
+	blob, _ := r.WriteBlob([]byte("new\n"))
+	edit := []TreeEdit{{Path: "specs/b.md", File: File{0o100644, blob}}}
+	want, err := open(t, dir).EditTree(base, edit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The specs tree's object gone: only the index can give its entries.
+	obj := filepath.Join(dir, ".git", "objects", specs.String()[:2], specs.String()[2:])
+	if err := os.Remove(obj); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.IndexFiles([]string{"top"}); err != nil { // as a phase's look at its targets reads it
+		t.Fatal(err)
+	}
+	if got, err := r.EditTree(base, edit); err != nil || got != want {
+		t.Errorf("EditTree from the index = %s, %v; want %s", got, err, want)
+	}
+	// The index holding other content for specs/: read from the tree,
+	// which is gone.
+	other := open(t, dir)
+	testgit.Git(t, dir, "update-index", "--add", "--cacheinfo", "100644,"+blob.String()+",specs/c.md")
+	if _, err := other.IndexFiles([]string{"top"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := other.EditTree(base, edit); err == nil {
+		t.Errorf("EditTree with a staged change took the index's entries: %s", got)
+	}
+}

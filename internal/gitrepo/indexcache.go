@@ -26,6 +26,23 @@ type indexKey struct {
 	ctime    unix.Timespec
 }
 
+// keptIndex is the index as readIndex keeps it, if the file is still the
+// one it read; nil otherwise (nothing is read).
+func (r *Repo) keptIndex() *gitindex.Index {
+	var st unix.Stat_t
+	if unix.Stat(filepath.Join(r.GitDir, "index"), &st) != nil {
+		return nil
+	}
+	key := indexKey{dev: uint64(st.Dev), ino: uint64(st.Ino), size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
+	c := &r.index
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ix != nil && c.key == key {
+		return c.ix
+	}
+	return nil
+}
+
 // readIndex returns the work tree's index. With take, the caller may
 // change it: it is no longer kept; otherwise the caller must not. The
 // stat data is taken before the file is read, so a file replaced in

@@ -314,12 +314,14 @@ type TreeEdit struct {
 // trees on the edited paths are read and written; a directory left empty
 // disappears, as in git.
 func (r *Repo) EditTree(base plumbing.Hash, edits []TreeEdit) (plumbing.Hash, error) {
-	h, _, err := r.editTree(base, edits)
+	h, _, err := r.editTree(base, "", edits)
 	return h, err
 }
 
-func (r *Repo) editTree(base plumbing.Hash, edits []TreeEdit) (plumbing.Hash, bool, error) {
-	entries, err := r.tree(base)
+// editTree is EditTree of the tree of directory dir ("" the root, else
+// ending in "/").
+func (r *Repo) editTree(base plumbing.Hash, dir string, edits []TreeEdit) (plumbing.Hash, bool, error) {
+	entries, err := r.treeIn(base, dir)
 	if err != nil {
 		return plumbing.ZeroHash, false, err
 	}
@@ -350,7 +352,7 @@ func (r *Repo) editTree(base plumbing.Hash, edits []TreeEdit) (plumbing.Hash, bo
 		if isDir {
 			subBase = entries[i].Hash
 		}
-		h, empty, err := r.editTree(subBase, sub[name])
+		h, empty, err := r.editTree(subBase, dir+name+"/", sub[name])
 		switch {
 		case err != nil:
 			return plumbing.ZeroHash, false, err

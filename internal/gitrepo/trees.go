@@ -10,11 +10,14 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/chant-run/chant/internal/gitindex"
 )
 
 // Trees are read and written here, not through go-git's object types: a
@@ -63,6 +66,43 @@ func (r *Repo) tree(h plumbing.Hash) ([]object.TreeEntry, error) {
 	}
 	r.trees.put(h, t.Entries)
 	return t.Entries, nil
+}
+
+// treeIn is tree, for the tree of directory dir ("" the root, else
+// ending in "/"): a directory of files alone is taken from the index this
+// process has read, when its entries there make exactly that tree (its
+// hash says so), rather than read from a pack and inflated (a specs
+// directory of 10,000 files: 8 ms of a phase's landing).
+func (r *Repo) treeIn(h plumbing.Hash, dir string) ([]object.TreeEntry, error) {
+	if dir == "" || h.IsZero() {
+		return r.tree(h)
+	}
+	if e, ok := r.trees.get(h); ok {
+		return e, nil
+	}
+	ix := r.keptIndex()
+	if ix == nil {
+		return r.tree(h)
+	}
+	var raw []byte
+	var entries []object.TreeEntry
+	for i := ix.Search(dir); i < len(ix.Entries) && strings.HasPrefix(ix.Entries[i].Path, dir); i++ {
+		e := &ix.Entries[i]
+		name := e.Path[len(dir):]
+		if strings.Contains(name, "/") || e.Stage() != 0 || e.ExtFlags&gitindex.IntentToAdd != 0 {
+			return r.tree(h) // a directory in it, a conflict: as the tree says
+		}
+		raw = append(append(append(append(strconv.AppendUint(raw, uint64(e.Mode), 8), ' '), name...), 0), e.Hash[:]...)
+		entries = append(entries, object.TreeEntry{Name: name, Mode: filemode.FileMode(e.Mode), Hash: e.Hash})
+	}
+	sum := sha1.New()
+	fmt.Fprintf(sum, "tree %d\x00", len(raw))
+	sum.Write(raw)
+	if !bytes.Equal(sum.Sum(nil), h[:]) {
+		return r.tree(h) // the index holds other content for dir
+	}
+	r.trees.put(h, entries)
+	return entries, nil
 }
 
 // treeKey is a name as git orders tree entries: a directory's as if it
