@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"syscall"
 
 	"github.com/gofrs/flock"
@@ -240,20 +239,7 @@ func (w *Workspace) SpecFiles() ([]string, map[string]bool, error) {
 
 // mdFiles lists the *.md files in dir (none if dir does not exist), in
 // order.
-func mdFiles(dir string) ([]string, error) {
-	names, err := safefs.FileNames(dir, ".md")
-	if err != nil {
-		return nil, err
-	}
-	prefix := filepath.Join(dir, "x") // as Join makes each path, once
-	prefix = prefix[:len(prefix)-1]
-	paths := make([]string, len(names))
-	for i, name := range names {
-		paths[i] = prefix + name
-	}
-	slices.Sort(paths)
-	return paths, nil
-}
+func mdFiles(dir string) ([]string, error) { return safefs.Files(dir, ".md") }
 
 // SpecPath returns the file of the spec with this ID.
 func (w *Workspace) SpecPath(id string) string {

@@ -3,11 +3,40 @@ package safefs
 import (
 	"bytes"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
+
+// Files lists the paths of the files in dir whose names end with suffix
+// (not directories), in order (see FileNames), as filepath.Join makes
+// them, and made as slices of one string rather than one by one.
+func Files(dir, suffix string) ([]string, error) {
+	names, err := FileNames(dir, suffix)
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(names) // the paths' order: they share their start
+	prefix := filepath.Join(dir, "x")
+	prefix = prefix[:len(prefix)-1]
+	var all strings.Builder
+	all.Grow(len(names) * (len(prefix) + 24))
+	for _, name := range names {
+		all.WriteString(prefix)
+		all.WriteString(name)
+	}
+	joined, off := all.String(), 0
+	paths := make([]string, len(names))
+	for i, name := range names {
+		n := len(prefix) + len(name)
+		paths[i], off = joined[off:off+n], off+n
+	}
+	return paths, nil
+}
 
 // FileNames lists the names in dir that end with suffix and are not
 // directories, in no order; none if dir does not exist. It reads the

@@ -155,7 +155,8 @@ func TestRemoveStaleTempsRemovesOnlyTemps(t *testing.T) {
 }
 
 // FileNames lists what os.ReadDir does, less directories and other
-// suffixes, on a directory large enough to take several reads.
+// suffixes, on a directory large enough to take several reads; Files
+// gives their paths, in order, as filepath.Join makes them.
 func TestFileNames(t *testing.T) {
 	dir := t.TempDir()
 	var want []string
@@ -186,6 +187,15 @@ func TestFileNames(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("FileNames: %d names, want %d", len(got), len(want))
+	}
+	paths, err := Files(dir+"/", ".md")
+	if err != nil || len(paths) != len(want) {
+		t.Fatalf("Files: %d paths, %v", len(paths), err)
+	}
+	for i, name := range want {
+		if paths[i] != filepath.Join(dir, name) {
+			t.Fatalf("Files [%d] = %q, want %q", i, paths[i], filepath.Join(dir, name))
+		}
 	}
 	if got, err := FileNames(filepath.Join(dir, "none"), ".md"); got != nil || err != nil {
 		t.Errorf("FileNames of no directory: %v, %v", got, err)

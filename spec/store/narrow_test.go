@@ -14,8 +14,8 @@ import (
 )
 
 // A narrowed load holds, for random workspaces (dependencies on absent
-// specs, members by name and by key, drivers, duplicates in the archive,
-// files that do not parse), the specs the named ones stand on: their
+// specs, members by name and by key, drivers, specs in the archive and
+// duplicates there, files that do not parse), the specs the named ones stand on: their
 // Closure in it is the whole set's, problems and order included; and it
 // reads no file beyond what it holds.
 func TestNarrowedLoadHoldsTheClosure(t *testing.T) {
@@ -44,8 +44,12 @@ func TestNarrowedLoadHoldsTheClosure(t *testing.T) {
 				fm += "status: [not, a, status\n"
 			}
 			specs[id] = fm + "---\n# " + id + "\n\n## Acceptance Criteria\n\n- [ ] done\n"
-			if rng.IntN(12) == 0 {
+			switch rng.IntN(12) {
+			case 0: // a duplicate in the archive
 				archived[id] = specs[id]
+			case 1: // in the archive alone
+				archived[id] = specs[id]
+				delete(specs, id)
 			}
 		}
 		w := newWorkspace(t, specs)

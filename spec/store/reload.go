@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -81,24 +82,14 @@ func (r *Reloader) Narrow(named, also []string) {
 // driver (and so its other members, a member's prior siblings): a
 // superset of Closure's walk. ok is false when a name does not resolve.
 func (r *Reloader) narrowed(paths []string, archived map[string]bool, c spec.Cache) (chosen []string, results []spec.Parsed, ok bool, err error) {
-	byID := make(map[string][]string, len(paths)) // two files of one ID: a duplicate Assemble reports
-	members := map[string][]string{}              // driver → members by file name
-	ids := make([]string, 0, len(paths))
-	for _, p := range paths {
-		id := spec.IDFromPath(p)
-		if byID[id] == nil {
-			ids = append(ids, id)
-			if d := spec.DriverOf(id); d != "" {
-				members[d] = append(members[d], id)
-			}
-		}
-		byID[id] = append(byID[id], p)
-	}
+	l := newListing(r.w, paths, archived)
 	todo := append([]string{}, r.also...)
 	for _, name := range r.named {
-		id, err := spec.ResolveID(slices.Values(ids), name)
-		if err != nil {
-			return nil, nil, false, nil
+		id := name
+		if len(l.files(name)) == 0 {
+			if id, err = spec.ResolveID(l.ids, name); err != nil {
+				return nil, nil, false, nil
+			}
 		}
 		todo = append(todo, id)
 	}
@@ -108,7 +99,7 @@ func (r *Reloader) narrowed(paths []string, archived map[string]bool, c spec.Cac
 		for _, id := range todo {
 			if !seen[id] {
 				seen[id] = true
-				batch = append(batch, byID[id]...)
+				batch = append(batch, l.files(id)...)
 			}
 		}
 		got, err := spec.ParseFiles(batch, archived, r.w.Rel, c)
@@ -117,10 +108,72 @@ func (r *Reloader) narrowed(paths []string, archived map[string]bool, c spec.Cac
 		}
 		chosen, results, todo = append(chosen, batch...), append(results, got...), todo[:0]
 		for _, p := range got {
-			todo = append(append(todo, p.Spec.RefIDs()...), members[p.Spec.ID]...)
+			todo = append(append(todo, p.Spec.RefIDs()...), l.members(p.Spec.ID)...)
 		}
 	}
 	return chosen, results, true, nil
+}
+
+// listing finds spec files by ID in a workspace's listing (SpecFiles: the
+// specs directory's, in order, then the archive's) without indexing all
+// of it: a narrowed load reads a few of 10,000.
+type listing struct {
+	specs   []string            // the specs directory's files, in order
+	prefix  string              // their directory, as their paths begin
+	archive map[string][]string // ID → archived files
+}
+
+func newListing(w *spec.Workspace, paths []string, archived map[string]bool) *listing {
+	l := &listing{specs: paths[:len(paths)-len(archived)], prefix: filepath.Join(w.SpecsDir, "x"), archive: map[string][]string{}}
+	l.prefix = l.prefix[:len(l.prefix)-1]
+	for _, p := range paths[len(l.specs):] {
+		id := spec.IDFromPath(p)
+		l.archive[id] = append(l.archive[id], p)
+	}
+	return l
+}
+
+// files are the files of the spec id (two: a duplicate Assemble reports).
+func (l *listing) files(id string) []string {
+	var out []string
+	if p := l.prefix + id + ".md"; id != "" {
+		if _, found := slices.BinarySearch(l.specs, p); found {
+			out = append(out, p)
+		}
+	}
+	return append(out, l.archive[id]...)
+}
+
+// members are the IDs whose file names make them members of driver.
+func (l *listing) members(driver string) []string {
+	var out []string
+	from := l.prefix + driver + "."
+	i, _ := slices.BinarySearch(l.specs, from)
+	for ; i < len(l.specs) && strings.HasPrefix(l.specs[i], from); i++ {
+		if id := spec.IDFromPath(l.specs[i]); spec.DriverOf(id) == driver {
+			out = append(out, id)
+		}
+	}
+	for id := range l.archive {
+		if spec.DriverOf(id) == driver && len(l.files(id)) == len(l.archive[id]) {
+			out = append(out, id) // archived alone
+		}
+	}
+	return out
+}
+
+// ids yields each ID once.
+func (l *listing) ids(yield func(string) bool) {
+	for _, p := range l.specs {
+		if !yield(spec.IDFromPath(p)) {
+			return
+		}
+	}
+	for id := range l.archive {
+		if len(l.files(id)) == len(l.archive[id]) && !yield(id) { // not also in the specs directory
+			return
+		}
+	}
 }
 
 // Close stops following the workspace's files.
