@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/chant-run/chant/internal/clihelp"
 	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec/store"
 )
@@ -33,7 +34,7 @@ Members hang off their driver with a dotted arrow.`,
 	c.Flags().StringVar(&opts.format, "format", "mermaid", "`mermaid`, dot or json (nodes with their class, edges)")
 	c.Flags().BoolVar(&opts.json, "json", false, "the same as --format json")
 	c.Flags().BoolVar(&opts.all, "all", false, "include archived specs")
-	return readOnly(c)
+	return clihelp.ReadOnly(c)
 }
 
 func runDag(opts *dagOptions) error {

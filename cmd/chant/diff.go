@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/chant-run/chant/internal/clihelp"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/term"
 	"github.com/chant-run/chant/internal/textsafe"
@@ -36,7 +37,7 @@ and their counts of changed lines only.`,
 		ValidArgsFunction: completeIDs(g, 1),
 	}
 	c.Flags().BoolVar(&opts.stat, "stat", false, "only the files changed and their counts of lines")
-	return readOnly(c)
+	return clihelp.ReadOnly(c)
 }
 
 func runDiff(opts *diffOptions) error {

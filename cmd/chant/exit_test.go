@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/chant-run/chant/gate"
+	"github.com/chant-run/chant/internal/clihelp"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/runner"
@@ -56,13 +57,13 @@ func TestReadOnlyCommandsLeaveSignalsAlone(t *testing.T) {
 		"log 001 --follow": false, "review 001": false, "edit 001": false, "verify 001": false, "worker": false,
 		"worktrees --prune": false, "reset 001": false, "doctor --agent": false, "mcp": false,
 	} {
-		if got := readsOnly(root, strings.Fields(args)); got != want {
+		if got := clihelp.ReadsOnly(root, strings.Fields(args)); got != want {
 			t.Errorf("chant %s: read-only %v, want %v", args, got, want)
 		}
 	}
 	var readers []string
 	for _, c := range root.Commands() {
-		if c.Annotations[readOnlyCommand] != "" {
+		if clihelp.ReadsOnly(root, []string{c.Name()}) {
 			readers = append(readers, c.Name())
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/chant-run/chant/internal/clihelp"
 	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/runner/plan"
@@ -45,7 +46,7 @@ when there are no errors (with --strict, no warnings either), 1 otherwise.`,
 	c.Flags().BoolVar(&opts.json, "json", false, "print the problems as a JSON array")
 	c.Flags().BoolVar(&opts.strict, "strict", false, "fail on warnings too")
 	c.Flags().BoolVar(&opts.all, "all", false, "report archived specs' problems too, as warnings (such as dependencies that no longer exist)")
-	return readOnly(c)
+	return clihelp.ReadOnly(c)
 }
 
 func runLint(opts *lintOptions) error {

@@ -12,8 +12,7 @@ import (
 	"os"
 	"runtime/debug"
 
-	"github.com/spf13/cobra"
-
+	"github.com/chant-run/chant/internal/clihelp"
 	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/internal/stopsignal"
 	"github.com/chant-run/chant/internal/textsafe"
@@ -59,14 +58,14 @@ func listingMemory() {
 // command exits 128 and the signal's number. A command still not
 // done stopsignal.Grace later, or at a second signal, exits at once
 // (chant's writes are atomic, so nothing is left torn): a signal always
-// ends a command. A read-only command (see readOnly) leaves signals as
+// ends a command. A read-only command (clihelp.ReadOnly) leaves signals as
 // they are: it ends at once.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	root := newRootCmd(stdin, stdout, stderr)
+	root := newRootCmdFor(args, stdin, stdout, stderr)
 	root.SetArgs(args)
-	if !readsOnly(root, args) {
+	if !clihelp.ReadsOnly(root, args) {
 		defer stopsignal.Handle(stopsignal.Grace, func(sig os.Signal) { cancel(&interrupted{sig}) }, func(sig os.Signal) {
 			intr := &interrupted{sig}
 			fmt.Fprintf(stderr, "chant: %v, at once\n", intr)
@@ -79,23 +78,4 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = &stoppedBy{err, intr}
 	}
 	return exitCode(err, textsafe.NewWriter(stderr))
-}
-
-// readOnlyCommand is the annotation of a read-only command.
-const readOnlyCommand = "chant-read-only"
-
-// readsOnly is whether args run a read-only command of root's.
-func readsOnly(root *cobra.Command, args []string) bool {
-	c, _, err := root.Find(args)
-	return err == nil && c.Annotations[readOnlyCommand] != ""
-}
-
-// readOnly marks c as a command that only reads (its caches aside, whose
-// writes are atomic) and starts no process: nothing of its is left to
-// stop or put back at a signal, which ends it as it ends any program.
-// Handling signals costs a process os/signal's threads at its start,
-// about 7% of a chant status.
-func readOnly(c *cobra.Command) *cobra.Command {
-	c.Annotations = map[string]string{readOnlyCommand: "yes"} // their only one
-	return c
 }

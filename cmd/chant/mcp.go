@@ -46,8 +46,7 @@ comes with chant (go install ./cmd/...): chant mcp becomes it.`,
 			if err != nil {
 				return err
 			}
-			// The server takes the process over: the client's pipes and
-			// signals are its own, with nothing of chant's between.
+			// The server takes the process over: nothing of chant's between.
 			err = syscall.Exec(server, []string{companion.MCP, "--chant", exe, "--dir", dir, "--version", version.Chant()}, os.Environ())
 			return fmt.Errorf("run %s: %w", server, err)
 		},

@@ -30,14 +30,29 @@ type globals struct {
 	rawStdout, rawStderr io.Writer
 }
 
-// newRootCmd is chant's command line. Whatever a command prints may hold
-// an agent's text, a file name, a spec's title: its output is filtered so
-// that no control sequence but chant's own (textsafe.Own) reaches the
-// terminal.
+// commands are chant's commands by name, each made only when needed.
+var commands = map[string]func(*globals) *cobra.Command{
+	"init": newInitCmd, "add": newAddCmd, "doctor": newDoctorCmd, "log": newLogCmd, "diff": newDiffCmd,
+	"review": newReviewCmd, "mcp": newMCPCmd, "run": newRunCmd, "status": newStatusCmd, "show": newShowCmd,
+	"approve": newApproveCmd, "reject": newRejectCmd, "accept": newAcceptCmd, "drift": newDriftCmd,
+	"lint": newLintCmd, "dag": newDagCmd, "reset": newResetCmd, "cancel": newCancelCmd, "archive": newArchiveCmd,
+	"edit": newEditCmd, "worktrees": newWorktreesCmd, "verify": newVerifyCmd, "worker": newWorkerCmd,
+}
+
+// newRootCmd is chant's command line with every command.
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	return newRootCmdFor(nil, stdin, stdout, stderr)
+}
+
+// newRootCmdFor is chant's command line for args: with the command they
+// name alone, if they name one (see clihelp.AddNamed). Whatever a command
+// prints may hold an agent's text, a file name, a spec's title: its
+// output is filtered so that no control sequence but chant's own
+// (textsafe.Own) reaches the terminal.
+func newRootCmdFor(args []string, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	g := &globals{stdin: stdin, stdout: textsafe.NewWriter(stdout), stderr: textsafe.NewWriter(stderr), rawStdout: stdout, rawStderr: stderr}
 	stdout, stderr = g.stdout, g.stderr
-	root := readOnly(&cobra.Command{
+	root := clihelp.ReadOnly(&cobra.Command{
 		Use:           "chant",
 		Short:         "Run spec pipelines against a git repository",
 		SilenceUsage:  true,
@@ -62,10 +77,13 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		}
 		return usage(fmt.Errorf("%w%s (see '%s --help')", err, hint, c.CommandPath()))
 	})
-	root.Version = version.Chant()
-	root.SetVersionTemplate("chant {{.Version}}\n")
-	root.AddCommand(newInitCmd(g), newAddCmd(g), newDoctorCmd(g), newLogCmd(g), newDiffCmd(g), newReviewCmd(g), newMCPCmd(g), newRunCmd(g), newStatusCmd(g), newShowCmd(g), newApproveCmd(g), newRejectCmd(g), newAcceptCmd(g), newDriftCmd(g), newLintCmd(g), newDagCmd(g), newResetCmd(g), newCancelCmd(g), newArchiveCmd(g), newEditCmd(g), newWorktreesCmd(g), newVerifyCmd(g), newWorkerCmd(g))
-	clihelp.StrictCompletion(root, usage)
+	// The version is read from the build only when asked for.
+	root.Version = "chant"
+	cobra.AddTemplateFunc("chantVersion", version.Chant)
+	root.SetVersionTemplate("chant {{chantVersion}}\n")
+	if clihelp.AddNamed(root, args, g, commands) {
+		clihelp.StrictCompletion(root, usage)
+	}
 	return root
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/chant-run/chant/internal/clihelp"
 	"github.com/chant-run/chant/internal/table"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/plan"
@@ -53,7 +54,7 @@ func newShowCmd(g *globals) *cobra.Command {
 		},
 	}
 	c.Flags().BoolVar(&opts.jsonMode, "json", false, "print the spec and its state as JSON")
-	return readOnly(c)
+	return clihelp.ReadOnly(c)
 }
 
 // showAsJSON prints what show says of st, as JSON.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chant-run/chant/internal/clihelp"
 	"github.com/chant-run/chant/internal/term"
 	"github.com/spf13/cobra"
 
@@ -49,7 +50,7 @@ may be repeated or comma-separated. Never changes anything.`,
 	c.Flags().StringSliceVar(&opts.labels, "label", nil, "only specs with this `LABEL`")
 	c.Flags().BoolVar(&opts.ready, "ready", false, "only specs ready to run")
 	c.Flags().StringSliceVar(&opts.approvals, "approval", nil, "only gates whose approval is `STATE` (pending, approved, rejected)")
-	return readOnly(c)
+	return clihelp.ReadOnly(c)
 }
 
 // newDriftCmd is Chant's drift: the stale specs, and why each is.
@@ -62,7 +63,7 @@ func newDriftCmd(g *globals) *cobra.Command {
 		RunE:  func(c *cobra.Command, args []string) error { return runStatus(opts) },
 	}
 	c.Flags().BoolVar(&opts.json, "json", false, "print one JSON object")
-	return readOnly(c)
+	return clihelp.ReadOnly(c)
 }
 
 func runStatus(opts *statusOptions) error {
