@@ -26,8 +26,9 @@ func main() {
 	flag.IntVar(&sizes.many, "many", 10_000, "specs in the workspace of run-many-specs and the smaller of status-first")
 	flag.IntVar(&sizes.most, "most", 100_000, "specs in the larger workspace of status-first")
 	flag.IntVar(&sizes.files, "files", 50_000, "tracked files of run-many-files and checkout-first")
+	keep := flag.String("work", "", "keep the built chant and the workspaces in `DIR` (made if need be, reused), to look at or profile them")
 	flag.Parse()
-	if err := measureAll(*rounds, *only, os.Stdout, os.Stderr); err != nil {
+	if err := measureAll(*rounds, *only, *keep, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "speed:", err)
 		os.Exit(1)
 	}
@@ -36,18 +37,23 @@ func main() {
 // sizes are the workspaces' sizes, from the flags.
 var sizes struct{ many, most, files int }
 
-// measureAll measures the rows named in only (all if ""), and writes the
+// measureAll measures the rows named in only (all if ""), in workspaces
+// under keep (a temporary directory, removed, if ""), and writes the
 // table to out, what it is doing to progress.
-func measureAll(rounds int, only string, out, progress io.Writer) error {
+func measureAll(rounds int, only, keep string, out, progress io.Writer) error {
 	root, err := projectRoot()
 	if err != nil {
 		return err
 	}
-	work, err := os.MkdirTemp("", "chant-speed-")
-	if err != nil {
+	work := keep
+	if keep == "" {
+		if work, err = os.MkdirTemp("", "chant-speed-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(work)
+	} else if err := os.MkdirAll(keep, 0o755); err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
 	b := &bench{root: root, work: work, out: progress}
 	start := time.Now()
 	fmt.Fprintln(progress, "building chant...")

@@ -18,7 +18,7 @@ func TestEveryRowRuns(t *testing.T) {
 	sizes.many, sizes.most, sizes.files = 12, 30, 40
 	demoArgs = []string{"--help"}
 	var out strings.Builder
-	if err := measureAll(1, "", &out, io.Discard); err != nil {
+	if err := measureAll(1, "", "", &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	table := out.String()
