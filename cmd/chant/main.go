@@ -13,8 +13,10 @@ import (
 	"runtime/debug"
 
 	"github.com/chant-run/chant/internal/clihelp"
+	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/internal/stopsignal"
+	"github.com/chant-run/chant/internal/temporalhelper"
 	"github.com/chant-run/chant/internal/textsafe"
 )
 
@@ -31,6 +33,7 @@ func processMain() int {
 		return sandbox.HelperMain(os.Args[2:], os.Stderr)
 	}
 	tuneMemory = true
+	gitrepo.Network = temporalhelper.Network{}
 	return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 }
 

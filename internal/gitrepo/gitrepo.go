@@ -17,11 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/gitdir"
@@ -35,7 +32,7 @@ type Repo struct {
 	Root      string // absolute path of the work tree
 	GitDir    string // the work tree's own git directory (HEAD, index)
 	CommonDir string // the shared git directory (objects, refs, config)
-	repo      *git.Repository
+	repo      *repository
 	// swept: this process has removed the temporary object files a killed
 	// one left (a scan of every loose object directory: once is enough).
 	swept atomic.Bool
@@ -52,15 +49,12 @@ func Open(dir string) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := git.PlainOpenWithOptions(dirs.WorkTree, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
-	if errors.Is(err, git.ErrRepositoryNotExists) {
+	r, err := openStorage(dirs.Git, dirs.Common)
+	if errors.Is(err, ErrNotRepository) {
 		return nil, fmt.Errorf("%w: %s", ErrNotRepository, dir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open git repository at %s: %w", dirs.WorkTree, err)
-	}
-	if fs, ok := r.Storer.(*filesystem.Storage); ok {
-		r.Storer = newObjectStore(fs, dirs.Common)
 	}
 	return &Repo{Root: dirs.WorkTree, GitDir: dirs.Git, CommonDir: dirs.Common, repo: r}, nil
 }
@@ -87,9 +81,7 @@ func (r *Repo) Identity() (name, email string) {
 // ConfiguredIdentity is Identity without its fallbacks: "" for what
 // neither the environment nor git's config says.
 func (r *Repo) ConfiguredIdentity() (name, email string) {
-	if cfg, err := r.repo.ConfigScoped(config.SystemScope); err == nil {
-		name, email = cfg.User.Name, cfg.User.Email
-	}
+	name, email = r.repo.identity()
 	if v := os.Getenv("GIT_AUTHOR_NAME"); v != "" {
 		name = v
 	}
@@ -175,11 +167,11 @@ func (r *Repo) Subject(hash string) (string, error) {
 
 // Author returns who wrote a commit, by full or abbreviated hash.
 func (r *Repo) Author(hash string) (Person, error) {
-	h, err := r.repo.ResolveRevision(plumbing.Revision(hash))
+	h, err := r.ResolveCommit(hash)
 	if err != nil {
-		return Person{}, fmt.Errorf("commit %s: %w", hash, err)
+		return Person{}, err
 	}
-	c, err := r.repo.CommitObject(*h)
+	c, err := r.repo.CommitObject(h)
 	if err != nil {
 		return Person{}, err
 	}
@@ -213,15 +205,12 @@ func (r *Repo) signature(when time.Time) object.Signature {
 	return object.Signature{Name: name, Email: email, When: when}
 }
 
-// ResolveCommit returns the commit a full or abbreviated hash (or any
-// revision git understands) names.
+// ResolveCommit returns the commit a full or abbreviated hash, or a
+// reference (HEAD, a branch, a tag), names: as git rev-parse would, an
+// object before a reference, a tag's commit for a tag.
 func (r *Repo) ResolveCommit(rev string) (plumbing.Hash, error) {
-	h, err := r.repo.ResolveRevision(plumbing.Revision(rev))
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("commit %s: %w", rev, err)
+	if h, ok := r.repo.resolve(rev); ok {
+		return h, nil
 	}
-	if _, err := r.repo.CommitObject(*h); err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("commit %s: %w", rev, err)
-	}
-	return *h, nil
+	return plumbing.ZeroHash, fmt.Errorf("commit %s: %w", rev, plumbing.ErrReferenceNotFound)
 }

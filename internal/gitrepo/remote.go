@@ -9,11 +9,13 @@ import (
 	"strings"
 	"sync"
 
-	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
@@ -24,11 +26,65 @@ func Init(dir string) (*Repo, error) {
 		if err := os.MkdirAll(dir, 0o777); err != nil {
 			return nil, err
 		}
-		if _, err := git.PlainInit(dir, false); err != nil && !errors.Is(err, git.ErrRepositoryAlreadyExists) {
+		if err := initRepository(filepath.Join(dir, ".git")); err != nil {
 			return nil, fmt.Errorf("git init %s: %w", dir, err)
 		}
 	}
 	return Open(dir)
+}
+
+// initRepository makes an empty repository in gitDir, as git init does
+// (and go-git's PlainInit): its directories, HEAD on master, the config
+// of a repository with a work tree. One there already is left as it is.
+func initRepository(gitDir string) error {
+	s := filesystem.NewStorage(osfs.New(gitDir), cache.NewObjectLRUDefault())
+	if _, err := s.Reference(plumbing.HEAD); err == nil {
+		return nil
+	}
+	if err := s.Init(); err != nil {
+		return err
+	}
+	if err := s.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, plumbing.Master)); err != nil {
+		return err
+	}
+	cfg, err := s.Config()
+	if err != nil {
+		return err
+	}
+	cfg.Core.IsBare = false
+	return s.SetConfig(cfg)
+}
+
+// Network reaches repositories on other machines (ssh, https) for Fetch
+// and Push: go-git's transports, which only chant-temporal links (package
+// gitremote), or in chant a run of chant-temporal. nil: such a URL is
+// refused.
+var Network interface {
+	Fetch(r *Repo, url string, refspecs []string) error
+	Push(r *Repo, url string, refspecs []string) error
+}
+
+// Storer is the repository's storage, for Network.
+func (r *Repo) Storer() storage.Storer { return r.repo.Storer }
+
+// RefSpecs checks refspecs ("+SRC:DST").
+func RefSpecs(refspecs []string) ([]config.RefSpec, error) {
+	specs := make([]config.RefSpec, len(refspecs))
+	for i, s := range refspecs {
+		specs[i] = config.RefSpec(s)
+		if err := specs[i].Validate(); err != nil {
+			return nil, fmt.Errorf("refspec %q: %w", s, err)
+		}
+	}
+	return specs, nil
+}
+
+// network is Network, checked to be there.
+func network(op, url string) error {
+	if Network == nil {
+		return fmt.Errorf("%s %s: a repository on another machine is reached through chant-temporal, which is not part of this program", op, url)
+	}
+	return nil
 }
 
 // SetRef points a reference (refs/...) at a hash, whatever it held.
@@ -59,15 +115,13 @@ func (r *Repo) Fetch(url string, refspecs ...string) error {
 		defer done()
 		return copyRefs(from, r, refspecs)
 	}
-	remote, specs, err := r.remote(url, refspecs)
-	if err != nil {
+	if _, err := RefSpecs(refspecs); err != nil {
 		return err
 	}
-	err = remote.Fetch(&git.FetchOptions{RemoteName: "chant", RefSpecs: specs, Force: true, Tags: git.NoTags})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return fmt.Errorf("fetch from %s: %w", url, err)
+	if err := network("fetch from", url); err != nil {
+		return err
 	}
-	return nil
+	return Network.Fetch(r, url, refspecs)
 }
 
 // FetchCommit brings a commit of the repository at url here, and points
@@ -94,28 +148,13 @@ func (r *Repo) Push(url string, refspecs ...string) error {
 		defer done()
 		return copyRefs(r, to, refspecs)
 	}
-	remote, specs, err := r.remote(url, refspecs)
-	if err != nil {
+	if _, err := RefSpecs(refspecs); err != nil {
 		return err
 	}
-	err = remote.Push(&git.PushOptions{RemoteName: "chant", RefSpecs: specs, Force: true})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return fmt.Errorf("push to %s: %w", url, err)
+	if err := network("push to", url); err != nil {
+		return err
 	}
-	return nil
-}
-
-// remote is an anonymous remote at url (nothing is written to the
-// config), with refspecs checked.
-func (r *Repo) remote(url string, refspecs []string) (*git.Remote, []config.RefSpec, error) {
-	specs := make([]config.RefSpec, len(refspecs))
-	for i, s := range refspecs {
-		specs[i] = config.RefSpec(s)
-		if err := specs[i].Validate(); err != nil {
-			return nil, nil, fmt.Errorf("refspec %q: %w", s, err)
-		}
-	}
-	return git.NewRemote(r.repo.Storer, &config.RemoteConfig{Name: "chant", URLs: []string{url}}), specs, nil
+	return Network.Push(r, url, refspecs)
 }
 
 // openLocal opens the repository a URL names when it is on this machine (a
@@ -170,12 +209,9 @@ func openLocalRepo(path string) *Repo {
 	if r, err := Open(path); err == nil {
 		return r
 	}
-	g, err := git.PlainOpen(path)
+	g, err := openStorage(path, path) // bare
 	if err != nil {
 		return nil
-	}
-	if fs, ok := g.Storer.(*filesystem.Storage); ok {
-		g.Storer = newObjectStore(fs, path)
 	}
 	return &Repo{Root: path, GitDir: path, CommonDir: path, repo: g}
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/chant-run/chant/internal/gitremote"
+	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/temporalhelper"
 	"github.com/chant-run/chant/runner/phase"
 )
@@ -26,6 +28,7 @@ func HelperMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: chant runs this program (for --engine temporal, chant worker, doctor); it is not for people\n", temporalhelper.Program)
 		return 2
 	}
+	gitrepo.Network = gitremote.Transport{} // a worker's fetches and pushes
 	replies := os.NewFile(3, "replies")
 	if replies == nil {
 		fmt.Fprintf(stderr, "%s: no descriptor 3 to reply on: chant runs this program\n", temporalhelper.Program)
@@ -60,7 +63,7 @@ func HelperMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch op := args[0]; op {
 	case temporalhelper.OpEngine:
 		err = h.engine(ctx, hello, dec)
-	case temporalhelper.OpWorker, temporalhelper.OpPollers, temporalhelper.OpTellGate:
+	case temporalhelper.OpWorker, temporalhelper.OpPollers, temporalhelper.OpTellGate, temporalhelper.OpTransfer:
 		go func() { // standard input closed: chant is done, or gone
 			io.Copy(io.Discard, bufio.NewReader(stdin))
 			cancel()
@@ -101,12 +104,26 @@ func (h *helper) once(ctx context.Context, op string, hello temporalhelper.Hello
 		r.Workers, err = pollers(ctx, hello)
 	case op == temporalhelper.OpTellGate && hello.Pipeline != nil && hello.Gate != nil:
 		r.Told, err = TellGate(hello.Pipeline, hello.Gate.Spec, hello.Gate.Status, hello.Gate.By)
+	case op == temporalhelper.OpTransfer && hello.Transfer != nil:
+		err = transfer(hello.Transfer)
 	default:
 		err = fmt.Errorf("%s %s: the request lacks what it needs", temporalhelper.Program, op)
 	}
 	r.Err = temporalhelper.Wrap(err)
 	h.reply(r)
 	return err
+}
+
+// transfer is chant's fetch or push over a network transport.
+func transfer(t *temporalhelper.Transfer) error {
+	r, err := gitrepo.Open(t.Dir)
+	if err != nil {
+		return err
+	}
+	if t.Push {
+		return gitremote.Transport{}.Push(r, t.URL, t.RefSpecs)
+	}
+	return gitremote.Transport{}.Fetch(r, t.URL, t.RefSpecs)
 }
 
 func pollers(ctx context.Context, hello temporalhelper.Hello) ([]string, error) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/temporalconf"
 )
 
@@ -18,6 +19,26 @@ func TellGate(pl *temporalconf.Pipeline, spec, status, by string, stderr io.Writ
 	defer cancel()
 	r, err := call(ctx, OpTellGate, Hello{Pipeline: pl, Gate: &Gate{Spec: spec, Status: status, By: by}}, stderr)
 	return r.Told, err
+}
+
+// Network is gitrepo.Network for chant: each fetch or push a run makes to
+// a repository on another machine is made by chant-temporal, which links
+// the transports (see OpTransfer).
+type Network struct{}
+
+// Fetch fetches refspecs from url into r.
+func (Network) Fetch(r *gitrepo.Repo, url string, refspecs []string) error {
+	return transfer(&Transfer{Dir: r.Root, URL: url, RefSpecs: refspecs})
+}
+
+// Push pushes refspecs of r to url.
+func (Network) Push(r *gitrepo.Repo, url string, refspecs []string) error {
+	return transfer(&Transfer{Dir: r.Root, URL: url, Push: true, RefSpecs: refspecs})
+}
+
+func transfer(t *Transfer) error {
+	_, err := call(context.Background(), OpTransfer, Hello{Transfer: t}, nil)
+	return err
 }
 
 // Pollers names the workers that polled the task queue for phases lately.

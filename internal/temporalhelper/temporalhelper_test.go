@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/chant-run/chant/internal/fault"
+	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/temporalconf"
 	"github.com/chant-run/chant/internal/temporalengine"
 	"github.com/chant-run/chant/internal/temporalhelper"
+	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/phase"
 )
@@ -338,4 +340,34 @@ func TestHelperCatchesTerminalSignals(t *testing.T) {
 		}
 	}
 	t.Fatalf("no SigIgn in %s", status)
+}
+
+// chant's fetches and pushes to a repository elsewhere are made by the
+// helper, which links the network transports: here go-git's file
+// transport, as a URL to another machine would take ssh's.
+func TestNetworkThroughTheHelper(t *testing.T) {
+	onPath(t, "real")
+	src := testgit.Repo(t, map[string]string{"a": "1\n"})
+	dst, err := gitrepo.Init(filepath.Join(t.TempDir(), "dst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "file://" + src
+	if err := (temporalhelper.Network{}).Fetch(dst, url, []string{"+refs/heads/main:refs/chant/base"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := testgit.Git(t, dst.Root, "rev-parse", "refs/chant/base"), testgit.Git(t, src, "rev-parse", "main"); got != want {
+		t.Errorf("fetched %s, want %s", got, want)
+	}
+	bare := filepath.Join(t.TempDir(), "bare.git")
+	testgit.Git(t, src, "init", "-q", "--bare", bare)
+	if err := (temporalhelper.Network{}).Push(dst, "file://"+bare, []string{"+refs/chant/base:refs/heads/pushed"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := testgit.Git(t, bare, "rev-parse", "refs/heads/pushed"), testgit.Git(t, src, "rev-parse", "main"); got != want {
+		t.Errorf("pushed %s, want %s", got, want)
+	}
+	if err := (temporalhelper.Network{}).Fetch(dst, "file:///nowhere", []string{"+refs/heads/main:refs/x"}); err == nil {
+		t.Error("a fetch from nowhere: no error")
+	}
 }

@@ -35,12 +35,14 @@ const Program = companion.Temporal
 // versions refuse each other rather than misread each other.
 const Protocol = 1
 
-// The helper's operations, its one argument.
+// The helper's operations, its one argument. (chant-temporal also has
+// the network transports chant does not link: OpTransfer.)
 const (
 	OpEngine   = "engine"    // a run's phases, until standard input closes
 	OpWorker   = "worker"    // a worker, until standard input closes
 	OpPollers  = "pollers"   // the workers polling a task queue
 	OpTellGate = "tell-gate" // a gate decision, told to the pipeline's workflow
+	OpTransfer = "transfer"  // a fetch or a push, over a network transport
 )
 
 // Hello is the first request of every operation: what it works on.
@@ -54,6 +56,17 @@ type Hello struct {
 	Queue  string         `json:",omitempty"`
 	Worker *WorkerOptions `json:",omitempty"`
 	Gate   *Gate          `json:",omitempty"`
+	// Transfer is OpTransfer's.
+	Transfer *Transfer `json:",omitempty"`
+}
+
+// Transfer is a fetch into, or a push from, the repository of the work
+// tree Dir, of RefSpecs, from or to the repository at URL (on another
+// machine: see gitrepo.Network).
+type Transfer struct {
+	Dir, URL string
+	Push     bool
+	RefSpecs []string
 }
 
 // WorkerOptions are a worker's, as chant worker's flags give them.
