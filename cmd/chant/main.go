@@ -55,14 +55,11 @@ func listingMemory() {
 }
 
 // run executes one chant command line and returns its exit status.
-// Ctrl-C, SIGTERM and SIGHUP (a closed terminal) cancel the command's
-// context with an interrupted cause: a run stops its phases, puts their
-// specs back as they were before it (the next run runs them), and the
-// command exits 128 and the signal's number. A command still not
-// done stopsignal.Grace later, or at a second signal, exits at once
-// (chant's writes are atomic, so nothing is left torn): a signal always
-// ends a command. A read-only command (clihelp.ReadOnly) leaves signals as
-// they are: it ends at once.
+// Ctrl-C, SIGTERM and SIGHUP cancel the command's context with an
+// interrupted cause: a run stops its phases and puts their specs back,
+// and the command exits 128 and the signal's number; at a second signal,
+// or stopsignal.Grace later, at once (chant's writes are atomic). A
+// read-only command (clihelp.ReadOnly) leaves signals as they are.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
