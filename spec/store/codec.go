@@ -103,6 +103,10 @@ var scalars = map[reflect.Kind]codec{
 		func(r *decoder, p unsafe.Pointer) { *(*float64)(p) = math.Float64frombits(r.uint64()) }},
 }
 
+// stringDecoder is a GobDecoder that decodes from a string it may keep
+// slices of (builton's records).
+type stringDecoder interface{ DecodeString(string) error }
+
 // gobCodec keeps the encoding a type keeps for gob.
 func gobCodec(t reflect.Type) codec {
 	return codec{
@@ -120,10 +124,18 @@ func gobCodec(t reflect.Type) codec {
 		},
 		func(r *decoder, p unsafe.Pointer) {
 			s := r.str()
-			if r.err == nil && s != "" {
-				if err := reflect.NewAt(t, p).Interface().(gob.GobDecoder).GobDecode([]byte(s)); err != nil {
-					r.err = err
-				}
+			if r.err != nil || s == "" {
+				return
+			}
+			var err error
+			switch v := reflect.NewAt(t, p).Interface().(type) {
+			case stringDecoder: // the cache's strings are never changed: no copy
+				err = v.DecodeString(s)
+			case gob.GobDecoder:
+				err = v.GobDecode([]byte(s))
+			}
+			if err != nil {
+				r.err = err
 			}
 		}}
 }

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/chant-run/chant/spec"
 )
@@ -145,3 +146,32 @@ func FuzzCacheDecode(f *testing.F) {
 		}
 	})
 }
+
+// A type that decodes from a string (builton's records) is given the
+// cache's own string, not a copy: what it keeps points into the file's
+// text.
+func TestCacheCodecHandsStringDecodersTheText(t *testing.T) {
+	type holder struct{ R keeper }
+	c := codecFor(reflect.TypeFor[holder]())
+	w := &encoder{}
+	in := holder{keeper{s: "a record's text"}}
+	c.enc(w, unsafe.Pointer(&in))
+	text := string(w.buf)
+	var out holder
+	r := &decoder{data: text}
+	c.dec(r, unsafe.Pointer(&out))
+	if r.err != nil || out.R.s != in.R.s {
+		t.Fatalf("decoded %q (%v)", out.R.s, r.err)
+	}
+	if start := unsafe.StringData(text); uintptr(unsafe.Pointer(unsafe.StringData(out.R.s))) < uintptr(unsafe.Pointer(start)) ||
+		uintptr(unsafe.Pointer(unsafe.StringData(out.R.s))) >= uintptr(unsafe.Pointer(start))+uintptr(len(text)) {
+		t.Error("the decoder was given a copy of the text")
+	}
+}
+
+// keeper is a GobEncoder that decodes from a string, and refuses bytes.
+type keeper struct{ s string }
+
+func (k keeper) GobEncode() ([]byte, error)   { return []byte(k.s), nil }
+func (k *keeper) GobDecode([]byte) error      { return fmt.Errorf("given bytes") }
+func (k *keeper) DecodeString(s string) error { k.s = s; return nil }
