@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/chant-run/chant/internal/specgen"
 )
 
 func mustParse(t *testing.T, id, src string) *Spec {
@@ -205,38 +207,21 @@ func TestListedSpecPlacesProblemsFromOneDecode(t *testing.T) {
 	}
 }
 
-// TestClosureAgreesWithTheWholeSet: for random sets (missing and
-// cancelled dependencies, cycles, drivers and members, duplicate IDs,
-// files that do not parse), the closure of each spec finds, for every
+// TestClosureAgreesWithTheWholeSet: for random sets (specgen.Tangled:
+// missing and cancelled dependencies, cycles, drivers and members, the
+// archive and duplicate IDs, files that do not parse), the closure of each spec finds, for every
 // spec in it, the problems and the order the whole set finds.
 func TestClosureAgreesWithTheWholeSet(t *testing.T) {
-	ids := []string{"a", "b", "c", "d", "g", "g.1", "g.2", "g.10", "h.1", "h.2", "x"}
 	rng := rand.New(rand.NewPCG(7, 11))
-	pick := func() string { return ids[rng.IntN(len(ids))] }
 	for round := range 300 {
+		specs, archived := specgen.Tangled(rng)
 		var results []Parsed
-		for _, id := range ids {
-			if rng.IntN(5) == 0 {
-				continue // absent: a missing dependency or member
+		for _, id := range specgen.TangledIDs {
+			if src, ok := specs[id]; ok {
+				s, err := Parse(".chant/specs/"+id+".md", []byte(src))
+				results = append(results, Parsed{s, err})
 			}
-			fm := "---\nstatus: " + []string{StatusPending, StatusCompleted, StatusCancelled, StatusFailed}[rng.IntN(4)] + "\n"
-			if n := rng.IntN(3); n > 0 {
-				var deps []string
-				for range n {
-					deps = append(deps, pick())
-				}
-				fm += "depends_on: [" + strings.Join(deps, ", ") + "]\n"
-			}
-			if rng.IntN(6) == 0 {
-				fm += "members: [" + pick() + "]\n"
-			}
-			if rng.IntN(10) == 0 {
-				fm += "status: [not, a, status\n" // does not parse
-			}
-			src := fm + "---\n# " + id + "\n\n## Acceptance Criteria\n\n- [ ] done\n"
-			s, err := Parse(".chant/specs/"+id+".md", []byte(src))
-			results = append(results, Parsed{s, err})
-			if rng.IntN(12) == 0 { // a duplicate of its ID in the archive
+			if src, ok := archived[id]; ok {
 				d, err := Parse(".chant/archive/"+id+".md", []byte(src))
 				d.Archived = true
 				results = append(results, Parsed{d, err})

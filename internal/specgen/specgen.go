@@ -5,6 +5,7 @@ package specgen
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,4 +70,48 @@ func base36(i int) string {
 		i /= 36
 	}
 	return string(out)
+}
+
+// TangledIDs are the IDs of Tangled's workspaces: plain ones, drivers
+// with members by file name (g.10 after g.2), members without a driver.
+var TangledIDs = []string{"a", "b", "c", "d", "g", "g.1", "g.2", "g.10", "h.1", "h.2", "x"}
+
+// Tangled returns the spec files of a small random workspace, by ID,
+// whose specs refer to each other in every way a closure follows:
+// dependencies (on absent specs too, and cycles), members by file name
+// and by key, drivers, in every status; some files do not parse. Some
+// IDs are also in the archive (a duplicate), or there alone.
+func Tangled(rng *rand.Rand) (specs, archived map[string]string) {
+	ids := TangledIDs
+	pick := func() string { return ids[rng.IntN(len(ids))] }
+	specs, archived = map[string]string{}, map[string]string{}
+	for _, id := range ids {
+		if rng.IntN(5) == 0 {
+			continue // absent: a missing dependency or member
+		}
+		fm := "---\nstatus: " + []string{"pending", "completed", "cancelled", "failed"}[rng.IntN(4)] + "\n"
+		if n := rng.IntN(3); n > 0 {
+			var deps []string
+			for range n {
+				deps = append(deps, pick())
+			}
+			fm += "depends_on: [" + strings.Join(deps, ", ") + "]\n"
+		}
+		if rng.IntN(6) == 0 {
+			fm += "members: [" + pick() + "]\n"
+		}
+		if rng.IntN(10) == 0 {
+			fm += "status: [not, a, status\n" // does not parse
+		}
+		src := fm + "---\n# " + id + "\n\n## Acceptance Criteria\n\n- [ ] done\n"
+		switch rng.IntN(12) {
+		case 0: // a duplicate of its ID in the archive
+			specs[id], archived[id] = src, src
+		case 1: // in the archive alone
+			archived[id] = src
+		default:
+			specs[id] = src
+		}
+	}
+	return specs, archived
 }

@@ -36,10 +36,7 @@ var cacheSpecs = map[string]string{
 // spec, every file old enough to be cached.
 func cacheWorkspace(t *testing.T) *spec.Workspace {
 	t.Helper()
-	w := newWorkspace(t, cacheSpecs)
-	if out, err := exec.Command("git", "init", "-q", w.Root).CombinedOutput(); err != nil {
-		t.Fatalf("git init: %v\n%s", err, out)
-	}
+	w := gitWorkspace(t, cacheSpecs)
 	arch := filepath.Join(w.ChantDir, spec.ArchiveDir, "2026-01-01")
 	if err := os.MkdirAll(arch, 0o755); err != nil {
 		t.Fatal(err)
@@ -502,6 +499,17 @@ func newWorkspace(t *testing.T, specs map[string]string) *spec.Workspace {
 	return w
 }
 
+// gitWorkspace is newWorkspace in a git repository, where the listing
+// cache is kept.
+func gitWorkspace(t *testing.T, specs map[string]string) *spec.Workspace {
+	t.Helper()
+	w := newWorkspace(t, specs)
+	if out, err := exec.Command("git", "init", "-q", w.Root).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	return w
+}
+
 // The cache is written again only once enough of its files had to be
 // parsed: a command that changed one spec of many (a run) does not write
 // the whole cache for it, and the next listing parses that file again.
@@ -511,10 +519,7 @@ func TestListCacheWrittenOnceEnoughChanged(t *testing.T) {
 	for i := range 2 * saveFraction {
 		specs[fmt.Sprintf("s%03d", i)] = fmt.Sprintf("---\nstatus: pending\n---\n# Spec %d\n", i)
 	}
-	w := newWorkspace(t, specs)
-	if out, err := exec.Command("git", "init", "-q", w.Root).CombinedOutput(); err != nil {
-		t.Fatalf("git init: %v\n%s", err, out)
-	}
+	w := gitWorkspace(t, specs)
 	parsed := countParsed(t)
 	cache := filepath.Join(w.StateDir(), "cache", "specs")
 	if _, err := List(w); err != nil {

@@ -10,52 +10,21 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chant-run/chant/internal/specgen"
 	"github.com/chant-run/chant/spec"
 )
 
-// A narrowed load holds, for random workspaces (dependencies on absent
-// specs, members by name and by key, drivers, specs in the archive and
-// duplicates there, files that do not parse), the specs the named ones stand on: their
-// Closure in it is the whole set's, problems and order included; and it
-// reads no file beyond what it holds.
+// A narrowed load holds, for random workspaces (specgen.Tangled:
+// dependencies on absent specs, members by name and by key, drivers,
+// specs in the archive and duplicates there, files that do not parse),
+// the specs the named ones stand on: their Closure in it is the whole
+// set's, problems and order included; and it reads no file beyond what
+// it holds.
 func TestNarrowedLoadHoldsTheClosure(t *testing.T) {
-	ids := []string{"a", "b", "c", "d", "g", "g.1", "g.2", "g.10", "h.1", "h.2", "x"}
 	rng := rand.New(rand.NewPCG(3, 5))
-	pick := func() string { return ids[rng.IntN(len(ids))] }
 	for round := range 40 {
-		specs := map[string]string{}
-		archived := map[string]string{}
-		for _, id := range ids {
-			if rng.IntN(5) == 0 {
-				continue
-			}
-			fm := "---\nstatus: " + []string{"pending", "completed", "failed"}[rng.IntN(3)] + "\n"
-			if n := rng.IntN(3); n > 0 {
-				var deps []string
-				for range n {
-					deps = append(deps, pick())
-				}
-				fm += "depends_on: [" + strings.Join(deps, ", ") + "]\n"
-			}
-			if rng.IntN(6) == 0 {
-				fm += "members: [" + pick() + "]\n"
-			}
-			if rng.IntN(10) == 0 {
-				fm += "status: [not, a, status\n"
-			}
-			specs[id] = fm + "---\n# " + id + "\n\n## Acceptance Criteria\n\n- [ ] done\n"
-			switch rng.IntN(12) {
-			case 0: // a duplicate in the archive
-				archived[id] = specs[id]
-			case 1: // in the archive alone
-				archived[id] = specs[id]
-				delete(specs, id)
-			}
-		}
-		w := newWorkspace(t, specs)
-		if out, err := exec.Command("git", "init", "-q", w.Root).CombinedOutput(); err != nil {
-			t.Fatalf("git init: %v\n%s", err, out)
-		}
+		specs, archived := specgen.Tangled(rng)
+		w := gitWorkspace(t, specs)
 		arch := filepath.Join(w.ChantDir, spec.ArchiveDir, "2026-01-01")
 		os.MkdirAll(arch, 0o755)
 		for id, src := range archived {
@@ -125,10 +94,7 @@ func TestNarrowedLoadKeepsTheCache(t *testing.T) {
 	for i := range 2 * saveFraction {
 		specs[fmt.Sprintf("s%03d", i)] = fmt.Sprintf("---\nstatus: pending\n---\n# Spec %d\n", i)
 	}
-	w := newWorkspace(t, specs)
-	if out, err := exec.Command("git", "init", "-q", w.Root).CombinedOutput(); err != nil {
-		t.Fatalf("git init: %v\n%s", err, out)
-	}
+	w := gitWorkspace(t, specs)
 	parsed := countParsed(t)
 	if _, err := List(w); err != nil {
 		t.Fatal(err)

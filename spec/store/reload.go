@@ -72,9 +72,12 @@ func (r *Reloader) Load() (*spec.Set, error) {
 // whatever their number (what a run of named specs needs). Only the
 // specs' directories are listed whole. Loads are whole when a name
 // resolves to no spec or to several: the caller finds that out as it
-// would have.
+// would have, and so they are when none is named.
 func (r *Reloader) Narrow(named, also []string) {
-	r.named, r.also = append([]string{}, named...), also
+	r.named, r.also = nil, also
+	if len(named) > 0 {
+		r.named = append([]string{}, named...)
+	}
 }
 
 // narrowed parses, of paths, the files of the specs Narrow asks for,
