@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/chant-run/chant/internal/agentstream"
-	"github.com/chant-run/chant/internal/bookkeeping"
 	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/gitrepo"
 	"github.com/chant-run/chant/internal/isolation"
@@ -226,7 +225,10 @@ func openRepaired(w *spec.Workspace, out io.Writer) (*gitrepo.Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	fixed, err := bookkeeping.Recover(repo)
+	// Repair less its sweep of temporary files, which the first phase's
+	// Repair makes once the specs are listed (nothing to read again when
+	// that listing found none: see safefs.FileNames).
+	fixed, err := repo.Recover()
 	unlock()
 	if err != nil {
 		return nil, err

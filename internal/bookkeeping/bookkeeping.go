@@ -23,7 +23,7 @@ import (
 // must hold the workspace lock, which every write of a spec and every git
 // write takes.
 func Repair(w *spec.Workspace, repo *gitrepo.Repo) ([]string, error) {
-	fixed, err := Recover(repo)
+	fixed, err := repo.Recover()
 	if err != nil {
 		return fixed, err
 	}
@@ -41,11 +41,6 @@ func Repair(w *spec.Workspace, repo *gitrepo.Repo) ([]string, error) {
 	swept[w.SpecsDir] = true
 	return fixed, nil
 }
-
-// Recover is Repair but for the sweep of temporary files, for a run
-// before it lists the specs: its first phase's Repair sweeps, with
-// nothing to read when that listing found none (see safefs.FileNames).
-func Recover(repo *gitrepo.Repo) ([]string, error) { return repo.Recover() }
 
 var (
 	sweptMu sync.Mutex

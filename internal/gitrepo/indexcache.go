@@ -26,18 +26,23 @@ type indexKey struct {
 	ctime    unix.Timespec
 }
 
+// indexKeyOf is the index file's key (zero when it cannot be stat-ed).
+func indexKeyOf(path string) indexKey {
+	var st unix.Stat_t
+	if unix.Stat(path, &st) != nil {
+		return indexKey{}
+	}
+	return indexKey{dev: uint64(st.Dev), ino: uint64(st.Ino), size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
+}
+
 // keptIndex is the index as readIndex keeps it, if the file is still the
 // one it read; nil otherwise (nothing is read).
 func (r *Repo) keptIndex() *gitindex.Index {
-	var st unix.Stat_t
-	if unix.Stat(filepath.Join(r.GitDir, "index"), &st) != nil {
-		return nil
-	}
-	key := indexKey{dev: uint64(st.Dev), ino: uint64(st.Ino), size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
+	key := indexKeyOf(filepath.Join(r.GitDir, "index"))
 	c := &r.index
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ix != nil && c.key == key {
+	if c.ix != nil && key != (indexKey{}) && c.key == key {
 		return c.ix
 	}
 	return nil
@@ -49,11 +54,7 @@ func (r *Repo) keptIndex() *gitindex.Index {
 // between is kept under the old file's key, which no later file has.
 func (r *Repo) readIndex(take bool) (*gitindex.Index, error) {
 	path := filepath.Join(r.GitDir, "index")
-	var key indexKey
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err == nil {
-		key = indexKey{dev: uint64(st.Dev), ino: uint64(st.Ino), size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
-	}
+	key := indexKeyOf(path)
 	c := &r.index
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -79,8 +79,12 @@ func RefSpecs(refspecs []string) ([]config.RefSpec, error) {
 	return specs, nil
 }
 
-// network is Network, checked to be there.
-func network(op, url string) error {
+// network checks what a fetch or push through Network takes: refspecs,
+// and a Network.
+func network(op, url string, refspecs []string) error {
+	if _, err := RefSpecs(refspecs); err != nil {
+		return err
+	}
 	if Network == nil {
 		return fmt.Errorf("%s %s: a repository on another machine is reached through chant-temporal, which is not part of this program", op, url)
 	}
@@ -115,10 +119,7 @@ func (r *Repo) Fetch(url string, refspecs ...string) error {
 		defer done()
 		return copyRefs(from, r, refspecs)
 	}
-	if _, err := RefSpecs(refspecs); err != nil {
-		return err
-	}
-	if err := network("fetch from", url); err != nil {
+	if err := network("fetch from", url, refspecs); err != nil {
 		return err
 	}
 	return Network.Fetch(r, url, refspecs)
@@ -148,10 +149,7 @@ func (r *Repo) Push(url string, refspecs ...string) error {
 		defer done()
 		return copyRefs(r, to, refspecs)
 	}
-	if _, err := RefSpecs(refspecs); err != nil {
-		return err
-	}
-	if err := network("push to", url); err != nil {
+	if err := network("push to", url, refspecs); err != nil {
 		return err
 	}
 	return Network.Push(r, url, refspecs)

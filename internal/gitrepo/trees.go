@@ -2,7 +2,6 @@ package gitrepo
 
 import (
 	"bufio"
-	"bytes"
 	"compress/zlib"
 	"crypto/sha1"
 	"fmt"
@@ -84,7 +83,6 @@ func (r *Repo) treeIn(h plumbing.Hash, dir string) ([]object.TreeEntry, error) {
 	if ix == nil {
 		return r.tree(h)
 	}
-	var raw []byte
 	var entries []object.TreeEntry
 	for i := ix.Search(dir); i < len(ix.Entries) && strings.HasPrefix(ix.Entries[i].Path, dir); i++ {
 		e := &ix.Entries[i]
@@ -92,13 +90,9 @@ func (r *Repo) treeIn(h plumbing.Hash, dir string) ([]object.TreeEntry, error) {
 		if strings.Contains(name, "/") || e.Stage() != 0 || e.ExtFlags&gitindex.IntentToAdd != 0 {
 			return r.tree(h) // a directory in it, a conflict: as the tree says
 		}
-		raw = append(append(append(append(strconv.AppendUint(raw, uint64(e.Mode), 8), ' '), name...), 0), e.Hash[:]...)
 		entries = append(entries, object.TreeEntry{Name: name, Mode: filemode.FileMode(e.Mode), Hash: e.Hash})
 	}
-	sum := sha1.New()
-	fmt.Fprintf(sum, "tree %d\x00", len(raw))
-	sum.Write(raw)
-	if !bytes.Equal(sum.Sum(nil), h[:]) {
+	if objectHash(plumbing.TreeObject, encodeTree(entries)) != h {
 		return r.tree(h) // the index holds other content for dir
 	}
 	r.trees.put(h, entries)
@@ -147,18 +141,34 @@ func setEntry(entries []object.TreeEntry, name string, e *object.TreeEntry) []ob
 	return out
 }
 
+// encodeTree is a tree object's content: its entries (in git's order).
+func encodeTree(entries []object.TreeEntry) []byte {
+	body := make([]byte, 0, len(entries)*48)
+	for _, e := range entries {
+		body = append(append(append(append(strconv.AppendUint(body, uint64(e.Mode), 8), ' '), e.Name...), 0), e.Hash[:]...)
+	}
+	return body
+}
+
+// objectHeader starts an object of type t and this content, as stored
+// and hashed.
+func objectHeader(t plumbing.ObjectType, content []byte) []byte {
+	return []byte(t.String() + " " + strconv.Itoa(len(content)) + "\x00")
+}
+
+// objectHash is the hash of an object of type t and this content.
+func objectHash(t plumbing.ObjectType, content []byte) plumbing.Hash {
+	sum := sha1.New()
+	sum.Write(objectHeader(t, content))
+	sum.Write(content)
+	var h plumbing.Hash
+	copy(h[:], sum.Sum(nil))
+	return h
+}
+
 // writeTree stores a tree of entries (in git's order) and returns its hash.
 func (r *Repo) writeTree(entries []object.TreeEntry) (plumbing.Hash, error) {
-	var body bytes.Buffer
-	body.Grow(len(entries) * 48)
-	for _, e := range entries {
-		body.WriteString(strconv.FormatUint(uint64(e.Mode), 8))
-		body.WriteByte(' ')
-		body.WriteString(e.Name)
-		body.WriteByte(0)
-		body.Write(e.Hash[:])
-	}
-	h, err := r.writeLoose(plumbing.TreeObject, body.Bytes())
+	h, err := r.writeLoose(plumbing.TreeObject, encodeTree(entries))
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -184,12 +194,7 @@ var (
 // its temporary files in the pack directory, which tells every process
 // that reads the repository that its packs changed.)
 func (r *Repo) writeLoose(t plumbing.ObjectType, content []byte) (plumbing.Hash, error) {
-	header := []byte(t.String() + " " + strconv.Itoa(len(content)) + "\x00")
-	sum := sha1.New()
-	sum.Write(header)
-	sum.Write(content)
-	var h plumbing.Hash
-	copy(h[:], sum.Sum(nil))
+	h := objectHash(t, content)
 	hex := h.String()
 	dir := filepath.Join(r.CommonDir, "objects", hex[:2])
 	path := filepath.Join(dir, hex[2:])
@@ -216,7 +221,7 @@ func (r *Repo) writeLoose(t plumbing.ObjectType, content []byte) (plumbing.Hash,
 		looseBufs.Put(buf)
 		looseZlibs.Put(zw)
 	}()
-	_, err = zw.Write(header)
+	_, err = zw.Write(objectHeader(t, content))
 	if err == nil {
 		_, err = zw.Write(content)
 	}

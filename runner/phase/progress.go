@@ -67,7 +67,7 @@ func saveProgress(stateDir string, p *progress) error {
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return err
 	}
-	return safefs.Root{Dir: dir}.WriteFile(p.Spec+".json", data, safefs.Regular, true)
+	return safefs.Root{Dir: dir}.WriteFile(p.Spec+progressExt, data, safefs.Regular, true)
 }
 
 // loadProgress returns every saved progress.
@@ -82,7 +82,7 @@ func loadProgress(stateDir string) ([]*progress, error) {
 	var out []*progress
 	for _, e := range entries {
 		name := e.Name()
-		if !e.Type().IsRegular() || !strings.HasSuffix(name, ".json") || strings.HasPrefix(name, ".") {
+		if !e.Type().IsRegular() || !strings.HasSuffix(name, progressExt) || strings.HasPrefix(name, ".") {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(progressDir(stateDir), name))
@@ -90,7 +90,7 @@ func loadProgress(stateDir string) ([]*progress, error) {
 			return nil, err
 		}
 		var p progress
-		if json.Unmarshal(data, &p) != nil || p.Spec+".json" != name {
+		if json.Unmarshal(data, &p) != nil || p.Spec+progressExt != name {
 			os.Remove(filepath.Join(progressDir(stateDir), name))
 			continue
 		}
@@ -99,10 +99,6 @@ func loadProgress(stateDir string) ([]*progress, error) {
 	return out, nil
 }
 
-// keptPath is where a phase keeps its spec file as it was before the
-// phase: a second name of the same file (a hard link), made before the
-// file is replaced by its in_progress version, so that putting it back is
-// a rename, which a full disk allows (see phase.putBack).
 // Unfinished are the specs whose phases a run killed before they ended
 // left records of (progress, or the spec as it was before): those Resume
 // takes over, which a run of named specs loads too.
@@ -110,22 +106,36 @@ func Unfinished(stateDir string) []string {
 	entries, _ := os.ReadDir(progressDir(stateDir))
 	var ids []string
 	for _, e := range entries {
-		if id, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		if id, ok := strings.CutSuffix(name, progressExt); ok {
 			ids = append(ids, id)
-		} else if id, ok := strings.CutSuffix(e.Name(), ".before"); ok {
+		} else if id, ok := strings.CutSuffix(name, keptExt); ok {
 			ids = append(ids, id)
 		}
 	}
 	return ids
 }
 
+// keptPath is where a phase keeps its spec file as it was before the
+// phase: a second name of the same file (a hard link), made before the
+// file is replaced by its in_progress version, so that putting it back is
+// a rename, which a full disk allows (see phase.putBack).
 func keptPath(stateDir, id string) string {
-	return filepath.Join(progressDir(stateDir), id+".before")
+	return filepath.Join(progressDir(stateDir), id+keptExt)
 }
+
+// A phase's progress record is <spec>.json, its kept spec <spec>.before.
+const (
+	progressExt = ".json"
+	keptExt     = ".before"
+)
 
 func removeProgress(stateDir, id string) error {
 	os.Remove(keptPath(stateDir, id))
-	err := os.Remove(filepath.Join(progressDir(stateDir), id+".json"))
+	err := os.Remove(filepath.Join(progressDir(stateDir), id+progressExt))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -135,7 +145,7 @@ func removeProgress(stateDir, id string) error {
 // RunningOn names the worker that runs the spec's phase, for a phase run
 // by an engine's worker ("" otherwise, or if not known yet).
 func RunningOn(stateDir, id string) string {
-	data, err := safefs.ReadRegular(filepath.Join(progressDir(stateDir), id+".json"), 1<<20)
+	data, err := safefs.ReadRegular(filepath.Join(progressDir(stateDir), id+progressExt), 1<<20)
 	if err != nil {
 		return ""
 	}
@@ -152,7 +162,7 @@ func RunningOn(stateDir, id string) string {
 // log --follow. It only reads: taking the lock to test it would make a run
 // starting at that moment fail.
 func Running(stateDir, id string) bool {
-	if _, err := os.Stat(filepath.Join(progressDir(stateDir), id+".json")); err != nil {
+	if _, err := os.Stat(filepath.Join(progressDir(stateDir), id+progressExt)); err != nil {
 		return false
 	}
 	data, err := safefs.ReadRegular(filepath.Join(stateDir, "run.lock"), 1<<10)

@@ -148,18 +148,17 @@ func openListCache(w *spec.Workspace) *listCache {
 		close(c.ready)
 		return c
 	}
-	count := h.Count
-	c.count, c.listed = count, h.Listed
+	c.count, c.listed = h.Count, h.Listed
 	go func() {
 		defer close(c.ready)
-		c.old = readCacheEntries(r, count)
+		c.old = readCacheEntries(r, h.Count)
 	}()
 	return c
 }
 
 // readCacheHeader reads the cache file at path and its header, which
 // must be of this version and of the program exe; it returns a decoder at
-// the first entry and the number of entries.
+// the first entry and the header.
 func readCacheHeader(path, exe string) (r *decoder, h cacheHeader, ok bool) {
 	// Never through a symbolic link: the cache is chant's own file.
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
