@@ -8,10 +8,11 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
-	"github.com/yuin/goldmark"
 	gast "github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
 	"gopkg.in/yaml.v3"
 
@@ -19,9 +20,16 @@ import (
 	"github.com/chant-run/chant/spec/doc"
 )
 
-// markdown parses spec bodies, CommonMark; task-list boxes are read from
-// its list items (doc.TaskBox).
-var markdown = goldmark.New()
+// markdown parses spec bodies, CommonMark, as goldmark.New's parser does;
+// task-list boxes are read from its list items (doc.TaskBox). The parser
+// alone: goldmark.New would link its HTML renderer into every command.
+// Made when first needed, as a cached listing needs none.
+var markdown = sync.OnceValue(func() parser.Parser {
+	return parser.NewParser(
+		parser.WithBlockParsers(parser.DefaultBlockParsers()...),
+		parser.WithInlineParsers(parser.DefaultInlineParsers()...),
+		parser.WithParagraphTransformers(parser.DefaultParagraphTransformers()...))
+})
 
 // ReadFile reads and parses the spec file at path.
 func ReadFile(path string) (*Spec, error) {
@@ -230,7 +238,7 @@ func (s *Spec) parseTitle() {
 }
 
 func firstH1(src []byte) (string, bool) {
-	doc := markdown.Parser().Parse(text.NewReader(src))
+	doc := markdown().Parse(text.NewReader(src))
 	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
 		if h, ok := n.(*gast.Heading); ok && h.Level == 1 {
 			return headingText(h, src), true
@@ -264,7 +272,7 @@ func (s *Spec) parseCriteria() {
 func criteriaIn(src []byte, off int) []Criterion {
 	part := src[off:]
 	var out []Criterion
-	root := markdown.Parser().Parse(text.NewReader(part))
+	root := markdown().Parse(text.NewReader(part))
 	critLevel := 0 // level of the Acceptance Criteria heading while inside it
 	for n := root.FirstChild(); n != nil; n = n.NextSibling() {
 		if h, ok := n.(*gast.Heading); ok {

@@ -1,9 +1,14 @@
 package gitrepo
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/go-git/go-billy/v5"
@@ -16,6 +21,8 @@ import (
 	"github.com/go-git/go-git/v5/storage"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
+
+	"github.com/chant-run/chant/internal/safefs"
 )
 
 // repository is what chant uses of a go-git Repository, on its storage
@@ -27,27 +34,45 @@ type repository struct{ Storer storage.Storer }
 // openStorage opens the repository whose own git directory is gitDir and
 // whose objects and references are in commonDir (the same outside linked
 // worktrees), as go-git's PlainOpen does: it has a HEAD, and a format
-// go-git reads.
+// go-git reads. Both are checked on the files themselves: through go-git's
+// storage (billy's chroot resolves every path component) they were most
+// of an open, and status opens the repository on every start.
 func openStorage(gitDir, commonDir string) (*repository, error) {
-	var fs billy.Filesystem = osfs.New(gitDir)
-	if commonDir != gitDir {
-		fs = dotgit.NewRepositoryFilesystem(fs, osfs.New(commonDir))
-	}
-	s := filesystem.NewStorage(fs, cache.NewObjectLRUDefault())
-	if _, err := s.Reference(plumbing.HEAD); err == plumbing.ErrReferenceNotFound {
+	if _, err := os.Stat(filepath.Join(gitDir, "HEAD")); errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNotRepository
 	} else if err != nil {
 		return nil, err
 	}
-	cfg, err := s.Config()
+	cfg, err := readConfig(filepath.Join(commonDir, "config"))
 	if err != nil {
 		return nil, err
 	}
 	if err := checkFormat(cfg); err != nil {
 		return nil, err
 	}
+	var files billy.Filesystem = osfs.New(gitDir)
+	if commonDir != gitDir {
+		files = dotgit.NewRepositoryFilesystem(files, osfs.New(commonDir))
+	}
+	s := filesystem.NewStorage(files, cache.NewObjectLRUDefault())
 	return &repository{Storer: newObjectStore(s, commonDir)}, nil
 }
+
+// readConfig reads a repository's config file as go-git's storage does
+// (none is an empty one).
+func readConfig(path string) (*config.Config, error) {
+	data, err := safefs.ReadRegular(path, maxConfig)
+	if errors.Is(err, fs.ErrNotExist) {
+		return config.NewConfig(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return config.ReadConfig(bytes.NewReader(data))
+}
+
+// maxConfig bounds the size of a repository's config file.
+const maxConfig = 16 << 20
 
 // checkFormat refuses a repository format go-git does not read, as its
 // PlainOpen does: a format version past 1, or an extension (such as

@@ -43,12 +43,21 @@ func TestResolveCommitAgreesWithGit(t *testing.T) {
 // repository is one.
 func TestOpenRefusesWhatItCannotRead(t *testing.T) {
 	dir := testgit.Repo(t, map[string]string{"a": "1\n"})
+	linked := filepath.Join(t.TempDir(), "linked")
+	testgit.Git(t, dir, "worktree", "add", "-q", "--detach", linked)
 	testgit.Git(t, dir, "config", "core.repositoryformatversion", "1")
 	testgit.Git(t, dir, "config", "extensions.objectformat", "sha256")
 	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "unknown extension: objectformat") {
 		t.Errorf("Open of a sha256 repository: %v", err)
 	}
+	// A linked worktree's format is its common directory's.
+	if _, err := Open(linked); err == nil || !strings.Contains(err.Error(), "unknown extension: objectformat") {
+		t.Errorf("Open of a linked worktree of a sha256 repository: %v", err)
+	}
 	testgit.Git(t, dir, "config", "--unset", "extensions.objectformat")
+	if _, err := Open(linked); err != nil {
+		t.Errorf("Open of a linked worktree: %v", err)
+	}
 	testgit.Git(t, dir, "config", "extensions.noop-v1", "true")
 	if _, err := Open(dir); err != nil {
 		t.Errorf("Open with a no-op extension: %v", err)

@@ -424,8 +424,15 @@ func tempName(name string) string {
 // file is read into a buffer of its size, with system calls only (an
 // os.File would try to register the descriptor with the poller): chant
 // reads thousands of small files at a time.
-func ReadRegular(p string, max int64) ([]byte, error) {
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+func ReadRegular(p string, max int64) ([]byte, error) { return readRegular(p, 0, max) }
+
+// ReadOwn reads a file chant keeps for itself (a cache, a record) as
+// ReadRegular does, but never through a symbolic link: one there was not
+// written by chant.
+func ReadOwn(p string, max int64) ([]byte, error) { return readRegular(p, unix.O_NOFOLLOW, max) }
+
+func readRegular(p string, flags int, max int64) ([]byte, error) {
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|flags, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: p, Err: err}
 	}

@@ -239,3 +239,24 @@ func TestRemoveStaleTempsAfterAListing(t *testing.T) {
 		t.Errorf("the sweep read a directory listed clean: %v", err)
 	}
 }
+
+// ReadOwn reads what ReadRegular reads, but not through a symbolic link.
+func TestReadOwnRefusesALink(t *testing.T) {
+	dir := t.TempDir()
+	file, link := filepath.Join(dir, "file"), filepath.Join(dir, "link")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("file", link); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := ReadOwn(file, 0); string(data) != "x" || err != nil {
+		t.Errorf("ReadOwn(file) = %q, %v", data, err)
+	}
+	if data, err := ReadRegular(link, 0); string(data) != "x" || err != nil {
+		t.Errorf("ReadRegular(link) = %q, %v", data, err)
+	}
+	if _, err := ReadOwn(link, 0); !errors.Is(err, syscall.ELOOP) {
+		t.Errorf("ReadOwn(link): %v, want ELOOP", err)
+	}
+}

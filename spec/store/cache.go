@@ -2,7 +2,6 @@ package store
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/spec"
 )
 
@@ -160,19 +160,8 @@ func openListCache(w *spec.Workspace) *listCache {
 // must be of this version and of the program exe; it returns a decoder at
 // the first entry and the header.
 func readCacheHeader(path, exe string) (r *decoder, h cacheHeader, ok bool) {
-	// Never through a symbolic link: the cache is chant's own file.
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	data, err := safefs.ReadOwn(path, 0)
 	if err != nil {
-		return nil, h, false
-	}
-	file := os.NewFile(uintptr(fd), path)
-	defer file.Close()
-	fi, err := file.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		return nil, h, false
-	}
-	data := make([]byte, fi.Size())
-	if _, err := io.ReadFull(file, data); err != nil {
 		return nil, h, false
 	}
 	// The strings decoded are slices of the file's text, never changed.
