@@ -89,74 +89,98 @@ type Parsed struct {
 // ParseFiles reads and parses files in parallel (through cache, if not
 // nil), in the order of paths; an error is one of reading, not parsing.
 func ParseFiles(paths []string, archived map[string]bool, display func(string) string, cache Cache) ([]Parsed, error) {
-	now := time.Now()
-	type result struct {
-		s   *Spec
-		err error
-		io  error
+	p := &fileParse{paths: paths, archived: archived, display: display, cache: cache, now: time.Now(),
+		results: make([]parseResult, len(paths))}
+	// A worker for every filesPerWorker files, one per processor at most:
+	// a few files take less than waking another thread.
+	workers := min(runtime.GOMAXPROCS(0), (len(paths)+filesPerWorker-1)/filesPerWorker)
+	if workers <= 1 {
+		p.work()
+	} else {
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(p.work)
+		}
+		wg.Wait()
 	}
-	results := make([]result, len(paths))
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for w := 0; w < min(runtime.GOMAXPROCS(0), len(paths)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Specs side by side in slabs: kept for the whole command among
-			// what parsing leaves, one by one they would fragment the heap.
-			var slab []Spec
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(paths) {
-					return
-				}
-				if len(slab) == 0 {
-					slab = make([]Spec, 128)
-				}
-				spot := &slab[0]
-				slab = slab[1:]
-				name := paths[i]
-				if display != nil {
-					name = display(name)
-				}
-				var known Known
-				if cache != nil {
-					if known = cache.Lookup(paths[i], name, spot); known.Hit {
-						known.Spec.Archived = archived[paths[i]]
-						results[i].s, results[i].err = known.Spec, known.Err
-						continue
-					}
-				}
-				src, err := readSpecFile(paths[i])
-				var located *Error
-				if errors.As(err, &located) {
-					// Listed (so that lint and status name it) but unreadable.
-					located.Path = name
-					results[i].s = &Spec{ID: IDFromPath(name), Path: name, Fields: Fields{Type: "code", Status: StatusPending}, broken: true}
-					results[i].err = located
-					continue
-				}
-				if err != nil {
-					results[i].io = err
-					continue
-				}
-				results[i].s, results[i].err = parseInto(spot, name, src)
-				if known.Key != nil {
-					cache.Store(paths[i], known, results[i].s, results[i].err, now)
-				}
-				results[i].s.Archived = archived[paths[i]]
-			}
-		}()
-	}
-	wg.Wait()
-	out := make([]Parsed, len(results))
-	for i, r := range results {
+	out := make([]Parsed, len(p.results))
+	for i, r := range p.results {
 		if r.io != nil {
 			return nil, r.io
 		}
 		out[i] = Parsed{r.s, r.err}
 	}
 	return out, nil
+}
+
+const filesPerWorker = 32
+
+// fileParse is one ParseFiles: its workers take the next path in turn.
+type fileParse struct {
+	paths    []string
+	archived map[string]bool
+	display  func(string) string
+	cache    Cache
+	now      time.Time
+	next     atomic.Int64
+	results  []parseResult
+}
+
+type parseResult struct {
+	s   *Spec
+	err error
+	io  error
+}
+
+func (p *fileParse) work() {
+	// Specs side by side in slabs: kept for the whole command among what
+	// parsing leaves, one by one they would fragment the heap.
+	var slab []Spec
+	for {
+		i := int(p.next.Add(1) - 1)
+		if i >= len(p.paths) {
+			return
+		}
+		if len(slab) == 0 {
+			slab = make([]Spec, min(128, len(p.paths)-i))
+		}
+		spot := &slab[0]
+		slab = slab[1:]
+		p.results[i] = p.one(p.paths[i], spot)
+	}
+}
+
+// one reads and parses the file at path into spot.
+func (p *fileParse) one(path string, spot *Spec) parseResult {
+	name := path
+	if p.display != nil {
+		name = p.display(name)
+	}
+	var known Known
+	if p.cache != nil {
+		if known = p.cache.Lookup(path, name, spot); known.Hit {
+			known.Spec.Archived = p.archived[path]
+			return parseResult{s: known.Spec, err: known.Err}
+		}
+	}
+	src, err := readSpecFile(path)
+	var located *Error
+	if errors.As(err, &located) {
+		// Listed (so that lint and status name it) but unreadable.
+		located.Path = name
+		return parseResult{s: &Spec{ID: IDFromPath(name), Path: name, Fields: Fields{Type: "code", Status: StatusPending}, broken: true},
+			err: located}
+	}
+	if err != nil {
+		return parseResult{io: err}
+	}
+	r := parseResult{}
+	r.s, r.err = parseInto(spot, name, src)
+	if known.Key != nil {
+		p.cache.Store(path, known, r.s, r.err, p.now)
+	}
+	r.s.Archived = p.archived[path]
+	return r
 }
 
 // Assemble builds a Set of parsed files. With like, a set of the same

@@ -149,12 +149,21 @@ func openListCache(w *spec.Workspace) *listCache {
 		return c
 	}
 	c.count, c.listed = h.Count, h.Listed
+	if h.Count < entriesAside {
+		c.old = readCacheEntries(r, h.Count)
+		close(c.ready)
+		return c
+	}
 	go func() {
 		defer close(c.ready)
 		c.old = readCacheEntries(r, h.Count)
 	}()
 	return c
 }
+
+// entriesAside is how many entries a cache has for them to be read aside,
+// while the directory is listed: fewer take less than waking a thread.
+const entriesAside = 64
 
 // readCacheHeader reads the cache file at path and its header, which
 // must be of this version and of the program exe; it returns a decoder at
