@@ -6,7 +6,8 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
+	"strings"
 
 	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/spec"
@@ -66,14 +67,20 @@ func (c *Checker) All(specs []*spec.Spec) (map[string][]Change, error) {
 // record.
 func (c *Checker) key(specs []*spec.Spec) uint64 {
 	h := fnv.New64a()
+	// What is summed is gathered and written in large pieces: two writes
+	// of every string (and a copy of each) were most of the key's cost.
+	buf := make([]byte, 0, 64<<10)
 	put := func(s string) {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+		if len(buf)+len(s) >= cap(buf) {
+			h.Write(buf)
+			buf = buf[:0]
+		}
+		buf = append(append(buf, s...), 0)
 	}
 	put(c.agent)
 	put(c.W.Config.Defaults.Prompt)
-	sorted := append([]*spec.Spec(nil), specs...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].ID < sorted[j].ID })
+	sorted := slices.Clone(specs)
+	slices.SortFunc(sorted, func(a, b *spec.Spec) int { return strings.Compare(a.ID, b.ID) })
 	blobs := func(b builton.Blobs) {
 		put("")
 		for _, f := range b {
@@ -103,5 +110,6 @@ func (c *Checker) key(specs []*spec.Spec) uint64 {
 			blobs(d.Files)
 		}
 	}
+	h.Write(buf)
 	return h.Sum64()
 }
