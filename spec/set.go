@@ -90,27 +90,21 @@ type Parsed struct {
 // nil), in the order of paths; an error is one of reading, not parsing.
 func ParseFiles(paths []string, archived map[string]bool, display func(string) string, cache Cache) ([]Parsed, error) {
 	p := &fileParse{paths: paths, archived: archived, display: display, cache: cache, now: time.Now(),
-		results: make([]parseResult, len(paths))}
-	// A worker for every filesPerWorker files, one per processor at most:
-	// a few files take less than waking another thread.
-	workers := min(runtime.GOMAXPROCS(0), (len(paths)+filesPerWorker-1)/filesPerWorker)
-	if workers <= 1 {
-		p.work()
-	} else {
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Go(p.work)
-		}
-		wg.Wait()
+		out: make([]Parsed, len(paths)), io: make([]error, len(paths))}
+	// This goroutine and one more for every filesPerWorker files, one per
+	// processor at most: a few files take less than waking another thread.
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), (len(paths)+filesPerWorker-1)/filesPerWorker) - 1 {
+		wg.Go(p.work)
 	}
-	out := make([]Parsed, len(p.results))
-	for i, r := range p.results {
-		if r.io != nil {
-			return nil, r.io
+	p.work()
+	wg.Wait()
+	for _, err := range p.io {
+		if err != nil {
+			return nil, err
 		}
-		out[i] = Parsed{r.s, r.err}
 	}
-	return out, nil
+	return p.out, nil
 }
 
 const filesPerWorker = 32
@@ -123,35 +117,25 @@ type fileParse struct {
 	cache    Cache
 	now      time.Time
 	next     atomic.Int64
-	results  []parseResult
-}
-
-type parseResult struct {
-	s   *Spec
-	err error
-	io  error
+	out      []Parsed
+	io       []error
 }
 
 func (p *fileParse) work() {
 	// Specs side by side in slabs: kept for the whole command among what
 	// parsing leaves, one by one they would fragment the heap.
 	var slab []Spec
-	for {
-		i := int(p.next.Add(1) - 1)
-		if i >= len(p.paths) {
-			return
-		}
+	for i := int(p.next.Add(1) - 1); i < len(p.paths); i = int(p.next.Add(1) - 1) {
 		if len(slab) == 0 {
 			slab = make([]Spec, min(128, len(p.paths)-i))
 		}
-		spot := &slab[0]
+		p.out[i], p.io[i] = p.one(p.paths[i], &slab[0])
 		slab = slab[1:]
-		p.results[i] = p.one(p.paths[i], spot)
 	}
 }
 
 // one reads and parses the file at path into spot.
-func (p *fileParse) one(path string, spot *Spec) parseResult {
+func (p *fileParse) one(path string, spot *Spec) (Parsed, error) {
 	name := path
 	if p.display != nil {
 		name = p.display(name)
@@ -160,7 +144,7 @@ func (p *fileParse) one(path string, spot *Spec) parseResult {
 	if p.cache != nil {
 		if known = p.cache.Lookup(path, name, spot); known.Hit {
 			known.Spec.Archived = p.archived[path]
-			return parseResult{s: known.Spec, err: known.Err}
+			return Parsed{known.Spec, known.Err}, nil
 		}
 	}
 	src, err := readSpecFile(path)
@@ -168,19 +152,17 @@ func (p *fileParse) one(path string, spot *Spec) parseResult {
 	if errors.As(err, &located) {
 		// Listed (so that lint and status name it) but unreadable.
 		located.Path = name
-		return parseResult{s: &Spec{ID: IDFromPath(name), Path: name, Fields: Fields{Type: "code", Status: StatusPending}, broken: true},
-			err: located}
+		return Parsed{&Spec{ID: IDFromPath(name), Path: name, Fields: Fields{Type: "code", Status: StatusPending}, broken: true}, located}, nil
 	}
 	if err != nil {
-		return parseResult{io: err}
+		return Parsed{}, err
 	}
-	r := parseResult{}
-	r.s, r.err = parseInto(spot, name, src)
+	s, err := parseInto(spot, name, src)
 	if known.Key != nil {
-		p.cache.Store(path, known, r.s, r.err, p.now)
+		p.cache.Store(path, known, s, err, p.now)
 	}
-	r.s.Archived = p.archived[path]
-	return r
+	s.Archived = p.archived[path]
+	return Parsed{s, err}, nil
 }
 
 // Assemble builds a Set of parsed files. With like, a set of the same
