@@ -29,7 +29,10 @@ import (
 // alone: go-git's top-level package links its network transports (ssh,
 // https), whose initialisation was a fifth of every chant start. Fetching
 // and pushing over them is package gitremote's, in chant-temporal.
-type repository struct{ Storer storage.Storer }
+type repository struct {
+	Storer storage.Storer
+	config string // its config file's path (readConfig)
+}
 
 // openStorage opens the repository whose own git directory is gitDir and
 // whose objects and references are in commonDir (the same outside linked
@@ -43,7 +46,8 @@ func openStorage(gitDir, commonDir string) (*repository, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	cfg, err := readConfig(filepath.Join(commonDir, "config"))
+	configPath := filepath.Join(commonDir, "config")
+	cfg, err := readConfig(configPath)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +59,7 @@ func openStorage(gitDir, commonDir string) (*repository, error) {
 		files = dotgit.NewRepositoryFilesystem(files, osfs.New(commonDir))
 	}
 	s := filesystem.NewStorage(files, cache.NewObjectLRUDefault())
-	return &repository{Storer: newObjectStore(s, commonDir)}, nil
+	return &repository{Storer: newObjectStore(s, commonDir), config: configPath}, nil
 }
 
 // readConfig reads a repository's config file as go-git's storage does
@@ -110,7 +114,7 @@ func (r *repository) TreeObject(h plumbing.Hash) (*object.Tree, error) {
 // the user's (global), else the system's says; "" where none does, or a
 // config cannot be read.
 func (r *repository) identity() (name, email string) {
-	local, err := r.Storer.Config()
+	local, err := readConfig(r.config)
 	if err != nil {
 		return "", ""
 	}

@@ -128,3 +128,26 @@ func (n *recordingNetwork) Push(r *Repo, url string, refspecs []string) error {
 	n.calls = append(n.calls, "push "+url+" ["+strings.Join(refspecs, " ")+"]")
 	return nil
 }
+
+// The identity a repository's config gives is read from its common
+// directory's config, in a linked worktree too.
+func TestIdentityFromTheRepositorysConfig(t *testing.T) {
+	for _, v := range []string{"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL"} {
+		t.Setenv(v, "") // restored after the test
+		os.Unsetenv(v)
+	}
+	dir := testgit.Repo(t, map[string]string{"a": "1\n"})
+	testgit.Git(t, dir, "config", "user.name", "Ada Lovelace")
+	testgit.Git(t, dir, "config", "user.email", "ada@example.org")
+	linked := filepath.Join(t.TempDir(), "linked")
+	testgit.Git(t, dir, "worktree", "add", "-q", "--detach", linked)
+	for _, d := range []string{dir, linked} {
+		r, err := Open(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name, email := r.ConfiguredIdentity(); name != "Ada Lovelace" || email != "ada@example.org" {
+			t.Errorf("%s: identity %q <%s>", d, name, email)
+		}
+	}
+}
