@@ -22,6 +22,7 @@ import (
 
 	"github.com/chant-run/chant/internal/fault"
 	"github.com/chant-run/chant/internal/gitdir"
+	"github.com/chant-run/chant/internal/safefs"
 )
 
 // ErrNotRepository means the directory is not inside a git work tree.
@@ -110,7 +111,7 @@ func (h Head) String() string {
 
 // ReadHead reads HEAD and the commit it is at.
 func (r *Repo) ReadHead() (Head, error) {
-	data, err := os.ReadFile(filepath.Join(r.GitDir, "HEAD"))
+	data, err := safefs.ReadRegular(filepath.Join(r.GitDir, "HEAD"), maxRefFile)
 	if err != nil {
 		return Head{}, fmt.Errorf("read HEAD: %w", err)
 	}

@@ -10,7 +10,12 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/chant-run/chant/internal/safefs"
 )
+
+// maxRefFile bounds a loose ref or HEAD: a hash or a symbolic ref's line.
+const maxRefFile = 4 << 10
 
 // go-git rewrites a ref in place (truncate, then write) and ignores git's
 // lock files, so a killed process can leave an empty ref and a concurrent
@@ -38,7 +43,7 @@ func (r *Repo) refFile(name plumbing.ReferenceName) string {
 // readRef returns the commit a ref holds: its loose file, else its line in
 // packed-refs. ok is false when the ref does not exist.
 func (r *Repo) readRef(name plumbing.ReferenceName) (plumbing.Hash, bool, error) {
-	data, err := os.ReadFile(r.refFile(name))
+	data, err := safefs.ReadRegular(r.refFile(name), maxRefFile)
 	if err == nil {
 		line := strings.TrimSpace(string(data))
 		if !plumbing.IsHash(line) {

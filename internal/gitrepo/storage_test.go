@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/internal/testgit"
 )
 
@@ -149,5 +151,23 @@ func TestIdentityFromTheRepositorysConfig(t *testing.T) {
 		if name, email := r.ConfiguredIdentity(); name != "Ada Lovelace" || email != "ada@example.org" {
 			t.Errorf("%s: identity %q <%s>", d, name, email)
 		}
+	}
+}
+
+// HEAD and the branch it names are read without blocking: a FIFO where a
+// ref should be is an error, not a read that waits for a writer forever.
+func TestReadHeadRefusesAFIFO(t *testing.T) {
+	dir := testgit.Repo(t, map[string]string{"a": "1\n"})
+	r := open(t, dir)
+	h := head(t, r)
+	ref := filepath.Join(dir, ".git", filepath.FromSlash(h.Branch.String()))
+	if err := os.Remove(ref); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(ref, 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	if _, err := r.ReadHead(); !errors.Is(err, safefs.ErrNotRegular) {
+		t.Errorf("ReadHead with a FIFO for its branch: %v", err)
 	}
 }
