@@ -205,7 +205,7 @@ func Spent(s *spec.Spec) bool {
 	a := s.Approval
 	// One without a commit was given before approvals recorded theirs,
 	// so before the phase that recorded what it was built on.
-	return s.BuiltOn != nil && a != nil && a.Status == spec.ApprovalApproved && (a.Commit == "" || a.Commit == s.BuiltOn.Approval)
+	return s.BuiltOn != nil && a != nil && a.Status == spec.ApprovalApproved && (a.Commit == "" || a.Commit == s.BuiltOn.Record().Approval)
 }
 
 // Deadline is when an unanswered gate expires: approval.expires_after

@@ -106,9 +106,9 @@ type Fields struct {
 	Origin []string `yaml:"origin"`
 	// BuiltOn and Outputs are what its last phase was built on and made
 	// (package builton); Accepted, who last said it stands as it is.
-	BuiltOn  *builton.Record `yaml:"built_on"`
-	Outputs  builton.Blobs   `yaml:"outputs"`
-	Accepted *Acceptance     `yaml:"accepted"`
+	BuiltOn  *builton.Built `yaml:"built_on"`
+	Outputs  builton.Blobs  `yaml:"outputs"`
+	Accepted *Acceptance    `yaml:"accepted"`
 }
 
 // fieldIndex maps each key of Fields to its field's index, read once from

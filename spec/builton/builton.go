@@ -1,9 +1,9 @@
 // Package builton is the record of what a spec's phase was built on and
 // made, as a spec's frontmatter holds it (built_on, outputs): files by
 // path with git's blob hashes. Package provenance makes and compares them.
-// The record is read for every completed spec by every command, so it is
-// kept as sorted lists rather than maps, and the listing cache keeps it as
-// one string.
+// The record is restored for every completed spec by every command, so a
+// spec keeps it as its encoding (Built), decoded when first read, and
+// decoded it is sorted lists rather than maps.
 package builton
 
 import (
@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync/atomic"
 	"unsafe"
 
 	"gopkg.in/yaml.v3"
@@ -140,6 +141,70 @@ func (r Record) GobEncode() ([]byte, error) {
 
 var errCorrupt = errors.New("builton: a corrupt record")
 
+// Built is a Record as a spec keeps it: its encoding (GobEncode's), decoded
+// when first read. A listing restores the record of every completed spec
+// from its cache, and most commands read none of them (status's verdicts
+// are keyed by the encodings): decoding each there was a tenth of a status
+// of 10,000 completed specs.
+type Built struct {
+	enc string
+	rec atomic.Pointer[Record]
+}
+
+// Keep is r as a spec keeps it; r is not changed after.
+func Keep(r *Record) *Built {
+	enc, _ := r.GobEncode()
+	b := &Built{enc: string(enc)}
+	b.rec.Store(r)
+	return b
+}
+
+// Record is the record, decoded on the first call (never nil). Callers
+// do not change it.
+func (b *Built) Record() *Record {
+	if r := b.rec.Load(); r != nil {
+		return r
+	}
+	r := new(Record)
+	r.DecodeString(b.enc) // checked when b was read: it cannot fail
+	b.rec.CompareAndSwap(nil, r)
+	return b.rec.Load()
+}
+
+// Encoding is the record's encoding: two records are equal if and only if
+// their encodings are.
+func (b *Built) Encoding() string { return b.enc }
+
+// GobEncode writes the record's encoding.
+func (b *Built) GobEncode() ([]byte, error) { return []byte(b.enc), nil }
+
+// GobDecode reads what GobEncode wrote.
+func (b *Built) GobDecode(data []byte) error { return b.DecodeString(string(data)) }
+
+// DecodeString keeps s, a record's encoding, once checked: a corrupt one
+// fails where a cache is read, not where the record is.
+func (b *Built) DecodeString(s string) error {
+	d := decoder{data: unsafe.Slice(unsafe.StringData(s), len(s)), all: s}
+	if err := d.record(nil); err != nil {
+		return err
+	}
+	b.enc = s
+	b.rec.Store(nil)
+	return nil
+}
+
+// UnmarshalYAML reads a record from a spec's frontmatter.
+func (b *Built) UnmarshalYAML(n *yaml.Node) error {
+	var r Record
+	if err := n.Decode(&r); err != nil {
+		return err
+	}
+	enc, _ := r.GobEncode()
+	b.enc = string(enc)
+	b.rec.Store(&r)
+	return nil
+}
+
 // GobDecode reads what GobEncode wrote, into one string and one slice of
 // files that every list of the record shares.
 func (r *Record) GobDecode(data []byte) error { return r.DecodeString(string(data)) }
@@ -149,20 +214,13 @@ func (r *Record) GobDecode(data []byte) error { return r.DecodeString(string(dat
 // records so, with no copy of each.
 func (r *Record) DecodeString(s string) error {
 	data := unsafe.Slice(unsafe.StringData(s), len(s)) // read, never written
-	d := decoder{data: data, all: s}
+	// A path and a hash take some 32 bytes; append grows the shared slice
+	// if that is short, each list keeping its own.
+	d := decoder{data: data, all: s, files: make(Blobs, 0, len(data)/32+1)}
 	*r = Record{}
-	r.Spec, r.Prompt, r.Agent, r.Approval = d.str(), d.str(), d.str(), d.str()
-	d.files = make(Blobs, 0, d.count())
-	r.Context, r.InformedBy, r.Tracks, r.Origin = d.blobs(), d.blobs(), d.blobs(), d.blobs()
-	if n := d.num(); n > 0 && !d.bad {
-		r.Deps = make(Deps, 0, min(n, len(data)))
-		for i := 0; i < n && !d.bad; i++ {
-			r.Deps = append(r.Deps, Dep{d.str(), d.blobs()})
-		}
-	}
-	if d.bad || d.off != len(data) {
+	if err := d.record(r); err != nil {
 		*r = Record{}
-		return fmt.Errorf("%w (%d bytes)", errCorrupt, len(data))
+		return err
 	}
 	return nil
 }
@@ -173,7 +231,31 @@ type decoder struct {
 	all   string
 	off   int
 	bad   bool
-	files Blobs // every file of the record, each list a slice of it
+	files Blobs // every file of the record, each list a slice of it (nil: only check)
+}
+
+// record reads a whole record into r, or only checks it when r is nil.
+func (d *decoder) record(r *Record) error {
+	if r == nil {
+		r = new(Record) // its strings are slices, its lists nil: nothing to copy
+	}
+	r.Spec, r.Prompt, r.Agent, r.Approval = d.str(), d.str(), d.str(), d.str()
+	r.Context, r.InformedBy, r.Tracks, r.Origin = d.blobs(), d.blobs(), d.blobs(), d.blobs()
+	if n := d.num(); n > 0 && !d.bad {
+		if d.files != nil {
+			r.Deps = make(Deps, 0, min(n, len(d.data)))
+		}
+		for i := 0; i < n && !d.bad; i++ {
+			dep := Dep{d.str(), d.blobs()}
+			if d.files != nil {
+				r.Deps = append(r.Deps, dep)
+			}
+		}
+	}
+	if d.bad || d.off != len(d.data) {
+		return fmt.Errorf("%w (%d bytes)", errCorrupt, len(d.data))
+	}
+	return nil
 }
 
 func (d *decoder) num() int {
@@ -201,17 +283,19 @@ func (d *decoder) blobs() Blobs {
 	if n == 0 || d.bad {
 		return nil
 	}
+	if d.files == nil {
+		for i := 0; i < n && !d.bad; i++ {
+			d.str()
+			d.str()
+		}
+		return nil
+	}
 	start := len(d.files)
 	for i := 0; i < n && !d.bad; i++ {
 		d.files = append(d.files, Blob{d.str(), d.str()})
 	}
 	return d.files[start:len(d.files):len(d.files)]
 }
-
-// count guesses how many files the encoding holds (a path and a hash take
-// some 32 bytes), to size the shared slice; append grows it if short,
-// each list keeping its own.
-func (d *decoder) count() int { return len(d.data)/32 + 1 }
 
 // GobEncode writes files as a Record does.
 func (b Blobs) GobEncode() ([]byte, error) { return Record{Context: b}.GobEncode() }

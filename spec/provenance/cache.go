@@ -2,16 +2,17 @@ package provenance
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/gob"
 	"hash/fnv"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/chant-run/chant/internal/safefs"
 	"github.com/chant-run/chant/spec"
-	"github.com/chant-run/chant/spec/builton"
 )
 
 // The verdicts cache: what All found against one commit, kept in chant's
@@ -36,7 +37,7 @@ type verdicts struct {
 func (c *Checker) All(specs []*spec.Spec) (map[string][]Change, error) {
 	key := c.key(specs)
 	path := filepath.Join(c.Repo.StateDir(), "cache", "verdicts")
-	if data, err := os.ReadFile(path); err == nil {
+	if data, err := safefs.ReadOwn(path, 0); err == nil {
 		var v verdicts
 		if gob.NewDecoder(bytes.NewReader(data)).Decode(&v) == nil && v.Version == verdictsVersion && v.Head == c.Head.String() && v.Key == key {
 			return v.Changes, nil
@@ -63,52 +64,37 @@ func (c *Checker) All(specs []*spec.Spec) (map[string][]Change, error) {
 }
 
 // key sums what the verdicts of specs depend on besides the commit: the
-// agent, the default prompt, and each spec's ID, prompt, own hash and
-// record.
+// agent, the default prompt, and each spec's ID, prompt, own hash, input
+// lists and record (its encoding, decoded by no status that hits).
 func (c *Checker) key(specs []*spec.Spec) uint64 {
 	h := fnv.New64a()
 	// What is summed is gathered and written in large pieces: two writes
 	// of every string (and a copy of each) were most of the key's cost.
+	// Each string is preceded by its length, so no two lists of strings
+	// sum the same bytes.
 	buf := make([]byte, 0, 64<<10)
 	put := func(s string) {
-		if len(buf)+len(s) >= cap(buf) {
+		if len(buf)+binary.MaxVarintLen64+len(s) >= cap(buf) {
 			h.Write(buf)
 			buf = buf[:0]
 		}
-		buf = append(append(buf, s...), 0)
+		buf = append(binary.AppendUvarint(buf, uint64(len(s))), s...)
 	}
 	put(c.agent)
 	put(c.W.Config.Defaults.Prompt)
 	sorted := slices.Clone(specs)
 	slices.SortFunc(sorted, func(a, b *spec.Spec) int { return strings.Compare(a.ID, b.ID) })
-	blobs := func(b builton.Blobs) {
-		put("")
-		for _, f := range b {
-			put(f.Path)
-			put(f.Hash)
-		}
-	}
 	for _, s := range sorted {
-		b := s.BuiltOn
 		put(s.ID)
 		put(s.Prompt)
 		put(s.OwnHash())
-		put(b.Spec)
-		put(b.Prompt)
-		put(b.Agent)
 		for _, p := range [][]string{s.Context, s.InformedBy, s.Tracks, s.Origin} {
-			put("")
+			put(strconv.Itoa(len(p)))
 			for _, x := range p {
 				put(x)
 			}
 		}
-		for _, f := range []builton.Blobs{b.Context, b.InformedBy, b.Tracks, b.Origin} {
-			blobs(f)
-		}
-		for _, d := range b.Deps {
-			put(d.ID)
-			blobs(d.Files)
-		}
+		put(s.BuiltOn.Encoding())
 	}
 	h.Write(buf)
 	return h.Sum64()

@@ -68,7 +68,7 @@ func Current(w *spec.Workspace, set *spec.Set, s *spec.Spec, t *Tree) (*builton.
 	}
 	b := &builton.Record{Spec: s.OwnHash(), Prompt: prompt, Agent: AgentHash(w.Config)}
 	if s.BuiltOn != nil {
-		b.Approval = s.BuiltOn.Approval
+		b.Approval = s.BuiltOn.Record().Approval
 	}
 	for _, kv := range fileFields(s) {
 		m := map[string]string{}

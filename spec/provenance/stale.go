@@ -94,10 +94,10 @@ func (c *Checker) Tree() (*Tree, error) {
 // now, in the order of BuiltOn's fields; nil for a spec that records
 // nothing (completed before chant recorded it, or by another tool).
 func (c *Checker) Changes(s *spec.Spec) ([]Change, error) {
-	b := s.BuiltOn
-	if b == nil {
+	if s.BuiltOn == nil {
 		return nil, nil
 	}
+	b := s.BuiltOn.Record()
 	tree, err := c.Tree()
 	if err != nil {
 		return nil, err

@@ -58,7 +58,7 @@ func makeCodec(t reflect.Type) *codec {
 	codecs[t] = c
 	scalar, isScalar := scalars[t.Kind()]
 	switch {
-	case t.Implements(gobEncoder) && reflect.PointerTo(t).Implements(gobDecoder):
+	case reflect.PointerTo(t).Implements(gobEncoder) && reflect.PointerTo(t).Implements(gobDecoder):
 		*c = gobCodec(t)
 	case isScalar:
 		*c = scalar
@@ -111,8 +111,8 @@ type stringDecoder interface{ DecodeString(string) error }
 func gobCodec(t reflect.Type) codec {
 	return codec{
 		func(w *encoder, p unsafe.Pointer) {
-			v := reflect.NewAt(t, p).Elem()
-			if v.IsZero() {
+			v := reflect.NewAt(t, p)
+			if v.Elem().IsZero() {
 				w.str("") // and the zero value decodes without a call
 				return
 			}
