@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -101,7 +102,8 @@ func ReadFile(path string) (*Index, error) {
 	return ix, nil
 }
 
-// Decode parses an index file's bytes.
+// Decode parses an index file's bytes. The index keeps data (its paths are
+// slices of it): the caller does not change data after.
 func Decode(data []byte) (*Index, error) {
 	if len(data) < 12+20 || string(data[:4]) != "DIRC" {
 		return nil, fmt.Errorf("%w: no DIRC header", ErrCorrupt)
@@ -125,9 +127,12 @@ func Decode(data []byte) (*Index, error) {
 	ix.Entries = make([]Entry, n, int(n)+int(n)/256+16)
 	off := 12
 	prev := ""
+	// The paths are slices of data (an allocation each was most of
+	// reading a large index).
+	d := entryDecoder{body: body, all: unsafe.String(unsafe.SliceData(body), len(body))}
 	for i := range ix.Entries {
 		var err error
-		if off, err = ix.decodeEntry(&ix.Entries[i], i, body, off, prev); err != nil {
+		if off, err = ix.decodeEntry(&ix.Entries[i], i, d, off, prev); err != nil {
 			return nil, err
 		}
 		prev = ix.Entries[i].Path
@@ -141,7 +146,8 @@ func Decode(data []byte) (*Index, error) {
 // decodeEntry decodes entry i, at off in body, into e (prev is the path
 // of the entry before: version 4 strips a prefix of it), and returns the
 // offset after it.
-func (ix *Index) decodeEntry(e *Entry, i int, body []byte, off int, prev string) (int, error) {
+func (ix *Index) decodeEntry(e *Entry, i int, d entryDecoder, off int, prev string) (int, error) {
+	body := d.body
 	start := off
 	if off+62 > len(body) {
 		return 0, fmt.Errorf("%w: entry %d is cut short", ErrCorrupt, i)
@@ -178,7 +184,7 @@ func (ix *Index) decodeEntry(e *Entry, i int, body []byte, off int, prev string)
 		if end < 0 {
 			return 0, fmt.Errorf("%w: entry %d has an unterminated path", ErrCorrupt, i)
 		}
-		e.Path = string(body[off : off+end])
+		e.Path = d.all[off : off+end]
 		off = start + entrySize(off-start+end)
 		if off > len(body) {
 			return 0, fmt.Errorf("%w: entry %d is cut short", ErrCorrupt, i)
@@ -188,6 +194,12 @@ func (ix *Index) decodeEntry(e *Entry, i int, body []byte, off int, prev string)
 		return 0, fmt.Errorf("%w: a sparse index (directory entry %s)", ErrUnsupported, e.Path)
 	}
 	return off, nil
+}
+
+// entryDecoder is an index's body, as bytes and as one string.
+type entryDecoder struct {
+	body []byte
+	all  string
 }
 
 // decodeExtensions reads the extensions from off in body: the cache tree

@@ -3,6 +3,7 @@ package gitindex
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -238,4 +239,29 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("%d entries became %d", len(ix.Entries), len(again.Entries))
 		}
 	})
+}
+
+// synthetic is an index of n files in one directory, as a workspace of n
+// specs has, encoded.
+func synthetic(n int) []byte {
+	ix := New()
+	for i := range n {
+		ix.Entries = append(ix.Entries, Entry{Path: fmt.Sprintf(".chant/specs/s%06d.md", i), Mode: ModeFile, Hash: plumbing.Hash{byte(i)}, Stat: Stat{Size: 200}})
+	}
+	return ix.Encode()
+}
+
+// For profiling a phase's reading and writing of a large index (scripts/bench
+// measures whole runs).
+func BenchmarkDecodeEncode(b *testing.B) {
+	data := synthetic(10_000)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		ix, err := Decode(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ix.Encode()
+	}
 }
