@@ -14,6 +14,7 @@ import (
 
 	"github.com/chant-run/chant/internal/clihelp"
 	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/heapgoal"
 	"github.com/chant-run/chant/internal/sandbox"
 	"github.com/chant-run/chant/internal/stopsignal"
 	"github.com/chant-run/chant/internal/temporalhelper"
@@ -33,6 +34,7 @@ func processMain() int {
 		return sandbox.HelperMain(os.Args[2:], os.Stderr)
 	}
 	tuneMemory = true
+	heapgoal.Start()
 	gitrepo.Network = temporalhelper.Network{}
 	return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 }
