@@ -145,7 +145,7 @@ func OpenIn(base string, repo *gitrepo.Repo, slot string) (*Tree, error) {
 	t.base = plumbing.NewHash(st.Base)
 	t.Watched = st.Watched
 	raw, err := os.ReadFile(filepath.Join(t.admin, "index"))
-	if sum := sha1.Sum(raw); err == nil && hex.EncodeToString(sum[:]) == st.IndexSum {
+	if err == nil && wroteIndex(raw, st.IndexSum) {
 		if ix, err := gitindex.Decode(raw); err == nil {
 			t.index, t.racy, t.indexSum = ix, st.Racy, st.IndexSum
 			t.known, t.savedKnown = st.Known, st.Known
@@ -714,9 +714,23 @@ func (t *Tree) save() error {
 	// Stat data recorded from now on is compared against this time:
 	// a file changed in the same clock tick as its recording is hashed.
 	t.racy = gitindex.FromUnix(&st).MTime
-	sum := sha1.Sum(data)
-	t.indexSum = hex.EncodeToString(sum[:])
+	t.indexSum = hex.EncodeToString(data[len(data)-sha1.Size:]) // the index's own checksum
 	return t.saveState()
+}
+
+// wroteIndex reports whether raw is the index file whose sum chant
+// recorded: its own checksum, which Decode checks against its content
+// (one pass over it rather than two); or, as chant recorded it before,
+// the file's SHA-1.
+func wroteIndex(raw []byte, sum string) bool {
+	if len(raw) < sha1.Size || sum == "" {
+		return false
+	}
+	if hex.EncodeToString(raw[len(raw)-sha1.Size:]) == sum {
+		return true
+	}
+	whole := sha1.Sum(raw)
+	return hex.EncodeToString(whole[:]) == sum
 }
 
 // saveState writes chant's record of the tree.

@@ -1,6 +1,9 @@
 package isolation
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -554,5 +557,49 @@ func TestSyncToTheKnownCommitWritesNothing(t *testing.T) {
 	}
 	if st := testgit.Git(t, tree.Dir, "ls-files", "-v", ".chant/specs"); strings.HasPrefix(st, "S ") {
 		t.Errorf("the spec files are still flagged skip-worktree:\n%s", st)
+	}
+}
+
+// The next process takes the tree's index as chant left it, known by the
+// index's own checksum (or, as chant recorded it before, by the file's
+// SHA-1), and not once the agent's git has written it.
+func TestTheIndexIsTakenOnlyAsChantWroteIt(t *testing.T) {
+	repo, tree, _ := setup(t, files)
+	taken := func() bool {
+		t.Helper()
+		again, err := Open(repo, "phase")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return again.indexSum != ""
+	}
+	if !taken() {
+		t.Fatal("the index chant wrote is not taken")
+	}
+	raw, err := os.ReadFile(filepath.Join(tree.Admin(), "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, err := os.ReadFile(tree.statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(state, &st); err != nil {
+		t.Fatal(err)
+	}
+	whole := sha1.Sum(raw)
+	st["index_sum"] = hex.EncodeToString(whole[:])
+	state, _ = json.Marshal(st)
+	if err := os.WriteFile(tree.statePath, state, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !taken() {
+		t.Fatal("an index recorded by its file's SHA-1 is not taken")
+	}
+	write(t, tree.Dir, "src/a.go", "package a // agent\n")
+	testgit.Git(t, tree.Dir, "add", "src/a.go")
+	if taken() {
+		t.Fatal("the index the agent's git wrote is taken")
 	}
 }
