@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/internal/clihelp"
+	"github.com/chant-run/chant/internal/heapgoal"
 	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec/store"
 )
@@ -38,7 +39,7 @@ Members hang off their driver with a dotted arrow.`,
 }
 
 func runDag(opts *dagOptions) error {
-	listingMemory()
+	heapgoal.Listing()
 	if opts.json {
 		opts.format = "json"
 	}

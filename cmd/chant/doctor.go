@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/internal/gitrepo"
+	"github.com/chant-run/chant/internal/heapgoal"
 	"github.com/chant-run/chant/internal/isolation"
 	"github.com/chant-run/chant/internal/table"
 	"github.com/chant-run/chant/internal/temporalhelper"
@@ -41,7 +42,7 @@ func newDoctorCmd(g *globals) *cobra.Command {
 }
 
 func runDoctor(ctx context.Context, g *globals, asJSON, ask bool) error {
-	listingMemory()
+	heapgoal.Listing()
 	w, err := g.target()
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/chant-run/chant/internal/clihelp"
 	"github.com/chant-run/chant/internal/fault"
+	"github.com/chant-run/chant/internal/heapgoal"
 	"github.com/chant-run/chant/internal/words"
 	"github.com/chant-run/chant/runner/plan"
 	"github.com/chant-run/chant/spec"
@@ -50,7 +51,7 @@ when there are no errors (with --strict, no warnings either), 1 otherwise.`,
 }
 
 func runLint(opts *lintOptions) error {
-	listingMemory()
+	heapgoal.Listing()
 	w, err := opts.workspace()
 	if err != nil {
 		return err

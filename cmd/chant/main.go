@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 
 	"github.com/chant-run/chant/internal/clihelp"
 	"github.com/chant-run/chant/internal/gitrepo"
@@ -33,27 +32,9 @@ func processMain() int {
 		// command of chant's runs there.
 		return sandbox.HelperMain(os.Args[2:], os.Stderr)
 	}
-	tuneMemory = true
 	heapgoal.Start()
 	gitrepo.Network = temporalhelper.Network{}
 	return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-}
-
-// tuneMemory: the process is chant's own (not a test's), whose memory
-// settings the commands may choose.
-var tuneMemory bool
-
-// listingMemory bounds the memory of the commands that hold every spec at
-// once (status, dag, lint, show): a soft limit, under which Go's collector
-// works harder, unless the user set GOMEMLIMIT. Measured on 2 cores
-// (BenchmarkStatus100kMemory): status over 100,000 specs peaks at 271 MB
-// with it, 310-344 MB with Go's defaults alone, in the same time; over
-// 10,000 specs it never comes into play. (Turning the collector off, as
-// chant once did, made status no faster and 100,000 specs take 573 MB.)
-func listingMemory() {
-	if tuneMemory && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(256 << 20)
-	}
 }
 
 // run executes one chant command line and returns its exit status.

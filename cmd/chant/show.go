@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chant-run/chant/internal/clihelp"
+	"github.com/chant-run/chant/internal/heapgoal"
 	"github.com/chant-run/chant/internal/table"
 	"github.com/chant-run/chant/runner/agent"
 	"github.com/chant-run/chant/runner/plan"
@@ -74,7 +75,7 @@ func (opts *showOptions) showAsJSON(st *plan.State) error {
 }
 
 func runShow(opts *showOptions) error {
-	listingMemory()
+	heapgoal.Listing()
 	target, set, s, err := opts.listed(opts.id)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chant-run/chant/internal/clihelp"
+	"github.com/chant-run/chant/internal/heapgoal"
 	"github.com/chant-run/chant/internal/term"
 	"github.com/spf13/cobra"
 
@@ -67,7 +68,7 @@ func newDriftCmd(g *globals) *cobra.Command {
 }
 
 func runStatus(opts *statusOptions) error {
-	listingMemory()
+	heapgoal.Listing()
 	if err := opts.validate(); err != nil {
 		return err
 	}

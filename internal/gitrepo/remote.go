@@ -272,7 +272,8 @@ func copyObjects(from, to *Repo, tip plumbing.Hash) error {
 			return false
 		}
 		if o, ok := to.repo.Storer.(*objectStore); ok {
-			return o.Storage.HasEncodedObject(h) == nil
+			_, _, err := o.inPack(h)
+			return err == nil
 		}
 		return to.HasObject(h)
 	}
