@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/gob"
+	"fmt"
 	"hash/fnv"
 	"os"
 	"path/filepath"
@@ -21,26 +22,29 @@ import (
 // agent, the default prompt) and every spec's own hash and record are
 // summed into its key, so that any change to them is a miss.
 
-// verdictsVersion changes whenever what Changes finds, or how, changes.
-const verdictsVersion = 1
+// verdictsVersion changes whenever what Changes finds, or how, or the
+// file's form changes.
+const verdictsVersion = 2
 
-type verdicts struct {
-	Version int
-	Head    string
-	Key     uint64
-	Changes map[string][]Change // the specs with changes
+// The file is a line that says what the verdicts are of (the version, the
+// commit, the key), then the specs with changes (gob), if any: a hit on a
+// repository where nothing is stale decodes nothing.
+func verdictsHeader(head string, key uint64) string {
+	return fmt.Sprintf("chant verdicts %d %s %016x\n", verdictsVersion, head, key)
 }
 
 // All lists what changed for each of specs (completed, with a record),
 // by ID (those with changes only), from the cache when it holds them for
 // this commit and these specs, else by Changes, and then keeps them.
 func (c *Checker) All(specs []*spec.Spec) (map[string][]Change, error) {
-	key := c.key(specs)
+	header := verdictsHeader(c.Head.String(), c.key(specs))
 	path := filepath.Join(c.Repo.StateDir(), "cache", "verdicts")
 	if data, err := safefs.ReadOwn(path, 0); err == nil {
-		var v verdicts
-		if gob.NewDecoder(bytes.NewReader(data)).Decode(&v) == nil && v.Version == verdictsVersion && v.Head == c.Head.String() && v.Key == key {
-			return v.Changes, nil
+		if rest, ok := bytes.CutPrefix(data, []byte(header)); ok {
+			out := map[string][]Change{}
+			if len(rest) == 0 || gob.NewDecoder(bytes.NewReader(rest)).Decode(&out) == nil {
+				return out, nil
+			}
 		}
 	}
 	out := map[string][]Change{}
@@ -53,8 +57,8 @@ func (c *Checker) All(specs []*spec.Spec) (map[string][]Change, error) {
 			out[s.ID] = changes
 		}
 	}
-	var buf bytes.Buffer
-	if gob.NewEncoder(&buf).Encode(verdicts{verdictsVersion, c.Head.String(), key, out}) == nil {
+	buf := bytes.NewBufferString(header)
+	if len(out) == 0 || gob.NewEncoder(buf).Encode(out) == nil {
 		// Best effort: a read-only repository is read as if there were none.
 		if os.MkdirAll(filepath.Dir(path), 0o777) == nil {
 			safefs.WriteFileAtomic(path, buf.Bytes())

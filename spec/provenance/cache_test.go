@@ -1,10 +1,15 @@
 package provenance
 
 import (
+	"bytes"
+	"encoding/gob"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/chant-run/chant/internal/testgit"
 	"github.com/chant-run/chant/spec"
 	"github.com/chant-run/chant/spec/builton"
 )
@@ -84,5 +89,49 @@ func TestVerdictsKeySeesEveryInput(t *testing.T) {
 	c.agent += "x"
 	if key(nil) == base {
 		t.Error("the agent's change is not seen")
+	}
+}
+
+// What All found is what the next All gives, from the cache: a line
+// naming the commit and key, then the changes (none on a repository where
+// nothing is stale); another commit is a miss.
+func TestVerdictsCacheGivesWhatAllFound(t *testing.T) {
+	_, dir := fixture(t)
+	all := func() map[string][]Change {
+		t.Helper()
+		o := open(t, dir)
+		head, _ := o.repo.ReadHead()
+		got, err := NewChecker(o.w, o.repo, head.Commit).All([]*spec.Spec{o.set.Get("down")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	path := filepath.Join(dir, ".git", "chant", "cache", "verdicts")
+	if got := all(); len(got) != 0 {
+		t.Fatalf("changes on a fresh fixture: %v", got)
+	}
+	if data, _ := os.ReadFile(path); !bytes.HasPrefix(data, []byte("chant verdicts ")) || bytes.Count(data, []byte("\n")) != 1 || !bytes.HasSuffix(data, []byte("\n")) {
+		t.Fatalf("the cache of no changes: %q", data)
+	}
+	write(t, dir, "ctx.md", "other\n")
+	testgit.Git(t, dir, "commit", "-qam", "ctx")
+	found := all()
+	if len(found["down"]) != 1 {
+		t.Fatalf("changes after ctx.md changed: %v", found)
+	}
+	// Read from the cache: a change kept there is what the next All gives.
+	data, _ := os.ReadFile(path)
+	header, _, _ := bytes.Cut(data, []byte("\n"))
+	var buf bytes.Buffer
+	buf.Write(append(header, '\n'))
+	gob.NewEncoder(&buf).Encode(map[string][]Change{"down": {{Input: "kept", Path: "p"}}})
+	os.WriteFile(path, buf.Bytes(), 0o644)
+	if got := all(); len(got["down"]) != 1 || got["down"][0].Input != "kept" {
+		t.Fatalf("not from the cache: %v", got)
+	}
+	testgit.Git(t, dir, "commit", "-q", "--allow-empty", "-m", "next")
+	if got := all(); len(got["down"]) != 1 || got["down"][0].Input != "context" {
+		t.Fatalf("on another commit: %v", got)
 	}
 }
