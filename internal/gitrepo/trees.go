@@ -83,8 +83,12 @@ func (r *Repo) treeIn(h plumbing.Hash, dir string) ([]object.TreeEntry, error) {
 	if ix == nil {
 		return r.tree(h)
 	}
-	var entries []object.TreeEntry
-	for i := ix.Search(dir); i < len(ix.Entries) && strings.HasPrefix(ix.Entries[i].Path, dir); i++ {
+	// The entries under dir end before dir's name followed by '0', the
+	// byte after '/': the slice is made once at its size (10,000 entries
+	// appended one by one were copied over and over).
+	start, end := ix.Search(dir), ix.Search(dir[:len(dir)-1]+"0")
+	entries := make([]object.TreeEntry, 0, max(end-start, 0))
+	for i := start; i < end; i++ {
 		e := &ix.Entries[i]
 		name := e.Path[len(dir):]
 		if strings.Contains(name, "/") || e.Stage() != 0 || e.ExtFlags&gitindex.IntentToAdd != 0 {
