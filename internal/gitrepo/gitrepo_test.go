@@ -434,3 +434,42 @@ func TestEditTreeTakesADirectoryFromTheIndex(t *testing.T) {
 		t.Errorf("EditTree with a staged change took the index's entries: %s", got)
 	}
 }
+
+// Recover removes the temporary object files killed writers left, once
+// an hour (it lists every directory of the object store), and never one
+// that a live writer may still be writing.
+func TestRecoverSweepsTempObjectsHourly(t *testing.T) {
+	dir := testgit.Repo(t, map[string]string{"a": "a\n"})
+	objects := filepath.Join(dir, ".git", "objects")
+	temp := func(name string, age time.Duration) string {
+		t.Helper()
+		p := filepath.Join(objects, "ab", name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		when := time.Now().Add(-age)
+		os.Chtimes(p, when, when)
+		return p
+	}
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	old, live := temp("tmp_obj_old", 2*time.Minute), temp("tmp_obj_live", 0)
+	if _, err := open(t, dir).Recover(); err != nil {
+		t.Fatal(err)
+	}
+	if exists(old) || !exists(live) {
+		t.Fatalf("after the first sweep: the old one there %v, the live one %v", exists(old), exists(live))
+	}
+	again := temp("tmp_obj_again", 2*time.Minute)
+	open(t, dir).Recover()
+	if !exists(again) {
+		t.Fatal("swept again within the hour")
+	}
+	stamp := filepath.Join(dir, ".git", "chant", "swept")
+	hourAgo := time.Now().Add(-sweepEvery - time.Minute)
+	os.Chtimes(stamp, hourAgo, hourAgo)
+	open(t, dir).Recover()
+	if exists(again) {
+		t.Fatal("not swept an hour later")
+	}
+}

@@ -431,7 +431,7 @@ func (r *Repo) Recover() ([]string, error) {
 	}
 	j, err := r.readJournal()
 	if err != nil || j == nil {
-		if r.swept.CompareAndSwap(false, true) {
+		if r.swept.CompareAndSwap(false, true) && r.sweepDue() {
 			r.removeTempObjects()
 		}
 		return fixed, err
@@ -545,6 +545,27 @@ func (r *Repo) ensureStateDir() error {
 		return fmt.Errorf("%s is not a directory", dir)
 	}
 	return nil
+}
+
+// sweepEvery is how often a command looks for the temporary object files
+// killed writers left (after a killed landing, always): the look lists
+// every directory of the object store, up to 256, twice a phase, and what
+// it finds is garbage that harms nothing (git leaves its own to git gc).
+const sweepEvery = time.Hour
+
+// sweepDue reports whether the last look was sweepEvery ago or more (its
+// time is a file's in chant's state directory), and if so notes this one.
+func (r *Repo) sweepDue() bool {
+	stamp := r.statePath("swept")
+	if fi, err := os.Stat(stamp); err == nil {
+		if age := time.Since(fi.ModTime()); age >= 0 && age < sweepEvery {
+			return false
+		}
+	}
+	if r.ensureStateDir() == nil {
+		os.WriteFile(stamp, nil, 0o666)
+	}
+	return true
 }
 
 // removeTempObjects removes the temporary files go-git leaves in the
