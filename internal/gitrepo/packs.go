@@ -49,11 +49,12 @@ type objectStore struct {
 
 	listing sync.Mutex              // one listing of the packs at a time
 	packs   atomic.Pointer[[]*pack] // nil: not listed yet
+	bases   cache.Object            // objects deltas were applied to, for every pack's readers
 }
 
 func newObjectStore(s *filesystem.Storage, commonDir string) *objectStore {
 	objects := filepath.Join(commonDir, "objects")
-	o := &objectStore{Storage: s, packDir: filepath.Join(objects, "pack"), objectsDir: objects}
+	o := &objectStore{Storage: s, packDir: filepath.Join(objects, "pack"), objectsDir: objects, bases: cache.NewObjectLRUDefault()}
 	o.listed = o.packsChanged()
 	return o
 }
@@ -209,7 +210,7 @@ func (o *objectStore) listPacks() error {
 		if files == nil {
 			files = osfs.New(o.packDir)
 		}
-		packs = append(packs, &pack{name: name, idx: x, files: files, cache: cache.NewObjectLRUDefault()})
+		packs = append(packs, &pack{name: name, idx: x, files: files, cache: o.bases})
 	}
 	o.packs.Store(&packs)
 	for _, p := range old {
@@ -225,7 +226,7 @@ type pack struct {
 	name  string // its file's, in the pack directory
 	idx   *packidx.Index
 	files billy.Filesystem // the pack directory
-	cache cache.Object     // the objects deltas were applied to, for its readers
+	cache cache.Object     // the objects deltas were applied to (the store's, shared)
 
 	mu   sync.Mutex
 	idle []*packfile.Packfile
@@ -233,7 +234,7 @@ type pack struct {
 }
 
 // maxIdle bounds the readers a pack keeps open.
-const maxIdle = 4
+const maxIdle = 2
 
 // read calls f with a reader of the pack.
 func (p *pack) read(f func(*packfile.Packfile) (plumbing.EncodedObject, error)) (plumbing.EncodedObject, error) {
