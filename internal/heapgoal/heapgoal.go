@@ -2,9 +2,9 @@
 // process (not a test's): it spares a short command the collections of a
 // small heap, and bounds the memory of one that holds every spec.
 //
-// Start spares a short command the collections of a small heap. With Go's default (GOGC=100) the first collection comes at 4 MB,
-// and a command that builds 10 MB of listing and index on the way to its
-// answer collects four times, for nothing: it exits soon after. Start
+// With Go's default (GOGC=100) the first collection comes at 4 MB, and a
+// command that builds 10 MB of listing and index on the way to its answer
+// collects four times, for nothing: it exits soon after. Start
 // lets the heap grow to five times what is live (400) while that is
 // small, and puts Go's default back for good once a collection finds more
 // than Large live, so that a command holding a large listing peaks where
@@ -25,9 +25,8 @@ const (
 	Large = 16 << 20
 )
 
-// Start raises GOGC until a collection finds more than Large live. A GOGC
-// set by the user is left as it is, and so is the process after a call
-// of debug.SetGCPercent of its own, once Start has put the default back.
+// Start raises GOGC until a collection finds more than Large live; a GOGC
+// set by the user is left as it is.
 func Start() {
 	own = true
 	if os.Getenv("GOGC") != "" {
