@@ -257,21 +257,15 @@ func copyObjects(from, to *Repo, tip plumbing.Hash) error {
 			stack = append(stack, copyItem{h: h, t: t})
 		}
 	}
-	// to's lookups look for the loose object's file, then in the packs
-	// when there are any, and skip objectStore's listing of packs again on
-	// a miss: here a miss is the rule, and an object missed that is in a
-	// new pack is only written twice. (go-git's lookup opens the loose
-	// object through its chroot, a check of each directory on the way.)
-	packs, _ := os.ReadDir(filepath.Join(to.CommonDir, "objects", "pack"))
+	// to's lookups look for the loose object's file, then in the packs,
+	// and skip objectStore's listing of packs again on a miss: here a
+	// miss is the rule, and an object missed that is in a new pack is
+	// only written twice.
 	has := func(h plumbing.Hash) bool {
-		hex := h.String()
-		if _, err := os.Lstat(filepath.Join(to.CommonDir, "objects", hex[:2], hex[2:])); err == nil {
-			return true
-		}
-		if len(packs) == 0 {
-			return false
-		}
 		if o, ok := to.repo.Storer.(*objectStore); ok {
+			if o.isLoose(h) {
+				return true
+			}
 			_, _, err := o.inPack(h)
 			return err == nil
 		}
