@@ -31,10 +31,31 @@ type sideBySideAgent struct {
 	fail   map[string]bool          // these specs' agents fail
 	also   func(job *agent.Job)     // something more an agent does
 	usage  agentstream.Usage        // what each agent reports it used
-	mu     sync.Mutex
-	spans  map[string][2]time.Time // spec → when its agent ran
-	now    int                     // agents running
-	most   int                     // the most that ran at once
+	// meet: a spec's agent waits until one of these specs' agents has
+	// started (for at most meetWait) before its pause, so that agents
+	// the scheduler runs side by side are seen to, however long each
+	// phase took to set up.
+	meet    map[string][]string
+	mu      sync.Mutex
+	started map[string]chan struct{} // closed when the spec's agent starts
+	spans   map[string][2]time.Time  // spec → when its agent ran
+	now     int                      // agents running
+	most    int                      // the most that ran at once
+}
+
+// meetWait bounds a wait of meet: a scheduler that never runs the specs
+// side by side fails the test after it, rather than hanging it.
+const meetWait = 30 * time.Second
+
+// startedCh is the channel closed when id's agent starts. Called with a.mu.
+func (a *sideBySideAgent) startedCh(id string) chan struct{} {
+	if a.started == nil {
+		a.started = map[string]chan struct{}{}
+	}
+	if a.started[id] == nil {
+		a.started[id] = make(chan struct{})
+	}
+	return a.started[id]
 }
 
 func (a *sideBySideAgent) Run(ctx context.Context, job *agent.Job) (*agent.Result, error) {
@@ -42,7 +63,32 @@ func (a *sideBySideAgent) Run(ctx context.Context, job *agent.Job) (*agent.Resul
 	a.now++
 	a.most = max(a.most, a.now)
 	start := time.Now()
+	close(a.startedCh(job.Spec.ID))
+	var others []chan struct{}
+	for _, id := range a.meet[job.Spec.ID] {
+		others = append(others, a.startedCh(id))
+	}
 	a.mu.Unlock()
+	if len(others) > 0 {
+		met := make(chan struct{})
+		for _, ch := range others {
+			go func() {
+				select {
+				case <-ch:
+					select {
+					case met <- struct{}{}:
+					default:
+					}
+				case <-time.After(meetWait):
+				}
+			}()
+		}
+		select {
+		case <-met:
+		case <-time.After(meetWait):
+		case <-ctx.Done():
+		}
+	}
 	defer func() {
 		a.mu.Lock()
 		a.now--
@@ -167,15 +213,17 @@ func TestParallelNeverRunsOverlappingTargets(t *testing.T) {
 		"d": parallelSpec("lib/y.go"),
 		"e": parallelSpec("doc/readme.txt"),
 	})
-	agent := &sideBySideAgent{pause: 100 * time.Millisecond}
+	srcs, libs := []string{"a", "b"}, []string{"c", "d"}
+	agent := &sideBySideAgent{pause: 100 * time.Millisecond,
+		meet: map[string][]string{"a": libs, "b": libs, "c": srcs, "d": srcs}}
 	Run(context.Background(), Options{Workspace: w, Agent: agent, Parallel: 4})
 	for _, pair := range [][2]string{{"a", "b"}, {"c", "d"}} {
 		if agent.together(pair[0], pair[1]) {
 			t.Errorf("%s and %s ran at the same time; their targets overlap", pair[0], pair[1])
 		}
 	}
-	if !agent.together("b", "c") && !agent.together("a", "c") {
-		t.Error("c ran alone: the scheduler did not fill the other slots")
+	if !agent.together("a", "c") && !agent.together("a", "d") && !agent.together("b", "c") && !agent.together("b", "d") {
+		t.Error("the specs of lib/ ran apart from those of src/: the scheduler did not fill the other slots")
 	}
 	if st := statuses(t, w); st["b"] != spec.StatusCompleted || st["c"] != spec.StatusCompleted || st["e"] != spec.StatusCompleted {
 		t.Errorf("statuses: %v", st)
