@@ -129,10 +129,10 @@ func Decode(data []byte) (*Index, error) {
 	prev := ""
 	// The paths are slices of data (an allocation each was most of
 	// reading a large index).
-	d := entryDecoder{body: body, all: unsafe.String(unsafe.SliceData(body), len(body))}
+	all := unsafe.String(unsafe.SliceData(body), len(body))
 	for i := range ix.Entries {
 		var err error
-		if off, err = ix.decodeEntry(&ix.Entries[i], i, d, off, prev); err != nil {
+		if off, err = ix.decodeEntry(&ix.Entries[i], i, body, all, off, prev); err != nil {
 			return nil, err
 		}
 		prev = ix.Entries[i].Path
@@ -146,8 +146,7 @@ func Decode(data []byte) (*Index, error) {
 // decodeEntry decodes entry i, at off in body, into e (prev is the path
 // of the entry before: version 4 strips a prefix of it), and returns the
 // offset after it.
-func (ix *Index) decodeEntry(e *Entry, i int, d entryDecoder, off int, prev string) (int, error) {
-	body := d.body
+func (ix *Index) decodeEntry(e *Entry, i int, body []byte, all string, off int, prev string) (int, error) {
 	start := off
 	if off+62 > len(body) {
 		return 0, fmt.Errorf("%w: entry %d is cut short", ErrCorrupt, i)
@@ -184,7 +183,7 @@ func (ix *Index) decodeEntry(e *Entry, i int, d entryDecoder, off int, prev stri
 		if end < 0 {
 			return 0, fmt.Errorf("%w: entry %d has an unterminated path", ErrCorrupt, i)
 		}
-		e.Path = d.all[off : off+end]
+		e.Path = all[off : off+end]
 		off = start + entrySize(off-start+end)
 		if off > len(body) {
 			return 0, fmt.Errorf("%w: entry %d is cut short", ErrCorrupt, i)
@@ -194,12 +193,6 @@ func (ix *Index) decodeEntry(e *Entry, i int, d entryDecoder, off int, prev stri
 		return 0, fmt.Errorf("%w: a sparse index (directory entry %s)", ErrUnsupported, e.Path)
 	}
 	return off, nil
-}
-
-// entryDecoder is an index's body, as bytes and as one string.
-type entryDecoder struct {
-	body []byte
-	all  string
 }
 
 // decodeExtensions reads the extensions from off in body: the cache tree

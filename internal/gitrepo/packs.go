@@ -133,16 +133,18 @@ func (o *objectStore) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (obj
 
 func (o *objectStore) EncodedObjectSize(h plumbing.Hash) (size int64, err error) {
 	err = o.retry(func() error {
-		p, offset, err := o.inPack(h)
-		if err == nil {
-			_, err = p.read(func(f *packfile.Packfile) (plumbing.EncodedObject, error) {
+		p, offset, found := o.inPack(h)
+		switch {
+		case found == nil:
+			_, found = p.read(func(f *packfile.Packfile) (plumbing.EncodedObject, error) {
+				var err error
 				size, err = f.GetSizeByOffset(offset)
 				return nil, err
 			})
-		} else if errors.Is(err, plumbing.ErrObjectNotFound) && o.isLoose(h) {
-			size, err = o.Storage.EncodedObjectSize(h)
+		case errors.Is(found, plumbing.ErrObjectNotFound) && o.isLoose(h):
+			size, found = o.Storage.EncodedObjectSize(h)
 		}
-		return err
+		return found
 	})
 	return size, err
 }
